@@ -1,0 +1,420 @@
+//! The contract interface, shaped after Qubic's QPI.
+//!
+//! A contract is a stateless Rust value implementing [`Contract`]; its state lives in the
+//! ledger's store under the contract's own key space, reached through a [`Ctx`] (procedures
+//! and hooks: may change state and move money) or a [`View`] (functions: read-only). The
+//! ledger implements [`Host`] and [`HostRead`] behind these; contracts never see the ledger.
+//!
+//! Storage has two shapes, both private to the contract that writes them:
+//! - a **map** from byte keys to byte values ([`Ctx::put`] / [`View::get`], borsh-typed), for
+//!   point lookups;
+//! - an **ordered set** of byte keys ([`Ctx::insert_key`] / [`View::range`]), for every
+//!   iteration: indices by status, by owner, by deadline. Keys compare as bytes, so encode
+//!   numbers big-endian ([`KeyBuf`] does).
+//!
+//! Nothing here reads a clock, the OS or a float. Randomness comes from [`CallInfo::seed`],
+//! the tick's seed.
+
+use std::ops::Bound;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+
+use crate::error::ContractError;
+use crate::primitives::{Amount, ContractIndex, Epoch, Hash32, Identity, Tick};
+
+/// The longest storage key a contract may use, in bytes.
+pub const MAX_KEY_LEN: usize = 43;
+
+/// The deepest nesting of cross-contract calls.
+pub const MAX_CALL_DEPTH: u8 = 10;
+
+/// What a running contract knows about its invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallInfo {
+    /// The contract that is running.
+    pub contract: ContractIndex,
+    /// Who invoked this call: the transaction's source, or the calling contract's id for a
+    /// cross-contract call. [`Identity::NULL`] in tick and epoch hooks.
+    pub invocator: Identity,
+    /// The transaction's source, whatever the nesting. [`Identity::NULL`] in hooks.
+    pub originator: Identity,
+    /// The amount moved to this contract before it ran.
+    pub invocation_reward: Amount,
+    /// The tick being processed.
+    pub tick: Tick,
+    /// The epoch of that tick.
+    pub epoch: Epoch,
+    /// The tick's random seed: the same on every machine, unknown before the previous tick.
+    pub seed: Hash32,
+}
+
+/// Read access the ledger gives a running contract. Keys are the contract's own; the ledger
+/// scopes them.
+pub trait HostRead {
+    /// The call's context.
+    fn info(&self) -> &CallInfo;
+    /// A stored value.
+    fn read(&self, key: &[u8]) -> Option<&[u8]>;
+    /// Whether the ordered set holds `key`.
+    fn contains_key(&self, key: &[u8]) -> bool;
+    /// Up to `limit` keys of the ordered set within the bounds, in ascending order, or
+    /// descending when `reverse`.
+    fn range_keys(
+        &self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Vec<Vec<u8>>;
+    /// The balance of any identity.
+    fn balance(&self, id: &Identity) -> Amount;
+    /// Runs a function (read-only) of a contract of lower index.
+    fn query(
+        &self,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &[u8],
+    ) -> Result<Vec<u8>, ContractError>;
+}
+
+/// Write access the ledger gives a running procedure or hook. Every change is journaled, so
+/// a failing call leaves none of them behind.
+pub trait Host: HostRead {
+    /// Stores a value.
+    fn write(&mut self, key: &[u8], value: Vec<u8>) -> Result<(), ContractError>;
+    /// Removes a value; whether it was there.
+    fn remove(&mut self, key: &[u8]) -> Result<bool, ContractError>;
+    /// Adds a key to the ordered set; whether it was new.
+    fn insert_key(&mut self, key: &[u8]) -> Result<bool, ContractError>;
+    /// Removes a key from the ordered set; whether it was there.
+    fn remove_key(&mut self, key: &[u8]) -> Result<bool, ContractError>;
+    /// Moves money from the running contract to `to`.
+    fn transfer(&mut self, to: &Identity, amount: Amount) -> Result<(), ContractError>;
+    /// Destroys money held by the running contract.
+    fn burn(&mut self, amount: Amount) -> Result<(), ContractError>;
+    /// Records an event (borsh bytes of the contract's event type).
+    fn emit(&mut self, data: Vec<u8>);
+    /// Runs a procedure of a contract of lower index, moving `reward` to it first. If it
+    /// fails, its changes are undone and the error comes back; the caller decides.
+    fn call(
+        &mut self,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &[u8],
+        reward: Amount,
+    ) -> Result<Vec<u8>, ContractError>;
+}
+
+fn decode_stored<T: BorshDeserialize>(key: &[u8], bytes: &[u8]) -> Result<T, ContractError> {
+    T::try_from_slice(bytes).map_err(|e| ContractError::CorruptState {
+        key: key.iter().map(|b| format!("{b:02x}")).collect(),
+        detail: e.to_string(),
+    })
+}
+
+/// Decodes a call's input, with a typed error for malformed bytes.
+pub fn decode_input<T: BorshDeserialize>(input: &[u8]) -> Result<T, ContractError> {
+    T::try_from_slice(input).map_err(|e| ContractError::BadInput(e.to_string()))
+}
+
+/// Encodes an output. Borsh into a `Vec` cannot fail for the types contracts use.
+pub fn encode<T: BorshSerialize>(value: &T) -> Vec<u8> {
+    // Invariant: writing to a Vec<u8> never fails, and contract types have no fallible
+    // serializers (no maps with duplicate keys, no lengths over u32).
+    borsh::to_vec(value).expect("borsh serialization into a Vec cannot fail")
+}
+
+/// Read-only access for functions, typed with borsh.
+pub struct View<'a> {
+    host: &'a dyn HostRead,
+}
+
+impl<'a> View<'a> {
+    /// Wraps a host.
+    pub fn new(host: &'a dyn HostRead) -> Self {
+        View { host }
+    }
+    /// The call's context.
+    pub fn info(&self) -> &CallInfo {
+        self.host.info()
+    }
+    /// The tick being processed (or, in a query, the next one).
+    pub fn tick(&self) -> Tick {
+        self.host.info().tick
+    }
+    /// A stored value, decoded.
+    pub fn get<T: BorshDeserialize>(&self, key: &[u8]) -> Result<Option<T>, ContractError> {
+        match self.host.read(key) {
+            Some(bytes) => decode_stored(key, bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+    /// Raw stored bytes.
+    pub fn get_raw(&self, key: &[u8]) -> Option<&[u8]> {
+        self.host.read(key)
+    }
+    /// Whether the ordered set holds `key`.
+    pub fn contains_key(&self, key: &[u8]) -> bool {
+        self.host.contains_key(key)
+    }
+    /// Up to `limit` keys starting with `prefix`, ascending, strictly after `after` when given.
+    pub fn keys_with_prefix(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Vec<Vec<u8>> {
+        let upper = prefix_upper_bound(prefix);
+        let lower = match after {
+            Some(a) => Bound::Excluded(a),
+            None => Bound::Included(prefix),
+        };
+        let upper = match &upper {
+            Some(u) => Bound::Excluded(u.as_slice()),
+            None => Bound::Unbounded,
+        };
+        self.host.range_keys(lower, upper, limit, false)
+    }
+    /// Up to `limit` keys of the ordered set within the bounds.
+    pub fn range(
+        &self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Vec<Vec<u8>> {
+        self.host.range_keys(lower, upper, limit, reverse)
+    }
+    /// The first key with `prefix`, if any.
+    pub fn first_with_prefix(&self, prefix: &[u8]) -> Option<Vec<u8>> {
+        self.keys_with_prefix(prefix, None, 1).into_iter().next()
+    }
+    /// The balance of any identity.
+    pub fn balance(&self, id: &Identity) -> Amount {
+        self.host.balance(id)
+    }
+    /// Runs a function of a contract of lower index, typed.
+    pub fn query<I: BorshSerialize, O: BorshDeserialize>(
+        &self,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &I,
+    ) -> Result<O, ContractError> {
+        let out = self.host.query(contract, input_type, &encode(input))?;
+        O::try_from_slice(&out).map_err(|e| ContractError::BadInput(format!("query output: {e}")))
+    }
+}
+
+/// The smallest byte string greater than every string starting with `prefix`, if any.
+pub fn prefix_upper_bound(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut up = prefix.to_vec();
+    while let Some(last) = up.pop() {
+        if last < u8::MAX {
+            up.push(last + 1);
+            return Some(up);
+        }
+    }
+    None
+}
+
+/// Read-write access for procedures and hooks, typed with borsh.
+pub struct Ctx<'a> {
+    host: &'a mut dyn Host,
+}
+
+impl<'a> Ctx<'a> {
+    /// Wraps a host.
+    pub fn new(host: &'a mut dyn Host) -> Self {
+        Ctx { host }
+    }
+    /// A read-only view of the same state.
+    pub fn view(&self) -> View<'_> {
+        View { host: &*self.host }
+    }
+    /// The call's context.
+    pub fn info(&self) -> &CallInfo {
+        self.host.info()
+    }
+    /// Who invoked this call.
+    pub fn invocator(&self) -> Identity {
+        self.host.info().invocator
+    }
+    /// The transaction's source.
+    pub fn originator(&self) -> Identity {
+        self.host.info().originator
+    }
+    /// The amount moved to this contract before it ran.
+    pub fn invocation_reward(&self) -> Amount {
+        self.host.info().invocation_reward
+    }
+    /// The tick being processed.
+    pub fn tick(&self) -> Tick {
+        self.host.info().tick
+    }
+    /// The epoch of the tick being processed.
+    pub fn epoch(&self) -> Epoch {
+        self.host.info().epoch
+    }
+    /// The tick's random seed.
+    pub fn seed(&self) -> Hash32 {
+        self.host.info().seed
+    }
+    /// This contract's own identity.
+    pub fn self_id(&self) -> Identity {
+        Identity::contract(self.host.info().contract)
+    }
+    /// A stored value, decoded.
+    pub fn get<T: BorshDeserialize>(&self, key: &[u8]) -> Result<Option<T>, ContractError> {
+        self.view().get(key)
+    }
+    /// Stores a value.
+    pub fn put<T: BorshSerialize>(&mut self, key: &[u8], value: &T) -> Result<(), ContractError> {
+        self.host.write(key, encode(value))
+    }
+    /// Removes a value; whether it was there.
+    pub fn delete(&mut self, key: &[u8]) -> Result<bool, ContractError> {
+        self.host.remove(key)
+    }
+    /// Adds a key to the ordered set; whether it was new.
+    pub fn insert_key(&mut self, key: &[u8]) -> Result<bool, ContractError> {
+        self.host.insert_key(key)
+    }
+    /// Removes a key from the ordered set; whether it was there.
+    pub fn remove_key(&mut self, key: &[u8]) -> Result<bool, ContractError> {
+        self.host.remove_key(key)
+    }
+    /// Moves money from this contract to `to`.
+    pub fn transfer(&mut self, to: &Identity, amount: Amount) -> Result<(), ContractError> {
+        self.host.transfer(to, amount)
+    }
+    /// Destroys money held by this contract.
+    pub fn burn(&mut self, amount: Amount) -> Result<(), ContractError> {
+        self.host.burn(amount)
+    }
+    /// Records a typed event.
+    pub fn emit<E: BorshSerialize>(&mut self, event: &E) {
+        self.host.emit(encode(event))
+    }
+    /// Runs a procedure of a contract of lower index, typed, moving `reward` to it first.
+    pub fn call<I: BorshSerialize, O: BorshDeserialize>(
+        &mut self,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &I,
+        reward: Amount,
+    ) -> Result<O, ContractError> {
+        let out = self.host.call(contract, input_type, &encode(input), reward)?;
+        O::try_from_slice(&out).map_err(|e| ContractError::BadInput(format!("call output: {e}")))
+    }
+}
+
+/// When a contract's tick hooks next have work; lets the ledger skip idle ticks on a warp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickWork {
+    /// The hooks may change state on any tick (the safe default).
+    EveryTick,
+    /// Nothing to do before this tick.
+    At(Tick),
+    /// No tick hook work at all until a procedure changes state.
+    Idle,
+}
+
+/// A contract: numbered procedures and functions over its own state, plus optional hooks.
+///
+/// Implementations are stateless values (the state is in the ledger) and must be
+/// deterministic: the same state, input and [`CallInfo`] give the same result and changes.
+pub trait Contract: Send + Sync + 'static {
+    /// Its index; its id is `Identity::contract(index)`.
+    fn index(&self) -> ContractIndex;
+    /// A short name, for logs.
+    fn name(&self) -> &'static str;
+    /// Runs once at genesis, before any tick.
+    fn initialize(&self, _ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
+        Ok(())
+    }
+    /// Runs procedure `input_type`. Returns the borsh-encoded output.
+    fn procedure(
+        &self,
+        ctx: &mut Ctx<'_>,
+        input_type: u16,
+        input: &[u8],
+    ) -> Result<Vec<u8>, ContractError>;
+    /// Runs function `input_type` (read-only). Returns the borsh-encoded output.
+    fn function(
+        &self,
+        view: &View<'_>,
+        input_type: u16,
+        input: &[u8],
+    ) -> Result<Vec<u8>, ContractError>;
+    /// Runs at the start of every tick, in ascending contract order.
+    fn begin_tick(&self, _ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
+        Ok(())
+    }
+    /// Runs at the end of every tick, in descending contract order.
+    fn end_tick(&self, _ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
+        Ok(())
+    }
+    /// Runs on the first tick of an epoch, before `begin_tick`.
+    fn begin_epoch(&self, _ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
+        Ok(())
+    }
+    /// Runs on the last tick of an epoch, after `end_tick`.
+    fn end_epoch(&self, _ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
+        Ok(())
+    }
+    /// When `begin_tick`/`end_tick` next have work. A contract that overrides either hook must
+    /// answer truthfully or keep the default ([`TickWork::EveryTick`]); one that has no tick
+    /// hooks answers [`TickWork::Idle`].
+    fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
+        TickWork::EveryTick
+    }
+    /// A human-readable rendering of one of its events, for receipts and test failures.
+    fn describe_event(&self, data: &[u8]) -> String {
+        format!("{} bytes", data.len())
+    }
+}
+
+/// Builds ordered storage keys: numbers big-endian so byte order is numeric order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyBuf(Vec<u8>);
+
+impl KeyBuf {
+    /// A key starting with a one-byte table tag.
+    pub fn table(tag: u8) -> Self {
+        KeyBuf(vec![tag])
+    }
+    /// Appends a byte.
+    pub fn u8(mut self, v: u8) -> Self {
+        self.0.push(v);
+        self
+    }
+    /// Appends a big-endian u16.
+    pub fn u16(mut self, v: u16) -> Self {
+        self.0.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    /// Appends a big-endian u32.
+    pub fn u32(mut self, v: u32) -> Self {
+        self.0.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    /// Appends a big-endian u64.
+    pub fn u64(mut self, v: u64) -> Self {
+        self.0.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+    /// Appends 32 bytes.
+    pub fn bytes32(mut self, v: &[u8; 32]) -> Self {
+        self.0.extend_from_slice(v);
+        self
+    }
+    /// The key.
+    pub fn build(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// Reads a big-endian u64 at `at` of a key built with [`KeyBuf`].
+pub fn key_u64(key: &[u8], at: usize) -> Option<u64> {
+    key.get(at..at + 8).map(|b| u64::from_be_bytes(b.try_into().expect("slice of 8 bytes")))
+}
+
+/// Reads a big-endian u32 at `at` of a key built with [`KeyBuf`].
+pub fn key_u32(key: &[u8], at: usize) -> Option<u32> {
+    key.get(at..at + 4).map(|b| u32::from_be_bytes(b.try_into().expect("slice of 4 bytes")))
+}

@@ -1,0 +1,819 @@
+//! The ledger: genesis, submission, tick processing, warps, snapshots, forks and queries.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use comqute_contracts::qpi::{encode, CallInfo, Contract, TickWork};
+use comqute_contracts::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity, Tick};
+use rustc_hash::FxHashMap;
+
+use crate::error::LedgerError;
+use crate::exec::{invoke, run_function, view_of, Effects};
+use crate::pool::{Admission, PendingTx, Pool};
+use crate::receipt::{
+    DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer, TransferKind, TxStatus,
+};
+use crate::registry::Registry;
+use crate::state::{Account, Mark, State, Supply};
+use crate::tx::{Transaction, TxError, TxId, VerifiedTx};
+
+/// Ledger settings. `Default` gives Qubic's figures where they apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerConfig {
+    /// The first tick to be processed.
+    pub genesis_tick: Tick,
+    /// The epoch of the genesis tick.
+    pub genesis_epoch: Epoch,
+    /// Ticks per epoch.
+    pub epoch_ticks: u32,
+    /// Transactions a tick holds (Qubic: 4,096).
+    pub tick_capacity: usize,
+    /// How far ahead of the next tick a transaction may be scheduled.
+    pub max_future_ticks: u32,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig {
+            genesis_tick: Tick(1),
+            genesis_epoch: Epoch(1),
+            epoch_ticks: 10_000,
+            tick_capacity: 4096,
+            max_future_ticks: 100_000,
+        }
+    }
+}
+
+/// What is known of a transaction by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxLookup<'a> {
+    /// Waiting for its tick.
+    Pending(Tick),
+    /// Done: executed, failed or dropped.
+    Done(&'a Receipt),
+    /// Never seen (or seen by a fork's parent before the fork).
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct HistoryMark {
+    receipts: usize,
+    events: usize,
+    ticks: usize,
+    hook_failures: usize,
+}
+
+/// Receipts, events and tick summaries, in order.
+#[derive(Debug, Clone, Default)]
+struct History {
+    receipts: Vec<Receipt>,
+    by_id: FxHashMap<TxId, usize>,
+    events: Vec<Event>,
+    ticks: Vec<TickSummary>,
+    hook_failures: Vec<HookFailure>,
+}
+
+impl History {
+    fn mark(&self) -> HistoryMark {
+        HistoryMark {
+            receipts: self.receipts.len(),
+            events: self.events.len(),
+            ticks: self.ticks.len(),
+            hook_failures: self.hook_failures.len(),
+        }
+    }
+    fn truncate(&mut self, m: HistoryMark) {
+        for r in self.receipts.drain(m.receipts..) {
+            self.by_id.remove(&r.tx_id);
+        }
+        self.events.truncate(m.events);
+        self.ticks.truncate(m.ticks);
+        self.hook_failures.truncate(m.hook_failures);
+    }
+    fn push_receipt(&mut self, r: Receipt) {
+        self.by_id.insert(r.tx_id, self.receipts.len());
+        self.receipts.push(r);
+    }
+}
+
+/// A named snapshot: a journal mark plus the scalars and the pool.
+#[derive(Clone)]
+struct Snapshot {
+    seq: u64,
+    state: Mark,
+    next_tick: Tick,
+    digest: Hash32,
+    pool: Pool,
+    history: HistoryMark,
+}
+
+/// Builds a [`Ledger`]: contracts, genesis balances, settings.
+#[derive(Default)]
+pub struct LedgerBuilder {
+    config: LedgerConfig,
+    registry: Registry,
+    funds: Vec<(Identity, Amount)>,
+    error: Option<LedgerError>,
+}
+
+impl LedgerBuilder {
+    /// A builder with the default settings and no contracts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Uses these settings.
+    pub fn config(mut self, config: LedgerConfig) -> Self {
+        self.config = config;
+        self
+    }
+    /// Sets ticks per epoch.
+    pub fn epoch_ticks(mut self, n: u32) -> Self {
+        self.config.epoch_ticks = n;
+        self
+    }
+    /// Sets the transactions a tick holds.
+    pub fn tick_capacity(mut self, n: usize) -> Self {
+        self.config.tick_capacity = n;
+        self
+    }
+    /// Sets the first tick.
+    pub fn genesis_tick(mut self, t: Tick) -> Self {
+        self.config.genesis_tick = t;
+        self
+    }
+    /// Adds a contract.
+    pub fn contract(mut self, c: impl Contract) -> Self {
+        self.add(Arc::new(c));
+        self
+    }
+    /// Adds a shared contract.
+    pub fn contract_arc(mut self, c: Arc<dyn Contract>) -> Self {
+        self.add(c);
+        self
+    }
+    fn add(&mut self, c: Arc<dyn Contract>) {
+        if let Err(e) = self.registry.add(c) {
+            self.error.get_or_insert(e);
+        }
+    }
+    /// Funds an identity at genesis.
+    pub fn fund(mut self, id: Identity, amount: Amount) -> Self {
+        self.funds.push((id, amount));
+        self
+    }
+    /// Creates the ledger: funds the genesis balances, then runs every contract's
+    /// `initialize` in ascending index order.
+    pub fn build(self) -> Result<Ledger, LedgerError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let c = &self.config;
+        if c.epoch_ticks == 0 {
+            return Err(LedgerError::Config("epoch_ticks must be at least 1".into()));
+        }
+        if c.tick_capacity == 0 || c.tick_capacity > u32::MAX as usize {
+            return Err(LedgerError::Config("tick_capacity must be between 1 and 2^32-1".into()));
+        }
+        let mut state = State::new();
+        for (id, amount) in &self.funds {
+            state.mint(id, *amount, c.genesis_tick)?;
+        }
+        let registry = Arc::new(self.registry);
+        let genesis_seed = Hash32(*blake3::hash(b"comqute genesis").as_bytes());
+        for contract in registry.ascending() {
+            let info = CallInfo {
+                contract: contract.index(),
+                invocator: Identity::NULL,
+                originator: Identity::NULL,
+                invocation_reward: Amount::ZERO,
+                tick: c.genesis_tick,
+                epoch: c.genesis_epoch,
+                seed: genesis_seed,
+            };
+            let mut fx = Effects::default();
+            invoke(&mut state, &registry, &mut fx, info, 0, contract.as_ref(), EntryPoint::Initialize, &[])?;
+        }
+        state.clear_journal();
+        let mut h = blake3::Hasher::new();
+        h.update(b"comqute genesis");
+        h.update(&c.genesis_tick.0.to_le_bytes());
+        h.update(&state.digest().0);
+        let digest = Hash32(*h.finalize().as_bytes());
+        Ok(Ledger {
+            next_tick: c.genesis_tick,
+            config: self.config,
+            registry,
+            state,
+            digest,
+            pool: Pool::default(),
+            history: History::default(),
+            snapshots: BTreeMap::new(),
+            snapshot_seq: 0,
+        })
+    }
+}
+
+/// The deterministic, tick-based ledger emulator. See the crate docs for an example.
+pub struct Ledger {
+    config: LedgerConfig,
+    registry: Arc<Registry>,
+    state: State,
+    next_tick: Tick,
+    digest: Hash32,
+    pool: Pool,
+    history: History,
+    snapshots: BTreeMap<String, Snapshot>,
+    snapshot_seq: u64,
+}
+
+impl Ledger {
+    /// A builder.
+    pub fn builder() -> LedgerBuilder {
+        LedgerBuilder::new()
+    }
+
+    // --- reading --------------------------------------------------------------------------
+
+    /// The settings.
+    pub fn config(&self) -> &LedgerConfig {
+        &self.config
+    }
+    /// The contracts.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+    /// The next tick to be processed.
+    pub fn next_tick(&self) -> Tick {
+        self.next_tick
+    }
+    /// The epoch of a tick.
+    pub fn epoch_of(&self, tick: Tick) -> Epoch {
+        let since = tick.0.saturating_sub(self.config.genesis_tick.0) / self.config.epoch_ticks;
+        Epoch(u16::try_from(u32::from(self.config.genesis_epoch.0) + since).unwrap_or(u16::MAX))
+    }
+    /// The epoch of the next tick.
+    pub fn epoch(&self) -> Epoch {
+        self.epoch_of(self.next_tick)
+    }
+    /// The digest after the latest tick in which anything happened (or the genesis digest).
+    pub fn digest(&self) -> Hash32 {
+        self.digest
+    }
+    /// The order-independent digest of the state alone.
+    pub fn state_digest(&self) -> Hash32 {
+        self.state.digest()
+    }
+    /// The state, for inspection.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+    /// Money created and destroyed so far.
+    pub fn supply(&self) -> Supply {
+        self.state.supply()
+    }
+    /// An identity's balance.
+    pub fn balance(&self, id: &Identity) -> Amount {
+        self.state.balance(id)
+    }
+    /// An identity's balance record.
+    pub fn account(&self, id: &Identity) -> Account {
+        self.state.account(id)
+    }
+    /// What is known of a transaction.
+    pub fn lookup(&self, id: &TxId) -> TxLookup<'_> {
+        if let Some(i) = self.history.by_id.get(id) {
+            return TxLookup::Done(&self.history.receipts[*i]);
+        }
+        match self.pool.contains(id) {
+            Some(t) => TxLookup::Pending(t),
+            None => TxLookup::Unknown,
+        }
+    }
+    /// The receipt of a transaction, once its tick ran (or it was dropped).
+    pub fn receipt(&self, id: &TxId) -> Option<&Receipt> {
+        self.history.by_id.get(id).map(|i| &self.history.receipts[*i])
+    }
+    /// Every receipt, in the order they were made.
+    pub fn receipts(&self) -> &[Receipt] {
+        &self.history.receipts
+    }
+    /// The receipts of one tick, in slot order.
+    pub fn receipts_for_tick(&self, tick: Tick) -> Vec<&Receipt> {
+        self.history.receipts.iter().filter(|r| r.tick == tick && r.slot != u32::MAX).collect()
+    }
+    /// Every event, in order; an event's `seq` is its index here.
+    pub fn events(&self) -> &[Event] {
+        &self.history.events
+    }
+    /// Events with `seq >= cursor`.
+    pub fn events_since(&self, cursor: u64) -> &[Event] {
+        let start = usize::try_from(cursor).unwrap_or(usize::MAX).min(self.history.events.len());
+        &self.history.events[start..]
+    }
+    /// Summaries of every tick in which anything happened.
+    pub fn tick_summaries(&self) -> &[TickSummary] {
+        &self.history.ticks
+    }
+    /// Hooks that failed (their changes were undone).
+    pub fn hook_failures(&self) -> &[HookFailure] {
+        &self.history.hook_failures
+    }
+    /// Number of pending transactions.
+    pub fn pending_count(&self) -> usize {
+        self.pool.len()
+    }
+
+    /// Runs a contract function (read-only) against the current state, raw bytes in and out.
+    pub fn query_raw(&self, contract: ContractIndex, input_type: u16, input: &[u8]) -> Result<Vec<u8>, ContractError> {
+        let info = self.info_for(contract, Identity::NULL, Amount::ZERO, self.next_tick, self.seed_for(self.next_tick));
+        run_function(&self.state, &self.registry, info, 0, input_type, input)
+    }
+
+    /// Runs a contract function, typed.
+    pub fn query<I: BorshSerialize, O: BorshDeserialize>(
+        &self,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &I,
+    ) -> Result<O, ContractError> {
+        let out = self.query_raw(contract, input_type, &encode(input))?;
+        O::try_from_slice(&out).map_err(|e| ContractError::BadInput(format!("function output: {e}")))
+    }
+
+    // --- submitting ---------------------------------------------------------------------------
+
+    /// Queues a signed transaction for its tick. The signature is checked when the tick runs,
+    /// in one parallel batch with the tick's other transactions; a bad one gets a
+    /// `Dropped { BadSignature }` receipt. Shape, tick window, duplicates and funding are
+    /// checked now.
+    pub fn submit(&mut self, tx: Transaction) -> Result<TxId, LedgerError> {
+        tx.check_shape()?;
+        let id = tx.id();
+        self.admit(PendingTx { tx, id, verified: false, priority: 0 })
+    }
+
+    /// Queues a transaction whose signature was already checked.
+    pub fn submit_verified(&mut self, tx: VerifiedTx) -> Result<TxId, LedgerError> {
+        let id = tx.id();
+        self.admit(PendingTx { tx: tx.tx().clone(), id, verified: true, priority: 0 })
+    }
+
+    /// **Harness power**: queues a transaction without any signature (execution without
+    /// signatures). Never expose this on a public node.
+    pub fn submit_unsigned(&mut self, tx: Transaction) -> Result<TxId, LedgerError> {
+        let v = VerifiedTx::trusted(tx)?;
+        self.submit_verified(v)
+    }
+
+    fn admit(&mut self, mut p: PendingTx) -> Result<TxId, LedgerError> {
+        let tick = p.tx.tick;
+        if tick < self.next_tick {
+            return Err(LedgerError::TickInPast { tick, next: self.next_tick });
+        }
+        let max = self.next_tick.plus(self.config.max_future_ticks);
+        if tick > max {
+            return Err(LedgerError::TickTooFar { tick, max });
+        }
+        if self.pool.contains(&p.id).is_some() || self.history.by_id.contains_key(&p.id) {
+            return Err(LedgerError::Duplicate(p.id));
+        }
+        let acct = self.state.account(&p.tx.source);
+        if acct.balance <= 0 {
+            return Err(LedgerError::UnfundedSource(p.tx.source));
+        }
+        let age = u128::from(tick.0.saturating_sub(acct.latest_outgoing_transfer_tick)) + 1;
+        p.priority = (acct.balance as u128) * age;
+        let id = p.id;
+        match self.pool.admit(p, self.config.tick_capacity) {
+            Admission::Added => Ok(id),
+            Admission::Full => Err(LedgerError::TickFull { tick, capacity: self.config.tick_capacity }),
+            Admission::Evicted(old) => {
+                let reason = DropReason::PoolFull { priority: old.priority.to_string(), evicted_by: id };
+                let r = dropped_receipt(&old.tx, old.id, u32::MAX, reason);
+                self.history.push_receipt(r);
+                Ok(id)
+            }
+        }
+    }
+
+    // --- harness powers -------------------------------------------------------------------------
+
+    /// **Harness power**: creates `amount` for `id` (a faucet). Counted as minted supply.
+    pub fn fund(&mut self, id: &Identity, amount: Amount) -> Result<(), LedgerError> {
+        self.state.mint(id, amount, self.next_tick)?;
+        self.after_change();
+        Ok(())
+    }
+
+    /// **Harness power**: submits an unsigned call for the next tick, runs that tick, and
+    /// returns the receipt.
+    pub fn execute(
+        &mut self,
+        source: Identity,
+        destination: Identity,
+        amount: Amount,
+        input_type: u16,
+        input: Vec<u8>,
+    ) -> Result<Receipt, LedgerError> {
+        let tx = Transaction::new(source, destination, amount, self.next_tick, input_type, input);
+        let id = self.submit_unsigned(tx)?;
+        self.process_tick()?;
+        Ok(self.receipt(&id).cloned().expect("a transaction of a processed tick has a receipt"))
+    }
+
+    /// **Harness power**: calls `contract`'s procedure with a typed input (unsigned) in the
+    /// next tick, and returns the receipt.
+    pub fn call<I: BorshSerialize>(
+        &mut self,
+        source: Identity,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &I,
+        amount: Amount,
+    ) -> Result<Receipt, LedgerError> {
+        self.execute(source, Identity::contract(contract), amount, input_type, encode(input))
+    }
+
+    /// **Harness power**: names a snapshot of everything (state, tick, pool, history). O(1):
+    /// a journal mark. Replaces an older snapshot of the same name.
+    pub fn snapshot(&mut self, name: &str) {
+        self.snapshot_seq += 1;
+        let snap = Snapshot {
+            seq: self.snapshot_seq,
+            state: self.state.mark(),
+            next_tick: self.next_tick,
+            digest: self.digest,
+            pool: self.pool.clone(),
+            history: self.history.mark(),
+        };
+        self.snapshots.insert(name.to_owned(), snap);
+    }
+
+    /// **Harness power**: returns to a named snapshot, in time proportional to the changes
+    /// since. Snapshots taken after it are dropped (as with anvil's `evm_revert`); it stays
+    /// and can be restored again.
+    pub fn restore(&mut self, name: &str) -> Result<(), LedgerError> {
+        let snap = self.snapshots.get(name).cloned().ok_or_else(|| LedgerError::UnknownSnapshot(name.to_owned()))?;
+        self.state.undo_to(snap.state);
+        self.next_tick = snap.next_tick;
+        self.digest = snap.digest;
+        self.pool = snap.pool;
+        self.history.truncate(snap.history);
+        self.snapshots.retain(|_, s| s.seq <= snap.seq);
+        Ok(())
+    }
+
+    /// Names of the live snapshots, oldest first.
+    pub fn snapshot_names(&self) -> Vec<String> {
+        let mut v: Vec<_> = self.snapshots.iter().map(|(n, s)| (s.seq, n.clone())).collect();
+        v.sort();
+        v.into_iter().map(|(_, n)| n).collect()
+    }
+
+    /// **Harness power**: a fork that shares all state with this ledger and diverges from
+    /// here, in O(1) whatever the state's size. The fork has this ledger's tick, digest and
+    /// pending pool, no snapshots, and an empty history (receipts and events start afresh).
+    pub fn fork(&mut self) -> Ledger {
+        Ledger {
+            config: self.config.clone(),
+            registry: self.registry.clone(),
+            state: self.state.fork(),
+            next_tick: self.next_tick,
+            digest: self.digest,
+            pool: self.pool.clone(),
+            history: History::default(),
+            snapshots: BTreeMap::new(),
+            snapshot_seq: 0,
+        }
+    }
+
+    fn after_change(&mut self) {
+        if self.snapshots.is_empty() {
+            self.state.clear_journal();
+        }
+    }
+
+    // --- ticks ------------------------------------------------------------------------------------
+
+    fn seed_for(&self, tick: Tick) -> Hash32 {
+        let mut h = blake3::Hasher::new();
+        h.update(b"comqute tick seed");
+        h.update(&self.digest.0);
+        h.update(&tick.0.to_le_bytes());
+        Hash32(*h.finalize().as_bytes())
+    }
+
+    fn info_for(&self, contract: ContractIndex, invocator: Identity, reward: Amount, tick: Tick, seed: Hash32) -> CallInfo {
+        CallInfo {
+            contract,
+            invocator,
+            originator: invocator,
+            invocation_reward: reward,
+            tick,
+            epoch: self.epoch_of(tick),
+            seed,
+        }
+    }
+
+    fn is_first_of_epoch(&self, t: Tick) -> bool {
+        t.0 >= self.config.genesis_tick.0 && (t.0 - self.config.genesis_tick.0) % self.config.epoch_ticks == 0
+    }
+    fn is_last_of_epoch(&self, t: Tick) -> bool {
+        t.0 >= self.config.genesis_tick.0 && (t.0 - self.config.genesis_tick.0 + 1) % self.config.epoch_ticks == 0
+    }
+
+    /// Whether `c`'s tick hooks have work at tick `t`.
+    fn hook_due(&self, c: &dyn Contract, t: Tick, seed: Hash32) -> bool {
+        let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed);
+        match view_of(&self.state, &self.registry, info, |v| c.next_tick_work(v)) {
+            TickWork::EveryTick => true,
+            TickWork::At(x) => x <= t,
+            TickWork::Idle => false,
+        }
+    }
+
+    fn run_hook(&mut self, c: &Arc<dyn Contract>, entry: EntryPoint, t: Tick, seed: Hash32, events: &mut Vec<(ContractIndex, Vec<u8>)>) {
+        let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed);
+        let mut fx = Effects::default();
+        match invoke(&mut self.state, &self.registry, &mut fx, info, 0, c.as_ref(), entry, &[]) {
+            Ok(_) => events.append(&mut fx.events),
+            Err(error) => self.history.hook_failures.push(HookFailure { tick: t, contract: c.index(), entry, error }),
+        }
+    }
+
+    /// Processes the next tick: BEGIN_EPOCH (first tick of an epoch) → BEGIN_TICK ascending →
+    /// transactions in slot order (signatures checked first, in parallel) → END_TICK
+    /// descending → END_EPOCH (last tick of an epoch) → digest. Tick hooks run only when
+    /// their contract reports work ([`Contract::next_tick_work`]).
+    ///
+    /// **Digest rule**: a tick in which nothing happened (no transaction, no event, no hook
+    /// failure, the state digest unchanged) leaves the ledger's digest as it was and records
+    /// no summary; that is what makes a warp over idle ticks equal to running them. Otherwise
+    /// the digest is `blake3(previous digest ‖ tick ‖ epoch ‖ seed ‖ state digest ‖
+    /// transaction ids ‖ receipts digest)`.
+    pub fn process_tick(&mut self) -> Result<Tick, LedgerError> {
+        let t = self.next_tick;
+        let after = t.next().ok_or(LedgerError::TickOverflow)?;
+        let seed = self.seed_for(t);
+        let epoch = self.epoch_of(t);
+        let pending = self.pool.take(t);
+        let state_before = self.state.lanes();
+        let failures_before = self.history.hook_failures.len();
+        let registry = self.registry.clone();
+        let mut tick_events: Vec<(Option<TxId>, Vec<(ContractIndex, Vec<u8>)>)> = Vec::new();
+
+        // Signatures, in one parallel batch.
+        let verdicts: Vec<Result<(), TxError>> = {
+            use rayon::prelude::*;
+            pending
+                .par_iter()
+                .with_min_len(32)
+                .map(|p| if p.verified { Ok(()) } else { p.tx.verify() })
+                .collect()
+        };
+
+        let mut hook_events = Vec::new();
+        if self.is_first_of_epoch(t) {
+            for c in registry.ascending() {
+                self.run_hook(c, EntryPoint::BeginEpoch, t, seed, &mut hook_events);
+            }
+        }
+        for c in registry.ascending() {
+            if self.hook_due(c.as_ref(), t, seed) {
+                self.run_hook(c, EntryPoint::BeginTick, t, seed, &mut hook_events);
+            }
+        }
+        tick_events.push((None, std::mem::take(&mut hook_events)));
+
+        let mut receipts = Vec::with_capacity(pending.len());
+        for (slot, (p, verdict)) in pending.iter().zip(verdicts).enumerate() {
+            let mut r = self.execute_tx(p, slot as u32, verdict, seed);
+            tick_events.push((Some(p.id), std::mem::take(&mut r.1)));
+            receipts.push(r.0);
+        }
+
+        for c in registry.ascending().rev() {
+            if self.hook_due(c.as_ref(), t, seed) {
+                self.run_hook(c, EntryPoint::EndTick, t, seed, &mut hook_events);
+            }
+        }
+        if self.is_last_of_epoch(t) {
+            for c in registry.ascending() {
+                self.run_hook(c, EntryPoint::EndEpoch, t, seed, &mut hook_events);
+            }
+        }
+        tick_events.push((None, hook_events));
+
+        // Events get their sequence numbers; receipts get their events.
+        let first_event = self.history.events.len() as u64;
+        let mut receipt_at = 0usize;
+        for (tx, evs) in tick_events {
+            let slot_receipt = tx.map(|_| {
+                receipt_at += 1;
+                receipt_at - 1
+            });
+            for (contract, data) in evs {
+                let e = Event { seq: self.history.events.len() as u64, tick: t, tx, contract, data };
+                if let Some(i) = slot_receipt {
+                    receipts[i].events.push(e.clone());
+                }
+                self.history.events.push(e);
+            }
+        }
+        let event_count = self.history.events.len() as u64 - first_event;
+
+        let idle = pending.is_empty()
+            && event_count == 0
+            && self.state.lanes() == state_before
+            && self.history.hook_failures.len() == failures_before;
+        if !idle {
+            let mut rh = blake3::Hasher::new();
+            for r in &receipts {
+                rh.update(&r.tx_id.0);
+                rh.update(r.status.name().as_bytes());
+                if let Some(e) = r.error() {
+                    rh.update(e.to_string().as_bytes());
+                }
+                rh.update(&r.output);
+                rh.update(&[u8::from(r.money_flew)]);
+            }
+            for e in &self.history.events[first_event as usize..] {
+                rh.update(&e.contract.0.to_le_bytes());
+                rh.update(&(e.data.len() as u64).to_le_bytes());
+                rh.update(&e.data);
+            }
+            let receipts_digest = Hash32(*rh.finalize().as_bytes());
+            let state_digest = self.state.digest();
+            let mut h = blake3::Hasher::new();
+            h.update(&self.digest.0);
+            h.update(&t.0.to_le_bytes());
+            h.update(&epoch.0.to_le_bytes());
+            h.update(&seed.0);
+            h.update(&state_digest.0);
+            for p in &pending {
+                h.update(&p.id.0);
+            }
+            h.update(&receipts_digest.0);
+            self.digest = Hash32(*h.finalize().as_bytes());
+            self.history.ticks.push(TickSummary {
+                tick: t,
+                epoch,
+                seed,
+                transactions: pending.iter().map(|p| p.id).collect(),
+                receipts_digest,
+                state_digest,
+                digest: self.digest,
+                first_event,
+                event_count,
+            });
+        }
+        for r in receipts {
+            self.history.push_receipt(r);
+        }
+        self.next_tick = after;
+        self.after_change();
+        Ok(t)
+    }
+
+    fn execute_tx(&mut self, p: &PendingTx, slot: u32, verdict: Result<(), TxError>, seed: Hash32) -> (Receipt, Vec<(ContractIndex, Vec<u8>)>) {
+        let tx = &p.tx;
+        if verdict.is_err() {
+            return (dropped_receipt(tx, p.id, slot, DropReason::BadSignature), Vec::new());
+        }
+        let available = self.state.balance(&tx.source);
+        if available < tx.amount {
+            let reason = DropReason::InsufficientBalance { needed: tx.amount.0, available: available.0 };
+            return (dropped_receipt(tx, p.id, slot, reason), Vec::new());
+        }
+        let mut fx = Effects::default();
+        let mut output = Vec::new();
+        let status = match tx.destination.contract_index() {
+            Some(index) => match self.registry.get(index).cloned() {
+                None => TxStatus::Failed { error: ContractError::UnknownContract(index.0) },
+                // A plain transfer to a contract: Qubic runs no procedure for input type 0.
+                Some(_) if tx.input_type == 0 => {
+                    self.plain_transfer(tx, &mut fx);
+                    TxStatus::Executed
+                }
+                Some(c) => {
+                    let info = self.info_for(index, tx.source, tx.amount, tx.tick, seed);
+                    let entry = EntryPoint::Procedure(tx.input_type);
+                    match invoke(&mut self.state, &self.registry, &mut fx, info, 0, c.as_ref(), entry, &tx.input) {
+                        Ok(out) => {
+                            output = out;
+                            TxStatus::Executed
+                        }
+                        Err(error) => TxStatus::Failed { error },
+                    }
+                }
+            },
+            None => {
+                self.plain_transfer(tx, &mut fx);
+                TxStatus::Executed
+            }
+        };
+        let money_flew = status == TxStatus::Executed && self.state.balance(&tx.source) != available;
+        let receipt = Receipt {
+            tx_id: p.id,
+            tick: tx.tick,
+            slot,
+            source: tx.source,
+            destination: tx.destination,
+            amount: tx.amount,
+            input_type: tx.input_type,
+            status,
+            money_flew,
+            output,
+            events: Vec::new(),
+            transfers: fx.transfers,
+            calls: fx.calls,
+        };
+        (receipt, fx.events)
+    }
+
+    fn plain_transfer(&mut self, tx: &Transaction, fx: &mut Effects) {
+        // Balance checked by the caller; a transfer to oneself moves nothing.
+        if self.state.transfer(&tx.source, &tx.destination, tx.amount, tx.tick).is_ok() && tx.amount > Amount::ZERO && tx.source != tx.destination {
+            fx.transfers.push(Transfer { from: tx.source, to: tx.destination, amount: tx.amount, kind: TransferKind::Transfer });
+        }
+    }
+
+    /// Processes `n` ticks (warping over idle ones).
+    pub fn advance_ticks(&mut self, n: u32) -> Result<(), LedgerError> {
+        let target = self.next_tick.0.checked_add(n).ok_or(LedgerError::TickOverflow)?;
+        self.warp_to_tick(Tick(target))
+    }
+
+    /// **Harness power**: processes every tick before `target`, so that `target` is the next
+    /// tick. Ticks in which no transaction is due, no tick hook has work and no epoch starts
+    /// or ends are skipped at no cost; by the digest rule of [`Ledger::process_tick`] the
+    /// result equals running them one by one.
+    pub fn warp_to_tick(&mut self, target: Tick) -> Result<(), LedgerError> {
+        while self.next_tick < target {
+            let t = self.next_tick;
+            match self.skippable_until(t, target) {
+                Some(until) => self.next_tick = until,
+                None => {
+                    self.process_tick()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// **Harness power**: warps to the first tick of `epoch`.
+    pub fn warp_to_epoch(&mut self, epoch: Epoch) -> Result<(), LedgerError> {
+        let g = self.config.genesis_epoch.0;
+        if epoch.0 <= g {
+            return Ok(());
+        }
+        let ticks = u64::from(epoch.0 - g) * u64::from(self.config.epoch_ticks) + u64::from(self.config.genesis_tick.0);
+        let target = u32::try_from(ticks).map_err(|_| LedgerError::TickOverflow)?;
+        self.warp_to_tick(Tick(target))
+    }
+
+    /// If tick `t` is idle, the first tick after it (at most `target`) that may not be.
+    fn skippable_until(&self, t: Tick, target: Tick) -> Option<Tick> {
+        if self.pool.next_tick_from(t) == Some(t) || self.is_first_of_epoch(t) || self.is_last_of_epoch(t) {
+            return None;
+        }
+        let mut until = target;
+        if let Some(p) = self.pool.next_tick_from(t) {
+            until = until.min(p);
+        }
+        // The last tick of t's epoch.
+        let since = t.0 - self.config.genesis_tick.0;
+        let last = u64::from(t.0) + u64::from(self.config.epoch_ticks - 1 - since % self.config.epoch_ticks);
+        until = until.min(Tick(u32::try_from(last).unwrap_or(u32::MAX)));
+        let seed = self.seed_for(t);
+        for c in self.registry.ascending() {
+            let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed);
+            match view_of(&self.state, &self.registry, info, |v| c.next_tick_work(v)) {
+                TickWork::EveryTick => return None,
+                TickWork::At(x) if x <= t => return None,
+                TickWork::At(x) => until = until.min(x),
+                TickWork::Idle => {}
+            }
+        }
+        Some(until)
+    }
+}
+
+fn dropped_receipt(tx: &Transaction, id: TxId, slot: u32, reason: DropReason) -> Receipt {
+    Receipt {
+        tx_id: id,
+        tick: tx.tick,
+        slot,
+        source: tx.source,
+        destination: tx.destination,
+        amount: tx.amount,
+        input_type: tx.input_type,
+        status: TxStatus::Dropped { reason },
+        money_flew: false,
+        output: Vec::new(),
+        events: Vec::new(),
+        transfers: Vec::new(),
+        calls: Vec::new(),
+    }
+}

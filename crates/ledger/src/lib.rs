@@ -1,0 +1,72 @@
+//! # comqute-ledger
+//!
+//! A deterministic, tick-based ledger emulator in Qubic's shape, with comqute's own crypto
+//! (ed25519 over blake3). App developers embed it; contract authors use it as a test harness.
+//!
+//! - [`tx`]: the packed transaction format, signing, verification, ids.
+//! - [`keys`]: seeds and key pairs.
+//! - [`state`]: balances and contract storage with an undo journal, O(1) forks and an
+//!   incremental, order-independent digest.
+//! - [`Ledger`]: genesis, the pending pool, tick processing in Qubic's order, receipts,
+//!   events, epochs, and the **harness powers**: fund, execute without signatures, warp to a
+//!   tick or epoch, snapshot and restore, fork.
+//!
+//! ## What it must never do
+//! Read a clock, ask the OS for randomness, use floats, iterate a `HashMap` where the order
+//! could reach state or digests, or touch the network or Ollama. Same inputs, same digests,
+//! on every machine. Library code returns errors; it does not panic on input.
+//!
+//! ## Example: a contract under test
+//! ```
+//! use comqute_contracts::examples::{Notary, SendMany, SendToMany, SEND_MANY, SEND_TO_MANY, STATS, SendManyStats};
+//! use comqute_contracts::{Amount, Identity};
+//! use comqute_ledger::{Ledger, Seed, Transaction, TxStatus};
+//!
+//! let alice = Seed::new(&"a".repeat(55))?.keypair();
+//! let bob = Identity([2; 32]);
+//! let mut ledger = Ledger::builder()
+//!     .contract(Notary)
+//!     .contract(SendMany)
+//!     .fund(alice.identity(), Amount(1_000))
+//!     .build()?;
+//!
+//! // A signed transaction for the next tick, invoking send-many's procedure 1.
+//! let input = borsh::to_vec(&SendToMany { payments: vec![(bob, Amount(100))] })?;
+//! let tx = Transaction::call(alice.identity(), SEND_MANY, Amount(110), ledger.next_tick(), SEND_TO_MANY, input)
+//!     .sign(&alice);
+//! let id = ledger.submit(tx)?;
+//! ledger.process_tick()?;
+//!
+//! let receipt = ledger.receipt(&id).expect("its tick ran");
+//! assert_eq!(receipt.status, TxStatus::Executed);
+//! assert_eq!(ledger.balance(&bob), Amount(100));
+//! assert_eq!(receipt.balance_delta(&alice.identity()), -110);
+//!
+//! // Harness powers: snapshot, an unsigned call, a typed query, restore, warp.
+//! ledger.snapshot("before");
+//! let r = ledger.call(alice.identity(), SEND_MANY, SEND_TO_MANY, &SendToMany { payments: vec![(bob, Amount(5))] }, Amount(15))?;
+//! assert!(r.is_executed());
+//! let stats: SendManyStats = ledger.query(SEND_MANY, STATS, &())?;
+//! assert_eq!(stats.calls, 2);
+//! ledger.restore("before")?;
+//! assert_eq!(ledger.balance(&bob), Amount(100));
+//! ledger.warp_to_tick(comqute_contracts::Tick(50_000))?;
+//! assert_eq!(ledger.epoch().0, 5);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod error;
+mod exec;
+pub mod keys;
+mod ledger;
+mod pool;
+pub mod receipt;
+pub mod registry;
+pub mod state;
+pub mod tx;
+
+pub use error::LedgerError;
+pub use keys::{Keypair, Seed};
+pub use ledger::{Ledger, LedgerBuilder, LedgerConfig, TxLookup};
+pub use receipt::{CallRecord, DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer, TransferKind, TxStatus};
+pub use tx::{Transaction, TxError, TxId, VerifiedTx};

@@ -1,0 +1,91 @@
+//! The pending pool: transactions waiting for their tick.
+//!
+//! **Priority rule** (Qubic's, since core PR #563): `priority = balance × (tx.tick −
+//! latest outgoing transfer tick + 1)`, the source's balance and counters read when the
+//! transaction is submitted. A tick holds at most `capacity` transactions in submission
+//! order (its slot order). When it is full, a newcomer with a higher priority than the lowest
+//! present evicts that one, which gets a `Dropped { PoolFull }` receipt; a newcomer with a
+//! priority not higher is refused with [`crate::LedgerError::TickFull`]. Nothing is dropped
+//! silently.
+
+use std::collections::BTreeMap;
+
+use comqute_contracts::Tick;
+use rustc_hash::FxHashMap;
+
+use crate::tx::{Transaction, TxId};
+
+/// A transaction waiting for its tick.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingTx {
+    pub tx: Transaction,
+    pub id: TxId,
+    /// Whether the signature was already checked (or deliberately skipped in harness mode).
+    pub verified: bool,
+    pub priority: u128,
+}
+
+/// Where a submitted transaction went.
+pub(crate) enum Admission {
+    Added,
+    Evicted(PendingTx),
+    Full,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pool {
+    ticks: BTreeMap<Tick, Vec<PendingTx>>,
+    /// Ids of every pending transaction (lookups only, never iterated).
+    ids: FxHashMap<TxId, Tick>,
+}
+
+impl Pool {
+    pub fn contains(&self, id: &TxId) -> Option<Tick> {
+        self.ids.get(id).copied()
+    }
+
+    pub fn admit(&mut self, p: PendingTx, capacity: usize) -> Admission {
+        let slots = self.ticks.entry(p.tx.tick).or_default();
+        if slots.len() < capacity {
+            self.ids.insert(p.id, p.tx.tick);
+            slots.push(p);
+            return Admission::Added;
+        }
+        // The lowest priority; among equals the latest submitted goes first.
+        let Some((at, low)) = slots
+            .iter()
+            .enumerate()
+            .min_by(|(ia, a), (ib, b)| a.priority.cmp(&b.priority).then(ib.cmp(ia)))
+            .map(|(i, x)| (i, x.priority))
+        else {
+            return Admission::Full; // capacity 0
+        };
+        if p.priority <= low {
+            return Admission::Full;
+        }
+        let evicted = slots.remove(at);
+        self.ids.remove(&evicted.id);
+        self.ids.insert(p.id, p.tx.tick);
+        slots.push(p);
+        Admission::Evicted(evicted)
+    }
+
+    /// Takes the transactions of `tick`, in slot order.
+    pub fn take(&mut self, tick: Tick) -> Vec<PendingTx> {
+        let txs = self.ticks.remove(&tick).unwrap_or_default();
+        for p in &txs {
+            self.ids.remove(&p.id);
+        }
+        txs
+    }
+
+    /// The first tick at or after `from` with pending transactions.
+    pub fn next_tick_from(&self, from: Tick) -> Option<Tick> {
+        self.ticks.range(from..).next().map(|(t, _)| *t)
+    }
+
+    /// Number of pending transactions.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+}

@@ -1,0 +1,862 @@
+//! The ledger's state: balances (the spectrum) and every contract's storage, kept so that
+//! the hot path, snapshots and forks are all cheap whatever the state's size.
+//!
+//! - **Maps** are mutable hash maps with a fixed hasher (never iterated where the order
+//!   could reach state or digests). Ordered iteration uses ordered sets beside them.
+//! - **Undo journal**: every write records the old value. A [`Mark`] is a journal length plus
+//!   the digest at that moment; undoing to it restores values in reverse, in time proportional
+//!   to the changes since the mark. This makes failed calls atomic and snapshots O(1).
+//! - **Forks**: [`State::fork`] freezes the current live layer into an `Arc`ed, immutable
+//!   layer shared by parent and child, each of which then writes into its own empty live
+//!   layer (copy on write, per entry). A fork costs O(1); reads walk at most
+//!   [`MAX_LAYERS`] layers (deeper chains are flattened on the next fork).
+//! - **Digest**: an additive, order-independent hash over all entries (four 64-bit lanes,
+//!   each the wrapping sum of the lanes of `blake3(tag ‖ key ‖ value)` over the entries). A
+//!   write subtracts the old entry's hash and adds the new one, so the digest's cost follows
+//!   the work done, not the state's size.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use comqute_contracts::qpi::MAX_KEY_LEN;
+use comqute_contracts::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+/// The deepest chain of frozen layers before a fork flattens it.
+pub const MAX_LAYERS: usize = 16;
+
+/// A balance record, with Qubic's per-identity counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    /// Current balance.
+    pub balance: i64,
+    /// Sum of all amounts received.
+    pub incoming_amount: u64,
+    /// Sum of all amounts sent (and burned).
+    pub outgoing_amount: u64,
+    /// Number of transfers received.
+    pub number_of_incoming_transfers: u32,
+    /// Number of transfers sent.
+    pub number_of_outgoing_transfers: u32,
+    /// Tick of the latest incoming transfer.
+    pub latest_incoming_transfer_tick: u32,
+    /// Tick of the latest outgoing transfer.
+    pub latest_outgoing_transfer_tick: u32,
+}
+
+/// A storage key: the contract index (big-endian, so a contract's keys are contiguous in
+/// order) followed by the contract's own key of at most [`MAX_KEY_LEN`] bytes, kept inline.
+#[derive(Clone, Copy)]
+pub struct StoreKey {
+    len: u8,
+    bytes: [u8; 4 + MAX_KEY_LEN],
+}
+
+impl StoreKey {
+    /// The key `key` of `contract`.
+    pub fn new(contract: ContractIndex, key: &[u8]) -> Result<StoreKey, ContractError> {
+        if key.len() > MAX_KEY_LEN {
+            return Err(ContractError::KeyTooLong(key.len()));
+        }
+        let mut bytes = [0u8; 4 + MAX_KEY_LEN];
+        bytes[..4].copy_from_slice(&contract.0.to_be_bytes());
+        bytes[4..4 + key.len()].copy_from_slice(key);
+        Ok(StoreKey { len: (4 + key.len()) as u8, bytes })
+    }
+    /// The smallest key of `contract` (inclusive lower bound of its range).
+    fn contract_start(contract: ContractIndex) -> StoreKey {
+        let mut bytes = [0u8; 4 + MAX_KEY_LEN];
+        bytes[..4].copy_from_slice(&contract.0.to_be_bytes());
+        StoreKey { len: 4, bytes }
+    }
+    /// All bytes: contract index then the contract's key.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+    /// The contract's own key.
+    pub fn local(&self) -> &[u8] {
+        &self.bytes[4..usize::from(self.len)]
+    }
+    /// The contract the key belongs to.
+    pub fn contract(&self) -> ContractIndex {
+        ContractIndex(u32::from_be_bytes([self.bytes[0], self.bytes[1], self.bytes[2], self.bytes[3]]))
+    }
+}
+
+impl PartialEq for StoreKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+impl Eq for StoreKey {}
+impl Hash for StoreKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state)
+    }
+}
+impl PartialOrd for StoreKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for StoreKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_slice().cmp(other.as_slice())
+    }
+}
+impl std::fmt::Debug for StoreKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreKey({}:{})", self.contract().0, hex::encode(self.local()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The additive digest
+
+/// An order-independent multiset hash: four 64-bit lanes, added and subtracted wrapping.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Lanes(pub [u64; 4]);
+
+impl Lanes {
+    fn lanes_of(h: &blake3::Hash) -> [u64; 4] {
+        let b = h.as_bytes();
+        let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        [w(0), w(1), w(2), w(3)]
+    }
+    fn add(&mut self, h: &blake3::Hash) {
+        for (l, x) in self.0.iter_mut().zip(Self::lanes_of(h)) {
+            *l = l.wrapping_add(x);
+        }
+    }
+    fn sub(&mut self, h: &blake3::Hash) {
+        for (l, x) in self.0.iter_mut().zip(Self::lanes_of(h)) {
+            *l = l.wrapping_sub(x);
+        }
+    }
+    /// The lanes as 32 bytes.
+    pub fn to_hash(&self) -> Hash32 {
+        let mut out = [0u8; 32];
+        for (i, l) in self.0.iter().enumerate() {
+            out[i * 8..i * 8 + 8].copy_from_slice(&l.to_le_bytes());
+        }
+        Hash32(out)
+    }
+}
+
+const TAG_ACCOUNT: u8 = 1;
+const TAG_KV: u8 = 2;
+const TAG_SET: u8 = 3;
+
+fn account_hash(id: &Identity, a: &Account) -> blake3::Hash {
+    let mut buf = [0u8; 1 + 32 + 40];
+    buf[0] = TAG_ACCOUNT;
+    buf[1..33].copy_from_slice(&id.0);
+    buf[33..41].copy_from_slice(&a.balance.to_le_bytes());
+    buf[41..49].copy_from_slice(&a.incoming_amount.to_le_bytes());
+    buf[49..57].copy_from_slice(&a.outgoing_amount.to_le_bytes());
+    buf[57..61].copy_from_slice(&a.number_of_incoming_transfers.to_le_bytes());
+    buf[61..65].copy_from_slice(&a.number_of_outgoing_transfers.to_le_bytes());
+    buf[65..69].copy_from_slice(&a.latest_incoming_transfer_tick.to_le_bytes());
+    buf[69..73].copy_from_slice(&a.latest_outgoing_transfer_tick.to_le_bytes());
+    blake3::hash(&buf)
+}
+
+fn kv_hash(k: &StoreKey, v: &[u8]) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(&[TAG_KV, k.len]);
+    h.update(k.as_slice());
+    h.update(v);
+    h.finalize()
+}
+
+fn set_hash(k: &StoreKey) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(&[TAG_SET, k.len]);
+    h.update(k.as_slice());
+    h.finalize()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layered maps and sets
+
+struct MapLayer<K, V> {
+    map: FxHashMap<K, Option<V>>,
+    parent: Option<Arc<MapLayer<K, V>>>,
+    depth: usize,
+}
+
+/// A hash map with copy-on-write forks: a live layer over a chain of frozen, shared layers.
+/// `None` in a layer is a tombstone hiding the value below.
+struct LayeredMap<K, V> {
+    live: FxHashMap<K, Option<V>>,
+    frozen: Option<Arc<MapLayer<K, V>>>,
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> LayeredMap<K, V> {
+    fn new() -> Self {
+        LayeredMap { live: FxHashMap::default(), frozen: None }
+    }
+
+    fn get(&self, k: &K) -> Option<&V> {
+        if let Some(v) = self.live.get(k) {
+            return v.as_ref();
+        }
+        let mut layer = self.frozen.as_deref();
+        while let Some(l) = layer {
+            if let Some(v) = l.map.get(k) {
+                return v.as_ref();
+            }
+            layer = l.parent.as_deref();
+        }
+        None
+    }
+
+    /// Sets `k` to `v` (or removes it when `None`); returns the old value.
+    fn set(&mut self, k: K, v: Option<V>) -> Option<V> {
+        if self.frozen.is_none() {
+            return match v {
+                Some(v) => self.live.insert(k, Some(v)).flatten(),
+                None => self.live.remove(&k).flatten(),
+            };
+        }
+        let old = match self.live.get(&k) {
+            Some(v) => v.clone(),
+            None => self.get(&k).cloned(),
+        };
+        self.live.insert(k, v);
+        old
+    }
+
+    fn fork(&mut self) -> Self {
+        self.freeze();
+        LayeredMap { live: FxHashMap::default(), frozen: self.frozen.clone() }
+    }
+
+    fn freeze(&mut self) {
+        let depth = self.frozen.as_ref().map_or(0, |l| l.depth);
+        if self.live.is_empty() && depth <= MAX_LAYERS {
+            return;
+        }
+        let map = std::mem::take(&mut self.live);
+        if depth >= MAX_LAYERS {
+            // Flatten: copy every visible entry into one new base layer.
+            let mut flat: FxHashMap<K, Option<V>> = FxHashMap::default();
+            let mut chain = Vec::new();
+            let mut layer = self.frozen.as_deref();
+            while let Some(l) = layer {
+                chain.push(l);
+                layer = l.parent.as_deref();
+            }
+            for l in chain.iter().rev() {
+                for (k, v) in &l.map {
+                    match v {
+                        Some(v) => flat.insert(k.clone(), Some(v.clone())),
+                        None => flat.remove(k),
+                    };
+                }
+            }
+            for (k, v) in map {
+                match v {
+                    Some(v) => flat.insert(k, Some(v)),
+                    None => flat.remove(&k),
+                };
+            }
+            self.frozen = Some(Arc::new(MapLayer { map: flat, parent: None, depth: 1 }));
+        } else {
+            let parent = self.frozen.take();
+            self.frozen = Some(Arc::new(MapLayer { map, parent, depth: depth + 1 }));
+        }
+    }
+
+    /// Every visible entry, in no particular order (callers sort).
+    fn visible(&self) -> Vec<(&K, &V)> {
+        let mut seen: FxHashMap<&K, ()> = FxHashMap::default();
+        let mut out = Vec::new();
+        let mut layers: Vec<&FxHashMap<K, Option<V>>> = vec![&self.live];
+        let mut layer = self.frozen.as_deref();
+        while let Some(l) = layer {
+            layers.push(&l.map);
+            layer = l.parent.as_deref();
+        }
+        for map in layers {
+            for (k, v) in map {
+                if seen.insert(k, ()).is_none() {
+                    if let Some(v) = v {
+                        out.push((k, v));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+struct SetLayer<K> {
+    set: BTreeMap<K, bool>,
+    parent: Option<Arc<SetLayer<K>>>,
+    depth: usize,
+}
+
+/// An ordered set with the same fork structure; `false` is a tombstone.
+struct LayeredSet<K> {
+    live: BTreeMap<K, bool>,
+    frozen: Option<Arc<SetLayer<K>>>,
+}
+
+impl<K: Ord + Clone> LayeredSet<K> {
+    fn new() -> Self {
+        LayeredSet { live: BTreeMap::new(), frozen: None }
+    }
+
+    fn contains(&self, k: &K) -> bool {
+        if let Some(&p) = self.live.get(k) {
+            return p;
+        }
+        let mut layer = self.frozen.as_deref();
+        while let Some(l) = layer {
+            if let Some(&p) = l.set.get(k) {
+                return p;
+            }
+            layer = l.parent.as_deref();
+        }
+        false
+    }
+
+    /// Sets membership; returns the old membership.
+    fn set(&mut self, k: K, present: bool) -> bool {
+        if self.frozen.is_none() {
+            return if present { self.live.insert(k, true).is_some() } else { self.live.remove(&k).is_some() };
+        }
+        let old = self.contains(&k);
+        self.live.insert(k, present);
+        old
+    }
+
+    fn layers(&self) -> Vec<&BTreeMap<K, bool>> {
+        let mut out = vec![&self.live];
+        let mut layer = self.frozen.as_deref();
+        while let Some(l) = layer {
+            out.push(&l.set);
+            layer = l.parent.as_deref();
+        }
+        out
+    }
+
+    /// Up to `limit` visible keys within the bounds, merged across layers.
+    fn range(&self, lower: Bound<&K>, upper: Bound<&K>, limit: usize, reverse: bool) -> Vec<K> {
+        let layers = self.layers();
+        let mut iters: Vec<_> = layers
+            .iter()
+            .map(|l| {
+                let r = l.range::<K, _>((lower, upper));
+                let it: Box<dyn Iterator<Item = (&K, &bool)>> = if reverse { Box::new(r.rev()) } else { Box::new(r) };
+                it.peekable()
+            })
+            .collect();
+        let mut out = Vec::new();
+        while out.len() < limit {
+            // The next key in order across all layers; the topmost layer holding it decides.
+            let mut best: Option<(usize, &K)> = None;
+            for (i, it) in iters.iter_mut().enumerate() {
+                if let Some((k, _)) = it.peek() {
+                    let better = match best {
+                        None => true,
+                        Some((_, b)) => if reverse { *k > b } else { *k < b },
+                    };
+                    if better {
+                        best = Some((i, k));
+                    }
+                }
+            }
+            let Some((_, key)) = best else { break };
+            let key = key.clone();
+            let mut present = None;
+            for it in iters.iter_mut() {
+                if it.peek().is_some_and(|(k, _)| **k == key) {
+                    let (_, p) = it.next().expect("peeked");
+                    // Layers are listed top first: the first that holds the key decides.
+                    if present.is_none() {
+                        present = Some(*p);
+                    }
+                }
+            }
+            if present == Some(true) {
+                out.push(key);
+            }
+        }
+        out
+    }
+
+    fn fork(&mut self) -> Self {
+        self.freeze();
+        LayeredSet { live: BTreeMap::new(), frozen: self.frozen.clone() }
+    }
+
+    fn freeze(&mut self) {
+        let depth = self.frozen.as_ref().map_or(0, |l| l.depth);
+        if self.live.is_empty() && depth <= MAX_LAYERS {
+            return;
+        }
+        let set = std::mem::take(&mut self.live);
+        if depth >= MAX_LAYERS {
+            let tmp = LayeredSet { live: set, frozen: self.frozen.take() };
+            let flat: BTreeMap<K, bool> = tmp
+                .range(Bound::Unbounded, Bound::Unbounded, usize::MAX, false)
+                .into_iter()
+                .map(|k| (k, true))
+                .collect();
+            self.frozen = Some(Arc::new(SetLayer { set: flat, parent: None, depth: 1 }));
+        } else {
+            let parent = self.frozen.take();
+            self.frozen = Some(Arc::new(SetLayer { set, parent, depth: depth + 1 }));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The state
+
+#[derive(Clone)]
+enum Undo {
+    Account(Identity, Option<Account>),
+    Kv(StoreKey, Option<Box<[u8]>>),
+    Set(StoreKey, bool),
+    Supply { minted: i128, burned: i128 },
+}
+
+/// A point in the journal to undo to; see [`State::mark`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    journal_len: usize,
+    lanes: Lanes,
+}
+
+/// Balances and contract storage, journaled and forkable.
+pub struct State {
+    accounts: LayeredMap<Identity, Account>,
+    kv: LayeredMap<StoreKey, Box<[u8]>>,
+    sets: LayeredSet<StoreKey>,
+    journal: Vec<Undo>,
+    lanes: Lanes,
+    minted: i128,
+    burned: i128,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::new()
+    }
+}
+
+/// A state's money totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Supply {
+    /// Everything ever created (genesis funding, faucet).
+    pub minted: i128,
+    /// Everything ever destroyed by burns.
+    pub burned: i128,
+}
+
+impl Supply {
+    /// What the sum of all balances must be.
+    pub fn circulating(&self) -> i128 {
+        self.minted - self.burned
+    }
+}
+
+impl State {
+    /// An empty state.
+    pub fn new() -> Self {
+        State {
+            accounts: LayeredMap::new(),
+            kv: LayeredMap::new(),
+            sets: LayeredSet::new(),
+            journal: Vec::new(),
+            lanes: Lanes::default(),
+            minted: 0,
+            burned: 0,
+        }
+    }
+
+    /// The order-independent digest of everything in the state.
+    pub fn digest(&self) -> Hash32 {
+        self.lanes.to_hash()
+    }
+
+    /// The raw digest lanes (cheap to compare).
+    pub fn lanes(&self) -> Lanes {
+        self.lanes
+    }
+
+    /// Money created and destroyed so far.
+    pub fn supply(&self) -> Supply {
+        Supply { minted: self.minted, burned: self.burned }
+    }
+
+    // --- accounts -------------------------------------------------------------------------
+
+    /// An identity's balance record (all zeros when it never held money).
+    pub fn account(&self, id: &Identity) -> Account {
+        self.accounts.get(id).copied().unwrap_or_default()
+    }
+
+    /// An identity's balance.
+    pub fn balance(&self, id: &Identity) -> Amount {
+        Amount(self.accounts.get(id).map_or(0, |a| a.balance))
+    }
+
+    fn put_account(&mut self, id: Identity, new: Account) {
+        let old = self.accounts.set(id, Some(new));
+        if let Some(o) = &old {
+            self.lanes.sub(&account_hash(&id, o));
+        }
+        self.lanes.add(&account_hash(&id, &new));
+        self.journal.push(Undo::Account(id, old));
+    }
+
+    /// Moves `amount` from `from` to `to` at `tick`, updating Qubic's counters.
+    pub fn transfer(&mut self, from: &Identity, to: &Identity, amount: Amount, tick: Tick) -> Result<(), ContractError> {
+        if amount.0 < 0 {
+            return Err(ContractError::InvalidAmount(amount.0));
+        }
+        let mut src = self.account(from);
+        if src.balance < amount.0 {
+            return Err(ContractError::InsufficientFunds { needed: amount.0, available: src.balance });
+        }
+        if from == to {
+            return Ok(());
+        }
+        let mut dst = self.account(to);
+        let new_dst = dst.balance.checked_add(amount.0).ok_or(ContractError::InvalidAmount(amount.0))?;
+        src.balance -= amount.0;
+        src.outgoing_amount = src.outgoing_amount.wrapping_add(amount.0 as u64);
+        src.number_of_outgoing_transfers = src.number_of_outgoing_transfers.wrapping_add(1);
+        src.latest_outgoing_transfer_tick = tick.0;
+        dst.balance = new_dst;
+        dst.incoming_amount = dst.incoming_amount.wrapping_add(amount.0 as u64);
+        dst.number_of_incoming_transfers = dst.number_of_incoming_transfers.wrapping_add(1);
+        dst.latest_incoming_transfer_tick = tick.0;
+        self.put_account(*from, src);
+        self.put_account(*to, dst);
+        Ok(())
+    }
+
+    /// Creates `amount` out of nothing for `to` (genesis funding and the devnet faucet).
+    pub fn mint(&mut self, to: &Identity, amount: Amount, tick: Tick) -> Result<(), ContractError> {
+        if amount.0 < 0 {
+            return Err(ContractError::InvalidAmount(amount.0));
+        }
+        let mut dst = self.account(to);
+        dst.balance = dst.balance.checked_add(amount.0).ok_or(ContractError::InvalidAmount(amount.0))?;
+        dst.incoming_amount = dst.incoming_amount.wrapping_add(amount.0 as u64);
+        dst.number_of_incoming_transfers = dst.number_of_incoming_transfers.wrapping_add(1);
+        dst.latest_incoming_transfer_tick = tick.0;
+        self.journal.push(Undo::Supply { minted: self.minted, burned: self.burned });
+        self.minted += i128::from(amount.0);
+        self.put_account(*to, dst);
+        Ok(())
+    }
+
+    /// Destroys `amount` held by `from`.
+    pub fn burn(&mut self, from: &Identity, amount: Amount, tick: Tick) -> Result<(), ContractError> {
+        if amount.0 < 0 {
+            return Err(ContractError::InvalidAmount(amount.0));
+        }
+        let mut src = self.account(from);
+        if src.balance < amount.0 {
+            return Err(ContractError::InsufficientFunds { needed: amount.0, available: src.balance });
+        }
+        src.balance -= amount.0;
+        src.outgoing_amount = src.outgoing_amount.wrapping_add(amount.0 as u64);
+        src.number_of_outgoing_transfers = src.number_of_outgoing_transfers.wrapping_add(1);
+        src.latest_outgoing_transfer_tick = tick.0;
+        self.journal.push(Undo::Supply { minted: self.minted, burned: self.burned });
+        self.burned += i128::from(amount.0);
+        self.put_account(*from, src);
+        Ok(())
+    }
+
+    // --- contract storage -----------------------------------------------------------------
+
+    /// A contract's stored value.
+    pub fn kv_get(&self, key: &StoreKey) -> Option<&[u8]> {
+        self.kv.get(key).map(|b| &b[..])
+    }
+
+    /// Stores (or with `None` removes) a contract's value; returns whether one was there.
+    pub fn kv_set(&mut self, key: StoreKey, value: Option<Box<[u8]>>) -> bool {
+        if let Some(v) = &value {
+            self.lanes.add(&kv_hash(&key, v));
+        }
+        let old = self.kv.set(key, value);
+        let had = old.is_some();
+        if let Some(o) = &old {
+            self.lanes.sub(&kv_hash(&key, o));
+        }
+        self.journal.push(Undo::Kv(key, old));
+        had
+    }
+
+    /// Whether a contract's ordered set holds `key`.
+    pub fn set_contains(&self, key: &StoreKey) -> bool {
+        self.sets.contains(key)
+    }
+
+    /// Sets membership in a contract's ordered set; returns the old membership.
+    pub fn set_put(&mut self, key: StoreKey, present: bool) -> bool {
+        let old = self.sets.set(key, present);
+        if old != present {
+            if present {
+                self.lanes.add(&set_hash(&key));
+            } else {
+                self.lanes.sub(&set_hash(&key));
+            }
+            self.journal.push(Undo::Set(key, old));
+        }
+        old
+    }
+
+    /// Up to `limit` keys of `contract`'s ordered set within the bounds (contract-local keys).
+    pub fn set_range(
+        &self,
+        contract: ContractIndex,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Vec<Vec<u8>> {
+        let start = StoreKey::contract_start(contract);
+        let end = StoreKey::contract_start(ContractIndex(contract.0.wrapping_add(1)));
+        let conv = |b: Bound<&[u8]>, is_lower: bool| -> Bound<StoreKey> {
+            match b {
+                Bound::Included(k) | Bound::Excluded(k) if k.len() > MAX_KEY_LEN => {
+                    // A bound longer than any key: compare on its first MAX_KEY_LEN bytes.
+                    let cut = StoreKey::new(contract, &k[..MAX_KEY_LEN]).expect("cut to max length");
+                    if is_lower { Bound::Excluded(cut) } else { Bound::Included(cut) }
+                }
+                Bound::Included(k) => Bound::Included(StoreKey::new(contract, k).expect("length checked")),
+                Bound::Excluded(k) => Bound::Excluded(StoreKey::new(contract, k).expect("length checked")),
+                Bound::Unbounded => {
+                    if is_lower {
+                        Bound::Included(start)
+                    } else if contract.0 == u32::MAX {
+                        Bound::Unbounded
+                    } else {
+                        Bound::Excluded(end)
+                    }
+                }
+            }
+        };
+        let lo = conv(lower, true);
+        let hi = conv(upper, false);
+        // An inverted range would panic in BTreeMap::range; it is simply empty.
+        let empty = match (&lo, &hi) {
+            (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
+                a > b || (a == b && !(matches!(lo, Bound::Included(_)) && matches!(hi, Bound::Included(_))))
+            }
+            _ => false,
+        };
+        if empty {
+            return Vec::new();
+        }
+        self.sets
+            .range(lo.as_ref(), hi.as_ref(), limit, reverse)
+            .into_iter()
+            .filter(|k| k.contract() == contract)
+            .map(|k| k.local().to_vec())
+            .collect()
+    }
+
+    // --- journal ----------------------------------------------------------------------------
+
+    /// The current point of the journal.
+    pub fn mark(&self) -> Mark {
+        Mark { journal_len: self.journal.len(), lanes: self.lanes }
+    }
+
+    /// Undoes every change made after `mark`, in reverse.
+    pub fn undo_to(&mut self, mark: Mark) {
+        while self.journal.len() > mark.journal_len {
+            match self.journal.pop().expect("length checked") {
+                Undo::Account(id, old) => {
+                    self.accounts.set(id, old);
+                }
+                Undo::Kv(k, old) => {
+                    self.kv.set(k, old);
+                }
+                Undo::Set(k, old) => {
+                    self.sets.set(k, old);
+                }
+                Undo::Supply { minted, burned } => {
+                    self.minted = minted;
+                    self.burned = burned;
+                }
+            }
+        }
+        self.lanes = mark.lanes;
+    }
+
+    /// Forgets the journal before `keep_from` is no longer needed: called when no mark is alive.
+    pub fn clear_journal(&mut self) {
+        self.journal.clear();
+    }
+
+    /// The number of journal entries (for tests and benchmarks).
+    pub fn journal_len(&self) -> usize {
+        self.journal.len()
+    }
+
+    /// A fork: shares everything with `self` and diverges from here on. O(1).
+    pub fn fork(&mut self) -> State {
+        State {
+            accounts: self.accounts.fork(),
+            kv: self.kv.fork(),
+            sets: self.sets.fork(),
+            journal: Vec::new(),
+            lanes: self.lanes,
+            minted: self.minted,
+            burned: self.burned,
+        }
+    }
+
+    /// Every funded identity and its record, sorted by identity.
+    pub fn accounts_sorted(&self) -> Vec<(Identity, Account)> {
+        let mut v: Vec<_> = self.accounts.visible().into_iter().map(|(k, v)| (*k, *v)).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Every stored value of `contract`, sorted by key.
+    pub fn kv_sorted(&self, contract: ContractIndex) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut v: Vec<_> = self
+            .kv
+            .visible()
+            .into_iter()
+            .filter(|(k, _)| k.contract() == contract)
+            .map(|(k, v)| (k.local().to_vec(), v.to_vec()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Every key of `contract`'s ordered set, in order.
+    pub fn set_sorted(&self, contract: ContractIndex) -> Vec<Vec<u8>> {
+        self.set_range(contract, Bound::Unbounded, Bound::Unbounded, usize::MAX, false)
+    }
+
+    /// Recomputes the digest from scratch (O(size)); tests compare it with [`State::digest`].
+    pub fn recompute_digest(&self) -> Hash32 {
+        let mut lanes = Lanes::default();
+        for (id, a) in self.accounts.visible() {
+            lanes.add(&account_hash(id, a));
+        }
+        for (k, v) in self.kv.visible() {
+            lanes.add(&kv_hash(k, v));
+        }
+        for k in self.sets.range(Bound::Unbounded, Bound::Unbounded, usize::MAX, false) {
+            lanes.add(&set_hash(&k));
+        }
+        lanes.to_hash()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> Identity {
+        Identity([n; 32])
+    }
+
+    #[test]
+    fn undo_restores_values_and_digest() {
+        let mut s = State::new();
+        s.mint(&id(1), Amount(100), Tick(1)).unwrap();
+        let d0 = s.digest();
+        let m = s.mark();
+        s.transfer(&id(1), &id(2), Amount(40), Tick(2)).unwrap();
+        let k = StoreKey::new(ContractIndex(3), b"k").unwrap();
+        s.kv_set(k, Some(vec![1, 2, 3].into_boxed_slice()));
+        s.set_put(k, true);
+        assert_ne!(s.digest(), d0);
+        assert_eq!(s.digest(), s.recompute_digest());
+        s.undo_to(m);
+        assert_eq!(s.digest(), d0);
+        assert_eq!(s.digest(), s.recompute_digest());
+        assert_eq!(s.balance(&id(1)), Amount(100));
+        assert_eq!(s.balance(&id(2)), Amount(0));
+        assert!(s.kv_get(&k).is_none());
+        assert!(!s.set_contains(&k));
+    }
+
+    #[test]
+    fn forks_are_isolated() {
+        let mut parent = State::new();
+        parent.mint(&id(1), Amount(100), Tick(1)).unwrap();
+        let mut a = parent.fork();
+        let mut b = parent.fork();
+        a.transfer(&id(1), &id(2), Amount(10), Tick(2)).unwrap();
+        b.burn(&id(1), Amount(30), Tick(2)).unwrap();
+        parent.mint(&id(3), Amount(5), Tick(2)).unwrap();
+        assert_eq!(parent.balance(&id(1)), Amount(100));
+        assert_eq!(parent.balance(&id(2)), Amount(0));
+        assert_eq!(a.balance(&id(1)), Amount(90));
+        assert_eq!(a.balance(&id(3)), Amount(0));
+        assert_eq!(b.balance(&id(1)), Amount(70));
+        for s in [&parent, &a, &b] {
+            assert_eq!(s.digest(), s.recompute_digest());
+        }
+    }
+
+    #[test]
+    fn ordered_ranges_merge_layers() {
+        let c = ContractIndex(4);
+        let key = |n: u8| StoreKey::new(c, &[n]).unwrap();
+        let mut s = State::new();
+        for n in [1, 3, 5, 7] {
+            s.set_put(key(n), true);
+        }
+        let mut f = s.fork();
+        f.set_put(key(3), false);
+        f.set_put(key(4), true);
+        let mut g = f.fork();
+        g.set_put(key(3), true);
+        g.set_put(key(7), false);
+        let all = |s: &State| s.set_sorted(c).into_iter().map(|k| k[0]).collect::<Vec<_>>();
+        assert_eq!(all(&s), vec![1, 3, 5, 7]);
+        assert_eq!(all(&f), vec![1, 4, 5, 7]);
+        assert_eq!(all(&g), vec![1, 3, 4, 5]);
+        let rev: Vec<u8> =
+            g.set_range(c, Bound::Unbounded, Bound::Excluded(&[5][..]), 2, true).into_iter().map(|k| k[0]).collect();
+        assert_eq!(rev, vec![4, 3]);
+        for st in [&s, &f, &g] {
+            assert_eq!(st.digest(), st.recompute_digest());
+        }
+        // Other contracts' keys never show.
+        g.set_put(StoreKey::new(ContractIndex(5), &[0]).unwrap(), true);
+        assert_eq!(all(&g), vec![1, 3, 4, 5]);
+    }
+
+    #[test]
+    fn deep_fork_chains_flatten_and_stay_correct() {
+        let mut s = State::new();
+        let mut forks = Vec::new();
+        for n in 0..(3 * MAX_LAYERS as u8) {
+            s.mint(&id(n), Amount(i64::from(n) + 1), Tick(1)).unwrap();
+            s.set_put(StoreKey::new(ContractIndex(1), &[n]).unwrap(), true);
+            forks.push(s.fork());
+        }
+        for (n, f) in forks.iter().enumerate() {
+            assert_eq!(f.balance(&id(n as u8)), Amount(n as i64 + 1));
+            assert_eq!(f.balance(&id(n as u8 + 1)), Amount(0));
+            assert_eq!(f.set_sorted(ContractIndex(1)).len(), n + 1);
+            assert_eq!(f.digest(), f.recompute_digest());
+        }
+    }
+}
