@@ -46,9 +46,7 @@ pub enum CodecError {
 /// Why a contract call (procedure, function or hook) failed. A failed procedure leaves no
 /// trace: the ledger undoes its state changes, transfers and events, and the invocation
 /// reward goes back to the invocator. The error is recorded in the receipt.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Error, BorshSerialize, BorshDeserialize, Serialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, BorshSerialize, BorshDeserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ContractError {
     /// No contract has this index.

@@ -63,30 +63,50 @@ impl Contract for Notary {
     fn name(&self) -> &'static str {
         "notary"
     }
-    fn procedure(&self, ctx: &mut Ctx<'_>, input_type: u16, input: &[u8]) -> Result<Vec<u8>, ContractError> {
+    fn procedure(
+        &self,
+        ctx: &mut Ctx<'_>,
+        input_type: u16,
+        input: &[u8],
+    ) -> Result<Vec<u8>, ContractError> {
         match input_type {
             NOTARY_RECORD => {
                 let hash: Hash32 = decode_input(input)?;
                 let who = ctx.invocator();
-                ctx.put(&KeyBuf::table(NOTARY_RECORDS).bytes32(&who.0).build(), &hash)?;
+                ctx.put(
+                    &KeyBuf::table(NOTARY_RECORDS).bytes32(&who.0).build(),
+                    &hash,
+                )?;
                 let count = ctx.get::<u64>(NOTARY_COUNTER)?.unwrap_or(0) + 1;
                 ctx.put(NOTARY_COUNTER, &count)?;
                 let tick = ctx.tick();
                 ctx.emit(&NotaryEvent::Recorded { who, hash, tick });
                 Ok(encode(&count))
             }
-            other => Err(ContractError::UnknownProcedure { contract: NOTARY.0, input_type: other }),
+            other => Err(ContractError::UnknownProcedure {
+                contract: NOTARY.0,
+                input_type: other,
+            }),
         }
     }
-    fn function(&self, view: &View<'_>, input_type: u16, input: &[u8]) -> Result<Vec<u8>, ContractError> {
+    fn function(
+        &self,
+        view: &View<'_>,
+        input_type: u16,
+        input: &[u8],
+    ) -> Result<Vec<u8>, ContractError> {
         match input_type {
             NOTARY_LOOKUP => {
                 let who: Identity = decode_input(input)?;
-                let hash: Option<Hash32> = view.get(&KeyBuf::table(NOTARY_RECORDS).bytes32(&who.0).build())?;
+                let hash: Option<Hash32> =
+                    view.get(&KeyBuf::table(NOTARY_RECORDS).bytes32(&who.0).build())?;
                 Ok(encode(&hash))
             }
             NOTARY_COUNT => Ok(encode(&view.get::<u64>(NOTARY_COUNTER)?.unwrap_or(0))),
-            other => Err(ContractError::UnknownFunction { contract: NOTARY.0, input_type: other }),
+            other => Err(ContractError::UnknownFunction {
+                contract: NOTARY.0,
+                input_type: other,
+            }),
         }
     }
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
@@ -263,7 +283,12 @@ impl Contract for SendMany {
     fn name(&self) -> &'static str {
         "send-many"
     }
-    fn procedure(&self, ctx: &mut Ctx<'_>, input_type: u16, input: &[u8]) -> Result<Vec<u8>, ContractError> {
+    fn procedure(
+        &self,
+        ctx: &mut Ctx<'_>,
+        input_type: u16,
+        input: &[u8],
+    ) -> Result<Vec<u8>, ContractError> {
         match input_type {
             SEND_TO_MANY => {
                 let SendToMany { payments } = decode_input(input)?;
@@ -278,16 +303,25 @@ impl Contract for SendMany {
                     if amount.0 <= 0 {
                         return Err(ContractError::InvalidAmount(amount.0));
                     }
-                    total = total.checked_add(*amount).ok_or(ContractError::InvalidAmount(i64::MAX))?;
+                    total = total
+                        .checked_add(*amount)
+                        .ok_or(ContractError::InvalidAmount(i64::MAX))?;
                 }
                 let reward = ctx.invocation_reward();
                 if reward < total {
-                    return Err(ContractError::InsufficientFunds { needed: total.0, available: reward.0 });
+                    return Err(ContractError::InsufficientFunds {
+                        needed: total.0,
+                        available: reward.0,
+                    });
                 }
                 let originator = ctx.originator();
                 for (to, amount) in &payments {
                     ctx.transfer(to, *amount)?;
-                    ctx.emit(&SendManyEvent::Sent { originator, to: *to, amount: *amount });
+                    ctx.emit(&SendManyEvent::Sent {
+                        originator,
+                        to: *to,
+                        amount: *amount,
+                    });
                 }
                 let excess = reward.checked_sub(total).unwrap_or(Amount::ZERO);
                 if excess > Amount::ZERO {
@@ -302,7 +336,12 @@ impl Contract for SendMany {
                 let count_key = KeyBuf::table(SM_PAYER_COUNT).u16(epoch.0).build();
                 let count = ctx.get::<u64>(&count_key)?.unwrap_or(0);
                 if count < MAX_PAYERS_PER_EPOCH
-                    && ctx.insert_key(&KeyBuf::table(SM_PAYERS).u16(epoch.0).bytes32(&originator.0).build())?
+                    && ctx.insert_key(
+                        &KeyBuf::table(SM_PAYERS)
+                            .u16(epoch.0)
+                            .bytes32(&originator.0)
+                            .build(),
+                    )?
                 {
                     ctx.put(&count_key, &(count + 1))?;
                 }
@@ -323,12 +362,20 @@ impl Contract for SendMany {
                 }
                 let id = ctx.get::<u64>(SM_NEXT_ID)?.unwrap_or(0);
                 ctx.put(SM_NEXT_ID, &(id + 1))?;
-                ctx.put(&KeyBuf::table(SM_SCHEDULED).u64(id).build(), &(s.to, s.amount, s.at))?;
+                ctx.put(
+                    &KeyBuf::table(SM_SCHEDULED).u64(id).build(),
+                    &(s.to, s.amount, s.at),
+                )?;
                 ctx.insert_key(&KeyBuf::table(SM_DUE).u32(s.at.0).u64(id).build())?;
                 let mut stats = Self::stats(&ctx.view())?;
                 stats.scheduled_pending += 1;
                 ctx.put(SM_STATS, &stats)?;
-                ctx.emit(&SendManyEvent::Scheduled { id, to: s.to, amount: s.amount, at: s.at });
+                ctx.emit(&SendManyEvent::Scheduled {
+                    id,
+                    to: s.to,
+                    amount: s.amount,
+                    at: s.at,
+                });
                 Ok(encode(&id))
             }
             BURN_ALL => {
@@ -340,13 +387,24 @@ impl Contract for SendMany {
                 ctx.emit(&SendManyEvent::Burned { amount });
                 Ok(Vec::new())
             }
-            other => Err(ContractError::UnknownProcedure { contract: SEND_MANY.0, input_type: other }),
+            other => Err(ContractError::UnknownProcedure {
+                contract: SEND_MANY.0,
+                input_type: other,
+            }),
         }
     }
-    fn function(&self, view: &View<'_>, input_type: u16, _input: &[u8]) -> Result<Vec<u8>, ContractError> {
+    fn function(
+        &self,
+        view: &View<'_>,
+        input_type: u16,
+        _input: &[u8],
+    ) -> Result<Vec<u8>, ContractError> {
         match input_type {
             STATS => Ok(encode(&Self::stats(view)?)),
-            other => Err(ContractError::UnknownFunction { contract: SEND_MANY.0, input_type: other }),
+            other => Err(ContractError::UnknownFunction {
+                contract: SEND_MANY.0,
+                input_type: other,
+            }),
         }
     }
     fn end_tick(&self, ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
@@ -367,7 +425,9 @@ impl Contract for SendMany {
             let seed = ctx.seed();
             let draw = u64::from_le_bytes(seed.0[..8].try_into().expect("8 bytes")) % count;
             let prefix = KeyBuf::table(SM_PAYERS).u16(epoch.0).build();
-            let keys = ctx.view().keys_with_prefix(&prefix, None, (draw + 1) as usize);
+            let keys = ctx
+                .view()
+                .keys_with_prefix(&prefix, None, (draw + 1) as usize);
             if let Some(key) = keys.last() {
                 let mut id = [0u8; 32];
                 id.copy_from_slice(&key[3..35]);
@@ -383,7 +443,10 @@ impl Contract for SendMany {
         }
         // Forget the epoch's payers (bounded by MAX_PAYERS_PER_EPOCH).
         let prefix = KeyBuf::table(SM_PAYERS).u16(epoch.0).build();
-        for key in ctx.view().keys_with_prefix(&prefix, None, MAX_PAYERS_PER_EPOCH as usize) {
+        for key in ctx
+            .view()
+            .keys_with_prefix(&prefix, None, MAX_PAYERS_PER_EPOCH as usize)
+        {
             ctx.remove_key(&key)?;
         }
         ctx.delete(&count_key)?;
@@ -391,7 +454,12 @@ impl Contract for SendMany {
         stats.burned += burned.0;
         stats.epochs_closed += 1;
         ctx.put(SM_STATS, &stats)?;
-        ctx.emit(&SendManyEvent::EpochClosed { epoch, winner, prize, burned });
+        ctx.emit(&SendManyEvent::EpochClosed {
+            epoch,
+            winner,
+            prize,
+            burned,
+        });
         Ok(())
     }
     fn next_tick_work(&self, view: &View<'_>) -> TickWork {
@@ -437,7 +505,12 @@ impl Faulty {
             ctx.transfer(&to, half)?;
         }
         ctx.emit(&n);
-        let _: u64 = ctx.call(NOTARY, NOTARY_RECORD, &Hash32::of(&n.to_le_bytes()), Amount::ZERO)?;
+        let _: u64 = ctx.call(
+            NOTARY,
+            NOTARY_RECORD,
+            &Hash32::of(&n.to_le_bytes()),
+            Amount::ZERO,
+        )?;
         Ok(n)
     }
 }
@@ -449,20 +522,40 @@ impl Contract for Faulty {
     fn name(&self) -> &'static str {
         "faulty"
     }
-    fn procedure(&self, ctx: &mut Ctx<'_>, input_type: u16, _input: &[u8]) -> Result<Vec<u8>, ContractError> {
+    fn procedure(
+        &self,
+        ctx: &mut Ctx<'_>,
+        input_type: u16,
+        _input: &[u8],
+    ) -> Result<Vec<u8>, ContractError> {
         match input_type {
             FAULTY_FAIL => {
                 let n = Self::mutate(ctx)?;
-                Err(ContractError::Rejected { code: 1, name: "Planned".into(), detail: format!("failed after write {n}") })
+                Err(ContractError::Rejected {
+                    code: 1,
+                    name: "Planned".into(),
+                    detail: format!("failed after write {n}"),
+                })
             }
             FAULTY_SUCCEED => Ok(encode(&Self::mutate(ctx)?)),
-            other => Err(ContractError::UnknownProcedure { contract: FAULTY.0, input_type: other }),
+            other => Err(ContractError::UnknownProcedure {
+                contract: FAULTY.0,
+                input_type: other,
+            }),
         }
     }
-    fn function(&self, view: &View<'_>, input_type: u16, _input: &[u8]) -> Result<Vec<u8>, ContractError> {
+    fn function(
+        &self,
+        view: &View<'_>,
+        input_type: u16,
+        _input: &[u8],
+    ) -> Result<Vec<u8>, ContractError> {
         match input_type {
             FAULTY_COUNT => Ok(encode(&view.get::<u64>(b"n")?.unwrap_or(0))),
-            other => Err(ContractError::UnknownFunction { contract: FAULTY.0, input_type: other }),
+            other => Err(ContractError::UnknownFunction {
+                contract: FAULTY.0,
+                input_type: other,
+            }),
         }
     }
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {

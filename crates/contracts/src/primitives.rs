@@ -35,7 +35,8 @@ fn checksum(bytes: &[u8; 32]) -> u32 {
 fn encode60(bytes: &[u8; 32], base: u8) -> String {
     let mut out = String::with_capacity(IDENTITY_LEN);
     for chunk in bytes.chunks_exact(8) {
-        let mut word = u64::from_le_bytes(chunk.try_into().expect("chunks_exact(8) yields 8 bytes"));
+        let mut word =
+            u64::from_le_bytes(chunk.try_into().expect("chunks_exact(8) yields 8 bytes"));
         for _ in 0..WORD_DIGITS {
             out.push(char::from(base + (word % 26) as u8));
             word /= 26;
@@ -53,7 +54,10 @@ fn encode60(bytes: &[u8; 32], base: u8) -> String {
 fn decode60(s: &str, base: u8) -> Result<[u8; 32], CodecError> {
     let raw = s.as_bytes();
     if raw.len() != IDENTITY_LEN {
-        return Err(CodecError::Length { expected: IDENTITY_LEN, found: raw.len() });
+        return Err(CodecError::Length {
+            expected: IDENTITY_LEN,
+            found: raw.len(),
+        });
     }
     let digit = |i: usize| -> Result<u64, CodecError> {
         let c = raw[i];
@@ -61,7 +65,11 @@ fn decode60(s: &str, base: u8) -> Result<[u8; 32], CodecError> {
             return Err(CodecError::Letter {
                 position: i,
                 found: char::from(c),
-                case: if base == b'A' { "uppercase" } else { "lowercase" },
+                case: if base == b'A' {
+                    "uppercase"
+                } else {
+                    "lowercase"
+                },
             });
         }
         Ok(u64::from(c - base))
@@ -194,12 +202,17 @@ impl Hash32 {
     pub fn from_hex(s: &str) -> Result<Hash32, CodecError> {
         let raw = s.as_bytes();
         if raw.len() != 64 {
-            return Err(CodecError::Length { expected: 64, found: raw.len() });
+            return Err(CodecError::Length {
+                expected: 64,
+                found: raw.len(),
+            });
         }
         let mut out = [0u8; 32];
         for (i, pair) in raw.chunks_exact(2).enumerate() {
             let hi = hex_val(pair[0]).ok_or(CodecError::Hex { position: 2 * i })?;
-            let lo = hex_val(pair[1]).ok_or(CodecError::Hex { position: 2 * i + 1 })?;
+            let lo = hex_val(pair[1]).ok_or(CodecError::Hex {
+                position: 2 * i + 1,
+            })?;
             out[i] = hi << 4 | lo;
         }
         Ok(Hash32(out))
@@ -396,10 +409,16 @@ mod tests {
     #[test]
     fn refuses_bad_text() {
         let good = Identity([7; 32]).to_string();
-        assert!(matches!(good[..59].parse::<Identity>(), Err(CodecError::Length { .. })));
+        assert!(matches!(
+            good[..59].parse::<Identity>(),
+            Err(CodecError::Length { .. })
+        ));
         let mut lower = good.clone();
         lower.replace_range(3..4, "a");
-        assert!(matches!(lower.parse::<Identity>(), Err(CodecError::Letter { position: 3, .. })));
+        assert!(matches!(
+            lower.parse::<Identity>(),
+            Err(CodecError::Letter { position: 3, .. })
+        ));
         let mut bad_sum = good.clone().into_bytes();
         bad_sum[59] = if bad_sum[59] == b'A' { b'B' } else { b'A' };
         let bad_sum = String::from_utf8(bad_sum).unwrap();
@@ -408,7 +427,10 @@ mod tests {
         let mut over = good.into_bytes();
         over[..14].copy_from_slice(b"ZZZZZZZZZZZZZZ");
         let over = String::from_utf8(over).unwrap();
-        assert_eq!(over.parse::<Identity>(), Err(CodecError::Overflow { word: 0 }));
+        assert_eq!(
+            over.parse::<Identity>(),
+            Err(CodecError::Overflow { word: 0 })
+        );
     }
 
     #[test]

@@ -158,7 +158,12 @@ impl<'a> View<'a> {
         self.host.contains_key(key)
     }
     /// Up to `limit` keys starting with `prefix`, ascending, strictly after `after` when given.
-    pub fn keys_with_prefix(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Vec<Vec<u8>> {
+    pub fn keys_with_prefix(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Vec<Vec<u8>> {
         let upper = prefix_upper_bound(prefix);
         let lower = match after {
             Some(a) => Bound::Excluded(a),
@@ -298,7 +303,9 @@ impl<'a> Ctx<'a> {
         input: &I,
         reward: Amount,
     ) -> Result<O, ContractError> {
-        let out = self.host.call(contract, input_type, &encode(input), reward)?;
+        let out = self
+            .host
+            .call(contract, input_type, &encode(input), reward)?;
         O::try_from_slice(&out).map_err(|e| ContractError::BadInput(format!("call output: {e}")))
     }
 }
@@ -411,10 +418,12 @@ impl KeyBuf {
 
 /// Reads a big-endian u64 at `at` of a key built with [`KeyBuf`].
 pub fn key_u64(key: &[u8], at: usize) -> Option<u64> {
-    key.get(at..at + 8).map(|b| u64::from_be_bytes(b.try_into().expect("slice of 8 bytes")))
+    key.get(at..at + 8)
+        .map(|b| u64::from_be_bytes(b.try_into().expect("slice of 8 bytes")))
 }
 
 /// Reads a big-endian u32 at `at` of a key built with [`KeyBuf`].
 pub fn key_u32(key: &[u8], at: usize) -> Option<u32> {
-    key.get(at..at + 4).map(|b| u32::from_be_bytes(b.try_into().expect("slice of 4 bytes")))
+    key.get(at..at + 4)
+        .map(|b| u32::from_be_bytes(b.try_into().expect("slice of 4 bytes")))
 }

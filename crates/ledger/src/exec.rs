@@ -26,7 +26,10 @@ struct FxMark {
 
 impl Effects {
     fn mark(&self) -> FxMark {
-        FxMark { events: self.events.len(), transfers: self.transfers.len() }
+        FxMark {
+            events: self.events.len(),
+            transfers: self.transfers.len(),
+        }
     }
     fn undo_to(&mut self, m: FxMark) {
         self.events.truncate(m.events);
@@ -62,7 +65,9 @@ pub(crate) fn run_atomic<T>(
 
 /// Read access for a contract, shared by [`Runner`] and [`Reader`].
 fn read_kv<'s>(state: &'s State, contract: ContractIndex, key: &[u8]) -> Option<&'s [u8]> {
-    StoreKey::new(contract, key).ok().and_then(|k| state.kv_get(&k))
+    StoreKey::new(contract, key)
+        .ok()
+        .and_then(|k| state.kv_get(&k))
 }
 
 fn contains(state: &State, contract: ContractIndex, key: &[u8]) -> bool {
@@ -79,12 +84,19 @@ fn query_lower(
     input: &[u8],
 ) -> Result<Vec<u8>, ContractError> {
     if callee >= caller.contract {
-        return Err(ContractError::CallNotAllowed { caller: caller.contract.0, callee: callee.0 });
+        return Err(ContractError::CallNotAllowed {
+            caller: caller.contract.0,
+            callee: callee.0,
+        });
     }
     if depth >= MAX_CALL_DEPTH {
         return Err(ContractError::CallDepth(MAX_CALL_DEPTH));
     }
-    let info = CallInfo { contract: callee, invocator: Identity::contract(caller.contract), ..*caller };
+    let info = CallInfo {
+        contract: callee,
+        invocator: Identity::contract(caller.contract),
+        ..*caller
+    };
     run_function(state, registry, info, depth + 1, input_type, input)
 }
 
@@ -97,14 +109,31 @@ pub(crate) fn run_function(
     input_type: u16,
     input: &[u8],
 ) -> Result<Vec<u8>, ContractError> {
-    let contract = registry.get(info.contract).ok_or(ContractError::UnknownContract(info.contract.0))?;
-    let reader = Reader { state, registry, info, depth };
+    let contract = registry
+        .get(info.contract)
+        .ok_or(ContractError::UnknownContract(info.contract.0))?;
+    let reader = Reader {
+        state,
+        registry,
+        info,
+        depth,
+    };
     contract.function(&View::new(&reader), input_type, input)
 }
 
 /// What a contract asks [`Contract::next_tick_work`] through.
-pub(crate) fn view_of<R>(state: &State, registry: &Registry, info: CallInfo, f: impl FnOnce(&View<'_>) -> R) -> R {
-    let reader = Reader { state, registry, info, depth: 0 };
+pub(crate) fn view_of<R>(
+    state: &State,
+    registry: &Registry,
+    info: CallInfo,
+    f: impl FnOnce(&View<'_>) -> R,
+) -> R {
+    let reader = Reader {
+        state,
+        registry,
+        info,
+        depth: 0,
+    };
     f(&View::new(&reader))
 }
 
@@ -126,14 +155,34 @@ impl HostRead for Reader<'_> {
     fn contains_key(&self, key: &[u8]) -> bool {
         contains(self.state, self.info.contract, key)
     }
-    fn range_keys(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>, limit: usize, reverse: bool) -> Vec<Vec<u8>> {
-        self.state.set_range(self.info.contract, lower, upper, limit, reverse)
+    fn range_keys(
+        &self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Vec<Vec<u8>> {
+        self.state
+            .set_range(self.info.contract, lower, upper, limit, reverse)
     }
     fn balance(&self, id: &Identity) -> Amount {
         self.state.balance(id)
     }
-    fn query(&self, contract: ContractIndex, input_type: u16, input: &[u8]) -> Result<Vec<u8>, ContractError> {
-        query_lower(self.state, self.registry, &self.info, self.depth, contract, input_type, input)
+    fn query(
+        &self,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &[u8],
+    ) -> Result<Vec<u8>, ContractError> {
+        query_lower(
+            self.state,
+            self.registry,
+            &self.info,
+            self.depth,
+            contract,
+            input_type,
+            input,
+        )
     }
 }
 
@@ -162,14 +211,34 @@ impl HostRead for Runner<'_> {
     fn contains_key(&self, key: &[u8]) -> bool {
         contains(self.state, self.info.contract, key)
     }
-    fn range_keys(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>, limit: usize, reverse: bool) -> Vec<Vec<u8>> {
-        self.state.set_range(self.info.contract, lower, upper, limit, reverse)
+    fn range_keys(
+        &self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Vec<Vec<u8>> {
+        self.state
+            .set_range(self.info.contract, lower, upper, limit, reverse)
     }
     fn balance(&self, id: &Identity) -> Amount {
         self.state.balance(id)
     }
-    fn query(&self, contract: ContractIndex, input_type: u16, input: &[u8]) -> Result<Vec<u8>, ContractError> {
-        query_lower(self.state, self.registry, &self.info, self.depth, contract, input_type, input)
+    fn query(
+        &self,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &[u8],
+    ) -> Result<Vec<u8>, ContractError> {
+        query_lower(
+            self.state,
+            self.registry,
+            &self.info,
+            self.depth,
+            contract,
+            input_type,
+            input,
+        )
     }
 }
 
@@ -201,7 +270,12 @@ impl Host for Runner<'_> {
         let from = Identity::contract(self.info.contract);
         self.state.transfer(&from, to, amount, self.info.tick)?;
         if amount > Amount::ZERO {
-            self.fx.transfers.push(Transfer { from, to: *to, amount, kind: TransferKind::Transfer });
+            self.fx.transfers.push(Transfer {
+                from,
+                to: *to,
+                amount,
+                kind: TransferKind::Transfer,
+            });
         }
         Ok(())
     }
@@ -212,24 +286,55 @@ impl Host for Runner<'_> {
         let from = Identity::contract(self.info.contract);
         self.state.burn(&from, amount, self.info.tick)?;
         if amount > Amount::ZERO {
-            self.fx.transfers.push(Transfer { from, to: Identity::NULL, amount, kind: TransferKind::Burn });
+            self.fx.transfers.push(Transfer {
+                from,
+                to: Identity::NULL,
+                amount,
+                kind: TransferKind::Burn,
+            });
         }
         Ok(())
     }
     fn emit(&mut self, data: Vec<u8>) {
         self.fx.events.push((self.info.contract, data));
     }
-    fn call(&mut self, callee: ContractIndex, input_type: u16, input: &[u8], reward: Amount) -> Result<Vec<u8>, ContractError> {
+    fn call(
+        &mut self,
+        callee: ContractIndex,
+        input_type: u16,
+        input: &[u8],
+        reward: Amount,
+    ) -> Result<Vec<u8>, ContractError> {
         if callee >= self.info.contract {
-            return Err(ContractError::CallNotAllowed { caller: self.info.contract.0, callee: callee.0 });
+            return Err(ContractError::CallNotAllowed {
+                caller: self.info.contract.0,
+                callee: callee.0,
+            });
         }
         if self.depth >= MAX_CALL_DEPTH {
             return Err(ContractError::CallDepth(MAX_CALL_DEPTH));
         }
-        let contract = self.registry.get(callee).ok_or(ContractError::UnknownContract(callee.0))?;
+        let contract = self
+            .registry
+            .get(callee)
+            .ok_or(ContractError::UnknownContract(callee.0))?;
         let caller = Identity::contract(self.info.contract);
-        let info = CallInfo { contract: callee, invocator: caller, invocation_reward: reward, ..self.info };
-        invoke(self.state, self.registry, self.fx, info, self.depth + 1, contract.as_ref(), EntryPoint::Procedure(input_type), input)
+        let info = CallInfo {
+            contract: callee,
+            invocator: caller,
+            invocation_reward: reward,
+            ..self.info
+        };
+        invoke(
+            self.state,
+            self.registry,
+            self.fx,
+            info,
+            self.depth + 1,
+            contract.as_ref(),
+            EntryPoint::Procedure(input_type),
+            input,
+        )
     }
 }
 
@@ -269,7 +374,13 @@ pub(crate) fn invoke(
                 kind: TransferKind::Transfer,
             });
         }
-        let mut runner = Runner { state, registry, fx, info, depth };
+        let mut runner = Runner {
+            state,
+            registry,
+            fx,
+            info,
+            depth,
+        };
         let mut ctx = Ctx::new(&mut runner);
         match entry {
             EntryPoint::Procedure(t) => contract.procedure(&mut ctx, t, input),

@@ -27,10 +27,15 @@ impl Seed {
     /// Parses a seed: exactly 55 letters `a`–`z`.
     pub fn new(s: &str) -> Result<Seed, LedgerError> {
         if s.len() != SEED_LEN {
-            return Err(LedgerError::BadSeed(format!("expected {SEED_LEN} letters, found {}", s.len())));
+            return Err(LedgerError::BadSeed(format!(
+                "expected {SEED_LEN} letters, found {}",
+                s.len()
+            )));
         }
         if let Some((i, c)) = s.char_indices().find(|(_, c)| !c.is_ascii_lowercase()) {
-            return Err(LedgerError::BadSeed(format!("character {i} is {c:?}, not a lowercase letter")));
+            return Err(LedgerError::BadSeed(format!(
+                "character {i} is {c:?}, not a lowercase letter"
+            )));
         }
         Ok(Seed(s.to_owned()))
     }

@@ -12,7 +12,8 @@ use crate::error::LedgerError;
 use crate::exec::{invoke, run_function, view_of, Effects};
 use crate::pool::{Admission, PendingTx, Pool};
 use crate::receipt::{
-    DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer, TransferKind, TxStatus,
+    DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer, TransferKind,
+    TxStatus,
 };
 use crate::registry::Registry;
 use crate::state::{Account, Mark, State, Supply};
@@ -173,7 +174,9 @@ impl LedgerBuilder {
             return Err(LedgerError::Config("epoch_ticks must be at least 1".into()));
         }
         if c.tick_capacity == 0 || c.tick_capacity > u32::MAX as usize {
-            return Err(LedgerError::Config("tick_capacity must be between 1 and 2^32-1".into()));
+            return Err(LedgerError::Config(
+                "tick_capacity must be between 1 and 2^32-1".into(),
+            ));
         }
         let mut state = State::new();
         for (id, amount) in &self.funds {
@@ -192,7 +195,16 @@ impl LedgerBuilder {
                 seed: genesis_seed,
             };
             let mut fx = Effects::default();
-            invoke(&mut state, &registry, &mut fx, info, 0, contract.as_ref(), EntryPoint::Initialize, &[])?;
+            invoke(
+                &mut state,
+                &registry,
+                &mut fx,
+                info,
+                0,
+                contract.as_ref(),
+                EntryPoint::Initialize,
+                &[],
+            )?;
         }
         state.clear_journal();
         let mut h = blake3::Hasher::new();
@@ -292,7 +304,10 @@ impl Ledger {
     }
     /// The receipt of a transaction, once its tick ran (or it was dropped).
     pub fn receipt(&self, id: &TxId) -> Option<&Receipt> {
-        self.history.by_id.get(id).map(|i| &self.history.receipts[*i])
+        self.history
+            .by_id
+            .get(id)
+            .map(|i| &self.history.receipts[*i])
     }
     /// Every receipt, in the order they were made.
     pub fn receipts(&self) -> &[Receipt] {
@@ -300,7 +315,11 @@ impl Ledger {
     }
     /// The receipts of one tick, in slot order.
     pub fn receipts_for_tick(&self, tick: Tick) -> Vec<&Receipt> {
-        self.history.receipts.iter().filter(|r| r.tick == tick && r.slot != u32::MAX).collect()
+        self.history
+            .receipts
+            .iter()
+            .filter(|r| r.tick == tick && r.slot != u32::MAX)
+            .collect()
     }
     /// Every event, in order; an event's `seq` is its index here.
     pub fn events(&self) -> &[Event] {
@@ -308,7 +327,9 @@ impl Ledger {
     }
     /// Events with `seq >= cursor`.
     pub fn events_since(&self, cursor: u64) -> &[Event] {
-        let start = usize::try_from(cursor).unwrap_or(usize::MAX).min(self.history.events.len());
+        let start = usize::try_from(cursor)
+            .unwrap_or(usize::MAX)
+            .min(self.history.events.len());
         &self.history.events[start..]
     }
     /// Summaries of every tick in which anything happened.
@@ -325,8 +346,19 @@ impl Ledger {
     }
 
     /// Runs a contract function (read-only) against the current state, raw bytes in and out.
-    pub fn query_raw(&self, contract: ContractIndex, input_type: u16, input: &[u8]) -> Result<Vec<u8>, ContractError> {
-        let info = self.info_for(contract, Identity::NULL, Amount::ZERO, self.next_tick, self.seed_for(self.next_tick));
+    pub fn query_raw(
+        &self,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &[u8],
+    ) -> Result<Vec<u8>, ContractError> {
+        let info = self.info_for(
+            contract,
+            Identity::NULL,
+            Amount::ZERO,
+            self.next_tick,
+            self.seed_for(self.next_tick),
+        );
         run_function(&self.state, &self.registry, info, 0, input_type, input)
     }
 
@@ -338,7 +370,8 @@ impl Ledger {
         input: &I,
     ) -> Result<O, ContractError> {
         let out = self.query_raw(contract, input_type, &encode(input))?;
-        O::try_from_slice(&out).map_err(|e| ContractError::BadInput(format!("function output: {e}")))
+        O::try_from_slice(&out)
+            .map_err(|e| ContractError::BadInput(format!("function output: {e}")))
     }
 
     // --- submitting ---------------------------------------------------------------------------
@@ -350,13 +383,23 @@ impl Ledger {
     pub fn submit(&mut self, tx: Transaction) -> Result<TxId, LedgerError> {
         tx.check_shape()?;
         let id = tx.id();
-        self.admit(PendingTx { tx, id, verified: false, priority: 0 })
+        self.admit(PendingTx {
+            tx,
+            id,
+            verified: false,
+            priority: 0,
+        })
     }
 
     /// Queues a transaction whose signature was already checked.
     pub fn submit_verified(&mut self, tx: VerifiedTx) -> Result<TxId, LedgerError> {
         let id = tx.id();
-        self.admit(PendingTx { tx: tx.tx().clone(), id, verified: true, priority: 0 })
+        self.admit(PendingTx {
+            tx: tx.tx().clone(),
+            id,
+            verified: true,
+            priority: 0,
+        })
     }
 
     /// **Harness power**: queues a transaction without any signature (execution without
@@ -369,7 +412,10 @@ impl Ledger {
     fn admit(&mut self, mut p: PendingTx) -> Result<TxId, LedgerError> {
         let tick = p.tx.tick;
         if tick < self.next_tick {
-            return Err(LedgerError::TickInPast { tick, next: self.next_tick });
+            return Err(LedgerError::TickInPast {
+                tick,
+                next: self.next_tick,
+            });
         }
         let max = self.next_tick.plus(self.config.max_future_ticks);
         if tick > max {
@@ -387,9 +433,15 @@ impl Ledger {
         let id = p.id;
         match self.pool.admit(p, self.config.tick_capacity) {
             Admission::Added => Ok(id),
-            Admission::Full => Err(LedgerError::TickFull { tick, capacity: self.config.tick_capacity }),
+            Admission::Full => Err(LedgerError::TickFull {
+                tick,
+                capacity: self.config.tick_capacity,
+            }),
             Admission::Evicted(old) => {
-                let reason = DropReason::PoolFull { priority: old.priority.to_string(), evicted_by: id };
+                let reason = DropReason::PoolFull {
+                    priority: old.priority.to_string(),
+                    evicted_by: id,
+                };
                 let r = dropped_receipt(&old.tx, old.id, u32::MAX, reason);
                 self.history.push_receipt(r);
                 Ok(id)
@@ -416,10 +468,20 @@ impl Ledger {
         input_type: u16,
         input: Vec<u8>,
     ) -> Result<Receipt, LedgerError> {
-        let tx = Transaction::new(source, destination, amount, self.next_tick, input_type, input);
+        let tx = Transaction::new(
+            source,
+            destination,
+            amount,
+            self.next_tick,
+            input_type,
+            input,
+        );
         let id = self.submit_unsigned(tx)?;
         self.process_tick()?;
-        Ok(self.receipt(&id).cloned().expect("a transaction of a processed tick has a receipt"))
+        Ok(self
+            .receipt(&id)
+            .cloned()
+            .expect("a transaction of a processed tick has a receipt"))
     }
 
     /// **Harness power**: calls `contract`'s procedure with a typed input (unsigned) in the
@@ -432,7 +494,13 @@ impl Ledger {
         input: &I,
         amount: Amount,
     ) -> Result<Receipt, LedgerError> {
-        self.execute(source, Identity::contract(contract), amount, input_type, encode(input))
+        self.execute(
+            source,
+            Identity::contract(contract),
+            amount,
+            input_type,
+            encode(input),
+        )
     }
 
     /// **Harness power**: names a snapshot of everything (state, tick, pool, history). O(1):
@@ -454,7 +522,11 @@ impl Ledger {
     /// since. Snapshots taken after it are dropped (as with anvil's `evm_revert`); it stays
     /// and can be restored again.
     pub fn restore(&mut self, name: &str) -> Result<(), LedgerError> {
-        let snap = self.snapshots.get(name).cloned().ok_or_else(|| LedgerError::UnknownSnapshot(name.to_owned()))?;
+        let snap = self
+            .snapshots
+            .get(name)
+            .cloned()
+            .ok_or_else(|| LedgerError::UnknownSnapshot(name.to_owned()))?;
         self.state.undo_to(snap.state);
         self.next_tick = snap.next_tick;
         self.digest = snap.digest;
@@ -466,7 +538,11 @@ impl Ledger {
 
     /// Names of the live snapshots, oldest first.
     pub fn snapshot_names(&self) -> Vec<String> {
-        let mut v: Vec<_> = self.snapshots.iter().map(|(n, s)| (s.seq, n.clone())).collect();
+        let mut v: Vec<_> = self
+            .snapshots
+            .iter()
+            .map(|(n, s)| (s.seq, n.clone()))
+            .collect();
         v.sort();
         v.into_iter().map(|(_, n)| n).collect()
     }
@@ -504,7 +580,14 @@ impl Ledger {
         Hash32(*h.finalize().as_bytes())
     }
 
-    fn info_for(&self, contract: ContractIndex, invocator: Identity, reward: Amount, tick: Tick, seed: Hash32) -> CallInfo {
+    fn info_for(
+        &self,
+        contract: ContractIndex,
+        invocator: Identity,
+        reward: Amount,
+        tick: Tick,
+        seed: Hash32,
+    ) -> CallInfo {
         CallInfo {
             contract,
             invocator,
@@ -517,10 +600,12 @@ impl Ledger {
     }
 
     fn is_first_of_epoch(&self, t: Tick) -> bool {
-        t.0 >= self.config.genesis_tick.0 && (t.0 - self.config.genesis_tick.0) % self.config.epoch_ticks == 0
+        t.0 >= self.config.genesis_tick.0
+            && (t.0 - self.config.genesis_tick.0) % self.config.epoch_ticks == 0
     }
     fn is_last_of_epoch(&self, t: Tick) -> bool {
-        t.0 >= self.config.genesis_tick.0 && (t.0 - self.config.genesis_tick.0 + 1) % self.config.epoch_ticks == 0
+        t.0 >= self.config.genesis_tick.0
+            && (t.0 - self.config.genesis_tick.0 + 1) % self.config.epoch_ticks == 0
     }
 
     /// Whether `c`'s tick hooks have work at tick `t`.
@@ -533,12 +618,33 @@ impl Ledger {
         }
     }
 
-    fn run_hook(&mut self, c: &Arc<dyn Contract>, entry: EntryPoint, t: Tick, seed: Hash32, events: &mut Vec<(ContractIndex, Vec<u8>)>) {
+    fn run_hook(
+        &mut self,
+        c: &Arc<dyn Contract>,
+        entry: EntryPoint,
+        t: Tick,
+        seed: Hash32,
+        events: &mut Vec<(ContractIndex, Vec<u8>)>,
+    ) {
         let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed);
         let mut fx = Effects::default();
-        match invoke(&mut self.state, &self.registry, &mut fx, info, 0, c.as_ref(), entry, &[]) {
+        match invoke(
+            &mut self.state,
+            &self.registry,
+            &mut fx,
+            info,
+            0,
+            c.as_ref(),
+            entry,
+            &[],
+        ) {
             Ok(_) => events.append(&mut fx.events),
-            Err(error) => self.history.hook_failures.push(HookFailure { tick: t, contract: c.index(), entry, error }),
+            Err(error) => self.history.hook_failures.push(HookFailure {
+                tick: t,
+                contract: c.index(),
+                entry,
+                error,
+            }),
         }
     }
 
@@ -614,7 +720,13 @@ impl Ledger {
                 receipt_at - 1
             });
             for (contract, data) in evs {
-                let e = Event { seq: self.history.events.len() as u64, tick: t, tx, contract, data };
+                let e = Event {
+                    seq: self.history.events.len() as u64,
+                    tick: t,
+                    tx,
+                    contract,
+                    data,
+                };
                 if let Some(i) = slot_receipt {
                     receipts[i].events.push(e.clone());
                 }
@@ -676,21 +788,35 @@ impl Ledger {
         Ok(t)
     }
 
-    fn execute_tx(&mut self, p: &PendingTx, slot: u32, verdict: Result<(), TxError>, seed: Hash32) -> (Receipt, Vec<(ContractIndex, Vec<u8>)>) {
+    fn execute_tx(
+        &mut self,
+        p: &PendingTx,
+        slot: u32,
+        verdict: Result<(), TxError>,
+        seed: Hash32,
+    ) -> (Receipt, Vec<(ContractIndex, Vec<u8>)>) {
         let tx = &p.tx;
         if verdict.is_err() {
-            return (dropped_receipt(tx, p.id, slot, DropReason::BadSignature), Vec::new());
+            return (
+                dropped_receipt(tx, p.id, slot, DropReason::BadSignature),
+                Vec::new(),
+            );
         }
         let available = self.state.balance(&tx.source);
         if available < tx.amount {
-            let reason = DropReason::InsufficientBalance { needed: tx.amount.0, available: available.0 };
+            let reason = DropReason::InsufficientBalance {
+                needed: tx.amount.0,
+                available: available.0,
+            };
             return (dropped_receipt(tx, p.id, slot, reason), Vec::new());
         }
         let mut fx = Effects::default();
         let mut output = Vec::new();
         let status = match tx.destination.contract_index() {
             Some(index) => match self.registry.get(index).cloned() {
-                None => TxStatus::Failed { error: ContractError::UnknownContract(index.0) },
+                None => TxStatus::Failed {
+                    error: ContractError::UnknownContract(index.0),
+                },
                 // A plain transfer to a contract: Qubic runs no procedure for input type 0.
                 Some(_) if tx.input_type == 0 => {
                     self.plain_transfer(tx, &mut fx);
@@ -699,7 +825,16 @@ impl Ledger {
                 Some(c) => {
                     let info = self.info_for(index, tx.source, tx.amount, tx.tick, seed);
                     let entry = EntryPoint::Procedure(tx.input_type);
-                    match invoke(&mut self.state, &self.registry, &mut fx, info, 0, c.as_ref(), entry, &tx.input) {
+                    match invoke(
+                        &mut self.state,
+                        &self.registry,
+                        &mut fx,
+                        info,
+                        0,
+                        c.as_ref(),
+                        entry,
+                        &tx.input,
+                    ) {
                         Ok(out) => {
                             output = out;
                             TxStatus::Executed
@@ -713,7 +848,8 @@ impl Ledger {
                 TxStatus::Executed
             }
         };
-        let money_flew = status == TxStatus::Executed && self.state.balance(&tx.source) != available;
+        let money_flew =
+            status == TxStatus::Executed && self.state.balance(&tx.source) != available;
         let receipt = Receipt {
             tx_id: p.id,
             tick: tx.tick,
@@ -734,14 +870,29 @@ impl Ledger {
 
     fn plain_transfer(&mut self, tx: &Transaction, fx: &mut Effects) {
         // Balance checked by the caller; a transfer to oneself moves nothing.
-        if self.state.transfer(&tx.source, &tx.destination, tx.amount, tx.tick).is_ok() && tx.amount > Amount::ZERO && tx.source != tx.destination {
-            fx.transfers.push(Transfer { from: tx.source, to: tx.destination, amount: tx.amount, kind: TransferKind::Transfer });
+        if self
+            .state
+            .transfer(&tx.source, &tx.destination, tx.amount, tx.tick)
+            .is_ok()
+            && tx.amount > Amount::ZERO
+            && tx.source != tx.destination
+        {
+            fx.transfers.push(Transfer {
+                from: tx.source,
+                to: tx.destination,
+                amount: tx.amount,
+                kind: TransferKind::Transfer,
+            });
         }
     }
 
     /// Processes `n` ticks (warping over idle ones).
     pub fn advance_ticks(&mut self, n: u32) -> Result<(), LedgerError> {
-        let target = self.next_tick.0.checked_add(n).ok_or(LedgerError::TickOverflow)?;
+        let target = self
+            .next_tick
+            .0
+            .checked_add(n)
+            .ok_or(LedgerError::TickOverflow)?;
         self.warp_to_tick(Tick(target))
     }
 
@@ -768,14 +919,18 @@ impl Ledger {
         if epoch.0 <= g {
             return Ok(());
         }
-        let ticks = u64::from(epoch.0 - g) * u64::from(self.config.epoch_ticks) + u64::from(self.config.genesis_tick.0);
+        let ticks = u64::from(epoch.0 - g) * u64::from(self.config.epoch_ticks)
+            + u64::from(self.config.genesis_tick.0);
         let target = u32::try_from(ticks).map_err(|_| LedgerError::TickOverflow)?;
         self.warp_to_tick(Tick(target))
     }
 
     /// If tick `t` is idle, the first tick after it (at most `target`) that may not be.
     fn skippable_until(&self, t: Tick, target: Tick) -> Option<Tick> {
-        if self.pool.next_tick_from(t) == Some(t) || self.is_first_of_epoch(t) || self.is_last_of_epoch(t) {
+        if self.pool.next_tick_from(t) == Some(t)
+            || self.is_first_of_epoch(t)
+            || self.is_last_of_epoch(t)
+        {
             return None;
         }
         let mut until = target;
@@ -784,7 +939,8 @@ impl Ledger {
         }
         // The last tick of t's epoch.
         let since = t.0 - self.config.genesis_tick.0;
-        let last = u64::from(t.0) + u64::from(self.config.epoch_ticks - 1 - since % self.config.epoch_ticks);
+        let last = u64::from(t.0)
+            + u64::from(self.config.epoch_ticks - 1 - since % self.config.epoch_ticks);
         until = until.min(Tick(u32::try_from(last).unwrap_or(u32::MAX)));
         let seed = self.seed_for(t);
         for c in self.registry.ascending() {

@@ -68,5 +68,8 @@ pub mod tx;
 pub use error::LedgerError;
 pub use keys::{Keypair, Seed};
 pub use ledger::{Ledger, LedgerBuilder, LedgerConfig, TxLookup};
-pub use receipt::{CallRecord, DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer, TransferKind, TxStatus};
+pub use receipt::{
+    CallRecord, DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer,
+    TransferKind, TxStatus,
+};
 pub use tx::{Transaction, TxError, TxId, VerifiedTx};

@@ -208,7 +208,13 @@ impl fmt::Display for Receipt {
         writeln!(
             f,
             "tx {} tick {} slot {}: {} → {} amount {} input {}",
-            self.tx_id, self.tick, self.slot, self.source, self.destination, self.amount, self.input_type
+            self.tx_id,
+            self.tick,
+            self.slot,
+            self.source,
+            self.destination,
+            self.amount,
+            self.input_type
         )?;
         match &self.status {
             TxStatus::Executed => writeln!(f, "  executed (moneyFlew {})", self.money_flew)?,
@@ -218,15 +224,29 @@ impl fmt::Display for Receipt {
         for c in &self.calls {
             let indent = "  ".repeat(usize::from(c.depth) + 1);
             match &c.error {
-                None => writeln!(f, "{indent}call contract {} {:?} reward {} ok", c.contract, c.entry, c.reward)?,
-                Some(e) => writeln!(f, "{indent}call contract {} {:?} reward {} failed: {e}", c.contract, c.entry, c.reward)?,
+                None => writeln!(
+                    f,
+                    "{indent}call contract {} {:?} reward {} ok",
+                    c.contract, c.entry, c.reward
+                )?,
+                Some(e) => writeln!(
+                    f,
+                    "{indent}call contract {} {:?} reward {} failed: {e}",
+                    c.contract, c.entry, c.reward
+                )?,
             }
         }
         for t in &self.transfers {
             writeln!(f, "  {:?} {} → {}: {}", t.kind, t.from, t.to, t.amount)?;
         }
         for e in &self.events {
-            writeln!(f, "  event #{} from contract {}: {}", e.seq, e.contract, hex::encode(&e.data))?;
+            writeln!(
+                f,
+                "  event #{} from contract {}: {}",
+                e.seq,
+                e.contract,
+                hex::encode(&e.data)
+            )?;
         }
         Ok(())
     }

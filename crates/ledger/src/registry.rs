@@ -19,7 +19,10 @@ impl Registry {
     pub fn add(&mut self, contract: Arc<dyn Contract>) -> Result<(), LedgerError> {
         let i = contract.index();
         if i.0 == 0 {
-            return Err(LedgerError::Contracts(format!("{} has index 0, which is the null identity", contract.name())));
+            return Err(LedgerError::Contracts(format!(
+                "{} has index 0, which is the null identity",
+                contract.name()
+            )));
         }
         if let Some(old) = self.by_index.get(&i) {
             return Err(LedgerError::Contracts(format!(
@@ -48,6 +51,8 @@ impl Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.by_index.values().map(|c| (c.index().0, c.name()))).finish()
+        f.debug_list()
+            .entries(self.by_index.values().map(|c| (c.index().0, c.name())))
+            .finish()
     }
 }

@@ -31,7 +31,9 @@ use serde::Serialize;
 pub const MAX_LAYERS: usize = 16;
 
 /// A balance record, with Qubic's per-identity counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
     /// Current balance.
@@ -67,7 +69,10 @@ impl StoreKey {
         let mut bytes = [0u8; 4 + MAX_KEY_LEN];
         bytes[..4].copy_from_slice(&contract.0.to_be_bytes());
         bytes[4..4 + key.len()].copy_from_slice(key);
-        Ok(StoreKey { len: (4 + key.len()) as u8, bytes })
+        Ok(StoreKey {
+            len: (4 + key.len()) as u8,
+            bytes,
+        })
     }
     /// The smallest key of `contract` (inclusive lower bound of its range).
     fn contract_start(contract: ContractIndex) -> StoreKey {
@@ -85,7 +90,12 @@ impl StoreKey {
     }
     /// The contract the key belongs to.
     pub fn contract(&self) -> ContractIndex {
-        ContractIndex(u32::from_be_bytes([self.bytes[0], self.bytes[1], self.bytes[2], self.bytes[3]]))
+        ContractIndex(u32::from_be_bytes([
+            self.bytes[0],
+            self.bytes[1],
+            self.bytes[2],
+            self.bytes[3],
+        ]))
     }
 }
 
@@ -112,7 +122,12 @@ impl Ord for StoreKey {
 }
 impl std::fmt::Debug for StoreKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "StoreKey({}:{})", self.contract().0, hex::encode(self.local()))
+        write!(
+            f,
+            "StoreKey({}:{})",
+            self.contract().0,
+            hex::encode(self.local())
+        )
     }
 }
 
@@ -200,7 +215,10 @@ struct LayeredMap<K, V> {
 
 impl<K: Hash + Eq + Clone, V: Clone> LayeredMap<K, V> {
     fn new() -> Self {
-        LayeredMap { live: FxHashMap::default(), frozen: None }
+        LayeredMap {
+            live: FxHashMap::default(),
+            frozen: None,
+        }
     }
 
     fn get(&self, k: &K) -> Option<&V> {
@@ -235,7 +253,10 @@ impl<K: Hash + Eq + Clone, V: Clone> LayeredMap<K, V> {
 
     fn fork(&mut self) -> Self {
         self.freeze();
-        LayeredMap { live: FxHashMap::default(), frozen: self.frozen.clone() }
+        LayeredMap {
+            live: FxHashMap::default(),
+            frozen: self.frozen.clone(),
+        }
     }
 
     fn freeze(&mut self) {
@@ -267,10 +288,18 @@ impl<K: Hash + Eq + Clone, V: Clone> LayeredMap<K, V> {
                     None => flat.remove(&k),
                 };
             }
-            self.frozen = Some(Arc::new(MapLayer { map: flat, parent: None, depth: 1 }));
+            self.frozen = Some(Arc::new(MapLayer {
+                map: flat,
+                parent: None,
+                depth: 1,
+            }));
         } else {
             let parent = self.frozen.take();
-            self.frozen = Some(Arc::new(MapLayer { map, parent, depth: depth + 1 }));
+            self.frozen = Some(Arc::new(MapLayer {
+                map,
+                parent,
+                depth: depth + 1,
+            }));
         }
     }
 
@@ -311,7 +340,10 @@ struct LayeredSet<K> {
 
 impl<K: Ord + Clone> LayeredSet<K> {
     fn new() -> Self {
-        LayeredSet { live: BTreeMap::new(), frozen: None }
+        LayeredSet {
+            live: BTreeMap::new(),
+            frozen: None,
+        }
     }
 
     fn contains(&self, k: &K) -> bool {
@@ -331,7 +363,11 @@ impl<K: Ord + Clone> LayeredSet<K> {
     /// Sets membership; returns the old membership.
     fn set(&mut self, k: K, present: bool) -> bool {
         if self.frozen.is_none() {
-            return if present { self.live.insert(k, true).is_some() } else { self.live.remove(&k).is_some() };
+            return if present {
+                self.live.insert(k, true).is_some()
+            } else {
+                self.live.remove(&k).is_some()
+            };
         }
         let old = self.contains(&k);
         self.live.insert(k, present);
@@ -355,7 +391,11 @@ impl<K: Ord + Clone> LayeredSet<K> {
             .iter()
             .map(|l| {
                 let r = l.range::<K, _>((lower, upper));
-                let it: Box<dyn Iterator<Item = (&K, &bool)>> = if reverse { Box::new(r.rev()) } else { Box::new(r) };
+                let it: Box<dyn Iterator<Item = (&K, &bool)>> = if reverse {
+                    Box::new(r.rev())
+                } else {
+                    Box::new(r)
+                };
                 it.peekable()
             })
             .collect();
@@ -367,7 +407,13 @@ impl<K: Ord + Clone> LayeredSet<K> {
                 if let Some((k, _)) = it.peek() {
                     let better = match best {
                         None => true,
-                        Some((_, b)) => if reverse { *k > b } else { *k < b },
+                        Some((_, b)) => {
+                            if reverse {
+                                *k > b
+                            } else {
+                                *k < b
+                            }
+                        }
                     };
                     if better {
                         best = Some((i, k));
@@ -395,7 +441,10 @@ impl<K: Ord + Clone> LayeredSet<K> {
 
     fn fork(&mut self) -> Self {
         self.freeze();
-        LayeredSet { live: BTreeMap::new(), frozen: self.frozen.clone() }
+        LayeredSet {
+            live: BTreeMap::new(),
+            frozen: self.frozen.clone(),
+        }
     }
 
     fn freeze(&mut self) {
@@ -405,16 +454,27 @@ impl<K: Ord + Clone> LayeredSet<K> {
         }
         let set = std::mem::take(&mut self.live);
         if depth >= MAX_LAYERS {
-            let tmp = LayeredSet { live: set, frozen: self.frozen.take() };
+            let tmp = LayeredSet {
+                live: set,
+                frozen: self.frozen.take(),
+            };
             let flat: BTreeMap<K, bool> = tmp
                 .range(Bound::Unbounded, Bound::Unbounded, usize::MAX, false)
                 .into_iter()
                 .map(|k| (k, true))
                 .collect();
-            self.frozen = Some(Arc::new(SetLayer { set: flat, parent: None, depth: 1 }));
+            self.frozen = Some(Arc::new(SetLayer {
+                set: flat,
+                parent: None,
+                depth: 1,
+            }));
         } else {
             let parent = self.frozen.take();
-            self.frozen = Some(Arc::new(SetLayer { set, parent, depth: depth + 1 }));
+            self.frozen = Some(Arc::new(SetLayer {
+                set,
+                parent,
+                depth: depth + 1,
+            }));
         }
     }
 }
@@ -496,7 +556,10 @@ impl State {
 
     /// Money created and destroyed so far.
     pub fn supply(&self) -> Supply {
-        Supply { minted: self.minted, burned: self.burned }
+        Supply {
+            minted: self.minted,
+            burned: self.burned,
+        }
     }
 
     // --- accounts -------------------------------------------------------------------------
@@ -521,19 +584,31 @@ impl State {
     }
 
     /// Moves `amount` from `from` to `to` at `tick`, updating Qubic's counters.
-    pub fn transfer(&mut self, from: &Identity, to: &Identity, amount: Amount, tick: Tick) -> Result<(), ContractError> {
+    pub fn transfer(
+        &mut self,
+        from: &Identity,
+        to: &Identity,
+        amount: Amount,
+        tick: Tick,
+    ) -> Result<(), ContractError> {
         if amount.0 < 0 {
             return Err(ContractError::InvalidAmount(amount.0));
         }
         let mut src = self.account(from);
         if src.balance < amount.0 {
-            return Err(ContractError::InsufficientFunds { needed: amount.0, available: src.balance });
+            return Err(ContractError::InsufficientFunds {
+                needed: amount.0,
+                available: src.balance,
+            });
         }
         if from == to {
             return Ok(());
         }
         let mut dst = self.account(to);
-        let new_dst = dst.balance.checked_add(amount.0).ok_or(ContractError::InvalidAmount(amount.0))?;
+        let new_dst = dst
+            .balance
+            .checked_add(amount.0)
+            .ok_or(ContractError::InvalidAmount(amount.0))?;
         src.balance -= amount.0;
         src.outgoing_amount = src.outgoing_amount.wrapping_add(amount.0 as u64);
         src.number_of_outgoing_transfers = src.number_of_outgoing_transfers.wrapping_add(1);
@@ -553,30 +628,47 @@ impl State {
             return Err(ContractError::InvalidAmount(amount.0));
         }
         let mut dst = self.account(to);
-        dst.balance = dst.balance.checked_add(amount.0).ok_or(ContractError::InvalidAmount(amount.0))?;
+        dst.balance = dst
+            .balance
+            .checked_add(amount.0)
+            .ok_or(ContractError::InvalidAmount(amount.0))?;
         dst.incoming_amount = dst.incoming_amount.wrapping_add(amount.0 as u64);
         dst.number_of_incoming_transfers = dst.number_of_incoming_transfers.wrapping_add(1);
         dst.latest_incoming_transfer_tick = tick.0;
-        self.journal.push(Undo::Supply { minted: self.minted, burned: self.burned });
+        self.journal.push(Undo::Supply {
+            minted: self.minted,
+            burned: self.burned,
+        });
         self.minted += i128::from(amount.0);
         self.put_account(*to, dst);
         Ok(())
     }
 
     /// Destroys `amount` held by `from`.
-    pub fn burn(&mut self, from: &Identity, amount: Amount, tick: Tick) -> Result<(), ContractError> {
+    pub fn burn(
+        &mut self,
+        from: &Identity,
+        amount: Amount,
+        tick: Tick,
+    ) -> Result<(), ContractError> {
         if amount.0 < 0 {
             return Err(ContractError::InvalidAmount(amount.0));
         }
         let mut src = self.account(from);
         if src.balance < amount.0 {
-            return Err(ContractError::InsufficientFunds { needed: amount.0, available: src.balance });
+            return Err(ContractError::InsufficientFunds {
+                needed: amount.0,
+                available: src.balance,
+            });
         }
         src.balance -= amount.0;
         src.outgoing_amount = src.outgoing_amount.wrapping_add(amount.0 as u64);
         src.number_of_outgoing_transfers = src.number_of_outgoing_transfers.wrapping_add(1);
         src.latest_outgoing_transfer_tick = tick.0;
-        self.journal.push(Undo::Supply { minted: self.minted, burned: self.burned });
+        self.journal.push(Undo::Supply {
+            minted: self.minted,
+            burned: self.burned,
+        });
         self.burned += i128::from(amount.0);
         self.put_account(*from, src);
         Ok(())
@@ -637,11 +729,20 @@ impl State {
             match b {
                 Bound::Included(k) | Bound::Excluded(k) if k.len() > MAX_KEY_LEN => {
                     // A bound longer than any key: compare on its first MAX_KEY_LEN bytes.
-                    let cut = StoreKey::new(contract, &k[..MAX_KEY_LEN]).expect("cut to max length");
-                    if is_lower { Bound::Excluded(cut) } else { Bound::Included(cut) }
+                    let cut =
+                        StoreKey::new(contract, &k[..MAX_KEY_LEN]).expect("cut to max length");
+                    if is_lower {
+                        Bound::Excluded(cut)
+                    } else {
+                        Bound::Included(cut)
+                    }
                 }
-                Bound::Included(k) => Bound::Included(StoreKey::new(contract, k).expect("length checked")),
-                Bound::Excluded(k) => Bound::Excluded(StoreKey::new(contract, k).expect("length checked")),
+                Bound::Included(k) => {
+                    Bound::Included(StoreKey::new(contract, k).expect("length checked"))
+                }
+                Bound::Excluded(k) => {
+                    Bound::Excluded(StoreKey::new(contract, k).expect("length checked"))
+                }
                 Bound::Unbounded => {
                     if is_lower {
                         Bound::Included(start)
@@ -658,7 +759,9 @@ impl State {
         // An inverted range would panic in BTreeMap::range; it is simply empty.
         let empty = match (&lo, &hi) {
             (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
-                a > b || (a == b && !(matches!(lo, Bound::Included(_)) && matches!(hi, Bound::Included(_))))
+                a > b
+                    || (a == b
+                        && !(matches!(lo, Bound::Included(_)) && matches!(hi, Bound::Included(_))))
             }
             _ => false,
         };
@@ -677,7 +780,10 @@ impl State {
 
     /// The current point of the journal.
     pub fn mark(&self) -> Mark {
-        Mark { journal_len: self.journal.len(), lanes: self.lanes }
+        Mark {
+            journal_len: self.journal.len(),
+            lanes: self.lanes,
+        }
     }
 
     /// Undoes every change made after `mark`, in reverse.
@@ -727,7 +833,12 @@ impl State {
 
     /// Every funded identity and its record, sorted by identity.
     pub fn accounts_sorted(&self) -> Vec<(Identity, Account)> {
-        let mut v: Vec<_> = self.accounts.visible().into_iter().map(|(k, v)| (*k, *v)).collect();
+        let mut v: Vec<_> = self
+            .accounts
+            .visible()
+            .into_iter()
+            .map(|(k, v)| (*k, *v))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }
@@ -747,7 +858,13 @@ impl State {
 
     /// Every key of `contract`'s ordered set, in order.
     pub fn set_sorted(&self, contract: ContractIndex) -> Vec<Vec<u8>> {
-        self.set_range(contract, Bound::Unbounded, Bound::Unbounded, usize::MAX, false)
+        self.set_range(
+            contract,
+            Bound::Unbounded,
+            Bound::Unbounded,
+            usize::MAX,
+            false,
+        )
     }
 
     /// Recomputes the digest from scratch (O(size)); tests compare it with [`State::digest`].
@@ -759,7 +876,10 @@ impl State {
         for (k, v) in self.kv.visible() {
             lanes.add(&kv_hash(k, v));
         }
-        for k in self.sets.range(Bound::Unbounded, Bound::Unbounded, usize::MAX, false) {
+        for k in self
+            .sets
+            .range(Bound::Unbounded, Bound::Unbounded, usize::MAX, false)
+        {
             lanes.add(&set_hash(&k));
         }
         lanes.to_hash()
@@ -828,12 +948,20 @@ mod tests {
         let mut g = f.fork();
         g.set_put(key(3), true);
         g.set_put(key(7), false);
-        let all = |s: &State| s.set_sorted(c).into_iter().map(|k| k[0]).collect::<Vec<_>>();
+        let all = |s: &State| {
+            s.set_sorted(c)
+                .into_iter()
+                .map(|k| k[0])
+                .collect::<Vec<_>>()
+        };
         assert_eq!(all(&s), vec![1, 3, 5, 7]);
         assert_eq!(all(&f), vec![1, 4, 5, 7]);
         assert_eq!(all(&g), vec![1, 3, 4, 5]);
-        let rev: Vec<u8> =
-            g.set_range(c, Bound::Unbounded, Bound::Excluded(&[5][..]), 2, true).into_iter().map(|k| k[0]).collect();
+        let rev: Vec<u8> = g
+            .set_range(c, Bound::Unbounded, Bound::Excluded(&[5][..]), 2, true)
+            .into_iter()
+            .map(|k| k[0])
+            .collect();
         assert_eq!(rev, vec![4, 3]);
         for st in [&s, &f, &g] {
             assert_eq!(st.digest(), st.recompute_digest());

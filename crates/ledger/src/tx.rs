@@ -96,12 +96,34 @@ impl Transaction {
         input_type: u16,
         input: Vec<u8>,
     ) -> Transaction {
-        Transaction { source, destination, amount, tick, input_type, input, signature: [0; 64] }
+        Transaction {
+            source,
+            destination,
+            amount,
+            tick,
+            input_type,
+            input,
+            signature: [0; 64],
+        }
     }
 
     /// A call of `contract`'s procedure `input_type`.
-    pub fn call(source: Identity, contract: ContractIndex, amount: Amount, tick: Tick, input_type: u16, input: Vec<u8>) -> Transaction {
-        Transaction::new(source, Identity::contract(contract), amount, tick, input_type, input)
+    pub fn call(
+        source: Identity,
+        contract: ContractIndex,
+        amount: Amount,
+        tick: Tick,
+        input_type: u16,
+        input: Vec<u8>,
+    ) -> Transaction {
+        Transaction::new(
+            source,
+            Identity::contract(contract),
+            amount,
+            tick,
+            input_type,
+            input,
+        )
     }
 
     /// Checks what can be checked without the signature: sizes and amount.
@@ -161,9 +183,11 @@ impl Transaction {
     /// Verifies the signature against the source (strict ed25519).
     pub fn verify(&self) -> Result<(), TxError> {
         self.check_shape()?;
-        let key = VerifyingKey::from_bytes(&self.source.0).map_err(|_| TxError::InvalidSourceKey)?;
+        let key =
+            VerifyingKey::from_bytes(&self.source.0).map_err(|_| TxError::InvalidSourceKey)?;
         let sig = Signature::from_bytes(&self.signature);
-        key.verify_strict(&self.digest().0, &sig).map_err(|_| TxError::BadSignature)
+        key.verify_strict(&self.digest().0, &sig)
+            .map_err(|_| TxError::BadSignature)
     }
 
     /// Decodes packed bytes, refusing every malformed string with a typed error. The
@@ -175,17 +199,23 @@ impl Transaction {
         if bytes.len() > MAX_TX_LEN {
             return Err(TxError::TooLong(bytes.len()));
         }
-        let arr32 = |at: usize| -> [u8; 32] { bytes[at..at + 32].try_into().expect("length checked") };
+        let arr32 =
+            |at: usize| -> [u8; 32] { bytes[at..at + 32].try_into().expect("length checked") };
         let amount = i64::from_le_bytes(bytes[64..72].try_into().expect("length checked"));
         let tick = u32::from_le_bytes(bytes[72..76].try_into().expect("length checked"));
         let input_type = u16::from_le_bytes(bytes[76..78].try_into().expect("length checked"));
-        let input_size = usize::from(u16::from_le_bytes(bytes[78..80].try_into().expect("length checked")));
+        let input_size = usize::from(u16::from_le_bytes(
+            bytes[78..80].try_into().expect("length checked"),
+        ));
         if input_size > MAX_INPUT_SIZE {
             return Err(TxError::InputTooLarge(input_size));
         }
         let actual = bytes.len() - MIN_TX_LEN;
         if actual != input_size {
-            return Err(TxError::LengthMismatch { declared: input_size, actual });
+            return Err(TxError::LengthMismatch {
+                declared: input_size,
+                actual,
+            });
         }
         let tx = Transaction {
             source: Identity(arr32(0)),
@@ -194,7 +224,9 @@ impl Transaction {
             tick: Tick(tick),
             input_type,
             input: bytes[HEADER_LEN..HEADER_LEN + input_size].to_vec(),
-            signature: bytes[HEADER_LEN + input_size..].try_into().expect("length checked"),
+            signature: bytes[HEADER_LEN + input_size..]
+                .try_into()
+                .expect("length checked"),
         };
         tx.check_shape()?;
         Ok(tx)
@@ -234,7 +266,10 @@ impl VerifiedTx {
 /// Verifies many transactions across all cores (rayon); one result per input, in order.
 pub fn verify_all(txs: &[Transaction]) -> Vec<Result<(), TxError>> {
     use rayon::prelude::*;
-    txs.par_iter().with_min_len(64).map(|t| t.verify()).collect()
+    txs.par_iter()
+        .with_min_len(64)
+        .map(|t| t.verify())
+        .collect()
 }
 
 #[cfg(test)]
@@ -244,7 +279,15 @@ mod tests {
 
     fn signed() -> Transaction {
         let k = Seed::new(&"a".repeat(55)).unwrap().keypair();
-        Transaction::new(k.identity(), Identity::contract(ContractIndex(1)), Amount(5), Tick(9), 2, vec![1, 2, 3]).sign(&k)
+        Transaction::new(
+            k.identity(),
+            Identity::contract(ContractIndex(1)),
+            Amount(5),
+            Tick(9),
+            2,
+            vec![1, 2, 3],
+        )
+        .sign(&k)
     }
 
     #[test]
@@ -260,19 +303,37 @@ mod tests {
     #[test]
     fn refuses_malformed() {
         let bytes = signed().encode();
-        assert_eq!(Transaction::decode(&bytes[..100]), Err(TxError::TooShort(100)));
-        assert_eq!(Transaction::decode(&vec![0; 2000]), Err(TxError::TooLong(2000)));
+        assert_eq!(
+            Transaction::decode(&bytes[..100]),
+            Err(TxError::TooShort(100))
+        );
+        assert_eq!(
+            Transaction::decode(&vec![0; 2000]),
+            Err(TxError::TooLong(2000))
+        );
         let mut b = bytes.clone();
         b[78] = 4; // input_size 4, only 3 present
-        assert_eq!(Transaction::decode(&b), Err(TxError::LengthMismatch { declared: 4, actual: 3 }));
+        assert_eq!(
+            Transaction::decode(&b),
+            Err(TxError::LengthMismatch {
+                declared: 4,
+                actual: 3
+            })
+        );
         let mut b = bytes.clone();
         b[79] = 0x08; // 2051
         assert_eq!(Transaction::decode(&b), Err(TxError::InputTooLarge(2051)));
         let mut b = bytes.clone();
         b[71] = 0x80; // negative amount
-        assert!(matches!(Transaction::decode(&b), Err(TxError::NegativeAmount(_))));
+        assert!(matches!(
+            Transaction::decode(&b),
+            Err(TxError::NegativeAmount(_))
+        ));
         let mut b = bytes;
         b[70] = 0x7f; // huge amount
-        assert!(matches!(Transaction::decode(&b), Err(TxError::AmountTooLarge(_))));
+        assert!(matches!(
+            Transaction::decode(&b),
+            Err(TxError::AmountTooLarge(_))
+        ));
     }
 }
