@@ -260,17 +260,25 @@ impl<'m, M: ActionModel> InvariantRunner<'m, M> {
 
 /// What replaying a saved sequence found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Replay {
+pub enum Verdict {
     /// Every invariant held: the bug it recorded is fixed.
     Passes,
     /// It still fails, with this message.
     StillFails(String),
-    /// The ledger's digests differ from the recorded ones from this tick index on (the code
-    /// changed behaviour).
-    Diverged(usize),
 }
 
-/// Replays a saved regression file against the model.
+/// The outcome of a replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay {
+    /// Whether the invariants hold now.
+    pub verdict: Verdict,
+    /// The first tick (index into the recorded digests) whose digest differs from the
+    /// recording: `None` when the run is bit-for-bit the recorded one. A fix usually makes
+    /// it diverge; a divergence while it still fails means the code changed behaviour.
+    pub diverged_at: Option<usize>,
+}
+
+/// Replays a saved regression file against the model, checking every tick's digest.
 pub fn replay_file<M: ActionModel>(model: &M, path: &Path) -> Result<Replay, InvariantFailure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InvariantFailure::Setup(format!("{}: {e}", path.display())))?;
@@ -281,12 +289,20 @@ pub fn replay_file<M: ActionModel>(model: &M, path: &Path) -> Result<Replay, Inv
         actions: 0,
         ticks: 0,
     };
-    let (result, digests) = match play(model, &reg.actions, &mut stats) {
-        Ok(d) => (Replay::Passes, d),
-        Err((why, d)) => (Replay::StillFails(why), d),
+    let (verdict, digests) = match play(model, &reg.actions, &mut stats) {
+        Ok(d) => (Verdict::Passes, d),
+        Err((why, d)) => (Verdict::StillFails(why), d),
     };
-    if let Some(i) = reg.digests.iter().zip(&digests).position(|(a, b)| a != b) {
-        return Ok(Replay::Diverged(i));
-    }
-    Ok(result)
+    let diverged_at = reg
+        .digests
+        .iter()
+        .zip(&digests)
+        .position(|(a, b)| a != b)
+        .or_else(|| {
+            (reg.digests.len() != digests.len()).then_some(reg.digests.len().min(digests.len()))
+        });
+    Ok(Replay {
+        verdict,
+        diverged_at,
+    })
 }

@@ -5,7 +5,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use comqute_contracts::qpi::{decode_input, encode, Contract, Ctx, KeyBuf, TickWork, View};
 use comqute_contracts::{Amount, ContractError, ContractIndex, Identity};
 use comqute_ledger::invariants::{
-    replay_file, ActionModel, Invariant, InvariantFailure, InvariantRunner, Replay,
+    replay_file, ActionModel, Invariant, InvariantFailure, InvariantRunner, Verdict,
 };
 use comqute_ledger::{Ledger, LedgerError, Transaction};
 use proptest::prelude::*;
@@ -204,14 +204,19 @@ fn a_planted_bug_is_found_shrunk_saved_and_replayed() {
     assert!(!minimal.contains("Wait"), "{err}");
     let path = saved.as_ref().expect("saved");
     assert!(err.to_string().contains(&path.display().to_string()));
+    let again = replay_file(&model, path).unwrap();
     assert!(
-        matches!(replay_file(&model, path).unwrap(), Replay::StillFails(f) if f.starts_with("vault is solvent"))
+        matches!(&again.verdict, Verdict::StillFails(f) if f.starts_with("vault is solvent")),
+        "{again:?}"
     );
-    // With the bug fixed, the saved sequence passes.
     assert_eq!(
-        replay_file(&Model { planted_bug: false }, path).unwrap(),
-        Replay::Passes
+        again.diverged_at, None,
+        "the replay is bit for bit the recorded run"
     );
+    // With the bug fixed, the saved sequence passes (and its digests differ from the bug's).
+    let fixed = replay_file(&Model { planted_bug: false }, path).unwrap();
+    assert_eq!(fixed.verdict, Verdict::Passes);
+    assert!(fixed.diverged_at.is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
