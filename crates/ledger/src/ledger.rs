@@ -224,6 +224,13 @@ impl LedgerBuilder {
             snapshot_seq: 0,
         })
     }
+
+    // --- durable store (used by `crate::durable`) -------------------------------------------
+
+    /// The settings and genesis balances given so far (the durable store records them).
+    pub(crate) fn genesis_parts(&self) -> (&LedgerConfig, &[(Identity, Amount)]) {
+        (&self.config, &self.funds)
+    }
 }
 
 /// The deterministic, tick-based ledger emulator. See the crate docs for an example.
@@ -953,6 +960,45 @@ impl Ledger {
             }
         }
         Some(until)
+    }
+
+    // --- durable store (used by `crate::durable`) -------------------------------------------
+
+    /// Rebuilds a ledger from a durable snapshot's parts: no history, no named snapshots.
+    pub(crate) fn from_parts(
+        config: LedgerConfig,
+        registry: Arc<Registry>,
+        state: State,
+        next_tick: Tick,
+        digest: Hash32,
+        pending: Vec<PendingTx>,
+    ) -> Ledger {
+        let mut pool = Pool::default();
+        for p in pending {
+            // Unbounded capacity: every entry is added, in the given (slot) order.
+            let _ = pool.admit(p, usize::MAX);
+        }
+        Ledger {
+            config,
+            registry,
+            state,
+            next_tick,
+            digest,
+            pool,
+            history: History::default(),
+            snapshots: BTreeMap::new(),
+            snapshot_seq: 0,
+        }
+    }
+
+    /// The shared contract set.
+    pub(crate) fn registry_arc(&self) -> Arc<Registry> {
+        self.registry.clone()
+    }
+
+    /// Every pending transaction, by tick and then in slot order.
+    pub(crate) fn pending_entries(&self) -> impl Iterator<Item = &PendingTx> {
+        self.pool.entries()
     }
 }
 

@@ -7,6 +7,8 @@
 //! - [`keys`]: seeds and key pairs.
 //! - [`state`]: balances and contract storage with an undo journal, O(1) forks and an
 //!   incremental, order-independent digest.
+//! - [`durable`]: the tick log, snapshots, crash recovery and verified replay on a data
+//!   directory ([`durable::DurableLedger`]).
 //! - [`Ledger`]: genesis, the pending pool, tick processing in Qubic's order, receipts,
 //!   events, epochs, and the **harness powers**: fund, execute without signatures, warp to a
 //!   tick or epoch, snapshot and restore, fork.
@@ -55,6 +57,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod durable;
 pub mod error;
 mod exec;
 pub mod keys;

@@ -88,4 +88,9 @@ impl Pool {
     pub fn len(&self) -> usize {
         self.ids.len()
     }
+
+    /// Every pending transaction, by tick and then in slot order (durable snapshots).
+    pub fn entries(&self) -> impl Iterator<Item = &PendingTx> {
+        self.ticks.values().flatten()
+    }
 }

@@ -884,6 +884,55 @@ impl State {
         }
         lanes.to_hash()
     }
+
+    // --- durable snapshots (used by `crate::durable`) ----------------------------------------
+
+    /// Every stored value of every contract, sorted by store key (contract index, then the
+    /// contract's key). O(size): for snapshots and exports, never the hot path.
+    pub fn kv_entries_sorted(&self) -> Vec<(StoreKey, Vec<u8>)> {
+        let mut v: Vec<_> = self
+            .kv
+            .visible()
+            .into_iter()
+            .map(|(k, v)| (*k, v.to_vec()))
+            .collect();
+        v.sort_by_key(|a| a.0);
+        v
+    }
+
+    /// Every key of every contract's ordered set, in order. O(size).
+    pub fn set_entries_sorted(&self) -> Vec<StoreKey> {
+        self.sets
+            .range(Bound::Unbounded, Bound::Unbounded, usize::MAX, false)
+    }
+
+    /// Rebuilds a state from its entries, as a durable snapshot holds them: a single live
+    /// layer, an empty journal, and the digest computed from the entries. A later entry with
+    /// the key of an earlier one replaces it (its hash stays counted, so the digest then no
+    /// longer matches [`State::recompute_digest`], which is how a loader notices).
+    pub fn from_entries(
+        accounts: impl IntoIterator<Item = (Identity, Account)>,
+        kv: impl IntoIterator<Item = (StoreKey, Vec<u8>)>,
+        sets: impl IntoIterator<Item = StoreKey>,
+        supply: Supply,
+    ) -> State {
+        let mut s = State::new();
+        for (id, a) in accounts {
+            s.lanes.add(&account_hash(&id, &a));
+            s.accounts.live.insert(id, Some(a));
+        }
+        for (k, v) in kv {
+            s.lanes.add(&kv_hash(&k, &v));
+            s.kv.live.insert(k, Some(v.into_boxed_slice()));
+        }
+        for k in sets {
+            s.lanes.add(&set_hash(&k));
+            s.sets.live.insert(k, true);
+        }
+        s.minted = supply.minted;
+        s.burned = supply.burned;
+        s
+    }
 }
 
 #[cfg(test)]
