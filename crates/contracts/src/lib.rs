@@ -17,11 +17,22 @@
 //! and outputs are borsh. A procedure that returns an error leaves no trace: the ledger undoes
 //! its writes, transfers and events and gives the invocation reward back. See
 //! [`examples`] for a complete contract that uses every part of the interface.
+//!
+//! ## The marketplace
+//! [`marketplace`] holds the genesis settings ([`marketplace::MarketConfig`]) and assembles
+//! the three marketplace contracts: the [`escrow`] vault (index 1, where all job payments
+//! and stakes rest), the [`worker_registry`] (index 2) and the [`job_registry`] (index 4,
+//! the job lifecycle with END_TICK matching, deadlines and settlement). Index 3 is kept for
+//! the price oracle.
 
 pub mod error;
+pub mod escrow;
 pub mod examples;
+pub mod job_registry;
+pub mod marketplace;
 pub mod primitives;
 pub mod qpi;
+pub mod worker_registry;
 
 pub use error::{CodecError, ContractError};
 pub use primitives::{Amount, ContractIndex, Epoch, Hash32, Identity, Tick, MAX_AMOUNT};
