@@ -1,0 +1,461 @@
+//! Shared helpers for the marketplace tests: a ledger with the three marketplace contracts,
+//! named key pairs, signed calls, typed queries and the money checks.
+
+#![allow(dead_code)]
+
+use borsh::BorshSerialize;
+use comqute_contracts::escrow::{EscrowTotals, TOTALS};
+use comqute_contracts::job_registry::{
+    Job, JobPage, JobRef, JobSpec, JobStatus, JobsByStatus, NetworkStats, PostResult, Resolve,
+    Sampling, CANCEL, CLAIM, DISPUTE, EXPIRE, FAIL, GET_JOB, JOBS_BY_STATUS, NETWORK_STATS,
+    POST_RESULT, RESOLVE, START, SUBMIT,
+};
+use comqute_contracts::marketplace::{
+    self, model_id, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY,
+};
+use comqute_contracts::qpi::encode;
+use comqute_contracts::worker_registry::{
+    Capabilities, SetAvailable, WorkerInfo, WorkerQuery, GET_WORKER, HEARTBEAT, REGISTER,
+    SET_AVAILABLE,
+};
+use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_ledger::{Keypair, Ledger, LedgerBuilder, Receipt, Seed, Transaction, TxId, TxStatus};
+
+/// Money every named actor starts with.
+pub const START_BALANCE: i64 = 10_000_000;
+
+/// A deterministic key pair from a short lowercase name.
+pub fn key(name: &str) -> Keypair {
+    assert!(name.bytes().all(|b| b.is_ascii_lowercase()) && name.len() <= 55);
+    let mut s = name.to_owned();
+    while s.len() < 55 {
+        s.push('q');
+    }
+    Seed::new(&s).expect("55 lowercase letters").keypair()
+}
+
+/// The model the tests use.
+pub fn llama() -> Hash32 {
+    model_id("llama3.2:1b")
+}
+
+/// Another model.
+pub fn mistral() -> Hash32 {
+    model_id("mistral:7b")
+}
+
+/// Capabilities serving `models` at `price` per 1k tokens, `slots` jobs at once.
+pub fn caps(models: Vec<Hash32>, price: i64, slots: u16) -> Capabilities {
+    Capabilities {
+        models,
+        gpu: "RTX 4090".into(),
+        vram_mb: 24_576,
+        tokens_per_s: 120,
+        price_per_1k: Amount(price),
+        max_concurrent: slots,
+    }
+}
+
+/// A job spec for `model`: `max_tokens` at most `max_price` per 1k, `timeout` ticks.
+pub fn spec(model: Hash32, max_tokens: u32, max_price: i64, timeout: u32) -> JobSpec {
+    JobSpec {
+        model,
+        prompt_hash: Hash32::of(b"Why is the sky blue?"),
+        prompt_size: 20,
+        max_output_tokens: max_tokens,
+        max_price_per_1k: Amount(max_price),
+        timeout_ticks: timeout,
+        min_reputation: 0,
+        sampling: Sampling {
+            seed: 42,
+            temperature_milli: 0,
+        },
+    }
+}
+
+/// A test configuration with a resolver and short windows.
+pub fn config(resolver: Identity) -> MarketConfig {
+    MarketConfig {
+        resolver,
+        challenge_window: 5,
+        heartbeat_window: 50,
+        unbonding_ticks: 30,
+        dispute_timeout_ticks: 40,
+        ..MarketConfig::default()
+    }
+}
+
+/// A builder with the marketplace contracts and `funded` identities.
+pub fn builder(config: MarketConfig, funded: &[Identity]) -> LedgerBuilder {
+    let mut b = Ledger::builder();
+    for c in marketplace::contracts(config) {
+        b = b.contract_arc(c);
+    }
+    for id in funded {
+        b = b.fund(*id, Amount(START_BALANCE));
+    }
+    b
+}
+
+/// A ledger with the marketplace and its test cast.
+pub struct Market {
+    /// The ledger.
+    pub ledger: Ledger,
+    /// The genesis settings.
+    pub config: MarketConfig,
+}
+
+impl Market {
+    /// A marketplace where the named actors are funded; `resolver` resolves disputes.
+    pub fn new(names: &[&str], resolver: &str) -> Market {
+        Self::with_config(names, config(key(resolver).identity()))
+    }
+
+    /// The same with a custom configuration.
+    pub fn with_config(names: &[&str], config: MarketConfig) -> Market {
+        let ids: Vec<Identity> = names.iter().map(|n| key(n).identity()).collect();
+        let ledger = builder(config.clone(), &ids)
+            .build()
+            .expect("marketplace genesis");
+        Market { ledger, config }
+    }
+
+    /// Queues a signed call for the next tick.
+    pub fn queue<I: BorshSerialize>(
+        &mut self,
+        who: &Keypair,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &I,
+        amount: i64,
+    ) -> TxId {
+        let tx = Transaction::call(
+            who.identity(),
+            contract,
+            Amount(amount),
+            self.ledger.next_tick(),
+            input_type,
+            encode(input),
+        )
+        .sign(who);
+        self.ledger.submit(tx).expect("admitted")
+    }
+
+    /// Runs the next tick.
+    pub fn tick(&mut self) -> Tick {
+        let t = self.ledger.process_tick().expect("tick runs");
+        assert!(
+            self.ledger.hook_failures().is_empty(),
+            "hook failed: {:?}",
+            self.ledger.hook_failures()
+        );
+        t
+    }
+
+    /// Signs a call, runs its tick, returns the receipt.
+    pub fn send<I: BorshSerialize>(
+        &mut self,
+        who: &Keypair,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &I,
+        amount: i64,
+    ) -> Receipt {
+        let id = self.queue(who, contract, input_type, input, amount);
+        self.tick();
+        self.ledger
+            .receipt(&id)
+            .cloned()
+            .expect("receipt of a processed tick")
+    }
+
+    /// Runs `n` ticks (warping over idle ones).
+    pub fn advance(&mut self, n: u32) {
+        self.ledger.advance_ticks(n).expect("advance");
+        assert!(
+            self.ledger.hook_failures().is_empty(),
+            "hook failed: {:?}",
+            self.ledger.hook_failures()
+        );
+    }
+
+    /// Runs ticks until `t` is the next tick.
+    pub fn warp_to(&mut self, t: Tick) {
+        self.ledger.warp_to_tick(t).expect("warp");
+        assert!(
+            self.ledger.hook_failures().is_empty(),
+            "hook failed: {:?}",
+            self.ledger.hook_failures()
+        );
+    }
+
+    // --- worker helpers ---------------------------------------------------------------------
+
+    /// Registers `who` with `stake` and `caps`; asserts success.
+    pub fn register(&mut self, who: &Keypair, stake: i64, caps: Capabilities) {
+        let r = self.send(who, WORKER_REGISTRY, REGISTER, &caps, stake);
+        assert_executed(&r);
+    }
+
+    /// Registers at the minimum stake for llama at `price`, and declares availability.
+    pub fn available_worker(&mut self, who: &Keypair, price: i64, slots: u16) {
+        let stake = self.config.min_stake.0;
+        self.register(who, stake, caps(vec![llama()], price, slots));
+        let r = self.send(
+            who,
+            WORKER_REGISTRY,
+            SET_AVAILABLE,
+            &SetAvailable { available: true },
+            0,
+        );
+        assert_executed(&r);
+    }
+
+    /// A heartbeat.
+    pub fn heartbeat(&mut self, who: &Keypair) -> Receipt {
+        self.send(who, WORKER_REGISTRY, HEARTBEAT, &(), 0)
+    }
+
+    /// The worker's record.
+    pub fn worker(&self, who: &Keypair) -> WorkerInfo {
+        self.try_worker(&who.identity()).expect("registered worker")
+    }
+
+    /// A worker's record, if any.
+    pub fn try_worker(&self, id: &Identity) -> Option<WorkerInfo> {
+        self.ledger
+            .query(WORKER_REGISTRY, GET_WORKER, &WorkerQuery { worker: *id })
+            .expect("query")
+    }
+
+    // --- job helpers ---------------------------------------------------------------------------
+
+    /// Submits a job; asserts success; returns its id.
+    pub fn submit(&mut self, who: &Keypair, spec: &JobSpec, escrow: i64) -> u64 {
+        let r = self.send(who, JOB_REGISTRY, SUBMIT, spec, escrow);
+        assert_executed(&r);
+        borsh::from_slice(&r.output).expect("job id output")
+    }
+
+    /// Calls a job procedure that takes a [`JobRef`].
+    pub fn job_call(&mut self, who: &Keypair, procedure: u16, job_id: u64) -> Receipt {
+        self.send(who, JOB_REGISTRY, procedure, &JobRef { job_id }, 0)
+    }
+
+    /// Claims.
+    pub fn claim(&mut self, who: &Keypair, job_id: u64) -> Receipt {
+        self.job_call(who, CLAIM, job_id)
+    }
+    /// Starts.
+    pub fn start(&mut self, who: &Keypair, job_id: u64) -> Receipt {
+        self.job_call(who, START, job_id)
+    }
+    /// Posts a result of `tokens` output tokens.
+    pub fn post(&mut self, who: &Keypair, job_id: u64, tokens: u32) -> Receipt {
+        let input = PostResult {
+            job_id,
+            result: result(tokens),
+        };
+        self.send(who, JOB_REGISTRY, POST_RESULT, &input, 0)
+    }
+    /// Cancels.
+    pub fn cancel(&mut self, who: &Keypair, job_id: u64) -> Receipt {
+        self.job_call(who, CANCEL, job_id)
+    }
+    /// Gives up.
+    pub fn fail(&mut self, who: &Keypair, job_id: u64) -> Receipt {
+        self.job_call(who, FAIL, job_id)
+    }
+    /// Disputes.
+    pub fn dispute(&mut self, who: &Keypair, job_id: u64) -> Receipt {
+        self.job_call(who, DISPUTE, job_id)
+    }
+    /// Expires.
+    pub fn expire(&mut self, who: &Keypair, job_id: u64) -> Receipt {
+        self.job_call(who, EXPIRE, job_id)
+    }
+    /// Resolves.
+    pub fn resolve(&mut self, who: &Keypair, job_id: u64, worker_wins: bool) -> Receipt {
+        self.send(
+            who,
+            JOB_REGISTRY,
+            RESOLVE,
+            &Resolve {
+                job_id,
+                worker_wins,
+            },
+            0,
+        )
+    }
+
+    /// A job's record.
+    pub fn job(&self, id: u64) -> Job {
+        let j: Option<Job> = self
+            .ledger
+            .query(JOB_REGISTRY, GET_JOB, &JobRef { job_id: id })
+            .expect("query");
+        j.expect("job exists")
+    }
+
+    /// Jobs in a status (first page of 100).
+    pub fn jobs_in(&self, status: JobStatus) -> Vec<Job> {
+        let p: JobPage = self
+            .ledger
+            .query(
+                JOB_REGISTRY,
+                JOBS_BY_STATUS,
+                &JobsByStatus {
+                    status,
+                    cursor: None,
+                    limit: 100,
+                },
+            )
+            .expect("query");
+        p.jobs
+    }
+
+    /// Network stats.
+    pub fn stats(&self) -> NetworkStats {
+        self.ledger
+            .query(JOB_REGISTRY, NETWORK_STATS, &())
+            .expect("query")
+    }
+
+    /// The vault's totals.
+    pub fn escrow_totals(&self) -> EscrowTotals {
+        self.ledger.query(ESCROW, TOTALS, &()).expect("query")
+    }
+
+    /// A balance.
+    pub fn balance(&self, who: &Keypair) -> i64 {
+        self.ledger.balance(&who.identity()).0
+    }
+
+    /// Every money invariant of the marketplace; panics with the first broken one.
+    pub fn assert_money(&self) {
+        if let Err(e) = check_money(&self.ledger) {
+            panic!("{e}");
+        }
+    }
+}
+
+/// The result every test posts: a fixed hash, `tokens` tokens, a runtime fingerprint.
+pub fn result(tokens: u32) -> comqute_contracts::job_registry::JobResult {
+    comqute_contracts::job_registry::JobResult {
+        result_hash: Hash32::of(b"Rayleigh scattering."),
+        output_tokens: tokens,
+        runtime: Hash32::of(b"ollama 0.5 q4_K_M"),
+    }
+}
+
+/// Asserts the receipt executed, printing it if not.
+pub fn assert_executed(r: &Receipt) {
+    assert_eq!(r.status, TxStatus::Executed, "expected success:\n{r}");
+}
+
+/// Asserts the receipt failed with the contract error `name`, leaving no event and no
+/// transfer behind.
+pub fn assert_rejected(r: &Receipt, name: &str) {
+    let got = r.error().and_then(|e| e.rejected_name());
+    assert_eq!(got, Some(name), "expected {name}:\n{r}");
+    assert!(r.events.is_empty(), "a failed call left events:\n{r}");
+    assert!(r.transfers.is_empty(), "a failed call left transfers:\n{r}");
+    assert!(!r.money_flew, "a failed call moved money:\n{r}");
+}
+
+/// The money invariants:
+/// - the sum of all balances equals the circulating supply (minted − burned);
+/// - the vault holds exactly its job escrows plus its stakes; the registries hold nothing;
+/// - no job is paid more than its escrow, and a closed job's payment and refund add up to it;
+/// - the registry's stakes match the vault's.
+pub fn check_money(ledger: &Ledger) -> Result<(), String> {
+    let total: i128 = ledger
+        .state()
+        .accounts_sorted()
+        .iter()
+        .map(|(_, a)| i128::from(a.balance))
+        .sum();
+    let circulating = ledger.supply().circulating();
+    if total != circulating {
+        return Err(format!(
+            "balances sum to {total}, circulating supply is {circulating}"
+        ));
+    }
+    let t: EscrowTotals = ledger
+        .query(ESCROW, TOTALS, &())
+        .map_err(|e| e.to_string())?;
+    let vault = ledger.balance(&Identity::contract(ESCROW)).0;
+    if vault != t.jobs_locked.0 + t.stakes.0 {
+        return Err(format!(
+            "vault holds {vault}, accounts say {} + {}",
+            t.jobs_locked, t.stakes
+        ));
+    }
+    for idx in [WORKER_REGISTRY, JOB_REGISTRY] {
+        let b = ledger.balance(&Identity::contract(idx)).0;
+        if b != 0 {
+            return Err(format!("contract {idx} holds {b}"));
+        }
+    }
+    let stats: NetworkStats = ledger
+        .query(JOB_REGISTRY, NETWORK_STATS, &())
+        .map_err(|e| e.to_string())?;
+    if stats.workers.total_staked != t.stakes {
+        return Err(format!(
+            "registry stakes {} != vault stakes {}",
+            stats.workers.total_staked, t.stakes
+        ));
+    }
+    if stats.jobs.total_escrowed != t.jobs_locked {
+        return Err(format!(
+            "registry escrow {} != vault escrow {}",
+            stats.jobs.total_escrowed, t.jobs_locked
+        ));
+    }
+    for job in all_jobs(ledger) {
+        if job.paid > job.escrow {
+            return Err(format!(
+                "job {} paid {} over its escrow {}",
+                job.id, job.paid, job.escrow
+            ));
+        }
+        if job.status.is_terminal() && job.paid.0 + job.refunded.0 != job.escrow.0 {
+            return Err(format!(
+                "closed job {} paid {} + refunded {} != {}",
+                job.id, job.paid, job.refunded, job.escrow
+            ));
+        }
+        if !job.status.is_terminal() && (job.paid.0 != 0 || job.refunded.0 != 0) {
+            return Err(format!("live job {} already paid or refunded", job.id));
+        }
+    }
+    Ok(())
+}
+
+/// Every job, by id.
+pub fn all_jobs(ledger: &Ledger) -> Vec<Job> {
+    let mut out = Vec::new();
+    for status in JobStatus::ALL {
+        let mut cursor = None;
+        loop {
+            let p: JobPage = ledger
+                .query(
+                    JOB_REGISTRY,
+                    JOBS_BY_STATUS,
+                    &JobsByStatus {
+                        status,
+                        cursor,
+                        limit: 100,
+                    },
+                )
+                .expect("query");
+            out.extend(p.jobs);
+            match p.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    out.sort_by_key(|j| j.id);
+    out
+}

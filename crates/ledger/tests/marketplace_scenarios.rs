@@ -1,0 +1,1236 @@
+//! Every path of the marketplace's job state machine, played with signed transactions on the
+//! ledger: happy path (matched and claimed), cancel, expiry with and without a worker,
+//! failure and reopen, disputes won, lost and timed out, wrong callers on every procedure,
+//! insufficient escrow, unknown jobs, double results, results after expiry, unbonding with
+//! jobs held, withdrawal after unbonding, slashing under the minimum stake, offline workers,
+//! bounded END_TICK work that carries over, and the functions.
+
+mod marketplace_common;
+
+use borsh::BorshDeserialize;
+use comqute_contracts::escrow::{
+    self, EscrowEvent, EscrowState, JobEscrow, LockJob, LockStake, RefundJob, ReleaseJob,
+    ReturnStake, SlashStake,
+};
+use comqute_contracts::job_registry::{
+    EscrowQuote, JobEvent, JobPage, JobRef, JobStatus, JobsByRequester, JobsByWorker, PostResult,
+    JOBS_BY_REQUESTER, JOBS_BY_WORKER, JOB_ESCROW, POST_RESULT, QUOTE, SUBMIT,
+};
+use comqute_contracts::marketplace::{MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_contracts::worker_registry::{
+    self, Assign, Outcome, Release, SetAvailable, WorkerEvent, WorkerPage, WorkerStatus,
+    WorkersByModel, ASSIGN, RELEASE, SET_AVAILABLE, TOP_UP, UNBOND, UPDATE, WITHDRAW,
+    WORKERS_BY_MODEL,
+};
+use comqute_contracts::{Amount, Hash32, Identity, Tick};
+use comqute_ledger::Event;
+use marketplace_common::*;
+
+const CAST: &[&str] = &["alice", "bob", "walt", "wendy", "rex", "mallory"];
+
+/// A llama job spec with a distinct sampling seed, so identical submissions in one tick are
+/// distinct transactions (there are no nonces).
+fn seeded(i: u64, timeout: u32) -> comqute_contracts::job_registry::JobSpec {
+    let mut s = spec(llama(), 1_000, 3_000, timeout);
+    s.sampling.seed = i;
+    s
+}
+
+fn market() -> Market {
+    Market::new(CAST, "rex")
+}
+
+fn job_events(events: &[Event]) -> Vec<JobEvent> {
+    events
+        .iter()
+        .filter(|e| e.contract == JOB_REGISTRY)
+        .map(|e| JobEvent::try_from_slice(&e.data).expect("job event decodes"))
+        .collect()
+}
+
+fn events_at(m: &Market, tick: Tick) -> Vec<Event> {
+    m.ledger
+        .events()
+        .iter()
+        .filter(|e| e.tick == tick)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
+    let mut m = market();
+    let (alice, walt) = (key("alice"), key("walt"));
+    m.available_worker(&walt, 2_000, 1);
+    let walt_before = m.balance(&walt);
+
+    let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 20), 3_000);
+    let submit_tick = Tick(m.ledger.next_tick().0 - 1);
+    // Matched at the END_TICK of the submission tick.
+    let job = m.job(id);
+    assert_eq!(job.status, JobStatus::Assigned);
+    assert_eq!(job.worker, Some(walt.identity()));
+    assert_eq!(job.price_per_1k, Amount(2_000));
+    assert_eq!(job.deadline, Some(submit_tick.plus(20)));
+    let evs = job_events(&events_at(&m, submit_tick));
+    assert!(
+        matches!(evs[0], JobEvent::Submitted { job_id, escrow: Amount(3_000), .. } if job_id == id)
+    );
+    assert!(matches!(evs[1], JobEvent::Assigned { claimed: false, .. }));
+    assert_eq!(m.worker(&walt).worker.active_jobs, 1);
+
+    assert_executed(&m.start(&walt, id));
+    assert_eq!(m.job(id).status, JobStatus::Running);
+    let r = m.post(&walt, id, 600);
+    assert_executed(&r);
+    let job = m.job(id);
+    assert_eq!(job.status, JobStatus::Completed);
+    assert_eq!(job.result, Some(result(600)));
+    let ends = r.tick.plus(m.config.challenge_window);
+    assert_eq!(job.deadline, Some(ends));
+    let w = m.worker(&walt).worker;
+    assert_eq!((w.active_jobs, w.settling_jobs), (0, 1));
+
+    // Still in the window at its last tick; finalized by that tick's END_TICK.
+    m.warp_to(ends);
+    assert_eq!(m.job(id).status, JobStatus::Completed);
+    m.tick();
+    let job = m.job(id);
+    assert_eq!(job.status, JobStatus::Finalized);
+    assert_eq!(job.paid, Amount(1_200), "600 tokens × 2,000 / 1,000");
+    assert_eq!(job.refunded, Amount(1_800));
+    assert_eq!(job.closed_at, Some(ends));
+    assert!(job_events(&events_at(&m, ends)).iter().any(|e| matches!(
+        e,
+        JobEvent::Finalized {
+            paid: Amount(1_200),
+            refunded: Amount(1_800),
+            ..
+        }
+    )));
+
+    assert_eq!(m.balance(&alice), START_BALANCE - 3_000 + 1_800);
+    assert_eq!(m.balance(&walt), walt_before + 1_200);
+    let w = m.worker(&walt).worker;
+    assert_eq!(w.reputation, 5_100);
+    assert_eq!(
+        (w.active_jobs, w.settling_jobs, w.jobs_completed),
+        (0, 0, 1)
+    );
+    let s = m.stats();
+    assert_eq!(s.jobs.count(JobStatus::Finalized), 1);
+    assert_eq!(s.jobs.total_paid, Amount(1_200));
+    assert_eq!(s.jobs.total_escrowed, Amount::ZERO);
+    assert_eq!(s.escrow.total_paid, Amount(1_200));
+    assert_eq!(s.workers.online, 1);
+    let acct: Option<JobEscrow> = m
+        .ledger
+        .query(JOB_REGISTRY, JOB_ESCROW, &JobRef { job_id: id })
+        .unwrap();
+    let acct = acct.unwrap();
+    assert_eq!(acct.state, EscrowState::Released);
+    assert_eq!(
+        (acct.paid, acct.refunded, acct.worker),
+        (Amount(1_200), Amount(1_800), Some(walt.identity()))
+    );
+    m.assert_money();
+}
+
+#[test]
+fn explicit_claim_and_payment_capped_by_escrow() {
+    let mut m = market();
+    let (alice, walt) = (key("alice"), key("walt"));
+    // Registered but not available: only an explicit claim gives it the job.
+    m.register(&walt, 10_000, caps(vec![llama(), mistral()], 1_000, 2));
+    let id = m.submit(&alice, &spec(mistral(), 100, 1_000, 10), 100);
+    assert_eq!(m.job(id).status, JobStatus::Open);
+    let r = m.claim(&walt, id);
+    assert_executed(&r);
+    assert!(job_events(&r.events)
+        .iter()
+        .any(|e| matches!(e, JobEvent::Assigned { claimed: true, .. })));
+    assert_executed(&m.start(&walt, id));
+    // 100 tokens at 1,000 per 1k = 100: exactly the escrow.
+    assert_executed(&m.post(&walt, id, 100));
+    m.advance(m.config.challenge_window + 1);
+    let job = m.job(id);
+    assert_eq!(
+        (job.status, job.paid, job.refunded),
+        (JobStatus::Finalized, Amount(100), Amount::ZERO)
+    );
+    m.assert_money();
+}
+
+#[test]
+fn cancel_by_the_requester_refunds_in_full_and_only_while_open() {
+    let mut m = market();
+    let (alice, bob, walt) = (key("alice"), key("bob"), key("walt"));
+    let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 20), 5_000);
+    assert_eq!(m.balance(&alice), START_BALANCE - 5_000);
+    assert_rejected(&m.cancel(&bob, id), "NotRequester");
+    let r = m.cancel(&alice, id);
+    assert_executed(&r);
+    assert_eq!(m.balance(&alice), START_BALANCE);
+    assert!(job_events(&r.events).contains(&JobEvent::Cancelled {
+        job_id: id,
+        refunded: Amount(5_000)
+    }));
+    assert_eq!(m.job(id).status, JobStatus::Cancelled);
+    assert_rejected(&m.cancel(&alice, id), "WrongStatus");
+    // An assigned job cannot be cancelled.
+    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 1));
+    let id2 = m.submit(&alice, &spec(llama(), 1_000, 3_000, 20), 3_000);
+    assert_executed(&m.claim(&walt, id2));
+    assert_rejected(&m.cancel(&alice, id2), "WrongStatus");
+    let s = m.stats();
+    assert_eq!(s.jobs.count(JobStatus::Cancelled), 1);
+    assert_eq!(s.jobs.count(JobStatus::Assigned), 1);
+    m.assert_money();
+}
+
+#[test]
+fn an_open_job_nobody_serves_expires_at_its_deadline_with_a_full_refund() {
+    let mut m = market();
+    let alice = key("alice");
+    let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 15), 3_000);
+    let deadline = m.job(id).deadline.unwrap();
+    m.warp_to(deadline);
+    assert_eq!(m.job(id).status, JobStatus::Open);
+    m.tick();
+    let job = m.job(id);
+    assert_eq!(job.status, JobStatus::Expired);
+    assert_eq!(job.refunded, Amount(3_000));
+    assert_eq!(job.deadline, None);
+    assert_eq!(m.balance(&alice), START_BALANCE);
+    let evs = job_events(&events_at(&m, deadline));
+    assert_eq!(
+        evs,
+        vec![JobEvent::Expired {
+            job_id: id,
+            worker: None,
+            refunded: Amount(3_000),
+            slashed: Amount::ZERO,
+            challenger: None
+        }]
+    );
+    m.assert_money();
+}
+
+#[test]
+fn a_held_job_past_its_deadline_is_refunded_and_its_worker_slashed() {
+    let mut m = market();
+    let (alice, walt) = (key("alice"), key("walt"));
+    m.register(&walt, 12_000, caps(vec![llama()], 1_000, 1));
+    let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
+    let claim = m.claim(&walt, id);
+    assert_executed(&claim);
+    assert_executed(&m.start(&walt, id));
+    let deadline = m.job(id).deadline.unwrap();
+    assert_eq!(
+        deadline,
+        claim.tick.plus(10),
+        "the holder gets the full timeout from assignment"
+    );
+    let burned_before = m.ledger.supply().burned;
+    m.warp_to(deadline.plus(1));
+    let job = m.job(id);
+    assert_eq!(job.status, JobStatus::Expired);
+    assert_eq!(job.slashed, Amount(5_000));
+    // Slash 5,000: 50 % to the requester, the challenger's 20 % burned with the 30 % (no
+    // challenger at END_TICK).
+    assert_eq!(m.balance(&alice), START_BALANCE + 2_500);
+    assert_eq!(m.ledger.supply().burned - burned_before, 2_500);
+    let w = m.worker(&walt).worker;
+    assert_eq!(
+        (w.stake, w.reputation, w.jobs_expired, w.active_jobs),
+        (Amount(7_000), 4_000, 1, 0)
+    );
+    let slash = m
+        .ledger
+        .events()
+        .iter()
+        .filter(|e| e.contract == ESCROW)
+        .filter_map(|e| EscrowEvent::try_from_slice(&e.data).ok())
+        .find(|e| matches!(e, EscrowEvent::StakeSlashed { .. }))
+        .expect("a slash event");
+    match slash {
+        EscrowEvent::StakeSlashed {
+            outcome,
+            challenger,
+            ..
+        } => {
+            assert_eq!(challenger, None);
+            assert_eq!(
+                (
+                    outcome.to_requester,
+                    outcome.to_challenger,
+                    outcome.burned,
+                    outcome.remaining
+                ),
+                (Amount(2_500), Amount::ZERO, Amount(2_500), Amount(7_000))
+            );
+        }
+        _ => unreachable!(),
+    }
+    // A result after expiry is refused.
+    assert_rejected(&m.post(&walt, id, 10), "WrongStatus");
+    m.assert_money();
+}
+
+#[test]
+fn failure_reopens_once_then_refunds() {
+    let mut m = market();
+    let (alice, walt, wendy) = (key("alice"), key("walt"), key("wendy"));
+    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 1));
+    m.register(&wendy, 10_000, caps(vec![llama()], 1_000, 1));
+    let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
+    assert_executed(&m.claim(&walt, id));
+    assert_rejected(&m.fail(&alice, id), "NotAssignedWorker");
+    let r = m.fail(&walt, id);
+    assert_executed(&r);
+    let job = m.job(id);
+    assert_eq!(
+        (job.status, job.failures, job.worker, job.excluded),
+        (JobStatus::Open, 1, None, Some(walt.identity()))
+    );
+    assert_eq!(
+        job.deadline,
+        Some(r.tick.plus(10)),
+        "a reopened job gets a fresh timeout"
+    );
+    assert_eq!(m.worker(&walt).worker.reputation, 4_800);
+    assert_eq!(m.worker(&walt).worker.active_jobs, 0);
+    // The worker that gave up never gets it again.
+    assert_rejected(&m.claim(&walt, id), "ExcludedWorker");
+    assert_executed(&m.claim(&wendy, id));
+    assert_executed(&m.start(&wendy, id));
+    let r = m.fail(&wendy, id);
+    assert_executed(&r);
+    assert!(job_events(&r.events).iter().any(|e| matches!(
+        e,
+        JobEvent::Failed {
+            reopened: false,
+            refunded: Amount(3_000),
+            ..
+        }
+    )));
+    let job = m.job(id);
+    assert_eq!(
+        (job.status, job.refunded),
+        (JobStatus::Failed, Amount(3_000))
+    );
+    assert_eq!(m.balance(&alice), START_BALANCE);
+    // Both held it: both list it.
+    for w in [&walt, &wendy] {
+        let p: JobPage = m
+            .ledger
+            .query(
+                JOB_REGISTRY,
+                JOBS_BY_WORKER,
+                &JobsByWorker {
+                    worker: w.identity(),
+                    cursor: None,
+                    limit: 10,
+                },
+            )
+            .unwrap();
+        assert_eq!(p.jobs.len(), 1);
+    }
+    m.assert_money();
+}
+
+#[test]
+fn a_reopened_job_is_matched_to_another_worker() {
+    let mut m = market();
+    let (alice, walt, wendy) = (key("alice"), key("walt"), key("wendy"));
+    m.available_worker(&walt, 500, 1);
+    let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
+    assert_eq!(m.job(id).worker, Some(walt.identity()));
+    m.available_worker(&wendy, 2_000, 1);
+    // walt is cheaper but excluded once it gives up: wendy gets it at END_TICK.
+    assert_executed(&m.fail(&walt, id));
+    let job = m.job(id);
+    assert_eq!(
+        (job.status, job.worker),
+        (JobStatus::Assigned, Some(wendy.identity()))
+    );
+    assert_eq!(job.price_per_1k, Amount(2_000));
+}
+
+fn completed_job(m: &mut Market, tokens: u32) -> u64 {
+    let (alice, walt) = (key("alice"), key("walt"));
+    if m.try_worker(&walt.identity()).is_none() {
+        m.register(&walt, 10_000, caps(vec![llama()], 1_000, 4));
+    }
+    let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
+    assert_executed(&m.claim(&walt, id));
+    assert_executed(&m.start(&walt, id));
+    assert_executed(&m.post(&walt, id, tokens));
+    id
+}
+
+#[test]
+fn dispute_won_by_the_worker_pays_it() {
+    let mut m = market();
+    let (alice, walt, rex) = (key("alice"), key("walt"), key("rex"));
+    let id = completed_job(&mut m, 800);
+    assert_rejected(&m.dispute(&walt, id), "NotRequester");
+    let r = m.dispute(&alice, id);
+    assert_executed(&r);
+    let job = m.job(id);
+    assert_eq!(job.status, JobStatus::Disputed);
+    assert_eq!(
+        job.deadline,
+        Some(r.tick.plus(m.config.dispute_timeout_ticks))
+    );
+    // Disputed jobs are not finalized when the window would have ended.
+    m.advance(m.config.challenge_window + 2);
+    assert_eq!(m.job(id).status, JobStatus::Disputed);
+    let walt_before = m.balance(&walt);
+    assert_rejected(&m.resolve(&alice, id, false), "NotResolver");
+    assert_executed(&m.resolve(&rex, id, true));
+    let job = m.job(id);
+    assert_eq!(
+        (job.status, job.paid, job.refunded),
+        (JobStatus::Resolved, Amount(800), Amount(2_200))
+    );
+    assert_eq!(m.balance(&walt), walt_before + 800);
+    let w = m.worker(&walt).worker;
+    assert_eq!(
+        (w.reputation, w.settling_jobs, w.stake),
+        (5_100, 0, Amount(10_000))
+    );
+    assert_rejected(&m.resolve(&rex, id, false), "WrongStatus");
+    m.assert_money();
+}
+
+#[test]
+fn dispute_won_by_the_requester_refunds_and_slashes() {
+    let mut m = market();
+    let (alice, walt, rex) = (key("alice"), key("walt"), key("rex"));
+    let id = completed_job(&mut m, 800);
+    assert_executed(&m.dispute(&alice, id));
+    let alice_before = m.balance(&alice);
+    let burned_before = m.ledger.supply().burned;
+    let r = m.resolve(&rex, id, false);
+    assert_executed(&r);
+    let job = m.job(id);
+    assert_eq!(
+        (job.status, job.paid, job.refunded, job.slashed),
+        (
+            JobStatus::Resolved,
+            Amount::ZERO,
+            Amount(3_000),
+            Amount(5_000)
+        )
+    );
+    // Refund 3,000 plus the requester's and the challenger's shares (the disputing requester
+    // is the challenger): 2,500 + 1,000; 1,500 burned.
+    assert_eq!(m.balance(&alice), alice_before + 3_000 + 3_500);
+    assert_eq!(m.ledger.supply().burned - burned_before, 1_500);
+    let w = m.worker(&walt).worker;
+    assert_eq!(
+        (w.reputation, w.stake, w.disputes_lost, w.settling_jobs),
+        (3_000, Amount(5_000), 1, 0)
+    );
+    assert!(r.events.iter().any(|e| e.contract == WORKER_REGISTRY
+        && matches!(
+            WorkerEvent::try_from_slice(&e.data),
+            Ok(WorkerEvent::Released {
+                outcome: Outcome::DisputeLost,
+                slashed: Amount(5_000),
+                ..
+            })
+        )));
+    m.assert_money();
+}
+
+#[test]
+fn an_unresolved_dispute_times_out_and_the_result_stands() {
+    let mut m = market();
+    let (alice, walt) = (key("alice"), key("walt"));
+    let id = completed_job(&mut m, 500);
+    assert_executed(&m.dispute(&alice, id));
+    m.advance(m.config.dispute_timeout_ticks + 1);
+    let job = m.job(id);
+    assert_eq!((job.status, job.paid), (JobStatus::Resolved, Amount(500)));
+    assert_eq!(m.worker(&walt).worker.reputation, 5_000);
+    assert!(job_events(m.ledger.events()).iter().any(|e| matches!(
+        e,
+        JobEvent::Resolved {
+            by_timeout: true,
+            ..
+        }
+    )));
+    m.assert_money();
+}
+
+#[test]
+fn a_dispute_after_the_window_is_refused() {
+    let mut m = market();
+    let alice = key("alice");
+    let id = completed_job(&mut m, 500);
+    m.advance(m.config.challenge_window + 1);
+    assert_eq!(m.job(id).status, JobStatus::Finalized);
+    assert_rejected(&m.dispute(&alice, id), "WrongStatus");
+}
+
+#[test]
+fn double_result_and_result_before_start_are_refused() {
+    let mut m = market();
+    let walt = key("walt");
+    let id = completed_job(&mut m, 500);
+    assert_rejected(&m.post(&walt, id, 500), "WrongStatus");
+    let alice = key("alice");
+    let id2 = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
+    assert_executed(&m.claim(&walt, id2));
+    assert_rejected(&m.post(&walt, id2, 10), "WrongStatus");
+    assert_executed(&m.start(&walt, id2));
+    assert_rejected(&m.start(&walt, id2), "WrongStatus");
+    // Over the job's token maximum, and a zero hash.
+    assert_rejected(&m.post(&walt, id2, 1_001), "InvalidResult");
+    let zero = PostResult {
+        job_id: id2,
+        result: comqute_contracts::job_registry::JobResult {
+            result_hash: Hash32::ZERO,
+            ..result(5)
+        },
+    };
+    assert_rejected(
+        &m.send(&walt, JOB_REGISTRY, POST_RESULT, &zero, 0),
+        "InvalidResult",
+    );
+}
+
+#[test]
+fn insufficient_escrow_and_bad_specs_are_refused_and_refunded() {
+    let mut m = market();
+    let alice = key("alice");
+    // 1,000 tokens at 3,000 per 1k needs 3,000.
+    let r = m.send(
+        &alice,
+        JOB_REGISTRY,
+        SUBMIT,
+        &spec(llama(), 1_000, 3_000, 10),
+        2_999,
+    );
+    assert_rejected(&r, "InsufficientEscrow");
+    assert_eq!(m.balance(&alice), START_BALANCE);
+    let quote: Option<Amount> = m
+        .ledger
+        .query(
+            JOB_REGISTRY,
+            QUOTE,
+            &EscrowQuote {
+                max_output_tokens: 1_000,
+                max_price_per_1k: Amount(3_000),
+            },
+        )
+        .unwrap();
+    assert_eq!(quote, Some(Amount(3_000)));
+    for bad in [
+        spec(llama(), 0, 3_000, 10),
+        spec(llama(), 1_000, 0, 10),
+        spec(llama(), 1_000, 3_000, 0),
+        spec(llama(), 1_000, 3_000, 1_000_000),
+        comqute_contracts::job_registry::JobSpec {
+            min_reputation: 10_001,
+            ..spec(llama(), 1, 1, 1)
+        },
+        comqute_contracts::job_registry::JobSpec {
+            prompt_hash: Hash32::ZERO,
+            ..spec(llama(), 1, 1, 1)
+        },
+        comqute_contracts::job_registry::JobSpec {
+            prompt_size: 0,
+            ..spec(llama(), 1, 1, 1)
+        },
+        comqute_contracts::job_registry::JobSpec {
+            sampling: comqute_contracts::job_registry::Sampling {
+                seed: 1,
+                temperature_milli: 2_001,
+            },
+            ..spec(llama(), 1, 1, 1)
+        },
+    ] {
+        assert_rejected(
+            &m.send(&alice, JOB_REGISTRY, SUBMIT, &bad, 1_000_000),
+            "InvalidSpec",
+        );
+    }
+    assert_eq!(m.balance(&alice), START_BALANCE);
+    assert_eq!(m.stats().jobs.submitted, 0);
+}
+
+#[test]
+fn unknown_jobs_are_refused_everywhere() {
+    let mut m = market();
+    let (alice, walt, rex) = (key("alice"), key("walt"), key("rex"));
+    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 1));
+    for (who, p) in [
+        (&walt, comqute_contracts::job_registry::CLAIM),
+        (&walt, comqute_contracts::job_registry::START),
+        (&alice, comqute_contracts::job_registry::CANCEL),
+        (&walt, comqute_contracts::job_registry::FAIL),
+        (&alice, comqute_contracts::job_registry::DISPUTE),
+        (&alice, comqute_contracts::job_registry::EXPIRE),
+    ] {
+        assert_rejected(&m.job_call(who, p, 77), "UnknownJob");
+    }
+    assert_rejected(&m.post(&walt, 77, 1), "UnknownJob");
+    assert_rejected(&m.resolve(&rex, 77, true), "UnknownJob");
+    let j: Option<comqute_contracts::job_registry::Job> = m
+        .ledger
+        .query(
+            JOB_REGISTRY,
+            comqute_contracts::job_registry::GET_JOB,
+            &JobRef { job_id: 77 },
+        )
+        .unwrap();
+    assert_eq!(j, None);
+}
+
+#[test]
+fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
+    // Long windows, so that no deadline falls among the refused calls.
+    let cfg = MarketConfig {
+        challenge_window: 500,
+        heartbeat_window: 500,
+        ..config(key("rex").identity())
+    };
+    let mut m = Market::with_config(CAST, cfg);
+    let (alice, walt, wendy, mallory) = (key("alice"), key("walt"), key("wendy"), key("mallory"));
+    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 2));
+    m.register(&wendy, 10_000, caps(vec![llama()], 1_000, 2));
+    let open = m.submit(&alice, &spec(llama(), 1_000, 3_000, 500), 3_000);
+    let held = m.submit(&alice, &spec(llama(), 1_000, 3_000, 500), 3_000);
+    assert_executed(&m.claim(&walt, held));
+    let done = m.submit(&alice, &spec(llama(), 1_000, 3_000, 500), 3_000);
+    assert_executed(&m.claim(&walt, done));
+    assert_executed(&m.start(&walt, done));
+    assert_executed(&m.post(&walt, done, 10));
+    let disputed = m.submit(&alice, &spec(llama(), 1_000, 3_000, 500), 3_000);
+    assert_executed(&m.claim(&wendy, disputed));
+    assert_executed(&m.start(&wendy, disputed));
+    assert_executed(&m.post(&wendy, disputed, 10));
+    assert_executed(&m.dispute(&alice, disputed));
+
+    fn refused(m: &mut Market, r: comqute_ledger::Receipt, name: &str) {
+        assert_rejected(&r, name);
+        m.assert_money();
+    }
+    let digest = m.ledger.state_digest();
+    let r = m.claim(&alice, open);
+    refused(&mut m, r, "SelfDealing");
+    let r = m.claim(&mallory, open);
+    refused(&mut m, r, "NotRegistered");
+    let r = m.start(&wendy, held);
+    refused(&mut m, r, "NotAssignedWorker");
+    let r = m.start(&alice, held);
+    refused(&mut m, r, "NotAssignedWorker");
+    let r = m.post(&mallory, held, 1);
+    refused(&mut m, r, "NotAssignedWorker");
+    let r = m.fail(&wendy, held);
+    refused(&mut m, r, "NotAssignedWorker");
+    let r = m.cancel(&walt, open);
+    refused(&mut m, r, "NotRequester");
+    let r = m.cancel(&mallory, open);
+    refused(&mut m, r, "NotRequester");
+    let r = m.dispute(&walt, done);
+    refused(&mut m, r, "NotRequester");
+    let r = m.dispute(&mallory, done);
+    refused(&mut m, r, "NotRequester");
+    let r = m.resolve(&alice, disputed, false);
+    refused(&mut m, r, "NotResolver");
+    let r = m.resolve(&wendy, disputed, true);
+    refused(&mut m, r, "NotResolver");
+    let r = m.expire(&mallory, open);
+    refused(&mut m, r, "DeadlineNotPassed");
+    let r = m.expire(&mallory, done);
+    refused(&mut m, r, "WrongStatus");
+    // Money sent to a procedure that takes none goes back.
+    let r = m.send(
+        &walt,
+        JOB_REGISTRY,
+        comqute_contracts::job_registry::START,
+        &JobRef { job_id: held },
+        5,
+    );
+    refused(&mut m, r, "UnexpectedPayment");
+
+    // The vault's doors: only the registries may open them.
+    let r = m.send(
+        &mallory,
+        ESCROW,
+        escrow::LOCK_JOB,
+        &LockJob {
+            job_id: 99,
+            requester: mallory.identity(),
+        },
+        10,
+    );
+    refused(&mut m, r, "NotAuthorized");
+    let r = m.send(
+        &mallory,
+        ESCROW,
+        escrow::RELEASE_JOB,
+        &ReleaseJob {
+            job_id: open,
+            worker: mallory.identity(),
+            amount: Amount(3_000),
+        },
+        0,
+    );
+    refused(&mut m, r, "NotAuthorized");
+    let r = m.send(
+        &alice,
+        ESCROW,
+        escrow::REFUND_JOB,
+        &RefundJob { job_id: held },
+        0,
+    );
+    refused(&mut m, r, "NotAuthorized");
+    let r = m.send(
+        &walt,
+        ESCROW,
+        escrow::LOCK_STAKE,
+        &LockStake {
+            worker: walt.identity(),
+        },
+        10,
+    );
+    refused(&mut m, r, "NotAuthorized");
+    let r = m.send(
+        &mallory,
+        ESCROW,
+        escrow::SLASH_STAKE,
+        &SlashStake {
+            worker: walt.identity(),
+            amount: Amount(10_000),
+            requester: mallory.identity(),
+            challenger: None,
+        },
+        0,
+    );
+    refused(&mut m, r, "NotAuthorized");
+    let r = m.send(
+        &walt,
+        ESCROW,
+        escrow::RETURN_STAKE,
+        &ReturnStake {
+            worker: walt.identity(),
+            amount: Amount(10_000),
+        },
+        0,
+    );
+    refused(&mut m, r, "NotAuthorized");
+    // The worker registry's job-registry-only doors.
+    let assign = Assign {
+        worker: walt.identity(),
+        job_id: open,
+        model: llama(),
+        max_price_per_1k: Amount(5_000),
+        min_reputation: 0,
+    };
+    let r = m.send(&walt, WORKER_REGISTRY, ASSIGN, &assign, 0);
+    refused(&mut m, r, "NotAuthorized");
+    let release = Release {
+        worker: walt.identity(),
+        job_id: held,
+        outcome: Outcome::Failed,
+        requester: alice.identity(),
+        challenger: None,
+    };
+    let r = m.send(&mallory, WORKER_REGISTRY, RELEASE, &release, 0);
+    refused(&mut m, r, "NotAuthorized");
+    // Worker procedures by someone who never registered.
+    for p in [
+        UPDATE,
+        worker_registry::HEARTBEAT,
+        SET_AVAILABLE,
+        TOP_UP,
+        UNBOND,
+        WITHDRAW,
+    ] {
+        let r = match p {
+            UPDATE => m.send(&mallory, WORKER_REGISTRY, p, &caps(vec![llama()], 1, 1), 0),
+            SET_AVAILABLE => m.send(
+                &mallory,
+                WORKER_REGISTRY,
+                p,
+                &SetAvailable { available: true },
+                0,
+            ),
+            TOP_UP => m.send(&mallory, WORKER_REGISTRY, p, &(), 100),
+            _ => m.send(&mallory, WORKER_REGISTRY, p, &(), 0),
+        };
+        refused(&mut m, r, "NotRegistered");
+    }
+    // Nothing changed: no hook had work in those ticks, and every refused call was undone.
+    assert_eq!(m.ledger.state_digest(), digest);
+    assert_eq!(m.job(open).status, JobStatus::Open);
+    assert_eq!(m.job(held).status, JobStatus::Assigned);
+    assert_eq!(m.job(done).status, JobStatus::Completed);
+    assert_eq!(m.job(disputed).status, JobStatus::Disputed);
+}
+
+#[test]
+fn registration_rules() {
+    let mut m = market();
+    let walt = key("walt");
+    let r = m.send(
+        &walt,
+        WORKER_REGISTRY,
+        worker_registry::REGISTER,
+        &caps(vec![llama()], 1_000, 1),
+        9_999,
+    );
+    assert_rejected(&r, "StakeTooLow");
+    let r = m.send(
+        &walt,
+        WORKER_REGISTRY,
+        worker_registry::REGISTER,
+        &caps(vec![], 1_000, 1),
+        10_000,
+    );
+    assert_rejected(&r, "InvalidCapabilities");
+    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 1));
+    let r = m.send(
+        &walt,
+        WORKER_REGISTRY,
+        worker_registry::REGISTER,
+        &caps(vec![llama()], 1_000, 1),
+        10_000,
+    );
+    assert_rejected(&r, "AlreadyRegistered");
+    let info = m.worker(&walt);
+    assert_eq!(info.worker.number, 1);
+    assert_eq!(info.worker.reputation, 5_000);
+    assert!(info.online && info.can_take_jobs);
+    // Update: a new model and price.
+    assert_executed(&m.send(
+        &walt,
+        WORKER_REGISTRY,
+        UPDATE,
+        &caps(vec![mistral()], 700, 3),
+        0,
+    ));
+    let w = m.worker(&walt).worker;
+    assert_eq!(
+        (w.capabilities.models.clone(), w.capabilities.price_per_1k),
+        (vec![mistral()], Amount(700))
+    );
+    let page: WorkerPage = m
+        .ledger
+        .query(
+            WORKER_REGISTRY,
+            WORKERS_BY_MODEL,
+            &WorkersByModel {
+                model: llama(),
+                cursor: None,
+                limit: 10,
+            },
+        )
+        .unwrap();
+    assert!(page.workers.is_empty());
+    let page: WorkerPage = m
+        .ledger
+        .query(
+            WORKER_REGISTRY,
+            WORKERS_BY_MODEL,
+            &WorkersByModel {
+                model: mistral(),
+                cursor: None,
+                limit: 10,
+            },
+        )
+        .unwrap();
+    assert_eq!(page.workers.len(), 1);
+    m.assert_money();
+}
+
+#[test]
+fn unbond_is_refused_while_jobs_are_held_and_withdraw_waits_for_the_period() {
+    let mut m = market();
+    let (alice, walt) = (key("alice"), key("walt"));
+    m.available_worker(&walt, 1_000, 1);
+    let after_register = m.balance(&walt);
+    let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 20), 3_000);
+    assert_eq!(m.job(id).status, JobStatus::Assigned);
+    let unbond = |m: &mut Market| m.send(&key("walt"), WORKER_REGISTRY, UNBOND, &(), 0);
+    let withdraw = |m: &mut Market| m.send(&key("walt"), WORKER_REGISTRY, WITHDRAW, &(), 0);
+    assert_rejected(&unbond(&mut m), "HasJobs");
+    assert_executed(&m.start(&walt, id));
+    assert_executed(&m.post(&walt, id, 100));
+    // Still held while its challenge window runs.
+    assert_rejected(&unbond(&mut m), "HasJobs");
+    assert_rejected(&withdraw(&mut m), "NotUnbonding");
+    m.advance(m.config.challenge_window + 1);
+    assert_eq!(m.job(id).status, JobStatus::Finalized);
+    let r = unbond(&mut m);
+    assert_executed(&r);
+    let until = r.tick.plus(m.config.unbonding_ticks);
+    let w = m.worker(&walt).worker;
+    assert_eq!(w.status, WorkerStatus::Unbonding { until });
+    assert!(!w.available);
+    // No new jobs while unbonding, neither matched nor claimed.
+    let id2 = m.submit(&alice, &spec(llama(), 1_000, 3_000, 200), 3_000);
+    assert_eq!(m.job(id2).status, JobStatus::Open);
+    assert_rejected(&m.claim(&walt, id2), "NotActive");
+    assert_rejected(&withdraw(&mut m), "StillUnbonding");
+    m.warp_to(until);
+    let r = withdraw(&mut m);
+    assert_executed(&r);
+    assert_eq!(m.balance(&walt), after_register + 100 + 10_000);
+    let w = m.worker(&walt).worker;
+    assert_eq!((w.status, w.stake), (WorkerStatus::Exited, Amount::ZERO));
+    assert_rejected(&withdraw(&mut m), "NotUnbonding");
+    assert_eq!(m.stats().workers.exited, 1);
+    // Registering again keeps the number and the reputation.
+    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 1));
+    let w = m.worker(&walt).worker;
+    assert_eq!(
+        (w.number, w.reputation, w.status),
+        (1, 5_100, WorkerStatus::Active)
+    );
+    m.assert_money();
+}
+
+#[test]
+fn a_worker_slashed_under_the_minimum_takes_no_jobs_until_it_tops_up() {
+    let mut m = market();
+    let (alice, walt) = (key("alice"), key("walt"));
+    m.available_worker(&walt, 1_000, 1);
+    let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 5), 3_000);
+    assert_eq!(m.job(id).worker, Some(walt.identity()));
+    m.advance(6);
+    assert_eq!(m.job(id).status, JobStatus::Expired);
+    let w = m.worker(&walt);
+    assert_eq!(w.worker.stake, Amount(5_000));
+    assert!(!w.can_take_jobs);
+    // Neither matched nor allowed to claim.
+    let id2 = m.submit(&alice, &spec(llama(), 1_000, 3_000, 100), 3_000);
+    assert_eq!(m.job(id2).status, JobStatus::Open);
+    assert_rejected(&m.claim(&walt, id2), "StakeBelowMinimum");
+    let r = m.send(&walt, WORKER_REGISTRY, TOP_UP, &(), 0);
+    assert_rejected(&r, "MissingPayment");
+    // The top-up brings it back and the matcher hands it the waiting job at END_TICK.
+    let r = m.send(&walt, WORKER_REGISTRY, TOP_UP, &(), 5_000);
+    assert_executed(&r);
+    assert_eq!(m.worker(&walt).worker.stake, Amount(10_000));
+    assert_eq!(m.job(id2).status, JobStatus::Assigned);
+    m.assert_money();
+}
+
+#[test]
+fn offline_workers_get_no_jobs_until_a_heartbeat() {
+    let mut m = market();
+    let (alice, walt) = (key("alice"), key("walt"));
+    m.available_worker(&walt, 1_000, 1);
+    m.advance(m.config.heartbeat_window + 1);
+    let info = m.worker(&walt);
+    assert!(!info.online);
+    assert_eq!(m.stats().workers.online, 0);
+    let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 100), 3_000);
+    assert_eq!(m.job(id).status, JobStatus::Open);
+    assert_rejected(&m.claim(&walt, id), "Offline");
+    assert_executed(&m.heartbeat(&walt));
+    assert_eq!(
+        m.job(id).status,
+        JobStatus::Assigned,
+        "matched once it is back"
+    );
+    assert_eq!(m.stats().workers.online, 1);
+}
+
+#[test]
+fn matching_prefers_price_then_reputation_and_respects_job_limits() {
+    let mut m = market();
+    let (alice, walt, wendy) = (key("alice"), key("walt"), key("wendy"));
+    m.available_worker(&walt, 2_000, 1);
+    m.available_worker(&wendy, 1_500, 1);
+    // Too cheap for both.
+    let cheap = m.submit(&alice, &spec(llama(), 1_000, 1_000, 100), 1_000);
+    assert_eq!(m.job(cheap).status, JobStatus::Open);
+    // Too demanding on reputation.
+    let picky = comqute_contracts::job_registry::JobSpec {
+        min_reputation: 6_000,
+        ..spec(llama(), 1_000, 3_000, 100)
+    };
+    let picky = m.submit(&alice, &picky, 3_000);
+    assert_eq!(m.job(picky).status, JobStatus::Open);
+    // Wrong model.
+    let other = m.submit(&alice, &spec(mistral(), 1_000, 3_000, 100), 3_000);
+    assert_eq!(m.job(other).status, JobStatus::Open);
+    // The cheaper worker first, then the other.
+    let a = m.submit(&alice, &spec(llama(), 1_000, 3_000, 100), 3_000);
+    assert_eq!(m.job(a).worker, Some(wendy.identity()));
+    let b = m.submit(&alice, &spec(llama(), 1_000, 3_000, 100), 3_000);
+    assert_eq!(m.job(b).worker, Some(walt.identity()));
+    // Both full: the next waits, and is matched when a slot frees.
+    let c = m.submit(&alice, &spec(llama(), 1_000, 3_000, 100), 3_000);
+    assert_eq!(m.job(c).status, JobStatus::Open);
+    assert_executed(&m.start(&walt, b));
+    assert_executed(&m.post(&walt, b, 1));
+    assert_eq!(m.job(c).worker, Some(walt.identity()));
+    assert_eq!(m.job(cheap).status, JobStatus::Open);
+}
+
+#[test]
+fn equal_workers_are_drawn_with_the_tick_seed_deterministically() {
+    let run = || {
+        let mut m = market();
+        let alice = key("alice");
+        for w in ["walt", "wendy", "bob", "mallory"] {
+            m.available_worker(&key(w), 1_000, 1);
+        }
+        let mut winners = Vec::new();
+        for _ in 0..3 {
+            let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 100), 3_000);
+            winners.push(m.job(id).worker.unwrap());
+        }
+        (winners, m.ledger.digest())
+    };
+    let (a, da) = run();
+    let (b, db) = run();
+    assert_eq!(a, b);
+    assert_eq!(da, db);
+    let mut distinct = a.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "one slot each: three different workers");
+}
+
+#[test]
+fn matching_is_bounded_per_tick_and_carries_over() {
+    let cfg = MarketConfig {
+        max_matches_per_tick: 2,
+        ..config(key("rex").identity())
+    };
+    let mut m = Market::with_config(CAST, cfg);
+    let (alice, walt) = (key("alice"), key("walt"));
+    m.available_worker(&walt, 1_000, 5);
+    for i in 0..5 {
+        m.queue(&alice, JOB_REGISTRY, SUBMIT, &seeded(i, 100), 3_000);
+    }
+    m.tick();
+    // Oldest first, two per tick.
+    let assigned = |m: &Market| {
+        m.jobs_in(JobStatus::Assigned)
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(assigned(&m), vec![1, 2]);
+    m.tick();
+    assert_eq!(assigned(&m), vec![1, 2, 3, 4]);
+    m.tick();
+    assert_eq!(assigned(&m), vec![1, 2, 3, 4, 5]);
+    assert_eq!(m.worker(&walt).worker.active_jobs, 5);
+}
+
+#[test]
+fn deadlines_are_bounded_per_tick_carry_over_and_anyone_may_expire_a_late_job() {
+    let cfg = MarketConfig {
+        max_settlements_per_tick: 2,
+        ..config(key("rex").identity())
+    };
+    let mut m = Market::with_config(CAST, cfg);
+    let (alice, mallory) = (key("alice"), key("mallory"));
+    for i in 0..5 {
+        m.queue(&alice, JOB_REGISTRY, SUBMIT, &seeded(i, 10), 3_000);
+    }
+    let t = m.tick();
+    let due = t.plus(10);
+    m.warp_to(due);
+    m.tick();
+    // Two handled in the deadline's tick, three carried over.
+    assert_eq!(
+        m.jobs_in(JobStatus::Expired)
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert_eq!(m.jobs_in(JobStatus::Open).len(), 3);
+    // A bystander expires the last late one in the next tick, before its END_TICK, which
+    // handles the other two.
+    let r = m.expire(&mallory, 5);
+    assert_executed(&r);
+    assert!(job_events(&r.events).iter().any(
+        |e| matches!(e, JobEvent::Expired { challenger: Some(c), .. } if *c == mallory.identity())
+    ));
+    assert_eq!(m.jobs_in(JobStatus::Expired).len(), 5);
+    assert_eq!(m.balance(&alice), START_BALANCE);
+    m.assert_money();
+}
+
+#[test]
+fn a_bystander_expiring_a_held_job_gets_the_challenger_share() {
+    let cfg = MarketConfig {
+        max_settlements_per_tick: 1,
+        ..config(key("rex").identity())
+    };
+    let mut m = Market::with_config(CAST, cfg);
+    let (alice, bob, walt, mallory) = (key("alice"), key("bob"), key("walt"), key("mallory"));
+    m.register(&walt, 20_000, caps(vec![llama()], 1_000, 2));
+    m.queue(
+        &alice,
+        JOB_REGISTRY,
+        SUBMIT,
+        &spec(llama(), 1_000, 3_000, 10),
+        3_000,
+    );
+    m.queue(
+        &bob,
+        JOB_REGISTRY,
+        SUBMIT,
+        &spec(llama(), 1_000, 3_000, 10),
+        3_000,
+    );
+    m.tick();
+    m.queue(
+        &walt,
+        JOB_REGISTRY,
+        comqute_contracts::job_registry::CLAIM,
+        &JobRef { job_id: 1 },
+        0,
+    );
+    m.queue(
+        &walt,
+        JOB_REGISTRY,
+        comqute_contracts::job_registry::CLAIM,
+        &JobRef { job_id: 2 },
+        0,
+    );
+    let t = m.tick();
+    assert_eq!(m.job(2).status, JobStatus::Assigned);
+    m.warp_to(t.plus(10));
+    m.tick();
+    // One handled (job 1); job 2 carried over; mallory expires it first.
+    assert_eq!(m.job(1).status, JobStatus::Expired);
+    assert_eq!(m.job(2).status, JobStatus::Assigned);
+    let before = m.balance(&mallory);
+    let bob_before = m.balance(&bob);
+    assert_executed(&m.expire(&mallory, 2));
+    assert_eq!(
+        m.balance(&mallory),
+        before + 1_000,
+        "20 % of the 5,000 slash"
+    );
+    assert_eq!(m.balance(&bob), bob_before + 3_000 + 2_500);
+    m.assert_money();
+}
+
+#[test]
+fn paged_functions_and_stats() {
+    let mut m = market();
+    let (alice, bob, walt) = (key("alice"), key("bob"), key("walt"));
+    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 8));
+    for i in 0..5 {
+        m.queue(&alice, JOB_REGISTRY, SUBMIT, &seeded(i, 100), 3_000);
+    }
+    m.queue(
+        &bob,
+        JOB_REGISTRY,
+        SUBMIT,
+        &spec(llama(), 1_000, 3_000, 100),
+        3_000,
+    );
+    m.tick();
+    assert_executed(&m.claim(&walt, 2));
+    assert_executed(&m.cancel(&alice, 3));
+    let page = |m: &Market, cursor| -> JobPage {
+        m.ledger
+            .query(
+                JOB_REGISTRY,
+                JOBS_BY_REQUESTER,
+                &JobsByRequester {
+                    requester: key("alice").identity(),
+                    cursor,
+                    limit: 2,
+                },
+            )
+            .unwrap()
+    };
+    let p1 = page(&m, None);
+    assert_eq!(p1.jobs.iter().map(|j| j.id).collect::<Vec<_>>(), vec![1, 2]);
+    let p2 = page(&m, p1.next_cursor);
+    assert_eq!(p2.jobs.iter().map(|j| j.id).collect::<Vec<_>>(), vec![3, 4]);
+    let p3 = page(&m, p2.next_cursor);
+    assert_eq!(p3.jobs.iter().map(|j| j.id).collect::<Vec<_>>(), vec![5]);
+    assert_eq!(p3.next_cursor, None);
+    assert_eq!(
+        m.jobs_in(JobStatus::Open)
+            .iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>(),
+        vec![1, 4, 5, 6]
+    );
+    assert_eq!(m.jobs_in(JobStatus::Assigned).len(), 1);
+    let s = m.stats();
+    assert_eq!(s.jobs.submitted, 6);
+    assert_eq!(
+        (
+            s.jobs.count(JobStatus::Open),
+            s.jobs.count(JobStatus::Assigned),
+            s.jobs.count(JobStatus::Cancelled)
+        ),
+        (4, 1, 1)
+    );
+    assert_eq!(s.jobs.total_escrowed, Amount(15_000));
+    assert_eq!(s.escrow.jobs_locked, Amount(15_000));
+    assert_eq!(s.escrow.stakes, Amount(10_000));
+    assert_eq!(
+        (s.workers.registered, s.workers.active, s.workers.online),
+        (1, 1, 1)
+    );
+    let acct: Option<JobEscrow> = m
+        .ledger
+        .query(JOB_REGISTRY, JOB_ESCROW, &JobRef { job_id: 3 })
+        .unwrap();
+    assert_eq!(acct.unwrap().state, EscrowState::Refunded);
+    let none: Option<JobEscrow> = m
+        .ledger
+        .query(JOB_REGISTRY, JOB_ESCROW, &JobRef { job_id: 99 })
+        .unwrap();
+    assert_eq!(none, None);
+    m.assert_money();
+}
+
+#[test]
+fn every_marketplace_event_has_a_description() {
+    let mut m = market();
+    let alice = key("alice");
+    let _ = completed_job(&mut m, 10);
+    let _ = m.submit(&alice, &spec(llama(), 1, 1, 1), 1);
+    m.advance(20);
+    let registry = m.ledger.registry();
+    for e in m.ledger.events() {
+        let c = registry.get(e.contract).unwrap();
+        let text = c.describe_event(&e.data);
+        assert!(!text.starts_with("undecodable"), "{text}");
+    }
+}
+
+#[test]
+fn the_null_resolver_cannot_resolve() {
+    let cfg = MarketConfig {
+        resolver: Identity::NULL,
+        ..config(Identity::NULL)
+    };
+    let mut m = Market::with_config(CAST, cfg);
+    let alice = key("alice");
+    let id = completed_job(&mut m, 10);
+    assert_executed(&m.dispute(&alice, id));
+    assert_rejected(&m.resolve(&key("rex"), id, true), "NotResolver");
+}
+
+#[test]
+fn a_bad_configuration_does_not_build() {
+    let cfg = MarketConfig {
+        slash_burn_bps: 0,
+        ..MarketConfig::default()
+    };
+    assert!(builder(cfg, &[]).build().is_err());
+}
