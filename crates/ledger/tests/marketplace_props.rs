@@ -1,0 +1,1128 @@
+//! Property tests for the marketplace, over random interleavings of every procedure of the
+//! three contracts (right and wrong callers, known and unknown jobs) across many ticks:
+//!
+//! - money is conserved after every tick (all balances, the contracts' included, sum to the
+//!   circulating supply: genesis minus burns), the vault holds exactly its accounts, and no
+//!   job is paid more than its escrow;
+//! - the worker registry's slot counts match the jobs held;
+//! - once no one acts, every job reaches a terminal state after its deadline and window;
+//! - an indexer fed only the events rebuilds every job and worker;
+//! - warping over a schedule with deadlines and epoch boundaries gives the same digests,
+//!   state, receipts and events as ticking one by one.
+//!
+//! Transactions here are submitted unsigned (a harness power) to keep the suite fast in
+//! debug builds; the scenario suite covers signed transactions.
+
+mod marketplace_common;
+
+use std::collections::BTreeMap;
+
+use borsh::BorshDeserialize;
+use comqute_contracts::job_registry::{
+    Job, JobEvent, JobRef, JobResult, JobSpec, JobStatus, PostResult, Resolve, Sampling, CANCEL,
+    CLAIM, DISPUTE, EXPIRE, FAIL, POST_RESULT, RESOLVE, START, SUBMIT,
+};
+use comqute_contracts::marketplace::{MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_contracts::qpi::encode;
+use comqute_contracts::worker_registry::{
+    Capabilities, SetAvailable, WorkerEvent, WorkerStatus, HEARTBEAT, REGISTER, SET_AVAILABLE,
+    TOP_UP, UNBOND, UPDATE, WITHDRAW,
+};
+use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_ledger::{Ledger, Transaction};
+use marketplace_common::*;
+use proptest::prelude::*;
+
+/// Three requesters, three workers, the resolver, a bystander.
+const ACTORS: [&str; 8] = [
+    "reqa", "reqb", "reqc", "wka", "wkb", "wkc", "rex", "mallory",
+];
+const MAX_TIMEOUT: u32 = 24;
+
+fn ids() -> Vec<Identity> {
+    ACTORS.iter().map(|n| key(n).identity()).collect()
+}
+
+fn prop_config() -> MarketConfig {
+    MarketConfig {
+        min_stake: Amount(1_000),
+        slash_amount: Amount(700),
+        heartbeat_window: 40,
+        unbonding_ticks: 5,
+        challenge_window: 3,
+        dispute_timeout_ticks: 8,
+        max_settlements_per_tick: 3,
+        max_matches_per_tick: 2,
+        max_timeout_ticks: MAX_TIMEOUT,
+        resolver: key("rex").identity(),
+        ..MarketConfig::default()
+    }
+}
+
+fn genesis(config: &MarketConfig, epoch_ticks: u32) -> Ledger {
+    builder(config.clone(), &ids())
+        .epoch_ticks(epoch_ticks)
+        .build()
+        .expect("genesis")
+}
+
+/// One procedure call. Actor and job fields are picked modulo what exists, so a sequence
+/// stays meaningful whatever came before; wrong callers and unknown jobs are part of it.
+#[derive(Debug, Clone)]
+enum Act {
+    Register {
+        who: u8,
+        stake: u16,
+        price: u16,
+        slots: u8,
+        models: u8,
+    },
+    Update {
+        who: u8,
+        price: u16,
+        slots: u8,
+        models: u8,
+    },
+    Heartbeat {
+        who: u8,
+    },
+    SetAvailable {
+        who: u8,
+        on: bool,
+    },
+    TopUp {
+        who: u8,
+        amount: u16,
+    },
+    Unbond {
+        who: u8,
+    },
+    Withdraw {
+        who: u8,
+    },
+    Submit {
+        who: u8,
+        model: u8,
+        max_tokens: u16,
+        max_price: u16,
+        timeout: u8,
+        min_rep: u16,
+        extra: u16,
+        nonce: u16,
+    },
+    Claim {
+        who: u8,
+        job: u8,
+    },
+    Start {
+        who: u8,
+        job: u8,
+    },
+    Post {
+        who: u8,
+        job: u8,
+        tokens: u16,
+    },
+    Cancel {
+        who: u8,
+        job: u8,
+    },
+    Fail {
+        who: u8,
+        job: u8,
+    },
+    Dispute {
+        who: u8,
+        job: u8,
+    },
+    Resolve {
+        who: u8,
+        job: u8,
+        worker_wins: bool,
+    },
+    Expire {
+        who: u8,
+        job: u8,
+    },
+    /// The natural next step of a live job (picked by `pick`): a worker claims an open job
+    /// (or the requester cancels it),
+    /// the holder starts, posts or gives up, the requester disputes, the resolver resolves.
+    /// With `alt`, that actor calls instead (mostly a wrong caller).
+    Progress {
+        pick: u8,
+        flavor: u8,
+        tokens: u16,
+        alt: Option<u8>,
+    },
+}
+
+/// Mostly a worker, sometimes anyone.
+fn worker_actor() -> impl Strategy<Value = u8> {
+    prop_oneof![4 => 3u8..6, 1 => 0u8..8]
+}
+/// Mostly a requester, sometimes anyone.
+fn requester_actor() -> impl Strategy<Value = u8> {
+    prop_oneof![4 => 0u8..3, 1 => 0u8..8]
+}
+fn job_pick() -> impl Strategy<Value = u8> {
+    any::<u8>()
+}
+
+/// Any action, the state-guided [`Act::Progress`] included (for runs that apply actions one
+/// tick at a time).
+fn act() -> impl Strategy<Value = Act> {
+    prop_oneof![
+        3 => blind_act(),
+        5 => (any::<u8>(), any::<u8>(), 0u16..2_500, prop::option::weighted(0.15, 0u8..8))
+            .prop_map(|(pick, flavor, tokens, alt)| Act::Progress { pick, flavor, tokens, alt }),
+    ]
+}
+
+/// Actions that do not look at the state (for schedules queued up front).
+fn blind_act() -> impl Strategy<Value = Act> {
+    prop_oneof![
+        2 => (worker_actor(), 0u16..3_000, 1u16..3_000, 1u8..4, 1u8..4)
+            .prop_map(|(who, stake, price, slots, models)| Act::Register { who, stake, price, slots, models }),
+        1 => (worker_actor(), 1u16..3_000, 1u8..4, 1u8..4)
+            .prop_map(|(who, price, slots, models)| Act::Update { who, price, slots, models }),
+        2 => worker_actor().prop_map(|who| Act::Heartbeat { who }),
+        3 => (worker_actor(), prop::bool::weighted(0.8)).prop_map(|(who, on)| Act::SetAvailable { who, on }),
+        1 => (worker_actor(), 0u16..2_000).prop_map(|(who, amount)| Act::TopUp { who, amount }),
+        1 => worker_actor().prop_map(|who| Act::Unbond { who }),
+        1 => worker_actor().prop_map(|who| Act::Withdraw { who }),
+        5 => (requester_actor(), 0u8..2, 1u16..2_000, 1u16..3_000, 1u8..(MAX_TIMEOUT as u8 + 1), prop_oneof![3 => Just(0u16), 1 => 0u16..7_000], 0u16..500, any::<u16>())
+            .prop_map(|(who, model, max_tokens, max_price, timeout, min_rep, extra, nonce)| Act::Submit {
+                who, model, max_tokens, max_price, timeout, min_rep, extra, nonce
+            }),
+        2 => (worker_actor(), job_pick()).prop_map(|(who, job)| Act::Claim { who, job }),
+        3 => (worker_actor(), job_pick()).prop_map(|(who, job)| Act::Start { who, job }),
+        3 => (worker_actor(), job_pick(), 0u16..2_500).prop_map(|(who, job, tokens)| Act::Post { who, job, tokens }),
+        1 => (requester_actor(), job_pick()).prop_map(|(who, job)| Act::Cancel { who, job }),
+        1 => (worker_actor(), job_pick()).prop_map(|(who, job)| Act::Fail { who, job }),
+        2 => (requester_actor(), job_pick()).prop_map(|(who, job)| Act::Dispute { who, job }),
+        2 => (prop_oneof![3 => Just(6u8), 1 => 0u8..8], job_pick(), any::<bool>())
+            .prop_map(|(who, job, worker_wins)| Act::Resolve { who, job, worker_wins }),
+        1 => (0u8..8, job_pick()).prop_map(|(who, job)| Act::Expire { who, job }),
+    ]
+}
+
+/// Transactions for one tick, then how many more ticks pass.
+fn steps() -> impl Strategy<Value = Vec<(Vec<Act>, u8)>> {
+    prop::collection::vec(
+        (
+            prop::collection::vec(act(), 0..5),
+            prop_oneof![6 => Just(0u8), 3 => 1u8..4, 1 => 5u8..30],
+        ),
+        1..30,
+    )
+}
+
+fn models(mask: u8) -> Vec<Hash32> {
+    let mut v = Vec::new();
+    if mask & 1 != 0 {
+        v.push(llama());
+    }
+    if mask & 2 != 0 {
+        v.push(mistral());
+    }
+    v
+}
+
+fn capabilities(price: u16, slots: u8, mask: u8) -> Capabilities {
+    caps(models(mask), i64::from(price), u16::from(slots))
+}
+
+/// A job id from a pick: mostly an existing job, sometimes 0 or one past the last.
+fn job_id(pick: u8, submitted: u64) -> u64 {
+    u64::from(pick) % (submitted + 2)
+}
+
+type Call = (usize, ContractIndex, u16, Vec<u8>, i64);
+
+fn actor_of(id: &Identity) -> usize {
+    ids().iter().position(|i| i == id).unwrap_or(7)
+}
+
+/// The natural next step of a live job.
+fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) -> Option<Call> {
+    if live.is_empty() {
+        return None;
+    }
+    let job = &live[usize::from(pick) % live.len()];
+    let jr = encode(&JobRef { job_id: job.id });
+    let worker = job
+        .worker
+        .map(|w| actor_of(&w))
+        .unwrap_or(3 + usize::from(flavor) % 3);
+    let requester = actor_of(&job.requester);
+    // A worker gives up now and then, more readily on a job given up once before.
+    let gives_up = flavor % 6 == 0 || (job.failures > 0 && flavor % 2 == 0);
+    let (who, procedure, input) = match job.status {
+        JobStatus::Open if flavor % 4 == 0 => (requester, CANCEL, jr),
+        JobStatus::Open => (3 + usize::from(flavor) % 3, CLAIM, jr),
+        JobStatus::Assigned if gives_up => (worker, FAIL, jr),
+        JobStatus::Assigned => (worker, START, jr),
+        JobStatus::Running if gives_up => (worker, FAIL, jr),
+        JobStatus::Running => {
+            let result = JobResult {
+                result_hash: Hash32::of(&tokens.to_le_bytes()),
+                output_tokens: u32::from(tokens).min(job.spec.max_output_tokens),
+                runtime: Hash32::ZERO,
+            };
+            (
+                worker,
+                POST_RESULT,
+                encode(&PostResult {
+                    job_id: job.id,
+                    result,
+                }),
+            )
+        }
+        JobStatus::Completed => (requester, DISPUTE, jr),
+        JobStatus::Disputed => (
+            6,
+            RESOLVE,
+            encode(&Resolve {
+                job_id: job.id,
+                worker_wins: flavor % 2 == 0,
+            }),
+        ),
+        _ => return None,
+    };
+    Some((
+        alt.map_or(who, usize::from),
+        JOB_REGISTRY,
+        procedure,
+        input,
+        0,
+    ))
+}
+
+/// The call an action stands for: (actor, contract, procedure, input, amount).
+fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Option<Call> {
+    let jr = |job: u8| {
+        encode(&JobRef {
+            job_id: job_id(job, submitted),
+        })
+    };
+    Some(match *a {
+        Act::Register {
+            who,
+            stake,
+            price,
+            slots,
+            models,
+        } => (
+            usize::from(who),
+            WORKER_REGISTRY,
+            REGISTER,
+            encode(&capabilities(price, slots, models)),
+            config.min_stake.0 - 200 + i64::from(stake),
+        ),
+        Act::Update {
+            who,
+            price,
+            slots,
+            models,
+        } => (
+            usize::from(who),
+            WORKER_REGISTRY,
+            UPDATE,
+            encode(&capabilities(price, slots, models)),
+            0,
+        ),
+        Act::Heartbeat { who } => (usize::from(who), WORKER_REGISTRY, HEARTBEAT, encode(&()), 0),
+        Act::SetAvailable { who, on } => (
+            usize::from(who),
+            WORKER_REGISTRY,
+            SET_AVAILABLE,
+            encode(&SetAvailable { available: on }),
+            0,
+        ),
+        Act::TopUp { who, amount } => (
+            usize::from(who),
+            WORKER_REGISTRY,
+            TOP_UP,
+            encode(&()),
+            i64::from(amount),
+        ),
+        Act::Unbond { who } => (usize::from(who), WORKER_REGISTRY, UNBOND, encode(&()), 0),
+        Act::Withdraw { who } => (usize::from(who), WORKER_REGISTRY, WITHDRAW, encode(&()), 0),
+        Act::Submit {
+            who,
+            model,
+            max_tokens,
+            max_price,
+            timeout,
+            min_rep,
+            extra,
+            nonce,
+        } => {
+            let spec = JobSpec {
+                model: if model == 0 { llama() } else { mistral() },
+                prompt_hash: Hash32::of(&nonce.to_le_bytes()),
+                prompt_size: 100,
+                max_output_tokens: u32::from(max_tokens),
+                max_price_per_1k: Amount(i64::from(max_price)),
+                timeout_ticks: u32::from(timeout),
+                min_reputation: min_rep,
+                sampling: Sampling {
+                    seed: u64::from(nonce),
+                    temperature_milli: 0,
+                },
+            };
+            let need = (i64::from(max_tokens) * i64::from(max_price) / 1_000).max(1);
+            // Sometimes one short of the requirement.
+            let escrow = if extra % 10 == 0 {
+                need - 1
+            } else {
+                need + i64::from(extra)
+            };
+            (
+                usize::from(who),
+                JOB_REGISTRY,
+                SUBMIT,
+                encode(&spec),
+                escrow,
+            )
+        }
+        Act::Claim { who, job } => (usize::from(who), JOB_REGISTRY, CLAIM, jr(job), 0),
+        Act::Start { who, job } => (usize::from(who), JOB_REGISTRY, START, jr(job), 0),
+        Act::Post { who, job, tokens } => {
+            let input = PostResult {
+                job_id: job_id(job, submitted),
+                result: JobResult {
+                    result_hash: Hash32::of(&tokens.to_le_bytes()),
+                    output_tokens: u32::from(tokens),
+                    runtime: Hash32::ZERO,
+                },
+            };
+            (
+                usize::from(who),
+                JOB_REGISTRY,
+                POST_RESULT,
+                encode(&input),
+                0,
+            )
+        }
+        Act::Cancel { who, job } => (usize::from(who), JOB_REGISTRY, CANCEL, jr(job), 0),
+        Act::Fail { who, job } => (usize::from(who), JOB_REGISTRY, FAIL, jr(job), 0),
+        Act::Dispute { who, job } => (usize::from(who), JOB_REGISTRY, DISPUTE, jr(job), 0),
+        Act::Resolve {
+            who,
+            job,
+            worker_wins,
+        } => (
+            usize::from(who),
+            JOB_REGISTRY,
+            RESOLVE,
+            encode(&Resolve {
+                job_id: job_id(job, submitted),
+                worker_wins,
+            }),
+            0,
+        ),
+        Act::Expire { who, job } => (usize::from(who), JOB_REGISTRY, EXPIRE, jr(job), 0),
+        Act::Progress {
+            pick,
+            flavor,
+            tokens,
+            alt,
+        } => return progress(pick, flavor, tokens, alt, live),
+    })
+}
+
+/// Queues an action unsigned for `tick`; a refusal at admission (a duplicate) is part of
+/// the game.
+fn queue(
+    ledger: &mut Ledger,
+    a: &Act,
+    submitted: u64,
+    live: &[Job],
+    config: &MarketConfig,
+    tick: Tick,
+) {
+    let Some((who, contract, procedure, input, amount)) = call_of(a, submitted, live, config)
+    else {
+        return;
+    };
+    let source = ids()[who];
+    let tx = Transaction::call(source, contract, Amount(amount), tick, procedure, input);
+    let _ = ledger.submit_unsigned(tx);
+}
+
+fn submitted(ledger: &Ledger) -> u64 {
+    let s: comqute_contracts::job_registry::NetworkStats = ledger
+        .query(
+            JOB_REGISTRY,
+            comqute_contracts::job_registry::NETWORK_STATS,
+            &(),
+        )
+        .expect("stats");
+    s.jobs.submitted
+}
+
+/// Slot counts in the worker registry match the jobs held.
+fn check_slots(ledger: &Ledger) -> Result<(), String> {
+    let jobs = all_jobs(ledger);
+    for id in ids() {
+        let info: Option<comqute_contracts::worker_registry::WorkerInfo> = ledger
+            .query(
+                WORKER_REGISTRY,
+                comqute_contracts::worker_registry::GET_WORKER,
+                &comqute_contracts::worker_registry::WorkerQuery { worker: id },
+            )
+            .map_err(|e| e.to_string())?;
+        let Some(info) = info else { continue };
+        let w = info.worker;
+        let held = |statuses: &[JobStatus]| {
+            jobs.iter()
+                .filter(|j| j.worker == Some(id) && statuses.contains(&j.status))
+                .count() as u16
+        };
+        let active = held(&[JobStatus::Assigned, JobStatus::Running]);
+        let settling = held(&[JobStatus::Completed, JobStatus::Disputed]);
+        if (w.active_jobs, w.settling_jobs) != (active, settling) {
+            return Err(format!(
+                "worker {} counts {}/{} slots, jobs say {active}/{settling}",
+                w.number, w.active_jobs, w.settling_jobs
+            ));
+        }
+        if w.status != WorkerStatus::Active && active + settling > 0 {
+            return Err(format!(
+                "worker {} is {:?} while holding jobs",
+                w.number, w.status
+            ));
+        }
+        if w.active_jobs > w.capabilities.max_concurrent && w.status == WorkerStatus::Active {
+            return Err(format!("worker {} is over capacity", w.number));
+        }
+    }
+    Ok(())
+}
+
+fn check_all(ledger: &Ledger) -> Result<(), String> {
+    if let Some(f) = ledger.hook_failures().first() {
+        return Err(format!("hook failed: {f:?}"));
+    }
+    check_money(ledger)?;
+    check_slots(ledger)
+}
+
+/// Plays the steps, checking every invariant after every tick. Returns the ledger.
+fn play(steps: &[(Vec<Act>, u8)], config: &MarketConfig) -> Result<Ledger, TestCaseError> {
+    let mut ledger = genesis(config, 10_000);
+    // Prelude: the three workers register (both models, prices 500 / 1,000 / 1,500, two
+    // slots) and declare themselves available.
+    for round in [0u8, 1] {
+        let tick = ledger.next_tick();
+        for w in 0..3u8 {
+            let a = match round {
+                0 => Act::Register {
+                    who: 3 + w,
+                    stake: 700,
+                    price: 500 * (u16::from(w) + 1),
+                    slots: 2,
+                    models: 3,
+                },
+                _ => Act::SetAvailable {
+                    who: 3 + w,
+                    on: true,
+                },
+            };
+            queue(&mut ledger, &a, 0, &[], config, tick);
+        }
+        ledger
+            .process_tick()
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    }
+    for (acts, wait) in steps {
+        let n = submitted(&ledger);
+        let live: Vec<Job> = all_jobs(&ledger)
+            .into_iter()
+            .filter(|j| !j.status.is_terminal())
+            .collect();
+        let tick = ledger.next_tick();
+        for a in acts {
+            queue(&mut ledger, a, n, &live, config, tick);
+        }
+        for _ in 0..=*wait {
+            ledger
+                .process_tick()
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            check_all(&ledger).map_err(TestCaseError::fail)?;
+        }
+    }
+    Ok(ledger)
+}
+
+/// What an indexer fed only the marketplace's events knows about a job.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct IndexedJob {
+    requester: Identity,
+    status: Option<JobStatus>,
+    worker: Option<Identity>,
+    escrow: Amount,
+    price: Amount,
+    paid: Amount,
+    refunded: Amount,
+    slashed: Amount,
+    result: Option<JobResult>,
+    deadline: Option<Tick>,
+}
+
+/// What it knows about a worker.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct IndexedWorker {
+    stake: Amount,
+    reputation: u16,
+    active: u16,
+    settling: u16,
+    available: bool,
+    last_heartbeat: Tick,
+}
+
+fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identity, IndexedWorker>) {
+    let mut jobs: BTreeMap<u64, IndexedJob> = BTreeMap::new();
+    let mut workers: BTreeMap<Identity, IndexedWorker> = BTreeMap::new();
+    for e in ledger.events() {
+        if e.contract == JOB_REGISTRY {
+            match JobEvent::try_from_slice(&e.data).expect("job event") {
+                JobEvent::Submitted {
+                    job_id,
+                    requester,
+                    escrow,
+                    deadline,
+                    ..
+                } => {
+                    jobs.insert(
+                        job_id,
+                        IndexedJob {
+                            requester,
+                            status: Some(JobStatus::Open),
+                            escrow,
+                            deadline: Some(deadline),
+                            ..IndexedJob::default()
+                        },
+                    );
+                }
+                JobEvent::Assigned {
+                    job_id,
+                    worker,
+                    price_per_1k,
+                    deadline,
+                    ..
+                } => {
+                    let j = jobs.get_mut(&job_id).expect("known job");
+                    j.status = Some(JobStatus::Assigned);
+                    j.worker = Some(worker);
+                    j.price = price_per_1k;
+                    j.deadline = Some(deadline);
+                }
+                JobEvent::Started { job_id, .. } => {
+                    jobs.get_mut(&job_id).expect("known").status = Some(JobStatus::Running)
+                }
+                JobEvent::ResultPosted {
+                    job_id,
+                    result,
+                    challenge_ends,
+                    ..
+                } => {
+                    let j = jobs.get_mut(&job_id).expect("known job");
+                    j.status = Some(JobStatus::Completed);
+                    j.result = Some(result);
+                    j.deadline = Some(challenge_ends);
+                }
+                JobEvent::Finalized {
+                    job_id,
+                    paid,
+                    refunded,
+                    ..
+                } => {
+                    let j = jobs.get_mut(&job_id).expect("known job");
+                    (j.status, j.paid, j.refunded, j.deadline) =
+                        (Some(JobStatus::Finalized), paid, refunded, None);
+                }
+                JobEvent::Cancelled { job_id, refunded } => {
+                    let j = jobs.get_mut(&job_id).expect("known job");
+                    (j.status, j.refunded, j.deadline) =
+                        (Some(JobStatus::Cancelled), refunded, None);
+                }
+                JobEvent::Expired {
+                    job_id,
+                    refunded,
+                    slashed,
+                    ..
+                } => {
+                    let j = jobs.get_mut(&job_id).expect("known job");
+                    (j.status, j.refunded, j.deadline) = (Some(JobStatus::Expired), refunded, None);
+                    j.slashed = Amount(j.slashed.0 + slashed.0);
+                }
+                JobEvent::Failed {
+                    job_id,
+                    reopened,
+                    deadline,
+                    refunded,
+                    ..
+                } => {
+                    let j = jobs.get_mut(&job_id).expect("known job");
+                    if reopened {
+                        (j.status, j.worker, j.price, j.deadline) =
+                            (Some(JobStatus::Open), None, Amount::ZERO, deadline);
+                    } else {
+                        (j.status, j.refunded, j.deadline) =
+                            (Some(JobStatus::Failed), refunded, None);
+                    }
+                }
+                JobEvent::Disputed { job_id, resolve_by } => {
+                    let j = jobs.get_mut(&job_id).expect("known job");
+                    (j.status, j.deadline) = (Some(JobStatus::Disputed), Some(resolve_by));
+                }
+                JobEvent::Resolved {
+                    job_id,
+                    paid,
+                    refunded,
+                    slashed,
+                    ..
+                } => {
+                    let j = jobs.get_mut(&job_id).expect("known job");
+                    (j.status, j.paid, j.refunded, j.deadline) =
+                        (Some(JobStatus::Resolved), paid, refunded, None);
+                    j.slashed = Amount(j.slashed.0 + slashed.0);
+                }
+            }
+        } else if e.contract == WORKER_REGISTRY {
+            match WorkerEvent::try_from_slice(&e.data).expect("worker event") {
+                WorkerEvent::Registered {
+                    worker,
+                    stake,
+                    reputation,
+                    ..
+                } => {
+                    let w = workers.entry(worker).or_default();
+                    (w.stake, w.reputation, w.available, w.last_heartbeat) =
+                        (stake, reputation, false, e.tick);
+                }
+                WorkerEvent::Updated { worker, .. } | WorkerEvent::Heartbeat { worker } => {
+                    workers
+                        .get_mut(&worker)
+                        .expect("known worker")
+                        .last_heartbeat = e.tick;
+                }
+                WorkerEvent::AvailabilityChanged { worker, available } => {
+                    let w = workers.get_mut(&worker).expect("known worker");
+                    (w.available, w.last_heartbeat) = (available, e.tick);
+                }
+                WorkerEvent::ToppedUp { worker, stake, .. } => {
+                    let w = workers.get_mut(&worker).expect("known worker");
+                    (w.stake, w.last_heartbeat) = (stake, e.tick);
+                }
+                WorkerEvent::Unbonding { worker, .. } => {
+                    workers.get_mut(&worker).expect("known worker").available = false
+                }
+                WorkerEvent::Withdrawn { worker, .. } => {
+                    workers.get_mut(&worker).expect("known worker").stake = Amount::ZERO
+                }
+                WorkerEvent::Assigned {
+                    worker,
+                    active_jobs,
+                    ..
+                } => workers.get_mut(&worker).expect("known worker").active = active_jobs,
+                WorkerEvent::Released {
+                    worker,
+                    reputation,
+                    stake,
+                    active_jobs,
+                    settling_jobs,
+                    ..
+                } => {
+                    let w = workers.get_mut(&worker).expect("known worker");
+                    (w.reputation, w.stake, w.active, w.settling) =
+                        (reputation, stake, active_jobs, settling_jobs);
+                }
+            }
+        }
+    }
+    (jobs, workers)
+}
+
+fn check_index(ledger: &Ledger) -> Result<(), String> {
+    let (jobs, workers) = index_events(ledger);
+    let actual = all_jobs(ledger);
+    if actual.len() != jobs.len() {
+        return Err(format!("{} jobs, events know {}", actual.len(), jobs.len()));
+    }
+    for j in actual {
+        let want = IndexedJob {
+            requester: j.requester,
+            status: Some(j.status),
+            worker: j.worker,
+            escrow: j.escrow,
+            price: j.price_per_1k,
+            paid: j.paid,
+            refunded: j.refunded,
+            slashed: j.slashed,
+            result: j.result,
+            deadline: j.deadline,
+        };
+        let got = jobs.get(&j.id).cloned().unwrap_or_default();
+        if got != want {
+            return Err(format!(
+                "job {}: events say {got:?}, state says {want:?}",
+                j.id
+            ));
+        }
+    }
+    for id in ids() {
+        let info: Option<comqute_contracts::worker_registry::WorkerInfo> = ledger
+            .query(
+                WORKER_REGISTRY,
+                comqute_contracts::worker_registry::GET_WORKER,
+                &comqute_contracts::worker_registry::WorkerQuery { worker: id },
+            )
+            .map_err(|e| e.to_string())?;
+        match (info, workers.get(&id)) {
+            (None, None) => {}
+            (Some(info), Some(got)) => {
+                let w = info.worker;
+                let want = IndexedWorker {
+                    stake: w.stake,
+                    reputation: w.reputation,
+                    active: w.active_jobs,
+                    settling: w.settling_jobs,
+                    available: w.available,
+                    last_heartbeat: w.last_heartbeat,
+                };
+                if *got != want {
+                    return Err(format!(
+                        "worker {}: events say {got:?}, state says {want:?}",
+                        w.number
+                    ));
+                }
+            }
+            (a, b) => {
+                return Err(format!(
+                    "worker presence differs: state {a:?}, events {b:?}"
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One random interleaving: every invariant after every tick, the events rebuild the state,
+/// and once no one acts every job ends terminal. Returns the ledger at the end.
+fn check_interleaving(steps: &[(Vec<Act>, u8)]) -> Result<Ledger, TestCaseError> {
+    let config = prop_config();
+    let mut ledger = play(steps, &config)?;
+    check_index(&ledger).map_err(TestCaseError::fail)?;
+
+    // No one acts any more. An open job may still be matched once (a fresh timeout), then
+    // expire; a completed one waits out its window, a disputed one its timeout.
+    let quiet = 2 * MAX_TIMEOUT + config.challenge_window + config.dispute_timeout_ticks + 10;
+    for _ in 0..quiet {
+        ledger
+            .process_tick()
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        check_all(&ledger).map_err(TestCaseError::fail)?;
+    }
+    for job in all_jobs(&ledger) {
+        prop_assert!(
+            job.status.is_terminal(),
+            "job {} still {:?} after {quiet} quiet ticks",
+            job.id,
+            job.status
+        );
+        prop_assert_eq!(job.deadline, None);
+        prop_assert!(job.paid <= job.escrow);
+    }
+    let stats: comqute_contracts::job_registry::NetworkStats = ledger
+        .query(
+            JOB_REGISTRY,
+            comqute_contracts::job_registry::NETWORK_STATS,
+            &(),
+        )
+        .expect("stats");
+    prop_assert_eq!(stats.jobs.total_escrowed, Amount::ZERO);
+    prop_assert_eq!(stats.escrow.jobs_locked, Amount::ZERO);
+    prop_assert_eq!(stats.escrow.open_accounts, 0);
+    check_index(&ledger).map_err(TestCaseError::fail)?;
+    Ok(ledger)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 200, ..ProptestConfig::default() })]
+
+    /// Money is conserved, the vault matches its accounts, no job is paid over its escrow
+    /// and slot counts match, after every tick of a random interleaving; once everyone stops,
+    /// every job ends terminal within its deadline and windows; the events rebuild the state.
+    #[test]
+    fn random_interleavings_conserve_money_and_end_terminal(steps in steps()) {
+        check_interleaving(&steps)?;
+    }
+}
+
+/// The paths a run went through, named from its events.
+fn paths(ledger: &Ledger) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for e in ledger.events() {
+        if e.contract == JOB_REGISTRY {
+            out.push(
+                match JobEvent::try_from_slice(&e.data).expect("job event") {
+                    JobEvent::Submitted { .. } => "submitted",
+                    JobEvent::Assigned { claimed: true, .. } => "claimed",
+                    JobEvent::Assigned { claimed: false, .. } => "matched",
+                    JobEvent::Started { .. } => "started",
+                    JobEvent::ResultPosted { .. } => "result posted",
+                    JobEvent::Finalized { .. } => "finalized",
+                    JobEvent::Cancelled { .. } => "cancelled",
+                    JobEvent::Expired { worker: None, .. } => "expired open",
+                    JobEvent::Expired {
+                        worker: Some(_), ..
+                    } => "expired held",
+                    JobEvent::Failed { reopened: true, .. } => "failed and reopened",
+                    JobEvent::Failed {
+                        reopened: false, ..
+                    } => "failed for good",
+                    JobEvent::Disputed { .. } => "disputed",
+                    JobEvent::Resolved {
+                        by_timeout: true, ..
+                    } => "dispute timed out",
+                    JobEvent::Resolved {
+                        worker_wins: true, ..
+                    } => "dispute won by worker",
+                    JobEvent::Resolved {
+                        worker_wins: false, ..
+                    } => "dispute won by requester",
+                },
+            );
+        } else if e.contract == WORKER_REGISTRY {
+            if let Ok(WorkerEvent::Unbonding { .. }) = WorkerEvent::try_from_slice(&e.data) {
+                out.push("unbonding");
+            }
+            if let Ok(WorkerEvent::ToppedUp { .. }) = WorkerEvent::try_from_slice(&e.data) {
+                out.push("topped up");
+            }
+        }
+    }
+    out
+}
+
+/// The same property over a fixed set of seeded cases, which must between them go through
+/// every path of the state machine: a guard against the random runs turning shallow.
+#[test]
+fn seeded_interleavings_reach_every_path() {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    let config = Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let seen = RefCell::new(BTreeSet::new());
+    runner
+        .run(&steps(), |steps| {
+            let ledger = check_interleaving(&steps)?;
+            seen.borrow_mut().extend(paths(&ledger));
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let seen = seen.into_inner();
+    let all = [
+        "submitted",
+        "claimed",
+        "matched",
+        "started",
+        "result posted",
+        "finalized",
+        "cancelled",
+        "expired open",
+        "expired held",
+        "failed and reopened",
+        "failed for good",
+        "disputed",
+        "dispute timed out",
+        "dispute won by worker",
+        "dispute won by requester",
+        "unbonding",
+        "topped up",
+    ];
+    let missing: Vec<_> = all.iter().filter(|p| !seen.contains(*p)).collect();
+    assert!(
+        missing.is_empty(),
+        "never reached: {missing:?} (seen {seen:?})"
+    );
+}
+
+/// A schedule of calls at ticks, all queued up front.
+fn schedule() -> impl Strategy<Value = Vec<(u16, Act)>> {
+    prop::collection::vec((0u16..150, blind_act()), 1..40)
+}
+
+fn run_schedule(schedule: &[(u16, Act)], warp: bool) -> Ledger {
+    let config = prop_config();
+    let mut ledger = genesis(&config, 25);
+    let start = ledger.next_tick();
+    // Job ids are sequential, so a schedule can name jobs before they exist: assume up to
+    // 8 jobs when picking.
+    for (at, a) in schedule {
+        queue(&mut ledger, a, 8, &[], &config, start.plus(u32::from(*at)));
+    }
+    let end = start.plus(150 + 2 * MAX_TIMEOUT + 20);
+    if warp {
+        ledger.warp_to_tick(end).expect("warp");
+    } else {
+        while ledger.next_tick() < end {
+            ledger.process_tick().expect("tick");
+        }
+    }
+    ledger
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, max_shrink_iters: 100, ..ProptestConfig::default() })]
+
+    /// Warping over a schedule with deadlines and epoch boundaries (25 ticks an epoch)
+    /// equals ticking one by one: digests, state, receipts, events, tick summaries.
+    #[test]
+    fn warp_equals_ticking_one_by_one(schedule in schedule()) {
+        let a = run_schedule(&schedule, false);
+        let b = run_schedule(&schedule, true);
+        prop_assert_eq!(a.digest(), b.digest());
+        prop_assert_eq!(a.state_digest(), b.state_digest());
+        prop_assert_eq!(a.events(), b.events());
+        prop_assert_eq!(a.receipts(), b.receipts());
+        prop_assert_eq!(a.tick_summaries(), b.tick_summaries());
+        prop_assert!(a.hook_failures().is_empty());
+        check_money(&a).map_err(TestCaseError::fail)?;
+    }
+}
+
+/// A fixed schedule that matches, finalizes, expires and disputes across epoch boundaries:
+/// warp and tick-by-tick agree, and the warp really skipped ticks.
+#[test]
+fn warp_over_a_full_marketplace_schedule_matches_ticking() {
+    let sched: Vec<(u16, Act)> = vec![
+        (
+            0,
+            Act::Register {
+                who: 3,
+                stake: 500,
+                price: 1_000,
+                slots: 2,
+                models: 1,
+            },
+        ),
+        (1, Act::SetAvailable { who: 3, on: true }),
+        (
+            2,
+            Act::Submit {
+                who: 0,
+                model: 0,
+                max_tokens: 1_000,
+                max_price: 2_000,
+                timeout: 10,
+                min_rep: 0,
+                extra: 1,
+                nonce: 1,
+            },
+        ),
+        (3, Act::Start { who: 3, job: 1 }),
+        (
+            4,
+            Act::Post {
+                who: 3,
+                job: 1,
+                tokens: 700,
+            },
+        ),
+        (
+            5,
+            Act::Submit {
+                who: 1,
+                model: 0,
+                max_tokens: 500,
+                max_price: 2_000,
+                timeout: 20,
+                min_rep: 0,
+                extra: 1,
+                nonce: 2,
+            },
+        ),
+        (
+            40,
+            Act::TopUp {
+                who: 3,
+                amount: 1_000,
+            },
+        ),
+        (
+            41,
+            Act::Submit {
+                who: 2,
+                model: 1,
+                max_tokens: 500,
+                max_price: 2_000,
+                timeout: 20,
+                min_rep: 0,
+                extra: 1,
+                nonce: 3,
+            },
+        ),
+        (60, Act::Heartbeat { who: 3 }),
+        (
+            61,
+            Act::Submit {
+                who: 0,
+                model: 0,
+                max_tokens: 100,
+                max_price: 2_000,
+                timeout: 5,
+                min_rep: 0,
+                extra: 1,
+                nonce: 4,
+            },
+        ),
+        (62, Act::Start { who: 3, job: 4 }),
+        (
+            63,
+            Act::Post {
+                who: 3,
+                job: 4,
+                tokens: 100,
+            },
+        ),
+        (64, Act::Dispute { who: 0, job: 4 }),
+    ];
+    let a = run_schedule(&sched, false);
+    let b = run_schedule(&sched, true);
+    assert_eq!(a.digest(), b.digest());
+    assert_eq!(a.state_digest(), b.state_digest());
+    assert_eq!(a.events(), b.events());
+    assert_eq!(a.tick_summaries(), b.tick_summaries());
+    assert!(a.hook_failures().is_empty());
+    let jobs = all_jobs(&a);
+    let statuses: Vec<JobStatus> = jobs.iter().map(|j| j.status).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            JobStatus::Finalized,
+            JobStatus::Expired,
+            JobStatus::Expired,
+            JobStatus::Resolved
+        ],
+        "{jobs:#?}"
+    );
+    // Far fewer ticks did anything than ticks passed.
+    assert!(
+        a.tick_summaries().len() < 100,
+        "{} busy ticks",
+        a.tick_summaries().len()
+    );
+    check_money(&a).unwrap();
+    check_index(&a).unwrap();
+}
