@@ -1,18 +1,18 @@
 //! The job registry (contract index 4): the whole job lifecycle.
 //!
-//! ```text
-//!            claim / END_TICK match          start            post result
-//!   Open ───────────────────────────► Assigned ─────► Running ────────────► Completed
-//!    │ ▲                                  │              │                   │    │
-//!    │ └──── fail (first time) ───────────┴──────────────┤                   │    │ window passed
-//!    │                                                   │ fail (again)      │    ▼ (END_TICK)
-//!    │ cancel (requester)       deadline (END_TICK)      ▼                   │  Finalized
-//!    ├──────────► Cancelled     Open/Assigned/Running ► Expired     Failed   │
-//!    │                                                                       │ dispute (requester,
-//!    └ deadline ► Expired                                                    ▼  within the window)
-//!                                                         Resolved ◄──── Disputed
-//!                                                 (resolver, or the dispute timeout)
-//! ```
+//! | from | action (caller) | to | money |
+//! |---|---|---|---|
+//! | — | [`SUBMIT`] (anyone) | Open | escrow locked in the vault |
+//! | Open | [`CLAIM`] (a worker) or the END_TICK match | Assigned | — |
+//! | Open | [`CANCEL`] (requester) | Cancelled | full refund |
+//! | Assigned | [`START`] (its worker) | Running | — |
+//! | Running | [`POST_RESULT`] (its worker) | Completed | — |
+//! | Assigned, Running | [`FAIL`] (its worker) | Open the first time, Failed the second | —, full refund |
+//! | Open, Assigned, Running | deadline (END_TICK; or [`EXPIRE`] by anyone once passed) | Expired | full refund; a holder is slashed |
+//! | Completed | end of the challenge window (END_TICK) | Finalized | worker paid, rest refunded |
+//! | Completed | [`DISPUTE`] (requester, within the window) | Disputed | — |
+//! | Disputed | [`RESOLVE`] (the resolver) | Resolved | worker wins: paid; requester wins: full refund and slash |
+//! | Disputed | dispute timeout (END_TICK) | Resolved | worker paid (the result stands) |
 //!
 //! - **Submit** ([`SUBMIT`], [`JobSpec`]): the invocation reward is the escrow, locked in the
 //!   vault; it must cover `max_output_tokens × max_price_per_1k / 1000`.

@@ -587,6 +587,10 @@ fn model_key(table: u8, model: &Hash32, n: u64) -> Vec<u8> {
     KeyBuf::table(table).bytes32(&model.0).u64(n).build()
 }
 
+/// How the matcher ranks candidates: lowest price, then highest reputation, then the
+/// seed's draw.
+type MatchScore = (Amount, Reverse<u16>, u64);
+
 fn corrupt(key: &[u8], detail: &str) -> ContractError {
     ContractError::CorruptState {
         key: key.iter().map(|b| format!("{b:02x}")).collect(),
@@ -1032,7 +1036,7 @@ impl WorkerRegistry {
             ));
         }
         let now = view.tick();
-        let mut best: Option<((Amount, Reverse<u16>, u64), Identity)> = None;
+        let mut best: Option<(MatchScore, Identity)> = None;
         for key in keys {
             let n = key_u64(&key, 33).ok_or_else(|| corrupt(&key, "short listing key"))?;
             let nk = number_key(n);
