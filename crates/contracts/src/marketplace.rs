@@ -234,6 +234,7 @@ pub fn required_escrow(max_output_tokens: u32, max_price_per_1k: Amount) -> Opti
 /// `min(output_tokens × price_per_1k / 1000, escrow)`, rounded down.
 pub fn payment(output_tokens: u32, price_per_1k: Amount, escrow: Amount) -> Amount {
     let v = i128::from(output_tokens) * i128::from(price_per_1k.0.max(0)) / TOKENS_PER_PRICE_UNIT;
+    // Invariant: capped by a non-negative i64, so the cast is exact.
     Amount(v.min(i128::from(escrow.0.max(0))) as i64)
 }
 

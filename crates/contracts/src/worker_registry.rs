@@ -297,7 +297,7 @@ pub struct Worker {
     /// Jobs assigned or running.
     pub active_jobs: u16,
     /// Jobs delivered and waiting out their challenge window or dispute.
-    pub settling_jobs: u16,
+    pub settling_jobs: u32,
     /// The tick of its last heartbeat.
     pub last_heartbeat: Tick,
     /// When it (last) registered.
@@ -443,7 +443,7 @@ pub enum WorkerEvent {
         /// Jobs assigned or running now.
         active_jobs: u16,
         /// Jobs settling now.
-        settling_jobs: u16,
+        settling_jobs: u32,
     },
 }
 
@@ -525,7 +525,7 @@ pub enum WorkerError {
         /// Assigned or running.
         active: u16,
         /// In their challenge window or dispute.
-        settling: u16,
+        settling: u32,
     },
     /// Withdraw without unbonding first.
     #[error("worker is not unbonding")]

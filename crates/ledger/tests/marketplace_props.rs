@@ -478,17 +478,17 @@ fn check_slots(ledger: &Ledger) -> Result<(), String> {
         let held = |statuses: &[JobStatus]| {
             jobs.iter()
                 .filter(|j| j.worker == Some(id) && statuses.contains(&j.status))
-                .count() as u16
+                .count()
         };
-        let active = held(&[JobStatus::Assigned, JobStatus::Running]);
-        let settling = held(&[JobStatus::Completed, JobStatus::Disputed]);
+        let active = held(&[JobStatus::Assigned, JobStatus::Running]) as u16;
+        let settling = held(&[JobStatus::Completed, JobStatus::Disputed]) as u32;
         if (w.active_jobs, w.settling_jobs) != (active, settling) {
             return Err(format!(
                 "worker {} counts {}/{} slots, jobs say {active}/{settling}",
                 w.number, w.active_jobs, w.settling_jobs
             ));
         }
-        if w.status != WorkerStatus::Active && active + settling > 0 {
+        if w.status != WorkerStatus::Active && (active > 0 || settling > 0) {
             return Err(format!(
                 "worker {} is {:?} while holding jobs",
                 w.number, w.status
@@ -577,7 +577,7 @@ struct IndexedWorker {
     stake: Amount,
     reputation: u16,
     active: u16,
-    settling: u16,
+    settling: u32,
     available: bool,
     last_heartbeat: Tick,
 }
