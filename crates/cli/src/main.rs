@@ -24,6 +24,8 @@ enum Command {
     /// Transactions on the wire.
     #[command(subcommand)]
     Tx(cmd::tx::TxCommand),
+    /// Runs a node: the ledger ticking in real time behind the HTTP API.
+    Node(cmd::node::NodeArgs),
     /// A scripted devnet run on an embedded ledger: transfers, an example contract, ticks,
     /// receipts and digests. Ends by itself.
     Demo(cmd::demo::DemoArgs),
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Command::Keys(c) => cmd::keys::run(c),
         Command::Tx(c) => cmd::tx::run(c),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Node(a) => cmd::node::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod keys;
+pub mod node;
 pub mod tx;
 
 /// Prints a JSON value on one line.

@@ -1,0 +1,85 @@
+//! `comqute node`: the ledger ticking in real time behind the HTTP API, until SIGINT or
+//! SIGTERM, then a clean shutdown with the log flushed.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use comqute_node::{Node, NodeConfig};
+
+/// Options of `comqute node`.
+#[derive(Args)]
+pub struct NodeArgs {
+    /// The data directory (created if missing). Without it the node keeps everything in
+    /// memory.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Milliseconds per tick (0: tick only on devnet warps).
+    #[arg(long, default_value_t = 1000)]
+    tick_ms: u64,
+    /// Ticks per epoch.
+    #[arg(long, default_value_t = 1000)]
+    epoch_ticks: u32,
+    /// Turn on devnet powers (faucet, warp). Never on a shared node.
+    #[arg(long)]
+    devnet: bool,
+}
+
+/// Runs the node until a signal.
+pub fn run(a: NodeArgs) -> Result<()> {
+    init_tracing();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async move {
+        let config = NodeConfig {
+            data_dir: a.data_dir,
+            listen: a.listen,
+            tick_ms: a.tick_ms,
+            epoch_ticks: a.epoch_ticks,
+            devnet: a.devnet,
+            genesis: Arc::new(comqute_node::default_genesis),
+            ..NodeConfig::test()
+        };
+        let node = Node::start(config).await?;
+        // The first line on stdout says where the node listens (tests read it).
+        println!("listening on http://{}", node.addr());
+        wait_for_signal().await?;
+        tracing::info!("signal received, shutting down");
+        node.shutdown().await?;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() -> Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    Ok(())
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

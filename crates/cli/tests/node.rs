@@ -1,0 +1,438 @@
+//! The real `comqute node` binary on a free loopback port, driven over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use comqute_contracts::{Amount, ContractIndex, Identity, Tick};
+use comqute_ledger::{Keypair, Seed, Transaction};
+use reqwest::blocking::Client;
+use serde_json::{json, Value};
+
+struct NodeProc {
+    child: Child,
+    url: String,
+}
+
+impl NodeProc {
+    fn start(extra: &[&str]) -> NodeProc {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_comqute"))
+            .args(["node", "--listen", "127.0.0.1:0", "--tick-ms", "40"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line: {line:?}"))
+            .to_string();
+        NodeProc { child, url }
+    }
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn key(name: &str) -> Keypair {
+    let mut s = name.repeat(55);
+    s.truncate(55);
+    Seed::new(&s).unwrap().keypair()
+}
+
+fn get(c: &Client, url: &str) -> (u16, Value) {
+    let r = c.get(url).send().unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(Value::Null))
+}
+
+fn post(c: &Client, url: &str, body: &Value) -> (u16, Value) {
+    let r = c.post(url).json(body).send().unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().unwrap_or(Value::Null))
+}
+
+fn tick(c: &Client, base: &str) -> u32 {
+    get(c, &format!("{base}/v1/tick-info")).1["tickInfo"]["tick"]
+        .as_u64()
+        .unwrap() as u32
+}
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn wait_status(c: &Client, base: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (code, v) = get(c, &format!("{base}/v1/tx-status/{id}"));
+        assert_eq!(code, 200, "{v}");
+        if v["transactionStatus"]["status"] != "pending" {
+            return v["transactionStatus"].clone();
+        }
+        assert!(Instant::now() < deadline, "still pending: {v}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn broadcast(c: &Client, base: &str, tx: &Transaction) -> (u16, Value) {
+    post(
+        c,
+        &format!("{base}/live/v1/broadcast-transaction"),
+        &json!({ "encodedTransaction": b64(&tx.encode()) }),
+    )
+}
+
+#[test]
+fn ticks_transfers_and_reports_like_qubic() {
+    let node = NodeProc::start(&["--devnet"]);
+    let c = Client::new();
+    let base = &node.url;
+    let t0 = tick(&c, base);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(tick(&c, base) > t0, "the node ticks by itself");
+    let alice = key("alice");
+    let bob = Identity([2; 32]);
+    let (code, v) = post(
+        &c,
+        &format!("{base}/v1/devnet/faucet"),
+        &json!({"identity": alice.identity().to_string(), "amount": "5000"}),
+    );
+    assert_eq!(code, 200, "{v}");
+    let (code, v) = get(&c, &format!("{base}/live/v1/balances/{}", alice.identity()));
+    assert_eq!(code, 200);
+    assert_eq!(v["balance"]["balance"], "5000");
+    let t = Tick(tick(&c, base) + 5);
+    let tx = Transaction::new(alice.identity(), bob, Amount(1234), t, 0, vec![]).sign(&alice);
+    let (code, v) = broadcast(&c, base, &tx);
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["transactionId"], tx.id().to_string());
+    assert_eq!(v["peersBroadcasted"], 1);
+    let st = wait_status(&c, base, &tx.id().to_string());
+    assert_eq!(st["status"], "executed");
+    assert_eq!(st["moneyFlew"], true);
+    assert_eq!(st["tickNumber"], t.0);
+    let (_, v) = get(&c, &format!("{base}/v1/balances/{bob}"));
+    assert_eq!(v["balance"]["balance"], "1234");
+    assert_eq!(v["balance"]["numberOfIncomingTransfers"], 1);
+    let (code, v) = get(
+        &c,
+        &format!("{base}/v1/ticks/{}/approved-transactions", t.0),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(v["approvedTransactions"][0]["txId"], tx.id().to_string());
+    // A contract function through querySmartContract (notary count, index 10, function 2).
+    let (code, v) = post(
+        &c,
+        &format!("{base}/v1/querySmartContract"),
+        &json!({"contractIndex": 10, "inputType": 2, "inputSize": 0, "requestData": ""}),
+    );
+    assert_eq!(code, 200, "{v}");
+    let out = base64::engine::general_purpose::STANDARD
+        .decode(v["responseData"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(out, 0u64.to_le_bytes());
+    // Devnet warp.
+    let before = tick(&c, base);
+    let (code, v) = post(
+        &c,
+        &format!("{base}/v1/devnet/warp"),
+        &json!({"ticks": 500}),
+    );
+    assert_eq!(code, 200, "{v}");
+    assert!(tick(&c, base) >= before + 500);
+}
+
+#[test]
+fn bad_input_gets_a_typed_4xx_and_the_node_keeps_serving() {
+    let node = NodeProc::start(&["--devnet"]);
+    let c = Client::new();
+    let base = &node.url;
+    let alice = key("alice");
+    post(
+        &c,
+        &format!("{base}/v1/devnet/faucet"),
+        &json!({"identity": alice.identity().to_string(), "amount": 100}),
+    );
+    let now = tick(&c, base);
+    let good = Transaction::new(
+        alice.identity(),
+        Identity([3; 32]),
+        Amount(1),
+        Tick(now + 20),
+        0,
+        vec![],
+    )
+    .sign(&alice);
+    let url = format!("{base}/v1/broadcast-transaction");
+    let raw = |body: &str| {
+        let r = c
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap())
+    };
+    let cases: Vec<(&str, (u16, Value), u16, &str)> = vec![
+        ("malformed json", raw("{not json"), 400, "bad_json"),
+        (
+            "bad base64",
+            raw(r#"{"encodedTransaction": "!!!"}"#),
+            400,
+            "bad_base64",
+        ),
+        (
+            "truncated",
+            broadcast_bytes(&c, base, &good.encode()[..100]),
+            400,
+            "malformed_transaction",
+        ),
+        (
+            "bad signature",
+            {
+                let mut b = good.encode();
+                let n = b.len();
+                b[n - 1] ^= 1;
+                broadcast_bytes(&c, base, &b)
+            },
+            400,
+            "bad_signature",
+        ),
+        (
+            "past tick",
+            broadcast(
+                &c,
+                base,
+                &Transaction::new(
+                    alice.identity(),
+                    Identity([3; 32]),
+                    Amount(1),
+                    Tick(1),
+                    0,
+                    vec![],
+                )
+                .sign(&alice),
+            ),
+            400,
+            "tick_in_past",
+        ),
+        (
+            "far tick",
+            broadcast(
+                &c,
+                base,
+                &Transaction::new(
+                    alice.identity(),
+                    Identity([3; 32]),
+                    Amount(1),
+                    Tick(now + 10_000_000),
+                    0,
+                    vec![],
+                )
+                .sign(&alice),
+            ),
+            400,
+            "tick_too_far",
+        ),
+        (
+            "bad checksum",
+            get(
+                &c,
+                &format!("{base}/v1/balances/{}", {
+                    let mut s = alice.identity().to_string();
+                    s.replace_range(59..60, if s.ends_with('A') { "B" } else { "A" });
+                    s
+                }),
+            ),
+            400,
+            "bad_identity",
+        ),
+        (
+            "unknown contract",
+            post(
+                &c,
+                &format!("{base}/v1/querySmartContract"),
+                &json!({"contractIndex": 77, "inputType": 1, "requestData": ""}),
+            ),
+            404,
+            "unknown_contract",
+        ),
+        (
+            "unknown tx",
+            get(
+                &c,
+                &format!("{base}/v1/tx-status/{}", comqute_contracts::Hash32([9; 32])),
+            ),
+            404,
+            "not_found",
+        ),
+        (
+            "too large",
+            raw(&format!(
+                r#"{{"encodedTransaction": "{}"}}"#,
+                "A".repeat(200_000)
+            )),
+            413,
+            "body_too_large",
+        ),
+        (
+            "unknown field",
+            raw(r#"{"encodedTransaction": "", "x": 1}"#),
+            400,
+            "bad_json",
+        ),
+    ];
+    for (what, (code, body), want_code, want) in cases {
+        assert_eq!(code, want_code, "{what}: {body}");
+        assert_eq!(body["code"], want, "{what}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: {body}"
+        );
+    }
+    // Still serving, and the good transaction still goes through.
+    let (code, v) = broadcast(&c, base, &good);
+    assert_eq!(code, 200, "{v}");
+    let (code, v) = broadcast(&c, base, &good);
+    assert_eq!(
+        (code, v["code"].as_str()),
+        (409, Some("duplicate_transaction"))
+    );
+}
+
+fn broadcast_bytes(c: &Client, base: &str, b: &[u8]) -> (u16, Value) {
+    post(
+        c,
+        &format!("{base}/v1/broadcast-transaction"),
+        &json!({ "encodedTransaction": b64(b) }),
+    )
+}
+
+#[test]
+fn devnet_powers_are_refused_without_devnet() {
+    let node = NodeProc::start(&[]);
+    let c = Client::new();
+    let (code, v) = post(
+        &c,
+        &format!("{}/v1/devnet/faucet", node.url),
+        &json!({"identity": Identity([1; 32]).to_string(), "amount": 5}),
+    );
+    assert_eq!((code, v["code"].as_str()), (403, Some("devnet_only")));
+    let (code, v) = post(
+        &c,
+        &format!("{}/v1/devnet/warp", node.url),
+        &json!({"ticks": 5}),
+    );
+    assert_eq!((code, v["code"].as_str()), (403, Some("devnet_only")));
+}
+
+#[test]
+fn blobs_are_content_addressed() {
+    let node = NodeProc::start(&["--devnet"]);
+    let c = Client::new();
+    let body = b"Why is the sky blue?".to_vec();
+    let put = |b: Vec<u8>| {
+        let r = c
+            .put(format!("{}/v1/blobs", node.url))
+            .body(b)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap())
+    };
+    let (code, v) = put(body.clone());
+    assert_eq!(code, 200, "{v}");
+    let h = comqute_contracts::Hash32::of(&body);
+    assert_eq!(v["hash"], h.to_string());
+    assert_eq!(put(body.clone()).1["hash"], h.to_string(), "idempotent");
+    let got = c
+        .get(format!("{}/v1/blobs/{h}", node.url))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert_eq!(&got[..], &body[..]);
+    let got = c
+        .get(format!("{}/v1/blobs/{}", node.url, h.to_hex()))
+        .send()
+        .unwrap();
+    assert_eq!(got.status().as_u16(), 200);
+    let (code, v) = get(
+        &c,
+        &format!(
+            "{}/v1/blobs/{}",
+            node.url,
+            comqute_contracts::Hash32::of(b"nope")
+        ),
+    );
+    assert_eq!((code, v["code"].as_str()), (404, Some("not_found")));
+    let (code, v) = put(vec![0u8; 9 << 20]);
+    assert_eq!(
+        (code, v["code"].as_str()),
+        (413, Some("body_too_large")),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_killed_node_restarts_with_every_reported_transaction() {
+    let dir = std::env::temp_dir().join(format!("comqute-node-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+    let node = NodeProc::start(&["--devnet", "--data-dir", d]);
+    let c = Client::new();
+    let base = node.url.clone();
+    let alice = key("alice");
+    post(
+        &c,
+        &format!("{base}/v1/devnet/faucet"),
+        &json!({"identity": alice.identity().to_string(), "amount": 100_000}),
+    );
+    let mut reported = Vec::new();
+    for i in 0..6u8 {
+        let t = Tick(tick(&c, &base) + 3);
+        let tx = Transaction::new(
+            alice.identity(),
+            Identity([10 + i; 32]),
+            Amount(100 + i64::from(i)),
+            t,
+            0,
+            vec![],
+        )
+        .sign(&alice);
+        assert_eq!(broadcast(&c, &base, &tx).0, 200);
+        let st = wait_status(&c, &base, &tx.id().to_string());
+        assert_eq!(st["status"], "executed");
+        reported.push((tx.id().to_string(), st["tickNumber"].clone()));
+    }
+    node.kill(); // SIGKILL
+    let node = NodeProc::start(&["--devnet", "--data-dir", d]);
+    for (id, t) in &reported {
+        let (code, v) = get(&c, &format!("{}/v1/tx-status/{id}", node.url));
+        assert_eq!(code, 200, "{id}: {v}");
+        assert_eq!(v["transactionStatus"]["status"], "executed");
+        assert_eq!(&v["transactionStatus"]["tickNumber"], t);
+    }
+    let (_, v) = get(
+        &c,
+        &format!("{}/v1/balances/{}", node.url, Identity([15; 32])),
+    );
+    assert_eq!(v["balance"]["balance"], "105");
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = ContractIndex(0);
+}

@@ -1,0 +1,44 @@
+//! `PUT /v1/blobs` stores a body under its blake3 hash; `GET /v1/blobs/{hash}` returns it.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::{blocking, parse_hash, BytesBody};
+use crate::error::ApiError;
+use crate::Shared;
+
+/// Stores the body; idempotent.
+pub async fn put(
+    State(s): State<Arc<Shared>>,
+    BytesBody(body): BytesBody,
+) -> Result<Json<Value>, ApiError> {
+    let limit = s.config.max_blob_bytes;
+    if body.len() > limit {
+        return Err(ApiError::TooLarge {
+            size: body.len(),
+            limit,
+        });
+    }
+    let size = body.len();
+    let h = blocking(move || s.blobs.put(&body)).await?;
+    Ok(Json(
+        json!({ "hash": h.to_string(), "hex": h.to_hex(), "size": size }),
+    ))
+}
+
+/// Returns a stored body.
+pub async fn get(
+    State(s): State<Arc<Shared>>,
+    Path(h): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let h = parse_hash(&h)?;
+    let body = blocking(move || s.blobs.get(&h))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no blob {h}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body))
+}

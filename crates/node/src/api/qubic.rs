@@ -1,0 +1,149 @@
+//! Endpoints shaped like Qubic's gateway (`reference/qubic.md` §6): camelCase fields, 64-bit
+//! numbers as strings.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use comqute_contracts::{ContractIndex, Tick};
+use comqute_ledger::{Transaction, VerifiedTx};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{b64, blocking, parse_hash, parse_identity, to_b64, JsonBody};
+use crate::error::ApiError;
+use crate::Shared;
+
+/// `GET tick-info`: the last processed tick; a transaction must name a later one.
+pub async fn tick_info(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
+    let c = s.chain()?;
+    let l = c.ledger();
+    let tick = l.next_tick().0.saturating_sub(1);
+    Ok(Json(json!({
+        "tickInfo": {
+            "tick": tick,
+            "duration": s.config.tick_ms,
+            "epoch": l.epoch_of(Tick(tick)).0,
+            "initialTick": l.config().genesis_tick.0,
+        }
+    })))
+}
+
+/// `GET balances/{identity}`.
+pub async fn balance(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_identity(&id)?;
+    let c = s.chain()?;
+    let l = c.ledger();
+    let a = l.account(&id);
+    Ok(Json(json!({
+        "balance": {
+            "id": id.to_string(),
+            "balance": a.balance.to_string(),
+            "validForTick": l.next_tick().0.saturating_sub(1),
+            "latestIncomingTransferTick": a.latest_incoming_transfer_tick,
+            "latestOutgoingTransferTick": a.latest_outgoing_transfer_tick,
+            "incomingAmount": a.incoming_amount.to_string(),
+            "outgoingAmount": a.outgoing_amount.to_string(),
+            "numberOfIncomingTransfers": a.number_of_incoming_transfers,
+            "numberOfOutgoingTransfers": a.number_of_outgoing_transfers,
+        }
+    })))
+}
+
+/// Body of `broadcast-transaction`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Broadcast {
+    encoded_transaction: String,
+}
+
+/// `POST broadcast-transaction`: decodes, verifies the signature, and queues for its tick.
+pub async fn broadcast(
+    State(s): State<Arc<Shared>>,
+    JsonBody(b): JsonBody<Broadcast>,
+) -> Result<Json<Value>, ApiError> {
+    let bytes = b64("encodedTransaction", &b.encoded_transaction)?;
+    let tx = Transaction::decode(&bytes)?;
+    // Verify off the async workers: ~50 µs of curve arithmetic.
+    let verified = blocking(move || Ok(VerifiedTx::verify(tx)?)).await?;
+    let id = s.chain()?.submit_verified(verified)?;
+    Ok(Json(json!({
+        "peersBroadcasted": 1,
+        "encodedTransaction": b.encoded_transaction,
+        "transactionId": id.to_string(),
+    })))
+}
+
+/// Body of `querySmartContract`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Query {
+    contract_index: u32,
+    input_type: u16,
+    #[serde(default)]
+    input_size: Option<u32>,
+    #[serde(default)]
+    request_data: String,
+}
+
+/// `POST querySmartContract`: runs a contract function against the current state.
+pub async fn query_contract(
+    State(s): State<Arc<Shared>>,
+    JsonBody(q): JsonBody<Query>,
+) -> Result<Json<Value>, ApiError> {
+    let input = b64("requestData", &q.request_data)?;
+    if let Some(n) = q.input_size {
+        if n as usize != input.len() {
+            return Err(ApiError::BadParam {
+                name: "inputSize",
+                detail: format!("says {n} bytes, requestData has {}", input.len()),
+            });
+        }
+    }
+    let out =
+        s.chain()?
+            .ledger()
+            .query_raw(ContractIndex(q.contract_index), q.input_type, &input)?;
+    Ok(Json(json!({ "responseData": to_b64(&out) })))
+}
+
+/// `GET tx-status/{txId}`: pending, executed, failed or dropped, with Qubic's `moneyFlew`.
+pub async fn tx_status(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_hash(&id)?;
+    let view = s
+        .chain()?
+        .tx_status(&id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no transaction {id}")))?;
+    Ok(Json(json!({ "transactionStatus": view })))
+}
+
+/// `GET ticks/{tick}/approved-transactions`: the transactions of a processed tick.
+pub async fn approved_transactions(
+    State(s): State<Arc<Shared>>,
+    Path(tick): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let tick: u32 = tick.parse().map_err(|_| ApiError::BadParam {
+        name: "tick",
+        detail: format!("{tick:?} is not a tick number"),
+    })?;
+    let c = s.chain()?;
+    if Tick(tick) >= c.ledger().next_tick() {
+        return Err(ApiError::NotFound(format!(
+            "tick {tick} is not processed yet"
+        )));
+    }
+    let ids = c.tick_transactions(Tick(tick))?.unwrap_or_default();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(v) = c.tx_status(&id)? {
+            out.push(json!({ "txId": v.tx_id, "tickNumber": v.tick_number, "status": v.status, "moneyFlew": v.money_flew }));
+        }
+    }
+    Ok(Json(json!({ "approvedTransactions": out })))
+}
