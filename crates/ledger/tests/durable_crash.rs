@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use comqute_contracts::{Hash32, Tick};
@@ -75,7 +76,9 @@ impl SplitMix {
     }
 }
 
-fn run_child(dir: &Path, kill_after: Duration) -> Vec<String> {
+/// Runs the child on `dir`. With `after_start`, the kill timer starts once the child has
+/// recovered and begun its load; without, it may land in the middle of recovery.
+fn run_child(dir: &Path, kill_after: Duration, after_start: bool) -> Vec<String> {
     let exe = std::env::current_exe().expect("test binary path");
     let mut child = Command::new(exe)
         .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
@@ -85,12 +88,21 @@ fn run_child(dir: &Path, kill_after: Duration) -> Vec<String> {
         .spawn()
         .expect("spawn child");
     let out = child.stdout.take().expect("piped stdout");
+    let (started_tx, started_rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
-        BufReader::new(out)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
+        let mut lines = Vec::new();
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if line.starts_with("START") || line.starts_with("ERROR") {
+                let _ = started_tx.send(());
+            }
+            lines.push(line);
+        }
+        lines
     });
+    if after_start {
+        // Bounded: a child that never starts is reported by the caller.
+        let _ = started_rx.recv_timeout(Duration::from_secs(20));
+    }
     std::thread::sleep(kill_after);
     // SIGKILL on Unix: no destructor, no flush.
     let _ = child.kill();
@@ -109,14 +121,25 @@ fn killed_at_random_points_loses_no_reported_tick() {
     let mut ticks: BTreeMap<u32, String> = BTreeMap::new();
     let mut txs: BTreeMap<String, (u32, String)> = BTreeMap::new();
     let mut warnings = 0usize;
+    let mut kills_in_recovery = 0u32;
     for round in 0..ROUNDS {
-        let delay = Duration::from_millis(60 + rng.next() % 240);
-        let lines = run_child(&dir, delay);
-        assert!(
-            lines.iter().any(|l| l.starts_with("START")),
-            "round {round}: child did not start: {:?}",
-            &lines[..lines.len().min(5)]
-        );
+        // Every fourth round the kill may land in recovery; the others during the load.
+        let in_recovery = round % 4 == 3;
+        let delay = if in_recovery {
+            Duration::from_millis(rng.next() % 40)
+        } else {
+            Duration::from_millis(20 + rng.next() % 250)
+        };
+        let lines = run_child(&dir, delay, !in_recovery);
+        if in_recovery {
+            kills_in_recovery += u32::from(!lines.iter().any(|l| l.starts_with("START")));
+        } else {
+            assert!(
+                lines.iter().any(|l| l.starts_with("START")),
+                "round {round}: child did not start: {:?}",
+                &lines[..lines.len().min(5)]
+            );
+        }
         for line in lines {
             let parts: Vec<&str> = line.split(' ').collect();
             match parts[0] {
@@ -203,7 +226,6 @@ fn killed_at_random_points_loses_no_reported_tick() {
     let report = verify(&dir, &contracts()).expect("verify");
     assert!(report.is_clean(), "{:?}", report.to_json());
     assert_eq!(report.digest, end_digest);
-    let _ = warnings;
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         started.elapsed() < Duration::from_secs(120),
@@ -211,7 +233,8 @@ fn killed_at_random_points_loses_no_reported_tick() {
         started.elapsed()
     );
     eprintln!(
-        "crash test: {ROUNDS} kills, {} ticks and {} transactions reported, {:?}",
+        "crash test: {ROUNDS} kills ({kills_in_recovery} before recovery finished), {} ticks and {} \
+         transactions reported, {warnings} start-up warnings (torn tails cut), {:?}",
         ticks.len(),
         txs.len(),
         started.elapsed()

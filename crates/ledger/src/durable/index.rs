@@ -2,11 +2,14 @@
 //! global sequence number — answered without replaying anything, whatever snapshot the
 //! ledger was started from. Kept in redb (`DIR/index.redb`, pure Rust, ACID).
 //!
-//! The log stays the source of truth. Each commit writes the index with redb's
-//! `Durability::None` (no fsync: the log's fsync is the one that counts); the index is made
-//! durable before every snapshot and on `flush`. After a crash redb falls back to its last
-//! durable commit, whose `records` mark says how far it got; start-up then uses only a
-//! snapshot at or before that mark and re-indexes every record it replays.
+//! The log stays the source of truth, and the ledger's in-memory history answers for every
+//! tick processed since start-up, so the index is written in batches by a background thread
+//! (see `worker`): before every snapshot (so that it covers everything the snapshot leaves
+//! out of memory), on `flush`, at the end of start-up, and every 65,536 receipts. Each batch
+//! is one durable redb transaction with a `records` mark saying how far it got; start-up uses
+//! only a snapshot at or before that mark, and re-indexes only records past it. (Writing the
+//! index with every tick cost more than the tick itself: about 5 µs a receipt on this
+//! machine's 2 cores, for random 32-byte keys.)
 
 use std::path::Path;
 
@@ -175,17 +178,15 @@ impl Index {
         self.meta("records")
     }
 
-    /// Writes a batch; `durable` makes it (and every earlier batch) survive a crash.
-    pub fn write(&self, batch: &IndexBatch, durable: bool) -> Result<(), DurableError> {
+    /// Writes a batch in one durable transaction (keys in order, which B-trees like).
+    pub fn write(&self, batch: &IndexBatch) -> Result<(), DurableError> {
         let mut w = self.db.begin_write().map_err(ie)?;
-        w.set_durability(if durable {
-            Durability::Immediate
-        } else {
-            Durability::None
-        });
+        w.set_durability(Durability::Immediate);
         {
             let mut txs = w.open_table(TXS).map_err(ie)?;
-            for r in &batch.txs {
+            let mut sorted: Vec<&TxRecord> = batch.txs.iter().collect();
+            sorted.sort_by_key(|r| r.tx_id);
+            for r in sorted {
                 let v = borsh::to_vec(r).map_err(|e| DurableError::Index(e.to_string()))?;
                 txs.insert(&r.tx_id.0[..], &v[..]).map_err(ie)?;
             }

@@ -62,16 +62,18 @@ pub mod record;
 mod replay;
 mod snapshot;
 mod tools;
+mod worker;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use comqute_contracts::{Amount, Epoch, Identity, Tick};
 use thiserror::Error;
 
 use crate::error::LedgerError;
 use crate::ledger::{Ledger, LedgerBuilder, TxLookup};
-use crate::receipt::{DropReason, Event, TxStatus};
+use crate::receipt::{DropReason, Event, Receipt, TxStatus};
 use crate::tx::{Transaction, TxId, VerifiedTx};
 
 pub use index::{TickRecord, TxOutcome, TxRecord};
@@ -80,9 +82,13 @@ pub use manifest::{read_manifest, Manifest, ManifestContract, MANIFEST_FILE};
 pub use tools::{export, export_ledger, inspect_log, verify, SnapshotCheck, VerifyReport};
 
 use index::{Index, IndexBatch};
+
+/// Receipts held back from the index before a write even without a snapshot due.
+const INDEX_BATCH: usize = 1 << 16;
 use log::LogWriter;
 use record::{encode_record, Op, RecordBody, TickCheck};
 use snapshot::SnapshotBody;
+use worker::Worker;
 
 /// Why the durable store refused or stopped.
 #[derive(Debug, Error)]
@@ -288,10 +294,14 @@ pub struct DurableLedger {
     ledger: Ledger,
     fingerprint: comqute_contracts::Hash32,
     log: LogWriter,
-    index: Option<Index>,
+    index: Option<Arc<Index>>,
+    worker: Worker,
     ops: Vec<Op>,
     records: u64,
+    /// What the index has (tick summaries, receipts, events of the in-memory history).
     seen: Seen,
+    /// Tick summaries already written to the log.
+    logged_ticks: usize,
     event_base: u64,
     snap_tick: Tick,
     snap_epoch: Epoch,
@@ -344,7 +354,7 @@ impl DurableLedger {
         snapshot::remove_leftovers(&snap_dir)?;
 
         let index = if config.index {
-            Some(Index::open(&dir.join("index.redb"))?)
+            Some(Arc::new(Index::open(&dir.join("index.redb"))?))
         } else {
             None
         };
@@ -392,9 +402,17 @@ impl DurableLedger {
             replay::apply_record(&mut ledger, &rec, None)?;
             replayed.0 += 1;
             replayed.1 += rec.body.ticks.len() as u64;
-            if let Some(ix) = &index {
-                let batch = batch_since(&ledger, &mut seen, rec.seq + 1, event_base);
-                ix.write(&batch, false)?;
+            if rec.seq < indexed {
+                // Already in the index (it is ahead of the snapshot): nothing to write.
+                seen = Seen {
+                    ticks: ledger.tick_summaries().len(),
+                    receipts: ledger.receipts().len(),
+                    events: ledger.events().len(),
+                };
+            } else if let Some(ix) = &index {
+                if ledger.receipts().len() - seen.receipts >= INDEX_BATCH {
+                    ix.write(&batch_since(&ledger, &mut seen, rec.seq + 1, event_base))?;
+                }
             }
             Ok(())
         })?;
@@ -419,9 +437,10 @@ impl DurableLedger {
         report.replayed_ticks = replayed.1;
         let log = LogWriter::open(&log_dir, &end, config.segment_bytes, config.fsync_every)?;
         if let Some(ix) = &index {
-            let batch = batch_since(&ledger, &mut seen, end.next_seq, event_base);
-            ix.write(&batch, true)?;
+            ix.write(&batch_since(&ledger, &mut seen, end.next_seq, event_base))?;
         }
+        let logged_ticks = ledger.tick_summaries().len();
+        let worker = Worker::start(index.clone(), snap_dir.clone(), config.keep_snapshots);
         let durable = DurableLedger {
             dir,
             config,
@@ -429,8 +448,10 @@ impl DurableLedger {
             fingerprint,
             log,
             index,
+            worker,
             ops: Vec::new(),
             records: end.next_seq,
+            logged_ticks,
             seen,
             event_base,
             snap_tick,
@@ -461,7 +482,9 @@ impl DurableLedger {
     }
     /// Problems that did not stop the ledger (a snapshot that could not be written), taken.
     pub fn take_warnings(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.warnings)
+        let mut w = std::mem::take(&mut self.warnings);
+        w.extend(self.worker.take_warnings());
+        w
     }
 
     /// What is known of a transaction: pending, done (from memory, or from the index for
@@ -589,6 +612,34 @@ impl DurableLedger {
         Ok(t)
     }
 
+    /// **Harness / devnet power**: submits an unsigned call for the next tick, runs that
+    /// tick (logged and synced), and returns the receipt.
+    pub fn execute(
+        &mut self,
+        source: Identity,
+        destination: Identity,
+        amount: Amount,
+        input_type: u16,
+        input: Vec<u8>,
+    ) -> Result<Receipt, DurableError> {
+        let tx = Transaction::new(
+            source,
+            destination,
+            amount,
+            self.ledger.next_tick(),
+            input_type,
+            input,
+        );
+        let id = self.submit_unsigned(tx)?;
+        self.process_tick()?;
+        // Invariant: a transaction admitted for the tick just processed has a receipt.
+        Ok(self
+            .ledger
+            .receipt(&id)
+            .cloned()
+            .expect("a transaction of a processed tick has a receipt"))
+    }
+
     /// **Harness / devnet power**: processes every tick before `target` (see
     /// [`Ledger::warp_to_tick`]). Logged and synced before it returns.
     pub fn warp_to_tick(&mut self, target: Tick) -> Result<(), DurableError> {
@@ -633,7 +684,8 @@ impl DurableLedger {
             self.commit()?;
         }
         self.log.sync().map_err(|e| self.poison(e))?;
-        self.index_durable()
+        self.index_durable();
+        self.worker.wait().map_err(DurableError::Index)
     }
 
     /// Flushes, then writes a snapshot now.
@@ -672,7 +724,7 @@ impl DurableLedger {
                 }
             }
         }
-        let ticks = self.ledger.tick_summaries()[self.seen.ticks..]
+        let ticks = self.ledger.tick_summaries()[self.logged_ticks..]
             .iter()
             .map(TickCheck::of)
             .collect();
@@ -689,47 +741,58 @@ impl DurableLedger {
             .append(self.records, &bytes)
             .map_err(|e| self.poison(e))?;
         self.records += 1;
-        if let Some(ix) = &self.index {
-            let batch = batch_since(&self.ledger, &mut self.seen, self.records, self.event_base);
-            if let Err(e) = ix.write(&batch, false) {
-                return Err(self.poison(e));
-            }
-        } else {
-            self.seen.ticks = self.ledger.tick_summaries().len();
+        self.logged_ticks = self.ledger.tick_summaries().len();
+        if self.index.is_some() && self.ledger.receipts().len() - self.seen.receipts >= INDEX_BATCH
+        {
+            self.index_durable();
         }
         self.maybe_snapshot();
         Ok(())
     }
 
-    fn index_durable(&mut self) -> Result<(), DurableError> {
-        if let Some(ix) = &self.index {
-            let batch = IndexBatch {
-                records: self.records,
-                events_total: self.events_total(),
-                ..IndexBatch::default()
-            };
-            if let Err(e) = ix.write(&batch, true) {
-                return Err(self.poison(e));
+    /// Hands everything not yet indexed to the background writer. The index lags the log;
+    /// the lookups cover the gap from memory, and start-up uses only snapshots the index
+    /// has caught up with.
+    fn index_durable(&mut self) {
+        if self.index.is_some() {
+            let batch = batch_since(&self.ledger, &mut self.seen, self.records, self.event_base);
+            if let Err(e) = self.worker.index(batch) {
+                self.warnings.push(format!("lookup index not written: {e}"));
             }
         }
-        Ok(())
     }
 
+    /// Captures a snapshot now (O(state)) and hands it, after the index batch it needs, to
+    /// the background writer. The log is synced first: a snapshot never includes a record
+    /// that is not durable.
     fn maybe_snapshot(&mut self) {
         let next = self.ledger.next_tick();
         let every = self.config.snapshot_every_ticks;
         let due = (every > 0 && next.0 >= self.snap_tick.0.saturating_add(every))
             || (self.config.snapshot_at_epoch_end && self.ledger.epoch() != self.snap_epoch);
-        if due {
-            if let Err(e) = self
-                .log
-                .sync()
-                .and_then(|_| self.index_durable())
-                .and_then(|_| self.write_snapshot())
-            {
-                self.warnings
-                    .push(format!("snapshot at tick {next} not written: {e}"));
+        if !due {
+            return;
+        }
+        if let Err(e) = self.log.sync() {
+            self.warnings
+                .push(format!("snapshot at tick {next} not written: {e}"));
+            return;
+        }
+        self.index_durable();
+        let body = SnapshotBody::capture(
+            &self.ledger,
+            self.fingerprint,
+            self.records,
+            self.events_total(),
+        );
+        match self.worker.snapshot(body) {
+            Ok(()) => {
+                self.snap_tick = next;
+                self.snap_epoch = self.ledger.epoch();
             }
+            Err(e) => self
+                .warnings
+                .push(format!("snapshot at tick {next} not written: {e}")),
         }
     }
 
