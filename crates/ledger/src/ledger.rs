@@ -19,6 +19,12 @@ use crate::registry::Registry;
 use crate::state::{Account, Mark, State, Supply};
 use crate::tx::{Transaction, TxError, TxId, VerifiedTx};
 
+/// Below this many transactions a tick checks signatures on the calling thread.
+const PARALLEL_VERIFY_MIN: usize = 32;
+
+/// Events as contracts emit them: the contract and the borsh bytes.
+type RawEvents = Vec<(ContractIndex, Vec<u8>)>;
+
 /// Ledger settings. `Default` gives Qubic's figures where they apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerConfig {
@@ -445,6 +451,7 @@ impl Ledger {
                 capacity: self.config.tick_capacity,
             }),
             Admission::Evicted(old) => {
+                let old = *old;
                 let reason = DropReason::PoolFull {
                     priority: old.priority.to_string(),
                     evicted_by: id,
@@ -631,7 +638,7 @@ impl Ledger {
         entry: EntryPoint,
         t: Tick,
         seed: Hash32,
-        events: &mut Vec<(ContractIndex, Vec<u8>)>,
+        events: &mut RawEvents,
     ) {
         let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed);
         let mut fx = Effects::default();
@@ -674,16 +681,16 @@ impl Ledger {
         let state_before = self.state.lanes();
         let failures_before = self.history.hook_failures.len();
         let registry = self.registry.clone();
-        let mut tick_events: Vec<(Option<TxId>, Vec<(ContractIndex, Vec<u8>)>)> = Vec::new();
+        let mut tick_events: Vec<(Option<TxId>, RawEvents)> = Vec::new();
 
         // Signatures, in one parallel batch.
-        let verdicts: Vec<Result<(), TxError>> = {
+        let check = |p: &PendingTx| if p.verified { Ok(()) } else { p.tx.verify() };
+        let verdicts: Vec<Result<(), TxError>> = if pending.len() < PARALLEL_VERIFY_MIN {
+            // Waking the thread pool costs more than a few checks.
+            pending.iter().map(check).collect()
+        } else {
             use rayon::prelude::*;
-            pending
-                .par_iter()
-                .with_min_len(32)
-                .map(|p| if p.verified { Ok(()) } else { p.tx.verify() })
-                .collect()
+            pending.par_iter().with_min_len(16).map(check).collect()
         };
 
         let mut hook_events = Vec::new();
@@ -801,7 +808,7 @@ impl Ledger {
         slot: u32,
         verdict: Result<(), TxError>,
         seed: Hash32,
-    ) -> (Receipt, Vec<(ContractIndex, Vec<u8>)>) {
+    ) -> (Receipt, RawEvents) {
         let tx = &p.tx;
         if verdict.is_err() {
             return (

@@ -57,9 +57,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod check;
 pub mod durable;
 pub mod error;
 mod exec;
+pub mod invariants;
 pub mod keys;
 mod ledger;
 mod pool;

@@ -28,7 +28,7 @@ pub(crate) struct PendingTx {
 /// Where a submitted transaction went.
 pub(crate) enum Admission {
     Added,
-    Evicted(PendingTx),
+    Evicted(Box<PendingTx>),
     Full,
 }
 
@@ -67,7 +67,7 @@ impl Pool {
         self.ids.remove(&evicted.id);
         self.ids.insert(p.id, p.tx.tick);
         slots.push(p);
-        Admission::Evicted(evicted)
+        Admission::Evicted(Box::new(evicted))
     }
 
     /// Takes the transactions of `tick`, in slot order.

@@ -839,7 +839,7 @@ impl State {
             .into_iter()
             .map(|(k, v)| (*k, *v))
             .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.sort_by_key(|a| a.0);
         v
     }
 
