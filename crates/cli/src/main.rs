@@ -24,6 +24,9 @@ enum Command {
     /// Transactions on the wire.
     #[command(subcommand)]
     Tx(cmd::tx::TxCommand),
+    /// Offline tools on a node's data directory.
+    #[command(subcommand)]
+    Ledger(cmd::ledger::LedgerCommand),
     /// Runs a node: the ledger ticking in real time behind the HTTP API.
     Node(cmd::node::NodeArgs),
     /// A scripted devnet run on an embedded ledger: transfers, an example contract, ticks,
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Command::Tx(c) => cmd::tx::run(c),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Node(a) => cmd::node::run(a),
+        Command::Ledger(c) => cmd::ledger::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

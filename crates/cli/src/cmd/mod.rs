@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod keys;
+pub mod ledger;
 pub mod node;
 pub mod tx;
 

@@ -1,0 +1,68 @@
+//! `comqute ledger verify DIR` and `comqute ledger export DIR [--tick N]`: offline tools on a
+//! node's data directory. The directory stores no code, so they use the contracts of the
+//! node's genesis (`comqute_node::default_genesis`); a directory made with other contracts
+//! is refused with the mismatch named.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use comqute_contracts::qpi::Contract;
+use comqute_contracts::Tick;
+use comqute_ledger::durable;
+
+/// Ledger tools.
+#[derive(Subcommand)]
+pub enum LedgerCommand {
+    /// Replays the whole log from genesis, checks every tick's digest and every snapshot;
+    /// exits non-zero on any mismatch, damage, torn tail or bad snapshot.
+    Verify {
+        /// The node's data directory.
+        dir: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prints the state as JSON: balances with their counters and every contract's state.
+    Export {
+        /// The node's data directory.
+        dir: PathBuf,
+        /// The state after this tick (replays up to it); default: the latest.
+        #[arg(long)]
+        tick: Option<u32>,
+    },
+}
+
+fn contracts() -> Result<Vec<Arc<dyn Contract>>> {
+    let genesis = comqute_node::default_genesis()
+        .build()
+        .context("building the node's genesis")?;
+    Ok(genesis.registry().ascending().cloned().collect())
+}
+
+/// Runs a ledger tool.
+pub fn run(c: LedgerCommand) -> Result<()> {
+    match c {
+        LedgerCommand::Verify { dir, json } => {
+            let report = durable::verify(&dir, &contracts()?)
+                .with_context(|| format!("verifying {}", dir.display()))?;
+            let v = report.to_json();
+            if json {
+                super::print_json(&v);
+            } else {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            }
+            if !report.is_clean() {
+                bail!("{} is not clean: see the report above", dir.display());
+            }
+            Ok(())
+        }
+        LedgerCommand::Export { dir, tick } => {
+            let v = durable::export(&dir, &contracts()?, tick.map(Tick))
+                .with_context(|| format!("exporting {}", dir.display()))?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(())
+        }
+    }
+}
