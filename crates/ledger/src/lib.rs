@@ -61,6 +61,8 @@ pub mod check;
 pub mod durable;
 pub mod error;
 mod exec;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod invariants;
 pub mod keys;
 mod ledger;

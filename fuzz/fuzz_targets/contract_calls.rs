@@ -1,0 +1,6 @@
+//! See `comqute_ledger::fuzz::contract_calls` for what is checked.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| comqute_ledger::fuzz::contract_calls(data));
