@@ -1,6 +1,8 @@
 //! Shared fixtures of the criterion suite (`cargo bench -p comqute-benches`): funded keys and
 //! signed workloads, built the same way for every benchmark.
 
+pub mod harness;
+
 use comqute_contracts::{Amount, Identity, Tick};
 use comqute_ledger::{Keypair, Ledger, Seed, Transaction};
 

@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
 
+pub mod marketplace;
+
 /// An invariant: a name and a check that says what is wrong.
 pub type Invariant = (&'static str, fn(&Ledger) -> Result<(), String>);
 
@@ -66,6 +68,9 @@ pub enum InvariantFailure {
         minimal: String,
         /// Where it was saved.
         saved: Option<PathBuf>,
+        /// Where the recording of the minimal run was saved (genesis and every input, see
+        /// [`crate::record`]), when the model's genesis records.
+        recording: Option<PathBuf>,
     },
     /// The model or the ledger refused to run at all.
     Setup(String),
@@ -78,6 +83,7 @@ impl fmt::Display for InvariantFailure {
                 failure,
                 minimal,
                 saved,
+                recording,
             } => {
                 writeln!(f, "invariant violated: {failure}")?;
                 writeln!(f, "minimal sequence: {minimal}")?;
@@ -88,7 +94,15 @@ impl fmt::Display for InvariantFailure {
                         p.display()
                     ),
                     None => write!(f, "not saved (no regression directory set)"),
+                }?;
+                if let Some(p) = recording {
+                    write!(
+                        f,
+                        "\nrecording of the run: {} (replay with `Recording::load(..)?.replay(contracts)`)",
+                        p.display()
+                    )?;
                 }
+                Ok(())
             }
             InvariantFailure::Setup(e) => write!(f, "invariant run could not start: {e}"),
         }
@@ -113,6 +127,7 @@ pub struct InvariantRunner<'m, M: ActionModel> {
     model: &'m M,
     name: String,
     cases: u32,
+    min_actions: usize,
     max_actions: usize,
     dir: Option<PathBuf>,
     seed: Option<[u8; 32]>,
@@ -128,11 +143,21 @@ fn play<M: ActionModel>(
     let mut ledger = model
         .genesis()
         .map_err(|e| (format!("genesis: {e}"), Vec::new()))?;
+    play_on(&mut ledger, model, actions, stats)
+}
+
+fn play_on<M: ActionModel>(
+    ledger: &mut Ledger,
+    model: &M,
+    actions: &[M::Action],
+    stats: &mut RunStats,
+) -> Result<Vec<String>, (String, Vec<String>)> {
+    let ledger = &mut *ledger;
     let invariants = model.invariants();
     let mut digests = Vec::new();
     for (i, a) in actions.iter().enumerate() {
         let ticks = model
-            .apply(&mut ledger, a)
+            .apply(ledger, a)
             .map_err(|e| (format!("action {i} ({a:?}): {e}"), digests.clone()))?;
         stats.actions += 1;
         for _ in 0..ticks {
@@ -142,7 +167,7 @@ fn play<M: ActionModel>(
             stats.ticks += 1;
             digests.push(ledger.digest().to_string());
             for (name, check) in &invariants {
-                if let Err(why) = check(&ledger) {
+                if let Err(why) = check(ledger) {
                     return Err((
                         format!("{name} at tick {t} after action {i} ({a:?}): {why}"),
                         digests,
@@ -161,6 +186,7 @@ impl<'m, M: ActionModel> InvariantRunner<'m, M> {
             model,
             name: name.to_owned(),
             cases: 256,
+            min_actions: 1,
             max_actions: 50,
             dir: None,
             seed: None,
@@ -174,6 +200,11 @@ impl<'m, M: ActionModel> InvariantRunner<'m, M> {
     /// The longest sequence.
     pub fn max_actions(mut self, n: usize) -> Self {
         self.max_actions = n.max(1);
+        self
+    }
+    /// The shortest sequence (default 1; at most the longest).
+    pub fn min_actions(mut self, n: usize) -> Self {
+        self.min_actions = n.max(1);
         self
     }
     /// Where to save a failing sequence.
@@ -205,7 +236,10 @@ impl<'m, M: ActionModel> InvariantRunner<'m, M> {
             ),
             None => TestRunner::new(config),
         };
-        let strategy = prop::collection::vec(self.model.action(), 1..=self.max_actions);
+        let strategy = prop::collection::vec(
+            self.model.action(),
+            self.min_actions.min(self.max_actions)..=self.max_actions,
+        );
         let stats = std::cell::Cell::new(RunStats {
             cases: 0,
             actions: 0,
@@ -223,7 +257,11 @@ impl<'m, M: ActionModel> InvariantRunner<'m, M> {
             Err(TestError::Abort(why)) => Err(InvariantFailure::Setup(why.to_string())),
             Err(TestError::Fail(_, minimal)) => {
                 let mut s = stats.get();
-                let (failure, digests) = match play(self.model, &minimal, &mut s) {
+                let mut ledger = self
+                    .model
+                    .genesis()
+                    .map_err(|e| InvariantFailure::Setup(e.to_string()))?;
+                let (failure, digests) = match play_on(&mut ledger, self.model, &minimal, &mut s) {
                     Err(f) => f,
                     Ok(d) => (
                         "the failure did not reproduce on replay (a non-deterministic model?)"
@@ -232,10 +270,18 @@ impl<'m, M: ActionModel> InvariantRunner<'m, M> {
                     ),
                 };
                 let saved = self.save(&minimal, &failure, digests);
+                let recording = match (&saved, ledger.recording()) {
+                    (Some(p), Some(r)) => {
+                        let path = p.with_extension("recording.json");
+                        r.save(&path).ok().map(|_| path)
+                    }
+                    _ => None,
+                };
                 Err(InvariantFailure::Violated {
                     failure,
                     minimal: format!("{minimal:?}"),
                     saved,
+                    recording,
                 })
             }
         }

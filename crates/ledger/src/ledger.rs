@@ -15,6 +15,7 @@ use crate::receipt::{
     DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer, TransferKind,
     TxStatus,
 };
+use crate::record::{Input, Recording};
 use crate::registry::Registry;
 use crate::state::{Account, Mark, State, Supply};
 use crate::tx::{Transaction, TxError, TxId, VerifiedTx};
@@ -63,7 +64,24 @@ pub enum TxLookup<'a> {
     Unknown,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+/// How much history (receipts, events, tick summaries, hook failures) a ledger keeps.
+///
+/// Long harness runs and benchmarks would otherwise grow without bound. Trimming never
+/// touches state or digests: it only forgets old records (their lookups then answer
+/// [`TxLookup::Unknown`]); event sequence numbers stay global.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Retention {
+    /// Keep everything (the default; the durable store relies on it).
+    #[default]
+    KeepAll,
+    /// Keep the records of at least the last `n` ticks in which anything happened (at most
+    /// `2n`: older ones are dropped in batches). Records a live snapshot may return to are
+    /// kept.
+    KeepLast(u32),
+}
+
+/// Absolute counts (records ever made), so marks survive trimming.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct HistoryMark {
     receipts: usize,
     events: usize,
@@ -71,36 +89,82 @@ struct HistoryMark {
     hook_failures: usize,
 }
 
-/// Receipts, events and tick summaries, in order.
+/// Receipts, events and tick summaries, in order; the first `base.*` of each were trimmed.
 #[derive(Debug, Clone, Default)]
 struct History {
+    base: HistoryMark,
     receipts: Vec<Receipt>,
+    /// Absolute receipt index by transaction id.
     by_id: FxHashMap<TxId, usize>,
     events: Vec<Event>,
     ticks: Vec<TickSummary>,
+    /// The mark at the start of each summarised tick (parallel to `ticks`), for trimming.
+    starts: Vec<HistoryMark>,
     hook_failures: Vec<HookFailure>,
 }
 
 impl History {
     fn mark(&self) -> HistoryMark {
         HistoryMark {
-            receipts: self.receipts.len(),
-            events: self.events.len(),
-            ticks: self.ticks.len(),
-            hook_failures: self.hook_failures.len(),
+            receipts: self.base.receipts + self.receipts.len(),
+            events: self.base.events + self.events.len(),
+            ticks: self.base.ticks + self.ticks.len(),
+            hook_failures: self.base.hook_failures + self.hook_failures.len(),
         }
     }
     fn truncate(&mut self, m: HistoryMark) {
-        for r in self.receipts.drain(m.receipts..) {
+        let rel = |abs: usize, base: usize| abs.saturating_sub(base);
+        let r = rel(m.receipts, self.base.receipts).min(self.receipts.len());
+        for r in self.receipts.drain(r..) {
             self.by_id.remove(&r.tx_id);
         }
-        self.events.truncate(m.events);
-        self.ticks.truncate(m.ticks);
-        self.hook_failures.truncate(m.hook_failures);
+        self.events.truncate(rel(m.events, self.base.events));
+        let t = rel(m.ticks, self.base.ticks);
+        self.ticks.truncate(t);
+        self.starts.truncate(t);
+        self.hook_failures
+            .truncate(rel(m.hook_failures, self.base.hook_failures));
     }
     fn push_receipt(&mut self, r: Receipt) {
-        self.by_id.insert(r.tx_id, self.receipts.len());
+        self.by_id
+            .insert(r.tx_id, self.base.receipts + self.receipts.len());
         self.receipts.push(r);
+    }
+    fn receipt(&self, id: &TxId) -> Option<&Receipt> {
+        let i = *self.by_id.get(id)?;
+        self.receipts.get(i - self.base.receipts)
+    }
+    /// Drops the records before the start of the `keep`-th latest summarised tick once
+    /// there are `2 × keep` of them, never past `floor` (the oldest live snapshot).
+    fn trim(&mut self, keep: u32, floor: Option<HistoryMark>) {
+        let keep = keep.max(1) as usize;
+        if self.ticks.len() < 2 * keep {
+            return;
+        }
+        let mut cut = self.starts[self.ticks.len() - keep];
+        if let Some(f) = floor {
+            cut.receipts = cut.receipts.min(f.receipts);
+            cut.events = cut.events.min(f.events);
+            cut.ticks = cut.ticks.min(f.ticks);
+            cut.hook_failures = cut.hook_failures.min(f.hook_failures);
+        }
+        let n = cut.receipts.saturating_sub(self.base.receipts);
+        for r in self.receipts.drain(..n) {
+            self.by_id.remove(&r.tx_id);
+        }
+        let n = cut.events.saturating_sub(self.base.events);
+        self.events.drain(..n);
+        let n = cut.ticks.saturating_sub(self.base.ticks);
+        self.ticks.drain(..n);
+        self.starts.drain(..n);
+        let n = cut.hook_failures.saturating_sub(self.base.hook_failures);
+        self.hook_failures.drain(..n);
+        self.base = HistoryMark {
+            receipts: self.base.receipts.max(cut.receipts),
+            events: self.base.events.max(cut.events),
+            ticks: self.base.ticks.max(cut.ticks),
+            hook_failures: self.base.hook_failures.max(cut.hook_failures),
+        };
     }
 }
 
@@ -113,6 +177,7 @@ struct Snapshot {
     digest: Hash32,
     pool: Pool,
     history: HistoryMark,
+    recorded: usize,
 }
 
 /// Builds a [`Ledger`]: contracts, genesis balances, settings.
@@ -121,6 +186,8 @@ pub struct LedgerBuilder {
     config: LedgerConfig,
     registry: Registry,
     funds: Vec<(Identity, Amount)>,
+    retention: Retention,
+    record: bool,
     error: Option<LedgerError>,
 }
 
@@ -147,6 +214,18 @@ impl LedgerBuilder {
     /// Sets the first tick.
     pub fn genesis_tick(mut self, t: Tick) -> Self {
         self.config.genesis_tick = t;
+        self
+    }
+    /// How much history to keep (default: everything). Not part of the genesis: it changes
+    /// no state and no digest.
+    pub fn history(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+    /// Records the run (genesis and every input) for [`crate::record`]; see
+    /// [`Ledger::recording`].
+    pub fn record(mut self) -> Self {
+        self.record = true;
         self
     }
     /// Adds a contract.
@@ -218,6 +297,14 @@ impl LedgerBuilder {
         h.update(&c.genesis_tick.0.to_le_bytes());
         h.update(&state.digest().0);
         let digest = Hash32(*h.finalize().as_bytes());
+        let recording = self.record.then(|| {
+            let mut names: Vec<(u32, String)> = registry
+                .ascending()
+                .map(|c| (c.index().0, c.name().to_owned()))
+                .collect();
+            names.sort();
+            Box::new(Recording::new(&self.config, names, &self.funds, digest))
+        });
         Ok(Ledger {
             next_tick: c.genesis_tick,
             config: self.config,
@@ -228,6 +315,8 @@ impl LedgerBuilder {
             history: History::default(),
             snapshots: BTreeMap::new(),
             snapshot_seq: 0,
+            retention: self.retention,
+            recording,
         })
     }
 
@@ -250,6 +339,8 @@ pub struct Ledger {
     history: History,
     snapshots: BTreeMap<String, Snapshot>,
     snapshot_seq: u64,
+    retention: Retention,
+    recording: Option<Box<Recording>>,
 }
 
 impl Ledger {
@@ -307,8 +398,8 @@ impl Ledger {
     }
     /// What is known of a transaction.
     pub fn lookup(&self, id: &TxId) -> TxLookup<'_> {
-        if let Some(i) = self.history.by_id.get(id) {
-            return TxLookup::Done(&self.history.receipts[*i]);
+        if let Some(r) = self.history.receipt(id) {
+            return TxLookup::Done(r);
         }
         match self.pool.contains(id) {
             Some(t) => TxLookup::Pending(t),
@@ -317,12 +408,9 @@ impl Ledger {
     }
     /// The receipt of a transaction, once its tick ran (or it was dropped).
     pub fn receipt(&self, id: &TxId) -> Option<&Receipt> {
-        self.history
-            .by_id
-            .get(id)
-            .map(|i| &self.history.receipts[*i])
+        self.history.receipt(id)
     }
-    /// Every receipt, in the order they were made.
+    /// Every receipt kept (see [`Retention`]), in the order they were made.
     pub fn receipts(&self) -> &[Receipt] {
         &self.history.receipts
     }
@@ -334,7 +422,9 @@ impl Ledger {
             .filter(|r| r.tick == tick && r.slot != u32::MAX)
             .collect()
     }
-    /// Every event, in order; an event's `seq` is its index here.
+    /// Every event kept, in order. An event's `seq` is its global position: its index here
+    /// plus the number of events trimmed ([`Ledger::events_trimmed`], 0 with
+    /// [`Retention::KeepAll`]).
     pub fn events(&self) -> &[Event] {
         &self.history.events
     }
@@ -342,10 +432,15 @@ impl Ledger {
     pub fn events_since(&self, cursor: u64) -> &[Event] {
         let start = usize::try_from(cursor)
             .unwrap_or(usize::MAX)
+            .saturating_sub(self.history.base.events)
             .min(self.history.events.len());
         &self.history.events[start..]
     }
-    /// Summaries of every tick in which anything happened.
+    /// Events forgotten by [`Retention::KeepLast`] (the `seq` of the first kept one).
+    pub fn events_trimmed(&self) -> u64 {
+        self.history.base.events as u64
+    }
+    /// Summaries of every tick in which anything happened (those kept).
     pub fn tick_summaries(&self) -> &[TickSummary] {
         &self.history.ticks
     }
@@ -408,7 +503,7 @@ impl Ledger {
     pub fn submit_verified(&mut self, tx: VerifiedTx) -> Result<TxId, LedgerError> {
         let id = tx.id();
         self.admit(PendingTx {
-            tx: tx.tx().clone(),
+            tx: tx.into_tx(),
             id,
             verified: true,
             priority: 0,
@@ -444,12 +539,22 @@ impl Ledger {
         let age = u128::from(tick.0.saturating_sub(acct.latest_outgoing_transfer_tick)) + 1;
         p.priority = (acct.balance as u128) * age;
         let id = p.id;
+        if self.recording.is_some() {
+            let (tx, trusted) = (hex::encode(p.tx.encode()), p.verified);
+            self.log(|| Input::Submit { tx, trusted });
+        }
         match self.pool.admit(p, self.config.tick_capacity) {
             Admission::Added => Ok(id),
-            Admission::Full => Err(LedgerError::TickFull {
-                tick,
-                capacity: self.config.tick_capacity,
-            }),
+            Admission::Full => {
+                // Refused: it never happened, so it is not part of the recording either.
+                if let Some(r) = self.recording.as_deref_mut() {
+                    r.inputs.pop();
+                }
+                Err(LedgerError::TickFull {
+                    tick,
+                    capacity: self.config.tick_capacity,
+                })
+            }
             Admission::Evicted(old) => {
                 let old = *old;
                 let reason = DropReason::PoolFull {
@@ -469,6 +574,7 @@ impl Ledger {
     pub fn fund(&mut self, id: &Identity, amount: Amount) -> Result<(), LedgerError> {
         self.state.mint(id, amount, self.next_tick)?;
         self.after_change();
+        self.log(|| Input::Fund { to: *id, amount });
         Ok(())
     }
 
@@ -528,6 +634,7 @@ impl Ledger {
             digest: self.digest,
             pool: self.pool.clone(),
             history: self.history.mark(),
+            recorded: self.recording.as_ref().map_or(0, |r| r.inputs.len()),
         };
         self.snapshots.insert(name.to_owned(), snap);
     }
@@ -546,6 +653,9 @@ impl Ledger {
         self.digest = snap.digest;
         self.pool = snap.pool;
         self.history.truncate(snap.history);
+        if let Some(r) = self.recording.as_deref_mut() {
+            r.inputs.truncate(snap.recorded);
+        }
         self.snapshots.retain(|_, s| s.seq <= snap.seq);
         Ok(())
     }
@@ -575,7 +685,30 @@ impl Ledger {
             history: History::default(),
             snapshots: BTreeMap::new(),
             snapshot_seq: 0,
+            retention: self.retention,
+            recording: self.recording.clone(),
         }
+    }
+
+    /// The recording of this run, when the builder asked for one ([`LedgerBuilder::record`]).
+    pub fn recording(&self) -> Option<&Recording> {
+        self.recording.as_deref()
+    }
+
+    fn log(&mut self, input: impl FnOnce() -> Input) {
+        if let Some(r) = self.recording.as_deref_mut() {
+            r.inputs.push(input());
+        }
+    }
+
+    /// How much history this ledger keeps.
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    /// Changes how much history is kept from now on (see [`Retention`]).
+    pub fn set_retention(&mut self, retention: Retention) {
+        self.retention = retention;
     }
 
     fn after_change(&mut self) {
@@ -679,83 +812,71 @@ impl Ledger {
         let epoch = self.epoch_of(t);
         let pending = self.pool.take(t);
         let state_before = self.state.lanes();
-        let failures_before = self.history.hook_failures.len();
+        let start = self.history.mark();
         let registry = self.registry.clone();
-        let mut tick_events: Vec<(Option<TxId>, RawEvents)> = Vec::new();
 
-        // Signatures, in one parallel batch.
-        let check = |p: &PendingTx| if p.verified { Ok(()) } else { p.tx.verify() };
-        let verdicts: Vec<Result<(), TxError>> = if pending.len() < PARALLEL_VERIFY_MIN {
-            // Waking the thread pool costs more than a few checks.
-            pending.iter().map(check).collect()
-        } else {
+        // Signatures, in one parallel batch (only when there are enough to pay for it;
+        // below that each is checked on this thread right before it runs).
+        let parallel: Option<Vec<Result<(), TxError>>> = (pending.len() >= PARALLEL_VERIFY_MIN
+            && pending.iter().any(|p| !p.verified))
+        .then(|| {
             use rayon::prelude::*;
-            pending.par_iter().with_min_len(16).map(check).collect()
-        };
+            pending
+                .par_iter()
+                .with_min_len(16)
+                .map(|p| if p.verified { Ok(()) } else { p.tx.verify() })
+                .collect()
+        });
 
-        let mut hook_events = Vec::new();
+        // Events get their global sequence numbers as they are made: BEGIN hooks, then the
+        // transactions in slot order, then END hooks, which is the order they ran in.
+        let mut events = Vec::new();
         if self.is_first_of_epoch(t) {
             for c in registry.ascending() {
-                self.run_hook(c, EntryPoint::BeginEpoch, t, seed, &mut hook_events);
+                self.run_hook(c, EntryPoint::BeginEpoch, t, seed, &mut events);
             }
         }
         for c in registry.ascending() {
             if self.hook_due(c.as_ref(), t, seed) {
-                self.run_hook(c, EntryPoint::BeginTick, t, seed, &mut hook_events);
+                self.run_hook(c, EntryPoint::BeginTick, t, seed, &mut events);
             }
         }
-        tick_events.push((None, std::mem::take(&mut hook_events)));
+        self.push_events(t, None, &mut events, None);
 
-        let mut receipts = Vec::with_capacity(pending.len());
-        for (slot, (p, verdict)) in pending.iter().zip(verdicts).enumerate() {
-            let mut r = self.execute_tx(p, slot as u32, verdict, seed);
-            tick_events.push((Some(p.id), std::mem::take(&mut r.1)));
-            receipts.push(r.0);
+        for (slot, p) in pending.iter().enumerate() {
+            let verdict = match &parallel {
+                Some(v) => v[slot].clone(),
+                None if p.verified => Ok(()),
+                None => p.tx.verify(),
+            };
+            let (mut r, mut evs) = self.execute_tx(p, slot as u32, verdict, seed);
+            self.push_events(t, Some(p.id), &mut evs, Some(&mut r));
+            self.history.push_receipt(r);
         }
 
         for c in registry.ascending().rev() {
             if self.hook_due(c.as_ref(), t, seed) {
-                self.run_hook(c, EntryPoint::EndTick, t, seed, &mut hook_events);
+                self.run_hook(c, EntryPoint::EndTick, t, seed, &mut events);
             }
         }
         if self.is_last_of_epoch(t) {
             for c in registry.ascending() {
-                self.run_hook(c, EntryPoint::EndEpoch, t, seed, &mut hook_events);
+                self.run_hook(c, EntryPoint::EndEpoch, t, seed, &mut events);
             }
         }
-        tick_events.push((None, hook_events));
+        self.push_events(t, None, &mut events, None);
 
-        // Events get their sequence numbers; receipts get their events.
-        let first_event = self.history.events.len() as u64;
-        let mut receipt_at = 0usize;
-        for (tx, evs) in tick_events {
-            let slot_receipt = tx.map(|_| {
-                receipt_at += 1;
-                receipt_at - 1
-            });
-            for (contract, data) in evs {
-                let e = Event {
-                    seq: self.history.events.len() as u64,
-                    tick: t,
-                    tx,
-                    contract,
-                    data,
-                };
-                if let Some(i) = slot_receipt {
-                    receipts[i].events.push(e.clone());
-                }
-                self.history.events.push(e);
-            }
-        }
-        let event_count = self.history.events.len() as u64 - first_event;
-
+        let end = self.history.mark();
+        let first_event = start.events as u64;
+        let event_count = (end.events - start.events) as u64;
         let idle = pending.is_empty()
             && event_count == 0
             && self.state.lanes() == state_before
-            && self.history.hook_failures.len() == failures_before;
+            && end.hook_failures == start.hook_failures;
         if !idle {
+            let receipts = &self.history.receipts[start.receipts - self.history.base.receipts..];
             let mut rh = blake3::Hasher::new();
-            for r in &receipts {
+            for r in receipts {
                 rh.update(&r.tx_id.0);
                 rh.update(r.status.name().as_bytes());
                 if let Some(e) = r.error() {
@@ -764,7 +885,7 @@ impl Ledger {
                 rh.update(&r.output);
                 rh.update(&[u8::from(r.money_flew)]);
             }
-            for e in &self.history.events[first_event as usize..] {
+            for e in &self.history.events[start.events - self.history.base.events..] {
                 rh.update(&e.contract.0.to_le_bytes());
                 rh.update(&(e.data.len() as u64).to_le_bytes());
                 rh.update(&e.data);
@@ -793,13 +914,51 @@ impl Ledger {
                 first_event,
                 event_count,
             });
+            self.history.starts.push(start);
         }
-        for r in receipts {
-            self.history.push_receipt(r);
-        }
+        self.pool.recycle(pending);
         self.next_tick = after;
+        let digest = self.digest;
+        self.log(|| Input::Tick { tick: t, digest });
         self.after_change();
+        if let Retention::KeepLast(n) = self.retention {
+            let floor = self
+                .snapshots
+                .values()
+                .map(|s| s.history)
+                .reduce(|a, b| HistoryMark {
+                    receipts: a.receipts.min(b.receipts),
+                    events: a.events.min(b.events),
+                    ticks: a.ticks.min(b.ticks),
+                    hook_failures: a.hook_failures.min(b.hook_failures),
+                });
+            self.history.trim(n, floor);
+        }
         Ok(t)
+    }
+
+    /// Appends `evs` (emptied) to the event log with their sequence numbers; a transaction's
+    /// also go into its receipt.
+    fn push_events(
+        &mut self,
+        t: Tick,
+        tx: Option<TxId>,
+        evs: &mut RawEvents,
+        mut receipt: Option<&mut Receipt>,
+    ) {
+        for (contract, data) in evs.drain(..) {
+            let e = Event {
+                seq: self.history.mark().events as u64,
+                tick: t,
+                tx,
+                contract,
+                data,
+            };
+            if let Some(r) = receipt.as_deref_mut() {
+                r.events.push(e.clone());
+            }
+            self.history.events.push(e);
+        }
     }
 
     fn execute_tx(
@@ -918,7 +1077,10 @@ impl Ledger {
         while self.next_tick < target {
             let t = self.next_tick;
             match self.skippable_until(t, target) {
-                Some(until) => self.next_tick = until,
+                Some(until) => {
+                    self.next_tick = until;
+                    self.log(|| Input::Skip { to: until });
+                }
                 None => {
                     self.process_tick()?;
                 }
@@ -995,6 +1157,8 @@ impl Ledger {
             history: History::default(),
             snapshots: BTreeMap::new(),
             snapshot_seq: 0,
+            retention: Retention::KeepAll,
+            recording: None,
         }
     }
 

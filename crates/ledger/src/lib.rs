@@ -68,13 +68,14 @@ pub mod keys;
 mod ledger;
 mod pool;
 pub mod receipt;
+pub mod record;
 pub mod registry;
 pub mod state;
 pub mod tx;
 
 pub use error::LedgerError;
 pub use keys::{Keypair, Seed};
-pub use ledger::{Ledger, LedgerBuilder, LedgerConfig, TxLookup};
+pub use ledger::{Ledger, LedgerBuilder, LedgerConfig, Retention, TxLookup};
 pub use receipt::{
     CallRecord, DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer,
     TransferKind, TxStatus,

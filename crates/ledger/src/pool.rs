@@ -37,6 +37,8 @@ pub(crate) struct Pool {
     ticks: BTreeMap<Tick, Vec<PendingTx>>,
     /// Ids of every pending transaction (lookups only, never iterated).
     ids: FxHashMap<TxId, Tick>,
+    /// An emptied tick vector kept for the next tick (no allocation per tick).
+    spare: Option<Vec<PendingTx>>,
 }
 
 impl Pool {
@@ -45,7 +47,11 @@ impl Pool {
     }
 
     pub fn admit(&mut self, p: PendingTx, capacity: usize) -> Admission {
-        let slots = self.ticks.entry(p.tx.tick).or_default();
+        let spare = &mut self.spare;
+        let slots = self
+            .ticks
+            .entry(p.tx.tick)
+            .or_insert_with(|| spare.take().unwrap_or_default());
         if slots.len() < capacity {
             self.ids.insert(p.id, p.tx.tick);
             slots.push(p);
@@ -77,6 +83,14 @@ impl Pool {
             self.ids.remove(&p.id);
         }
         txs
+    }
+
+    /// Gives back a vector that [`Pool::take`] returned, for reuse.
+    pub fn recycle(&mut self, mut v: Vec<PendingTx>) {
+        v.clear();
+        if v.capacity() > 0 && v.capacity() <= 4_096 {
+            self.spare = Some(v);
+        }
     }
 
     /// The first tick at or after `from` with pending transactions.

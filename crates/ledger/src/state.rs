@@ -145,14 +145,24 @@ impl Lanes {
         [w(0), w(1), w(2), w(3)]
     }
     fn add(&mut self, h: &blake3::Hash) {
-        for (l, x) in self.0.iter_mut().zip(Self::lanes_of(h)) {
+        self.add_lanes(&Lanes(Self::lanes_of(h)));
+    }
+    fn sub(&mut self, h: &blake3::Hash) {
+        self.sub_lanes(&Lanes(Self::lanes_of(h)));
+    }
+    fn add_lanes(&mut self, x: &Lanes) {
+        for (l, x) in self.0.iter_mut().zip(x.0) {
             *l = l.wrapping_add(x);
         }
     }
-    fn sub(&mut self, h: &blake3::Hash) {
-        for (l, x) in self.0.iter_mut().zip(Self::lanes_of(h)) {
+    fn sub_lanes(&mut self, x: &Lanes) {
+        for (l, x) in self.0.iter_mut().zip(x.0) {
             *l = l.wrapping_sub(x);
         }
+    }
+    /// One entry's contribution.
+    fn of(h: &blake3::Hash) -> Lanes {
+        Lanes(Self::lanes_of(h))
     }
     /// The lanes as 32 bytes.
     pub fn to_hash(&self) -> Hash32 {
@@ -484,8 +494,8 @@ impl<K: Ord + Clone> LayeredSet<K> {
 
 #[derive(Clone)]
 enum Undo {
-    Account(Identity, Option<Account>),
-    Kv(StoreKey, Option<Box<[u8]>>),
+    Account(Identity, Option<(Account, Lanes)>),
+    Kv(StoreKey, Option<(Box<[u8]>, Lanes)>),
     Set(StoreKey, bool),
     Supply { minted: i128, burned: i128 },
 }
@@ -497,10 +507,11 @@ pub struct Mark {
     lanes: Lanes,
 }
 
-/// Balances and contract storage, journaled and forkable.
+/// Balances and contract storage, journaled and forkable. Every account and stored value is
+/// kept with its contribution to the digest, so replacing it never hashes the old value again.
 pub struct State {
-    accounts: LayeredMap<Identity, Account>,
-    kv: LayeredMap<StoreKey, Box<[u8]>>,
+    accounts: LayeredMap<Identity, (Account, Lanes)>,
+    kv: LayeredMap<StoreKey, (Box<[u8]>, Lanes)>,
     sets: LayeredSet<StoreKey>,
     journal: Vec<Undo>,
     lanes: Lanes,
@@ -566,20 +577,21 @@ impl State {
 
     /// An identity's balance record (all zeros when it never held money).
     pub fn account(&self, id: &Identity) -> Account {
-        self.accounts.get(id).copied().unwrap_or_default()
+        self.accounts.get(id).map(|a| a.0).unwrap_or_default()
     }
 
     /// An identity's balance.
     pub fn balance(&self, id: &Identity) -> Amount {
-        Amount(self.accounts.get(id).map_or(0, |a| a.balance))
+        Amount(self.accounts.get(id).map_or(0, |a| a.0.balance))
     }
 
     fn put_account(&mut self, id: Identity, new: Account) {
-        let old = self.accounts.set(id, Some(new));
-        if let Some(o) = &old {
-            self.lanes.sub(&account_hash(&id, o));
+        let lanes = Lanes::of(&account_hash(&id, &new));
+        let old = self.accounts.set(id, Some((new, lanes)));
+        if let Some((_, o)) = &old {
+            self.lanes.sub_lanes(o);
         }
-        self.lanes.add(&account_hash(&id, &new));
+        self.lanes.add_lanes(&lanes);
         self.journal.push(Undo::Account(id, old));
     }
 
@@ -678,18 +690,20 @@ impl State {
 
     /// A contract's stored value.
     pub fn kv_get(&self, key: &StoreKey) -> Option<&[u8]> {
-        self.kv.get(key).map(|b| &b[..])
+        self.kv.get(key).map(|b| &b.0[..])
     }
 
     /// Stores (or with `None` removes) a contract's value; returns whether one was there.
     pub fn kv_set(&mut self, key: StoreKey, value: Option<Box<[u8]>>) -> bool {
-        if let Some(v) = &value {
-            self.lanes.add(&kv_hash(&key, v));
-        }
+        let value = value.map(|v| {
+            let lanes = Lanes::of(&kv_hash(&key, &v));
+            self.lanes.add_lanes(&lanes);
+            (v, lanes)
+        });
         let old = self.kv.set(key, value);
         let had = old.is_some();
-        if let Some(o) = &old {
-            self.lanes.sub(&kv_hash(&key, o));
+        if let Some((_, o)) = &old {
+            self.lanes.sub_lanes(o);
         }
         self.journal.push(Undo::Kv(key, old));
         had
@@ -837,7 +851,7 @@ impl State {
             .accounts
             .visible()
             .into_iter()
-            .map(|(k, v)| (*k, *v))
+            .map(|(k, v)| (*k, v.0))
             .collect();
         v.sort_by_key(|a| a.0);
         v
@@ -850,7 +864,7 @@ impl State {
             .visible()
             .into_iter()
             .filter(|(k, _)| k.contract() == contract)
-            .map(|(k, v)| (k.local().to_vec(), v.to_vec()))
+            .map(|(k, v)| (k.local().to_vec(), v.0.to_vec()))
             .collect();
         v.sort();
         v
@@ -871,10 +885,10 @@ impl State {
     pub fn recompute_digest(&self) -> Hash32 {
         let mut lanes = Lanes::default();
         for (id, a) in self.accounts.visible() {
-            lanes.add(&account_hash(id, a));
+            lanes.add(&account_hash(id, &a.0));
         }
         for (k, v) in self.kv.visible() {
-            lanes.add(&kv_hash(k, v));
+            lanes.add(&kv_hash(k, &v.0));
         }
         for k in self
             .sets
@@ -894,7 +908,7 @@ impl State {
             .kv
             .visible()
             .into_iter()
-            .map(|(k, v)| (*k, v.to_vec()))
+            .map(|(k, v)| (*k, v.0.to_vec()))
             .collect();
         v.sort_by_key(|a| a.0);
         v
@@ -918,12 +932,14 @@ impl State {
     ) -> State {
         let mut s = State::new();
         for (id, a) in accounts {
-            s.lanes.add(&account_hash(&id, &a));
-            s.accounts.live.insert(id, Some(a));
+            let lanes = Lanes::of(&account_hash(&id, &a));
+            s.lanes.add_lanes(&lanes);
+            s.accounts.live.insert(id, Some((a, lanes)));
         }
         for (k, v) in kv {
-            s.lanes.add(&kv_hash(&k, &v));
-            s.kv.live.insert(k, Some(v.into_boxed_slice()));
+            let lanes = Lanes::of(&kv_hash(&k, &v));
+            s.lanes.add_lanes(&lanes);
+            s.kv.live.insert(k, Some((v.into_boxed_slice(), lanes)));
         }
         for k in sets {
             s.lanes.add(&set_hash(&k));

@@ -171,7 +171,22 @@ impl Transaction {
 
     /// The id: blake3 of the packed bytes.
     pub fn id(&self) -> TxId {
-        Hash32::of(&self.encode())
+        // The same bytes as `encode`, packed on the stack (no allocation) when the input
+        // fits the wire limit; an oversized one (refused later) takes the slow path.
+        if self.input.len() > MAX_INPUT_SIZE {
+            return Hash32::of(&self.encode());
+        }
+        let mut buf = [0u8; MIN_TX_LEN + MAX_INPUT_SIZE];
+        buf[0..32].copy_from_slice(&self.source.0);
+        buf[32..64].copy_from_slice(&self.destination.0);
+        buf[64..72].copy_from_slice(&self.amount.0.to_le_bytes());
+        buf[72..76].copy_from_slice(&self.tick.0.to_le_bytes());
+        buf[76..78].copy_from_slice(&self.input_type.to_le_bytes());
+        buf[78..80].copy_from_slice(&(self.input.len() as u16).to_le_bytes());
+        let end = HEADER_LEN + self.input.len();
+        buf[HEADER_LEN..end].copy_from_slice(&self.input);
+        buf[end..end + 64].copy_from_slice(&self.signature);
+        Hash32::of(&buf[..end + 64])
     }
 
     /// Signs with `key` (which should be the source's).
@@ -256,6 +271,10 @@ impl VerifiedTx {
     /// The transaction.
     pub fn tx(&self) -> &Transaction {
         &self.tx
+    }
+    /// The transaction, by value.
+    pub fn into_tx(self) -> Transaction {
+        self.tx
     }
     /// Its id.
     pub fn id(&self) -> TxId {

@@ -190,6 +190,7 @@ fn a_planted_bug_is_found_shrunk_saved_and_replayed() {
         failure,
         minimal,
         saved,
+        ..
     } = &err
     else {
         panic!("{err}")

@@ -1,0 +1,577 @@
+//! The harness's figures of issue 9, measured in one run: what `comqute bench harness`
+//! prints and what the criterion suite (`benches/benches/harness.rs`) measures again.
+//!
+//! Every figure is taken on one core (the ledger never spawns threads below 32 signed
+//! transactions a tick, and the harness submits unsigned ones) and reads the clock only
+//! here, around the ledger calls. The clock is the thread's **on-CPU time**
+//! (`CLOCK_THREAD_CPUTIME_ID`): the machine is shared with other builds, and wall time there
+//! counts the time other processes hold the core. [`HarnessFigures::wall_over_cpu`] says how
+//! much the two differed during the run.
+
+use std::time::{Duration, Instant};
+
+/// A start point on both clocks: the thread's CPU time and the wall clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    cpu: Duration,
+    wall: Instant,
+}
+
+// The one unsafe call of the bench crate: reading a clock the standard library does not offer.
+#[allow(unsafe_code)]
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux knows.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl Clock {
+    /// Now.
+    pub fn now() -> Clock {
+        Clock {
+            cpu: thread_cpu(),
+            wall: Instant::now(),
+        }
+    }
+    /// The thread's CPU time since `self` (the wall time when no CPU clock is available).
+    pub fn elapsed(&self) -> Duration {
+        let cpu = thread_cpu().saturating_sub(self.cpu);
+        if cpu.is_zero() {
+            self.wall.elapsed()
+        } else {
+            cpu
+        }
+    }
+    /// Wall time since `self`.
+    pub fn wall(&self) -> Duration {
+        self.wall.elapsed()
+    }
+}
+
+use comqute_contracts::job_registry::{
+    Job, JobRef, JobSpec, JobStatus, PostResult, Sampling, GET_JOB, POST_RESULT, START, SUBMIT,
+};
+use comqute_contracts::marketplace::{self, model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_contracts::qpi::encode;
+use comqute_contracts::worker_registry::{Capabilities, SetAvailable, REGISTER, SET_AVAILABLE};
+use comqute_contracts::{Amount, Hash32, Identity, Tick};
+use comqute_ledger::invariants::marketplace::MarketModel;
+use comqute_ledger::invariants::InvariantRunner;
+use comqute_ledger::{Ledger, LedgerBuilder, LedgerError, Transaction};
+
+/// The marketplace settings of the scenarios: the default ones, with a short challenge
+/// window so a scenario is a handful of ticks.
+pub fn scenario_config() -> MarketConfig {
+    MarketConfig {
+        challenge_window: 3,
+        ..MarketConfig::default()
+    }
+}
+
+/// The requester of the scenarios.
+pub const REQUESTER: Identity = Identity([0xA1; 32]);
+/// The worker of the scenarios.
+pub const WORKER: Identity = Identity([0xB2; 32]);
+
+/// A builder with the three marketplace contracts and `funded` identities holding
+/// 1,000,000,000 each.
+pub fn market_builder(config: MarketConfig, funded: &[Identity]) -> LedgerBuilder {
+    let mut b = Ledger::builder();
+    for c in marketplace::contracts(config) {
+        b = b.contract_arc(c);
+    }
+    for id in funded {
+        b = b.fund(*id, Amount(1_000_000_000));
+    }
+    b
+}
+
+/// The shared genesis of the scenarios: the marketplace, a funded requester and worker.
+pub fn scenario_genesis() -> Result<Ledger, LedgerError> {
+    market_builder(scenario_config(), &[REQUESTER, WORKER]).build()
+}
+
+fn llama() -> Hash32 {
+    model_id("llama3.2:1b")
+}
+
+/// The job every scenario submits: 1,000 tokens at most 2,000 per 1k, 50 ticks.
+pub fn scenario_spec(nonce: u64) -> JobSpec {
+    JobSpec {
+        model: llama(),
+        prompt_hash: Hash32::of(&nonce.to_le_bytes()),
+        prompt_size: 20,
+        max_output_tokens: 1_000,
+        max_price_per_1k: Amount(2_000),
+        timeout_ticks: 50,
+        min_reputation: 0,
+        sampling: Sampling {
+            seed: nonce,
+            temperature_milli: 0,
+        },
+    }
+}
+
+fn queue(
+    l: &mut Ledger,
+    who: Identity,
+    contract: comqute_contracts::ContractIndex,
+    procedure: u16,
+    input: Vec<u8>,
+    amount: i64,
+) -> Result<(), LedgerError> {
+    let tx = Transaction::call(
+        who,
+        contract,
+        Amount(amount),
+        l.next_tick(),
+        procedure,
+        input,
+    );
+    l.submit_unsigned(tx).map(|_| ())
+}
+
+/// The whole happy path of one job on `l` (a fork of [`scenario_genesis`]): the worker
+/// registers and lists itself, the requester submits, the END_TICK matcher assigns, the
+/// worker starts and posts a result, the challenge window passes, END_TICK finalizes and
+/// pays. Returns the job id. Unsigned, one tick per step.
+pub fn happy_path(l: &mut Ledger, nonce: u64) -> Result<u64, LedgerError> {
+    let caps = Capabilities {
+        models: vec![llama()],
+        gpu: "RTX 4090".into(),
+        vram_mb: 24_576,
+        tokens_per_s: 120,
+        price_per_1k: Amount(1_000),
+        max_concurrent: 2,
+    };
+    let stake = scenario_config().min_stake.0;
+    queue(l, WORKER, WORKER_REGISTRY, REGISTER, encode(&caps), stake)?;
+    l.process_tick()?;
+    let available = encode(&SetAvailable { available: true });
+    queue(l, WORKER, WORKER_REGISTRY, SET_AVAILABLE, available, 0)?;
+    l.process_tick()?;
+    // Submit; the END_TICK of the same tick matches it with the worker.
+    queue(
+        l,
+        REQUESTER,
+        JOB_REGISTRY,
+        SUBMIT,
+        encode(&scenario_spec(nonce)),
+        2_000,
+    )?;
+    l.process_tick()?;
+    let job_id = 1;
+    let jr = encode(&JobRef { job_id });
+    queue(l, WORKER, JOB_REGISTRY, START, jr, 0)?;
+    l.process_tick()?;
+    let post = PostResult {
+        job_id,
+        result: comqute_contracts::job_registry::JobResult {
+            result_hash: Hash32::of(b"the sky scatters blue light"),
+            output_tokens: 800,
+            runtime: Hash32::ZERO,
+        },
+    };
+    queue(l, WORKER, JOB_REGISTRY, POST_RESULT, encode(&post), 0)?;
+    l.process_tick()?;
+    // The challenge window; END_TICK of its last tick finalizes and pays.
+    l.advance_ticks(scenario_config().challenge_window + 1)?;
+    Ok(job_id)
+}
+
+/// Whether job `id` on `l` is finalized with the expected payment (800 tokens at 1,000 per
+/// 1k = 800).
+pub fn check_paid(l: &Ledger, id: u64) -> Result<(), String> {
+    let job: Option<Job> = l
+        .query(JOB_REGISTRY, GET_JOB, &JobRef { job_id: id })
+        .map_err(|e| e.to_string())?;
+    match job {
+        Some(j) if j.status == JobStatus::Finalized && j.paid == Amount(800) => Ok(()),
+        other => Err(format!("job {id} not finalized and paid: {other:?}")),
+    }
+}
+
+/// The issue-9 figures, as measured.
+#[derive(Debug, Clone, Default)]
+pub struct HarnessFigures {
+    /// One plain unsigned transfer through `Ledger::execute` (submit, tick, receipt), with
+    /// the default settings (full history kept), in ns.
+    pub unsigned_transfer_ns: f64,
+    /// The same with `LedgerConfig::history` keeping the last 1,024 ticks, in ns.
+    pub unsigned_transfer_bounded_history_ns: f64,
+    /// Transfers queued 1,024 to a tick, per transfer (a batched figure, not one `execute`).
+    pub batched_transfer_ns: f64,
+    /// Whole job happy paths per second, each on a fresh fork of one genesis.
+    pub scenarios_per_s: f64,
+    /// Snapshot, one change, restore with 1,000,000 live jobs and 100,000 funded identities.
+    pub snapshot_restore_ns_1m: f64,
+    /// The same with 1,000 live jobs.
+    pub snapshot_restore_ns_1k: f64,
+    /// `snapshot_restore_ns_1m / snapshot_restore_ns_1k`.
+    pub snapshot_restore_ratio_1m_vs_1k: f64,
+    /// Warping 1,000,000 idle ticks on the marketplace genesis (100 epoch boundaries), in ms.
+    pub warp_1m_idle_ticks_ms: f64,
+    /// A new ledger with the three marketplace contracts at genesis, in µs.
+    pub harness_start_us: f64,
+    /// A fork of the marketplace genesis, in ns.
+    pub fork_ns: f64,
+    /// Sequences of 50 random marketplace actions with every invariant checked after every
+    /// tick, per second.
+    pub invariant_runs_per_s: f64,
+    /// Jobs actually live in the 1M state (a check of the setup).
+    pub live_jobs_1m: u64,
+    /// Wall time over on-CPU time for the whole run: 1.0 on a quiet machine.
+    pub wall_over_cpu: f64,
+}
+
+impl HarnessFigures {
+    /// The figures as one JSON object (issue 9's keys plus the extra figures).
+    pub fn to_json(&self) -> String {
+        format!(
+            concat!(
+                "{{\"unsigned_transfer_ns\":{:.0},\"unsigned_transfer_bounded_history_ns\":{:.0},",
+                "\"batched_transfer_ns\":{:.0},\"scenarios_per_s\":{:.0},",
+                "\"snapshot_restore_ns_1m\":{:.0},\"snapshot_restore_ns_1k\":{:.0},",
+                "\"snapshot_restore_ratio_1m_vs_1k\":{:.2},\"warp_1m_idle_ticks_ms\":{:.3},",
+                "\"harness_start_us\":{:.1},\"fork_ns\":{:.0},\"invariant_runs_per_s\":{:.0},",
+                "\"live_jobs_1m\":{},\"clock\":\"thread_cpu\",\"wall_over_cpu\":{:.2}}}"
+            ),
+            self.unsigned_transfer_ns,
+            self.unsigned_transfer_bounded_history_ns,
+            self.batched_transfer_ns,
+            self.scenarios_per_s,
+            self.snapshot_restore_ns_1m,
+            self.snapshot_restore_ns_1k,
+            self.snapshot_restore_ratio_1m_vs_1k,
+            self.warp_1m_idle_ticks_ms,
+            self.harness_start_us,
+            self.fork_ns,
+            self.invariant_runs_per_s,
+            self.live_jobs_1m,
+            self.wall_over_cpu,
+        )
+    }
+}
+
+/// How much to measure.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    /// Live jobs of the big snapshot state.
+    pub big_jobs: u64,
+    /// Funded identities of the big snapshot state.
+    pub big_identities: u32,
+    /// Repetitions of the timed loops.
+    pub reps: u32,
+    /// Invariant sequences to play.
+    pub invariant_cases: u32,
+}
+
+impl Sizes {
+    /// Issue 9's sizes.
+    pub fn full() -> Sizes {
+        Sizes {
+            big_jobs: 1_000_000,
+            big_identities: 100_000,
+            reps: 200_000,
+            invariant_cases: 200,
+        }
+    }
+    /// A quick run (tests, smoke checks).
+    pub fn quick() -> Sizes {
+        Sizes {
+            big_jobs: 20_000,
+            big_identities: 2_000,
+            reps: 2_000,
+            invariant_cases: 4,
+        }
+    }
+}
+
+fn per(d: Duration, n: u64) -> f64 {
+    d.as_nanos() as f64 / n.max(1) as f64
+}
+
+/// The i-th funded identity of the big states.
+pub fn nth(i: u32) -> Identity {
+    let mut b = [0u8; 32];
+    b[..4].copy_from_slice(&i.to_le_bytes());
+    b[31] = 0x5A;
+    Identity(b)
+}
+
+/// One plain transfer per `execute`, `reps` times; ns each.
+pub fn measure_unsigned_transfer(l: &mut Ledger, reps: u32) -> Result<f64, LedgerError> {
+    let from = nth(0);
+    for i in 0..1_000u32 {
+        l.execute(from, nth(1 + i % 999), Amount(1), 0, Vec::new())?;
+    }
+    let start = Clock::now();
+    for i in 0..reps {
+        l.execute(from, nth(1 + i % 999), Amount(1), 0, Vec::new())?;
+    }
+    Ok(per(start.elapsed(), u64::from(reps)))
+}
+
+/// A ledger with 1,000 funded identities and no contracts (`nth(0..1000)`).
+pub fn transfer_ledger(history: Option<u32>) -> Result<Ledger, LedgerError> {
+    let mut b = Ledger::builder();
+    if let Some(n) = history {
+        b = b.history(comqute_ledger::Retention::KeepLast(n));
+    }
+    for i in 0..1_000 {
+        b = b.fund(nth(i), Amount(1_000_000_000));
+    }
+    b.build()
+}
+
+/// Queues `n` unsigned calls of `requester` submitting jobs (4,096 to a tick) and runs
+/// their ticks. Jobs time out after 100,000 ticks, so they all stay live.
+pub fn load_jobs(l: &mut Ledger, requester: Identity, n: u64) -> Result<(), LedgerError> {
+    let mut left = n;
+    let mut nonce = 0u64;
+    while left > 0 {
+        let batch = left.min(4_096);
+        let tick = l.next_tick();
+        for _ in 0..batch {
+            nonce += 1;
+            let mut spec = scenario_spec(nonce);
+            spec.timeout_ticks = 100_000;
+            spec.max_output_tokens = 10;
+            spec.max_price_per_1k = Amount(100);
+            let tx = Transaction::call(
+                requester,
+                JOB_REGISTRY,
+                Amount(1),
+                tick,
+                SUBMIT,
+                encode(&spec),
+            );
+            l.submit_unsigned(tx)?;
+        }
+        l.process_tick()?;
+        left -= batch;
+    }
+    Ok(())
+}
+
+/// A marketplace ledger with `identities` funded identities and `jobs` live jobs, history
+/// kept short so its size is the state's.
+pub fn big_ledger(jobs: u64, identities: u32) -> Result<Ledger, LedgerError> {
+    let mut b =
+        market_builder(scenario_config(), &[]).history(comqute_ledger::Retention::KeepLast(16));
+    for i in 0..identities {
+        b = b.fund(nth(i), Amount(1_000_000_000));
+    }
+    let mut l = b.build()?;
+    load_jobs(&mut l, nth(0), jobs)?;
+    Ok(l)
+}
+
+/// Snapshot, one transfer, restore; ns each.
+pub fn measure_snapshot_restore(l: &mut Ledger, reps: u32) -> Result<f64, LedgerError> {
+    let run = |l: &mut Ledger, n: u32| -> Result<Duration, LedgerError> {
+        let start = Clock::now();
+        for i in 0..n {
+            l.snapshot("s");
+            l.fund(&nth(i % 1_000), Amount(1))?;
+            l.restore("s")?;
+        }
+        Ok(start.elapsed())
+    };
+    run(l, reps / 10)?;
+    Ok(per(run(l, reps)?, u64::from(reps)))
+}
+
+/// Number of live (not terminal) jobs on `l`.
+pub fn live_jobs(l: &Ledger) -> Result<u64, LedgerError> {
+    let stats: comqute_contracts::job_registry::NetworkStats = l
+        .query(
+            JOB_REGISTRY,
+            comqute_contracts::job_registry::NETWORK_STATS,
+            &(),
+        )
+        .map_err(LedgerError::Contract)?;
+    Ok(stats.jobs.submitted)
+}
+
+/// Measures everything; `progress` hears what is being measured.
+pub fn measure(sizes: Sizes, mut progress: impl FnMut(&str)) -> Result<HarnessFigures, String> {
+    let e = |e: LedgerError| e.to_string();
+    let mut f = HarnessFigures::default();
+    let run = Clock::now();
+
+    progress("unsigned transfer");
+    let mut l = transfer_ledger(None).map_err(e)?;
+    f.unsigned_transfer_ns = measure_unsigned_transfer(&mut l, sizes.reps).map_err(e)?;
+    drop(l);
+    let mut l = transfer_ledger(Some(1_024)).map_err(e)?;
+    f.unsigned_transfer_bounded_history_ns =
+        measure_unsigned_transfer(&mut l, sizes.reps).map_err(e)?;
+    {
+        let batches = (sizes.reps / 1_024).max(1);
+        let start = Clock::now();
+        for _ in 0..batches {
+            let tick = l.next_tick();
+            for i in 0..1_024u32 {
+                let tx = Transaction::new(
+                    nth(i % 1_000),
+                    nth(1 + i % 999),
+                    Amount(1),
+                    tick,
+                    0,
+                    Vec::new(),
+                );
+                l.submit_unsigned(tx).map_err(e)?;
+            }
+            l.process_tick().map_err(e)?;
+        }
+        f.batched_transfer_ns = per(start.elapsed(), u64::from(batches) * 1_024);
+    }
+    drop(l);
+
+    progress("harness start");
+    {
+        let n = (sizes.reps / 20).max(100);
+        let start = Clock::now();
+        for _ in 0..n {
+            std::hint::black_box(market_builder(scenario_config(), &[]).build().map_err(e)?);
+        }
+        f.harness_start_us = per(start.elapsed(), u64::from(n)) / 1_000.0;
+    }
+
+    progress("scenarios");
+    let mut genesis = scenario_genesis().map_err(e)?;
+    {
+        let mut probe = genesis.fork();
+        let id = happy_path(&mut probe, 0).map_err(e)?;
+        check_paid(&probe, id)?;
+        let n = (sizes.reps / 20).max(100);
+        let start = Clock::now();
+        for i in 0..n {
+            let mut fork = genesis.fork();
+            happy_path(&mut fork, u64::from(i)).map_err(e)?;
+            std::hint::black_box(&fork);
+        }
+        f.scenarios_per_s = f64::from(n) / start.elapsed().as_secs_f64();
+        let start = Clock::now();
+        for _ in 0..n {
+            std::hint::black_box(genesis.fork());
+        }
+        f.fork_ns = per(start.elapsed(), u64::from(n));
+    }
+
+    progress("warp");
+    {
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let mut fork = genesis.fork();
+            let target = Tick(fork.next_tick().0 + 1_000_000);
+            let start = Clock::now();
+            fork.warp_to_tick(target).map_err(e)?;
+            best = best.min(start.elapsed().as_secs_f64() * 1_000.0);
+        }
+        f.warp_1m_idle_ticks_ms = best;
+    }
+
+    progress("snapshot/restore at 1k jobs");
+    let mut small = big_ledger(1_000, sizes.big_identities).map_err(e)?;
+    f.snapshot_restore_ns_1k = measure_snapshot_restore(&mut small, sizes.reps).map_err(e)?;
+    drop(small);
+    progress("building the 1M-job state");
+    let mut big = big_ledger(sizes.big_jobs, sizes.big_identities).map_err(e)?;
+    f.live_jobs_1m = live_jobs(&big).map_err(e)?;
+    progress("snapshot/restore at 1M jobs");
+    f.snapshot_restore_ns_1m = measure_snapshot_restore(&mut big, sizes.reps).map_err(e)?;
+    // Again at 1k, right after, so both see the same machine load.
+    let mut small = big_ledger(1_000, sizes.big_identities).map_err(e)?;
+    let again = measure_snapshot_restore(&mut small, sizes.reps).map_err(e)?;
+    f.snapshot_restore_ns_1k = f.snapshot_restore_ns_1k.min(again);
+    f.snapshot_restore_ratio_1m_vs_1k = f.snapshot_restore_ns_1m / f.snapshot_restore_ns_1k;
+    drop(big);
+
+    progress("invariant runs");
+    {
+        let model = MarketModel::default();
+        let start = Clock::now();
+        let stats = InvariantRunner::new(&model, "bench")
+            .cases(sizes.invariant_cases)
+            .min_actions(50)
+            .max_actions(50)
+            .seed([7; 32])
+            .run()
+            .map_err(|e| e.to_string())?;
+        f.invariant_runs_per_s = f64::from(stats.cases) / start.elapsed().as_secs_f64();
+    }
+    f.wall_over_cpu = run.wall().as_secs_f64() / run.elapsed().as_secs_f64().max(1e-9);
+    Ok(f)
+}
+
+/// One figure alone, for profiling: `transfer`, `scenario`, `warp`, `start`,
+/// `snapshot1m` or `invariants`. Returns a JSON line.
+pub fn measure_one(name: &str, sizes: Sizes) -> Result<String, String> {
+    let e = |e: LedgerError| e.to_string();
+    match name {
+        "transfer" => {
+            let mut l = transfer_ledger(None).map_err(e)?;
+            let ns = measure_unsigned_transfer(&mut l, sizes.reps).map_err(e)?;
+            Ok(format!("{{\"unsigned_transfer_ns\":{ns:.0}}}"))
+        }
+        "scenario" => {
+            let mut g = scenario_genesis().map_err(e)?;
+            let n = (sizes.reps / 4).max(100);
+            let start = Clock::now();
+            for i in 0..n {
+                let mut f = g.fork();
+                happy_path(&mut f, u64::from(i)).map_err(e)?;
+            }
+            let per_s = f64::from(n) / start.elapsed().as_secs_f64();
+            Ok(format!("{{\"scenarios_per_s\":{per_s:.0}}}"))
+        }
+        "warp" => {
+            let mut g = scenario_genesis().map_err(e)?;
+            let start = Clock::now();
+            for _ in 0..20 {
+                let mut f = g.fork();
+                let t = Tick(f.next_tick().0 + 1_000_000);
+                f.warp_to_tick(t).map_err(e)?;
+            }
+            let ms = start.elapsed().as_secs_f64() * 1_000.0 / 20.0;
+            Ok(format!("{{\"warp_1m_idle_ticks_ms\":{ms:.3}}}"))
+        }
+        "start" => {
+            let n = sizes.reps.max(1_000);
+            let start = Clock::now();
+            for _ in 0..n {
+                std::hint::black_box(market_builder(scenario_config(), &[]).build().map_err(e)?);
+            }
+            let us = per(start.elapsed(), u64::from(n)) / 1_000.0;
+            Ok(format!("{{\"harness_start_us\":{us:.1}}}"))
+        }
+        "snapshot1m" => {
+            let mut big = big_ledger(sizes.big_jobs, sizes.big_identities).map_err(e)?;
+            let ns = measure_snapshot_restore(&mut big, sizes.reps).map_err(e)?;
+            Ok(format!("{{\"snapshot_restore_ns_1m\":{ns:.0}}}"))
+        }
+        "invariants" => {
+            let model = MarketModel::default();
+            let start = Clock::now();
+            let stats = InvariantRunner::new(&model, "bench")
+                .cases(sizes.invariant_cases)
+                .min_actions(50)
+                .max_actions(50)
+                .seed([7; 32])
+                .run()
+                .map_err(|e| e.to_string())?;
+            let per_s = f64::from(stats.cases) / start.elapsed().as_secs_f64();
+            Ok(format!("{{\"invariant_runs_per_s\":{per_s:.1}}}"))
+        }
+        other => Err(format!("unknown figure {other}")),
+    }
+}
