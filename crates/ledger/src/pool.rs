@@ -32,13 +32,30 @@ pub(crate) enum Admission {
     Full,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Pool {
     ticks: BTreeMap<Tick, Vec<PendingTx>>,
     /// Ids of every pending transaction (lookups only, never iterated).
     ids: FxHashMap<TxId, Tick>,
     /// An emptied tick vector kept for the next tick (no allocation per tick).
     spare: Option<Vec<PendingTx>>,
+}
+
+/// A clone sized to what is pending (a snapshot clones the pool: its cost must follow the
+/// pending transactions, not the largest tick the pool ever held).
+impl Clone for Pool {
+    fn clone(&self) -> Self {
+        let mut ids = FxHashMap::default();
+        ids.reserve(self.ids.len());
+        for p in self.ticks.values().flatten() {
+            ids.insert(p.id, p.tx.tick);
+        }
+        Pool {
+            ticks: self.ticks.clone(),
+            ids,
+            spare: None,
+        }
+    }
 }
 
 impl Pool {
