@@ -1,9 +1,9 @@
 //! The ledger behind the node: durable (a data directory) or in memory, behind one face.
 
+use crate::wire::{event_view, ReceiptView};
 use comqute_contracts::{Amount, Identity, Tick};
-use comqute_ledger::durable::{DurableLedger, TxOutcome, TxState};
+use comqute_ledger::durable::{DurableLedger, TxOutcome, TxRecord, TxState};
 use comqute_ledger::{Event, Ledger, TxId, TxLookup, TxStatus, VerifiedTx};
-use serde::Serialize;
 
 use crate::error::ApiError;
 
@@ -15,21 +15,8 @@ pub enum Chain {
     Durable(Box<DurableLedger>),
 }
 
-/// What the node tells about a transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TxView {
-    /// The id, lowercase codec.
-    pub tx_id: String,
-    /// Qubic's `moneyFlew`.
-    pub money_flew: bool,
-    /// The tick it is scheduled for or ran in.
-    pub tick_number: u32,
-    /// pending, executed, failed or dropped.
-    pub status: &'static str,
-    /// The contract error or drop reason, if any.
-    pub error: Option<String>,
-}
+/// What the node tells about a transaction (the wire type).
+pub type TxView = crate::wire::TxStatusView;
 
 impl Chain {
     /// The ledger, for reading.
@@ -89,7 +76,7 @@ impl Chain {
                 tx_id: id.to_string(),
                 money_flew,
                 tick_number: tick.0,
-                status,
+                status: status.to_string(),
                 error,
             };
         Ok(match self {
@@ -118,6 +105,87 @@ impl Chain {
                 }
             },
         })
+    }
+
+    /// A transaction's receipt: complete (output, events numbered like
+    /// [`Chain::events_since`]) for transactions processed since start-up, the outcome alone
+    /// for older ones on a durable ledger.
+    pub fn receipt(&self, id: &TxId) -> Result<Option<ReceiptView>, ApiError> {
+        let ledger = self.ledger();
+        let base = match self {
+            Chain::Memory(_) => 0,
+            Chain::Durable(d) => d.events_total() - ledger.events().len() as u64,
+        };
+        let registry = ledger.registry();
+        let describe = |c: comqute_contracts::ContractIndex, data: &[u8]| {
+            registry
+                .get(c)
+                .map(|k| (k.name().to_string(), k.describe_event(data)))
+        };
+        let error_fields = |e: Option<&comqute_contracts::ContractError>| match e {
+            Some(e) => (
+                e.code(),
+                match e {
+                    comqute_contracts::ContractError::Rejected { name, .. } => Some(name.clone()),
+                    _ => None,
+                },
+                Some(hex::encode(borsh::to_vec(e).unwrap_or_default())),
+            ),
+            None => (None, None, None),
+        };
+        if let TxLookup::Done(r) = ledger.lookup(id) {
+            let (error_code, error_name, error_hex) = error_fields(r.error());
+            let error = match &r.status {
+                TxStatus::Executed => None,
+                TxStatus::Failed { error } => Some(error.to_string()),
+                TxStatus::Dropped { reason } => Some(format!("{reason:?}")),
+            };
+            return Ok(Some(ReceiptView {
+                tx_id: id.to_string(),
+                tick_number: r.tick.0,
+                status: r.status.name().to_string(),
+                money_flew: r.money_flew,
+                error,
+                error_code,
+                error_name,
+                error_hex,
+                output_hex: hex::encode(&r.output),
+                events: r
+                    .events
+                    .iter()
+                    .map(|e| {
+                        let mut e = e.clone();
+                        e.seq += base;
+                        event_view(&e, describe)
+                    })
+                    .collect(),
+                full: true,
+            }));
+        }
+        let failed = match self {
+            Chain::Durable(d) => match d.tx_status(id)? {
+                TxState::Done(TxRecord {
+                    outcome: TxOutcome::Failed { error },
+                    ..
+                }) => Some(error),
+                _ => None,
+            },
+            Chain::Memory(_) => None,
+        };
+        let (error_code, error_name, error_hex) = error_fields(failed.as_ref());
+        Ok(self.tx_status(id)?.map(|v| ReceiptView {
+            tx_id: v.tx_id,
+            tick_number: v.tick_number,
+            full: false,
+            status: v.status,
+            money_flew: v.money_flew,
+            error: v.error,
+            error_code,
+            error_name,
+            error_hex,
+            output_hex: String::new(),
+            events: Vec::new(),
+        }))
     }
 
     /// Up to `limit` events numbered `>= cursor` (numbers stable across restarts).

@@ -7,7 +7,6 @@ use axum::Json;
 use comqute_contracts::ContractError;
 use comqute_ledger::durable::DurableError;
 use comqute_ledger::{LedgerError, TxError};
-use serde_json::json;
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +65,10 @@ pub enum ApiError {
     /// The caller may not do this.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The request clashes with what is already there (a chunk out of order, a closed
+    /// stream, a job in the wrong state).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A bug or an I/O failure on the node's side.
     #[error("internal error: {0}")]
     Internal(String),
@@ -103,6 +106,7 @@ impl ApiError {
             ApiError::DevnetOnly(_) => "devnet_only",
             ApiError::TooLarge { .. } => "body_too_large",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::Conflict(_) => "conflict",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -116,7 +120,9 @@ impl ApiError {
             ApiError::Contract(ContractError::UnknownFunction { .. }) => StatusCode::NOT_FOUND,
             ApiError::DevnetOnly(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Ledger(LedgerError::Duplicate(_)) => StatusCode::CONFLICT,
+            ApiError::Ledger(LedgerError::Duplicate(_)) | ApiError::Conflict(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::Ledger(LedgerError::TickFull { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Storage(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Ledger(LedgerError::TickOverflow) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -131,10 +137,10 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(code = self.code(), "{self}");
         }
-        (
-            status,
-            Json(json!({ "code": self.code(), "message": self.to_string() })),
-        )
-            .into_response()
+        let body = crate::wire::ErrorBody {
+            code: self.code().to_string(),
+            message: self.to_string(),
+        };
+        (status, Json(body)).into_response()
     }
 }

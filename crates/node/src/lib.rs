@@ -25,6 +25,8 @@ pub mod api;
 pub mod blobs;
 pub mod chain;
 pub mod error;
+pub mod tokens;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use comqute_contracts::examples::{Faulty, Notary, SendMany};
+use comqute_contracts::marketplace::{self, MarketConfig};
 use comqute_contracts::{Amount, Identity, Tick};
 use comqute_ledger::durable::{DurableConfig, DurableLedger};
 use comqute_ledger::{Ledger, LedgerBuilder};
@@ -66,15 +69,31 @@ pub struct NodeConfig {
     pub genesis: GenesisFn,
     /// Durable store settings.
     pub durable: DurableConfig,
+    /// The most text one job's token stream holds, in bytes.
+    pub max_stream_bytes: usize,
+    /// The most token streams kept in memory.
+    pub max_streams: usize,
 }
 
-/// The node's default genesis: the example contracts and no balances (devnet faucets fund
-/// identities).
+/// The node's default genesis: the marketplace (escrow #1, worker registry #2, job registry
+/// #4) with [`MarketConfig::default`], the example contracts (notary #10, send-many #11,
+/// faulty #12), and no balances (devnet faucets fund identities).
 pub fn default_genesis() -> LedgerBuilder {
-    Ledger::builder()
-        .contract(Notary)
-        .contract(SendMany)
-        .contract(Faulty)
+    market_genesis(&MarketConfig::default())
+}
+
+/// The default genesis with custom marketplace settings (a resolver, shorter windows).
+pub fn market_genesis(config: &MarketConfig) -> LedgerBuilder {
+    let mut b = Ledger::builder();
+    for c in marketplace::contracts(config.clone()) {
+        b = b.contract_arc(c);
+    }
+    b.contract(Notary).contract(SendMany).contract(Faulty)
+}
+
+/// A [`GenesisFn`] for [`market_genesis`].
+pub fn market_genesis_fn(config: MarketConfig) -> GenesisFn {
+    Arc::new(move || market_genesis(&config))
 }
 
 impl NodeConfig {
@@ -90,6 +109,8 @@ impl NodeConfig {
             max_body_bytes: 64 << 10,
             genesis: Arc::new(default_genesis),
             durable: DurableConfig::default(),
+            max_stream_bytes: 1 << 20,
+            max_streams: 1024,
         }
     }
 
@@ -126,9 +147,31 @@ pub struct Shared {
     pub config: NodeConfig,
     /// Blob store.
     pub blobs: blobs::BlobStore,
+    /// Live token streams.
+    pub tokens: tokens::TokenHub,
 }
 
 impl Shared {
+    /// Shared state around an open ledger, without a server (what `Node::start` serves;
+    /// the SDK's embedded transport uses it in-process). Blobs live in `config.data_dir`
+    /// when set, else in memory.
+    pub fn new(chain: Chain, config: NodeConfig) -> Arc<Shared> {
+        let last = Tick(chain.ledger().next_tick().0.saturating_sub(1));
+        let blobs = match &config.data_dir {
+            Some(dir) => blobs::BlobStore::Dir(dir.join("blobs")),
+            None => blobs::BlobStore::Memory(Mutex::default()),
+        };
+        let (tick_tx, _) = watch::channel(last);
+        let tokens = tokens::TokenHub::new(config.max_stream_bytes, config.max_streams);
+        Arc::new(Shared {
+            chain: Mutex::new(chain),
+            tick_tx,
+            config,
+            blobs,
+            tokens,
+        })
+    }
+
     /// Locks the chain. Handlers hold it only for the duration of one ledger call.
     pub fn chain(&self) -> Result<MutexGuard<'_, Chain>, ApiError> {
         self.chain
@@ -177,12 +220,6 @@ impl Node {
                 Chain::Durable(Box::new(d))
             }
         };
-        let last = Tick(chain.ledger().next_tick().0.saturating_sub(1));
-        let blobs = match &config.data_dir {
-            Some(dir) => blobs::BlobStore::Dir(dir.join("blobs")),
-            None => blobs::BlobStore::Memory(Mutex::default()),
-        };
-        let (tick_tx, _) = watch::channel(last);
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| NodeError::Bind {
@@ -193,12 +230,7 @@ impl Node {
             addr: config.listen,
             source,
         })?;
-        let shared = Arc::new(Shared {
-            chain: Mutex::new(chain),
-            tick_tx,
-            config: config.clone(),
-            blobs,
-        });
+        let shared = Shared::new(chain, config.clone());
         let app = api::router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {

@@ -2,21 +2,20 @@
 
 use std::sync::Arc;
 
+use super::{blocking, parse_hash, BytesBody};
+use crate::error::ApiError;
+use crate::wire::BlobPutResponse;
+use crate::Shared;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Value};
-
-use super::{blocking, parse_hash, BytesBody};
-use crate::error::ApiError;
-use crate::Shared;
 
 /// Stores the body; idempotent.
 pub async fn put(
     State(s): State<Arc<Shared>>,
     BytesBody(body): BytesBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BlobPutResponse>, ApiError> {
     let limit = s.config.max_blob_bytes;
     if body.len() > limit {
         return Err(ApiError::TooLarge {
@@ -26,9 +25,12 @@ pub async fn put(
     }
     let size = body.len();
     let h = blocking(move || s.blobs.put(&body)).await?;
-    Ok(Json(
-        json!({ "hash": h.to_string(), "hex": h.to_hex(), "size": size }),
-    ))
+    Ok(Json(BlobPutResponse {
+        hash: h.to_string(),
+        hex: h.to_hex(),
+        // Invariant: blobs are capped far below 4 GiB; saturate regardless.
+        size: u32::try_from(size).unwrap_or(u32::MAX),
+    }))
 }
 
 /// Returns a stored body.

@@ -2,24 +2,13 @@
 
 use std::sync::Arc;
 
+use super::{blocking, parse_identity, JsonBody};
+use crate::error::ApiError;
+use crate::wire::{FaucetRequest, FaucetResponse, WarpRequest, WarpResponse};
+use crate::Shared;
 use axum::extract::State;
 use axum::Json;
 use comqute_contracts::{Amount, Tick};
-use serde::Deserialize;
-use serde_json::{json, Value};
-
-use super::{blocking, parse_identity, JsonBody};
-use crate::error::ApiError;
-use crate::Shared;
-
-/// Body of `devnet/faucet`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Faucet {
-    identity: String,
-    /// A decimal string or a number.
-    amount: serde_json::Value,
-}
 
 fn amount(v: &serde_json::Value) -> Result<Amount, ApiError> {
     let n = match v {
@@ -39,8 +28,8 @@ fn amount(v: &serde_json::Value) -> Result<Amount, ApiError> {
 /// `POST /v1/devnet/faucet {"identity", "amount"}`: creates money.
 pub async fn faucet(
     State(s): State<Arc<Shared>>,
-    JsonBody(f): JsonBody<Faucet>,
-) -> Result<Json<Value>, ApiError> {
+    JsonBody(f): JsonBody<FaucetRequest>,
+) -> Result<Json<FaucetResponse>, ApiError> {
     if !s.config.devnet {
         return Err(ApiError::DevnetOnly("the faucet"));
     }
@@ -49,24 +38,17 @@ pub async fn faucet(
     let s2 = s.clone();
     blocking(move || s2.chain()?.fund(&id, amount)).await?;
     let balance = s.chain()?.ledger().balance(&id);
-    Ok(Json(
-        json!({ "identity": id.to_string(), "balance": balance.0.to_string() }),
-    ))
-}
-
-/// Body of `devnet/warp`: a target tick, or a number of ticks.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Warp {
-    tick: Option<u32>,
-    ticks: Option<u32>,
+    Ok(Json(FaucetResponse {
+        identity: id.to_string(),
+        balance: balance.0,
+    }))
 }
 
 /// `POST /v1/devnet/warp {"tick": N} | {"ticks": N}`: processes ticks now, skipping idle ones.
 pub async fn warp(
     State(s): State<Arc<Shared>>,
-    JsonBody(w): JsonBody<Warp>,
-) -> Result<Json<Value>, ApiError> {
+    JsonBody(w): JsonBody<WarpRequest>,
+) -> Result<Json<WarpResponse>, ApiError> {
     if !s.config.devnet {
         return Err(ApiError::DevnetOnly("warp"));
     }
@@ -99,5 +81,5 @@ pub async fn warp(
     })
     .await?;
     s.tick_tx.send_replace(last);
-    Ok(Json(json!({ "tick": last.0 })))
+    Ok(Json(WarpResponse { tick: last.0 }))
 }

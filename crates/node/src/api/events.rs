@@ -4,14 +4,16 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::Json;
 use futures_util::stream::Stream;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
+use super::QueryParams;
+use crate::chain::Chain;
 use crate::error::ApiError;
+use crate::wire::{event_view, EventPage, EventView};
 use crate::Shared;
 
 /// The largest page.
@@ -25,40 +27,45 @@ pub struct Page {
     limit: Option<usize>,
 }
 
-fn event_json(e: &comqute_ledger::Event) -> Value {
-    json!({
-        "seq": e.seq.to_string(),
-        "tick": e.tick.0,
-        "tx": e.tx.map(|t| t.to_string()),
-        "contract": e.contract.0,
-        "dataHex": hex::encode(&e.data),
-    })
+/// Events `>= cursor` as the node shows them: raw hex, and decoded (marketplace events with
+/// their fields, other contracts' own description).
+pub fn event_views(c: &Chain, cursor: u64, limit: usize) -> Result<Vec<EventView>, ApiError> {
+    let evs = c.events_since(cursor, limit)?;
+    let registry = c.ledger().registry();
+    Ok(evs
+        .iter()
+        .map(|e| {
+            event_view(e, |i, data| {
+                registry
+                    .get(i)
+                    .map(|k| (k.name().to_string(), k.describe_event(data)))
+            })
+        })
+        .collect())
 }
 
 /// `GET /v1/events?after=N&limit=M`: `{"events": [...], "next": cursor}`.
 pub async fn list(
     State(s): State<Arc<Shared>>,
-    Query(p): Query<Page>,
-) -> Result<Json<Value>, ApiError> {
+    QueryParams(p): QueryParams<Page>,
+) -> Result<Json<EventPage>, ApiError> {
     let limit = p.limit.unwrap_or(100).clamp(1, MAX_PAGE);
-    let evs = s.chain()?.events_since(p.after, limit)?;
-    let next = evs.last().map_or(p.after, |e| e.seq + 1);
-    Ok(Json(
-        json!({ "events": evs.iter().map(event_json).collect::<Vec<_>>(), "next": next.to_string() }),
-    ))
+    let events = event_views(&*s.chain()?, p.after, limit)?;
+    let next = events.last().map_or(p.after, |e| e.seq + 1);
+    Ok(Json(EventPage { events, next }))
 }
 
 /// `GET /v1/events/stream?after=N`: every event from `after` on, then live ones as ticks
 /// are processed. Each SSE message has `id` = the event number (resume with `after`).
 pub async fn stream(
     State(s): State<Arc<Shared>>,
-    Query(p): Query<Page>,
+    QueryParams(p): QueryParams<Page>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let mut ticks = s.tick_tx.subscribe();
     let stream = async_stream(move |tx| async move {
         let mut cursor = p.after;
         loop {
-            let page = match s.chain().and_then(|c| c.events_since(cursor, MAX_PAGE)) {
+            let page = match s.chain().and_then(|c| event_views(&c, cursor, MAX_PAGE)) {
                 Ok(p) => p,
                 Err(e) => {
                     let _ = tx
@@ -73,7 +80,7 @@ pub async fn stream(
                 let ev = SseEvent::default()
                     .id(e.seq.to_string())
                     .event("event")
-                    .data(event_json(&e).to_string());
+                    .data(serde_json::to_string(&e).unwrap_or_default());
                 if tx.send(ev).await.is_err() {
                     return;
                 }

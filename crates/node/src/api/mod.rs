@@ -1,17 +1,19 @@
 //! The HTTP API: routes, extractors that turn every malformed request into an [`ApiError`],
 //! and the shared JSON helpers. Qubic-shaped endpoints are in [`qubic`], events in
-//! [`events`], blobs in [`blobs`], devnet powers in [`devnet`].
+//! [`events`], blobs in [`blobs`], devnet powers in [`devnet`], the marketplace views in
+//! [`market`], token streaming in [`tokens`]. The JSON shapes are in [`crate::wire`].
 
 pub mod blobs;
 pub mod devnet;
 pub mod events;
+pub mod market;
 pub mod qubic;
+pub mod tokens;
 
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 use axum::Router;
 use comqute_contracts::{Hash32, Identity};
@@ -37,59 +39,125 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .clone()
         .route("/events", get(events::list))
         .route("/events/stream", get(events::stream))
+        .route("/jobs", get(market::jobs))
+        .route("/jobs/{id}", get(market::job))
+        .route("/jobs/{id}/escrow", get(market::job_escrow))
+        .route("/jobs/{id}/tokens", post(tokens::push).get(tokens::page))
+        .route("/jobs/{id}/tokens/stream", get(tokens::stream))
+        .route("/workers", get(market::workers))
+        .route("/workers/{id}", get(market::worker))
+        .route("/stats", get(market::stats))
+        .route("/receipts/{id}", get(market::receipt))
         .route("/devnet/faucet", post(devnet::faucet))
         .route("/devnet/warp", post(devnet::warp))
         .route("/blobs/{hash}", get(blobs::get))
-        .route(
-            "/blobs",
-            put(blobs::put).layer(DefaultBodyLimit::max(shared.config.max_blob_bytes)),
-        );
+        .route("/blobs", put(blobs::put));
     Router::new()
         .nest("/live/v1", qubic)
         .nest("/v1", v1)
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
-        .layer(DefaultBodyLimit::max(shared.config.max_body_bytes))
+        // Bodies are limited by the extractors (`JsonBody`: max_body_bytes, `BytesBody`:
+        // max_blob_bytes), which also drain what is over so the sender reads the 413.
         .with_state(shared)
 }
 
-/// A JSON body whose every failure is an [`ApiError`] (malformed → `bad_json`, too large →
-/// 413 `body_too_large`).
+/// How much of an oversized body is still read (and dropped) before the 413 goes out: a
+/// client that is still sending then gets the answer instead of a reset connection.
+pub const DRAIN_CAP: usize = 32 << 20;
+
+/// Reads a request body of at most `limit` bytes. A longer body is a 413 `body_too_large`;
+/// it is read on and dropped up to [`DRAIN_CAP`] (never stored), so the sender sees the
+/// answer.
+pub async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(n) = declared {
+        if n > limit.saturating_add(DRAIN_CAP) {
+            return Err(ApiError::TooLarge { size: n, limit });
+        }
+    }
+    let mut stream = req.into_body().into_data_stream();
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    let mut total = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadParam {
+            name: "body",
+            detail: e.to_string(),
+        })?;
+        total = total.saturating_add(chunk.len());
+        if total <= limit {
+            buf.extend_from_slice(&chunk);
+        } else {
+            buf = Vec::new();
+            if total > limit.saturating_add(DRAIN_CAP) {
+                break;
+            }
+        }
+    }
+    if total > limit {
+        return Err(ApiError::TooLarge { size: total, limit });
+    }
+    Ok(buf.into())
+}
+
+/// A JSON body of at most `max_body_bytes` whose every failure is an [`ApiError`]
+/// (malformed, or not `application/json` → `bad_json`; too large → 413 `body_too_large`).
 pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl<T: DeserializeOwned> FromRequest<Arc<Shared>> for JsonBody<T> {
     type Rejection = ApiError;
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(JsonBody(v)),
-            Err(r) => Err(json_rejection(r)),
+    async fn from_request(req: Request, state: &Arc<Shared>) -> Result<Self, ApiError> {
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let mime = v.split(';').next().unwrap_or("").trim();
+                mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")
+            });
+        if !json {
+            return Err(ApiError::BadJson(
+                "expected a body with Content-Type: application/json".into(),
+            ));
         }
+        let bytes = read_body(req, state.config.max_body_bytes).await?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::BadJson(e.to_string()))
     }
 }
 
-/// A raw body whose failures are [`ApiError`]s (too large → 413 `body_too_large`).
+/// A raw body of at most `max_blob_bytes` whose failures are [`ApiError`]s (too large → 413
+/// `body_too_large`).
 pub struct BytesBody(pub axum::body::Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for BytesBody {
+impl FromRequest<Arc<Shared>> for BytesBody {
     type Rejection = ApiError;
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::body::Bytes::from_request(req, state).await {
-            Ok(b) => Ok(BytesBody(b)),
-            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::TooLarge { size: 0, limit: 0 })
-            }
+    async fn from_request(req: Request, state: &Arc<Shared>) -> Result<Self, ApiError> {
+        read_body(req, state.config.max_blob_bytes)
+            .await
+            .map(BytesBody)
+    }
+}
+
+/// Query parameters whose every failure is an [`ApiError`] (`bad_parameter`).
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(QueryParams(v)),
             Err(r) => Err(ApiError::BadParam {
-                name: "body",
+                name: "query",
                 detail: r.body_text(),
             }),
         }
     }
-}
-
-fn json_rejection(r: JsonRejection) -> ApiError {
-    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::TooLarge { size: 0, limit: 0 };
-    }
-    ApiError::BadJson(r.body_text())
 }
 
 /// Parses an identity from a path.

@@ -3,97 +3,79 @@
 
 use std::sync::Arc;
 
+use super::{b64, blocking, parse_hash, parse_identity, to_b64, JsonBody};
+use crate::error::ApiError;
+use crate::wire::{
+    ApprovedTransactionsResponse, ApprovedTx, BalanceInfo, BalanceResponse, BroadcastRequest,
+    BroadcastResponse, QueryRequest, QueryResponse, TickInfo, TickInfoResponse, TxStatusResponse,
+};
+use crate::Shared;
 use axum::extract::{Path, State};
 use axum::Json;
 use comqute_contracts::{ContractIndex, Tick};
 use comqute_ledger::{Transaction, VerifiedTx};
-use serde::Deserialize;
-use serde_json::{json, Value};
-
-use super::{b64, blocking, parse_hash, parse_identity, to_b64, JsonBody};
-use crate::error::ApiError;
-use crate::Shared;
 
 /// `GET tick-info`: the last processed tick; a transaction must name a later one.
-pub async fn tick_info(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
+pub async fn tick_info(State(s): State<Arc<Shared>>) -> Result<Json<TickInfoResponse>, ApiError> {
     let c = s.chain()?;
     let l = c.ledger();
     let tick = l.next_tick().0.saturating_sub(1);
-    Ok(Json(json!({
-        "tickInfo": {
-            "tick": tick,
-            "duration": s.config.tick_ms,
-            "epoch": l.epoch_of(Tick(tick)).0,
-            "initialTick": l.config().genesis_tick.0,
-        }
-    })))
+    Ok(Json(TickInfoResponse {
+        tick_info: TickInfo {
+            tick,
+            duration: u32::try_from(s.config.tick_ms).unwrap_or(u32::MAX),
+            epoch: l.epoch_of(Tick(tick)).0,
+            initial_tick: l.config().genesis_tick.0,
+        },
+    }))
 }
 
 /// `GET balances/{identity}`.
 pub async fn balance(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BalanceResponse>, ApiError> {
     let id = parse_identity(&id)?;
     let c = s.chain()?;
     let l = c.ledger();
     let a = l.account(&id);
-    Ok(Json(json!({
-        "balance": {
-            "id": id.to_string(),
-            "balance": a.balance.to_string(),
-            "validForTick": l.next_tick().0.saturating_sub(1),
-            "latestIncomingTransferTick": a.latest_incoming_transfer_tick,
-            "latestOutgoingTransferTick": a.latest_outgoing_transfer_tick,
-            "incomingAmount": a.incoming_amount.to_string(),
-            "outgoingAmount": a.outgoing_amount.to_string(),
-            "numberOfIncomingTransfers": a.number_of_incoming_transfers,
-            "numberOfOutgoingTransfers": a.number_of_outgoing_transfers,
-        }
-    })))
-}
-
-/// Body of `broadcast-transaction`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Broadcast {
-    encoded_transaction: String,
+    Ok(Json(BalanceResponse {
+        balance: BalanceInfo {
+            id: id.to_string(),
+            balance: a.balance,
+            valid_for_tick: l.next_tick().0.saturating_sub(1),
+            latest_incoming_transfer_tick: a.latest_incoming_transfer_tick,
+            latest_outgoing_transfer_tick: a.latest_outgoing_transfer_tick,
+            incoming_amount: a.incoming_amount,
+            outgoing_amount: a.outgoing_amount,
+            number_of_incoming_transfers: a.number_of_incoming_transfers,
+            number_of_outgoing_transfers: a.number_of_outgoing_transfers,
+        },
+    }))
 }
 
 /// `POST broadcast-transaction`: decodes, verifies the signature, and queues for its tick.
 pub async fn broadcast(
     State(s): State<Arc<Shared>>,
-    JsonBody(b): JsonBody<Broadcast>,
-) -> Result<Json<Value>, ApiError> {
+    JsonBody(b): JsonBody<BroadcastRequest>,
+) -> Result<Json<BroadcastResponse>, ApiError> {
     let bytes = b64("encodedTransaction", &b.encoded_transaction)?;
     let tx = Transaction::decode(&bytes)?;
     // Verify off the async workers: ~50 µs of curve arithmetic.
     let verified = blocking(move || Ok(VerifiedTx::verify(tx)?)).await?;
     let id = s.chain()?.submit_verified(verified)?;
-    Ok(Json(json!({
-        "peersBroadcasted": 1,
-        "encodedTransaction": b.encoded_transaction,
-        "transactionId": id.to_string(),
-    })))
-}
-
-/// Body of `querySmartContract`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Query {
-    contract_index: u32,
-    input_type: u16,
-    #[serde(default)]
-    input_size: Option<u32>,
-    #[serde(default)]
-    request_data: String,
+    Ok(Json(BroadcastResponse {
+        peers_broadcasted: 1,
+        encoded_transaction: b.encoded_transaction,
+        transaction_id: id.to_string(),
+    }))
 }
 
 /// `POST querySmartContract`: runs a contract function against the current state.
 pub async fn query_contract(
     State(s): State<Arc<Shared>>,
-    JsonBody(q): JsonBody<Query>,
-) -> Result<Json<Value>, ApiError> {
+    JsonBody(q): JsonBody<QueryRequest>,
+) -> Result<Json<QueryResponse>, ApiError> {
     let input = b64("requestData", &q.request_data)?;
     if let Some(n) = q.input_size {
         if n as usize != input.len() {
@@ -107,27 +89,31 @@ pub async fn query_contract(
         s.chain()?
             .ledger()
             .query_raw(ContractIndex(q.contract_index), q.input_type, &input)?;
-    Ok(Json(json!({ "responseData": to_b64(&out) })))
+    Ok(Json(QueryResponse {
+        response_data: to_b64(&out),
+    }))
 }
 
 /// `GET tx-status/{txId}`: pending, executed, failed or dropped, with Qubic's `moneyFlew`.
 pub async fn tx_status(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TxStatusResponse>, ApiError> {
     let id = parse_hash(&id)?;
     let view = s
         .chain()?
         .tx_status(&id)?
         .ok_or_else(|| ApiError::NotFound(format!("no transaction {id}")))?;
-    Ok(Json(json!({ "transactionStatus": view })))
+    Ok(Json(TxStatusResponse {
+        transaction_status: view,
+    }))
 }
 
 /// `GET ticks/{tick}/approved-transactions`: the transactions of a processed tick.
 pub async fn approved_transactions(
     State(s): State<Arc<Shared>>,
     Path(tick): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ApprovedTransactionsResponse>, ApiError> {
     let tick: u32 = tick.parse().map_err(|_| ApiError::BadParam {
         name: "tick",
         detail: format!("{tick:?} is not a tick number"),
@@ -142,8 +128,15 @@ pub async fn approved_transactions(
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(v) = c.tx_status(&id)? {
-            out.push(json!({ "txId": v.tx_id, "tickNumber": v.tick_number, "status": v.status, "moneyFlew": v.money_flew }));
+            out.push(ApprovedTx {
+                tx_id: v.tx_id,
+                tick_number: v.tick_number,
+                status: v.status,
+                money_flew: v.money_flew,
+            });
         }
     }
-    Ok(Json(json!({ "approvedTransactions": out })))
+    Ok(Json(ApprovedTransactionsResponse {
+        approved_transactions: out,
+    }))
 }

@@ -1,0 +1,305 @@
+//! The marketplace JSON API for apps and explorers: jobs (filtered, paged), one job, its
+//! escrow, workers serving a model, one worker, network statistics, and receipts. Every view
+//! comes from the contracts' own functions and is rendered by [`crate::wire`] (camelCase,
+//! 64-bit numbers as strings).
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /v1/jobs?status=&requester=&worker=&cursor=&limit=` | [`JobsPage`] |
+//! | `GET /v1/jobs/{id}` | a job ([`wire::job_json`]) |
+//! | `GET /v1/jobs/{id}/escrow` | the job's escrow account |
+//! | `GET /v1/workers?model=NAME \| modelId=HASH&cursor=&limit=` | [`WorkersPage`] |
+//! | `GET /v1/workers/{identity}` | a worker ([`wire::worker_json`]) |
+//! | `GET /v1/stats` | [`wire::stats_json`] |
+//! | `GET /v1/receipts/{txId}` | [`ReceiptResponse`] |
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use comqute_contracts::escrow::JobEscrow;
+use comqute_contracts::job_registry::{
+    Job, JobPage, JobRef, JobStatus, JobsByRequester, JobsByStatus, JobsByWorker, NetworkStats,
+    GET_JOB, JOBS_BY_REQUESTER, JOBS_BY_STATUS, JOBS_BY_WORKER, JOB_ESCROW, NETWORK_STATS,
+};
+use comqute_contracts::marketplace::{model_id, JOB_REGISTRY, MAX_PAGE, WORKER_REGISTRY};
+use comqute_contracts::worker_registry::{
+    WorkerInfo, WorkerPage, WorkerQuery, WorkersByModel, GET_WORKER, WORKERS_BY_MODEL,
+};
+use comqute_contracts::{Hash32, Identity};
+use comqute_ledger::Ledger;
+use serde_json::Value;
+
+use super::{parse_hash, parse_identity, QueryParams};
+use crate::error::ApiError;
+use crate::wire::{self, JobsPage, ReceiptResponse, WorkersPage};
+use crate::Shared;
+
+type Params = QueryParams<HashMap<String, String>>;
+
+fn internal(e: wire::ValueError) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+/// Refuses query parameters the endpoint does not know (a typo would otherwise widen the
+/// filter silently).
+fn only(p: &HashMap<String, String>, known: &[&'static str]) -> Result<(), ApiError> {
+    match p.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::BadParam {
+            name: "query",
+            detail: format!("unknown parameter {k:?}; known: {}", known.join(", ")),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A job id from a path or query: a positive decimal u64.
+pub fn parse_job_id(name: &'static str, s: &str) -> Result<u64, ApiError> {
+    s.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::BadParam {
+            name,
+            detail: format!("{s:?} is not a job id (a positive integer)"),
+        })
+}
+
+/// `limit` (1 to 100, default 20) and `cursor` (a number) from a query.
+fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ApiError> {
+    let limit = match p.get("limit") {
+        None => 20,
+        Some(l) => l
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| ApiError::BadParam {
+                name: "limit",
+                detail: format!("{l:?} is not between 1 and {MAX_PAGE}"),
+            })?,
+    };
+    let cursor = match p.get("cursor") {
+        None => None,
+        Some(c) if c.is_empty() => None,
+        Some(c) => Some(c.trim().parse::<u64>().map_err(|_| ApiError::BadParam {
+            name: "cursor",
+            detail: format!("{c:?} is not a cursor (a number from a nextCursor)"),
+        })?),
+    };
+    Ok((cursor, limit))
+}
+
+/// A job, or 404.
+pub fn get_job(l: &Ledger, id: u64) -> Result<Job, ApiError> {
+    l.query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB, &JobRef { job_id: id })?
+        .ok_or_else(|| ApiError::NotFound(format!("no job {id}")))
+}
+
+/// Jobs filtered by status, requester and worker, ascending by id. The most selective
+/// index is walked (requester, then worker, then status; all jobs by id without a filter)
+/// and the other filters applied to its page, so a page may hold fewer than `limit` jobs
+/// when filters combine: follow `nextCursor` until it is null.
+pub fn list_jobs(
+    l: &Ledger,
+    status: Option<JobStatus>,
+    requester: Option<Identity>,
+    worker: Option<Identity>,
+    cursor: Option<u64>,
+    limit: u16,
+) -> Result<(Vec<Job>, Option<u64>), ApiError> {
+    let page: JobPage = if let Some(r) = requester {
+        l.query(
+            JOB_REGISTRY,
+            JOBS_BY_REQUESTER,
+            &JobsByRequester {
+                requester: r,
+                cursor,
+                limit,
+            },
+        )?
+    } else if let Some(w) = worker {
+        l.query(
+            JOB_REGISTRY,
+            JOBS_BY_WORKER,
+            &JobsByWorker {
+                worker: w,
+                cursor,
+                limit,
+            },
+        )?
+    } else if let Some(st) = status {
+        l.query(
+            JOB_REGISTRY,
+            JOBS_BY_STATUS,
+            &JobsByStatus {
+                status: st,
+                cursor,
+                limit,
+            },
+        )?
+    } else {
+        // Job ids run from 1 to the number submitted.
+        let stats: NetworkStats = l.query(JOB_REGISTRY, NETWORK_STATS, &())?;
+        let last = stats.jobs.submitted;
+        let from = cursor.unwrap_or(0).saturating_add(1);
+        let to = from.saturating_add(u64::from(limit) - 1).min(last);
+        let mut jobs = Vec::new();
+        for id in from..=to {
+            if let Some(j) =
+                l.query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB, &JobRef { job_id: id })?
+            {
+                jobs.push(j);
+            }
+        }
+        JobPage {
+            jobs,
+            next_cursor: (to < last).then_some(to),
+        }
+    };
+    let jobs = page
+        .jobs
+        .into_iter()
+        .filter(|j| status.is_none_or(|s| j.status == s))
+        .filter(|j| requester.is_none_or(|r| j.requester == r))
+        .filter(|j| worker.is_none_or(|w| j.worker == Some(w)))
+        .collect();
+    Ok((jobs, page.next_cursor))
+}
+
+/// `GET /v1/jobs?status=NAME&requester=ID&worker=ID&cursor=N&limit=M`.
+pub async fn jobs(
+    State(s): State<Arc<Shared>>,
+    QueryParams(p): Params,
+) -> Result<Json<JobsPage>, ApiError> {
+    only(&p, &["status", "requester", "worker", "cursor", "limit"])?;
+    let status = match p.get("status") {
+        None => None,
+        Some(v) => Some(wire::parse_status(v).ok_or_else(|| ApiError::BadParam {
+            name: "status",
+            detail: format!(
+                "{v:?} is not one of {}",
+                JobStatus::ALL.map(|s| s.name()).join(", ")
+            ),
+        })?),
+    };
+    let requester = p.get("requester").map(|v| parse_identity(v)).transpose()?;
+    let worker = p.get("worker").map(|v| parse_identity(v)).transpose()?;
+    let (cursor, limit) = paging(&p)?;
+    let (jobs, next_cursor) = list_jobs(
+        s.chain()?.ledger(),
+        status,
+        requester,
+        worker,
+        cursor,
+        limit,
+    )?;
+    let jobs = jobs
+        .iter()
+        .map(wire::job_json)
+        .collect::<Result<Vec<Value>, _>>()
+        .map_err(internal)?;
+    Ok(Json(JobsPage { jobs, next_cursor }))
+}
+
+/// `GET /v1/jobs/{id}`.
+pub async fn job(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_job_id("id", &id)?;
+    let job = get_job(s.chain()?.ledger(), id)?;
+    Ok(Json(wire::job_json(&job).map_err(internal)?))
+}
+
+/// `GET /v1/jobs/{id}/escrow`: the job's account in the escrow vault.
+pub async fn job_escrow(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_job_id("id", &id)?;
+    let e: Option<JobEscrow> =
+        s.chain()?
+            .ledger()
+            .query(JOB_REGISTRY, JOB_ESCROW, &JobRef { job_id: id })?;
+    let e = e.ok_or_else(|| ApiError::NotFound(format!("no escrow for job {id}")))?;
+    Ok(Json(wire::value::to_json(&e).map_err(internal)?))
+}
+
+/// The model filter of `/v1/workers`: `model` (a name, hashed) or `modelId` (a hash).
+fn model_param(p: &HashMap<String, String>) -> Result<Hash32, ApiError> {
+    match (p.get("model"), p.get("modelId")) {
+        (Some(name), None) if !name.trim().is_empty() => Ok(model_id(name.trim())),
+        (None, Some(h)) => parse_hash(h),
+        _ => Err(ApiError::BadParam {
+            name: "model",
+            detail: "give exactly one of model (a name) or modelId (its hash)".into(),
+        }),
+    }
+}
+
+/// `GET /v1/workers?model=NAME&cursor=N&limit=M` (or `modelId=HASH`).
+pub async fn workers(
+    State(s): State<Arc<Shared>>,
+    QueryParams(p): Params,
+) -> Result<Json<WorkersPage>, ApiError> {
+    only(&p, &["model", "modelId", "cursor", "limit"])?;
+    let model = model_param(&p)?;
+    let (cursor, limit) = paging(&p)?;
+    let page: WorkerPage = s.chain()?.ledger().query(
+        WORKER_REGISTRY,
+        WORKERS_BY_MODEL,
+        &WorkersByModel {
+            model,
+            cursor,
+            limit,
+        },
+    )?;
+    let workers = page
+        .workers
+        .iter()
+        .map(wire::worker_json)
+        .collect::<Result<Vec<Value>, _>>()
+        .map_err(internal)?;
+    Ok(Json(WorkersPage {
+        workers,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// `GET /v1/workers/{identity}`.
+pub async fn worker(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_identity(&id)?;
+    let info: Option<WorkerInfo> =
+        s.chain()?
+            .ledger()
+            .query(WORKER_REGISTRY, GET_WORKER, &WorkerQuery { worker: id })?;
+    let info = info.ok_or_else(|| ApiError::NotFound(format!("no worker {id}")))?;
+    Ok(Json(wire::worker_json(&info).map_err(internal)?))
+}
+
+/// `GET /v1/stats`: jobs per status, money totals, workers (online included).
+pub async fn stats(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
+    let c = s.chain()?;
+    let l = c.ledger();
+    let st: NetworkStats = l.query(JOB_REGISTRY, NETWORK_STATS, &())?;
+    let tick = l.next_tick().0.saturating_sub(1);
+    Ok(Json(wire::stats_json(&st, tick).map_err(internal)?))
+}
+
+/// `GET /v1/receipts/{txId}`: status, output and events of a transaction.
+pub async fn receipt(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+) -> Result<Json<ReceiptResponse>, ApiError> {
+    let id = parse_hash(&id)?;
+    let receipt = s
+        .chain()?
+        .receipt(&id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no transaction {id}")))?;
+    Ok(Json(ReceiptResponse { receipt }))
+}

@@ -1,0 +1,296 @@
+//! Live token streams: the assigned worker pushes a job's output in numbered chunks while it
+//! runs; requesters read what was pushed so far and wait for more. Nothing here is on chain:
+//! the result hash the worker posts is what counts; the stream is a preview.
+//!
+//! **Who may push**: [`authorize`] checks an ed25519 signature by the pushing identity over
+//! [`crate::wire::token_digest`] and that this identity is the job's assigned worker
+//! according to the job registry; anyone else gets `403 forbidden`.
+//!
+//! **Bounded memory**: a stream holds at most `max_bytes` of text (a push past it gets 413),
+//! and the hub at most `max_streams` streams; when full, the oldest closed stream (else the
+//! oldest) is dropped. Readers already attached keep their copy.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use comqute_contracts::job_registry::{Job, JobRef, JobStatus, GET_JOB};
+use comqute_contracts::marketplace::JOB_REGISTRY;
+use comqute_contracts::Identity;
+use comqute_ledger::Ledger;
+use ed25519_dalek::{Signature, VerifyingKey};
+use tokio::sync::watch;
+
+use crate::error::ApiError;
+use crate::wire::{token_digest, TokenChunk, TokenPush};
+
+/// The streams of every job with tokens pushed or readers waiting.
+pub struct TokenHub {
+    inner: Mutex<Hub>,
+    max_bytes: usize,
+    max_streams: usize,
+}
+
+#[derive(Default)]
+struct Hub {
+    streams: BTreeMap<u64, Arc<TokenStream>>,
+    order: VecDeque<u64>,
+}
+
+/// One job's stream.
+pub struct TokenStream {
+    state: Mutex<StreamState>,
+    /// Chunks pushed so far (and a change when the stream closes).
+    changed: watch::Sender<(u32, bool)>,
+}
+
+#[derive(Default)]
+struct StreamState {
+    chunks: Vec<String>,
+    bytes: usize,
+    done: bool,
+}
+
+fn poisoned<T>(_: T) -> ApiError {
+    ApiError::Internal("token stream lock poisoned by a panic".into())
+}
+
+impl TokenStream {
+    fn new() -> TokenStream {
+        TokenStream {
+            state: Mutex::new(StreamState::default()),
+            changed: watch::channel((0, false)).0,
+        }
+    }
+
+    fn state(&self) -> Result<MutexGuard<'_, StreamState>, ApiError> {
+        self.state.lock().map_err(poisoned)
+    }
+
+    /// The chunks numbered `from` on, and whether the stream is closed.
+    pub fn read_from(&self, from: u32) -> Result<(Vec<TokenChunk>, bool), ApiError> {
+        let st = self.state()?;
+        let chunks = st
+            .chunks
+            .iter()
+            .enumerate()
+            .skip(from as usize)
+            .map(|(i, text)| TokenChunk {
+                // Invariant: chunk numbers are u32 by construction (push refuses more).
+                seq: u32::try_from(i).unwrap_or(u32::MAX),
+                text: text.clone(),
+            })
+            .collect();
+        Ok((chunks, st.done))
+    }
+
+    /// A receiver that changes whenever a chunk is pushed or the stream closes.
+    pub fn subscribe(&self) -> watch::Receiver<(u32, bool)> {
+        self.changed.subscribe()
+    }
+}
+
+/// What a push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pushed {
+    /// The next chunk number expected.
+    pub next: u32,
+    /// Whether the stream is closed.
+    pub done: bool,
+}
+
+impl TokenHub {
+    /// A hub keeping at most `max_bytes` of text per stream and `max_streams` streams.
+    pub fn new(max_bytes: usize, max_streams: usize) -> TokenHub {
+        TokenHub {
+            inner: Mutex::new(Hub::default()),
+            max_bytes,
+            max_streams: max_streams.max(1),
+        }
+    }
+
+    /// The job's stream, if any.
+    pub fn get(&self, job_id: u64) -> Result<Option<Arc<TokenStream>>, ApiError> {
+        Ok(self
+            .inner
+            .lock()
+            .map_err(poisoned)?
+            .streams
+            .get(&job_id)
+            .cloned())
+    }
+
+    /// The job's stream, created empty if missing (dropping an old one when full).
+    pub fn get_or_create(&self, job_id: u64) -> Result<Arc<TokenStream>, ApiError> {
+        let mut hub = self.inner.lock().map_err(poisoned)?;
+        if let Some(s) = hub.streams.get(&job_id) {
+            return Ok(s.clone());
+        }
+        while hub.streams.len() >= self.max_streams {
+            let victim = hub
+                .order
+                .iter()
+                .position(|id| {
+                    hub.streams
+                        .get(id)
+                        .is_some_and(|s| s.state.lock().map(|st| st.done).unwrap_or(true))
+                })
+                .unwrap_or(0);
+            match hub.order.remove(victim) {
+                Some(id) => {
+                    hub.streams.remove(&id);
+                }
+                None => break,
+            }
+        }
+        let s = Arc::new(TokenStream::new());
+        hub.streams.insert(job_id, s.clone());
+        hub.order.push_back(job_id);
+        Ok(s)
+    }
+
+    /// Appends chunk `seq` to the job's stream. The same chunk pushed again is accepted and
+    /// changes nothing (a retry); a gap, a different chunk under a used number, or a push
+    /// after `done` is a 409; going past the stream's byte budget is a 413.
+    pub fn push(&self, job_id: u64, seq: u32, text: &str, done: bool) -> Result<Pushed, ApiError> {
+        let stream = self.get_or_create(job_id)?;
+        let mut st = stream.state()?;
+        let next = u32::try_from(st.chunks.len()).unwrap_or(u32::MAX);
+        if seq < next {
+            if st.chunks[seq as usize] == text && (!done || st.done) {
+                return Ok(Pushed {
+                    next,
+                    done: st.done,
+                });
+            }
+            return Err(ApiError::Conflict(format!(
+                "chunk {seq} of job {job_id} was already pushed with other content"
+            )));
+        }
+        if st.done {
+            return Err(ApiError::Conflict(format!(
+                "the token stream of job {job_id} is closed"
+            )));
+        }
+        if seq > next {
+            return Err(ApiError::Conflict(format!(
+                "chunk {seq} of job {job_id} is out of order: expected {next}"
+            )));
+        }
+        if next == u32::MAX {
+            return Err(ApiError::TooLarge {
+                size: st.bytes,
+                limit: self.max_bytes,
+            });
+        }
+        let size = st.bytes.saturating_add(text.len());
+        if size > self.max_bytes {
+            return Err(ApiError::TooLarge {
+                size,
+                limit: self.max_bytes,
+            });
+        }
+        st.bytes = size;
+        st.chunks.push(text.to_owned());
+        st.done = done;
+        let pushed = Pushed {
+            next: next + 1,
+            done,
+        };
+        drop(st);
+        stream.changed.send_replace((pushed.next, done));
+        Ok(pushed)
+    }
+}
+
+/// Whether a job's worker may still push tokens: while it holds the job and just after it
+/// posted the result.
+pub fn streaming(status: JobStatus) -> bool {
+    matches!(
+        status,
+        JobStatus::Assigned | JobStatus::Running | JobStatus::Completed
+    )
+}
+
+/// The job, or 404.
+pub fn job(ledger: &Ledger, job_id: u64) -> Result<Job, ApiError> {
+    ledger
+        .query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB, &JobRef { job_id })?
+        .ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))
+}
+
+/// Checks a push: a well-formed identity and signature (400), a known job (404), a
+/// signature by that identity over the chunk's digest and that identity being the job's
+/// assigned worker (403 `forbidden` otherwise), and a job still running (409).
+pub fn authorize(ledger: &Ledger, job_id: u64, push: &TokenPush) -> Result<Identity, ApiError> {
+    let worker = crate::api::parse_identity(&push.worker)?;
+    let sig: [u8; 64] = hex::decode(push.signature.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| ApiError::BadParam {
+            name: "signature",
+            detail: "expected 128 hex digits (an ed25519 signature)".into(),
+        })?;
+    let job = job(ledger, job_id)?;
+    let digest = token_digest(job_id, push.seq, &push.text, push.done);
+    let verified = VerifyingKey::from_bytes(&worker.0).ok().is_some_and(|k| {
+        k.verify_strict(&digest.0, &Signature::from_bytes(&sig))
+            .is_ok()
+    });
+    if !verified {
+        return Err(ApiError::Forbidden(format!(
+            "the signature does not verify for {worker}"
+        )));
+    }
+    if job.worker != Some(worker) {
+        return Err(ApiError::Forbidden(format!(
+            "only the assigned worker of job {job_id} may push its tokens"
+        )));
+    }
+    if !streaming(job.status) {
+        return Err(ApiError::Conflict(format!(
+            "job {job_id} is {}: its token stream is closed",
+            job.status.name()
+        )));
+    }
+    Ok(worker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pushes_are_ordered_idempotent_and_bounded() {
+        let hub = TokenHub::new(10, 2);
+        assert_eq!(
+            hub.push(1, 0, "abc", false).unwrap(),
+            Pushed {
+                next: 1,
+                done: false
+            }
+        );
+        assert_eq!(hub.push(1, 0, "abc", false).unwrap().next, 1, "a retry");
+        assert_eq!(hub.push(1, 0, "abd", false).unwrap_err().code(), "conflict");
+        assert_eq!(hub.push(1, 2, "x", false).unwrap_err().code(), "conflict");
+        assert_eq!(
+            hub.push(1, 1, "12345678", false).unwrap_err().code(),
+            "body_too_large"
+        );
+        assert!(hub.push(1, 1, "de", true).unwrap().done);
+        assert_eq!(hub.push(1, 2, "", false).unwrap_err().code(), "conflict");
+        let (chunks, done) = hub.get(1).unwrap().unwrap().read_from(1).unwrap();
+        assert!(done);
+        assert_eq!(
+            chunks,
+            vec![TokenChunk {
+                seq: 1,
+                text: "de".into()
+            }]
+        );
+        // Two streams at most: the closed one goes first.
+        hub.push(2, 0, "x", false).unwrap();
+        hub.push(3, 0, "y", false).unwrap();
+        assert!(hub.get(1).unwrap().is_none());
+        assert!(hub.get(2).unwrap().is_some());
+    }
+}

@@ -1,0 +1,747 @@
+//! The node's JSON shapes, defined once: the node serializes them, the SDK and the CLI
+//! deserialize the same types. Field names are camelCase and 64-bit numbers are decimal
+//! strings, like Qubic's gateway (`reference/qubic.md` §6); strings and numbers are both
+//! accepted when reading a 64-bit field.
+//!
+//! - Qubic-shaped: [`TickInfoResponse`], [`BalanceResponse`], [`BroadcastRequest`] /
+//!   [`BroadcastResponse`], [`QueryRequest`] / [`QueryResponse`], [`TxStatusResponse`],
+//!   [`ApprovedTransactionsResponse`].
+//! - comqute's own: [`ReceiptResponse`], [`EventView`] / [`EventPage`], [`BlobPutResponse`],
+//!   devnet [`FaucetRequest`] / [`WarpRequest`], token streaming ([`TokenPush`],
+//!   [`TokenChunk`], [`token_digest`]), and the marketplace views ([`job_json`],
+//!   [`worker_json`], [`stats_json`], [`decode_event`]) rendered with [`value::to_json`].
+//! - Every error: [`ErrorBody`] `{"code", "message"}`.
+
+pub mod value;
+
+use borsh::BorshDeserialize;
+use comqute_contracts::escrow::EscrowEvent;
+use comqute_contracts::job_registry::{Job, JobEvent, JobStatus, NetworkStats};
+use comqute_contracts::marketplace::{ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_contracts::worker_registry::{WorkerEvent, WorkerInfo};
+use comqute_contracts::{ContractIndex, Hash32};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use value::ValueError;
+
+/// Serde for 64-bit integers as decimal strings; numbers are accepted when reading.
+pub mod dec {
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum StrOrNum {
+        S(String),
+        U(u64),
+        I(i64),
+    }
+
+    /// Writes `v` as a string.
+    pub fn serialize<T: Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    /// Reads a string or a number.
+    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        let s = match StrOrNum::deserialize(d)? {
+            StrOrNum::S(s) => s,
+            StrOrNum::U(n) => n.to_string(),
+            StrOrNum::I(n) => n.to_string(),
+        };
+        s.trim().parse().map_err(de::Error::custom)
+    }
+
+    /// The same for `Option`s (`null` is `None`).
+    pub mod opt {
+        use std::fmt::Display;
+        use std::str::FromStr;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Writes `Some(v)` as a string, `None` as null.
+        pub fn serialize<T: Display, S: Serializer>(
+            v: &Option<T>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(v) => s.collect_str(v),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Reads null, a string or a number.
+        pub fn deserialize<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+        where
+            T: FromStr,
+            T::Err: Display,
+            D: Deserializer<'de>,
+        {
+            #[derive(Deserialize)]
+            struct Wrap(#[serde(deserialize_with = "super::deserialize")] String);
+            match Option::<Wrap>::deserialize(d)? {
+                None => Ok(None),
+                Some(Wrap(s)) => s.parse().map(Some).map_err(serde::de::Error::custom),
+            }
+        }
+    }
+}
+
+/// Every error's body, with the node's stable code (`bad_json`, `not_found`, `forbidden`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The stable, machine-readable code.
+    pub code: String,
+    /// Human text.
+    pub message: String,
+}
+
+/// `GET tick-info` (and `block-height`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TickInfoResponse {
+    /// The tick information.
+    pub tick_info: TickInfo,
+}
+
+/// The last processed tick; a transaction must name a later one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TickInfo {
+    /// The last processed tick.
+    pub tick: u32,
+    /// Milliseconds per tick (0: the node ticks only on devnet warps).
+    pub duration: u32,
+    /// The epoch of `tick`.
+    pub epoch: u16,
+    /// The genesis tick.
+    pub initial_tick: u32,
+}
+
+/// `GET balances/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceResponse {
+    /// The balance record.
+    pub balance: BalanceInfo,
+}
+
+/// An identity's balance record, Qubic's shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BalanceInfo {
+    /// The identity.
+    pub id: String,
+    /// The balance.
+    #[serde(with = "dec")]
+    pub balance: i64,
+    /// The tick the figures are valid for.
+    pub valid_for_tick: u32,
+    /// Tick of the latest incoming transfer.
+    pub latest_incoming_transfer_tick: u32,
+    /// Tick of the latest outgoing transfer.
+    pub latest_outgoing_transfer_tick: u32,
+    /// Sum received.
+    #[serde(with = "dec")]
+    pub incoming_amount: u64,
+    /// Sum sent.
+    #[serde(with = "dec")]
+    pub outgoing_amount: u64,
+    /// Transfers received.
+    pub number_of_incoming_transfers: u32,
+    /// Transfers sent.
+    pub number_of_outgoing_transfers: u32,
+}
+
+/// Body of `POST broadcast-transaction`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BroadcastRequest {
+    /// The packed, signed transaction in base64.
+    pub encoded_transaction: String,
+}
+
+/// Answer of `POST broadcast-transaction`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BroadcastResponse {
+    /// Always 1 (this node).
+    pub peers_broadcasted: u32,
+    /// The transaction as sent.
+    pub encoded_transaction: String,
+    /// Its id, lowercase codec.
+    pub transaction_id: String,
+}
+
+/// Body of `POST querySmartContract`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QueryRequest {
+    /// The contract.
+    pub contract_index: u32,
+    /// The function number.
+    pub input_type: u16,
+    /// The input's size in bytes, checked against `requestData` when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_size: Option<u32>,
+    /// The borsh input in base64.
+    #[serde(default)]
+    pub request_data: String,
+}
+
+/// Answer of `POST querySmartContract`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryResponse {
+    /// The borsh output in base64.
+    pub response_data: String,
+}
+
+/// `GET tx-status/{txId}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TxStatusResponse {
+    /// The status.
+    pub transaction_status: TxStatusView,
+}
+
+/// What the node tells about a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TxStatusView {
+    /// The id, lowercase codec.
+    pub tx_id: String,
+    /// Qubic's `moneyFlew`.
+    pub money_flew: bool,
+    /// The tick it is scheduled for or ran in.
+    pub tick_number: u32,
+    /// `pending`, `executed`, `failed` or `dropped`.
+    pub status: String,
+    /// The contract error or drop reason, if any.
+    pub error: Option<String>,
+}
+
+/// `GET ticks/{tick}/approved-transactions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovedTransactionsResponse {
+    /// The tick's transactions in slot order.
+    pub approved_transactions: Vec<ApprovedTx>,
+}
+
+/// One transaction of a tick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovedTx {
+    /// The id.
+    pub tx_id: String,
+    /// The tick.
+    pub tick_number: u32,
+    /// `executed`, `failed` or `dropped`.
+    pub status: String,
+    /// Qubic's `moneyFlew`.
+    pub money_flew: bool,
+}
+
+/// `GET /v1/receipts/{txId}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptResponse {
+    /// The receipt.
+    pub receipt: ReceiptView,
+}
+
+/// A transaction's receipt: its status, the procedure's output and the events it caused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptView {
+    /// The id.
+    pub tx_id: String,
+    /// The tick it is scheduled for or ran in.
+    pub tick_number: u32,
+    /// `pending`, `executed`, `failed` or `dropped`.
+    pub status: String,
+    /// Qubic's `moneyFlew`.
+    pub money_flew: bool,
+    /// The contract error or drop reason, as text.
+    pub error: Option<String>,
+    /// The contract-specific code of a rejection.
+    pub error_code: Option<u16>,
+    /// The rejection's name (its enum variant).
+    pub error_name: Option<String>,
+    /// The contract error, borsh in hex (decodes to `comqute_contracts::ContractError`).
+    pub error_hex: Option<String>,
+    /// The procedure's output, borsh in hex.
+    pub output_hex: String,
+    /// The events it caused.
+    pub events: Vec<EventView>,
+    /// `false` when the node only knows the outcome (a transaction from before its last
+    /// restart): no output and no events.
+    pub full: bool,
+}
+
+/// A contract event: its raw bytes, and decoded when the node knows the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    /// Its number in the node's event log (a cursor).
+    #[serde(with = "dec")]
+    pub seq: u64,
+    /// The tick.
+    pub tick: u32,
+    /// The transaction that caused it; null for tick and epoch hooks.
+    pub tx: Option<String>,
+    /// The emitting contract.
+    pub contract: u32,
+    /// The borsh bytes of the contract's event type, in hex.
+    pub data_hex: String,
+    /// The event rendered as JSON: `{"contract": name, "type": variant, ...fields}` for the
+    /// marketplace contracts, `{"contract": name, "description": text}` for others.
+    #[serde(default)]
+    pub decoded: Option<Value>,
+}
+
+/// `GET /v1/events?after=N&limit=M`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventPage {
+    /// The events.
+    pub events: Vec<EventView>,
+    /// The cursor for the next page.
+    #[serde(with = "dec")]
+    pub next: u64,
+}
+
+/// Answer of `PUT /v1/blobs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobPutResponse {
+    /// blake3 of the body, lowercase codec.
+    pub hash: String,
+    /// The same in hex.
+    pub hex: String,
+    /// Bytes stored.
+    pub size: u32,
+}
+
+/// Body of `POST /v1/devnet/faucet`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaucetRequest {
+    /// Who gets the money.
+    pub identity: String,
+    /// A decimal string or a number, 1 to 10^15.
+    pub amount: Value,
+}
+
+/// Answer of `POST /v1/devnet/faucet`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaucetResponse {
+    /// Who got the money.
+    pub identity: String,
+    /// The balance now.
+    #[serde(with = "dec")]
+    pub balance: i64,
+}
+
+/// Body of `POST /v1/devnet/warp`: exactly one of a target tick or a number of ticks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarpRequest {
+    /// Run ticks until this one is next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tick: Option<u32>,
+    /// Run this many ticks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticks: Option<u32>,
+}
+
+/// Answer of `POST /v1/devnet/warp`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarpResponse {
+    /// The last processed tick now.
+    pub tick: u32,
+}
+
+// --- token streaming ------------------------------------------------------------------------
+
+/// The domain of [`token_digest`].
+pub const TOKEN_DOMAIN: &[u8] = b"comqute token chunk v1";
+
+/// What the assigned worker signs to push a chunk of a job's output:
+/// `blake3(TOKEN_DOMAIN ‖ job_id u64 LE ‖ seq u32 LE ‖ done u8 ‖ len(text) u32 LE ‖ text)`.
+pub fn token_digest(job_id: u64, seq: u32, text: &str, done: bool) -> Hash32 {
+    let mut h = blake3::Hasher::new();
+    h.update(TOKEN_DOMAIN);
+    h.update(&job_id.to_le_bytes());
+    h.update(&seq.to_le_bytes());
+    h.update(&[u8::from(done)]);
+    // Invariant: a chunk is far below 4 GiB (bodies are capped); saturate regardless.
+    h.update(&u32::try_from(text.len()).unwrap_or(u32::MAX).to_le_bytes());
+    h.update(text.as_bytes());
+    Hash32(*h.finalize().as_bytes())
+}
+
+/// Body of `POST /v1/jobs/{id}/tokens`: chunk `seq` (from 0, no gaps) of the job's output,
+/// signed by the assigned worker. `done` closes the stream (its text may be empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenPush {
+    /// The worker's identity.
+    pub worker: String,
+    /// The chunk's number.
+    pub seq: u32,
+    /// The text.
+    pub text: String,
+    /// The last chunk.
+    #[serde(default)]
+    pub done: bool,
+    /// ed25519 signature over [`token_digest`], 128 hex digits.
+    pub signature: String,
+}
+
+/// Answer of `POST /v1/jobs/{id}/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenPushResponse {
+    /// The job.
+    #[serde(with = "dec")]
+    pub job_id: u64,
+    /// The next chunk number expected.
+    pub next: u32,
+    /// Whether the stream is closed.
+    pub done: bool,
+}
+
+/// One chunk of a job's output (SSE event `token` of `/v1/jobs/{id}/tokens/stream`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenChunk {
+    /// Its number.
+    pub seq: u32,
+    /// The text.
+    pub text: String,
+}
+
+/// SSE event `done` (the worker closed the stream) or `end` (the job reached a terminal
+/// status without the stream being closed) of `/v1/jobs/{id}/tokens/stream`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenEnd {
+    /// Chunks pushed.
+    pub chunks: u32,
+    /// The job's status when the stream ended.
+    pub status: Option<String>,
+}
+
+/// `GET /v1/jobs/{id}/tokens`: what was pushed so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenPage {
+    /// The job.
+    #[serde(with = "dec")]
+    pub job_id: u64,
+    /// The chunks.
+    pub chunks: Vec<TokenChunk>,
+    /// Whether the worker closed the stream.
+    pub done: bool,
+    /// The chunks' text joined.
+    pub text: String,
+}
+
+// --- the marketplace ------------------------------------------------------------------------
+
+/// Answer of `GET /v1/jobs`: job views ([`job_json`]), ascending by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobsPage {
+    /// The jobs.
+    pub jobs: Vec<Value>,
+    /// Pass as `cursor` for the next page; null on the last.
+    #[serde(with = "dec::opt")]
+    pub next_cursor: Option<u64>,
+}
+
+/// Answer of `GET /v1/workers?model=…`: worker views ([`worker_json`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkersPage {
+    /// The workers.
+    pub workers: Vec<Value>,
+    /// Pass as `cursor` for the next page; null on the last.
+    #[serde(with = "dec::opt")]
+    pub next_cursor: Option<u64>,
+}
+
+/// A job status from its name, any case (`open`, `Finalized`, …).
+pub fn parse_status(s: &str) -> Option<JobStatus> {
+    JobStatus::ALL
+        .into_iter()
+        .find(|st| st.name().eq_ignore_ascii_case(s.trim()))
+}
+
+/// A job as JSON: the [`Job`] record with camelCase fields and 64-bit numbers as strings,
+/// `status` as its name (Open … Resolved), and, once a result is posted, `resultHash`,
+/// `outputTokens` and `runtime` at the top level.
+pub fn job_json(job: &Job) -> Result<Value, ValueError> {
+    let mut v = value::to_json(job)?;
+    if let (Some(r), Value::Object(m)) = (&job.result, &mut v) {
+        m.insert(
+            "resultHash".into(),
+            Value::String(r.result_hash.to_string()),
+        );
+        m.insert("outputTokens".into(), Value::from(r.output_tokens));
+        m.insert("runtime".into(), Value::String(r.runtime.to_string()));
+    }
+    Ok(v)
+}
+
+/// A worker as JSON: the record's fields, `online` and `canTakeJobs`; `status` is Active,
+/// Unbonding (with `unbondingUntil`) or Exited.
+pub fn worker_json(info: &WorkerInfo) -> Result<Value, ValueError> {
+    let mut m = match value::to_json(&info.worker)? {
+        Value::Object(m) => m,
+        other => return Ok(other),
+    };
+    if let Some(Value::Object(st)) = m.get("status").cloned() {
+        if let Some((name, Value::Object(fields))) = st.into_iter().next() {
+            m.insert("status".into(), Value::String(name));
+            if let Some(until) = fields.get("until") {
+                m.insert("unbondingUntil".into(), until.clone());
+            }
+        }
+    }
+    m.insert("online".into(), Value::Bool(info.online));
+    m.insert("canTakeJobs".into(), Value::Bool(info.can_take_jobs));
+    Ok(Value::Object(m))
+}
+
+/// Network statistics as JSON, with `jobs.byStatus` as an object keyed by status name and
+/// the last processed `tick`.
+pub fn stats_json(s: &NetworkStats, tick: u32) -> Result<Value, ValueError> {
+    let mut v = value::to_json(s)?;
+    if let Some(Value::Object(jobs)) = v.get_mut("jobs") {
+        let by: Map<String, Value> = JobStatus::ALL
+            .into_iter()
+            .map(|st| {
+                (
+                    st.name().to_string(),
+                    Value::String(s.jobs.count(st).to_string()),
+                )
+            })
+            .collect();
+        jobs.insert("byStatus".into(), Value::Object(by));
+    }
+    if let Value::Object(m) = &mut v {
+        m.insert("tick".into(), Value::from(tick));
+    }
+    Ok(v)
+}
+
+/// A marketplace contract's event, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarketEvent {
+    /// From the escrow vault (index 1).
+    Escrow(EscrowEvent),
+    /// From the worker registry (index 2).
+    Worker(WorkerEvent),
+    /// From the job registry (index 4).
+    Job(JobEvent),
+}
+
+impl MarketEvent {
+    /// The emitting contract's name.
+    pub fn contract_name(&self) -> &'static str {
+        match self {
+            MarketEvent::Escrow(_) => "escrow",
+            MarketEvent::Worker(_) => "worker-registry",
+            MarketEvent::Job(_) => "job-registry",
+        }
+    }
+
+    /// As JSON: `{"contract", "type": variant, ...fields}` (camelCase, 64-bit as strings).
+    pub fn to_json(&self) -> Result<Value, ValueError> {
+        let inner = match self {
+            MarketEvent::Escrow(e) => value::to_json(e)?,
+            MarketEvent::Worker(e) => value::to_json(e)?,
+            MarketEvent::Job(e) => value::to_json(e)?,
+        };
+        let mut out = Map::new();
+        out.insert(
+            "contract".into(),
+            Value::String(self.contract_name().into()),
+        );
+        match inner {
+            Value::Object(m) => {
+                for (variant, fields) in m {
+                    out.insert("type".into(), Value::String(variant));
+                    match fields {
+                        Value::Object(f) => out.extend(f),
+                        other => {
+                            out.insert("value".into(), other);
+                        }
+                    }
+                }
+            }
+            Value::String(variant) => {
+                out.insert("type".into(), Value::String(variant));
+            }
+            other => {
+                out.insert("value".into(), other);
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// Decodes an event of the marketplace contracts (`None`: another contract, or bytes that
+/// do not decode).
+pub fn decode_event(contract: ContractIndex, data: &[u8]) -> Option<MarketEvent> {
+    match contract {
+        c if c == ESCROW => EscrowEvent::try_from_slice(data)
+            .ok()
+            .map(MarketEvent::Escrow),
+        c if c == WORKER_REGISTRY => WorkerEvent::try_from_slice(data)
+            .ok()
+            .map(MarketEvent::Worker),
+        c if c == JOB_REGISTRY => JobEvent::try_from_slice(data).ok().map(MarketEvent::Job),
+        _ => None,
+    }
+}
+
+/// An event as the node shows it. `describe` gives the emitting contract's name and its own
+/// description of the bytes, for contracts outside the marketplace.
+pub fn event_view(
+    e: &comqute_ledger::Event,
+    describe: impl FnOnce(ContractIndex, &[u8]) -> Option<(String, String)>,
+) -> EventView {
+    let decoded = match decode_event(e.contract, &e.data) {
+        Some(m) => m.to_json().ok(),
+        None => describe(e.contract, &e.data)
+            .map(|(name, text)| serde_json::json!({ "contract": name, "description": text })),
+    };
+    EventView {
+        seq: e.seq,
+        tick: e.tick.0,
+        tx: e.tx.map(|t| t.to_string()),
+        contract: e.contract.0,
+        data_hex: hex::encode(&e.data),
+        decoded,
+    }
+}
+
+impl EventView {
+    /// Back to the ledger's event (fails on a malformed id or hex).
+    pub fn to_event(&self) -> Result<comqute_ledger::Event, String> {
+        Ok(comqute_ledger::Event {
+            seq: self.seq,
+            tick: comqute_contracts::Tick(self.tick),
+            tx: match &self.tx {
+                Some(t) => Some(t.parse().map_err(|e| format!("event tx id {t:?}: {e}"))?),
+                None => None,
+            },
+            contract: ContractIndex(self.contract),
+            data: hex::decode(&self.data_hex).map_err(|e| format!("event data: {e}"))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use comqute_contracts::job_registry::{JobResult, JobSpec, Sampling};
+    use comqute_contracts::{Amount, Identity, Tick};
+
+    fn job() -> Job {
+        Job {
+            id: 7,
+            requester: Identity([1; 32]),
+            spec: JobSpec {
+                model: Hash32::of(b"m"),
+                prompt_hash: Hash32::of(b"p"),
+                prompt_size: 1,
+                max_output_tokens: 100,
+                max_price_per_1k: Amount(5_000),
+                timeout_ticks: 10,
+                min_reputation: 0,
+                sampling: Sampling::default(),
+            },
+            escrow: Amount(500),
+            status: JobStatus::Completed,
+            worker: Some(Identity([2; 32])),
+            price_per_1k: Amount(4_000),
+            submitted_at: Tick(3),
+            assigned_at: Some(Tick(4)),
+            started_at: Some(Tick(5)),
+            completed_at: Some(Tick(6)),
+            deadline: Some(Tick(26)),
+            result: Some(JobResult {
+                result_hash: Hash32::of(b"out"),
+                output_tokens: 42,
+                runtime: Hash32::ZERO,
+            }),
+            failures: 0,
+            excluded: None,
+            paid: Amount(0),
+            refunded: Amount(0),
+            slashed: Amount(0),
+            closed_at: None,
+        }
+    }
+
+    #[test]
+    fn a_job_shows_its_status_name_and_result() {
+        let v = job_json(&job()).unwrap();
+        assert_eq!(v["id"], "7");
+        assert_eq!(v["status"], "Completed");
+        assert_eq!(v["escrow"], "500");
+        assert_eq!(v["spec"]["maxPricePer1k"], "5000");
+        assert_eq!(v["resultHash"], Hash32::of(b"out").to_string());
+        assert_eq!(v["outputTokens"], 42);
+        assert_eq!(v["submittedAt"], 3);
+    }
+
+    #[test]
+    fn events_render_with_type_and_fields() {
+        let e = MarketEvent::Job(JobEvent::Cancelled {
+            job_id: 9,
+            refunded: Amount(12),
+        });
+        assert_eq!(
+            e.to_json().unwrap(),
+            serde_json::json!({"contract": "job-registry", "type": "Cancelled", "jobId": "9", "refunded": "12"})
+        );
+        let bytes = borsh::to_vec(&JobEvent::Cancelled {
+            job_id: 9,
+            refunded: Amount(12),
+        })
+        .unwrap();
+        assert_eq!(decode_event(JOB_REGISTRY, &bytes), Some(e));
+        assert_eq!(decode_event(ESCROW, &[0xff]), None);
+    }
+
+    #[test]
+    fn wide_numbers_read_from_strings_or_numbers() {
+        let p: EventPage = serde_json::from_str(r#"{"events": [], "next": 5}"#).unwrap();
+        assert_eq!(p.next, 5);
+        let p: EventPage = serde_json::from_str(r#"{"events": [], "next": "6"}"#).unwrap();
+        assert_eq!(p.next, 6);
+        let j: JobsPage = serde_json::from_str(r#"{"jobs": [], "nextCursor": null}"#).unwrap();
+        assert_eq!(j.next_cursor, None);
+        let j: JobsPage = serde_json::from_str(r#"{"jobs": [], "nextCursor": "3"}"#).unwrap();
+        assert_eq!(j.next_cursor, Some(3));
+        assert_eq!(parse_status("finalized"), Some(JobStatus::Finalized));
+        assert_eq!(parse_status("done"), None);
+    }
+
+    #[test]
+    fn the_token_digest_binds_every_field() {
+        let d = token_digest(1, 0, "hi", false);
+        assert_ne!(d, token_digest(2, 0, "hi", false));
+        assert_ne!(d, token_digest(1, 1, "hi", false));
+        assert_ne!(d, token_digest(1, 0, "hi!", false));
+        assert_ne!(d, token_digest(1, 0, "hi", true));
+    }
+}
