@@ -1,20 +1,83 @@
 //! # comqute-sdk
 //!
-//! What app developers import: keys, transactions and typed contract calls, over one client
-//! that talks either to an embedded ledger (in-process, for tests and apps) or to a running
-//! `comqute node`. The remote transport and the typed marketplace clients arrive with the
-//! node issue; today the SDK re-exports the wire types, so there is exactly one definition
-//! of each (the node decodes, CLI and SDK encode the same types), and makes new keys.
+//! What app developers import: keys, transactions and typed contract calls, over one
+//! [`Client`] that talks either to an embedded ledger (in-process, for tests and apps) or to
+//! a running `comqute node` over HTTP. The two transports apply the same rules (the node
+//! crate's own checks, blob store and token streams), so a scenario gives the same statuses,
+//! payouts and balances on both.
+//!
+//! - [`keys`]: fresh seeds, seeds from text, key files (JSON, mode 0600).
+//! - [`Client`]: build, sign, submit, wait for the receipt at its tick ([`TxReceipt`]);
+//!   typed queries; blobs; devnet faucet and warp; events ([`Client::subscribe`]) and token
+//!   streams.
+//! - Typed clients of the marketplace contracts: [`Client::escrow`], [`Client::workers`],
+//!   [`Client::jobs`], every procedure and function.
+//! - [`JobHandle`]: wait for a job's result, fetch the result blob with its hash checked
+//!   against the chain, stream its tokens.
+//! - Wire types are not defined here: the contract types are re-exported from
+//!   [`contracts`], the ledger's from [`ledger`], the node's JSON shapes from [`wire`].
+//!
+//! The API is async (tokio). On the embedded transport, waits process ticks on demand.
+//!
+//! ## A job from submission to a verified result, in-process
+//! ```
+//! use std::time::Duration;
+//! use comqute_sdk::contracts::marketplace::model_id;
+//! use comqute_sdk::contracts::worker_registry::Capabilities;
+//! use comqute_sdk::{keys, Amount, Client, Hash32, JobRequest};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), comqute_sdk::SdkError> {
+//! let client = Client::embedded_devnet()?;
+//! let (alice, walt) = (keys::keypair_from_seed(&"a".repeat(55))?, keys::keypair_from_seed(&"w".repeat(55))?);
+//! client.faucet(&alice.identity(), Amount(100_000)).await?;
+//! client.faucet(&walt.identity(), Amount(100_000)).await?;
+//!
+//! // A worker serving one model at 2,000 per 1k tokens.
+//! let caps = Capabilities {
+//!     models: vec![model_id("llama3.2:1b")],
+//!     gpu: "none".into(), vram_mb: 0, tokens_per_s: 20,
+//!     price_per_1k: Amount(2_000), max_concurrent: 1,
+//! };
+//! client.workers().register(&walt, &caps, Amount(10_000)).await?;
+//!
+//! // The requester uploads a prompt and submits; the escrow is what the contract quotes.
+//! let req = JobRequest::new("llama3.2:1b", "Why is the sky blue?", 100, Amount(3_000));
+//! let job = client.jobs().request(&alice, &req).await?;
+//! assert_eq!(client.balance(&alice.identity()).await?, Amount(100_000 - 300));
+//!
+//! // The worker claims, starts, streams, and delivers.
+//! let jobs = client.jobs();
+//! jobs.claim(&walt, job.id()).await?;
+//! jobs.start(&walt, job.id()).await?;
+//! let mut w = jobs.token_writer(&walt, job.id());
+//! w.write("Rayleigh ").await?;
+//! w.finish("scattering.").await?;
+//! jobs.deliver(&walt, job.id(), b"Rayleigh scattering.", 50, Hash32::ZERO).await?;
+//!
+//! // The requester waits out the challenge window and checks the result against the chain.
+//! let done = job.wait_final(Duration::from_secs(10)).await?;
+//! assert_eq!(done.status.name(), "Finalized");
+//! assert_eq!(done.paid, Amount(100), "50 tokens at 2,000 per 1k");
+//! assert_eq!(job.result().await?, b"Rayleigh scattering.");
+//! assert_eq!(client.tokens(job.id()).await?.text, "Rayleigh scattering.");
+//! # Ok(()) }
+//! ```
+//!
+//! Against a node, only the constructor changes: `Client::remote("http://127.0.0.1:8080")?`.
+//! See `examples/requester.rs`.
 //!
 //! ## What it must never do
-//! Define a second copy of a wire type, or sign with a key it was not given.
-//!
-//! ```
-//! let seed = comqute_sdk::new_seed()?;
-//! let key = seed.keypair();
-//! assert_eq!(key.identity().to_string().len(), 60);
-//! # Ok::<(), comqute_sdk::SdkError>(())
-//! ```
+//! Define a second copy of a wire type, sign with a key it was not given, or hand back a
+//! result whose bytes do not hash to the hash posted on chain.
+
+pub mod client;
+pub mod embedded;
+pub mod error;
+pub mod job;
+pub mod keys;
+pub mod market;
+pub mod remote;
 
 pub use comqute_contracts::{
     self as contracts, Amount, ContractIndex, Epoch, Hash32, Identity, Tick,
@@ -23,36 +86,15 @@ pub use comqute_ledger::{
     self as ledger, Keypair, Ledger, LedgerError, Receipt, Seed, Transaction, TxError, TxId,
     TxStatus,
 };
+pub use comqute_node::wire;
 
-use rand_core::{OsRng, RngCore};
-
-/// The SDK's error.
-#[derive(Debug, thiserror::Error)]
-pub enum SdkError {
-    /// The operating system gave no randomness.
-    #[error("no randomness from the operating system: {0}")]
-    Entropy(String),
-    /// The ledger refused a request.
-    #[error(transparent)]
-    Ledger(#[from] LedgerError),
-}
-
-/// A fresh random seed from the operating system's randomness.
-pub fn new_seed() -> Result<Seed, SdkError> {
-    let mut bytes = [0u8; comqute_ledger::keys::SEED_LEN];
-    // Rejection sampling keeps the 26 letters uniform: bytes ≥ 234 (9 × 26) are redrawn.
-    let mut filled = 0;
-    let mut buf = [0u8; 64];
-    while filled < bytes.len() {
-        OsRng
-            .try_fill_bytes(&mut buf)
-            .map_err(|e| SdkError::Entropy(e.to_string()))?;
-        for b in buf {
-            if b < 234 && filled < bytes.len() {
-                bytes[filled] = b;
-                filled += 1;
-            }
-        }
-    }
-    Ok(Seed::from_entropy(&bytes))
-}
+pub use client::{
+    Client, ClientOptions, ContractEvent, Outcome, PendingTx, Subscription, TokenEvent, Transport,
+    TxReceipt,
+};
+pub use embedded::{Embedded, TickMode};
+pub use error::SdkError;
+pub use job::JobHandle;
+pub use keys::new_seed;
+pub use market::{EscrowClient, JobClient, JobFilter, JobRequest, TokenWriter, WorkerClient};
+pub use remote::Remote;

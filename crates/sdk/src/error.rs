@@ -1,0 +1,135 @@
+//! The SDK's one error type.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use comqute_contracts::{ContractError, Hash32};
+use comqute_ledger::{LedgerError, TxId};
+
+/// Why an SDK call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SdkError {
+    /// The operating system gave no randomness.
+    #[error("no randomness from the operating system: {0}")]
+    Entropy(String),
+    /// A ledger-level refusal (a bad seed, a ledger built from a bad genesis).
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The node refused the request, with its stable code (`not_found`, `forbidden`,
+    /// `tick_in_past`, …). The embedded transport reports the same codes.
+    #[error("{message} ({code}, HTTP {status})")]
+    Node {
+        /// The HTTP status (also on the embedded transport, which applies the node's rules).
+        status: u16,
+        /// The node's stable code.
+        code: String,
+        /// Human text.
+        message: String,
+    },
+    /// The node could not be reached or answered something unreadable.
+    #[error("talking to the node: {0}")]
+    Http(String),
+    /// The transaction ran and the contract refused it: nothing changed, the amount went
+    /// back to the sender.
+    #[error("transaction {tx_id} failed: {error}")]
+    Rejected {
+        /// The transaction.
+        tx_id: TxId,
+        /// The contract's error.
+        error: ContractError,
+    },
+    /// The transaction never ran.
+    #[error("transaction {tx_id} was dropped: {reason}")]
+    Dropped {
+        /// The transaction.
+        tx_id: TxId,
+        /// Why.
+        reason: String,
+    },
+    /// A wait ran out of time.
+    #[error("timed out after {after:?} waiting for {what}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long.
+        after: Duration,
+    },
+    /// Downloaded bytes do not hash to the hash they were fetched by (or posted on chain).
+    #[error("hash mismatch: expected {expected}, got {got}")]
+    HashMismatch {
+        /// The on-chain (or requested) hash.
+        expected: Hash32,
+        /// blake3 of the bytes received.
+        got: Hash32,
+    },
+    /// Something asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A request the SDK refuses before sending it (an amount out of range, a job without
+    /// a result).
+    #[error("{0}")]
+    Invalid(String),
+    /// An answer that does not decode (borsh, JSON, hex).
+    #[error("cannot decode {what}: {detail}")]
+    Decode {
+        /// What was decoded.
+        what: &'static str,
+        /// The decoder's complaint.
+        detail: String,
+    },
+    /// A key file could not be read or written.
+    #[error("key file {}: {detail}", path.display())]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+impl SdkError {
+    /// The node's stable code, for [`SdkError::Node`].
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            SdkError::Node { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The contract's error, for [`SdkError::Rejected`].
+    pub fn contract_error(&self) -> Option<&ContractError> {
+        match self {
+            SdkError::Rejected { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether the thing asked for does not exist (a 404 from the node, or
+    /// [`SdkError::NotFound`]).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, SdkError::NotFound(_)) || self.code() == Some("not_found")
+    }
+
+    pub(crate) fn decode(what: &'static str, e: impl std::fmt::Display) -> SdkError {
+        SdkError::Decode {
+            what,
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl From<comqute_node::ApiError> for SdkError {
+    fn from(e: comqute_node::ApiError) -> Self {
+        SdkError::Node {
+            status: e.status().as_u16(),
+            code: e.code().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<reqwest::Error> for SdkError {
+    fn from(e: reqwest::Error) -> Self {
+        SdkError::Http(e.to_string())
+    }
+}

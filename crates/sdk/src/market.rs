@@ -1,0 +1,699 @@
+//! Typed clients of the three marketplace contracts: every procedure (signed, submitted,
+//! waited for, its output decoded) and every function.
+//!
+//! Procedures return the [`TxReceipt`] of an executed transaction, or
+//! [`SdkError::Rejected`] with the contract's typed error when it refused (nothing changed).
+//! Some procedures accept only another contract as caller (the escrow's money movements,
+//! the worker registry's job slots); they are here for completeness and tools, and fail with
+//! `NotAuthorized` when a person signs them.
+
+use comqute_contracts::escrow::{
+    self, EscrowTotals, JobEscrow, JobEscrowQuery, LockJob, LockStake, RefundJob, ReleaseJob,
+    ReturnStake, SlashStake, StakeAccount, StakeQuery,
+};
+use comqute_contracts::job_registry::{
+    self as jr, EscrowQuote, Job, JobPage, JobRef, JobResult, JobSpec, JobStatus, JobsByRequester,
+    JobsByStatus, JobsByWorker, NetworkStats, PostResult, Resolve, Sampling,
+};
+use comqute_contracts::marketplace::{model_id, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_contracts::worker_registry::{
+    self as wr, Assign, Capabilities, FindWorker, Release, SetAvailable, WorkerInfo, WorkerPage,
+    WorkerQuery, WorkerStats, WorkersByModel,
+};
+use comqute_contracts::{Amount, Hash32, Identity};
+use comqute_ledger::Keypair;
+
+use crate::client::{Client, TxReceipt};
+use crate::job::JobHandle;
+use crate::SdkError;
+
+/// The escrow vault (contract 1).
+#[derive(Clone, Debug)]
+pub struct EscrowClient {
+    client: Client,
+}
+
+impl EscrowClient {
+    pub(crate) fn new(client: Client) -> Self {
+        EscrowClient { client }
+    }
+
+    /// Function 1: a job's account.
+    pub async fn job(&self, job_id: u64) -> Result<Option<JobEscrow>, SdkError> {
+        self.client
+            .query(ESCROW, escrow::GET_JOB_ESCROW, &JobEscrowQuery { job_id })
+            .await
+    }
+
+    /// Function 2: a worker's stake account.
+    pub async fn stake(&self, worker: &Identity) -> Result<Option<StakeAccount>, SdkError> {
+        self.client
+            .query(ESCROW, escrow::GET_STAKE, &StakeQuery { worker: *worker })
+            .await
+    }
+
+    /// Function 3: the vault's totals.
+    pub async fn totals(&self) -> Result<EscrowTotals, SdkError> {
+        self.client.query(ESCROW, escrow::TOTALS, &()).await
+    }
+
+    /// Procedure 1 (job registry only): lock a job's payment.
+    pub async fn lock_job(
+        &self,
+        key: &Keypair,
+        input: &LockJob,
+        amount: Amount,
+    ) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, ESCROW, escrow::LOCK_JOB, input, amount)
+            .await
+    }
+
+    /// Procedure 2 (job registry only): pay a worker, refund the rest.
+    pub async fn release_job(
+        &self,
+        key: &Keypair,
+        input: &ReleaseJob,
+    ) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, ESCROW, escrow::RELEASE_JOB, input, Amount::ZERO)
+            .await
+    }
+
+    /// Procedure 3 (job registry only): refund a job in full.
+    pub async fn refund_job(
+        &self,
+        key: &Keypair,
+        input: &RefundJob,
+    ) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, ESCROW, escrow::REFUND_JOB, input, Amount::ZERO)
+            .await
+    }
+
+    /// Procedure 4 (worker registry only): add to a stake.
+    pub async fn lock_stake(
+        &self,
+        key: &Keypair,
+        input: &LockStake,
+        amount: Amount,
+    ) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, ESCROW, escrow::LOCK_STAKE, input, amount)
+            .await
+    }
+
+    /// Procedure 5 (worker registry only): slash a stake.
+    pub async fn slash_stake(
+        &self,
+        key: &Keypair,
+        input: &SlashStake,
+    ) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, ESCROW, escrow::SLASH_STAKE, input, Amount::ZERO)
+            .await
+    }
+
+    /// Procedure 6 (worker registry only): return a stake.
+    pub async fn return_stake(
+        &self,
+        key: &Keypair,
+        input: &ReturnStake,
+    ) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, ESCROW, escrow::RETURN_STAKE, input, Amount::ZERO)
+            .await
+    }
+}
+
+/// The worker registry (contract 2).
+#[derive(Clone, Debug)]
+pub struct WorkerClient {
+    client: Client,
+}
+
+impl WorkerClient {
+    pub(crate) fn new(client: Client) -> Self {
+        WorkerClient { client }
+    }
+
+    /// Procedure 1: register `key` as a worker with `stake` (at least the genesis minimum);
+    /// returns its worker number.
+    pub async fn register(
+        &self,
+        key: &Keypair,
+        caps: &Capabilities,
+        stake: Amount,
+    ) -> Result<u64, SdkError> {
+        self.client
+            .call(key, WORKER_REGISTRY, wr::REGISTER, caps, stake)
+            .await?
+            .output()
+    }
+
+    /// Procedure 2: replace the capabilities.
+    pub async fn update(&self, key: &Keypair, caps: &Capabilities) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, WORKER_REGISTRY, wr::UPDATE, caps, Amount::ZERO)
+            .await
+    }
+
+    /// Procedure 3: heartbeat (keeps the worker online for matching).
+    pub async fn heartbeat(&self, key: &Keypair) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, WORKER_REGISTRY, wr::HEARTBEAT, &(), Amount::ZERO)
+            .await
+    }
+
+    /// Procedure 4: declare (un)availability for END_TICK matching.
+    pub async fn set_available(
+        &self,
+        key: &Keypair,
+        available: bool,
+    ) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(
+                key,
+                WORKER_REGISTRY,
+                wr::SET_AVAILABLE,
+                &SetAvailable { available },
+                Amount::ZERO,
+            )
+            .await
+    }
+
+    /// Procedure 5: add `amount` to the stake.
+    pub async fn top_up(&self, key: &Keypair, amount: Amount) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, WORKER_REGISTRY, wr::TOP_UP, &(), amount)
+            .await
+    }
+
+    /// Procedure 6: start unbonding (refused while the worker holds jobs).
+    pub async fn unbond(&self, key: &Keypair) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, WORKER_REGISTRY, wr::UNBOND, &(), Amount::ZERO)
+            .await
+    }
+
+    /// Procedure 7: take the stake back once unbonded; returns the amount.
+    pub async fn withdraw(&self, key: &Keypair) -> Result<Amount, SdkError> {
+        self.client
+            .call(key, WORKER_REGISTRY, wr::WITHDRAW, &(), Amount::ZERO)
+            .await?
+            .output()
+    }
+
+    /// Procedure 20 (job registry only): take a job slot.
+    pub async fn assign(&self, key: &Keypair, input: &Assign) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, WORKER_REGISTRY, wr::ASSIGN, input, Amount::ZERO)
+            .await
+    }
+
+    /// Procedure 21 (job registry only): report a job's outcome.
+    pub async fn release(&self, key: &Keypair, input: &Release) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, WORKER_REGISTRY, wr::RELEASE, input, Amount::ZERO)
+            .await
+    }
+
+    /// Function 1: one worker (`None`: never registered).
+    pub async fn get(&self, worker: &Identity) -> Result<Option<WorkerInfo>, SdkError> {
+        self.client
+            .query(
+                WORKER_REGISTRY,
+                wr::GET_WORKER,
+                &WorkerQuery { worker: *worker },
+            )
+            .await
+    }
+
+    /// Function 2: a page of the workers serving `model` (a model id).
+    pub async fn by_model(
+        &self,
+        model: Hash32,
+        cursor: Option<u64>,
+        limit: u16,
+    ) -> Result<WorkerPage, SdkError> {
+        self.client
+            .query(
+                WORKER_REGISTRY,
+                wr::WORKERS_BY_MODEL,
+                &WorkersByModel {
+                    model,
+                    cursor,
+                    limit,
+                },
+            )
+            .await
+    }
+
+    /// Function 3: the best listed worker for these requirements.
+    pub async fn find(&self, q: &FindWorker) -> Result<Option<Identity>, SdkError> {
+        self.client.query(WORKER_REGISTRY, wr::FIND_WORKER, q).await
+    }
+
+    /// Function 4: the match version (moves when a listed worker may have become a better
+    /// match).
+    pub async fn match_version(&self) -> Result<u64, SdkError> {
+        self.client
+            .query(WORKER_REGISTRY, wr::MATCH_VERSION, &())
+            .await
+    }
+
+    /// Function 5: worker counts and total stake.
+    pub async fn stats(&self) -> Result<WorkerStats, SdkError> {
+        self.client
+            .query(WORKER_REGISTRY, wr::WORKER_STATS, &())
+            .await
+    }
+}
+
+/// A job as a requester describes it: the prompt itself (uploaded as a blob) and the
+/// model's name; [`JobClient::request`] turns it into a [`JobSpec`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRequest {
+    /// The model's name (`"llama3.2:1b"`).
+    pub model: String,
+    /// The prompt's bytes.
+    pub prompt: Vec<u8>,
+    /// The most output tokens paid for.
+    pub max_output_tokens: u32,
+    /// The highest price per 1,000 output tokens accepted.
+    pub max_price_per_1k: Amount,
+    /// Ticks to wait for a worker, and ticks a worker has to deliver.
+    pub timeout_ticks: u32,
+    /// The least worker reputation accepted.
+    pub min_reputation: u16,
+    /// Sampling seed and temperature.
+    pub sampling: Sampling,
+}
+
+impl JobRequest {
+    /// A request with defaults: 100 ticks of timeout, no reputation floor, seed 0,
+    /// temperature 0.
+    pub fn new(
+        model: &str,
+        prompt: impl Into<Vec<u8>>,
+        max_output_tokens: u32,
+        max_price_per_1k: Amount,
+    ) -> JobRequest {
+        JobRequest {
+            model: model.to_owned(),
+            prompt: prompt.into(),
+            max_output_tokens,
+            max_price_per_1k,
+            timeout_ticks: 100,
+            min_reputation: 0,
+            sampling: Sampling::default(),
+        }
+    }
+
+    /// The on-chain specification of this request.
+    pub fn spec(&self) -> Result<JobSpec, SdkError> {
+        Ok(JobSpec {
+            model: model_id(&self.model),
+            prompt_hash: Hash32::of(&self.prompt),
+            prompt_size: u32::try_from(self.prompt.len())
+                .map_err(|_| SdkError::Invalid("the prompt is over 4 GiB".into()))?,
+            max_output_tokens: self.max_output_tokens,
+            max_price_per_1k: self.max_price_per_1k,
+            timeout_ticks: self.timeout_ticks,
+            min_reputation: self.min_reputation,
+            sampling: self.sampling,
+        })
+    }
+}
+
+/// Which jobs [`JobClient::list`] returns: all parts given must hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// In this status.
+    pub status: Option<JobStatus>,
+    /// Submitted by this identity.
+    pub requester: Option<Identity>,
+    /// Held (now or last) by this worker.
+    pub worker: Option<Identity>,
+}
+
+impl JobFilter {
+    /// Whether `job` matches.
+    pub fn matches(&self, job: &Job) -> bool {
+        self.status.is_none_or(|s| job.status == s)
+            && self.requester.is_none_or(|r| job.requester == r)
+            && self.worker.is_none_or(|w| job.worker == Some(w))
+    }
+}
+
+/// The job registry (contract 4).
+#[derive(Clone, Debug)]
+pub struct JobClient {
+    client: Client,
+}
+
+impl JobClient {
+    pub(crate) fn new(client: Client) -> Self {
+        JobClient { client }
+    }
+
+    /// A handle on job `job_id` (not checked).
+    pub fn handle(&self, job_id: u64) -> JobHandle {
+        JobHandle::new(self.client.clone(), job_id)
+    }
+
+    /// Uploads the prompt, then submits the job with the escrow the contract requires.
+    pub async fn request(&self, key: &Keypair, req: &JobRequest) -> Result<JobHandle, SdkError> {
+        let spec = req.spec()?;
+        self.client.put_blob(&req.prompt).await?;
+        self.submit(key, &spec).await
+    }
+
+    /// Procedure 1: submits `spec`, locking the escrow the contract requires ([`Self::quote`]).
+    pub async fn submit(&self, key: &Keypair, spec: &JobSpec) -> Result<JobHandle, SdkError> {
+        let escrow = self
+            .quote(spec.max_output_tokens, spec.max_price_per_1k)
+            .await?;
+        self.submit_with_escrow(key, spec, escrow).await
+    }
+
+    /// Procedure 1 with an explicit escrow (at least the quote).
+    pub async fn submit_with_escrow(
+        &self,
+        key: &Keypair,
+        spec: &JobSpec,
+        escrow: Amount,
+    ) -> Result<JobHandle, SdkError> {
+        let r = self
+            .client
+            .call(key, JOB_REGISTRY, jr::SUBMIT, spec, escrow)
+            .await?;
+        let id: u64 = r.output()?;
+        Ok(self.handle(id))
+    }
+
+    /// Procedure 2: a worker claims an open job.
+    pub async fn claim(&self, key: &Keypair, job_id: u64) -> Result<TxReceipt, SdkError> {
+        self.job_ref(key, jr::CLAIM, job_id).await
+    }
+
+    /// Procedure 3: the assigned worker starts (Assigned → Running).
+    pub async fn start(&self, key: &Keypair, job_id: u64) -> Result<TxReceipt, SdkError> {
+        self.job_ref(key, jr::START, job_id).await
+    }
+
+    /// Procedure 4: the assigned worker posts the result (Running → Completed).
+    pub async fn post_result(
+        &self,
+        key: &Keypair,
+        job_id: u64,
+        result: JobResult,
+    ) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(
+                key,
+                JOB_REGISTRY,
+                jr::POST_RESULT,
+                &PostResult { job_id, result },
+                Amount::ZERO,
+            )
+            .await
+    }
+
+    /// Uploads the output as a blob, then posts its hash with the token count and runtime
+    /// fingerprint.
+    pub async fn deliver(
+        &self,
+        key: &Keypair,
+        job_id: u64,
+        output: &[u8],
+        output_tokens: u32,
+        runtime: Hash32,
+    ) -> Result<TxReceipt, SdkError> {
+        let result_hash = self.client.put_blob(output).await?;
+        self.post_result(
+            key,
+            job_id,
+            JobResult {
+                result_hash,
+                output_tokens,
+                runtime,
+            },
+        )
+        .await
+    }
+
+    /// Procedure 5: the requester cancels an open job (full refund).
+    pub async fn cancel(&self, key: &Keypair, job_id: u64) -> Result<TxReceipt, SdkError> {
+        self.job_ref(key, jr::CANCEL, job_id).await
+    }
+
+    /// Procedure 6: the assigned worker gives the job up.
+    pub async fn fail(&self, key: &Keypair, job_id: u64) -> Result<TxReceipt, SdkError> {
+        self.job_ref(key, jr::FAIL, job_id).await
+    }
+
+    /// Procedure 7: the requester disputes a result within the challenge window.
+    pub async fn dispute(&self, key: &Keypair, job_id: u64) -> Result<TxReceipt, SdkError> {
+        self.job_ref(key, jr::DISPUTE, job_id).await
+    }
+
+    /// Procedure 8: the resolver settles a dispute.
+    pub async fn resolve(
+        &self,
+        key: &Keypair,
+        job_id: u64,
+        worker_wins: bool,
+    ) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(
+                key,
+                JOB_REGISTRY,
+                jr::RESOLVE,
+                &Resolve {
+                    job_id,
+                    worker_wins,
+                },
+                Amount::ZERO,
+            )
+            .await
+    }
+
+    /// Procedure 9: anyone expires a job whose deadline passed.
+    pub async fn expire(&self, key: &Keypair, job_id: u64) -> Result<TxReceipt, SdkError> {
+        self.job_ref(key, jr::EXPIRE, job_id).await
+    }
+
+    async fn job_ref(&self, key: &Keypair, proc: u16, job_id: u64) -> Result<TxReceipt, SdkError> {
+        self.client
+            .call(key, JOB_REGISTRY, proc, &JobRef { job_id }, Amount::ZERO)
+            .await
+    }
+
+    /// Function 1: one job (`None`: no such job).
+    pub async fn get(&self, job_id: u64) -> Result<Option<Job>, SdkError> {
+        self.client
+            .query(JOB_REGISTRY, jr::GET_JOB, &JobRef { job_id })
+            .await
+    }
+
+    /// Function 1, or [`SdkError::NotFound`].
+    pub async fn job(&self, job_id: u64) -> Result<Job, SdkError> {
+        self.get(job_id)
+            .await?
+            .ok_or_else(|| SdkError::NotFound(format!("no job {job_id}")))
+    }
+
+    /// Function 2: jobs in a status, ascending by id.
+    pub async fn by_status(
+        &self,
+        status: JobStatus,
+        cursor: Option<u64>,
+        limit: u16,
+    ) -> Result<JobPage, SdkError> {
+        self.client
+            .query(
+                JOB_REGISTRY,
+                jr::JOBS_BY_STATUS,
+                &JobsByStatus {
+                    status,
+                    cursor,
+                    limit,
+                },
+            )
+            .await
+    }
+
+    /// Function 3: a requester's jobs.
+    pub async fn by_requester(
+        &self,
+        requester: &Identity,
+        cursor: Option<u64>,
+        limit: u16,
+    ) -> Result<JobPage, SdkError> {
+        self.client
+            .query(
+                JOB_REGISTRY,
+                jr::JOBS_BY_REQUESTER,
+                &JobsByRequester {
+                    requester: *requester,
+                    cursor,
+                    limit,
+                },
+            )
+            .await
+    }
+
+    /// Function 4: jobs a worker holds or held.
+    pub async fn by_worker(
+        &self,
+        worker: &Identity,
+        cursor: Option<u64>,
+        limit: u16,
+    ) -> Result<JobPage, SdkError> {
+        self.client
+            .query(
+                JOB_REGISTRY,
+                jr::JOBS_BY_WORKER,
+                &JobsByWorker {
+                    worker: *worker,
+                    cursor,
+                    limit,
+                },
+            )
+            .await
+    }
+
+    /// Jobs matching every part of `filter`, ascending by id. The most selective index is
+    /// walked (requester, then worker, then status; every id without a filter) and the other
+    /// parts applied to its page, so a page may hold fewer than `limit` jobs when filters
+    /// combine: follow `next_cursor` until it is `None`. (The node's `GET /v1/jobs` pages
+    /// the same way.)
+    pub async fn list(
+        &self,
+        filter: &JobFilter,
+        cursor: Option<u64>,
+        limit: u16,
+    ) -> Result<JobPage, SdkError> {
+        let page = if let Some(r) = &filter.requester {
+            self.by_requester(r, cursor, limit).await?
+        } else if let Some(w) = &filter.worker {
+            self.by_worker(w, cursor, limit).await?
+        } else if let Some(st) = filter.status {
+            self.by_status(st, cursor, limit).await?
+        } else {
+            // Job ids run from 1 to the number submitted.
+            let last = self.stats().await?.jobs.submitted;
+            let from = cursor.unwrap_or(0).saturating_add(1);
+            let to = from.saturating_add(u64::from(limit.max(1)) - 1).min(last);
+            let mut jobs = Vec::new();
+            for id in from..=to {
+                if let Some(j) = self.get(id).await? {
+                    jobs.push(j);
+                }
+            }
+            JobPage {
+                jobs,
+                next_cursor: (to < last).then_some(to),
+            }
+        };
+        Ok(JobPage {
+            jobs: page
+                .jobs
+                .into_iter()
+                .filter(|j| filter.matches(j))
+                .collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// Function 5: a job's escrow account.
+    pub async fn escrow(&self, job_id: u64) -> Result<Option<JobEscrow>, SdkError> {
+        self.client
+            .query(JOB_REGISTRY, jr::JOB_ESCROW, &JobRef { job_id })
+            .await
+    }
+
+    /// Function 6: jobs per status, money totals, workers.
+    pub async fn stats(&self) -> Result<NetworkStats, SdkError> {
+        self.client
+            .query(JOB_REGISTRY, jr::NETWORK_STATS, &())
+            .await
+    }
+
+    /// Function 7: the least escrow for a job with these bounds.
+    pub async fn quote(
+        &self,
+        max_output_tokens: u32,
+        max_price_per_1k: Amount,
+    ) -> Result<Amount, SdkError> {
+        let q: Option<Amount> = self
+            .client
+            .query(
+                JOB_REGISTRY,
+                jr::QUOTE,
+                &EscrowQuote {
+                    max_output_tokens,
+                    max_price_per_1k,
+                },
+            )
+            .await?;
+        q.ok_or_else(|| {
+            SdkError::Invalid(format!(
+                "{max_output_tokens} tokens at {max_price_per_1k} per 1k cannot be escrowed"
+            ))
+        })
+    }
+
+    /// A writer of job `job_id`'s token stream, signing with `key` (its assigned worker).
+    pub fn token_writer(&self, key: &Keypair, job_id: u64) -> TokenWriter {
+        TokenWriter {
+            client: self.client.clone(),
+            key: key.clone(),
+            job_id,
+            seq: 0,
+            done: false,
+        }
+    }
+}
+
+/// Pushes a job's output chunk by chunk, numbering them; [`TokenWriter::finish`] closes the
+/// stream.
+#[derive(Debug)]
+pub struct TokenWriter {
+    client: Client,
+    key: Keypair,
+    job_id: u64,
+    seq: u32,
+    done: bool,
+}
+
+impl TokenWriter {
+    /// Pushes one chunk.
+    pub async fn write(&mut self, text: &str) -> Result<(), SdkError> {
+        self.push(text, false).await
+    }
+
+    /// Pushes a last chunk (may be empty) and closes the stream.
+    pub async fn finish(&mut self, text: &str) -> Result<(), SdkError> {
+        self.push(text, true).await
+    }
+
+    /// Chunks pushed so far.
+    pub fn chunks(&self) -> u32 {
+        self.seq
+    }
+
+    async fn push(&mut self, text: &str, done: bool) -> Result<(), SdkError> {
+        if self.done {
+            return Err(SdkError::Invalid("the token stream is closed".into()));
+        }
+        let r = self
+            .client
+            .push_tokens(&self.key, self.job_id, self.seq, text, done)
+            .await?;
+        self.seq = r.next;
+        self.done = r.done;
+        Ok(())
+    }
+}

@@ -1,0 +1,483 @@
+//! The remote transport: a running `comqute node` over HTTP (reqwest, rustls), speaking the
+//! JSON shapes of [`comqute_node::wire`]. Live streams are server-sent events; a dropped
+//! stream reconnects with backoff and resumes where it stopped.
+
+use std::time::Duration;
+
+use base64::Engine;
+use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_ledger::{Transaction, TxId};
+use comqute_node::wire::{
+    BalanceResponse, BlobPutResponse, BroadcastRequest, BroadcastResponse, ErrorBody, EventPage,
+    EventView, FaucetRequest, FaucetResponse, QueryRequest, QueryResponse, ReceiptResponse,
+    ReceiptView, TickInfo, TickInfoResponse, TokenChunk, TokenEnd, TokenPage, TokenPush,
+    TokenPushResponse, WarpRequest, WarpResponse,
+};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::client::{Subscription, TokenEvent};
+use crate::SdkError;
+
+/// A node's HTTP API.
+#[derive(Clone, Debug)]
+pub struct Remote {
+    base: String,
+    http: reqwest::Client,
+    streams: reqwest::Client,
+}
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+impl Remote {
+    /// A client of the node at `url` (`http://127.0.0.1:8080`); requests time out after 30 s,
+    /// connections after 5 s.
+    pub fn new(url: &str) -> Result<Remote, SdkError> {
+        let base = url.trim().trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(SdkError::Invalid(format!(
+                "node URL {url:?} must start with http:// or https://"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        // Streams stay open: no overall timeout.
+        let streams = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(Remote {
+            base,
+            http,
+            streams,
+        })
+    }
+
+    /// The node's base URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    fn url_of(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Turns a non-2xx answer into [`SdkError::Node`] with the node's code.
+    async fn check(resp: reqwest::Response) -> Result<reqwest::Response, SdkError> {
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let text = resp.text().await.unwrap_or_default();
+        Err(match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(b) => SdkError::Node {
+                status: status.as_u16(),
+                code: b.code,
+                message: b.message,
+            },
+            Err(_) => SdkError::Node {
+                status: status.as_u16(),
+                code: "http".into(),
+                message: text.chars().take(200).collect(),
+            },
+        })
+    }
+
+    async fn json<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, SdkError> {
+        let resp = Self::check(resp).await?;
+        let bytes = resp.bytes().await?;
+        serde_json::from_slice(&bytes).map_err(|e| SdkError::decode("the node's JSON answer", e))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, SdkError> {
+        Self::json(self.http.get(self.url_of(path)).send().await?).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, SdkError> {
+        Self::json(self.http.post(self.url_of(path)).json(body).send().await?).await
+    }
+
+    pub(crate) async fn tick_info(&self) -> Result<TickInfo, SdkError> {
+        Ok(self
+            .get::<TickInfoResponse>("/v1/tick-info")
+            .await?
+            .tick_info)
+    }
+
+    pub(crate) async fn balance(&self, id: &Identity) -> Result<Amount, SdkError> {
+        let b: BalanceResponse = self.get(&format!("/v1/balances/{id}")).await?;
+        Ok(Amount(b.balance.balance))
+    }
+
+    pub(crate) async fn broadcast(&self, tx: &Transaction) -> Result<TxId, SdkError> {
+        let r: BroadcastResponse = self
+            .post(
+                "/v1/broadcast-transaction",
+                &BroadcastRequest {
+                    encoded_transaction: b64(&tx.encode()),
+                },
+            )
+            .await?;
+        r.transaction_id
+            .parse()
+            .map_err(|e| SdkError::decode("transactionId", e))
+    }
+
+    pub(crate) async fn receipt(&self, id: &TxId) -> Result<Option<ReceiptView>, SdkError> {
+        match self
+            .get::<ReceiptResponse>(&format!("/v1/receipts/{id}"))
+            .await
+        {
+            Ok(r) => Ok(Some(r.receipt)),
+            Err(e) if e.code() == Some("not_found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) async fn query_raw(
+        &self,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &[u8],
+    ) -> Result<Vec<u8>, SdkError> {
+        let r: QueryResponse = self
+            .post(
+                "/v1/querySmartContract",
+                &QueryRequest {
+                    contract_index: contract.0,
+                    input_type,
+                    input_size: u32::try_from(input.len()).ok(),
+                    request_data: b64(input),
+                },
+            )
+            .await?;
+        base64::engine::general_purpose::STANDARD
+            .decode(r.response_data)
+            .map_err(|e| SdkError::decode("responseData", e))
+    }
+
+    pub(crate) async fn events(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<EventView>, SdkError> {
+        let p: EventPage = self
+            .get(&format!("/v1/events?after={after}&limit={limit}"))
+            .await?;
+        Ok(p.events)
+    }
+
+    pub(crate) async fn put_blob(&self, body: Vec<u8>) -> Result<Hash32, SdkError> {
+        let r: BlobPutResponse = Self::json(
+            self.http
+                .put(self.url_of("/v1/blobs"))
+                .body(body)
+                .send()
+                .await?,
+        )
+        .await?;
+        r.hash.parse().map_err(|e| SdkError::decode("blob hash", e))
+    }
+
+    pub(crate) async fn get_blob(&self, h: &Hash32) -> Result<Option<Vec<u8>>, SdkError> {
+        let resp = self
+            .http
+            .get(self.url_of(&format!("/v1/blobs/{h}")))
+            .send()
+            .await?;
+        match Self::check(resp).await {
+            Ok(r) => Ok(Some(r.bytes().await?.to_vec())),
+            Err(e) if e.code() == Some("not_found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(crate) async fn faucet(&self, id: &Identity, amount: Amount) -> Result<Amount, SdkError> {
+        let r: FaucetResponse = self
+            .post(
+                "/v1/devnet/faucet",
+                &FaucetRequest {
+                    identity: id.to_string(),
+                    amount: serde_json::Value::String(amount.0.to_string()),
+                },
+            )
+            .await?;
+        Ok(Amount(r.balance))
+    }
+
+    pub(crate) async fn warp(&self, req: &WarpRequest) -> Result<Tick, SdkError> {
+        let r: WarpResponse = self.post("/v1/devnet/warp", req).await?;
+        Ok(Tick(r.tick))
+    }
+
+    pub(crate) async fn push_tokens(
+        &self,
+        job_id: u64,
+        push: &TokenPush,
+    ) -> Result<TokenPushResponse, SdkError> {
+        self.post(&format!("/v1/jobs/{job_id}/tokens"), push).await
+    }
+
+    pub(crate) async fn token_page(&self, job_id: u64) -> Result<TokenPage, SdkError> {
+        self.get(&format!("/v1/jobs/{job_id}/tokens")).await
+    }
+
+    /// Opens an SSE stream.
+    async fn open_sse(&self, path: &str) -> Result<reqwest::Response, SdkError> {
+        let resp = self
+            .streams
+            .get(self.url_of(path))
+            .header("accept", "text/event-stream")
+            .send()
+            .await?;
+        Self::check(resp).await
+    }
+
+    /// Events from `after` on (SSE `/v1/events/stream`), reconnecting with backoff.
+    pub(crate) fn subscribe_events(&self, after: u64) -> Subscription<EventView> {
+        let (tx, rx) = mpsc::channel(256);
+        let me = self.clone();
+        let task = tokio::spawn(async move {
+            let mut cursor = after;
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match me
+                    .open_sse(&format!("/v1/events/stream?after={cursor}"))
+                    .await
+                {
+                    Ok(resp) => {
+                        backoff = Duration::from_millis(100);
+                        let mut sse = SseReader::new(resp);
+                        while let Some(msg) = sse.next().await {
+                            if msg.event != "event" {
+                                continue;
+                            }
+                            match serde_json::from_str::<EventView>(&msg.data) {
+                                Ok(e) => {
+                                    if e.seq < cursor {
+                                        continue;
+                                    }
+                                    cursor = e.seq + 1;
+                                    if tx.send(Ok(e)).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(e) => {
+                                    let _ = tx.send(Err(SdkError::decode("an event", e))).await;
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    Err(e @ SdkError::Node { status, .. }) if (400..500).contains(&status) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                    Err(_) => {}
+                }
+                if tx.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        });
+        Subscription::new(rx, task)
+    }
+
+    /// A job's tokens (SSE `/v1/jobs/{id}/tokens/stream`), reconnecting with backoff and
+    /// skipping chunks already delivered.
+    pub(crate) fn subscribe_tokens(&self, job_id: u64) -> Subscription<TokenEvent> {
+        let (tx, rx) = mpsc::channel(256);
+        let me = self.clone();
+        let task = tokio::spawn(async move {
+            let mut next = 0u32;
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match me
+                    .open_sse(&format!("/v1/jobs/{job_id}/tokens/stream"))
+                    .await
+                {
+                    Ok(resp) => {
+                        backoff = Duration::from_millis(100);
+                        let mut sse = SseReader::new(resp);
+                        while let Some(msg) = sse.next().await {
+                            let ev = match msg.event.as_str() {
+                                "token" => match serde_json::from_str::<TokenChunk>(&msg.data) {
+                                    Ok(c) if c.seq < next => continue,
+                                    Ok(c) => {
+                                        next = c.seq + 1;
+                                        TokenEvent::Chunk(c)
+                                    }
+                                    Err(e) => {
+                                        let _ = tx.send(Err(SdkError::decode("a token", e))).await;
+                                        return;
+                                    }
+                                },
+                                "done" | "end" => {
+                                    let end: TokenEnd = match serde_json::from_str(&msg.data) {
+                                        Ok(e) => e,
+                                        Err(e) => {
+                                            let _ = tx
+                                                .send(Err(SdkError::decode("a stream end", e)))
+                                                .await;
+                                            return;
+                                        }
+                                    };
+                                    let ev = match end.status {
+                                        None => TokenEvent::Done { chunks: end.chunks },
+                                        Some(status) => TokenEvent::End {
+                                            chunks: end.chunks,
+                                            status,
+                                        },
+                                    };
+                                    let _ = tx.send(Ok(ev)).await;
+                                    return;
+                                }
+                                _ => continue,
+                            };
+                            if tx.send(Ok(ev)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e @ SdkError::Node { status, .. }) if (400..500).contains(&status) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                    Err(_) => {}
+                }
+                if tx.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        });
+        Subscription::new(rx, task)
+    }
+}
+
+/// One server-sent event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SseMessage {
+    /// `event:` (default `message`).
+    pub event: String,
+    /// `data:` lines joined with newlines.
+    pub data: String,
+    /// `id:`, if any.
+    pub id: Option<String>,
+}
+
+/// Splits a byte stream into server-sent events (lines may arrive cut anywhere, even
+/// inside a UTF-8 character).
+#[derive(Debug, Default)]
+pub struct SseParser {
+    buf: Vec<u8>,
+    current: SseMessage,
+    has_data: bool,
+}
+
+impl SseParser {
+    /// Feeds bytes; returns the events they complete.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<SseMessage> {
+        self.buf.extend_from_slice(bytes);
+        let mut out = Vec::new();
+        while let Some(nl) = self.buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=nl).collect();
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end_matches(['\n', '\r']);
+            if line.is_empty() {
+                if self.has_data {
+                    let mut m = std::mem::take(&mut self.current);
+                    if m.event.is_empty() {
+                        m.event = "message".into();
+                    }
+                    out.push(m);
+                }
+                self.current = SseMessage::default();
+                self.has_data = false;
+                continue;
+            }
+            if line.starts_with(':') {
+                continue;
+            }
+            let (field, value) = match line.split_once(':') {
+                Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+                None => (line, ""),
+            };
+            match field {
+                "event" => self.current.event = value.to_string(),
+                "data" => {
+                    if self.has_data {
+                        self.current.data.push('\n');
+                    }
+                    self.current.data.push_str(value);
+                    self.has_data = true;
+                }
+                "id" => self.current.id = Some(value.to_string()),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+struct SseReader {
+    body: futures_util::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>,
+    parser: SseParser,
+    ready: std::collections::VecDeque<SseMessage>,
+}
+
+impl SseReader {
+    fn new(resp: reqwest::Response) -> SseReader {
+        SseReader {
+            body: resp.bytes_stream().map(|r| r.map(|b| b.to_vec())).boxed(),
+            parser: SseParser::default(),
+            ready: Default::default(),
+        }
+    }
+
+    /// The next event; `None` when the connection ends.
+    async fn next(&mut self) -> Option<SseMessage> {
+        loop {
+            if let Some(m) = self.ready.pop_front() {
+                return Some(m);
+            }
+            match self.body.next().await {
+                Some(Ok(chunk)) => self.ready.extend(self.parser.feed(&chunk)),
+                _ => return None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_lines_may_be_cut_anywhere() {
+        let text = "event: token\nid: 0\ndata: {\"seq\":0,\"text\":\"h\u{e9}\"}\n\n: keep-alive\n\nevent: done\ndata: {}\n\n";
+        let bytes = text.as_bytes();
+        for cut in 0..bytes.len() {
+            let mut p = SseParser::default();
+            let mut got = p.feed(&bytes[..cut]);
+            got.extend(p.feed(&bytes[cut..]));
+            assert_eq!(got.len(), 2, "cut at {cut}");
+            assert_eq!(got[0].event, "token");
+            assert_eq!(got[0].id.as_deref(), Some("0"));
+            assert_eq!(got[0].data, "{\"seq\":0,\"text\":\"h\u{e9}\"}");
+            assert_eq!(got[1].event, "done");
+        }
+    }
+}
