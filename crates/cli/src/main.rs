@@ -12,6 +12,8 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "comqute", version, about, propagate_version = true)]
 struct Cli {
+    #[command(flatten)]
+    global: cmd::global::Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,16 +34,39 @@ enum Command {
     /// A scripted devnet run on an embedded ledger: transfers, an example contract, ticks,
     /// receipts and digests. Ends by itself.
     Demo(cmd::demo::DemoArgs),
+    /// The node's last processed tick.
+    Tick(cmd::chain::TickArgs),
+    /// Marketplace statistics: jobs per status, money, workers.
+    Stats(cmd::chain::StatsArgs),
+    /// An identity's balance.
+    Balance(cmd::chain::BalanceArgs),
+    /// Creates money for an identity (devnet nodes only).
+    Faucet(cmd::chain::FaucetArgs),
+    /// Sends money, signed with `--key`.
+    Transfer(cmd::chain::TransferArgs),
+    /// A worker's registration, capabilities and stake.
+    #[command(subcommand)]
+    Worker(cmd::worker::WorkerCommand),
+    /// Inference jobs: submit, follow, fetch results.
+    #[command(subcommand)]
+    Job(cmd::job::JobCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Keys(c) => cmd::keys::run(c),
+        Command::Keys(c) => cmd::keys::run(&cli.global, c),
         Command::Tx(c) => cmd::tx::run(c),
         Command::Demo(a) => cmd::demo::run(a),
         Command::Node(a) => cmd::node::run(a),
         Command::Ledger(c) => cmd::ledger::run(c),
+        Command::Tick(a) => cmd::chain::tick(&cli.global, a),
+        Command::Stats(a) => cmd::chain::stats(&cli.global, a),
+        Command::Balance(a) => cmd::chain::balance(&cli.global, a),
+        Command::Faucet(a) => cmd::chain::faucet(&cli.global, a),
+        Command::Transfer(a) => cmd::chain::transfer(&cli.global, a),
+        Command::Worker(c) => cmd::worker::run(&cli.global, c),
+        Command::Job(c) => cmd::job::run(&cli.global, c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

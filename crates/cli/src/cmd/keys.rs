@@ -1,9 +1,13 @@
 //! `comqute keys …`
 
-use anyhow::{Context, Result};
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context, Result};
 use clap::Subcommand;
 use comqute_ledger::Seed;
 use serde_json::json;
+
+use super::global::Global;
 
 /// Key commands.
 #[derive(Subcommand)]
@@ -16,16 +20,29 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Makes a new random seed and prints it with its identity (keep the seed secret).
+    /// Makes a new random seed. With `--out`, writes it to a key file (mode 0600, never
+    /// overwritten) and prints only the identity; without, prints the seed and its identity
+    /// (keep the seed secret).
     New {
-        /// Print `{"seed": …, "identity": …}`.
+        /// The key file to write.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print `{"identity": …}` (with `--out`) or `{"seed": …, "identity": …}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prints the identity of a key file (default: `--key`).
+    Show {
+        /// The key file.
+        file: Option<PathBuf>,
+        /// Print `{"identity": …}`.
         #[arg(long)]
         json: bool,
     },
 }
 
 /// Runs a key command.
-pub fn run(c: KeysCommand) -> Result<()> {
+pub fn run(g: &Global, c: KeysCommand) -> Result<()> {
     match c {
         KeysCommand::FromSeed { seed, json } => {
             let seed = Seed::new(seed.trim()).context("reading the seed")?;
@@ -36,7 +53,30 @@ pub fn run(c: KeysCommand) -> Result<()> {
                 println!("{id}");
             }
         }
-        KeysCommand::New { json } => {
+        KeysCommand::New {
+            out: Some(path),
+            json,
+        } => {
+            let seed = comqute_sdk::new_seed()?;
+            let id = comqute_sdk::keys::write_key_file(&path, &seed)?;
+            if json {
+                super::print_json(&json!({ "identity": id.to_string() }));
+            } else {
+                println!("{id}\n(key written to {})", path.display());
+            }
+        }
+        KeysCommand::Show { file, json } => {
+            let path = file
+                .or_else(|| g.key.clone())
+                .ok_or_else(|| anyhow!("give a key file, --key FILE or COMQUTE_KEY"))?;
+            let id = comqute_sdk::keys::read_key_file(&path)?.identity();
+            if json {
+                super::print_json(&json!({ "identity": id.to_string() }));
+            } else {
+                println!("{id}");
+            }
+        }
+        KeysCommand::New { out: None, json } => {
             let seed = comqute_sdk::new_seed()?;
             let id = seed.keypair().identity();
             if json {

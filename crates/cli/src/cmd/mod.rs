@@ -1,10 +1,14 @@
 //! One module per command.
 
+pub mod chain;
 pub mod demo;
+pub mod global;
+pub mod job;
 pub mod keys;
 pub mod ledger;
 pub mod node;
 pub mod tx;
+pub mod worker;
 
 /// Prints a JSON value on one line.
 pub fn print_json(v: &serde_json::Value) {

@@ -3,10 +3,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use comqute_contracts::marketplace::MarketConfig;
 use comqute_node::{Node, NodeConfig};
 
 /// Options of `comqute node`.
@@ -28,10 +28,54 @@ pub struct NodeArgs {
     /// Turn on devnet powers (faucet, warp). Never on a shared node.
     #[arg(long)]
     devnet: bool,
+    /// Marketplace genesis settings. A node restarted on a data directory must be given the
+    /// same ones.
+    #[command(flatten)]
+    market: MarketArgs,
+}
+
+/// The marketplace settings a node can be started with (the rest keep their defaults).
+#[derive(Args)]
+pub struct MarketArgs {
+    /// The identity that resolves disputes (default: none; disputes end by timeout).
+    #[arg(long, value_name = "IDENTITY")]
+    resolver: Option<String>,
+    /// Ticks after a result during which the requester may dispute.
+    #[arg(long, value_name = "TICKS")]
+    challenge_window: Option<u32>,
+    /// Ticks without a heartbeat after which a worker is offline.
+    #[arg(long, value_name = "TICKS")]
+    heartbeat_window: Option<u32>,
+    /// Ticks between unbonding and withdrawal.
+    #[arg(long, value_name = "TICKS")]
+    unbonding_ticks: Option<u32>,
+}
+
+impl MarketArgs {
+    fn config(&self) -> Result<MarketConfig> {
+        let d = MarketConfig::default();
+        let c = MarketConfig {
+            resolver: match &self.resolver {
+                Some(r) => r
+                    .trim()
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("bad --resolver {r:?}: {e}"))?,
+                None => d.resolver,
+            },
+            challenge_window: self.challenge_window.unwrap_or(d.challenge_window),
+            heartbeat_window: self.heartbeat_window.unwrap_or(d.heartbeat_window),
+            unbonding_ticks: self.unbonding_ticks.unwrap_or(d.unbonding_ticks),
+            ..d
+        };
+        c.validate()
+            .map_err(|e| anyhow::anyhow!("marketplace settings: {e}"))?;
+        Ok(c)
+    }
 }
 
 /// Runs the node until a signal.
 pub fn run(a: NodeArgs) -> Result<()> {
+    let market = a.market.config()?;
     init_tracing();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -44,7 +88,7 @@ pub fn run(a: NodeArgs) -> Result<()> {
             tick_ms: a.tick_ms,
             epoch_ticks: a.epoch_ticks,
             devnet: a.devnet,
-            genesis: Arc::new(comqute_node::default_genesis),
+            genesis: comqute_node::market_genesis_fn(market),
             ..NodeConfig::test()
         };
         let node = Node::start(config).await?;

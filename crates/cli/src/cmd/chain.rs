@@ -1,0 +1,164 @@
+//! `comqute tick | stats | balance | faucet | transfer`: the chain as a whole, and money.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use comqute_sdk::wire;
+use serde_json::json;
+
+use super::global::{amount, block_on, identity, Global};
+use super::print_json;
+
+/// `comqute tick`.
+#[derive(Args)]
+pub struct TickArgs {
+    /// Print `{"tick", "epoch", "duration", "initialTick"}`.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `comqute stats`.
+#[derive(Args)]
+pub struct StatsArgs {
+    /// Print the node's statistics as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `comqute balance`.
+#[derive(Args)]
+pub struct BalanceArgs {
+    /// The identity (default: the one of `--key`).
+    identity: Option<String>,
+    /// Print `{"identity", "balance"}`.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `comqute faucet` (devnet nodes only).
+#[derive(Args)]
+pub struct FaucetArgs {
+    /// Who gets the money.
+    identity: String,
+    /// How much.
+    amount: String,
+    /// Print `{"identity", "balance"}`.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `comqute transfer`, signed with `--key`.
+#[derive(Args)]
+pub struct TransferArgs {
+    /// The payee.
+    identity: String,
+    /// How much.
+    amount: String,
+    /// Print `{"txId", "tick", "status", ...}`.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Prints the last processed tick.
+pub fn tick(g: &Global, a: TickArgs) -> Result<()> {
+    let client = g.client()?;
+    let t = block_on(client.tick_info())??;
+    if a.json {
+        print_json(&serde_json::to_value(&t)?);
+    } else {
+        println!(
+            "tick {} (epoch {}, {} ms per tick)",
+            t.tick, t.epoch, t.duration
+        );
+    }
+    Ok(())
+}
+
+/// Prints the network statistics.
+pub fn stats(g: &Global, a: StatsArgs) -> Result<()> {
+    let client = g.client()?;
+    let (st, tick) = block_on(async {
+        let st = client.jobs().stats().await?;
+        let tick = client.tick().await?;
+        Ok::<_, comqute_sdk::SdkError>((st, tick))
+    })??;
+    if a.json {
+        print_json(&wire::stats_json(&st, tick.0)?);
+        return Ok(());
+    }
+    println!("tick {tick}");
+    println!(
+        "jobs: {} submitted; escrowed now {}, paid {}, refunded {}, slashed {}",
+        st.jobs.submitted,
+        st.jobs.total_escrowed,
+        st.jobs.total_paid,
+        st.jobs.total_refunded,
+        st.jobs.total_slashed
+    );
+    for s in comqute_sdk::contracts::job_registry::JobStatus::ALL {
+        let n = st.jobs.count(s);
+        if n > 0 {
+            println!("  {:<10} {n}", s.name());
+        }
+    }
+    println!(
+        "workers: {} registered, {} active, {} online, {} unbonding; staked {}",
+        st.workers.registered,
+        st.workers.active,
+        st.workers.online,
+        st.workers.unbonding,
+        st.workers.total_staked
+    );
+    Ok(())
+}
+
+/// Prints a balance.
+pub fn balance(g: &Global, a: BalanceArgs) -> Result<()> {
+    let id = match &a.identity {
+        Some(s) => identity(s)?,
+        None => g.keypair()?.identity(),
+    };
+    let client = g.client()?;
+    let b = block_on(client.balance(&id))??;
+    if a.json {
+        print_json(&json!({ "identity": id.to_string(), "balance": b.0.to_string() }));
+    } else {
+        println!("{b}");
+    }
+    Ok(())
+}
+
+/// Creates money on a devnet node.
+pub fn faucet(g: &Global, a: FaucetArgs) -> Result<()> {
+    let id = identity(&a.identity)?;
+    let amt = amount(&a.amount)?;
+    let client = g.client()?;
+    let b = block_on(client.faucet(&id, amt))??;
+    if a.json {
+        print_json(&json!({ "identity": id.to_string(), "balance": b.0.to_string() }));
+    } else {
+        println!("{id} now has {b}");
+    }
+    Ok(())
+}
+
+/// Sends money, waiting for the receipt.
+pub fn transfer(g: &Global, a: TransferArgs) -> Result<()> {
+    let to = identity(&a.identity)?;
+    let amt = amount(&a.amount)?;
+    let key = g.keypair()?;
+    let client = g.client()?;
+    let r = block_on(client.transfer(&key, to, amt))?.context("transfer")?;
+    if a.json {
+        print_json(&json!({
+            "txId": r.tx_id.to_string(),
+            "tick": r.tick.0,
+            "status": "executed",
+            "from": key.identity().to_string(),
+            "to": to.to_string(),
+            "amount": amt.0.to_string(),
+        }));
+    } else {
+        println!("sent {amt} to {to} in tick {} (tx {})", r.tick, r.tx_id);
+    }
+    Ok(())
+}

@@ -1,0 +1,301 @@
+//! `comqute worker …`: a worker's registration and stake, signed with `--key`.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use comqute_sdk::contracts::marketplace::model_id;
+use comqute_sdk::contracts::worker_registry::Capabilities;
+use comqute_sdk::{wire, Client, Identity};
+use serde_json::{json, Value};
+
+use super::global::{amount, block_on, identity, Global};
+use super::print_json;
+
+/// Capabilities given on the command line.
+#[derive(Args, Clone, Debug, Default)]
+pub struct CapsArgs {
+    /// A model served, by name (repeat for several).
+    #[arg(long = "model", value_name = "NAME")]
+    models: Vec<String>,
+    /// Price per 1,000 output tokens.
+    #[arg(long, value_name = "N")]
+    price_per_1k: Option<String>,
+    /// GPU name.
+    #[arg(long)]
+    gpu: Option<String>,
+    /// VRAM in MB.
+    #[arg(long)]
+    vram_mb: Option<u32>,
+    /// Benchmarked output tokens per second.
+    #[arg(long)]
+    tokens_per_s: Option<u32>,
+    /// Jobs run at once.
+    #[arg(long)]
+    max_concurrent: Option<u16>,
+}
+
+impl CapsArgs {
+    /// Applies the options given over `base`.
+    fn apply(&self, mut base: Capabilities) -> Result<Capabilities> {
+        if !self.models.is_empty() {
+            base.models = self.models.iter().map(|m| model_id(m.trim())).collect();
+        }
+        if let Some(p) = &self.price_per_1k {
+            base.price_per_1k = price(p)?;
+        }
+        if let Some(g) = &self.gpu {
+            base.gpu = g.clone();
+        }
+        if let Some(v) = self.vram_mb {
+            base.vram_mb = v;
+        }
+        if let Some(t) = self.tokens_per_s {
+            base.tokens_per_s = t;
+        }
+        if let Some(c) = self.max_concurrent {
+            base.max_concurrent = c;
+        }
+        Ok(base)
+    }
+}
+
+fn price(s: &str) -> Result<comqute_sdk::Amount> {
+    let n: i64 = s
+        .trim()
+        .parse()
+        .map_err(|_| anyhow!("bad price {s:?}: expected a whole number"))?;
+    if !(0..=comqute_sdk::contracts::MAX_AMOUNT).contains(&n) {
+        bail!("bad price {s:?}: must be between 0 and 10^15");
+    }
+    Ok(comqute_sdk::Amount(n))
+}
+
+/// Worker commands.
+#[derive(Subcommand)]
+pub enum WorkerCommand {
+    /// Registers the key as a worker, locking `--stake` in the escrow vault.
+    Register {
+        /// The stake (at least the genesis minimum).
+        #[arg(long)]
+        stake: String,
+        /// The capabilities (`--model` and `--price-per-1k` are required).
+        #[command(flatten)]
+        caps: CapsArgs,
+        /// Also declare the worker available for automatic matching.
+        #[arg(long)]
+        available: bool,
+        /// Print the worker as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replaces some capabilities (the others stay).
+    Update {
+        /// The capabilities to change.
+        #[command(flatten)]
+        caps: CapsArgs,
+        /// Print the worker as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows a worker (default: the key's).
+    Status {
+        /// The worker's identity.
+        identity: Option<String>,
+        /// Print the worker as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sends a heartbeat (keeps the worker online for matching).
+    Heartbeat {
+        /// Print the worker as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Declares the worker available (or, with `--off`, unavailable) for automatic matching.
+    Available {
+        /// Unavailable instead.
+        #[arg(long)]
+        off: bool,
+        /// Print the worker as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Adds to the stake.
+    TopUp {
+        /// How much.
+        amount: String,
+        /// Print the worker as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Starts unbonding (refused while the worker holds jobs).
+    Unbond {
+        /// Print the worker as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Takes the whole stake back once the unbonding period is over.
+    Withdraw {
+        /// Print `{"withdrawn", ...worker}`.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+async fn worker_view(client: &Client, id: &Identity) -> Result<Value> {
+    let info = client
+        .workers()
+        .get(id)
+        .await?
+        .ok_or_else(|| anyhow!("{id} is not a registered worker"))?;
+    Ok(wire::worker_json(&info)?)
+}
+
+fn show(v: &Value, json: bool) {
+    if json {
+        print_json(v);
+        return;
+    }
+    let s = |k: &str| match &v[k] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    println!("worker {} (#{})", s("id"), s("number"));
+    println!(
+        "  status {}  online {}  can take jobs {}  available {}",
+        s("status"),
+        s("online"),
+        s("canTakeJobs"),
+        s("available")
+    );
+    println!(
+        "  stake {}  reputation {}  active jobs {}  settling {}",
+        s("stake"),
+        s("reputation"),
+        s("activeJobs"),
+        s("settlingJobs")
+    );
+    let caps = &v["capabilities"];
+    println!(
+        "  price per 1k {}  models {}  gpu {}  max concurrent {}",
+        caps["pricePer1k"].as_str().unwrap_or("?"),
+        caps["models"].as_array().map_or(0, |m| m.len()),
+        caps["gpu"].as_str().unwrap_or(""),
+        caps["maxConcurrent"]
+    );
+    println!(
+        "  completed {}  failed {}  expired {}  disputes lost {}",
+        s("jobsCompleted"),
+        s("jobsFailed"),
+        s("jobsExpired"),
+        s("disputesLost")
+    );
+}
+
+/// Runs a worker command.
+pub fn run(g: &Global, c: WorkerCommand) -> Result<()> {
+    let client = g.client()?;
+    block_on(async move {
+        match c {
+            WorkerCommand::Register {
+                stake,
+                caps,
+                available,
+                json,
+            } => {
+                let key = g.keypair()?;
+                if caps.models.is_empty() {
+                    bail!("give at least one --model NAME");
+                }
+                if caps.price_per_1k.is_none() {
+                    bail!("give --price-per-1k N");
+                }
+                let base = Capabilities {
+                    models: Vec::new(),
+                    gpu: String::new(),
+                    vram_mb: 0,
+                    tokens_per_s: 0,
+                    price_per_1k: comqute_sdk::Amount(0),
+                    max_concurrent: 1,
+                };
+                let caps = caps.apply(base)?;
+                let w = client.workers();
+                w.register(&key, &caps, amount(&stake)?)
+                    .await
+                    .context("registering")?;
+                if available {
+                    w.set_available(&key, true)
+                        .await
+                        .context("declaring availability")?;
+                }
+                show(&worker_view(&client, &key.identity()).await?, json);
+            }
+            WorkerCommand::Update { caps, json } => {
+                let key = g.keypair()?;
+                let w = client.workers();
+                let current = w
+                    .get(&key.identity())
+                    .await?
+                    .ok_or_else(|| anyhow!("{} is not a registered worker", key.identity()))?;
+                let caps = caps.apply(current.worker.capabilities)?;
+                w.update(&key, &caps).await.context("updating")?;
+                show(&worker_view(&client, &key.identity()).await?, json);
+            }
+            WorkerCommand::Status { identity: id, json } => {
+                let id = match id {
+                    Some(s) => identity(&s)?,
+                    None => g.keypair()?.identity(),
+                };
+                show(&worker_view(&client, &id).await?, json);
+            }
+            WorkerCommand::Heartbeat { json } => {
+                let key = g.keypair()?;
+                client
+                    .workers()
+                    .heartbeat(&key)
+                    .await
+                    .context("heartbeat")?;
+                show(&worker_view(&client, &key.identity()).await?, json);
+            }
+            WorkerCommand::Available { off, json } => {
+                let key = g.keypair()?;
+                client
+                    .workers()
+                    .set_available(&key, !off)
+                    .await
+                    .context("setting availability")?;
+                show(&worker_view(&client, &key.identity()).await?, json);
+            }
+            WorkerCommand::TopUp { amount: a, json } => {
+                let key = g.keypair()?;
+                client
+                    .workers()
+                    .top_up(&key, amount(&a)?)
+                    .await
+                    .context("topping up")?;
+                show(&worker_view(&client, &key.identity()).await?, json);
+            }
+            WorkerCommand::Unbond { json } => {
+                let key = g.keypair()?;
+                client.workers().unbond(&key).await.context("unbonding")?;
+                show(&worker_view(&client, &key.identity()).await?, json);
+            }
+            WorkerCommand::Withdraw { json } => {
+                let key = g.keypair()?;
+                let got = client
+                    .workers()
+                    .withdraw(&key)
+                    .await
+                    .context("withdrawing")?;
+                let mut v = worker_view(&client, &key.identity()).await?;
+                if json {
+                    v["withdrawn"] = json!(got.0.to_string());
+                    print_json(&v);
+                } else {
+                    println!("withdrew {got}");
+                    show(&v, false);
+                }
+            }
+        }
+        Ok(())
+    })?
+}

@@ -1,0 +1,178 @@
+//! Shared by the marketplace tests: the real `comqute node` binary on a free loopback port
+//! with a temporary data directory, the `comqute` CLI run against it, key files, and
+//! bounded waits.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use comqute_sdk::{Keypair, Seed};
+use serde_json::Value;
+
+/// The tick length the tests run nodes at.
+pub const TICK_MS: &str = "25";
+/// The challenge window the tests run nodes with (ticks).
+pub const CHALLENGE_WINDOW: u32 = 5;
+
+/// A running node process (killed on drop) and its temporary directory.
+pub struct NodeProc {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Scratch space: the data directory and key files live under it.
+    pub dir: PathBuf,
+}
+
+impl NodeProc {
+    /// Starts `comqute node --devnet` on a free port with a temporary data directory and a
+    /// short challenge window.
+    pub fn start(name: &str) -> NodeProc {
+        NodeProc::start_with(name, &[])
+    }
+
+    /// The same with extra arguments.
+    pub fn start_with(name: &str, extra: &[&str]) -> NodeProc {
+        let dir = std::env::temp_dir().join(format!("comqute-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = dir.join("data");
+        let window = CHALLENGE_WINDOW.to_string();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_comqute"))
+            .args([
+                "node",
+                "--listen",
+                "127.0.0.1:0",
+                "--tick-ms",
+                TICK_MS,
+                "--devnet",
+            ])
+            .args(["--challenge-window", &window])
+            .arg("--data-dir")
+            .arg(&data)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line: {line:?}"))
+            .to_string();
+        NodeProc { child, url, dir }
+    }
+
+    /// Runs the CLI against this node, signing with `key` when given.
+    pub fn cli(&self, key: Option<&Path>, args: &[&str]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_comqute"));
+        c.env_remove("COMQUTE_KEY").env("COMQUTE_NODE", &self.url);
+        if let Some(k) = key {
+            c.arg("--key").arg(k);
+        }
+        c.args(args).output().expect("the CLI runs")
+    }
+
+    /// Runs the CLI and parses its one JSON document (asserting success).
+    pub fn cli_json(&self, key: Option<&Path>, args: &[&str]) -> Value {
+        json_out(&self.cli(key, args), args)
+    }
+
+    /// Makes a key file with `comqute keys new --out` and funds it from the faucet.
+    pub fn funded_key(&self, name: &str, amount: i64) -> (PathBuf, Keypair) {
+        let path = self.dir.join(format!("{name}.json"));
+        let v = self.cli_json(
+            None,
+            &["keys", "new", "--out", path.to_str().unwrap(), "--json"],
+        );
+        let key = comqute_sdk::keys::read_key_file(&path).unwrap();
+        assert_eq!(v["identity"], key.identity().to_string());
+        if amount > 0 {
+            let id = key.identity().to_string();
+            let v = self.cli_json(None, &["faucet", &id, &amount.to_string(), "--json"]);
+            assert_eq!(v["balance"], amount.to_string());
+        }
+        (path, key)
+    }
+
+    /// A balance through the CLI.
+    pub fn balance(&self, id: &comqute_sdk::Identity) -> i64 {
+        let v = self.cli_json(None, &["balance", &id.to_string(), "--json"]);
+        v["balance"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// A job through `comqute job status --json`.
+    pub fn job(&self, id: &str) -> Value {
+        self.cli_json(None, &["job", "status", id, "--json"])
+    }
+
+    /// Polls `job status --json` until `status`, failing after `secs` seconds.
+    pub fn wait_job_status(&self, id: &str, status: &str, secs: u64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let v = self.job(id);
+            if v["status"] == status {
+                return v;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} not {status} after {secs} s: {v}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The one JSON document a successful command printed.
+pub fn json_out(o: &Output, what: &[&str]) -> Value {
+    assert!(
+        o.status.success(),
+        "{what:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{what:?}: not one JSON document ({e}): {}",
+            String::from_utf8_lossy(&o.stdout)
+        )
+    })
+}
+
+/// Asserts a failed command printed one `error: …` line; returns it.
+pub fn one_line_error(o: &Output) -> String {
+    assert!(!o.status.success(), "expected a failure");
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    err
+}
+
+/// A deterministic key pair from a name.
+pub fn key(name: &str) -> Keypair {
+    let mut s = name.repeat(55);
+    s.truncate(55);
+    Seed::new(&s).unwrap().keypair()
+}
+
+/// A multi-threaded runtime for SDK calls in a test.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
