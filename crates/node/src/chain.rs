@@ -188,6 +188,14 @@ impl Chain {
         }))
     }
 
+    /// The number the next event will get (events so far, across restarts when durable).
+    pub fn events_head(&self) -> u64 {
+        match self {
+            Chain::Memory(l) => l.events_trimmed() + l.events().len() as u64,
+            Chain::Durable(d) => d.events_total(),
+        }
+    }
+
     /// Up to `limit` events numbered `>= cursor` (numbers stable across restarts).
     pub fn events_since(&self, cursor: u64, limit: usize) -> Result<Vec<Event>, ApiError> {
         Ok(match self {

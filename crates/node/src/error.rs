@@ -45,9 +45,9 @@ pub enum ApiError {
     /// A contract function failed.
     #[error("contract error: {0}")]
     Contract(#[from] ContractError),
-    /// The durable store failed.
+    /// The durable store failed (a refusal by the ledger inside it is [`ApiError::Ledger`]).
     #[error("storage: {0}")]
-    Storage(#[from] DurableError),
+    Storage(DurableError),
     /// Nothing with that id.
     #[error("{0}")]
     NotFound(String),
@@ -127,6 +127,17 @@ impl ApiError {
             ApiError::Storage(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Ledger(LedgerError::TickOverflow) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl From<DurableError> for ApiError {
+    /// The ledger's refusals keep their own codes (`tick_in_past`, `unfunded_source`, …) on
+    /// a durable node; only the store's own failures are `storage_error`.
+    fn from(e: DurableError) -> Self {
+        match e {
+            DurableError::Ledger(e) => ApiError::Ledger(e),
+            other => ApiError::Storage(other),
         }
     }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::QueryParams;
 use crate::chain::Chain;
 use crate::error::ApiError;
-use crate::wire::{event_view, EventPage, EventView};
+use crate::wire::{event_view, EventHead, EventPage, EventView};
 use crate::Shared;
 
 /// The largest page.
@@ -53,6 +53,14 @@ pub async fn list(
     let events = event_views(&*s.chain()?, p.after, limit)?;
     let next = events.last().map_or(p.after, |e| e.seq + 1);
     Ok(Json(EventPage { events, next }))
+}
+
+/// `GET /v1/events/head`: `{"next": N}`, the number the next event will get (subscribe with
+/// `after=N` to see only what happens from now on).
+pub async fn head(State(s): State<Arc<Shared>>) -> Result<Json<EventHead>, ApiError> {
+    Ok(Json(EventHead {
+        next: s.chain()?.events_head(),
+    }))
 }
 
 /// `GET /v1/events/stream?after=N`: every event from `after` on, then live ones as ticks

@@ -39,6 +39,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .clone()
         .route("/events", get(events::list))
         .route("/events/stream", get(events::stream))
+        .route("/events/head", get(events::head))
         .route("/jobs", get(market::jobs))
         .route("/jobs/{id}", get(market::job))
         .route("/jobs/{id}/escrow", get(market::job_escrow))

@@ -317,6 +317,14 @@ pub struct EventPage {
     pub next: u64,
 }
 
+/// `GET /v1/events/head`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventHead {
+    /// The number the next event will get.
+    #[serde(with = "dec")]
+    pub next: u64,
+}
+
 /// Answer of `PUT /v1/blobs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlobPutResponse {
