@@ -650,6 +650,15 @@ impl Client {
         views.iter().map(ContractEvent::from_view).collect()
     }
 
+    /// The number the next event will get: `subscribe(client.event_head().await?)` sees only
+    /// what happens from now on.
+    pub async fn event_head(&self) -> Result<u64, SdkError> {
+        match &self.transport {
+            Transport::Embedded(e) => e.events_head(),
+            Transport::Remote(r) => r.events_head().await,
+        }
+    }
+
     /// Every event numbered `after` or more, then live ones: server-sent events from a
     /// remote node (reconnecting with backoff), the log polled after each tick on the
     /// embedded ledger. Needs a tokio runtime.

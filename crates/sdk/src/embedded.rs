@@ -158,6 +158,10 @@ impl Embedded {
         )?)
     }
 
+    pub(crate) fn events_head(&self) -> Result<u64, SdkError> {
+        Ok(self.shared.chain()?.events_head())
+    }
+
     pub(crate) fn put_blob(&self, body: &[u8]) -> Result<Hash32, SdkError> {
         let limit = self.shared.config.max_blob_bytes;
         if body.len() > limit {

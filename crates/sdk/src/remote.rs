@@ -8,10 +8,10 @@ use base64::Engine;
 use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::{Transaction, TxId};
 use comqute_node::wire::{
-    BalanceResponse, BlobPutResponse, BroadcastRequest, BroadcastResponse, ErrorBody, EventPage,
-    EventView, FaucetRequest, FaucetResponse, QueryRequest, QueryResponse, ReceiptResponse,
-    ReceiptView, TickInfo, TickInfoResponse, TokenChunk, TokenEnd, TokenPage, TokenPush,
-    TokenPushResponse, WarpRequest, WarpResponse,
+    BalanceResponse, BlobPutResponse, BroadcastRequest, BroadcastResponse, ErrorBody, EventHead,
+    EventPage, EventView, FaucetRequest, FaucetResponse, QueryRequest, QueryResponse,
+    ReceiptResponse, ReceiptView, TickInfo, TickInfoResponse, TokenChunk, TokenEnd, TokenPage,
+    TokenPush, TokenPushResponse, WarpRequest, WarpResponse,
 };
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -174,6 +174,11 @@ impl Remote {
             .get(&format!("/v1/events?after={after}&limit={limit}"))
             .await?;
         Ok(p.events)
+    }
+
+    pub(crate) async fn events_head(&self) -> Result<u64, SdkError> {
+        let h: EventHead = self.get("/v1/events/head").await?;
+        Ok(h.next)
     }
 
     pub(crate) async fn put_blob(&self, body: Vec<u8>) -> Result<Hash32, SdkError> {
