@@ -230,3 +230,111 @@ fn a_worker_registers_updates_unbonds_and_withdraws_from_the_command_line() {
     let (other, _) = node.funded_key("other", 0);
     one_line_error(&node.cli(Some(&other), &["worker", "status"]));
 }
+
+#[test]
+fn a_disputed_result_is_settled_by_the_genesis_resolver() {
+    use comqute_sdk::contracts::marketplace::model_id;
+    use comqute_sdk::contracts::worker_registry::Capabilities;
+    use comqute_sdk::{Amount, Client, Hash32};
+
+    let resolver = support::key("resolver");
+    let node = NodeProc::start_with(
+        "cli-dispute",
+        &[
+            "--resolver",
+            &resolver.identity().to_string(),
+            "--challenge-window",
+            "400",
+        ],
+    );
+    let (alice_file, alice) = node.funded_key("alice", FUNDS);
+    let walt = support::key("walt");
+    let sdk = Client::remote(&node.url).unwrap();
+    let rt = support::runtime();
+    let head = rt.block_on(async {
+        sdk.faucet(&walt.identity(), Amount(100_000)).await.unwrap();
+        sdk.faucet(&resolver.identity(), Amount(10)).await.unwrap();
+        let caps = Capabilities {
+            models: vec![model_id("llama3.2:1b")],
+            gpu: String::new(),
+            vram_mb: 0,
+            tokens_per_s: 1,
+            price_per_1k: Amount(2_000),
+            max_concurrent: 1,
+        };
+        sdk.workers()
+            .register(&walt, &caps, Amount(20_000))
+            .await
+            .unwrap();
+        sdk.event_head().await.unwrap()
+    });
+    let job = submit(&node, &alice_file, &[]);
+    let id: u64 = job["id"].as_str().unwrap().parse().unwrap();
+    rt.block_on(async {
+        // Only what happened after `head`: the submission, first.
+        let mut events = sdk.subscribe(head);
+        let first = events
+            .next_within(std::time::Duration::from_secs(10))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(first.seq >= head);
+        assert!(
+            first.escrow().is_some() || first.job().is_some(),
+            "{first:?}"
+        );
+        let jobs = sdk.jobs();
+        jobs.claim(&walt, id).await.unwrap();
+        jobs.start(&walt, id).await.unwrap();
+        jobs.deliver(&walt, id, b"made up", 100, Hash32::ZERO)
+            .await
+            .unwrap();
+    });
+    let job = node.cli_json(
+        Some(&alice_file),
+        &["job", "dispute", &id.to_string(), "--json"],
+    );
+    assert_eq!(job["status"], "Disputed");
+    assert_eq!(job["resultHash"], Hash32::of(b"made up").to_string());
+    // Only the resolver settles it; the requester won.
+    rt.block_on(async {
+        let e = sdk.jobs().resolve(&alice, id, false).await.unwrap_err();
+        assert!(e.to_string().contains("NotResolver"), "{e}");
+        sdk.jobs().resolve(&resolver, id, false).await.unwrap();
+    });
+    let job = node.job(&id.to_string());
+    assert_eq!(job["status"], "Resolved");
+    assert_eq!(job["refunded"], "1500", "the escrow back in full");
+    assert_eq!(job["slashed"], "5000");
+    assert!(
+        node.balance(&alice.identity()) > FUNDS,
+        "refund plus a share of the slash"
+    );
+    let w = node.cli_json(
+        None,
+        &["worker", "status", &walt.identity().to_string(), "--json"],
+    );
+    assert_eq!(w["stake"], "15000");
+    assert_eq!(w["disputesLost"], "1");
+}
+
+#[test]
+fn ledger_refusals_keep_their_codes_on_a_durable_node() {
+    // A transaction from an identity with no money: `unfunded_source` (400), not a storage
+    // error, although the node runs on a data directory.
+    let node = NodeProc::start("cli-codes");
+    let sdk = comqute_sdk::Client::remote(&node.url).unwrap();
+    let nobody = support::key("nobody");
+    let e = support::runtime()
+        .block_on(sdk.transfer(
+            &nobody,
+            support::key("x").identity(),
+            comqute_sdk::Amount(1),
+        ))
+        .unwrap_err();
+    assert_eq!(e.code(), Some("unfunded_source"), "{e}");
+    assert!(
+        matches!(e, comqute_sdk::SdkError::Node { status: 400, .. }),
+        "{e}"
+    );
+}

@@ -28,7 +28,7 @@ pub struct NodeProc {
 
 impl NodeProc {
     /// Starts `comqute node --devnet` on a free port with a temporary data directory and a
-    /// short challenge window.
+    /// short challenge window ([`CHALLENGE_WINDOW`] unless `extra` sets one).
     pub fn start(name: &str) -> NodeProc {
         NodeProc::start_with(name, &[])
     }
@@ -40,6 +40,11 @@ impl NodeProc {
         std::fs::create_dir_all(&dir).unwrap();
         let data = dir.join("data");
         let window = CHALLENGE_WINDOW.to_string();
+        let default_window: &[&str] = if extra.contains(&"--challenge-window") {
+            &[]
+        } else {
+            &["--challenge-window", &window]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_comqute"))
             .args([
                 "node",
@@ -49,12 +54,12 @@ impl NodeProc {
                 TICK_MS,
                 "--devnet",
             ])
-            .args(["--challenge-window", &window])
+            .args(default_window)
             .arg("--data-dir")
             .arg(&data)
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("node.log")).unwrap())
             .spawn()
             .expect("node starts");
         let mut line = String::new();
@@ -64,7 +69,10 @@ impl NodeProc {
         let url = line
             .trim()
             .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line: {line:?}"))
+            .unwrap_or_else(|| {
+                let log = std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
+                panic!("first line: {line:?}; node log: {log}")
+            })
             .to_string();
         NodeProc { child, url, dir }
     }
