@@ -7,8 +7,8 @@
 //! according to the job registry; anyone else gets `403 forbidden`.
 //!
 //! **Bounded memory**: a stream holds at most `max_bytes` of text (a push past it gets 413),
-//! and the hub at most `max_streams` streams; when full, the oldest closed stream (else the
-//! oldest) is dropped. Readers already attached keep their copy.
+//! and the hub at most `max_streams` streams; when full, the oldest closed stream is dropped,
+//! else the oldest empty one, else the oldest. Readers already attached keep their copy.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -126,13 +126,21 @@ impl TokenHub {
             return Ok(s.clone());
         }
         while hub.streams.len() >= self.max_streams {
+            // Closed streams go first, then empty ones (readers waiting on jobs nobody
+            // streams yet), then the oldest: a live stream is dropped last.
+            let state = |id: &u64| {
+                hub.streams
+                    .get(id)
+                    .and_then(|s| s.state.lock().ok().map(|st| (st.done, st.chunks.len())))
+            };
             let victim = hub
                 .order
                 .iter()
-                .position(|id| {
-                    hub.streams
-                        .get(id)
-                        .is_some_and(|s| s.state.lock().map(|st| st.done).unwrap_or(true))
+                .position(|id| state(id).is_none_or(|(done, _)| done))
+                .or_else(|| {
+                    hub.order
+                        .iter()
+                        .position(|id| state(id).is_some_and(|(_, n)| n == 0))
                 })
                 .unwrap_or(0);
             match hub.order.remove(victim) {
@@ -287,10 +295,21 @@ mod tests {
                 text: "de".into()
             }]
         );
-        // Two streams at most: the closed one goes first.
+        // Two streams at most: the closed one goes first, then an empty one.
         hub.push(2, 0, "x", false).unwrap();
         hub.push(3, 0, "y", false).unwrap();
         assert!(hub.get(1).unwrap().is_none());
         assert!(hub.get(2).unwrap().is_some());
+        hub.get_or_create(4).unwrap();
+        assert!(
+            hub.get(2).unwrap().is_none(),
+            "the oldest, as none is closed or empty"
+        );
+        hub.get_or_create(5).unwrap();
+        assert!(
+            hub.get(4).unwrap().is_none(),
+            "the empty one before the live one"
+        );
+        assert!(hub.get(3).unwrap().is_some());
     }
 }
