@@ -336,6 +336,39 @@ impl<K: Hash + Eq + Clone, V: Clone> LayeredMap<K, V> {
     }
 }
 
+/// Merges ordered layer iterators (top layer first) into up to `limit` visible keys; the
+/// topmost layer holding a key decides whether it is present.
+fn merge<'a, K: Ord + Clone + 'a, I: Iterator<Item = (&'a K, &'a bool)>>(
+    mut iters: Vec<std::iter::Peekable<I>>,
+    limit: usize,
+    before: impl Fn(&K, &K) -> bool,
+) -> Vec<K> {
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let mut best: Option<&K> = None;
+        for it in iters.iter_mut() {
+            if let Some((k, _)) = it.peek() {
+                if best.is_none_or(|b| before(k, b)) {
+                    best = Some(*k);
+                }
+            }
+        }
+        let Some(key) = best else { break };
+        let key = key.clone();
+        let mut present = None;
+        for it in iters.iter_mut() {
+            if let Some((_, p)) = it.next_if(|(k, _)| **k == key) {
+                // Layers are listed top first: the first that holds the key decides.
+                present.get_or_insert(*p);
+            }
+        }
+        if present == Some(true) {
+            out.push(key);
+        }
+    }
+    out
+}
+
 struct SetLayer<K> {
     set: BTreeMap<K, bool>,
     parent: Option<Arc<SetLayer<K>>>,
@@ -397,56 +430,29 @@ impl<K: Ord + Clone> LayeredSet<K> {
     /// Up to `limit` visible keys within the bounds, merged across layers.
     fn range(&self, lower: Bound<&K>, upper: Bound<&K>, limit: usize, reverse: bool) -> Vec<K> {
         let layers = self.layers();
-        let mut iters: Vec<_> = layers
-            .iter()
-            .map(|l| {
-                let r = l.range::<K, _>((lower, upper));
-                let it: Box<dyn Iterator<Item = (&K, &bool)>> = if reverse {
-                    Box::new(r.rev())
-                } else {
-                    Box::new(r)
-                };
-                it.peekable()
-            })
-            .collect();
-        let mut out = Vec::new();
-        while out.len() < limit {
-            // The next key in order across all layers; the topmost layer holding it decides.
-            let mut best: Option<(usize, &K)> = None;
-            for (i, it) in iters.iter_mut().enumerate() {
-                if let Some((k, _)) = it.peek() {
-                    let better = match best {
-                        None => true,
-                        Some((_, b)) => {
-                            if reverse {
-                                *k > b
-                            } else {
-                                *k < b
-                            }
-                        }
-                    };
-                    if better {
-                        best = Some((i, k));
-                    }
-                }
-            }
-            let Some((_, key)) = best else { break };
-            let key = key.clone();
-            let mut present = None;
-            for it in iters.iter_mut() {
-                if it.peek().is_some_and(|(k, _)| **k == key) {
-                    let (_, p) = it.next().expect("peeked");
-                    // Layers are listed top first: the first that holds the key decides.
-                    if present.is_none() {
-                        present = Some(*p);
-                    }
-                }
-            }
-            if present == Some(true) {
-                out.push(key);
-            }
+        if layers.len() == 1 {
+            // One layer (no fork): no merge, and a tombstone never appears in it.
+            let r = layers[0].range::<K, _>((lower, upper));
+            let keep = |(k, p): (&K, &bool)| p.then(|| k.clone());
+            return if reverse {
+                r.rev().filter_map(keep).take(limit).collect()
+            } else {
+                r.filter_map(keep).take(limit).collect()
+            };
         }
-        out
+        if reverse {
+            let iters = layers
+                .iter()
+                .map(|l| l.range::<K, _>((lower, upper)).rev().peekable())
+                .collect();
+            merge(iters, limit, |a, b| a > b)
+        } else {
+            let iters = layers
+                .iter()
+                .map(|l| l.range::<K, _>((lower, upper)).peekable())
+                .collect();
+            merge(iters, limit, |a, b| a < b)
+        }
     }
 
     fn fork(&mut self) -> Self {
