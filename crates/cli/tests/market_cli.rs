@@ -64,6 +64,20 @@ fn submit_locks_the_escrow_and_only_the_requester_cancels_with_a_full_refund() {
     one_line_error(&node.cli(Some(&alice_file), &["job", "cancel", &id]));
     assert_eq!(node.balance(&alice.identity()), FUNDS);
 
+    // A plain transfer, signed with --key.
+    let t = node.cli_json(
+        Some(&alice_file),
+        &["transfer", &bob.identity().to_string(), "250", "--json"],
+    );
+    assert_eq!(t["status"], "executed");
+    assert_eq!(t["amount"], "250");
+    assert_eq!(node.balance(&alice.identity()), FUNDS - 250);
+    assert_eq!(node.balance(&bob.identity()), FUNDS + 250);
+    one_line_error(&node.cli(
+        Some(&alice_file),
+        &["transfer", &bob.identity().to_string(), "0"],
+    ));
+
     // The listing finds it.
     let mine = node.cli_json(Some(&alice_file), &["job", "list", "--mine", "--json"]);
     assert_eq!(mine["jobs"][0]["id"], id.as_str());
