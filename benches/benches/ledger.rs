@@ -1,5 +1,8 @@
 //! Wire format, signatures and tick processing.
 
+// criterion's macros generate undocumented functions.
+#![allow(missing_docs)]
+
 use comqute_benches::{funded, key, transfers};
 use comqute_contracts::{Amount, ContractIndex, Tick};
 use comqute_ledger::{tx::verify_all, Transaction};
