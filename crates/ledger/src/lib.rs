@@ -12,6 +12,13 @@
 //! - [`Ledger`]: genesis, the pending pool, tick processing in Qubic's order, receipts,
 //!   events, epochs, and the **harness powers**: fund, execute without signatures, warp to a
 //!   tick or epoch, snapshot and restore, fork.
+//! - [`invariants`]: random action sequences with invariants after every tick, shrinking and
+//!   saved regressions; [`invariants::marketplace`] is the marketplace's model with the
+//!   shipped invariants (money conserved, escrow never negative, no job paid over its escrow,
+//!   every job terminal after its deadline and window).
+//! - [`record`]: a run's genesis and inputs in one file, replayed with a digest check at
+//!   every tick.
+//! - [`Retention`]: how much history (receipts, events, summaries) a long run keeps.
 //!
 //! ## What it must never do
 //! Read a clock, ask the OS for randomness, use floats, iterate a `HashMap` where the order
