@@ -3,12 +3,26 @@
 //! The off-chain half of a worker: inference backends behind one trait (Ollama over its
 //! NDJSON API, any OpenAI-compatible server, a built-in GGUF runtime) and the worker agent
 //! that watches the node, claims jobs, runs them, streams tokens and posts result hashes.
-//! The backends and the agent arrive with the inference issue; what is fixed already is
-//! **what a result hash is**, because contracts, node and verifiers must agree on it.
+//! What is fixed already is **what a result hash is**, because contracts, node and verifiers
+//! must agree on it.
+//!
+//! - [`builtin`]: Gemma 3 (GGUF) in-process on candle, with llama.cpp-exact tokenization,
+//!   seeded sampling and a [`builtin::RuntimeFingerprint`] for exact replay.
+//! - [`install`]: fetching built-in models into the user's cache (`comqute models install`).
+//! - [`llama_server`]: finding, building and driving llama.cpp's server as a reference.
 //!
 //! ## What it must never do
 //! Touch ledger state directly (it goes through the SDK like any app), or post a hash for
 //! output it did not produce.
+
+pub mod builtin;
+mod error;
+pub mod install;
+pub mod llama_server;
+
+use std::path::PathBuf;
+
+pub use error::InferenceError;
 
 use comqute_contracts::Hash32;
 
@@ -16,6 +30,46 @@ use comqute_contracts::Hash32;
 /// backend produced it (no trimming, no normalisation).
 pub fn result_hash(output: &str) -> Hash32 {
     Hash32::of(output.as_bytes())
+}
+
+/// `$XDG_CACHE_HOME/comqute` (when set and absolute), else `~/.cache/comqute`.
+pub fn cache_dir() -> Result<PathBuf, InferenceError> {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from) {
+        if x.is_absolute() {
+            return Ok(x.join("comqute"));
+        }
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(h) => Ok(PathBuf::from(h).join(".cache").join("comqute")),
+        None => Err(InferenceError::NotInstalled(
+            "neither XDG_CACHE_HOME nor HOME is set, so there is no cache folder; set one or \
+             pass --gguf FILE"
+                .into(),
+        )),
+    }
+}
+
+/// Resident memory of this process, from `/proc/self/status` (Linux only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcessMemory {
+    /// Resident set size now (`VmRSS`), bytes.
+    pub rss_bytes: u64,
+    /// Peak resident set size (`VmHWM`), bytes.
+    pub peak_rss_bytes: u64,
+}
+
+/// Reads [`ProcessMemory`]; `None` where `/proc` is not available.
+pub fn process_memory() -> Option<ProcessMemory> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = s.lines().find(|l| l.starts_with(name))?;
+        let kib: u64 = line[name.len()..].split_whitespace().next()?.parse().ok()?;
+        Some(kib * 1024)
+    };
+    Some(ProcessMemory {
+        rss_bytes: field("VmRSS:")?,
+        peak_rss_bytes: field("VmHWM:")?,
+    })
 }
 
 #[cfg(test)]
