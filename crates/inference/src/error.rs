@@ -71,6 +71,94 @@ pub enum InferenceError {
     /// A llama.cpp server could not be found, built, started or understood.
     #[error("llama-server: {0}")]
     LlamaServer(String),
+
+    // --- HTTP backends (Ollama, OpenAI-compatible): `ollama.rs`, `openai.rs` ---
+    /// The server could not be reached: connection refused or reset, DNS, or the connect
+    /// timeout, after every retry.
+    #[error("cannot reach {backend} at {url}: {detail}")]
+    Unreachable {
+        /// `ollama` or `openai`.
+        backend: &'static str,
+        /// The base URL tried.
+        url: String,
+        /// The last transport error.
+        detail: String,
+    },
+    /// The model is not on the server (Ollama's 404 `model "x" not found, try pulling it
+    /// first`). Not worth retrying until someone pulls it.
+    #[error("model {model:?} is not available on {backend} at {url}: pull it first (`comqute models pull {model}`) [{message}]")]
+    ModelNotFound {
+        /// `ollama` or `openai`.
+        backend: &'static str,
+        /// The base URL.
+        url: String,
+        /// The model asked for.
+        model: String,
+        /// What the server said.
+        message: String,
+    },
+    /// The server stayed busy (HTTP 503) through every retry.
+    #[error("{backend} is busy (HTTP 503) after {attempts} attempts: {message}")]
+    Busy {
+        /// `ollama` or `openai`.
+        backend: &'static str,
+        /// Requests made.
+        attempts: u32,
+        /// What the server said last.
+        message: String,
+    },
+    /// The server answered with an error status (other than 404 for a model and 503).
+    #[error("{backend} answered HTTP {status}: {message}")]
+    Http {
+        /// `ollama` or `openai`.
+        backend: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The server's `error` message, or the start of its body.
+        message: String,
+    },
+    /// The server reported an error in the middle of a stream, under HTTP 200 (Ollama's
+    /// `{"error": …}` line, llama.cpp's `error:` event). Output so far must not be posted.
+    #[error("{backend} reported an error mid-stream{}: {message}", if *pieces > 0 { format!(" after {pieces} output pieces") } else { String::new() })]
+    Stream {
+        /// `ollama` or `openai`.
+        backend: &'static str,
+        /// Output pieces received before the error.
+        pieces: u32,
+        /// What the server said.
+        message: String,
+    },
+    /// A deadline passed: connecting, the first output token, the gap between two chunks, or
+    /// a whole non-streaming request.
+    #[error("{backend}: no {phase} within {after:?}")]
+    Timeout {
+        /// `ollama` or `openai`.
+        backend: &'static str,
+        /// Which deadline.
+        phase: crate::http::TimeoutPhase,
+        /// Its length.
+        after: std::time::Duration,
+    },
+    /// The server sent something that is not its protocol: not JSON, the wrong shape, not
+    /// UTF-8, a line too long.
+    #[error("{backend} sent a malformed answer: {detail}")]
+    Protocol {
+        /// `ollama` or `openai`.
+        backend: &'static str,
+        /// What was wrong, with an excerpt.
+        detail: String,
+    },
+    /// The stream ended before the server said it was done (the connection dropped, or the
+    /// server died mid-generation). Output so far must not be posted.
+    #[error("{backend} closed the stream before the end after {pieces} output pieces{}", detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Truncated {
+        /// `ollama` or `openai`.
+        backend: &'static str,
+        /// Output pieces received before the end.
+        pieces: u32,
+        /// The transport error, if there was one.
+        detail: Option<String>,
+    },
 }
 
 impl InferenceError {
@@ -79,6 +167,22 @@ impl InferenceError {
         InferenceError::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// Whether trying the same request again later could succeed: the server was unreachable,
+    /// busy, timed out, failed mid-stream or with a 5xx, or cut the stream. False for what a
+    /// retry cannot fix (a model that is not there, a bad request, a malformed answer).
+    /// A worker retries these a few times, then reports the job failed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            InferenceError::Unreachable { .. }
+            | InferenceError::Busy { .. }
+            | InferenceError::Timeout { .. }
+            | InferenceError::Stream { .. }
+            | InferenceError::Truncated { .. } => true,
+            InferenceError::Http { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
         }
     }
 

@@ -6,23 +6,61 @@
 //! What is fixed already is **what a result hash is**, because contracts, node and verifiers
 //! must agree on it.
 //!
+//! - [`backend`]: the [`Backend`] trait a worker holds as `Arc<dyn Backend>`, its
+//!   [`GenerateRequest`] and [`Generation`], and **what is hashed** (below).
+//! - [`ollama`]: [`OllamaBackend`], Ollama's native NDJSON API, plus tags, pull, show, version.
+//! - [`openai`]: [`OpenAiBackend`], any OpenAI-compatible server (llama.cpp, vLLM), SSE.
+//! - [`ndjson`]: incremental NDJSON, SSE and UTF-8 decoders for bodies split anywhere.
+//! - [`hardware`]: GPUs (nvidia-smi), CPU and memory, and a tokens-per-second benchmark.
+//! - [`standin`]: a deterministic stand-in that is not a language model, labelled as such.
+//! - `testserver` (feature `test-server`): an Ollama- and OpenAI-compatible test server with
+//!   delays, awkward splits, faults and a kill switch.
 //! - [`builtin`]: Gemma 3 (GGUF) in-process on candle, with llama.cpp-exact tokenization,
 //!   seeded sampling and a [`builtin::RuntimeFingerprint`] for exact replay.
 //! - [`install`]: fetching built-in models into the user's cache (`comqute models install`).
 //! - [`llama_server`]: finding, building and driving llama.cpp's server as a reference.
 //!
+//! ## What is hashed
+//! The result hash is blake3 of the UTF-8 bytes of [`Generation::text`]: the output exactly as
+//! the backend produced it, every streamed piece concatenated, nothing trimmed or normalised,
+//! no thinking text. The token count posted with it is the backend's own
+//! ([`Generation::output_tokens`]: Ollama's `eval_count`, OpenAI's `usage.completion_tokens`).
+//! A generation that failed or was cut short (an error line mid-stream, a dropped connection)
+//! yields an error, never a partial [`Generation`], so there is nothing to post for it.
+//!
+//! Sampling settings travel as integers ([`GenerateRequest::temperature_milli`], seeds as
+//! `u64`); the HTTP backends send the seed as [`GenerateRequest::backend_seed`] (32 bits,
+//! because that is all Ollama and llama.cpp use) and temperatures as floats.
+//!
 //! ## What it must never do
 //! Touch ledger state directly (it goes through the SDK like any app), or post a hash for
 //! output it did not produce.
 
+pub mod backend;
 pub mod builtin;
 mod error;
+pub mod hardware;
+pub mod http;
 pub mod install;
 pub mod llama_server;
+pub mod ndjson;
+pub mod ollama;
+pub mod openai;
+pub mod standin;
+#[cfg(feature = "test-server")]
+pub mod testserver;
 
 use std::path::PathBuf;
 
+pub use backend::{
+    Backend, ChatMessage, DoneReason, GenerateRequest, Generation, ModelInfo, RuntimeInfo, Timings,
+    TokenCount, TokenSink,
+};
 pub use error::InferenceError;
+pub use http::{HttpOptions, TimeoutPhase};
+pub use ollama::{OllamaBackend, PullProgress, DEFAULT_OLLAMA_URL};
+pub use openai::OpenAiBackend;
+pub use standin::StandInBackend;
 
 use comqute_contracts::Hash32;
 
