@@ -31,6 +31,9 @@ enum Command {
     Ledger(cmd::ledger::LedgerCommand),
     /// Runs a node: the ledger ticking in real time behind the HTTP API.
     Node(cmd::node::NodeArgs),
+    /// Models on an inference backend: list, pull.
+    #[command(subcommand)]
+    Models(cmd::models::ModelsCommand),
     /// A scripted devnet run on an embedded ledger: transfers, an example contract, ticks,
     /// receipts and digests. Ends by itself.
     Demo(cmd::demo::DemoArgs),
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Node(a) => cmd::node::run(a),
         Command::Ledger(c) => cmd::ledger::run(c),
+        Command::Models(c) => cmd::models::run(c),
         Command::Tick(a) => cmd::chain::tick(&cli.global, a),
         Command::Stats(a) => cmd::chain::stats(&cli.global, a),
         Command::Balance(a) => cmd::chain::balance(&cli.global, a),

@@ -6,6 +6,7 @@ pub mod global;
 pub mod job;
 pub mod keys;
 pub mod ledger;
+pub mod models;
 pub mod node;
 pub mod tx;
 pub mod worker;
