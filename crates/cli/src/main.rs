@@ -2,7 +2,11 @@
 //! `cmd/`; clap arguments are turned into a validated request there, then run. Errors print
 //! as one line on stderr and exit non-zero.
 
+mod alloc;
 mod cmd;
+
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
 
 use std::process::ExitCode;
 
@@ -50,6 +54,11 @@ enum Command {
     /// A worker's registration, capabilities and stake.
     #[command(subcommand)]
     Worker(cmd::worker::WorkerCommand),
+    /// One local generation on the built-in model, streamed to stdout.
+    Infer(cmd::infer::InferArgs),
+    /// Benchmarks measured in one run on this machine.
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
     /// Inference jobs: submit, follow, fetch results.
     #[command(subcommand)]
     Job(cmd::job::JobCommand),
@@ -71,6 +80,8 @@ fn main() -> ExitCode {
         Command::Transfer(a) => cmd::chain::transfer(&cli.global, a),
         Command::Worker(c) => cmd::worker::run(&cli.global, c),
         Command::Job(c) => cmd::job::run(&cli.global, c),
+        Command::Bench(c) => cmd::bench::run(c),
+        Command::Infer(a) => cmd::infer::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

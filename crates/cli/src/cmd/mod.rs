@@ -1,12 +1,17 @@
 //! One module per command.
 
+pub mod bench;
+pub mod bench_harness;
+pub mod bench_ledger;
 pub mod chain;
 pub mod demo;
 pub mod global;
+pub mod infer;
 pub mod job;
 pub mod keys;
 pub mod ledger;
 pub mod models;
+pub mod models_install;
 pub mod node;
 pub mod tx;
 pub mod worker;

