@@ -10,7 +10,7 @@ use comqute_inference::builtin::{BuiltinModel, GenerateRequest};
 const PROMPT: &str = "Once upon a time, in a village by the sea,";
 
 fn requests() -> Vec<GenerateRequest> {
-    let greedy = GenerateRequest::greedy(PROMPT, 40);
+    let greedy = GenerateRequest::greedy(PROMPT, 24);
     let seeded = GenerateRequest {
         temperature_milli: 900,
         top_k: 40,

@@ -44,6 +44,9 @@ pub use tokenizer::{TokenKind, Tokenizer};
 pub const ENGINE: &str = "comqute-builtin-gemma3";
 /// The candle version the engine is built on (part of the fingerprint).
 pub const CANDLE_VERSION: &str = "0.11.1";
+/// Bumped whenever a change to this engine can change its output bytes (part of the
+/// fingerprint, so old and new results are never taken for exact replays of each other).
+pub const NUMERICS_REVISION: u32 = 1;
 /// The sampler's rules, named in the fingerprint (see [`sampler`]).
 pub const SAMPLER_RULES: &str = "xoshiro256**/splitmix64; greedy@0; topk>softmax(f64)>topp>int40";
 
@@ -386,7 +389,10 @@ impl BuiltinModel {
     pub fn runtime_description(&self, sampling: SamplingParams) -> RuntimeDescription {
         RuntimeDescription {
             engine: ENGINE.to_string(),
-            engine_version: format!("{}+candle-{CANDLE_VERSION}", env!("CARGO_PKG_VERSION")),
+            engine_version: format!(
+                "{}+candle-{CANDLE_VERSION}+r{NUMERICS_REVISION}",
+                env!("CARGO_PKG_VERSION")
+            ),
             model_sha256: self.sha256,
             sampling,
             sampler_rules: SAMPLER_RULES.to_string(),
