@@ -335,11 +335,11 @@ const T_JOB: u8 = 1; // map: job id -> JobEscrow
 const T_STAKE: u8 = 2; // map: worker -> StakeAccount
 const K_TOTALS: &[u8] = &[3];
 
-fn job_key(job_id: u64) -> Vec<u8> {
-    KeyBuf::table(T_JOB).u64(job_id).build()
+fn job_key(job_id: u64) -> KeyBuf {
+    KeyBuf::table(T_JOB).u64(job_id)
 }
-fn stake_key(worker: &Identity) -> Vec<u8> {
-    KeyBuf::table(T_STAKE).bytes32(&worker.0).build()
+fn stake_key(worker: &Identity) -> KeyBuf {
+    KeyBuf::table(T_STAKE).bytes32(&worker.0)
 }
 
 fn add(a: Amount, b: Amount) -> Result<Amount, ContractError> {
@@ -668,6 +668,9 @@ impl Contract for Escrow {
                 input_type: other,
             }),
         }
+    }
+    fn has_begin_tick(&self) -> bool {
+        false
     }
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
         TickWork::Idle

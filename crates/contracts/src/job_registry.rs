@@ -602,20 +602,20 @@ const T_DEADLINE: u8 = 6; // set: (tick, id)
 const K_MATCH: &[u8] = &[7];
 const K_COUNTERS: &[u8] = &[8];
 
-fn job_key(id: u64) -> Vec<u8> {
-    KeyBuf::table(T_JOB).u64(id).build()
+fn job_key(id: u64) -> KeyBuf {
+    KeyBuf::table(T_JOB).u64(id)
 }
-fn status_key(s: JobStatus, id: u64) -> Vec<u8> {
-    KeyBuf::table(T_STATUS).u8(s.code()).u64(id).build()
+fn status_key(s: JobStatus, id: u64) -> KeyBuf {
+    KeyBuf::table(T_STATUS).u8(s.code()).u64(id)
 }
-fn requester_key(r: &Identity, id: u64) -> Vec<u8> {
-    KeyBuf::table(T_REQUESTER).bytes32(&r.0).u64(id).build()
+fn requester_key(r: &Identity, id: u64) -> KeyBuf {
+    KeyBuf::table(T_REQUESTER).bytes32(&r.0).u64(id)
 }
-fn worker_key(w: &Identity, id: u64) -> Vec<u8> {
-    KeyBuf::table(T_WORKER).bytes32(&w.0).u64(id).build()
+fn worker_key(w: &Identity, id: u64) -> KeyBuf {
+    KeyBuf::table(T_WORKER).bytes32(&w.0).u64(id)
 }
-fn deadline_key(t: Tick, id: u64) -> Vec<u8> {
-    KeyBuf::table(T_DEADLINE).u32(t.0).u64(id).build()
+fn deadline_key(t: Tick, id: u64) -> KeyBuf {
+    KeyBuf::table(T_DEADLINE).u32(t.0).u64(id)
 }
 
 fn corrupt(key: &[u8], detail: &str) -> ContractError {
@@ -626,11 +626,13 @@ fn corrupt(key: &[u8], detail: &str) -> ContractError {
 }
 
 fn job_seed(seed: &Hash32, id: u64) -> Hash32 {
-    let mut h = blake3::Hasher::new();
-    h.update(b"comqute match");
-    h.update(&seed.0);
-    h.update(&id.to_le_bytes());
-    Hash32(*h.finalize().as_bytes())
+    // blake3("comqute match" ‖ seed ‖ id), hashed in one call from the stack.
+    const TAG: &[u8] = b"comqute match";
+    let mut buf = [0u8; TAG.len() + 32 + 8];
+    buf[..TAG.len()].copy_from_slice(TAG);
+    buf[TAG.len()..TAG.len() + 32].copy_from_slice(&seed.0);
+    buf[TAG.len() + 32..].copy_from_slice(&id.to_le_bytes());
+    Hash32(*blake3::hash(&buf).as_bytes())
 }
 
 /// The job registry contract.
@@ -1228,7 +1230,7 @@ impl JobRegistry {
 
     fn process_deadlines(&self, ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
         let now = ctx.tick();
-        let upper = KeyBuf::table(T_DEADLINE).u32(now.0).u64(u64::MAX).build();
+        let upper = KeyBuf::table(T_DEADLINE).u32(now.0).u64(u64::MAX);
         let due = ctx.view().range(
             Bound::Included(&[T_DEADLINE][..]),
             Bound::Included(&upper[..]),
@@ -1273,7 +1275,7 @@ impl JobRegistry {
             };
         }
         let limit = self.config.max_matches_per_tick as usize;
-        let prefix = KeyBuf::table(T_STATUS).u8(JobStatus::Open.code()).build();
+        let prefix = KeyBuf::table(T_STATUS).u8(JobStatus::Open.code());
         let after = status_key(JobStatus::Open, ms.cursor.unwrap_or(0));
         let open = ctx.view().keys_with_prefix(&prefix, Some(&after), limit);
         let seed = ctx.seed();
@@ -1378,17 +1380,17 @@ impl Contract for JobRegistry {
             }
             JOBS_BY_STATUS => {
                 let q: JobsByStatus = decode_input(input)?;
-                let prefix = KeyBuf::table(T_STATUS).u8(q.status.code()).build();
+                let prefix = KeyBuf::table(T_STATUS).u8(q.status.code());
                 Ok(encode(&Self::page(view, &prefix, q.cursor, q.limit)?))
             }
             JOBS_BY_REQUESTER => {
                 let q: JobsByRequester = decode_input(input)?;
-                let prefix = KeyBuf::table(T_REQUESTER).bytes32(&q.requester.0).build();
+                let prefix = KeyBuf::table(T_REQUESTER).bytes32(&q.requester.0);
                 Ok(encode(&Self::page(view, &prefix, q.cursor, q.limit)?))
             }
             JOBS_BY_WORKER => {
                 let q: JobsByWorker = decode_input(input)?;
-                let prefix = KeyBuf::table(T_WORKER).bytes32(&q.worker.0).build();
+                let prefix = KeyBuf::table(T_WORKER).bytes32(&q.worker.0);
                 Ok(encode(&Self::page(view, &prefix, q.cursor, q.limit)?))
             }
             JOB_ESCROW => {
@@ -1432,6 +1434,9 @@ impl Contract for JobRegistry {
             self.run_matching(ctx)?;
         }
         Ok(())
+    }
+    fn has_begin_tick(&self) -> bool {
+        false
     }
     fn next_tick_work(&self, view: &View<'_>) -> TickWork {
         match Self::matching_due(view) {

@@ -245,12 +245,26 @@ pub fn adjust_reputation(reputation: u16, delta: i32) -> u16 {
 
 /// A 64-bit draw from the tick's seed for one purpose and one item: ties are broken by it.
 pub fn tie_break(seed: &Hash32, purpose: &[u8], item: u64) -> u64 {
-    let mut h = blake3::Hasher::new();
-    h.update(b"comqute tie-break");
-    h.update(&seed.0);
-    h.update(purpose);
-    h.update(&item.to_le_bytes());
-    let out = h.finalize();
+    const TAG: &[u8] = b"comqute tie-break";
+    // The same bytes hashed in one call from the stack when they fit (they always do for
+    // the registry's purposes); the streaming hasher otherwise.
+    let mut buf = [0u8; 128];
+    let n = TAG.len() + 32 + purpose.len() + 8;
+    let out = if n <= buf.len() {
+        buf[..TAG.len()].copy_from_slice(TAG);
+        buf[TAG.len()..TAG.len() + 32].copy_from_slice(&seed.0);
+        let at = TAG.len() + 32;
+        buf[at..at + purpose.len()].copy_from_slice(purpose);
+        buf[at + purpose.len()..n].copy_from_slice(&item.to_le_bytes());
+        blake3::hash(&buf[..n])
+    } else {
+        let mut h = blake3::Hasher::new();
+        h.update(TAG);
+        h.update(&seed.0);
+        h.update(purpose);
+        h.update(&item.to_le_bytes());
+        h.finalize()
+    };
     // Invariant: a blake3 digest has 32 bytes, so its first 8 exist.
     u64::from_le_bytes(
         out.as_bytes()[..8]

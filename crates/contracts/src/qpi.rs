@@ -118,10 +118,19 @@ pub fn decode_input<T: BorshDeserialize>(input: &[u8]) -> Result<T, ContractErro
 }
 
 /// Encodes an output. Borsh into a `Vec` cannot fail for the types contracts use.
+///
+/// The buffer is allocated once at its exact size (`borsh::to_vec` starts every value with a
+/// 1 KiB buffer, which a stored value then shrinks: two trips to the allocator, and a large
+/// one, for every write, event, call and query).
 pub fn encode<T: BorshSerialize>(value: &T) -> Vec<u8> {
-    // Invariant: writing to a Vec<u8> never fails, and contract types have no fallible
-    // serializers (no maps with duplicate keys, no lengths over u32).
-    borsh::to_vec(value).expect("borsh serialization into a Vec cannot fail")
+    // Invariant: writing to a Vec<u8> (or counting bytes) never fails, and contract types
+    // have no fallible serializers (no maps with duplicate keys, no lengths over u32).
+    let len = borsh::object_length(value).expect("borsh length of a contract type cannot fail");
+    let mut out = Vec::with_capacity(len);
+    value
+        .serialize(&mut out)
+        .expect("borsh serialization into a Vec cannot fail");
+    out
 }
 
 /// Read-only access for functions, typed with borsh.
@@ -164,11 +173,21 @@ impl<'a> View<'a> {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Vec<Vec<u8>> {
-        let upper = prefix_upper_bound(prefix);
         let lower = match after {
             Some(a) => Bound::Excluded(a),
             None => Bound::Included(prefix),
         };
+        // The upper bound on the stack for every prefix a key can have; a longer one (a
+        // caller's odd choice) takes the allocating path.
+        if prefix.len() <= KEY_BUF_CAP {
+            let upper = KeyBuf::default().push(prefix).upper_bound();
+            let upper = match &upper {
+                Some(u) => Bound::Excluded(u.as_slice()),
+                None => Bound::Unbounded,
+            };
+            return self.host.range_keys(lower, upper, limit, false);
+        }
+        let upper = prefix_upper_bound(prefix);
         let upper = match &upper {
             Some(u) => Bound::Excluded(u.as_slice()),
             None => Bound::Unbounded,
@@ -352,6 +371,12 @@ pub trait Contract: Send + Sync + 'static {
     fn begin_tick(&self, _ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
         Ok(())
     }
+    /// Whether [`Contract::begin_tick`] does anything. A contract that keeps the default,
+    /// empty `begin_tick` may answer `false`: the ledger then neither asks
+    /// [`Contract::next_tick_work`] before the tick's transactions nor runs the empty hook.
+    fn has_begin_tick(&self) -> bool {
+        true
+    }
     /// Runs at the end of every tick, in descending contract order.
     fn end_tick(&self, _ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
         Ok(())
@@ -376,43 +401,107 @@ pub trait Contract: Send + Sync + 'static {
     }
 }
 
+/// Room in a [`KeyBuf`]: more than [`MAX_KEY_LEN`], so an overlong key stays overlong (and
+/// is refused by the host) instead of being cut to a valid one.
+const KEY_BUF_CAP: usize = 64;
+
 /// Builds ordered storage keys: numbers big-endian so byte order is numeric order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeyBuf(Vec<u8>);
+///
+/// The bytes live inline (no allocation); a `KeyBuf` dereferences to the key's bytes, so it
+/// can be passed wherever a key is expected. Bytes past 64 are dropped: such a key is over
+/// [`MAX_KEY_LEN`] either way, and the host refuses it.
+#[derive(Clone, Copy)]
+pub struct KeyBuf {
+    len: u8,
+    bytes: [u8; KEY_BUF_CAP],
+}
+
+impl Default for KeyBuf {
+    fn default() -> Self {
+        KeyBuf {
+            len: 0,
+            bytes: [0; KEY_BUF_CAP],
+        }
+    }
+}
+
+impl std::fmt::Debug for KeyBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("KeyBuf").field(&self.as_slice()).finish()
+    }
+}
+
+impl PartialEq for KeyBuf {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+impl Eq for KeyBuf {}
+
+impl std::ops::Deref for KeyBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl AsRef<[u8]> for KeyBuf {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
 
 impl KeyBuf {
     /// A key starting with a one-byte table tag.
     pub fn table(tag: u8) -> Self {
-        KeyBuf(vec![tag])
+        KeyBuf::default().push(&[tag])
+    }
+    fn push(mut self, v: &[u8]) -> Self {
+        let at = usize::from(self.len);
+        let n = v.len().min(KEY_BUF_CAP - at);
+        self.bytes[at..at + n].copy_from_slice(&v[..n]);
+        self.len = (at + n) as u8;
+        self
     }
     /// Appends a byte.
-    pub fn u8(mut self, v: u8) -> Self {
-        self.0.push(v);
-        self
+    pub fn u8(self, v: u8) -> Self {
+        self.push(&[v])
     }
     /// Appends a big-endian u16.
-    pub fn u16(mut self, v: u16) -> Self {
-        self.0.extend_from_slice(&v.to_be_bytes());
-        self
+    pub fn u16(self, v: u16) -> Self {
+        self.push(&v.to_be_bytes())
     }
     /// Appends a big-endian u32.
-    pub fn u32(mut self, v: u32) -> Self {
-        self.0.extend_from_slice(&v.to_be_bytes());
-        self
+    pub fn u32(self, v: u32) -> Self {
+        self.push(&v.to_be_bytes())
     }
     /// Appends a big-endian u64.
-    pub fn u64(mut self, v: u64) -> Self {
-        self.0.extend_from_slice(&v.to_be_bytes());
-        self
+    pub fn u64(self, v: u64) -> Self {
+        self.push(&v.to_be_bytes())
     }
     /// Appends 32 bytes.
-    pub fn bytes32(mut self, v: &[u8; 32]) -> Self {
-        self.0.extend_from_slice(v);
-        self
+    pub fn bytes32(self, v: &[u8; 32]) -> Self {
+        self.push(v)
     }
-    /// The key.
+    /// The key's bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+    /// [`prefix_upper_bound`] of the key, inline.
+    fn upper_bound(mut self) -> Option<KeyBuf> {
+        while self.len > 0 {
+            let last = usize::from(self.len) - 1;
+            if self.bytes[last] < u8::MAX {
+                self.bytes[last] += 1;
+                return Some(self);
+            }
+            self.len -= 1;
+        }
+        None
+    }
+    /// The key, as an owned vector.
     pub fn build(self) -> Vec<u8> {
-        self.0
+        self.as_slice().to_vec()
     }
 }
 

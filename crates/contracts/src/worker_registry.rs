@@ -577,14 +577,14 @@ const T_HB_TICK: u8 = 6; // set: ticks with a non-zero count
 const K_STATS: &[u8] = &[7];
 const K_VERSION: &[u8] = &[8];
 
-fn worker_key(id: &Identity) -> Vec<u8> {
-    KeyBuf::table(T_WORKER).bytes32(&id.0).build()
+fn worker_key(id: &Identity) -> KeyBuf {
+    KeyBuf::table(T_WORKER).bytes32(&id.0)
 }
-fn number_key(n: u64) -> Vec<u8> {
-    KeyBuf::table(T_NUMBER).u64(n).build()
+fn number_key(n: u64) -> KeyBuf {
+    KeyBuf::table(T_NUMBER).u64(n)
 }
-fn model_key(table: u8, model: &Hash32, n: u64) -> Vec<u8> {
-    KeyBuf::table(table).bytes32(&model.0).u64(n).build()
+fn model_key(table: u8, model: &Hash32, n: u64) -> KeyBuf {
+    KeyBuf::table(table).bytes32(&model.0).u64(n)
 }
 
 /// How the matcher ranks candidates: lowest price, then highest reputation, then the
@@ -638,10 +638,10 @@ impl WorkerRegistry {
         tick: Tick,
         add: bool,
     ) -> Result<(), ContractError> {
-        let key = KeyBuf::table(T_HB_COUNT).u32(tick.0).build();
+        let key = KeyBuf::table(T_HB_COUNT).u32(tick.0);
         let n = ctx.get::<u32>(&key)?.unwrap_or(0);
         let n = if add { n + 1 } else { n.saturating_sub(1) };
-        let set_key = KeyBuf::table(T_HB_TICK).u32(tick.0).build();
+        let set_key = KeyBuf::table(T_HB_TICK).u32(tick.0);
         if n == 0 {
             ctx.delete(&key)?;
             ctx.remove_key(&set_key)?;
@@ -1012,7 +1012,7 @@ impl WorkerRegistry {
             )));
         }
         let limit = self.config.match_scan_limit as usize;
-        let prefix = KeyBuf::table(T_LISTED).bytes32(&q.model.0).build();
+        let prefix = KeyBuf::table(T_LISTED).bytes32(&q.model.0);
         let upper = prefix_upper_bound(&prefix);
         let upper = match &upper {
             Some(u) => Bound::Excluded(u.as_slice()),
@@ -1069,7 +1069,7 @@ impl WorkerRegistry {
     fn online_count(&self, view: &View<'_>) -> Result<u64, ContractError> {
         let now = view.tick();
         let from = now.0.saturating_sub(self.config.heartbeat_window);
-        let lower = KeyBuf::table(T_HB_TICK).u32(from).build();
+        let lower = KeyBuf::table(T_HB_TICK).u32(from);
         let upper = [T_HB_TICK + 1];
         let limit = self.config.heartbeat_window as usize + 2;
         let mut total = 0u64;
@@ -1081,7 +1081,7 @@ impl WorkerRegistry {
         ) {
             let tick = key_u32(&key, 1).ok_or_else(|| corrupt(&key, "short heartbeat key"))?;
             let count = view
-                .get::<u32>(&KeyBuf::table(T_HB_COUNT).u32(tick).build())?
+                .get::<u32>(&KeyBuf::table(T_HB_COUNT).u32(tick))?
                 .unwrap_or(0);
             total += u64::from(count);
         }
@@ -1243,7 +1243,7 @@ impl Contract for WorkerRegistry {
             WORKERS_BY_MODEL => {
                 let q: WorkersByModel = decode_input(input)?;
                 let limit = usize::from(q.limit.clamp(1, MAX_PAGE));
-                let prefix = KeyBuf::table(T_SERVES).bytes32(&q.model.0).build();
+                let prefix = KeyBuf::table(T_SERVES).bytes32(&q.model.0);
                 let after = q.cursor.map(|c| model_key(T_SERVES, &q.model, c));
                 let keys = view.keys_with_prefix(&prefix, after.as_deref(), limit + 1);
                 let more = keys.len() > limit;
@@ -1287,6 +1287,9 @@ impl Contract for WorkerRegistry {
                 input_type: other,
             }),
         }
+    }
+    fn has_begin_tick(&self) -> bool {
+        false
     }
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
         TickWork::Idle
