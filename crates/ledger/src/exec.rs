@@ -11,7 +11,7 @@ use crate::registry::Registry;
 use crate::state::{State, StoreKey};
 
 /// Effects gathered while a transaction or hook runs; moved into its receipt.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Effects {
     pub events: Vec<(ContractIndex, Vec<u8>)>,
     pub transfers: Vec<Transfer>,
@@ -25,6 +25,12 @@ struct FxMark {
 }
 
 impl Effects {
+    /// Empties it, keeping the buffers.
+    pub(crate) fn clear(&mut self) {
+        self.events.clear();
+        self.transfers.clear();
+        self.calls.clear();
+    }
     fn mark(&self) -> FxMark {
         FxMark {
             events: self.events.len(),

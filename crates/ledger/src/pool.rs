@@ -102,6 +102,14 @@ impl Pool {
         txs
     }
 
+    /// A tick's worth of one transaction, in a reused vector, without entering the pool
+    /// (for a tick in which nothing else is pending).
+    pub fn single(&mut self, p: PendingTx) -> Vec<PendingTx> {
+        let mut v = self.spare.take().unwrap_or_default();
+        v.push(p);
+        v
+    }
+
     /// Gives back a vector that [`Pool::take`] returned, for reuse.
     pub fn recycle(&mut self, mut v: Vec<PendingTx>) {
         v.clear();

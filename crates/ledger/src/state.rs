@@ -192,19 +192,35 @@ fn account_hash(id: &Identity, a: &Account) -> blake3::Hash {
     blake3::hash(&buf)
 }
 
+/// Entries up to this size are hashed from one stack buffer in one call (the streaming
+/// hasher gives the same hash for the same bytes, at a higher fixed cost).
+const SMALL_ENTRY: usize = 512;
+
 fn kv_hash(k: &StoreKey, v: &[u8]) -> blake3::Hash {
+    let key = k.as_slice();
+    let n = 2 + key.len() + v.len();
+    if n <= SMALL_ENTRY {
+        let mut buf = [0u8; SMALL_ENTRY];
+        buf[0] = TAG_KV;
+        buf[1] = k.len;
+        buf[2..2 + key.len()].copy_from_slice(key);
+        buf[2 + key.len()..n].copy_from_slice(v);
+        return blake3::hash(&buf[..n]);
+    }
     let mut h = blake3::Hasher::new();
     h.update(&[TAG_KV, k.len]);
-    h.update(k.as_slice());
+    h.update(key);
     h.update(v);
     h.finalize()
 }
 
 fn set_hash(k: &StoreKey) -> blake3::Hash {
-    let mut h = blake3::Hasher::new();
-    h.update(&[TAG_SET, k.len]);
-    h.update(k.as_slice());
-    h.finalize()
+    let key = k.as_slice();
+    let mut buf = [0u8; 2 + 4 + MAX_KEY_LEN];
+    buf[0] = TAG_SET;
+    buf[1] = k.len;
+    buf[2..2 + key.len()].copy_from_slice(key);
+    blake3::hash(&buf[..2 + key.len()])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,30 +433,58 @@ impl<K: Ord + Clone> LayeredSet<K> {
         old
     }
 
-    fn layers(&self) -> Vec<&BTreeMap<K, bool>> {
-        let mut out = vec![&self.live];
-        let mut layer = self.frozen.as_deref();
-        while let Some(l) = layer {
-            out.push(&l.set);
-            layer = l.parent.as_deref();
-        }
-        out
+    /// The layers holding anything, top first: an empty layer neither shows nor hides a key.
+    fn nonempty_layers(&self) -> impl Iterator<Item = &BTreeMap<K, bool>> {
+        std::iter::once(&self.live)
+            .chain(
+                std::iter::successors(self.frozen.as_deref(), |l| l.parent.as_deref())
+                    .map(|l| &l.set),
+            )
+            .filter(|m| !m.is_empty())
     }
 
     /// Up to `limit` visible keys within the bounds, merged across layers.
     fn range(&self, lower: Bound<&K>, upper: Bound<&K>, limit: usize, reverse: bool) -> Vec<K> {
-        let layers = self.layers();
-        if layers.len() == 1 {
-            // One layer (no fork): no merge, and a tombstone never appears in it.
-            let r = layers[0].range::<K, _>((lower, upper));
-            let keep = |(k, p): (&K, &bool)| p.then(|| k.clone());
-            return if reverse {
-                r.rev().filter_map(keep).take(limit).collect()
-            } else {
-                r.filter_map(keep).take(limit).collect()
-            };
+        self.range_map(lower, upper, limit, reverse, |k| Some(k.clone()))
+    }
+
+    /// [`LayeredSet::range`], each of the (up to `limit`) keys passed through `f`, which may
+    /// leave it out: no intermediate vector of keys.
+    fn range_map<T>(
+        &self,
+        lower: Bound<&K>,
+        upper: Bound<&K>,
+        limit: usize,
+        reverse: bool,
+        mut f: impl FnMut(&K) -> Option<T>,
+    ) -> Vec<T> {
+        let mut it = self.nonempty_layers();
+        match (it.next(), it.next()) {
+            (None, _) => return Vec::new(),
+            (Some(only), None) => {
+                // One layer with entries: no merge; a tombstone in it hides nothing (every
+                // layer below is empty), so it is just skipped.
+                let r = only.range::<K, _>((lower, upper));
+                fn present<'a, K>((k, p): (&'a K, &'a bool)) -> Option<&'a K> {
+                    p.then_some(k)
+                }
+                return if reverse {
+                    r.rev()
+                        .filter_map(present)
+                        .take(limit)
+                        .filter_map(&mut f)
+                        .collect()
+                } else {
+                    r.filter_map(present)
+                        .take(limit)
+                        .filter_map(&mut f)
+                        .collect()
+                };
+            }
+            _ => {}
         }
-        if reverse {
+        let layers: Vec<&BTreeMap<K, bool>> = self.nonempty_layers().collect();
+        let keys = if reverse {
             let iters = layers
                 .iter()
                 .map(|l| l.range::<K, _>((lower, upper)).rev().peekable())
@@ -452,7 +496,8 @@ impl<K: Ord + Clone> LayeredSet<K> {
                 .map(|l| l.range::<K, _>((lower, upper)).peekable())
                 .collect();
             merge(iters, limit, |a, b| a < b)
-        }
+        };
+        keys.iter().filter_map(f).collect()
     }
 
     fn fork(&mut self) -> Self {
@@ -701,6 +746,12 @@ impl State {
 
     /// Stores (or with `None` removes) a contract's value; returns whether one was there.
     pub fn kv_set(&mut self, key: StoreKey, value: Option<Box<[u8]>>) -> bool {
+        if let Some(v) = &value {
+            if self.kv.get(&key).is_some_and(|(old, _)| **old == **v) {
+                // Rewriting the same bytes changes nothing: no hash, no journal entry.
+                return true;
+            }
+        }
         let value = value.map(|v| {
             let lanes = Lanes::of(&kv_hash(&key, &v));
             self.lanes.add_lanes(&lanes);
@@ -789,11 +840,9 @@ impl State {
             return Vec::new();
         }
         self.sets
-            .range(lo.as_ref(), hi.as_ref(), limit, reverse)
-            .into_iter()
-            .filter(|k| k.contract() == contract)
-            .map(|k| k.local().to_vec())
-            .collect()
+            .range_map(lo.as_ref(), hi.as_ref(), limit, reverse, |k| {
+                (k.contract() == contract).then(|| k.local().to_vec())
+            })
     }
 
     // --- journal ----------------------------------------------------------------------------
