@@ -1263,15 +1263,34 @@ impl JobRegistry {
         Ok(ms.cursor.is_some() || ms.dirty || Self::worker_version(view) != ms.seen_version)
     }
 
+    /// [`JobRegistry::matching_due`], keeping what it read: the matcher's state, and the
+    /// worker registry's version when it was asked for. `None` when no matching is due.
+    fn matching_work(view: &View<'_>) -> Result<Option<(MatchState, Option<u64>)>, ContractError> {
+        let ms = Self::match_state(view)?;
+        if ms.cursor.is_some() || ms.dirty {
+            return Ok(Some((ms, None)));
+        }
+        let version = Self::worker_version(view);
+        Ok((version != ms.seen_version).then_some((ms, Some(version))))
+    }
+
     /// One step of a matching pass: up to `max_matches_per_tick` open jobs after the cursor,
-    /// oldest first, each offered to the best listed worker.
-    fn run_matching(&self, ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
-        let mut ms = Self::match_state(&ctx.view())?;
+    /// oldest first, each offered to the best listed worker. `ms` is the matcher's stored
+    /// state and `version` the worker registry's version, if already read.
+    fn run_matching(
+        &self,
+        ctx: &mut Ctx<'_>,
+        mut ms: MatchState,
+        version: Option<u64>,
+    ) -> Result<(), ContractError> {
         if ms.cursor.is_none() {
             ms = MatchState {
                 dirty: false,
                 cursor: Some(0),
-                seen_version: Self::worker_version(&ctx.view()),
+                seen_version: match version {
+                    Some(v) => v,
+                    None => Self::worker_version(&ctx.view()),
+                },
             };
         }
         let limit = self.config.max_matches_per_tick as usize;
@@ -1430,8 +1449,8 @@ impl Contract for JobRegistry {
         if first_due.is_some_and(|t| t <= now.0) {
             self.process_deadlines(ctx)?;
         }
-        if Self::matching_due(&ctx.view())? {
-            self.run_matching(ctx)?;
+        if let Some((ms, version)) = Self::matching_work(&ctx.view())? {
+            self.run_matching(ctx, ms, version)?;
         }
         Ok(())
     }
