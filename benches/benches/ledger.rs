@@ -54,7 +54,7 @@ fn ticks(c: &mut Criterion) {
                     }
                     l
                 },
-                |mut l| l.process_tick(),
+                |mut l| (l.process_tick(), l),
                 BatchSize::PerIteration,
             )
         });
@@ -68,7 +68,7 @@ fn ticks(c: &mut Criterion) {
                     }
                     l
                 },
-                |mut l| l.process_tick(),
+                |mut l| (l.process_tick(), l),
                 BatchSize::PerIteration,
             )
         });

@@ -1,7 +1,9 @@
 //! Shared fixtures of the criterion suite (`cargo bench -p comqute-benches`): funded keys and
-//! signed workloads, built the same way for every benchmark.
+//! signed workloads, built the same way for every benchmark; the issue-9 harness figures
+//! ([`harness`]); job-lifecycle states and calls ([`lifecycle`]).
 
 pub mod harness;
+pub mod lifecycle;
 
 use comqute_contracts::{Amount, Identity, Tick};
 use comqute_ledger::{Keypair, Ledger, Seed, Transaction};
