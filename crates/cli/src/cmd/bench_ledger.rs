@@ -66,6 +66,10 @@ struct Actors {
 fn genesis(a: &Actors) -> LedgerBuilder {
     let config = MarketConfig {
         max_timeout_ticks: 1_000_000,
+        // No worker sends heartbeats here, and filling 1,000,000 jobs takes 245 ticks: with
+        // the default window (100) every claim of the 1M-job tick failed as `Offline`, and
+        // that tick was timed doing less than the 10k one.
+        heartbeat_window: 1_000_000,
         ..MarketConfig::default()
     };
     let mut b = Ledger::builder().epoch_ticks(100_000);
@@ -280,8 +284,9 @@ pub fn run(args: LedgerBenchArgs) -> Result<()> {
     drop(l);
 
     // 5. Tick cost with 10k and with `jobs` live jobs; memory per live job.
-    let (small_ns, _) = tick_cost_with_jobs(&actors, &mut base, 10_000)?;
-    let (large_ns, bytes_per_job) = tick_cost_with_jobs(&actors, &mut base, args.jobs)?;
+    let (small_ns, _, small_failed) = tick_cost_with_jobs(&actors, &mut base, 10_000)?;
+    let (large_ns, bytes_per_job, large_failed) =
+        tick_cost_with_jobs(&actors, &mut base, args.jobs)?;
 
     let out = json!({
         "txs": all.len(),
@@ -295,6 +300,7 @@ pub fn run(args: LedgerBenchArgs) -> Result<()> {
         "tick_ns_live_jobs": large_ns,
         "live_jobs": args.jobs,
         "tick_cost_ratio_1m_vs_10k": (large_ns as f64 / small_ns as f64 * 1000.0).round() / 1000.0,
+        "failed_in_tick_cost": small_failed + large_failed,
         "bytes_per_live_job": bytes_per_job,
         "replay_tps": replay_tps.round(),
         "replayed_records": report.replayed_records,
@@ -310,8 +316,9 @@ pub fn run(args: LedgerBenchArgs) -> Result<()> {
 }
 
 /// Fills a fork of `base` with `jobs` open jobs (unsigned, 4,096 a tick), then times mixed
-/// 4,096-transaction ticks on it. Returns (ns per tick, heap bytes per live job).
-fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64, i64)> {
+/// 4,096-transaction ticks on it. Returns (ns per tick, heap bytes per live job, timed
+/// transactions that did not execute).
+fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64, i64, usize)> {
     let mut b = base.fork();
     let heap_before = alloc::live_bytes();
     let mut made = 0u64;
@@ -356,5 +363,10 @@ fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64,
         times.push(t.elapsed().as_nanos() as u64);
     }
     times.sort_unstable();
-    Ok((times[times.len() / 2], bytes_per_job))
+    let failed = filled
+        .receipts()
+        .iter()
+        .filter(|r| !r.is_executed())
+        .count();
+    Ok((times[times.len() / 2], bytes_per_job, failed))
 }
