@@ -1116,6 +1116,8 @@ impl Ledger {
         }
         let mut fx = Effects::default();
         let mut output = Vec::new();
+        // Whether the source's balance changed, when known without reading it again.
+        let mut moved = None;
         let status = match tx.destination.contract_index() {
             Some(index) => match self.registry.get(index).cloned() {
                 None => TxStatus::Failed {
@@ -1123,7 +1125,7 @@ impl Ledger {
                 },
                 // A plain transfer to a contract: Qubic runs no procedure for input type 0.
                 Some(_) if tx.input_type == 0 => {
-                    self.plain_transfer(tx, &mut fx);
+                    moved = Some(self.plain_transfer(tx, &mut fx));
                     TxStatus::Executed
                 }
                 Some(c) => {
@@ -1148,12 +1150,12 @@ impl Ledger {
                 }
             },
             None => {
-                self.plain_transfer(tx, &mut fx);
+                moved = Some(self.plain_transfer(tx, &mut fx));
                 TxStatus::Executed
             }
         };
-        let money_flew =
-            status == TxStatus::Executed && self.state.balance(&tx.source) != available;
+        let money_flew = status == TxStatus::Executed
+            && moved.unwrap_or_else(|| self.state.balance(&tx.source) != available);
         let receipt = Receipt {
             tx_id: p.id,
             tick: tx.tick,
@@ -1172,7 +1174,8 @@ impl Ledger {
         (receipt, fx.events)
     }
 
-    fn plain_transfer(&mut self, tx: &Transaction, fx: &mut Effects) {
+    /// Moves the amount; whether the source's balance changed.
+    fn plain_transfer(&mut self, tx: &Transaction, fx: &mut Effects) -> bool {
         // Balance checked by the caller; a transfer to oneself moves nothing.
         if self
             .state
@@ -1187,7 +1190,9 @@ impl Ledger {
                 amount: tx.amount,
                 kind: TransferKind::Transfer,
             });
+            return true;
         }
+        false
     }
 
     /// Processes `n` ticks (warping over idle ones).
