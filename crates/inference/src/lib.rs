@@ -39,6 +39,7 @@
 pub mod backend;
 pub mod builtin;
 mod error;
+pub mod fuzz;
 pub mod hardware;
 pub mod http;
 pub mod install;

@@ -10,8 +10,12 @@
 //!   incomplete character at the end of a chunk until the rest arrives.
 //!
 //! Every decoder gives the same output however the input is split (a property test splits
-//! streams at every byte), bounds its buffer, and reports malformed input as a
-//! [`DecodeError`], never a panic.
+//! streams at every byte, the `ollama_ndjson` fuzz target at arbitrary points), bounds its
+//! buffer, and reports malformed input as a [`DecodeError`], never a panic. That includes
+//! errors: a push delivers everything completed before the first error and the error comes
+//! from the next call (a push of its own if nothing came before it), and every call after
+//! it repeats it. So a stream that ends with a `done` line and then garbage is a complete
+//! stream however it was chunked, and the items before a bad line are never lost.
 
 use std::fmt;
 
@@ -86,6 +90,8 @@ pub struct LineDecoder {
     scanned: usize,
     max_line: usize,
     line_no: u64,
+    /// The first error; every call after it repeats it.
+    error: Option<DecodeError>,
 }
 
 impl LineDecoder {
@@ -96,38 +102,67 @@ impl LineDecoder {
             scanned: 0,
             max_line,
             line_no: 0,
+            error: None,
         }
     }
 
-    /// Feeds a chunk and returns the lines it completed.
+    /// Feeds a chunk and returns the lines it completed before the first error, if any; the
+    /// error comes from the next call (now, when no line came before it).
     pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<String>, DecodeError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
         self.buf.extend_from_slice(chunk);
         let mut lines = Vec::new();
         let mut start = 0;
         let mut i = self.scanned;
         while let Some(pos) = self.buf[i..].iter().position(|&b| b == b'\n') {
             let end = i + pos;
-            lines.push(self.decode(start, end)?);
+            match self.decode(start, end) {
+                Ok(line) => lines.push(line),
+                Err(e) => {
+                    self.error = Some(e);
+                    break;
+                }
+            }
             start = end + 1;
             i = start;
         }
-        self.buf.drain(..start);
-        self.scanned = self.buf.len();
-        if self.buf.len() > self.max_line {
-            return Err(DecodeError::LineTooLong {
-                limit: self.max_line,
-            });
+        if self.error.is_none() {
+            self.buf.drain(..start);
+            self.scanned = self.buf.len();
+            if self.buf.len() > self.max_line {
+                self.error = Some(DecodeError::LineTooLong {
+                    limit: self.max_line,
+                });
+            }
         }
-        Ok(lines)
+        match &self.error {
+            Some(e) => {
+                self.buf = Vec::new();
+                self.scanned = 0;
+                if lines.is_empty() {
+                    Err(e.clone())
+                } else {
+                    Ok(lines)
+                }
+            }
+            None => Ok(lines),
+        }
     }
 
     /// Ends the stream: the last line if it had no newline (`None` when nothing is left).
     pub fn finish(&mut self) -> Result<Option<String>, DecodeError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
         if self.buf.is_empty() {
             return Ok(None);
         }
         let end = self.buf.len();
-        let line = self.decode(0, end)?;
+        let line = self
+            .decode(0, end)
+            .inspect_err(|e| self.error = Some(e.clone()))?;
         self.buf.clear();
         self.scanned = 0;
         Ok(Some(line))
@@ -157,6 +192,8 @@ impl LineDecoder {
 #[derive(Debug)]
 pub struct NdjsonDecoder {
     lines: LineDecoder,
+    /// The first error; every call after it repeats it.
+    error: Option<DecodeError>,
 }
 
 impl NdjsonDecoder {
@@ -164,17 +201,33 @@ impl NdjsonDecoder {
     pub fn new(max_line: usize) -> NdjsonDecoder {
         NdjsonDecoder {
             lines: LineDecoder::new(max_line),
+            error: None,
         }
     }
 
-    /// Feeds a chunk and returns the values it completed.
+    /// Feeds a chunk and returns the values it completed before the first error, if any;
+    /// the error comes from the next call (now, when no value came before it).
     pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<serde_json::Value>, DecodeError> {
-        let lines = self.lines.push(chunk)?;
-        let first = self.lines.lines_seen() - lines.len() as u64;
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let first = self.lines.lines_seen();
+        let lines = self
+            .lines
+            .push(chunk)
+            .inspect_err(|e| self.error = Some(e.clone()))?;
         let mut out = Vec::with_capacity(lines.len());
         for (i, line) in lines.iter().enumerate() {
-            if let Some(v) = parse_line(line, first + i as u64 + 1)? {
-                out.push(v);
+            match parse_line(line, first + i as u64 + 1) {
+                Ok(Some(v)) => out.push(v),
+                Ok(None) => {}
+                Err(e) => {
+                    self.error = Some(e.clone());
+                    if out.is_empty() {
+                        return Err(e);
+                    }
+                    break;
+                }
             }
         }
         Ok(out)
@@ -182,10 +235,15 @@ impl NdjsonDecoder {
 
     /// Ends the stream: a last value without a newline, if any.
     pub fn finish(&mut self) -> Result<Option<serde_json::Value>, DecodeError> {
-        match self.lines.finish()? {
-            Some(line) => parse_line(&line, self.lines.lines_seen()),
-            None => Ok(None),
+        if let Some(e) = &self.error {
+            return Err(e.clone());
         }
+        let r = match self.lines.finish() {
+            Ok(Some(line)) => parse_line(&line, self.lines.lines_seen()),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        r.inspect_err(|e| self.error = Some(e.clone()))
     }
 }
 
@@ -296,6 +354,8 @@ impl SseDecoder {
 pub struct Utf8Decoder {
     pending: Vec<u8>,
     offset: u64,
+    /// The first error; every call after it repeats it.
+    error: Option<DecodeError>,
 }
 
 impl Utf8Decoder {
@@ -304,44 +364,49 @@ impl Utf8Decoder {
         Utf8Decoder::default()
     }
 
-    /// Feeds a chunk and returns the text it completed (possibly empty).
+    /// Feeds a chunk and returns the text it completed (possibly empty) before the first
+    /// byte that can never be UTF-8, if any; the error comes from the next call (now, when
+    /// no text came before it).
     pub fn push(&mut self, chunk: &[u8]) -> Result<String, DecodeError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
         self.pending.extend_from_slice(chunk);
-        match std::str::from_utf8(&self.pending) {
-            Ok(s) => {
-                let s = s.to_string();
-                self.offset += self.pending.len() as u64;
-                self.pending.clear();
-                Ok(s)
-            }
-            Err(e) => {
-                if e.error_len().is_some() {
-                    return Err(DecodeError::InvalidUtf8 {
-                        offset: self.offset + e.valid_up_to() as u64,
-                    });
-                }
-                // An incomplete character at the end: keep it for the next chunk.
-                let valid = e.valid_up_to();
-                let rest = self.pending.split_off(valid);
-                let text = String::from_utf8(std::mem::replace(&mut self.pending, rest)).map_err(
-                    |_| DecodeError::InvalidUtf8 {
-                        offset: self.offset,
-                    },
-                )?;
-                self.offset += valid as u64;
-                Ok(text)
+        let (valid, bad) = match std::str::from_utf8(&self.pending) {
+            Ok(_) => (self.pending.len(), false),
+            // An incomplete character at the end (`error_len` None) waits for the next chunk.
+            Err(e) => (e.valid_up_to(), e.error_len().is_some()),
+        };
+        let rest = self.pending.split_off(valid);
+        let text = String::from_utf8(std::mem::replace(&mut self.pending, rest))
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        self.offset += valid as u64;
+        if bad {
+            let e = DecodeError::InvalidUtf8 {
+                offset: self.offset,
+            };
+            self.error = Some(e.clone());
+            self.pending = Vec::new();
+            if text.is_empty() {
+                return Err(e);
             }
         }
+        Ok(text)
     }
 
     /// Ends the stream; an incomplete character left over is an error.
     pub fn finish(&mut self) -> Result<(), DecodeError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
         if self.pending.is_empty() {
             Ok(())
         } else {
-            Err(DecodeError::InvalidUtf8 {
+            let e = DecodeError::InvalidUtf8 {
                 offset: self.offset,
-            })
+            };
+            self.error = Some(e.clone());
+            Err(e)
         }
     }
 }
@@ -438,6 +503,43 @@ mod tests {
         assert!(d.push(b"{\"a\":\"0123456789abcdef\"}\n").is_err());
     }
 
+    /// Regression (fuzz target `ollama_ndjson`): values in the same chunk as a later bad
+    /// line were dropped with the error, and complete lines with a too-long rest after
+    /// them, so a stream's outcome depended on how it was chunked: `done` then garbage was
+    /// a finished generation in two chunks and a protocol error in one.
+    #[test]
+    fn what_comes_before_an_error_is_delivered_first() {
+        let s = b"{\"response\":\"hi\",\"done\":false}\n{\"done\":true}\ngarbage\n";
+        let mut d = NdjsonDecoder::new(1 << 20);
+        assert_eq!(
+            d.push(s).unwrap(),
+            vec![
+                json!({"response": "hi", "done": false}),
+                json!({"done": true})
+            ]
+        );
+        let e = d.push(b"").unwrap_err();
+        assert!(matches!(e, DecodeError::NotJson { line: 3, .. }), "{e}");
+        assert_eq!(d.finish().unwrap_err(), e);
+        let mut l = LineDecoder::new(4);
+        assert_eq!(l.push(b"ab\ncdefgh").unwrap(), vec!["ab".to_string()]);
+        assert_eq!(
+            l.push(b"").unwrap_err(),
+            DecodeError::LineTooLong { limit: 4 }
+        );
+        assert_eq!(
+            l.finish().unwrap_err(),
+            DecodeError::LineTooLong { limit: 4 }
+        );
+        for cut in 0..=s.len() {
+            assert_eq!(
+                ndjson_all(&[&s[..cut], &s[cut..]]).unwrap_err(),
+                e,
+                "cut {cut}"
+            );
+        }
+    }
+
     #[test]
     fn sse_llama_cpp_stream() {
         let s = concat!(
@@ -488,9 +590,15 @@ mod tests {
         d.finish().unwrap();
         assert_eq!(d.push(&crab[..2]).unwrap(), "");
         assert!(d.finish().is_err());
+        // The text before a bad byte comes first, then the error, which sticks.
         let mut d = Utf8Decoder::new();
+        assert_eq!(d.push(b"ab\xffcd").unwrap(), "ab");
         assert_eq!(
-            d.push(b"ab\xffcd").unwrap_err(),
+            d.push(b"ef").unwrap_err(),
+            DecodeError::InvalidUtf8 { offset: 2 }
+        );
+        assert_eq!(
+            d.finish().unwrap_err(),
             DecodeError::InvalidUtf8 { offset: 2 }
         );
     }
