@@ -25,6 +25,7 @@ pub mod api;
 pub mod blobs;
 pub mod chain;
 pub mod error;
+pub mod fuzz;
 pub mod tokens;
 pub mod wire;
 

@@ -51,6 +51,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/receipts/{id}", get(market::receipt))
         .route("/devnet/faucet", post(devnet::faucet))
         .route("/devnet/warp", post(devnet::warp))
+        .route(
+            "/devnet/broadcast-unsigned",
+            post(devnet::broadcast_unsigned),
+        )
         .route("/blobs/{hash}", get(blobs::get))
         .route("/blobs", put(blobs::put));
     Router::new()
@@ -126,10 +130,13 @@ impl<T: DeserializeOwned> FromRequest<Arc<Shared>> for JsonBody<T> {
             ));
         }
         let bytes = read_body(req, state.config.max_body_bytes).await?;
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::BadJson(e.to_string()))
+        parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// Parses a JSON request body the way [`JsonBody`] does: any failure is `bad_json`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::BadJson(e.to_string()))
 }
 
 /// A raw body of at most `max_blob_bytes` whose failures are [`ApiError`]s (too large → 413
