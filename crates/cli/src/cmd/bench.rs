@@ -22,6 +22,9 @@ pub enum BenchCommand {
     /// Ledger throughput against the ed25519 verification limit, tick cost with many live
     /// jobs, heap bytes per live job, log replay speed.
     Ledger(super::bench_ledger::LedgerBenchArgs),
+    /// Bounded loopback load on a node's broadcast endpoint: accepted tx/s and p50/p99
+    /// latency with signature checks and without (devnet unsigned broadcast).
+    Node(super::bench_node::NodeBenchArgs),
 }
 
 /// Options of `comqute bench inference`.
@@ -67,6 +70,7 @@ pub fn run(c: BenchCommand) -> Result<()> {
         BenchCommand::Inference(a) => inference(a),
         BenchCommand::Harness(a) => super::bench_harness::run(a),
         BenchCommand::Ledger(a) => super::bench_ledger::run(a),
+        BenchCommand::Node(a) => super::bench_node::run(a),
     }
 }
 

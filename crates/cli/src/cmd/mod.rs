@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_harness;
 pub mod bench_ledger;
+pub mod bench_node;
 pub mod chain;
 pub mod demo;
 pub mod global;
