@@ -4,6 +4,7 @@
 
 mod alloc;
 mod cmd;
+mod daemon;
 
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;

@@ -1,8 +1,8 @@
 //! # comqute-inference
 //!
 //! The off-chain half of a worker: inference backends behind one trait (Ollama over its
-//! NDJSON API, any OpenAI-compatible server, a built-in GGUF runtime) and the worker agent
-//! that watches the node, claims jobs, runs them, streams tokens and posts result hashes.
+//! NDJSON API, any OpenAI-compatible server, a built-in GGUF runtime), and how a job becomes
+//! a request ([`job`]); the worker daemon that drives them is `comqute worker run`.
 //! What is fixed already is **what a result hash is**, because contracts, node and verifiers
 //! must agree on it.
 //!
@@ -17,6 +17,7 @@
 //!   delays, awkward splits, faults and a kill switch.
 //! - [`builtin`]: Gemma 3 (GGUF) in-process on candle, with llama.cpp-exact tokenization,
 //!   seeded sampling and a [`builtin::RuntimeFingerprint`] for exact replay.
+//! - [`job`]: the one rule that turns an on-chain job into a [`GenerateRequest`].
 //! - [`install`]: fetching built-in models into the user's cache (`comqute models install`).
 //! - [`llama_server`]: finding, building and driving llama.cpp's server as a reference.
 //!
@@ -43,6 +44,7 @@ pub mod fuzz;
 pub mod hardware;
 pub mod http;
 pub mod install;
+pub mod job;
 pub mod llama_server;
 pub mod ndjson;
 pub mod ollama;

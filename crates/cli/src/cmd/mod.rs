@@ -16,6 +16,7 @@ pub mod models_install;
 pub mod node;
 pub mod tx;
 pub mod worker;
+pub mod worker_run;
 
 /// Prints a JSON value on one line.
 pub fn print_json(v: &serde_json::Value) {

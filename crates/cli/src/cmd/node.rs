@@ -101,7 +101,8 @@ pub fn run(a: NodeArgs) -> Result<()> {
     })
 }
 
-async fn wait_for_signal() -> Result<()> {
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() -> Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

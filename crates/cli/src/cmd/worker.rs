@@ -72,6 +72,9 @@ fn price(s: &str) -> Result<comqute_sdk::Amount> {
 /// Worker commands.
 #[derive(Subcommand)]
 pub enum WorkerCommand {
+    /// Runs the worker daemon: serves the jobs assigned to the key on a backend (Ollama, an
+    /// OpenAI-compatible server, the built-in model), until Ctrl-C.
+    Run(Box<super::worker_run::RunArgs>),
     /// Registers the key as a worker, locking `--stake` in the escrow vault.
     Register {
         /// The stake (at least the genesis minimum).
@@ -193,9 +196,14 @@ fn show(v: &Value, json: bool) {
 
 /// Runs a worker command.
 pub fn run(g: &Global, c: WorkerCommand) -> Result<()> {
+    if let WorkerCommand::Run(a) = c {
+        return super::worker_run::run(g, *a);
+    }
     let client = g.client()?;
     block_on(async move {
         match c {
+            // Handled above, on a runtime of its own.
+            WorkerCommand::Run(_) => {}
             WorkerCommand::Register {
                 stake,
                 caps,

@@ -24,6 +24,47 @@ pub struct NodeProc {
     pub url: String,
     /// Scratch space: the data directory and key files live under it.
     pub dir: PathBuf,
+    extra: Vec<String>,
+}
+
+/// Starts `comqute node --devnet` on `listen` with its data under `dir`; returns the process
+/// and its URL (read from its first line).
+fn spawn_node(dir: &Path, listen: &str, extra: &[String]) -> (Child, String) {
+    let data = dir.join("data");
+    let window = CHALLENGE_WINDOW.to_string();
+    let default_window: &[&str] = if extra.iter().any(|e| e == "--challenge-window") {
+        &[]
+    } else {
+        &["--challenge-window", &window]
+    };
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("node.log"))
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_comqute"))
+        .args(["node", "--listen", listen, "--tick-ms", TICK_MS, "--devnet"])
+        .args(default_window)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("node starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| {
+            let log = std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
+            panic!("first line: {line:?}; node log: {log}")
+        })
+        .to_string();
+    (child, url)
 }
 
 impl NodeProc {
@@ -38,43 +79,34 @@ impl NodeProc {
         let dir = std::env::temp_dir().join(format!("comqute-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let data = dir.join("data");
-        let window = CHALLENGE_WINDOW.to_string();
-        let default_window: &[&str] = if extra.contains(&"--challenge-window") {
-            &[]
-        } else {
-            &["--challenge-window", &window]
-        };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_comqute"))
-            .args([
-                "node",
-                "--listen",
-                "127.0.0.1:0",
-                "--tick-ms",
-                TICK_MS,
-                "--devnet",
-            ])
-            .args(default_window)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.join("node.log")).unwrap())
-            .spawn()
-            .expect("node starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| {
-                let log = std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
-                panic!("first line: {line:?}; node log: {log}")
-            })
-            .to_string();
-        NodeProc { child, url, dir }
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let (child, url) = spawn_node(&dir, "127.0.0.1:0", &extra);
+        NodeProc {
+            child,
+            url,
+            dir,
+            extra,
+        }
+    }
+
+    /// Kills the node like a crash (SIGKILL) and starts it again on the same address and
+    /// data directory.
+    pub fn crash_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let addr = self.url.trim_start_matches("http://").to_string();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // The port is free once the killed process is reaped; retry briefly all the same.
+        loop {
+            if std::net::TcpListener::bind(&addr).is_ok() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "port {addr} stays busy");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let (child, url) = spawn_node(&self.dir, &addr, &self.extra);
+        assert_eq!(url, self.url, "the node came back on the same address");
+        self.child = child;
     }
 
     /// Runs the CLI against this node, signing with `key` when given.

@@ -21,6 +21,7 @@
 //! [`gemma3::PROMPT_CHUNK`] tokens, the non-matrix maths is scalar Rust with `libm`, and the
 //! sampler has its own generator ([`sampler`]).
 
+pub mod backend;
 pub mod gemma3;
 pub mod sampler;
 pub mod tokenizer;
@@ -36,6 +37,7 @@ use sha2::{Digest, Sha256};
 
 use crate::InferenceError;
 use gemma3::{Gemma3, PROMPT_CHUNK};
+pub use backend::BuiltinBackend;
 pub use sampler::SamplingParams;
 use sampler::{sample, Rng};
 pub use tokenizer::{TokenKind, Tokenizer};

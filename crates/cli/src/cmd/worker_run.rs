@@ -1,0 +1,230 @@
+//! `comqute worker run`: the worker daemon ([`crate::daemon`]) on a chosen backend, until
+//! Ctrl-C (finish the current jobs) or a second Ctrl-C (give them up now).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use comqute_inference::builtin::{BuiltinBackend, BuiltinModel, LoadOptions};
+use comqute_inference::{install, Backend, OllamaBackend, OpenAiBackend, StandInBackend};
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use super::global::{amount, Global};
+use crate::daemon::{Stop, Worker, WorkerConfig};
+
+/// The kinds of backend a worker can run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// An Ollama server (`--ollama URL`).
+    Ollama,
+    /// An OpenAI-compatible server: llama.cpp's server, vLLM (`--openai URL`).
+    Openai,
+    /// The built-in Gemma 3 runtime, in this process (`comqute models install gemma3:270m`).
+    Builtin,
+    /// A deterministic stand-in that is NOT a language model (for tests and demos).
+    StandIn,
+}
+
+/// Where the model runs.
+#[derive(Args, Clone, Debug, Default)]
+pub struct BackendArgs {
+    /// The backend (default: ollama, or what `--ollama`/`--openai` imply).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
+    /// An Ollama server's URL.
+    #[arg(long, value_name = "URL", conflicts_with = "openai")]
+    pub ollama: Option<String>,
+    /// An OpenAI-compatible server's base URL (`http://127.0.0.1:8081`).
+    #[arg(long, value_name = "URL")]
+    pub openai: Option<String>,
+    /// Bearer key for the OpenAI-compatible server.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// The built-in runtime's GGUF file (default: the installed model).
+    #[arg(long, value_name = "FILE")]
+    pub gguf: Option<PathBuf>,
+    /// Threads for the built-in runtime's kernels (output is the same for any count).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl BackendArgs {
+    fn kind(&self) -> Result<BackendKind> {
+        let implied = match (&self.ollama, &self.openai) {
+            (Some(_), _) => Some(BackendKind::Ollama),
+            (_, Some(_)) => Some(BackendKind::Openai),
+            _ => None,
+        };
+        match (self.backend, implied) {
+            (Some(b), Some(i)) if b != i => {
+                bail!("--backend {b:?} contradicts the --ollama/--openai URL given")
+            }
+            (Some(b), _) => Ok(b),
+            (None, Some(i)) => Ok(i),
+            (None, None) => Ok(BackendKind::Ollama),
+        }
+    }
+
+    /// Builds the backend. `models` are the names asked for (the built-in runtime serves
+    /// one, `gemma3:270m` by default; the stand-in serves exactly these).
+    pub fn build(&self, models: &[String]) -> Result<Arc<dyn Backend>> {
+        Ok(match self.kind()? {
+            BackendKind::Ollama => {
+                let url = self
+                    .ollama
+                    .clone()
+                    .unwrap_or_else(comqute_inference::ollama::ollama_url_from_env);
+                Arc::new(OllamaBackend::new(&url)?)
+            }
+            BackendKind::Openai => {
+                let Some(url) = &self.openai else {
+                    bail!("--backend openai needs --openai URL");
+                };
+                let mut b = OpenAiBackend::new(url)?;
+                if let Some(k) = &self.api_key {
+                    b = b.with_api_key(k.clone());
+                }
+                Arc::new(b)
+            }
+            BackendKind::Builtin => {
+                let name = match models {
+                    [] => "gemma3:270m".to_string(),
+                    [one] => one.clone(),
+                    _ => bail!("the built-in runtime serves one model; give one --model"),
+                };
+                let spec = install::find_model(&name)?;
+                let path =
+                    install::resolve_model(spec.name, self.gguf.as_deref(), false, &mut |_| {})?;
+                info!(path = %path.display(), "loading the built-in model");
+                let model = BuiltinModel::load_with(
+                    &path,
+                    &LoadOptions {
+                        threads: self.threads,
+                    },
+                )
+                .with_context(|| format!("loading {}", path.display()))?;
+                info!(load = ?model.load_duration(), "built-in model loaded");
+                Arc::new(BuiltinBackend::new(spec.name, model))
+            }
+            BackendKind::StandIn => {
+                if models.is_empty() {
+                    bail!("the stand-in serves the models you name: give --model NAME");
+                }
+                warn!("running on the stand-in: a deterministic hash, NOT a language model");
+                Arc::new(StandInBackend::new(models.to_vec()))
+            }
+        })
+    }
+}
+
+/// Options of `comqute worker run`.
+#[derive(Args, Clone, Debug)]
+pub struct RunArgs {
+    /// Where the model runs.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// A model to serve, as the backend names it (repeat; default: all the backend has).
+    #[arg(long = "model", value_name = "NAME")]
+    pub models: Vec<String>,
+    /// Jobs run at once.
+    #[arg(long, default_value_t = 1)]
+    pub concurrency: u16,
+    /// Register the key with this stake when it is not a worker yet.
+    #[arg(long)]
+    pub stake: Option<String>,
+    /// Price per 1,000 output tokens (to register with, or to change).
+    #[arg(long, value_name = "N")]
+    pub price_per_1k: Option<String>,
+    /// Ticks between heartbeats.
+    #[arg(long, default_value_t = 20)]
+    pub heartbeat_ticks: u32,
+    /// Tries of one generation before the job is given up on chain.
+    #[arg(long, default_value_t = 3)]
+    pub attempts: u32,
+    /// Seconds the current jobs get to finish after Ctrl-C.
+    #[arg(long, default_value_t = 120)]
+    pub grace: u64,
+    /// Seconds a chain operation is retried while the node does not answer.
+    #[arg(long, default_value_t = 60)]
+    pub node_patience: u64,
+    /// Do not benchmark the backend when registering.
+    #[arg(long)]
+    pub no_benchmark: bool,
+}
+
+fn price(s: &str) -> Result<comqute_sdk::Amount> {
+    let n: i64 = s
+        .trim()
+        .parse()
+        .with_context(|| format!("bad price {s:?}: expected a whole number"))?;
+    if !(0..=comqute_sdk::contracts::MAX_AMOUNT).contains(&n) {
+        bail!("bad price {s:?}: must be between 0 and 10^15");
+    }
+    Ok(comqute_sdk::Amount(n))
+}
+
+impl RunArgs {
+    /// The daemon's settings.
+    pub fn config(&self) -> Result<WorkerConfig> {
+        if self.concurrency == 0
+            || self.concurrency > comqute_sdk::contracts::worker_registry::MAX_CONCURRENT
+        {
+            bail!(
+                "--concurrency must be between 1 and {}",
+                comqute_sdk::contracts::worker_registry::MAX_CONCURRENT
+            );
+        }
+        Ok(WorkerConfig {
+            models: self.models.clone(),
+            concurrency: self.concurrency,
+            stake: self.stake.as_deref().map(amount).transpose()?,
+            price_per_1k: self.price_per_1k.as_deref().map(price).transpose()?,
+            heartbeat_ticks: self.heartbeat_ticks.max(1),
+            attempts: self.attempts.max(1),
+            chain_patience: Duration::from_secs(self.node_patience),
+            grace: Duration::from_secs(self.grace),
+            benchmark: !self.no_benchmark,
+            ..WorkerConfig::default()
+        })
+    }
+}
+
+/// Runs the daemon until Ctrl-C.
+pub fn run(g: &Global, a: RunArgs) -> Result<()> {
+    super::node::init_tracing();
+    let cfg = a.config()?;
+    let key = g.keypair()?;
+    let client = g.client()?;
+    let backend = a.backend.build(&a.models)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async move {
+        let (stop_tx, mut stop_rx) = watch::channel(Stop::Run);
+        tokio::spawn(async move {
+            for level in [Stop::Drain, Stop::Abort] {
+                if super::node::wait_for_signal().await.is_err() {
+                    return;
+                }
+                match level {
+                    Stop::Drain => {
+                        info!("stopping: finishing the current jobs (Ctrl-C again to give them up)")
+                    }
+                    _ => warn!("stopping now"),
+                }
+                let _ = stop_tx.send(level);
+            }
+        });
+        let worker = Worker::prepare(client, key, backend, cfg, &mut stop_rx).await?;
+        let report = worker.run(stop_rx).await?;
+        println!(
+            "worker stopped: {} delivered, {} failed, {} given up on stop, {} left to expire",
+            report.delivered, report.failed, report.abandoned, report.lost
+        );
+        Ok(())
+    })
+}

@@ -1,0 +1,985 @@
+//! The worker daemon behind `comqute worker run` (and the demo's worker): it keeps a worker
+//! registered, online and available for the models its backend really has, picks up the jobs
+//! the job registry assigns to it, runs them, streams their tokens to the node and posts
+//! their result hashes.
+//!
+//! ## One job, start to end
+//! 1. The job registry assigns the job at END_TICK (the daemon hears the `Assigned` event, and
+//!    rescans the assigned jobs every [`WorkerConfig::scan_interval`] in case it missed one).
+//! 2. START, then the prompt blob, checked against the job's prompt hash.
+//! 3. The request made by [`comqute_inference::job::request_for_job`], run on the backend;
+//!    pieces are pushed to the node's token stream as they come.
+//! 4. The output uploaded as a blob, then POST_RESULT with its hash, the backend's token count
+//!    and the runtime fingerprint.
+//!
+//! ## When things go wrong
+//! - A transient backend error (unreachable, busy, timed out, cut mid-stream) is retried
+//!   [`WorkerConfig::attempts`] times with backoff; then, or at once for anything a retry
+//!   cannot fix (a model that is gone, a prompt that is not text), the job is given up on
+//!   chain with FAIL, which reopens it for another worker the first time and refunds it the
+//!   second. A hash is only ever posted for output the backend produced in full.
+//! - A node that cannot be reached is retried with backoff for [`WorkerConfig::chain_patience`]
+//!   per operation; after each failed call the job is read back, so an operation whose answer
+//!   was lost is not repeated.
+//! - A retried generation streams only what extends the text already streamed; if a retry
+//!   produces different text, streaming stops (the posted hash covers the final output).
+//! - Stop ([`Stop::Drain`], the first Ctrl-C) declares the worker unavailable and lets the
+//!   current jobs finish for up to [`WorkerConfig::grace`]; [`Stop::Abort`] (a second Ctrl-C,
+//!   or the grace period over) gives the remaining jobs up with FAIL before returning.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use comqute_inference::{Backend, Generation, InferenceError, TokenSink};
+use comqute_sdk::contracts::job_registry::{Job, JobEvent, JobResult, JobStatus};
+use comqute_sdk::contracts::marketplace::model_id;
+use comqute_sdk::contracts::worker_registry::{Capabilities, WorkerStatus};
+use comqute_sdk::{Amount, Client, Hash32, Identity, Keypair, SdkError, TokenWriter};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+/// How far a stop request has gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stop {
+    /// Keep working.
+    Run,
+    /// Take no new job; finish the current ones.
+    Drain,
+    /// Give the current jobs up (FAIL) and return.
+    Abort,
+}
+
+/// What a worker daemon does and how patient it is.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// Model names to serve; empty: every model the backend has.
+    pub models: Vec<String>,
+    /// Jobs run at once (the `max_concurrent` capability).
+    pub concurrency: u16,
+    /// Stake to register with when the key is not a worker yet.
+    pub stake: Option<Amount>,
+    /// Price per 1,000 output tokens, to register with (or to change).
+    pub price_per_1k: Option<Amount>,
+    /// Ticks between heartbeats (keep it well under the network's heartbeat window).
+    pub heartbeat_ticks: u32,
+    /// Tries of one generation before the job is given up.
+    pub attempts: u32,
+    /// How long one chain operation is retried while the node cannot be reached.
+    pub chain_patience: Duration,
+    /// How often the assigned jobs are rescanned (events wake the daemon sooner).
+    pub scan_interval: Duration,
+    /// How long a drain waits for the current jobs.
+    pub grace: Duration,
+    /// Measure tokens per second on the backend when registering.
+    pub benchmark: bool,
+    /// Backoff after the first failed attempt (doubles, at most 8×).
+    pub backoff: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            models: Vec::new(),
+            concurrency: 1,
+            stake: None,
+            price_per_1k: None,
+            heartbeat_ticks: 20,
+            attempts: 3,
+            chain_patience: Duration::from_secs(60),
+            scan_interval: Duration::from_secs(1),
+            grace: Duration::from_secs(120),
+            benchmark: true,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What a daemon did, returned when it stops.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkerReport {
+    /// Jobs whose result hash was posted.
+    pub delivered: u64,
+    /// Jobs given up on chain (FAIL) because the backend could not run them.
+    pub failed: u64,
+    /// Jobs given up on chain because the daemon was stopped.
+    pub abandoned: u64,
+    /// Jobs left without an answer because even FAIL could not be sent (the chain expires
+    /// them).
+    pub lost: u64,
+}
+
+/// How one job ended for this worker.
+#[derive(Debug)]
+enum Outcome {
+    Delivered { tokens: u32 },
+    Skipped(String),
+    Failed(String),
+    Abandoned,
+    Lost(String),
+}
+
+/// A worker daemon, ready to run.
+pub struct Worker {
+    shared: Arc<Shared>,
+    cfg: WorkerConfig,
+}
+
+/// What every job task needs.
+struct Shared {
+    client: Client,
+    key: Keypair,
+    me: Identity,
+    backend: Arc<dyn Backend>,
+    /// Model id → the backend's name for it.
+    models: BTreeMap<Hash32, String>,
+    attempts: u32,
+    patience: Duration,
+    backoff: Duration,
+}
+
+fn sdk_transient(e: &SdkError) -> bool {
+    match e {
+        SdkError::Http(_) | SdkError::Timeout { .. } | SdkError::Dropped { .. } => true,
+        SdkError::Node { status, .. } => *status >= 500 || *status == 429,
+        _ => false,
+    }
+}
+
+fn backoff_for(base: Duration, attempt: u32) -> Duration {
+    base.saturating_mul(1 << attempt.min(3))
+}
+
+/// Runs `op` until it succeeds, fails for good, or `patience` is used up on transient
+/// failures.
+async fn retry_sdk<T, F, Fut>(
+    what: &str,
+    patience: Duration,
+    base: Duration,
+    mut op: F,
+) -> Result<T, SdkError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if sdk_transient(&e) && started.elapsed() < patience => {
+                let wait = backoff_for(base, attempt);
+                warn!(%e, "{what}: the node did not answer; retrying in {wait:?}");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Names the backend knows a model by: `llama3` is `llama3:latest`.
+fn same_model(asked: &str, has: &str) -> bool {
+    let norm = |s: &str| {
+        let s = s.trim();
+        if s.contains(':') {
+            s.to_string()
+        } else {
+            format!("{s}:latest")
+        }
+    };
+    asked.trim() == has || norm(asked) == norm(has)
+}
+
+impl Worker {
+    /// Connects the pieces: asks the backend for its models (waiting, with backoff, while it
+    /// cannot be reached), picks the ones to serve, and makes sure the key is a registered,
+    /// active worker declaring exactly them, registering it with `cfg.stake` when it is not.
+    pub async fn prepare(
+        client: Client,
+        key: Keypair,
+        backend: Arc<dyn Backend>,
+        cfg: WorkerConfig,
+        stop: &mut watch::Receiver<Stop>,
+    ) -> Result<Worker> {
+        let me = key.identity();
+        let available = {
+            let mut attempt = 0;
+            loop {
+                match backend.models().await {
+                    Ok(m) => break m,
+                    Err(e) if e.is_transient() => {
+                        let wait = backoff_for(cfg.backoff, attempt).max(Duration::from_secs(1));
+                        warn!(%e, "the {} backend at {} is not answering; retrying in {wait:?}", backend.name(), backend.endpoint());
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = stop.wait_for(|s| *s != Stop::Run) => bail!("stopped before the backend answered"),
+                        }
+                        attempt += 1;
+                    }
+                    Err(e) => {
+                        return Err(anyhow!(e).context(format!(
+                            "asking the {} backend at {} for its models",
+                            backend.name(),
+                            backend.endpoint()
+                        )))
+                    }
+                }
+            }
+        };
+        let names: Vec<String> = available.iter().map(|m| m.name.clone()).collect();
+        let served: Vec<String> = if cfg.models.is_empty() {
+            if names.is_empty() {
+                bail!(
+                    "the {} backend at {} has no model: pull one first (`comqute models pull NAME`)",
+                    backend.name(),
+                    backend.endpoint()
+                );
+            }
+            names.clone()
+        } else {
+            let mut v = Vec::new();
+            for asked in &cfg.models {
+                let Some(has) = names.iter().find(|n| same_model(asked, n)) else {
+                    bail!(
+                        "model {asked:?} is not on the {} backend at {} (it has: {}); pull it first",
+                        backend.name(),
+                        backend.endpoint(),
+                        if names.is_empty() { "nothing".to_string() } else { names.join(", ") }
+                    );
+                };
+                v.push(has.clone());
+            }
+            v
+        };
+        // Jobs name models by the id of the name the requester used; serve both spellings
+        // of an Ollama `:latest` model.
+        let mut models = BTreeMap::new();
+        for n in &served {
+            models.insert(model_id(n), n.clone());
+            if let Some(short) = n.strip_suffix(":latest") {
+                models.insert(model_id(short), n.clone());
+            }
+        }
+        let shared = Arc::new(Shared {
+            client: client.clone(),
+            key: key.clone(),
+            me,
+            backend: backend.clone(),
+            models,
+            attempts: cfg.attempts.max(1),
+            patience: cfg.chain_patience,
+            backoff: cfg.backoff,
+        });
+        let w = Worker { shared, cfg };
+        w.ensure_registered(&served).await?;
+        info!(
+            worker = %me,
+            backend = backend.name(),
+            endpoint = %backend.endpoint(),
+            models = ?served,
+            concurrency = w.cfg.concurrency,
+            "worker ready"
+        );
+        Ok(w)
+    }
+
+    /// The models served, by the backend's names.
+    pub fn models(&self) -> Vec<String> {
+        let set: BTreeSet<&String> = self.shared.models.values().collect();
+        set.into_iter().cloned().collect()
+    }
+
+    async fn ensure_registered(&self, served: &[String]) -> Result<()> {
+        let sh = &self.shared;
+        let workers = sh.client.workers();
+        let current = retry_sdk("reading the worker", sh.patience, sh.backoff, || {
+            workers.get(&sh.me)
+        })
+        .await
+        .context("reading the worker's registration")?;
+        let ids: Vec<Hash32> = served.iter().map(|n| model_id(n)).collect();
+        let mut declared = ids.clone();
+        for n in served {
+            if let Some(short) = n.strip_suffix(":latest") {
+                declared.push(model_id(short));
+            }
+        }
+        match current {
+            Some(info) if info.worker.status == WorkerStatus::Active => {
+                let mut caps = info.worker.capabilities.clone();
+                let mut want = caps.clone();
+                want.models = declared;
+                want.max_concurrent = self.cfg.concurrency;
+                if let Some(p) = self.cfg.price_per_1k {
+                    want.price_per_1k = p;
+                }
+                if want != caps {
+                    info!(models = ?served, "declaring the models the backend has");
+                    retry_sdk("updating capabilities", sh.patience, sh.backoff, || {
+                        workers.update(&sh.key, &want)
+                    })
+                    .await
+                    .context("updating the worker's capabilities")?;
+                    caps = want;
+                }
+                debug!(?caps, "registered");
+            }
+            Some(info) if matches!(info.worker.status, WorkerStatus::Unbonding { .. }) => {
+                bail!(
+                    "{} is unbonding: it cannot take jobs (withdraw and register again)",
+                    sh.me
+                )
+            }
+            _ => {
+                let Some(stake) = self.cfg.stake else {
+                    bail!(
+                        "{} is not a registered worker: pass --stake N --price-per-1k P to register it, \
+                         or run `comqute worker register` first",
+                        sh.me
+                    );
+                };
+                let Some(price) = self.cfg.price_per_1k else {
+                    bail!("registering {} needs --price-per-1k P", sh.me);
+                };
+                let hw = comqute_inference::hardware::detect();
+                let tokens_per_s = if self.cfg.benchmark {
+                    match comqute_inference::hardware::benchmark(
+                        sh.backend.as_ref(),
+                        &served[0],
+                        32,
+                    )
+                    .await
+                    {
+                        Ok(b) => {
+                            info!(model = %b.model, tokens_per_s = b.tokens_per_second, "benchmarked the backend");
+                            // Whole tokens per second for the chain (no floats there).
+                            b.tokens_per_second.clamp(0.0, f64::from(u32::MAX)) as u32
+                        }
+                        Err(e) => {
+                            warn!(%e, "benchmark failed; registering without a speed");
+                            0
+                        }
+                    }
+                } else {
+                    0
+                };
+                let caps = Capabilities {
+                    models: declared,
+                    gpu: hw
+                        .gpus
+                        .first()
+                        .map(|g| g.name.clone())
+                        .unwrap_or_else(|| "none (cpu)".into()),
+                    vram_mb: hw
+                        .gpus
+                        .first()
+                        .map_or(0, |g| u32::try_from(g.memory_mib).unwrap_or(u32::MAX)),
+                    tokens_per_s,
+                    price_per_1k: price,
+                    max_concurrent: self.cfg.concurrency,
+                };
+                let n = workers
+                    .register(&sh.key, &caps, stake)
+                    .await
+                    .context("registering the worker")?;
+                info!(number = n, %stake, "registered as a worker");
+            }
+        }
+        Ok(())
+    }
+
+    /// Works until `stop` says so; returns what it did.
+    pub async fn run(self, mut stop: watch::Receiver<Stop>) -> Result<WorkerReport> {
+        let sh = self.shared.clone();
+        let workers = sh.client.workers();
+        retry_sdk("heartbeat", sh.patience, sh.backoff, || {
+            workers.heartbeat(&sh.key)
+        })
+        .await
+        .context("sending the first heartbeat")?;
+        retry_sdk("declaring availability", sh.patience, sh.backoff, || {
+            workers.set_available(&sh.key, true)
+        })
+        .await
+        .context("declaring the worker available")?;
+        info!("available for jobs");
+
+        let (wake_tx, mut wake_rx) = mpsc::channel::<u64>(1024);
+        let listener = tokio::spawn(listen(sh.clone(), wake_tx));
+        let beat = tokio::spawn(heartbeats(
+            sh.clone(),
+            self.cfg.heartbeat_ticks,
+            self.cfg.scan_interval,
+        ));
+        let (abort_tx, abort_rx) = watch::channel(false);
+        let mut tasks: JoinSet<(u64, Outcome)> = JoinSet::new();
+        let mut inflight: BTreeSet<u64> = BTreeSet::new();
+        let mut done: BTreeSet<u64> = BTreeSet::new();
+        let mut report = WorkerReport::default();
+        let mut scan = tokio::time::interval(self.cfg.scan_interval);
+        scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut first_scan = true;
+
+        let spawn = |id: u64, tasks: &mut JoinSet<(u64, Outcome)>, inflight: &mut BTreeSet<u64>| {
+            if inflight.insert(id) {
+                let sh = sh.clone();
+                let abort = abort_rx.clone();
+                tasks.spawn(async move { (id, serve(&sh, id, abort).await) });
+            }
+        };
+        let record = |id: u64, o: Outcome, report: &mut WorkerReport, done: &mut BTreeSet<u64>| {
+            match &o {
+                Outcome::Delivered { tokens } => {
+                    report.delivered += 1;
+                    info!(job = id, tokens, "delivered");
+                }
+                Outcome::Skipped(why) => {
+                    // Not remembered: a job read in a passing state is looked at again.
+                    debug!(job = id, "skipped: {why}");
+                    return;
+                }
+                Outcome::Failed(why) => {
+                    report.failed += 1;
+                    warn!(job = id, "gave the job up: {why}");
+                }
+                Outcome::Abandoned => {
+                    report.abandoned += 1;
+                    warn!(job = id, "gave the job up: stopping");
+                }
+                Outcome::Lost(why) => {
+                    report.lost += 1;
+                    warn!(job = id, "left the job: {why}");
+                }
+            }
+            done.insert(id);
+        };
+
+        while *stop.borrow() == Stop::Run {
+            tokio::select! {
+                _ = stop.changed() => {}
+                Some(id) = wake_rx.recv() => {
+                    if !done.contains(&id) && inflight.len() < usize::from(self.cfg.concurrency) {
+                        spawn(id, &mut tasks, &mut inflight);
+                    }
+                }
+                Some(r) = tasks.join_next() => {
+                    match r {
+                        Ok((id, o)) => { inflight.remove(&id); record(id, o, &mut report, &mut done); }
+                        Err(e) => warn!("a job task ended abnormally: {e}"),
+                    }
+                }
+                _ = scan.tick() => {
+                    match assigned_to_me(&sh, first_scan).await {
+                        Ok(ids) => {
+                            first_scan = false;
+                            for id in ids {
+                                if !done.contains(&id) && inflight.len() < usize::from(self.cfg.concurrency) {
+                                    spawn(id, &mut tasks, &mut inflight);
+                                }
+                            }
+                        }
+                        Err(e) => debug!(%e, "scanning for assigned jobs"),
+                    }
+                }
+            }
+        }
+
+        // Draining: no new jobs, let the current ones finish.
+        listener.abort();
+        info!(current = inflight.len(), "stopping: taking no new jobs");
+        if let Err(e) = retry_sdk(
+            "withdrawing availability",
+            Duration::from_secs(5),
+            sh.backoff,
+            || workers.set_available(&sh.key, false),
+        )
+        .await
+        {
+            warn!(%e, "could not declare the worker unavailable");
+        }
+        let grace = tokio::time::sleep(self.cfg.grace);
+        tokio::pin!(grace);
+        let mut aborting = false;
+        while !tasks.is_empty() {
+            tokio::select! {
+                r = tasks.join_next() => {
+                    if let Some(Ok((id, o))) = r {
+                        inflight.remove(&id);
+                        record(id, o, &mut report, &mut done);
+                    }
+                }
+                _ = &mut grace, if !aborting => {
+                    warn!("grace period over: giving the current jobs up");
+                    aborting = true;
+                    let _ = abort_tx.send(true);
+                }
+                _ = stop.wait_for(|s| *s == Stop::Abort), if !aborting => {
+                    warn!("stopping now: giving the current jobs up");
+                    aborting = true;
+                    let _ = abort_tx.send(true);
+                }
+            }
+        }
+        beat.abort();
+        info!(?report, "worker stopped");
+        Ok(report)
+    }
+}
+
+/// Forwards the ids of jobs assigned to this worker from the event feed.
+async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
+    loop {
+        let head = match sh.client.event_head().await {
+            Ok(h) => h,
+            Err(e) => {
+                debug!(%e, "event head");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut events = sh.client.subscribe(head);
+        while let Some(item) = events.next().await {
+            match item {
+                Ok(e) => {
+                    if let Some(JobEvent::Assigned { job_id, worker, .. }) = e.job() {
+                        if *worker == sh.me && wake.send(*job_id).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => debug!(%e, "event feed"),
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Heartbeats every `every` ticks, checking the tick each `poll`.
+async fn heartbeats(sh: Arc<Shared>, every: u32, poll: Duration) {
+    let workers = sh.client.workers();
+    let mut last: Option<u32> = None;
+    loop {
+        tokio::time::sleep(poll).await;
+        let now = match sh.client.tick().await {
+            Ok(t) => t.0,
+            Err(e) => {
+                debug!(%e, "reading the tick for the heartbeat");
+                continue;
+            }
+        };
+        if last.is_some_and(|l| now < l.saturating_add(every.max(1))) {
+            continue;
+        }
+        match workers.heartbeat(&sh.key).await {
+            Ok(_) => {
+                debug!(tick = now, "heartbeat");
+                last = Some(now);
+            }
+            Err(e) => warn!(%e, "heartbeat failed; trying again"),
+        }
+    }
+}
+
+/// Ids of the jobs assigned to this worker (and, on the first scan, the ones it was running
+/// when it stopped last time).
+async fn assigned_to_me(sh: &Shared, include_running: bool) -> Result<Vec<u64>, SdkError> {
+    let jobs = sh.client.jobs();
+    let mut ids = Vec::new();
+    let statuses: &[JobStatus] = if include_running {
+        &[JobStatus::Assigned, JobStatus::Running]
+    } else {
+        &[JobStatus::Assigned]
+    };
+    for &status in statuses {
+        let mut cursor = None;
+        loop {
+            let page = jobs.by_status(status, cursor, 100).await?;
+            ids.extend(
+                page.jobs
+                    .iter()
+                    .filter(|j| j.worker == Some(sh.me))
+                    .map(|j| j.id),
+            );
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Why a job task stopped early.
+enum Stopped {
+    /// Give the job up on chain: this reason.
+    Fail(String),
+    /// The daemon is stopping.
+    Abort,
+    /// Nothing to do (the job is not this worker's to run).
+    Skip(String),
+    /// The chain could not be told.
+    Lost(String),
+}
+
+impl Shared {
+    async fn job(&self, id: u64) -> Result<Option<Job>, SdkError> {
+        let jobs = self.client.jobs();
+        retry_sdk("reading the job", self.patience, self.backoff, || {
+            jobs.get(id)
+        })
+        .await
+    }
+
+    /// A chain operation on job `id`, retried while the node cannot be reached; after a
+    /// failure the job is read back and `done` says whether the operation took effect anyway
+    /// (its answer was lost).
+    async fn job_op<F, Fut>(
+        &self,
+        what: &str,
+        id: u64,
+        mut op: F,
+        done: impl Fn(&Job) -> bool,
+    ) -> Result<(), SdkError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<comqute_sdk::TxReceipt, SdkError>>,
+    {
+        let started = tokio::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            let err = match op().await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            if let Ok(Some(j)) = self.client.jobs().get(id).await {
+                if done(&j) {
+                    return Ok(());
+                }
+            }
+            if !sdk_transient(&err) || started.elapsed() >= self.patience {
+                return Err(err);
+            }
+            let wait = backoff_for(self.backoff, attempt);
+            warn!(job = id, %err, "{what}: retrying in {wait:?}");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Gives job `id` up on chain.
+    async fn give_up(&self, id: u64) -> Result<(), SdkError> {
+        let me = self.me;
+        let jobs = self.client.jobs();
+        self.job_op(
+            "FAIL",
+            id,
+            || jobs.fail(&self.key, id),
+            |j| {
+                j.worker != Some(me)
+                    || !matches!(j.status, JobStatus::Assigned | JobStatus::Running)
+            },
+        )
+        .await
+    }
+}
+
+/// Runs one job to its end for this worker.
+async fn serve(sh: &Shared, id: u64, mut abort: watch::Receiver<bool>) -> Outcome {
+    let r = tokio::select! {
+        r = run_job(sh, id) => r,
+        _ = abort.wait_for(|a| *a) => Err(Stopped::Abort),
+    };
+    match r {
+        Ok(tokens) => Outcome::Delivered { tokens },
+        Err(Stopped::Skip(why)) => Outcome::Skipped(why),
+        Err(Stopped::Lost(why)) => Outcome::Lost(why),
+        Err(Stopped::Fail(why)) => match sh.give_up(id).await {
+            Ok(()) => Outcome::Failed(why),
+            Err(e) => Outcome::Lost(format!("{why}; and FAIL could not be sent: {e}")),
+        },
+        Err(Stopped::Abort) => match sh.give_up(id).await {
+            Ok(()) => Outcome::Abandoned,
+            Err(e) => Outcome::Lost(format!("stopping; FAIL could not be sent: {e}")),
+        },
+    }
+}
+
+async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
+    let lost = |what: &str, e: SdkError| Stopped::Lost(format!("{what}: {e}"));
+    let jobs = sh.client.jobs();
+    let job = sh
+        .job(id)
+        .await
+        .map_err(|e| lost("reading the job", e))?
+        .ok_or_else(|| Stopped::Skip("no such job".into()))?;
+    if job.worker != Some(sh.me) {
+        return Err(Stopped::Skip("assigned to another worker".into()));
+    }
+    match job.status {
+        JobStatus::Assigned => {
+            let me = sh.me;
+            sh.job_op(
+                "START",
+                id,
+                || jobs.start(&sh.key, id),
+                |j| j.status == JobStatus::Running && j.worker == Some(me),
+            )
+            .await
+            .map_err(|e| lost("START", e))?;
+            info!(job = id, "started");
+        }
+        JobStatus::Running => info!(job = id, "resuming a job started before"),
+        other => return Err(Stopped::Skip(format!("it is {other:?}"))),
+    }
+    let Some(model) = sh.models.get(&job.spec.model) else {
+        return Err(Stopped::Fail(format!(
+            "model {} is not served here",
+            job.spec.model
+        )));
+    };
+    let prompt = fetch_prompt(sh, &job).await?;
+    let req = comqute_inference::job::request_for_job(&job.spec, model, &prompt)
+        .map_err(|e| Stopped::Fail(e.to_string()))?;
+    let mut stream = Streamer::new(jobs.token_writer(&sh.key, id));
+    let clock = TickClock::start(sh).await;
+    let deadline = sh.job(id).await.ok().flatten().and_then(|j| j.deadline);
+    let g = generate(sh, id, &req, &mut stream, deadline.map(|d| (d.0, clock))).await?;
+    stream.finish().await;
+    let tokens = if g.output_tokens > job.spec.max_output_tokens {
+        warn!(
+            job = id,
+            reported = g.output_tokens,
+            "the backend counted more tokens than the job allows; posting the job's maximum"
+        );
+        job.spec.max_output_tokens
+    } else {
+        g.output_tokens
+    };
+    let hash = retry_sdk("uploading the result", sh.patience, sh.backoff, || {
+        sh.client.put_blob(g.text.as_bytes())
+    })
+    .await
+    .map_err(|e| lost("uploading the result", e))?;
+    let result = JobResult {
+        result_hash: hash,
+        output_tokens: tokens,
+        runtime: g.runtime.fingerprint,
+    };
+    sh.job_op(
+        "POST_RESULT",
+        id,
+        || jobs.post_result(&sh.key, id, result),
+        |j| j.result.is_some_and(|r| r.result_hash == hash),
+    )
+    .await
+    .map_err(|e| lost("POST_RESULT", e))?;
+    info!(job = id, %hash, tokens, runtime = %g.runtime.engine, "result posted");
+    Ok(tokens)
+}
+
+/// The job's prompt, checked against its hash. A prompt that is not there yet is waited for
+/// a little (the requester may upload it after submitting).
+async fn fetch_prompt(sh: &Shared, job: &Job) -> Result<Vec<u8>, Stopped> {
+    let started = tokio::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        match sh.client.get_blob(&job.spec.prompt_hash).await {
+            Ok(p) => return Ok(p),
+            Err(SdkError::HashMismatch { expected, got }) => {
+                return Err(Stopped::Fail(format!(
+                    "the node's prompt blob hashes to {got}, not the job's {expected}"
+                )))
+            }
+            Err(e)
+                if (sdk_transient(&e) || matches!(e, SdkError::NotFound(_)))
+                    && started.elapsed() < sh.patience =>
+            {
+                let wait = backoff_for(sh.backoff, attempt);
+                debug!(job = job.id, %e, "prompt not available yet; retrying in {wait:?}");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Err(e) => {
+                return Err(Stopped::Fail(format!(
+                    "the prompt could not be fetched: {e}"
+                )))
+            }
+        }
+    }
+}
+
+/// When the job started running, in ticks and wall time: how long a tick takes on this node.
+#[derive(Clone, Copy)]
+struct TickClock {
+    tick: u32,
+    at: tokio::time::Instant,
+}
+
+impl TickClock {
+    async fn start(sh: &Shared) -> Option<TickClock> {
+        let tick = sh.client.tick().await.ok()?.0;
+        Some(TickClock {
+            tick,
+            at: tokio::time::Instant::now(),
+        })
+    }
+
+    /// Wall time left until tick `deadline`, estimated from the ticks seen since the start;
+    /// `None` when unknown.
+    async fn left(&self, sh: &Shared, deadline: u32) -> Option<Duration> {
+        let now = sh.client.tick().await.ok()?.0;
+        let advanced = now.checked_sub(self.tick).filter(|&a| a > 0)?;
+        let per_tick = self.at.elapsed() / advanced;
+        Some(per_tick.saturating_mul(deadline.saturating_sub(now)))
+    }
+}
+
+/// Runs the request, retrying transient backend failures while another attempt can still
+/// end before the job's deadline (an expired job costs the worker stake; a FAIL does not).
+async fn generate(
+    sh: &Shared,
+    id: u64,
+    req: &comqute_inference::GenerateRequest,
+    stream: &mut Streamer,
+    deadline: Option<(u32, Option<TickClock>)>,
+) -> Result<Generation, Stopped> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (sink, rx) = TokenSink::channel();
+        let began = tokio::time::Instant::now();
+        let (r, ()) = tokio::join!(sh.backend.generate(req, sink), stream.forward(rx));
+        match r {
+            Ok(g) => return Ok(g),
+            Err(e) if e.is_transient() && attempt < sh.attempts => {
+                let wait = backoff_for(sh.backoff, attempt - 1).max(Duration::from_millis(200));
+                if let Some((d, Some(clock))) = deadline {
+                    if let Some(left) = clock.left(sh, d).await {
+                        if left < began.elapsed() + wait {
+                            return Err(Stopped::Fail(format!(
+                                "{}; the job's deadline (tick {d}, about {left:?} away) leaves no time to retry",
+                                describe_failure(&e, attempt)
+                            )));
+                        }
+                    }
+                }
+                warn!(job = id, attempt, %e, "the backend failed; retrying in {wait:?}");
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => {
+                return Err(Stopped::Fail(describe_failure(&e, attempt)));
+            }
+        }
+    }
+}
+
+fn describe_failure(e: &InferenceError, attempts: u32) -> String {
+    if e.is_transient() {
+        format!("the backend failed {attempts} times; last: {e}")
+    } else {
+        format!("the backend cannot run it: {e}")
+    }
+}
+
+/// Pushes a job's output to the node as it is generated, across retries: only text that
+/// extends what was already pushed goes out.
+struct Streamer {
+    writer: TokenWriter,
+    pushed: String,
+    broken: bool,
+}
+
+impl Streamer {
+    fn new(writer: TokenWriter) -> Streamer {
+        Streamer {
+            writer,
+            pushed: String::new(),
+            broken: false,
+        }
+    }
+
+    async fn forward(&mut self, mut rx: mpsc::UnboundedReceiver<String>) {
+        let mut attempt = String::new();
+        while let Some(piece) = rx.recv().await {
+            attempt.push_str(&piece);
+            // Everything already waiting goes out in the same push.
+            while let Ok(more) = rx.try_recv() {
+                attempt.push_str(&more);
+            }
+            if self.broken {
+                continue;
+            }
+            if attempt.len() <= self.pushed.len() {
+                if !self.pushed.starts_with(attempt.as_str()) {
+                    self.stop_streaming("a retry produced different text");
+                }
+                continue;
+            }
+            if !attempt.starts_with(self.pushed.as_str()) {
+                self.stop_streaming("a retry produced different text");
+                continue;
+            }
+            let new = &attempt[self.pushed.len()..];
+            match self.writer.write(new).await {
+                Ok(()) => self.pushed.push_str(new),
+                Err(e) => self.stop_streaming(&format!("the node refused tokens: {e}")),
+            }
+        }
+    }
+
+    fn stop_streaming(&mut self, why: &str) {
+        warn!("token stream stopped: {why}; the result is still posted");
+        self.broken = true;
+    }
+
+    async fn finish(&mut self) {
+        if !self.broken {
+            if let Err(e) = self.writer.finish("").await {
+                debug!(%e, "closing the token stream");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_is_the_default_tag() {
+        assert!(same_model("llama3", "llama3:latest"));
+        assert!(same_model("llama3:latest", "llama3:latest"));
+        assert!(same_model(" qwen2:0.5b ", "qwen2:0.5b"));
+        assert!(!same_model("llama3", "llama3:8b"));
+        assert!(!same_model("llama3:8b", "llama3:70b"));
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let b = Duration::from_millis(100);
+        assert_eq!(backoff_for(b, 0), b);
+        assert_eq!(backoff_for(b, 1), b * 2);
+        assert_eq!(backoff_for(b, 3), b * 8);
+        assert_eq!(backoff_for(b, 30), b * 8);
+    }
+
+    #[test]
+    fn only_transport_trouble_is_transient() {
+        assert!(sdk_transient(&SdkError::Http("connection refused".into())));
+        assert!(sdk_transient(&SdkError::Node {
+            status: 503,
+            code: "busy".into(),
+            message: String::new()
+        }));
+        assert!(!sdk_transient(&SdkError::Node {
+            status: 404,
+            code: "not_found".into(),
+            message: String::new()
+        }));
+        assert!(!sdk_transient(&SdkError::NotFound("x".into())));
+    }
+}

@@ -1,0 +1,385 @@
+//! The worker daemon end to end (issue 6): the real node binary, two `comqute worker run`
+//! processes on two Ollama-compatible test servers serving different models, twenty jobs
+//! submitted through the CLI. Every job finalizes, every result fetched hashes to its
+//! on-chain hash, every balance adds up to the unit. Then one backend is killed mid-job: the
+//! job is given up and expires with a full refund; the backend comes back and its worker
+//! serves again; a Ctrl-C stops a worker cleanly.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use comqute_inference::testserver::{Fault, TestServer, TestServerConfig};
+use comqute_sdk::Hash32;
+use serde_json::Value;
+use support::{runtime, NodeProc};
+
+const WORKER_FUNDS: i64 = 100_000;
+const STAKE: i64 = 20_000;
+const REQUESTER_FUNDS: i64 = 1_000_000;
+const TINY: &str = "comqute-test:tiny";
+const SMALL: &str = "comqute-test:small";
+const MAX_TOKENS: u32 = 24;
+
+/// A `comqute worker run` process, killed on drop.
+struct WorkerProc {
+    child: Child,
+    log: PathBuf,
+}
+
+impl WorkerProc {
+    fn start(
+        node: &NodeProc,
+        key: &std::path::Path,
+        ollama: &str,
+        model: &str,
+        price: &str,
+    ) -> WorkerProc {
+        let log = key.with_extension("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_comqute"))
+            .env("COMQUTE_NODE", &node.url)
+            .env("RUST_LOG", "info")
+            .arg("--key")
+            .arg(key)
+            .args([
+                "worker",
+                "run",
+                "--ollama",
+                ollama,
+                "--model",
+                model,
+                "--stake",
+                &STAKE.to_string(),
+                "--price-per-1k",
+                price,
+                "--concurrency",
+                "2",
+                "--heartbeat-ticks",
+                "40",
+                "--attempts",
+                "2",
+                "--grace",
+                "20",
+                "--no-benchmark",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("the worker starts");
+        WorkerProc { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for WorkerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn num(v: &Value) -> i64 {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| v.as_i64())
+        .unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_terminal(node: &NodeProc, id: &str, secs: u64, workers: &[&WorkerProc]) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let v = node.job(id);
+        let s = v["status"].as_str().unwrap_or("").to_string();
+        if ["Finalized", "Expired", "Failed", "Cancelled", "Resolved"].contains(&s.as_str()) {
+            return v;
+        }
+        if Instant::now() >= deadline {
+            let logs: Vec<String> = workers.iter().map(|w| w.log()).collect();
+            panic!(
+                "job {id} still {s} after {secs} s: {v}\nworker logs:\n{}",
+                logs.join("\n----\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn submit(
+    node: &NodeProc,
+    key: &std::path::Path,
+    model: &str,
+    prompt: &str,
+    seed: u64,
+    timeout_ticks: u32,
+) -> String {
+    let v = node.cli_json(
+        Some(key),
+        &[
+            "job",
+            "submit",
+            "--model",
+            model,
+            "--prompt",
+            prompt,
+            "--max-price-per-1k",
+            "5000",
+            "--max-tokens",
+            &MAX_TOKENS.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--temperature",
+            "0.7",
+            "--timeout-ticks",
+            &timeout_ticks.to_string(),
+            "--json",
+        ],
+    );
+    v["id"].as_str().expect("a job id").to_string()
+}
+
+#[test]
+fn two_workers_serve_twenty_cli_jobs_and_survive_a_killed_backend() {
+    let rt = runtime();
+    let (tiny, small) = rt.block_on(async {
+        let cfg = |model: &str| TestServerConfig {
+            models: vec![model.to_string()],
+            token_delay: Duration::from_millis(2),
+            ..TestServerConfig::default()
+        };
+        (
+            TestServer::start(cfg(TINY)).await.unwrap(),
+            TestServer::start(cfg(SMALL)).await.unwrap(),
+        )
+    });
+    let node = NodeProc::start("worker-daemon");
+    let (wa_key, wa) = node.funded_key("walt", WORKER_FUNDS);
+    let (wb_key, wb) = node.funded_key("wendy", WORKER_FUNDS);
+    let (r1_key, r1) = node.funded_key("alice", REQUESTER_FUNDS);
+    let (r2_key, r2) = node.funded_key("bob", REQUESTER_FUNDS);
+
+    let mut worker_a = WorkerProc::start(&node, &wa_key, &tiny.url(), TINY, "2000");
+    let mut worker_b = WorkerProc::start(&node, &wb_key, &small.url(), SMALL, "3000");
+    for (w, id) in [(&worker_a, wa.identity()), (&worker_b, wb.identity())] {
+        wait_until(
+            "the worker registers and declares itself available",
+            60,
+            || {
+                let o = node.cli(None, &["worker", "status", &id.to_string(), "--json"]);
+                o.status.success() && {
+                    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+                    v["available"] == true && v["canTakeJobs"] == true
+                }
+            },
+        );
+        assert!(w.log().contains("registered as a worker"), "{}", w.log());
+    }
+
+    // Twenty jobs through the CLI, alternating models and requesters.
+    let mut jobs = Vec::new();
+    for i in 0..20u64 {
+        let (model, key) = match i % 4 {
+            0 => (TINY, &r1_key),
+            1 => (SMALL, &r1_key),
+            2 => (TINY, &r2_key),
+            _ => (SMALL, &r2_key),
+        };
+        let id = submit(
+            &node,
+            key,
+            model,
+            &format!("Question {i}: why is the sky blue?"),
+            i,
+            400,
+        );
+        jobs.push((id, model));
+    }
+    let mut paid_by = std::collections::BTreeMap::<String, i64>::new();
+    for (id, model) in &jobs {
+        let v = wait_terminal(&node, id, 120, &[&worker_a, &worker_b]);
+        assert_eq!(v["status"], "Finalized", "job {id}: {v}");
+        let (worker, price) = if *model == TINY {
+            (wa.identity(), 2000)
+        } else {
+            (wb.identity(), 3000)
+        };
+        assert_eq!(
+            v["worker"],
+            worker.to_string(),
+            "job {id} went to the worker serving {model}"
+        );
+        // The result the requester fetches hashes to the on-chain hash (`job result` checks
+        // it and fails otherwise); check again here.
+        let r = node.cli_json(None, &["job", "result", id, "--json"]);
+        let text = r["text"].as_str().expect("the result text");
+        assert_eq!(r["resultHash"], v["resultHash"]);
+        assert_eq!(
+            Hash32::of(text.as_bytes()).to_string(),
+            v["resultHash"].as_str().unwrap()
+        );
+        assert!(!text.is_empty());
+        // The tokens streamed to the node add up to the result.
+        let t = node.cli_json(None, &["job", "tokens", id, "--json"]);
+        assert_eq!(t["text"], text, "job {id}: streamed tokens");
+        // Money, to the unit.
+        let tokens = i64::from(v["outputTokens"].as_u64().unwrap() as u32);
+        assert!(tokens > 0 && tokens <= i64::from(MAX_TOKENS));
+        let escrow = num(&v["escrow"]);
+        let paid = num(&v["paid"]);
+        assert_eq!(paid, (tokens * price / 1000).min(escrow), "job {id}");
+        assert_eq!(paid + num(&v["refunded"]), escrow, "job {id}");
+        *paid_by
+            .entry(v["requester"].as_str().unwrap().to_string())
+            .or_default() += paid;
+        *paid_by.entry(worker.to_string()).or_default() += paid;
+    }
+    assert_eq!(
+        tiny.requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/api/generate"))
+            .count(),
+        10
+    );
+    assert_eq!(
+        small
+            .requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/api/generate"))
+            .count(),
+        10
+    );
+    for r in [&r1, &r2] {
+        let paid = paid_by[&r.identity().to_string()];
+        assert_eq!(node.balance(&r.identity()), REQUESTER_FUNDS - paid);
+    }
+    for w in [&wa, &wb] {
+        let earned = paid_by[&w.identity().to_string()];
+        assert_eq!(node.balance(&w.identity()), WORKER_FUNDS - STAKE + earned);
+    }
+
+    // The tiny backend dies three tokens into the next job. The worker retries, then gives
+    // the job up; nobody else serves the model, so it expires and the requester gets the
+    // whole escrow back.
+    tiny.push_fault(Fault::KillAfter(3));
+    let before = node.balance(&r1.identity());
+    let killed = submit(&node, &r1_key, TINY, "This one dies mid-way.", 99, 200);
+    let v = wait_terminal(&node, &killed, 120, &[&worker_a]);
+    assert!(!tiny.is_running(), "the fault killed the server");
+    assert_eq!(v["status"], "Expired", "{v}");
+    assert_eq!(
+        v["failures"],
+        1,
+        "the worker gave it up once: {v}\n{}",
+        worker_a.log()
+    );
+    assert_eq!(v["excluded"], wa.identity().to_string());
+    assert_eq!(v["paid"], "0");
+    assert_eq!(num(&v["refunded"]), num(&v["escrow"]));
+    assert!(
+        v["result"].is_null(),
+        "no hash for output that was not produced"
+    );
+    assert_eq!(node.balance(&r1.identity()), before, "refunded in full");
+    assert!(
+        worker_a.log().contains("gave the job up"),
+        "{}",
+        worker_a.log()
+    );
+
+    // The backend comes back; the same worker process serves the next job.
+    rt.block_on(tiny.restart()).unwrap();
+    let again = submit(&node, &r2_key, TINY, "And this one lives.", 100, 400);
+    let v = wait_terminal(&node, &again, 120, &[&worker_a]);
+    assert_eq!(v["status"], "Finalized", "{v}");
+    assert_eq!(v["worker"], wa.identity().to_string());
+
+    // Nothing is left in escrow: every job ended; a FAIL costs reputation, not stake.
+    let stats = node.cli_json(None, &["stats", "--json"]);
+    assert_eq!(num(&stats["escrow"]["jobsLocked"]), 0, "{stats}");
+    assert_eq!(num(&stats["escrow"]["stakes"]), 2 * STAKE, "{stats}");
+
+    // Ctrl-C: the worker withdraws its availability, reports and exits cleanly.
+    let pid = worker_b.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = worker_b
+        .child
+        .wait_with_output_timeout(Duration::from_secs(30));
+    assert!(out.0.success(), "worker exit: {}", worker_b.log());
+    assert!(out.1.contains("10 delivered"), "summary: {}", out.1);
+    let w = node.cli_json(
+        None,
+        &["worker", "status", &wb.identity().to_string(), "--json"],
+    );
+    assert_eq!(w["available"], false);
+    assert_eq!(w["jobsCompleted"], "10");
+    let _ = &mut worker_a;
+}
+
+trait WaitTimeout {
+    fn wait_with_output_timeout(&mut self, d: Duration) -> (std::process::ExitStatus, String);
+}
+
+impl WaitTimeout for Child {
+    fn wait_with_output_timeout(&mut self, d: Duration) -> (std::process::ExitStatus, String) {
+        let deadline = Instant::now() + d;
+        loop {
+            if let Some(status) = self.try_wait().unwrap() {
+                let mut out = String::new();
+                if let Some(mut s) = self.stdout.take() {
+                    use std::io::Read;
+                    let _ = s.read_to_string(&mut out);
+                }
+                return (status, out);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the process did not exit within {d:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn a_worker_survives_a_node_crash_and_serves_on_after_the_restart() {
+    let rt = runtime();
+    let server = rt.block_on(async {
+        TestServer::start(TestServerConfig {
+            models: vec![TINY.to_string()],
+            ..TestServerConfig::default()
+        })
+        .await
+        .unwrap()
+    });
+    let mut node = NodeProc::start("worker-node-crash");
+    let (w_key, w) = node.funded_key("walt", WORKER_FUNDS);
+    let (r_key, _) = node.funded_key("alice", REQUESTER_FUNDS);
+    let worker = WorkerProc::start(&node, &w_key, &server.url(), TINY, "2000");
+    let first = submit(&node, &r_key, TINY, "Before the crash.", 1, 400);
+    let v = wait_terminal(&node, &first, 120, &[&worker]);
+    assert_eq!(v["status"], "Finalized", "{v}");
+
+    node.crash_and_restart();
+    let second = submit(&node, &r_key, TINY, "After the crash.", 2, 400);
+    let v = wait_terminal(&node, &second, 120, &[&worker]);
+    assert_eq!(v["status"], "Finalized", "{v}\n{}", worker.log());
+    assert_eq!(v["worker"], w.identity().to_string());
+    let r = node.cli_json(None, &["job", "result", &second, "--json"]);
+    assert_eq!(r["resultHash"], v["resultHash"]);
+}
