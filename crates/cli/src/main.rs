@@ -39,8 +39,9 @@ enum Command {
     /// Models on an inference backend: list, pull.
     #[command(subcommand)]
     Models(cmd::models::ModelsCommand),
-    /// A scripted devnet run on an embedded ledger: transfers, an example contract, ticks,
-    /// receipts and digests. Ends by itself.
+    /// The marketplace end to end on this machine: an embedded node, a worker on Ollama, the
+    /// built-in model or a labelled stand-in, requesters, streamed tokens, payouts. Ends by
+    /// itself.
     Demo(cmd::demo::DemoArgs),
     /// The node's last processed tick.
     Tick(cmd::chain::TickArgs),

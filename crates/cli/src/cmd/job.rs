@@ -127,6 +127,9 @@ pub enum JobCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Reruns a finished job on the built-in runtime and checks its result hash; exits
+    /// non-zero on a mismatch or when exact replay does not apply.
+    Replay(super::job_replay::ReplayArgs),
     /// Prints a job's tokens as its worker streams them, until the stream ends.
     Tokens {
         /// The job id.
@@ -137,7 +140,8 @@ pub enum JobCommand {
     },
 }
 
-fn job_id(s: &str) -> Result<u64> {
+/// Parses a job id argument.
+pub fn job_id(s: &str) -> Result<u64> {
     s.trim()
         .parse::<u64>()
         .ok()
@@ -274,6 +278,7 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
                 let job = client.jobs().job(job_id(&id)?).await?;
                 show(&job, json)?;
             }
+            JobCommand::Replay(a) => super::job_replay::run(&client, a).await?,
             JobCommand::Result { id, out, json } => {
                 let id = job_id(&id)?;
                 let handle = client.jobs().handle(id);

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod global;
 pub mod infer;
 pub mod job;
+pub mod job_replay;
 pub mod keys;
 pub mod ledger;
 pub mod models;
