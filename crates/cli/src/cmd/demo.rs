@@ -309,12 +309,7 @@ async fn run_market(a: &DemoArgs, url: &str) -> Result<()> {
                 seed: 42 + i as u64,
                 temperature_milli: 700,
             },
-            ..JobRequest::new(
-                &picked.model,
-                prompt,
-                a.max_tokens,
-                Amount(PRICE_PER_1K),
-            )
+            ..JobRequest::new(&picked.model, prompt, a.max_tokens, Amount(PRICE_PER_1K))
         };
         let handle = client.jobs().request(key, &req).await?;
         let escrow = client

@@ -36,8 +36,8 @@ use candle_core::quantized::gguf_file::Content;
 use sha2::{Digest, Sha256};
 
 use crate::InferenceError;
-use gemma3::{Gemma3, PROMPT_CHUNK};
 pub use backend::BuiltinBackend;
+use gemma3::{Gemma3, PROMPT_CHUNK};
 pub use sampler::SamplingParams;
 use sampler::{sample, Rng};
 pub use tokenizer::{TokenKind, Tokenizer};
