@@ -561,7 +561,8 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
 /// Heartbeats every `every` ticks, checking the tick each `poll`.
 async fn heartbeats(sh: Arc<Shared>, every: u32, poll: Duration) {
     let workers = sh.client.workers();
-    let mut last: Option<u32> = None;
+    // `run` has just sent one.
+    let mut last: Option<u32> = sh.client.tick().await.ok().map(|t| t.0);
     loop {
         tokio::time::sleep(poll).await;
         let now = match sh.client.tick().await {
