@@ -78,6 +78,9 @@ pub struct WorkerConfig {
     pub benchmark: bool,
     /// Backoff after the first failed attempt (doubles, at most 8×).
     pub backoff: Duration,
+    /// How often the backend's models are read again, to declare what it has now (also
+    /// done at once when a job finds its model gone).
+    pub refresh_interval: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -94,6 +97,7 @@ impl Default for WorkerConfig {
             grace: Duration::from_secs(120),
             benchmark: true,
             backoff: Duration::from_millis(500),
+            refresh_interval: Duration::from_secs(30),
         }
     }
 }
@@ -134,11 +138,13 @@ struct Shared {
     key: Keypair,
     me: Identity,
     backend: Arc<dyn Backend>,
-    /// Model id → the backend's name for it.
-    models: BTreeMap<Hash32, String>,
+    /// Model id → the backend's name for it: what is declared on chain now.
+    models: std::sync::RwLock<BTreeMap<Hash32, String>>,
     attempts: u32,
     patience: Duration,
     backoff: Duration,
+    /// Woken when a job finds a model gone: the backend's models are read again.
+    refresh: tokio::sync::Notify,
 }
 
 fn sdk_transient(e: &SdkError) -> bool {
@@ -194,6 +200,33 @@ fn same_model(asked: &str, has: &str) -> bool {
     asked.trim() == has || norm(asked) == norm(has)
 }
 
+/// The backend's names of the models to serve: all it has when none were asked for, else
+/// the asked ones it has. Sorted, without repeats.
+fn pick_models(has: &[String], asked: &[String]) -> Vec<String> {
+    let set: BTreeSet<String> = if asked.is_empty() {
+        has.iter().cloned().collect()
+    } else {
+        asked
+            .iter()
+            .filter_map(|a| has.iter().find(|n| same_model(a, n)).cloned())
+            .collect()
+    };
+    set.into_iter().collect()
+}
+
+/// Model id → backend name. Jobs name models by the id of the name the requester used, so an
+/// Ollama `name:latest` model is also declared as `name`.
+fn model_map(served: &[String]) -> BTreeMap<Hash32, String> {
+    let mut models = BTreeMap::new();
+    for n in served {
+        models.insert(model_id(n), n.clone());
+        if let Some(short) = n.strip_suffix(":latest") {
+            models.insert(model_id(short), n.clone());
+        }
+    }
+    models
+}
+
 impl Worker {
     /// Connects the pieces: asks the backend for its models (waiting, with backoff, while it
     /// cannot be reached), picks the ones to serve, and makes sure the key is a registered,
@@ -231,48 +264,35 @@ impl Worker {
             }
         };
         let names: Vec<String> = available.iter().map(|m| m.name.clone()).collect();
-        let served: Vec<String> = if cfg.models.is_empty() {
-            if names.is_empty() {
-                bail!(
-                    "the {} backend at {} has no model: pull one first (`comqute models pull NAME`)",
-                    backend.name(),
-                    backend.endpoint()
-                );
-            }
-            names.clone()
-        } else {
-            let mut v = Vec::new();
-            for asked in &cfg.models {
-                let Some(has) = names.iter().find(|n| same_model(asked, n)) else {
-                    bail!(
-                        "model {asked:?} is not on the {} backend at {} (it has: {}); pull it first",
-                        backend.name(),
-                        backend.endpoint(),
-                        if names.is_empty() { "nothing".to_string() } else { names.join(", ") }
-                    );
-                };
-                v.push(has.clone());
-            }
-            v
-        };
-        // Jobs name models by the id of the name the requester used; serve both spellings
-        // of an Ollama `:latest` model.
-        let mut models = BTreeMap::new();
-        for n in &served {
-            models.insert(model_id(n), n.clone());
-            if let Some(short) = n.strip_suffix(":latest") {
-                models.insert(model_id(short), n.clone());
-            }
+        let served = pick_models(&names, &cfg.models);
+        if served.len() < cfg.models.len() || served.is_empty() {
+            let missing: Vec<&String> = cfg
+                .models
+                .iter()
+                .filter(|a| !names.iter().any(|n| same_model(a, n)))
+                .collect();
+            bail!(
+                "{} not on the {} backend at {} (it has: {}); pull it first (`comqute models pull NAME`)",
+                if missing.is_empty() {
+                    "no model is".to_string()
+                } else {
+                    format!("model {missing:?} is")
+                },
+                backend.name(),
+                backend.endpoint(),
+                if names.is_empty() { "nothing".to_string() } else { names.join(", ") }
+            );
         }
         let shared = Arc::new(Shared {
             client: client.clone(),
             key: key.clone(),
             me,
             backend: backend.clone(),
-            models,
+            models: std::sync::RwLock::new(model_map(&served)),
             attempts: cfg.attempts.max(1),
             patience: cfg.chain_patience,
             backoff: cfg.backoff,
+            refresh: tokio::sync::Notify::new(),
         });
         let w = Worker { shared, cfg };
         w.ensure_registered(&served).await?;
@@ -289,8 +309,7 @@ impl Worker {
 
     /// The models served, by the backend's names.
     pub fn models(&self) -> Vec<String> {
-        let set: BTreeSet<&String> = self.shared.models.values().collect();
-        set.into_iter().cloned().collect()
+        self.shared.served()
     }
 
     async fn ensure_registered(&self, served: &[String]) -> Result<()> {
@@ -301,13 +320,7 @@ impl Worker {
         })
         .await
         .context("reading the worker's registration")?;
-        let ids: Vec<Hash32> = served.iter().map(|n| model_id(n)).collect();
-        let mut declared = ids.clone();
-        for n in served {
-            if let Some(short) = n.strip_suffix(":latest") {
-                declared.push(model_id(short));
-            }
-        }
+        let declared: Vec<Hash32> = model_map(served).into_keys().collect();
         match current {
             Some(info) if info.worker.status == WorkerStatus::Active => {
                 let mut caps = info.worker.capabilities.clone();
@@ -392,6 +405,45 @@ impl Worker {
         Ok(())
     }
 
+    /// Reads the backend's models again and declares what changed: new models are taken
+    /// on, gone ones dropped; with none left the worker turns unavailable until one is back.
+    async fn refresh_models(&self, available: &mut bool) {
+        let sh = &self.shared;
+        let names: Vec<String> = match sh.backend.models().await {
+            Ok(m) => m.into_iter().map(|m| m.name).collect(),
+            Err(e) => {
+                debug!(%e, "reading the backend's models");
+                return;
+            }
+        };
+        let served = pick_models(&names, &self.cfg.models);
+        if served == sh.served() {
+            return;
+        }
+        let workers = sh.client.workers();
+        if served.is_empty() {
+            warn!("the backend has none of the models to serve any more; unavailable until it has");
+            sh.set_models(&served);
+            match workers.set_available(&sh.key, false).await {
+                Ok(_) => *available = false,
+                Err(e) => warn!(%e, "could not declare the worker unavailable"),
+            }
+            return;
+        }
+        info!(models = ?served, "the backend's models changed");
+        if let Err(e) = self.ensure_registered(&served).await {
+            warn!("declaring the backend's models: {e:#}");
+            return;
+        }
+        sh.set_models(&served);
+        if !*available {
+            match workers.set_available(&sh.key, true).await {
+                Ok(_) => *available = true,
+                Err(e) => warn!(%e, "could not declare the worker available"),
+            }
+        }
+    }
+
     /// Works until `stop` says so; returns what it did.
     pub async fn run(self, mut stop: watch::Receiver<Stop>) -> Result<WorkerReport> {
         let sh = self.shared.clone();
@@ -423,6 +475,10 @@ impl Worker {
         let mut scan = tokio::time::interval(self.cfg.scan_interval);
         scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut first_scan = true;
+        let mut available = true;
+        let mut refresh = tokio::time::interval(self.cfg.refresh_interval);
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        refresh.reset();
 
         let spawn = |id: u64, tasks: &mut JoinSet<(u64, Outcome)>, inflight: &mut BTreeSet<u64>| {
             if inflight.insert(id) {
@@ -472,6 +528,8 @@ impl Worker {
                         Err(e) => warn!("a job task ended abnormally: {e}"),
                     }
                 }
+                _ = refresh.tick() => self.refresh_models(&mut available).await,
+                _ = sh.refresh.notified() => self.refresh_models(&mut available).await,
                 _ = scan.tick() => {
                     match assigned_to_me(&sh, first_scan).await {
                         Ok(ids) => {
@@ -627,6 +685,25 @@ enum Stopped {
 }
 
 impl Shared {
+    /// The backend's name for a model id, if it is served.
+    fn model_name(&self, id: &Hash32) -> Option<String> {
+        // A poisoned lock only means a panic elsewhere; the map itself is always whole.
+        let m = self.models.read().unwrap_or_else(|p| p.into_inner());
+        m.get(id).cloned()
+    }
+
+    /// The models served, by the backend's names, sorted.
+    fn served(&self) -> Vec<String> {
+        let m = self.models.read().unwrap_or_else(|p| p.into_inner());
+        let set: BTreeSet<&String> = m.values().collect();
+        set.into_iter().cloned().collect()
+    }
+
+    fn set_models(&self, served: &[String]) {
+        let mut m = self.models.write().unwrap_or_else(|p| p.into_inner());
+        *m = model_map(served);
+    }
+
     async fn job(&self, id: u64) -> Result<Option<Job>, SdkError> {
         let jobs = self.client.jobs();
         retry_sdk("reading the job", self.patience, self.backoff, || {
@@ -736,14 +813,15 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
         JobStatus::Running => info!(job = id, "resuming a job started before"),
         other => return Err(Stopped::Skip(format!("it is {other:?}"))),
     }
-    let Some(model) = sh.models.get(&job.spec.model) else {
+    let Some(model) = sh.model_name(&job.spec.model) else {
+        sh.refresh.notify_one();
         return Err(Stopped::Fail(format!(
             "model {} is not served here",
             job.spec.model
         )));
     };
     let prompt = fetch_prompt(sh, &job).await?;
-    let req = comqute_inference::job::request_for_job(&job.spec, model, &prompt)
+    let req = comqute_inference::job::request_for_job(&job.spec, &model, &prompt)
         .map_err(|e| Stopped::Fail(e.to_string()))?;
     let mut stream = Streamer::new(jobs.token_writer(&sh.key, id));
     let clock = TickClock::start(sh).await;
@@ -872,6 +950,9 @@ async fn generate(
                 tokio::time::sleep(wait).await;
             }
             Err(e) => {
+                if matches!(e, InferenceError::ModelNotFound { .. }) {
+                    sh.refresh.notify_one();
+                }
                 return Err(Stopped::Fail(describe_failure(&e, attempt)));
             }
         }

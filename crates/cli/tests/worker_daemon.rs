@@ -383,3 +383,75 @@ fn a_worker_survives_a_node_crash_and_serves_on_after_the_restart() {
     let r = node.cli_json(None, &["job", "result", &second, "--json"]);
     assert_eq!(r["resultHash"], v["resultHash"]);
 }
+
+#[test]
+fn a_model_pulled_into_the_backend_is_declared_and_served() {
+    let rt = runtime();
+    let server = rt.block_on(async {
+        TestServer::start(TestServerConfig {
+            models: vec![TINY.to_string()],
+            ..TestServerConfig::default()
+        })
+        .await
+        .unwrap()
+    });
+    let node = NodeProc::start("worker-model-refresh");
+    let (w_key, w) = node.funded_key("walt", WORKER_FUNDS);
+    let (r_key, _) = node.funded_key("alice", REQUESTER_FUNDS);
+    let log = node.dir.join("worker.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_comqute"))
+        .env("COMQUTE_NODE", &node.url)
+        .arg("--key")
+        .arg(&w_key)
+        .args(["worker", "run", "--ollama", &server.url()])
+        .args([
+            "--stake",
+            "20000",
+            "--price-per-1k",
+            "2000",
+            "--refresh",
+            "1",
+        ])
+        .arg("--no-benchmark")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let models = |node: &NodeProc| {
+        let o = node.cli(
+            None,
+            &["worker", "status", &w.identity().to_string(), "--json"],
+        );
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        (
+            v["capabilities"]["models"]
+                .as_array()
+                .map_or(0, |m| m.len()),
+            v["available"] == true,
+        )
+    };
+    wait_until("the worker declares the one model there is", 60, || {
+        models(&node) == (1, true)
+    });
+    server.add_model(SMALL);
+    wait_until("the worker declares the pulled model", 30, || {
+        models(&node).0 == 2
+    });
+    let id = submit(&node, &r_key, SMALL, "A new model.", 3, 400);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let v = node.job(&id);
+        if v["status"] == "Finalized" {
+            assert_eq!(v["worker"], w.identity().to_string());
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{v}\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

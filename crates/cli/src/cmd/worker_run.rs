@@ -150,6 +150,10 @@ pub struct RunArgs {
     /// Seconds a chain operation is retried while the node does not answer.
     #[arg(long, default_value_t = 60)]
     pub node_patience: u64,
+    /// Seconds between reads of the backend's models (a model pulled or removed is declared
+    /// on chain).
+    #[arg(long, default_value_t = 30)]
+    pub refresh: u64,
     /// Do not benchmark the backend when registering.
     #[arg(long)]
     pub no_benchmark: bool,
@@ -187,6 +191,7 @@ impl RunArgs {
             chain_patience: Duration::from_secs(self.node_patience),
             grace: Duration::from_secs(self.grace),
             benchmark: !self.no_benchmark,
+            refresh_interval: Duration::from_secs(self.refresh.max(1)),
             ..WorkerConfig::default()
         })
     }
