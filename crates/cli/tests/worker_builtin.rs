@@ -151,3 +151,61 @@ fn a_builtin_worker_serves_cli_jobs_that_replay_exactly() {
     let _ = standin.kill();
     let _ = standin.wait();
 }
+
+/// The worker on llama.cpp's server through the OpenAI-compatible backend, when
+/// `LLAMA_SERVER` names one (`.ci/run` builds it and sets it; elsewhere this says so and
+/// passes). Its runtime is not one the built-in runtime can replay exactly.
+#[test]
+fn a_worker_on_llama_server_serves_a_cli_job() {
+    use comqute_inference::llama_server::{self, LlamaServer};
+    let bin = match std::env::var_os("LLAMA_SERVER").filter(|v| !v.is_empty()) {
+        Some(_) => llama_server::locate()
+            .unwrap()
+            .expect("LLAMA_SERVER names a file"),
+        None => {
+            eprintln!("LLAMA_SERVER is not set: skipping the worker on llama-server");
+            return;
+        }
+    };
+    let o = Command::new(env!("CARGO_BIN_EXE_comqute"))
+        .args(["models", "install", MODEL, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "install: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let installed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let gguf = installed["path"].as_str().unwrap().to_string();
+    let server = LlamaServer::start(
+        &bin,
+        Path::new(&gguf),
+        &["--alias", MODEL],
+        Duration::from_secs(120),
+    )
+    .unwrap();
+
+    let node = NodeProc::start("worker-llama-server");
+    let (w_key, w) = node.funded_key("walt", 100_000);
+    let (r_key, _) = node.funded_key("alice", 1_000_000);
+    let url = format!("http://127.0.0.1:{}", server.port());
+    let mut child = worker(&node, &w_key, &["--openai", &url], "llama.log");
+    let id = submit(&node, &r_key, "The capital of France is", "3", "0");
+    let v = wait_finalized(&node, &id, "llama.log");
+    assert_eq!(v["worker"], w.identity().to_string());
+    let r = node.cli_json(None, &["job", "result", &id, "--json"]);
+    let text = r["text"].as_str().unwrap();
+    assert!(!text.is_empty());
+    assert_eq!(
+        Hash32::of(text.as_bytes()).to_string(),
+        v["resultHash"].as_str().unwrap()
+    );
+    let o = node.cli(None, &["job", "replay", &id, "--json"]);
+    assert!(
+        !o.status.success(),
+        "output from llama-server is not an exact replay target"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
