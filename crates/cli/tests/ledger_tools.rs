@@ -29,6 +29,10 @@ fn verify_and_export_a_node_data_directory() {
             "--devnet",
             "--data-dir",
             d,
+            // Not the default: verify and export must rebuild this genesis from the
+            // directory.
+            "--challenge-window",
+            "7",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -76,6 +80,23 @@ fn verify_and_export_a_node_data_directory() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["clean"], true, "{v}");
+
+    let market: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("market.json")).unwrap()).unwrap();
+    assert_eq!(market["challengeWindow"], 7, "{market}");
+    // A node on the directory with other settings is refused before it touches anything.
+    let o = comqute(&[
+        "node",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        d,
+        "--challenge-window",
+        "9",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("other marketplace settings"), "{err}");
 
     let o = comqute(&["ledger", "export", d]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -1,7 +1,8 @@
 //! `comqute ledger verify DIR` and `comqute ledger export DIR [--tick N]`: offline tools on a
 //! node's data directory. The directory stores no code, so they use the contracts of the
-//! node's genesis (`comqute_node::default_genesis`); a directory made with other contracts
-//! is refused with the mismatch named.
+//! node's genesis: the marketplace with the settings the node recorded in the directory
+//! (`market.json`, defaults when absent) and the example contracts. A directory made with
+//! other contracts is refused with the mismatch named.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,8 +35,9 @@ pub enum LedgerCommand {
     },
 }
 
-fn contracts() -> Result<Vec<Arc<dyn Contract>>> {
-    let genesis = comqute_node::default_genesis()
+fn contracts(dir: &std::path::Path) -> Result<Vec<Arc<dyn Contract>>> {
+    let market = super::node::stored_market(dir)?.unwrap_or_default();
+    let genesis = comqute_node::market_genesis(&market)
         .build()
         .context("building the node's genesis")?;
     Ok(genesis.registry().ascending().cloned().collect())
@@ -45,7 +47,7 @@ fn contracts() -> Result<Vec<Arc<dyn Contract>>> {
 pub fn run(c: LedgerCommand) -> Result<()> {
     match c {
         LedgerCommand::Verify { dir, json } => {
-            let report = durable::verify(&dir, &contracts()?)
+            let report = durable::verify(&dir, &contracts(&dir)?)
                 .with_context(|| format!("verifying {}", dir.display()))?;
             let v = report.to_json();
             if json {
@@ -59,7 +61,7 @@ pub fn run(c: LedgerCommand) -> Result<()> {
             Ok(())
         }
         LedgerCommand::Export { dir, tick } => {
-            let v = durable::export(&dir, &contracts()?, tick.map(Tick))
+            let v = durable::export(&dir, &contracts(&dir)?, tick.map(Tick))
                 .with_context(|| format!("exporting {}", dir.display()))?;
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
