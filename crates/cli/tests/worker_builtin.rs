@@ -80,8 +80,8 @@ fn wait_finalized(node: &NodeProc, id: &str, log: &str) -> Value {
     }
 }
 
-#[test]
-fn a_builtin_worker_serves_cli_jobs_that_replay_exactly() {
+/// Installs the model through the CLI (quick when it is there); returns its path.
+fn install_model() -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_comqute"))
         .args(["models", "install", MODEL, "--json"])
         .output()
@@ -91,6 +91,13 @@ fn a_builtin_worker_serves_cli_jobs_that_replay_exactly() {
         "install: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+    let installed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    installed["path"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_builtin_worker_serves_cli_jobs_that_replay_exactly() {
+    install_model();
 
     let node = NodeProc::start("worker-builtin");
     let (w_key, w) = node.funded_key("walt", 100_000);
@@ -167,17 +174,7 @@ fn a_worker_on_llama_server_serves_a_cli_job() {
             return;
         }
     };
-    let o = Command::new(env!("CARGO_BIN_EXE_comqute"))
-        .args(["models", "install", MODEL, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "install: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let installed: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let gguf = installed["path"].as_str().unwrap().to_string();
+    let gguf = install_model();
     let server = LlamaServer::start(
         &bin,
         Path::new(&gguf),

@@ -356,17 +356,19 @@ impl WaitTimeout for Child {
     }
 }
 
+/// A test server with the tiny model only.
+fn tiny_server(rt: &tokio::runtime::Runtime) -> TestServer {
+    rt.block_on(TestServer::start(TestServerConfig {
+        models: vec![TINY.to_string()],
+        ..TestServerConfig::default()
+    }))
+    .unwrap()
+}
+
 #[test]
 fn a_worker_survives_a_node_crash_and_serves_on_after_the_restart() {
     let rt = runtime();
-    let server = rt.block_on(async {
-        TestServer::start(TestServerConfig {
-            models: vec![TINY.to_string()],
-            ..TestServerConfig::default()
-        })
-        .await
-        .unwrap()
-    });
+    let server = tiny_server(&rt);
     let mut node = NodeProc::start("worker-node-crash");
     let (w_key, w) = node.funded_key("walt", WORKER_FUNDS);
     let (r_key, _) = node.funded_key("alice", REQUESTER_FUNDS);
@@ -387,14 +389,7 @@ fn a_worker_survives_a_node_crash_and_serves_on_after_the_restart() {
 #[test]
 fn a_model_pulled_into_the_backend_is_declared_and_served() {
     let rt = runtime();
-    let server = rt.block_on(async {
-        TestServer::start(TestServerConfig {
-            models: vec![TINY.to_string()],
-            ..TestServerConfig::default()
-        })
-        .await
-        .unwrap()
-    });
+    let server = tiny_server(&rt);
     let node = NodeProc::start("worker-model-refresh");
     let (w_key, w) = node.funded_key("walt", WORKER_FUNDS);
     let (r_key, _) = node.funded_key("alice", REQUESTER_FUNDS);
