@@ -450,3 +450,75 @@ fn a_model_pulled_into_the_backend_is_declared_and_served() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Garbage from the backend and a prompt that is not text: the worker gives the job up on
+/// chain (never a hash), it reopens, nobody else serves it, it expires and the requester
+/// gets the whole escrow back. A busy backend (503) is retried and the job is served.
+#[test]
+fn garbage_and_bad_prompts_are_given_up_and_refunded_and_busy_is_retried() {
+    let rt = runtime();
+    let server = tiny_server(&rt);
+    let node = NodeProc::start("worker-bad-input");
+    let (w_key, _) = node.funded_key("walt", WORKER_FUNDS);
+    let (r_key, r) = node.funded_key("alice", REQUESTER_FUNDS);
+    let worker = WorkerProc::start(&node, &w_key, &server.url(), TINY, "2000");
+
+    server.push_fault(Fault::NotJson);
+    let garbage = submit(&node, &r_key, TINY, "Answer in HTML, please.", 1, 60);
+    let v = wait_terminal(&node, &garbage, 120, &[&worker]);
+    assert_eq!(
+        (v["status"].as_str(), v["failures"].as_u64()),
+        (Some("Expired"), Some(1)),
+        "{v}"
+    );
+    assert!(v["result"].is_null());
+    assert_eq!(num(&v["refunded"]), num(&v["escrow"]));
+    assert!(
+        worker.log().contains("the backend cannot run it"),
+        "{}",
+        worker.log()
+    );
+
+    let prompt = node.dir.join("latin1.txt");
+    std::fs::write(&prompt, b"caf\xe9 au lait").unwrap();
+    let o = node.cli(
+        Some(&r_key),
+        &[
+            "job",
+            "submit",
+            "--model",
+            TINY,
+            "--prompt-file",
+            prompt.to_str().unwrap(),
+            "--max-price-per-1k",
+            "5000",
+            "--max-tokens",
+            "8",
+            "--timeout-ticks",
+            "60",
+            "--json",
+        ],
+    );
+    let id = support::json_out(&o, &["job", "submit"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let v = wait_terminal(&node, &id, 120, &[&worker]);
+    assert_eq!(
+        (v["status"].as_str(), v["failures"].as_u64()),
+        (Some("Expired"), Some(1)),
+        "{v}"
+    );
+    assert!(worker.log().contains("not UTF-8"), "{}", worker.log());
+
+    server.push_fault(Fault::Busy);
+    let busy = submit(&node, &r_key, TINY, "Try again later.", 2, 400);
+    let v = wait_terminal(&node, &busy, 120, &[&worker]);
+    assert_eq!(v["status"], "Finalized", "{v}");
+    assert_eq!(server.busy_answers(), 1);
+    // Everything but the served job came back.
+    assert_eq!(
+        node.balance(&r.identity()),
+        REQUESTER_FUNDS - num(&v["paid"])
+    );
+}
