@@ -522,3 +522,48 @@ fn garbage_and_bad_prompts_are_given_up_and_refunded_and_busy_is_retried() {
         REQUESTER_FUNDS - num(&v["paid"])
     );
 }
+
+/// The same against a real Ollama, only when `OLLAMA_URL` is set: the worker serves one job
+/// on the smallest model that Ollama has.
+#[test]
+fn a_worker_on_a_real_ollama_serves_a_job_when_ollama_url_is_set() {
+    let Some(url) = std::env::var("OLLAMA_URL").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("OLLAMA_URL is not set: skipping the real-Ollama worker test");
+        return;
+    };
+    let node = NodeProc::start("worker-real-ollama");
+    let list = node.cli_json(None, &["models", "list", "--ollama", &url, "--json"]);
+    let mut models: Vec<(u64, String)> = list["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .filter_map(|m| {
+            Some((
+                m["size"].as_u64().unwrap_or(u64::MAX),
+                m["name"].as_str()?.to_string(),
+            ))
+        })
+        .filter(|(_, n)| !n.contains("embed"))
+        .collect();
+    models.sort();
+    let Some((_, model)) = models.first().cloned() else {
+        eprintln!("the Ollama at {url} has no model: skipping");
+        return;
+    };
+    let (w_key, w) = node.funded_key("walt", WORKER_FUNDS);
+    let (r_key, _) = node.funded_key("alice", REQUESTER_FUNDS);
+    let worker = WorkerProc::start(&node, &w_key, &url, &model, "2000");
+    let id = submit(
+        &node,
+        &r_key,
+        &model,
+        "Why is the sky blue? One sentence.",
+        1,
+        4000,
+    );
+    let v = wait_terminal(&node, &id, 600, &[&worker]);
+    assert_eq!(v["status"], "Finalized", "{v}");
+    assert_eq!(v["worker"], w.identity().to_string());
+    let r = node.cli_json(None, &["job", "result", &id, "--json"]);
+    assert_eq!(r["resultHash"], v["resultHash"]);
+}
