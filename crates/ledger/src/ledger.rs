@@ -941,44 +941,55 @@ impl Ledger {
         let start = self.history.mark();
         let registry = self.registry.clone();
 
-        // Signatures, in one parallel batch (only when there are enough to pay for it;
-        // below that each is checked on this thread right before it runs).
-        let parallel: Option<Vec<Result<(), TxError>>> = (pending.len() >= PARALLEL_VERIFY_MIN
-            && pending.iter().any(|p| !p.verified))
-        .then(|| {
-            use rayon::prelude::*;
-            pending
-                .par_iter()
-                .with_min_len(16)
-                .map(|p| if p.verified { Ok(()) } else { p.tx.verify() })
-                .collect()
-        });
-
-        // Events get their global sequence numbers as they are made: BEGIN hooks, then the
-        // transactions in slot order, then END hooks, which is the order they ran in.
+        // Signatures, checked in parallel while the tick runs (only when there are enough to
+        // pay for it; below that each is checked on this thread right before it runs). The
+        // transactions still execute one by one in slot order: slot i waits for its own
+        // verdict only, so execution overlaps the checking of the slots after it.
+        let batch = (pending.len() >= PARALLEL_VERIFY_MIN && pending.iter().any(|p| !p.verified))
+            .then(|| Verdicts::new(pending.len()));
         let mut events = Vec::new();
-        if self.is_first_of_epoch(t) {
-            for c in registry.ascending() {
-                self.run_hook(c, EntryPoint::BeginEpoch, t, seed, &mut events);
+        std::thread::scope(|scope| {
+            if let Some(verdicts) = &batch {
+                let runner = std::thread::current();
+                let pending = &pending;
+                scope.spawn(move || {
+                    use rayon::prelude::*;
+                    pending
+                        .par_iter()
+                        .enumerate()
+                        .with_min_len(16)
+                        .for_each(|(i, p)| {
+                            verdicts.set(i, if p.verified { Ok(()) } else { p.tx.verify() });
+                            runner.unpark();
+                        });
+                });
             }
-        }
-        for c in registry.ascending() {
-            if c.has_begin_tick() && self.hook_due(c.as_ref(), t, seed) {
-                self.run_hook(c, EntryPoint::BeginTick, t, seed, &mut events);
-            }
-        }
-        self.push_events(t, None, &mut events, None);
 
-        for (slot, p) in pending.iter().enumerate() {
-            let verdict = match &parallel {
-                Some(v) => v[slot].clone(),
-                None if p.verified => Ok(()),
-                None => p.tx.verify(),
-            };
-            let (mut r, mut evs) = self.execute_tx(p, slot as u32, verdict, seed);
-            self.push_events(t, Some(p.id), &mut evs, Some(&mut r));
-            self.history.push_receipt(r);
-        }
+            // Events get their global sequence numbers as they are made: BEGIN hooks, then
+            // the transactions in slot order, then END hooks, which is the order they ran in.
+            if self.is_first_of_epoch(t) {
+                for c in registry.ascending() {
+                    self.run_hook(c, EntryPoint::BeginEpoch, t, seed, &mut events);
+                }
+            }
+            for c in registry.ascending() {
+                if c.has_begin_tick() && self.hook_due(c.as_ref(), t, seed) {
+                    self.run_hook(c, EntryPoint::BeginTick, t, seed, &mut events);
+                }
+            }
+            self.push_events(t, None, &mut events, None);
+
+            for (slot, p) in pending.iter().enumerate() {
+                let verdict = match &batch {
+                    Some(v) => v.wait(slot),
+                    None if p.verified => Ok(()),
+                    None => p.tx.verify(),
+                };
+                let (mut r, mut evs) = self.execute_tx(p, slot as u32, verdict, seed);
+                self.push_events(t, Some(p.id), &mut evs, Some(&mut r));
+                self.history.push_receipt(r);
+            }
+        });
 
         for c in registry.ascending().rev() {
             if self.hook_due(c.as_ref(), t, seed) {
@@ -1356,5 +1367,35 @@ mod tests {
         x.remove(&ids[2], 2);
         assert_eq!(x.get(&ids[2], at), None);
         assert_eq!(x.get(&ids[1], at), Some(1));
+    }
+}
+
+/// Signature verdicts filled in by the verifying threads while the tick runs, one slot per
+/// transaction; the tick's thread waits for each in slot order.
+struct Verdicts {
+    slots: Vec<std::sync::OnceLock<Result<(), TxError>>>,
+}
+
+impl Verdicts {
+    fn new(n: usize) -> Verdicts {
+        Verdicts {
+            slots: (0..n).map(|_| std::sync::OnceLock::new()).collect(),
+        }
+    }
+
+    fn set(&self, i: usize, v: Result<(), TxError>) {
+        // Each slot is set once, by the one verifier that owns index i.
+        let _ = self.slots[i].set(v);
+    }
+
+    /// Waits for slot i's verdict. The verifier unparks this thread after every verdict;
+    /// the timeout only guards against a lost wake-up.
+    fn wait(&self, i: usize) -> Result<(), TxError> {
+        loop {
+            if let Some(v) = self.slots[i].get() {
+                return v.clone();
+            }
+            std::thread::park_timeout(std::time::Duration::from_millis(5));
+        }
     }
 }

@@ -408,3 +408,76 @@ fn snapshots_restore_forks_isolate() {
     assert_eq!(fork.state_digest(), fork.state().recompute_digest());
     let _ = d1;
 }
+
+/// A tick big enough for the parallel signature check (it overlaps execution): every slot
+/// gets its own verdict, forged ones are dropped, the rest execute in slot order, and the
+/// outcome equals the same transactions checked one by one (a tick too small to go parallel).
+#[test]
+fn a_large_tick_checks_each_signature_in_parallel_and_drops_only_the_forged() {
+    let (mut big, keys) = example_ledger(80, 1_000);
+    let t = big.next_tick();
+    let mut txs = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let mut tx = transfer(k, sink((i % 7) as u8 + 1), i as i64 + 1, t);
+        if i % 5 == 3 {
+            tx.signature[10] ^= 0x40; // forged
+        }
+        txs.push(tx);
+    }
+    let ids: Vec<_> = txs
+        .iter()
+        .map(|tx| big.submit(tx.clone()).unwrap())
+        .collect();
+    big.process_tick().unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let r = big.receipt(id).unwrap();
+        if i % 5 == 3 {
+            assert_eq!(
+                r.status,
+                TxStatus::Dropped {
+                    reason: DropReason::BadSignature
+                },
+                "slot {i}"
+            );
+        } else {
+            assert_eq!(r.status, TxStatus::Executed, "slot {i}");
+        }
+    }
+    // The same transactions, a few per tick (below the parallel threshold), end in the same
+    // balances.
+    let (mut small, _) = example_ledger(80, 1_000);
+    let mut ids_small = Vec::new();
+    for (c, chunk) in txs.chunks(8).enumerate() {
+        for (j, tx) in chunk.iter().enumerate() {
+            let i = c * 8 + j;
+            let k = &keys[i];
+            // Signed again for its new tick; the forged ones forged again the same way.
+            let mut tx = Transaction::new(
+                tx.source,
+                tx.destination,
+                tx.amount,
+                small.next_tick(),
+                0,
+                Vec::new(),
+            )
+            .sign(k);
+            if i % 5 == 3 {
+                tx.signature[10] ^= 0x40;
+            }
+            ids_small.push(small.submit(tx).unwrap());
+        }
+        small.process_tick().unwrap();
+    }
+    for (id, big_id) in ids_small.iter().zip(&ids) {
+        assert_eq!(
+            small.receipt(id).unwrap().status,
+            big.receipt(big_id).unwrap().status
+        );
+    }
+    for i in 0..=7u8 {
+        assert_eq!(big.balance(&sink(i)), small.balance(&sink(i)), "sink {i}");
+    }
+    for k in &keys {
+        assert_eq!(big.balance(&k.identity()), small.balance(&k.identity()));
+    }
+}
