@@ -960,7 +960,11 @@ impl Ledger {
                         .with_min_len(16)
                         .for_each(|(i, p)| {
                             verdicts.set(i, if p.verified { Ok(()) } else { p.tx.verify() });
-                            runner.unpark();
+                            // Wake the tick's thread once per block, not per verdict: each
+                            // wake-up is a context switch taken from the verifiers.
+                            if Verdicts::block_end(i, pending.len()) {
+                                runner.unpark();
+                            }
                         });
                 });
             }
@@ -1370,6 +1374,9 @@ mod tests {
     }
 }
 
+/// Verdicts per wake-up of the tick's thread.
+const VERDICT_BLOCK: usize = 32;
+
 /// Signature verdicts filled in by the verifying threads while the tick runs, one slot per
 /// transaction; the tick's thread waits for each in slot order.
 struct Verdicts {
@@ -1388,14 +1395,20 @@ impl Verdicts {
         let _ = self.slots[i].set(v);
     }
 
-    /// Waits for slot i's verdict. The verifier unparks this thread after every verdict;
-    /// the timeout only guards against a lost wake-up.
+    /// Whether slot i ends a block of [`VERDICT_BLOCK`] (or is the last).
+    fn block_end(i: usize, n: usize) -> bool {
+        i % VERDICT_BLOCK == VERDICT_BLOCK - 1 || i + 1 == n
+    }
+
+    /// Slot i's verdict. When it is not there yet, the tick's thread sleeps until the
+    /// verifiers wake it at the end of a block, then runs every slot that is ready; the
+    /// timeout only guards against a block whose end another verifier is still working on.
     fn wait(&self, i: usize) -> Result<(), TxError> {
         loop {
             if let Some(v) = self.slots[i].get() {
                 return v.clone();
             }
-            std::thread::park_timeout(std::time::Duration::from_millis(5));
+            std::thread::park_timeout(std::time::Duration::from_millis(1));
         }
     }
 }
