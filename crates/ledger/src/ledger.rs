@@ -1342,38 +1342,6 @@ fn dropped_receipt(tx: &Transaction, id: TxId, slot: u32, reason: DropReason) ->
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn id_index_keeps_ids_that_share_their_first_bytes() {
-        let id = |tail: u8| {
-            let mut b = [7u8; 32];
-            b[31] = tail;
-            Hash32(b)
-        };
-        let ids = [id(1), id(2), id(3)];
-        let at = |i: usize| ids.get(i).copied();
-        let mut x = IdIndex::default();
-        for (i, t) in ids.iter().enumerate() {
-            x.insert(*t, i, at);
-        }
-        for (i, t) in ids.iter().enumerate() {
-            assert_eq!(x.get(t, at), Some(i));
-        }
-        assert_eq!(x.get(&id(4), at), None);
-        // Forgetting the one in the short map leaves the others reachable.
-        x.remove(&ids[0], 0);
-        assert_eq!(x.get(&ids[0], at), None);
-        assert_eq!(x.get(&ids[1], at), Some(1));
-        assert_eq!(x.get(&ids[2], at), Some(2));
-        x.remove(&ids[2], 2);
-        assert_eq!(x.get(&ids[2], at), None);
-        assert_eq!(x.get(&ids[1], at), Some(1));
-    }
-}
-
 /// Verdicts per wake-up of the tick's thread.
 const VERDICT_BLOCK: usize = 32;
 
@@ -1410,5 +1378,37 @@ impl Verdicts {
             }
             std::thread::park_timeout(std::time::Duration::from_millis(1));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_index_keeps_ids_that_share_their_first_bytes() {
+        let id = |tail: u8| {
+            let mut b = [7u8; 32];
+            b[31] = tail;
+            Hash32(b)
+        };
+        let ids = [id(1), id(2), id(3)];
+        let at = |i: usize| ids.get(i).copied();
+        let mut x = IdIndex::default();
+        for (i, t) in ids.iter().enumerate() {
+            x.insert(*t, i, at);
+        }
+        for (i, t) in ids.iter().enumerate() {
+            assert_eq!(x.get(t, at), Some(i));
+        }
+        assert_eq!(x.get(&id(4), at), None);
+        // Forgetting the one in the short map leaves the others reachable.
+        x.remove(&ids[0], 0);
+        assert_eq!(x.get(&ids[0], at), None);
+        assert_eq!(x.get(&ids[1], at), Some(1));
+        assert_eq!(x.get(&ids[2], at), Some(2));
+        x.remove(&ids[2], 2);
+        assert_eq!(x.get(&ids[2], at), None);
+        assert_eq!(x.get(&ids[1], at), Some(1));
     }
 }
