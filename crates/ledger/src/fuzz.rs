@@ -39,7 +39,8 @@ fn market_genesis() -> Ledger {
     }
     b = b
         .contract(comqute_contracts::examples::Notary)
-        .contract(comqute_contracts::examples::SendMany);
+        .contract(comqute_contracts::examples::SendMany)
+        .contract(comqute_contracts::examples::Faulty);
     // Invariant: the default market config and the example contracts form a valid genesis.
     b.build().expect("valid fuzz genesis")
 }
