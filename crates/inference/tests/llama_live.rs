@@ -172,14 +172,3 @@ fn tokenizer_matches_live_llama_server_on_generated_texts() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
-
-/// Builds llama-server into `~/.cache/comqute/llama-server` unless `LLAMA_SERVER` or an
-/// earlier build is there, and prints `LLAMA_SERVER=<path>`: CI's way to get the binary
-/// through the same code as the tests (`cargo test -p comqute-inference --test llama_live --
-/// --ignored --exact build_llama_server --nocapture`). About 6.5 minutes on 2 cores, once.
-#[test]
-#[ignore = "builds llama.cpp (minutes); run explicitly, e.g. by CI"]
-fn build_llama_server() {
-    let bin = llama_server::locate_or_build().unwrap_or_else(|e| panic!("{e}"));
-    println!("LLAMA_SERVER={}", bin.display());
-}

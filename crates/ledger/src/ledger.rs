@@ -187,7 +187,8 @@ impl History {
 /// entry instead of 40, hashed with one multiply, so the index of a long history stays small
 /// in memory and cache. The full id is checked against the receipt found; ids that share
 /// their first 8 bytes with one already indexed (for blake3 outputs, practically never) go
-/// to a full-id map.
+/// to a full-id map. Lookups only: neither map is ever iterated, so their order cannot
+/// reach a digest.
 #[derive(Debug, Clone, Default)]
 struct IdIndex {
     short: FxHashMap<u64, usize>,
