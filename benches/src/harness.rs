@@ -523,6 +523,13 @@ pub fn measure_one(name: &str, sizes: Sizes) -> Result<String, String> {
             let ns = measure_unsigned_transfer(&mut l, sizes.reps).map_err(e)?;
             Ok(format!("{{\"unsigned_transfer_ns\":{ns:.0}}}"))
         }
+        "transfer_bounded" => {
+            let mut l = transfer_ledger(Some(1_024)).map_err(e)?;
+            let ns = measure_unsigned_transfer(&mut l, sizes.reps).map_err(e)?;
+            Ok(format!(
+                "{{\"unsigned_transfer_bounded_history_ns\":{ns:.0}}}"
+            ))
+        }
         "scenario" => {
             let mut g = scenario_genesis().map_err(e)?;
             let n = (sizes.reps / 4).max(100);

@@ -362,9 +362,12 @@ impl LedgerBuilder {
             )?;
         }
         state.clear_journal();
+        // The epoch settings are hashed here once, so tick digests need not repeat the epoch.
         let mut h = blake3::Hasher::new();
         h.update(b"comqute genesis");
         h.update(&c.genesis_tick.0.to_le_bytes());
+        h.update(&c.genesis_epoch.0.to_le_bytes());
+        h.update(&c.epoch_ticks.to_le_bytes());
         h.update(&state.digest().0);
         let digest = Hash32(*h.finalize().as_bytes());
         let recording = self.record.then(|| {
@@ -924,8 +927,12 @@ impl Ledger {
     /// **Digest rule**: a tick in which nothing happened (no transaction, no event, no hook
     /// failure, the state digest unchanged) leaves the ledger's digest as it was and records
     /// no summary; that is what makes a warp over idle ticks equal to running them. Otherwise
-    /// the digest is `blake3(previous digest ‖ tick ‖ epoch ‖ seed ‖ state digest ‖
-    /// transaction ids ‖ receipts digest)`.
+    /// the tick's receipts digest is `blake3(tick ‖ per receipt in slot order: transaction id ‖
+    /// status ‖ error ‖ output ‖ money flew ‖ per event: contract ‖ length ‖ data)` and the
+    /// digest is `blake3::keyed_hash(previous digest, state digest ‖ receipts digest)`: one
+    /// compression. The epoch and the seed are not hashed again: both follow from the tick
+    /// (the epoch settings are in the genesis digest) and the previous digest, and every
+    /// transaction of the tick has a receipt that carries its id.
     pub fn process_tick(&mut self) -> Result<Tick, LedgerError> {
         let t = self.next_tick;
         let after = t.next().ok_or(LedgerError::TickOverflow)?;
@@ -949,8 +956,9 @@ impl Ledger {
         let batch = (pending.len() >= PARALLEL_VERIFY_MIN && pending.iter().any(|p| !p.verified))
             .then(|| Verdicts::new(pending.len()));
         let mut events = Vec::new();
-        std::thread::scope(|scope| {
-            if let Some(verdicts) = &batch {
+        match &batch {
+            // A scope costs an allocation a tick: only ticks that verify in parallel open one.
+            Some(verdicts) => std::thread::scope(|scope| {
                 let runner = std::thread::current();
                 let pending = &pending;
                 scope.spawn(move || {
@@ -968,33 +976,10 @@ impl Ledger {
                             }
                         });
                 });
-            }
-
-            // Events get their global sequence numbers as they are made: BEGIN hooks, then
-            // the transactions in slot order, then END hooks, which is the order they ran in.
-            if self.is_first_of_epoch(t) {
-                for c in registry.ascending() {
-                    self.run_hook(c, EntryPoint::BeginEpoch, t, seed, &mut events);
-                }
-            }
-            for c in registry.ascending() {
-                if c.has_begin_tick() && self.hook_due(c.as_ref(), t, seed) {
-                    self.run_hook(c, EntryPoint::BeginTick, t, seed, &mut events);
-                }
-            }
-            self.push_events(t, None, &mut events, None);
-
-            for (slot, p) in pending.iter().enumerate() {
-                let verdict = match &batch {
-                    Some(v) => v.wait(slot),
-                    None if p.verified => Ok(()),
-                    None => p.tx.verify(),
-                };
-                let (mut r, mut evs) = self.execute_tx(p, slot as u32, verdict, seed);
-                self.push_events(t, Some(p.id), &mut evs, Some(&mut r));
-                self.history.push_receipt(r);
-            }
-        });
+                self.run_front(t, seed, &registry, pending, Some(verdicts), &mut events);
+            }),
+            None => self.run_front(t, seed, &registry, &pending, None, &mut events),
+        }
 
         for c in registry.ascending().rev() {
             if self.hook_due(c.as_ref(), t, seed) {
@@ -1020,6 +1005,7 @@ impl Ledger {
             // as feeding a streaming hasher piece by piece, with one call each.
             let mut buf = std::mem::take(&mut self.history.scratch);
             buf.clear();
+            buf.extend_from_slice(&t.0.to_le_bytes());
             let receipts = &self.history.receipts[start.receipts - self.history.base.receipts..];
             for r in receipts {
                 buf.extend_from_slice(&r.tx_id.0);
@@ -1037,17 +1023,10 @@ impl Ledger {
             }
             let receipts_digest = Hash32(*blake3::hash(&buf).as_bytes());
             let state_digest = self.state.digest();
-            buf.clear();
-            buf.extend_from_slice(&self.digest.0);
-            buf.extend_from_slice(&t.0.to_le_bytes());
-            buf.extend_from_slice(&epoch.0.to_le_bytes());
-            buf.extend_from_slice(&seed.0);
-            buf.extend_from_slice(&state_digest.0);
-            for p in &pending {
-                buf.extend_from_slice(&p.id.0);
-            }
-            buf.extend_from_slice(&receipts_digest.0);
-            self.digest = Hash32(*blake3::hash(&buf).as_bytes());
+            let mut both = [0u8; 64];
+            both[..32].copy_from_slice(&state_digest.0);
+            both[32..].copy_from_slice(&receipts_digest.0);
+            self.digest = Hash32(*blake3::keyed_hash(&self.digest.0, &both).as_bytes());
             if buf.capacity() <= 1 << 16 {
                 self.history.scratch = buf;
             }
@@ -1081,6 +1060,44 @@ impl Ledger {
                     hook_failures: a.hook_failures.min(b.hook_failures),
                 });
             self.history.trim(n, floor);
+        }
+    }
+
+    /// The front of tick `t`: BEGIN_EPOCH and BEGIN_TICK hooks, then the transactions in slot
+    /// order, each once its signature's verdict is known (from `verdicts` when they are
+    /// checked in parallel, else here).
+    fn run_front(
+        &mut self,
+        t: Tick,
+        seed: Hash32,
+        registry: &Registry,
+        pending: &[PendingTx],
+        verdicts: Option<&Verdicts>,
+        events: &mut RawEvents,
+    ) {
+        // Events get their global sequence numbers as they are made: BEGIN hooks, then the
+        // transactions in slot order, then END hooks, which is the order they ran in.
+        if self.is_first_of_epoch(t) {
+            for c in registry.ascending() {
+                self.run_hook(c, EntryPoint::BeginEpoch, t, seed, events);
+            }
+        }
+        for c in registry.ascending() {
+            if c.has_begin_tick() && self.hook_due(c.as_ref(), t, seed) {
+                self.run_hook(c, EntryPoint::BeginTick, t, seed, events);
+            }
+        }
+        self.push_events(t, None, events, None);
+
+        for (slot, p) in pending.iter().enumerate() {
+            let verdict = match verdicts {
+                Some(v) => v.wait(slot),
+                None if p.verified => Ok(()),
+                None => p.tx.verify(),
+            };
+            let (mut r, mut evs) = self.execute_tx(p, slot as u32, verdict, seed);
+            self.push_events(t, Some(p.id), &mut evs, Some(&mut r));
+            self.history.push_receipt(r);
         }
     }
 

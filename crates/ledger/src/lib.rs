@@ -20,6 +20,22 @@
 //!   every tick.
 //! - [`Retention`]: how much history (receipts, events, summaries) a long run keeps.
 //!
+//! ## Digests
+//! - **State**: an additive multiset hash (four wrapping 64-bit lanes) over every entry:
+//!   `blake3::keyed_hash(identity, 1 ‖ record)` for a balance record, `blake3(2 ‖ key length
+//!   ‖ key ‖ value)` for a stored value, `blake3(3 ‖ key length ‖ key)` for an ordered-set
+//!   member. A write subtracts the entry's old contribution and adds the new one.
+//! - **Genesis**: `blake3("comqute genesis" ‖ genesis tick ‖ genesis epoch ‖ ticks per epoch ‖
+//!   state digest)`.
+//! - **A tick that did something**: `receipts digest = blake3(tick ‖ its receipts ‖ its
+//!   events)` and `digest = blake3::keyed_hash(previous digest, state digest ‖ receipts
+//!   digest)` (see [`Ledger::process_tick`]). The tick's seed is `blake3("comqute tick seed" ‖
+//!   previous digest ‖ tick)`.
+//! - **A skipped (idle) tick**: one with no transaction, no event, no hook failure and the
+//!   state digest unchanged leaves the digest as it was and records no summary. A warp
+//!   jumps over ticks in which no hook has work and no transaction is due, and gives the
+//!   same digest as processing them one by one.
+//!
 //! ## What it must never do
 //! Read a clock, ask the OS for randomness, use floats, iterate a `HashMap` where the order
 //! could reach state or digests, or touch the network or Ollama. Same inputs, same digests,

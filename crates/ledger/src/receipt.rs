@@ -278,12 +278,12 @@ pub struct TickSummary {
     pub seed: Hash32,
     /// The ids of its transactions in slot order.
     pub transactions: Vec<TxId>,
-    /// Digest of its receipts.
+    /// Digest of the tick and its receipts and events (see [`crate::Ledger::process_tick`]).
     pub receipts_digest: Hash32,
     /// The state digest after it.
     pub state_digest: Hash32,
-    /// The tick digest: chains the previous digest, the tick, the transactions, the receipts
-    /// and the state.
+    /// The tick digest: chains the previous digest with the state digest and the receipts
+    /// digest (which covers the tick and its transactions).
     pub digest: Hash32,
     /// Events emitted during it, as a range of the event log.
     pub first_event: u64,

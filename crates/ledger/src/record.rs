@@ -29,8 +29,9 @@ use crate::error::LedgerError;
 use crate::ledger::{Ledger, LedgerConfig};
 use crate::tx::Transaction;
 
-/// The file format version.
-pub const FORMAT: u32 = 1;
+/// The file format version. 2: the digest rules of ledger format 2 (account entries keyed by
+/// identity, one-compression tick digests), so a format-1 recording's digests cannot match.
+pub const FORMAT: u32 = 2;
 
 /// One recorded input or checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -481,3 +481,80 @@ fn a_large_tick_checks_each_signature_in_parallel_and_drops_only_the_forged() {
         assert_eq!(big.balance(&k.identity()), small.balance(&k.identity()));
     }
 }
+
+/// The digest rules of the crate docs ("Digests"), recomputed here from their formulas: the
+/// entry hash of a balance record, the genesis digest, a tick's seed, receipts digest and
+/// digest. A change of rule must change these formulas (and the durable format) on purpose.
+#[test]
+fn digests_follow_the_documented_rules() {
+    use comqute_ledger::state::Account;
+    use comqute_ledger::Ledger;
+    let alice = Identity([7; 32]);
+    let bob = Identity([8; 32]);
+    let mut l = Ledger::builder()
+        .epoch_ticks(50)
+        .fund(alice, Amount(500))
+        .build()
+        .unwrap();
+    let record = |a: &Account| {
+        let mut b = vec![1u8];
+        b.extend_from_slice(&a.balance.to_le_bytes());
+        b.extend_from_slice(&a.incoming_amount.to_le_bytes());
+        b.extend_from_slice(&a.outgoing_amount.to_le_bytes());
+        b.extend_from_slice(&a.number_of_incoming_transfers.to_le_bytes());
+        b.extend_from_slice(&a.number_of_outgoing_transfers.to_le_bytes());
+        b.extend_from_slice(&a.latest_incoming_transfer_tick.to_le_bytes());
+        b.extend_from_slice(&a.latest_outgoing_transfer_tick.to_le_bytes());
+        b
+    };
+    let lanes = |h: &[u8; 32]| -> [u64; 4] {
+        std::array::from_fn(|i| u64::from_le_bytes(h[i * 8..i * 8 + 8].try_into().unwrap()))
+    };
+    let entry =
+        |id: &Identity, a: &Account| lanes(blake3::keyed_hash(&id.0, &record(a)).as_bytes());
+    let to_hash = |l: [u64; 4]| {
+        let mut out = [0u8; 32];
+        for (i, w) in l.iter().enumerate() {
+            out[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        Hash32(out)
+    };
+
+    // One entry: the state digest is that entry's hash.
+    let a0 = l.account(&alice);
+    assert_eq!(l.state_digest(), to_hash(entry(&alice, &a0)));
+    let mut g = blake3::Hasher::new();
+    g.update(b"comqute genesis");
+    g.update(&1u32.to_le_bytes()); // genesis tick
+    g.update(&1u16.to_le_bytes()); // genesis epoch
+    g.update(&50u32.to_le_bytes()); // ticks per epoch
+    g.update(&l.state_digest().0);
+    assert_eq!(l.digest(), Hash32(*g.finalize().as_bytes()));
+
+    // A transfer's tick.
+    let prev = l.digest();
+    let t = l.next_tick();
+    let r = l.execute(alice, bob, Amount(20), 0, Vec::new()).unwrap();
+    let (a1, b1) = (l.account(&alice), l.account(&bob));
+    let sum = std::array::from_fn(|i| entry(&alice, &a1)[i].wrapping_add(entry(&bob, &b1)[i]));
+    assert_eq!(l.state_digest(), to_hash(sum));
+
+    let s = l.tick_summaries().last().unwrap().clone();
+    let mut seed = b"comqute tick seed".to_vec();
+    seed.extend_from_slice(&prev.0);
+    seed.extend_from_slice(&t.0.to_le_bytes());
+    assert_eq!(s.seed, Hash32(*blake3::hash(&seed).as_bytes()));
+    let mut receipts = t.0.to_le_bytes().to_vec();
+    receipts.extend_from_slice(&r.tx_id.0);
+    receipts.extend_from_slice(b"executed");
+    receipts.push(1); // money flew
+    assert_eq!(
+        s.receipts_digest,
+        Hash32(*blake3::hash(&receipts).as_bytes())
+    );
+    let mut both = [0u8; 64];
+    both[..32].copy_from_slice(&s.state_digest.0);
+    both[32..].copy_from_slice(&s.receipts_digest.0);
+    let want = Hash32(*blake3::keyed_hash(&prev.0, &both).as_bytes());
+    assert_eq!((s.digest, l.digest()), (want, want));
+}

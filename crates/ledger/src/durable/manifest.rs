@@ -20,7 +20,9 @@ use super::{io_err, sync_dir, DurableError};
 
 /// The manifest file's name in the data directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
-const FORMAT: u32 = 1;
+/// 2: account entries hashed with the identity as the key, one-compression tick digests and
+/// the epoch settings in the genesis digest (a format-1 directory no longer verifies).
+const FORMAT: u32 = 2;
 
 /// A contract as the manifest names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
