@@ -22,9 +22,12 @@
 //!
 //! ## Digests
 //! - **State**: an additive multiset hash (four wrapping 64-bit lanes) over every entry:
-//!   `blake3::keyed_hash(identity, 1 ‖ record)` for a balance record, `blake3(2 ‖ key length
-//!   ‖ key ‖ value)` for a stored value, `blake3(3 ‖ key length ‖ key)` for an ordered-set
-//!   member. A write subtracts the entry's old contribution and adds the new one.
+//!   `blake3::keyed_hash(identity, 1 ‖ record)` for a balance record (the record's seven
+//!   fields little-endian, 40 bytes), `blake3(2 ‖ key length ‖ key ‖ value)` for a stored
+//!   value and `blake3(3 ‖ key length ‖ key)` for an ordered-set member, where the key is the
+//!   contract index (4 bytes, big-endian) followed by the contract's own key and the length
+//!   is one byte. The lanes are the hash's four little-endian 64-bit words. A write subtracts
+//!   the entry's old contribution and adds the new one.
 //! - **Genesis**: `blake3("comqute genesis" ‖ genesis tick ‖ genesis epoch ‖ ticks per epoch ‖
 //!   state digest)`.
 //! - **A tick that did something**: `receipts digest = blake3(tick ‖ its receipts ‖ its
