@@ -349,6 +349,30 @@ fn other_settings_or_contracts_are_refused() {
     let _ = fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn a_directory_of_an_older_format_is_refused_with_what_to_do() {
+    let (dir, _) = make_dir("old-format", 5, no_snapshots());
+    let path = dir.join(comqute_ledger::durable::MANIFEST_FILE);
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&fs::read(&path).expect("manifest")).expect("JSON");
+    let now = m["format"].as_u64().expect("a format number");
+    m["format"] = serde_json::json!(now - 1);
+    fs::write(&path, serde_json::to_vec(&m).expect("JSON")).expect("write");
+    let err = DurableLedger::open(&dir, genesis(&keys()), no_snapshots())
+        .err()
+        .expect("refused");
+    let want = format!(
+        "format: the data directory has {}, this ledger has {now}",
+        now - 1
+    );
+    assert!(
+        matches!(&err, DurableError::Mismatch { detail }
+            if detail.contains(&want) && detail.contains("start a new data directory")),
+        "{err}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
 /// The notary with the same index and name but a changed procedure: a new build of a
 /// contract that would replay the log into a fork.
 struct ChangedNotary;

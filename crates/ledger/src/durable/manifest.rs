@@ -153,6 +153,17 @@ impl Manifest {
     /// each difference.
     pub fn check(&self, other: &Manifest) -> Result<(), DurableError> {
         let mut diffs = Vec::new();
+        if self.format != other.format {
+            let why = if self.format < other.format {
+                "written by an older comqute whose digest rules differ; start a new data directory"
+            } else {
+                "written by a newer comqute; use that version"
+            };
+            diffs.push(format!(
+                "format: the data directory has {}, this ledger has {} ({why})",
+                self.format, other.format
+            ));
+        }
         let mut cmp = |what: &str, ours: String, theirs: String| {
             if ours != theirs {
                 diffs.push(format!(
@@ -160,7 +171,6 @@ impl Manifest {
                 ));
             }
         };
-        cmp("format", self.format.to_string(), other.format.to_string());
         cmp(
             "genesis tick",
             self.genesis_tick.to_string(),
