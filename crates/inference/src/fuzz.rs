@@ -92,29 +92,6 @@ fn run<D: Decoder>(mut d: D, chunks: &[&[u8]]) -> Outcome<D::Item> {
     Outcome { items, error }
 }
 
-/// Equal JSON values, floats within a few ulps: serde_json's default float parsing is
-/// best-effort (its `float_roundtrip` feature is off), so a float written back may read
-/// back one ulp away.
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
-            match (x.as_f64(), y.as_f64()) {
-                (Some(x), Some(y)) => {
-                    x == y || (x - y).abs() <= 4.0 * f64::EPSILON * x.abs().max(y.abs())
-                }
-                _ => false,
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        _ => a == b,
-    }
-}
-
 /// `bytes` cut at `cuts` (taken modulo its length + 1, sorted).
 fn split<'a>(bytes: &'a [u8], cuts: &[u8]) -> Vec<&'a [u8]> {
     let mut cuts: Vec<usize> = cuts
@@ -205,7 +182,10 @@ pub fn ollama_ndjson(data: &[u8]) {
         let back = run(NdjsonDecoder::new(line.len()), &[line.as_slice()]);
         assert_eq!(back.error, None, "value round trip: {v}");
         assert_eq!(back.items.len(), 1, "value round trip: {v}");
-        assert!(same(&back.items[0], v), "value round trip: {v}");
+        assert!(
+            comqute_fuzzkit::json_same(&back.items[0], v),
+            "value round trip: {v}"
+        );
     }
 
     let lines = run(LineDecoder::new(max_line), whole);

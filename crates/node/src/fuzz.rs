@@ -15,7 +15,6 @@ use comqute_contracts::{Amount, ContractIndex, Identity};
 use comqute_ledger::Ledger;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::api::devnet::{faucet_params, warp_target};
 use crate::api::market::parse_job_id;
@@ -80,7 +79,10 @@ where
                     serde_json::to_value(&back).expect("serializes"),
                     serde_json::to_value(&v).expect("serializes"),
                 );
-                assert!(same(&x, &y), "{what}: JSON round trip: {x} vs {y}");
+                assert!(
+                    comqute_fuzzkit::json_same(&x, &y),
+                    "{what}: JSON round trip: {x} vs {y}"
+                );
             }
             Some(v)
         }
@@ -89,27 +91,6 @@ where
             client_error(what, &e);
             None
         }
-    }
-}
-
-/// Equal JSON values, floats within a few ulps.
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
-            match (x.as_f64(), y.as_f64()) {
-                (Some(x), Some(y)) => {
-                    x == y || (x - y).abs() <= 4.0 * f64::EPSILON * x.abs().max(y.abs())
-                }
-                _ => false,
-            }
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        _ => a == b,
     }
 }
 
