@@ -1,11 +1,12 @@
 //! `comqute ledger verify` and `export` on a data directory written by a real node.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use comqute_contracts::Identity;
 use serde_json::{json, Value};
+
+mod support;
 
 fn comqute(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_comqute"))
@@ -38,15 +39,8 @@ fn verify_and_export_a_node_data_directory() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+    let url =
+        support::listening_url(&mut child).unwrap_or_else(|line| panic!("first line: {line:?}"));
     let c = reqwest::blocking::Client::new();
     let who = Identity([5; 32]);
     let r = c

@@ -1,6 +1,5 @@
 //! The real `comqute node` binary on a free loopback port, driven over HTTP.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,6 +8,8 @@ use comqute_contracts::{Amount, ContractIndex, Identity, Tick};
 use comqute_ledger::{Keypair, Seed, Transaction};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
+
+mod support;
 
 struct NodeProc {
     child: Child,
@@ -24,15 +25,8 @@ impl NodeProc {
             .stderr(Stdio::null())
             .spawn()
             .expect("node starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line: {line:?}"))
-            .to_string();
+        let url = support::listening_url(&mut child)
+            .unwrap_or_else(|line| panic!("first line: {line:?}"));
         NodeProc { child, url }
     }
     fn kill(mut self) {

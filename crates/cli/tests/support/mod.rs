@@ -27,6 +27,20 @@ pub struct NodeProc {
     extra: Vec<String>,
 }
 
+/// The URL a server process (started with a piped stdout) prints as its first line,
+/// `listening on URL`; otherwise the line it printed instead.
+pub fn listening_url(child: &mut Child) -> Result<String, String> {
+    let out = child.stdout.take().ok_or("stdout is not piped")?;
+    let mut line = String::new();
+    BufReader::new(out)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    match line.trim().strip_prefix("listening on ") {
+        Some(url) => Ok(url.to_string()),
+        None => Err(line),
+    }
+}
+
 /// Starts `comqute node --devnet` on `listen` with its data under `dir`; returns the process
 /// and its URL (read from its first line).
 fn spawn_node(dir: &Path, listen: &str, extra: &[String]) -> (Child, String) {
@@ -52,18 +66,10 @@ fn spawn_node(dir: &Path, listen: &str, extra: &[String]) -> (Child, String) {
         .stderr(log)
         .spawn()
         .expect("node starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| {
-            let log = std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
-            panic!("first line: {line:?}; node log: {log}")
-        })
-        .to_string();
+    let url = listening_url(&mut child).unwrap_or_else(|line| {
+        let log = std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
+        panic!("first line: {line:?}; node log: {log}")
+    });
     (child, url)
 }
 
