@@ -133,6 +133,15 @@ pub fn register_workers(l: &mut Ledger) -> Result<(), String> {
 
 /// The registrations of every worker, for `tick`.
 pub fn registrations(tick: Tick) -> Vec<Transaction> {
+    registrations_of((0..WORKERS).map(worker), tick)
+}
+
+/// The registration calls of `workers` for `tick` (unsigned): stake 10,000, the bench model,
+/// price 100 per 1k, 64 slots. `comqute bench ledger` signs the same calls.
+pub fn registrations_of(
+    workers: impl IntoIterator<Item = Identity>,
+    tick: Tick,
+) -> Vec<Transaction> {
     let caps = Capabilities {
         models: vec![model_id(MODEL)],
         gpu: "bench".into(),
@@ -141,10 +150,11 @@ pub fn registrations(tick: Tick) -> Vec<Transaction> {
         price_per_1k: Amount(100),
         max_concurrent: 64,
     };
-    (0..WORKERS)
-        .map(|i| {
+    workers
+        .into_iter()
+        .map(|w| {
             Transaction::call(
-                worker(i),
+                w,
                 WORKER_REGISTRY,
                 Amount(10_000),
                 tick,

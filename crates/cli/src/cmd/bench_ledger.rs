@@ -15,9 +15,8 @@ use clap::Args;
 use comqute_contracts::job_registry::{
     JobRef, JobResult, JobSpec, PostResult, Sampling, CLAIM, POST_RESULT, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{self, model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_contracts::marketplace::{self, model_id, MarketConfig, JOB_REGISTRY};
 use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{Capabilities, REGISTER};
 use comqute_contracts::{Amount, Hash32, Identity, Tick};
 use comqute_ledger::durable::{DurableConfig, DurableLedger};
 use comqute_ledger::tx::verify_all;
@@ -83,27 +82,7 @@ fn genesis(a: &Actors) -> LedgerBuilder {
 }
 
 fn register_workers(a: &Actors, tick: Tick) -> Vec<Transaction> {
-    let caps = Capabilities {
-        models: vec![model_id(MODEL)],
-        gpu: "bench".into(),
-        vram_mb: 24_000,
-        tokens_per_s: 100,
-        price_per_1k: Amount(100),
-        max_concurrent: 64,
-    };
-    a.workers
-        .iter()
-        .map(|w| {
-            Transaction::call(
-                w.identity(),
-                WORKER_REGISTRY,
-                Amount(10_000),
-                tick,
-                REGISTER,
-                encode(&caps),
-            )
-        })
-        .collect()
+    comqute_benches::lifecycle::registrations_of(a.workers.iter().map(|w| w.identity()), tick)
 }
 
 fn spec(n: u64, timeout: u32) -> JobSpec {
