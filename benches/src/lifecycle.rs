@@ -302,17 +302,8 @@ impl Proc {
         if depth >= 1 {
             let submit = |l: &Ledger, ids: std::ops::RangeInclusive<u64>, timeout: u32| {
                 let tick = l.next_tick();
-                ids.map(|id| {
-                    Transaction::call(
-                        requester_of(id),
-                        JOB_REGISTRY,
-                        ESCROW,
-                        tick,
-                        SUBMIT,
-                        encode(&spec(id, timeout)),
-                    )
-                })
-                .collect::<Vec<_>>()
+                ids.map(|id| submission_timing_out(id, tick, timeout))
+                    .collect::<Vec<_>>()
             };
             if expire {
                 // Jobs 1 and 2 a tick earlier, then the `n` expiring ones: all due at the
@@ -341,13 +332,18 @@ impl Proc {
 
 /// The submission of job `id` (timeouts far away), for `tick`.
 pub fn submission(id: u64, tick: Tick) -> Transaction {
+    submission_timing_out(id, tick, 1_000_000)
+}
+
+/// The submission of job `id` for `tick`, timing out `timeout` ticks after it.
+pub fn submission_timing_out(id: u64, tick: Tick, timeout: u32) -> Transaction {
     Transaction::call(
         requester_of(id),
         JOB_REGISTRY,
         ESCROW,
         tick,
         SUBMIT,
-        encode(&spec(id, 1_000_000)),
+        encode(&spec(id, timeout)),
     )
 }
 
