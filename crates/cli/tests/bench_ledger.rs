@@ -1,0 +1,62 @@
+//! `comqute bench ledger`: a small run reports every figure, with the mix and the timed
+//! ticks executing (a failed transaction would mean the workload measures refusals).
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn comqute(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_comqute"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn a_small_run_reports_every_figure_with_nothing_failed() {
+    let o = comqute(&[
+        "bench", "ledger", "--txs", "4096", "--jobs", "12000", "--trials", "2", "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    for key in [
+        "raw_verify_per_s",
+        "signed_tps",
+        "unsigned_tps",
+        "tick_ns_10k_jobs",
+        "tick_ns_live_jobs",
+        "bytes_per_live_job",
+        "replay_tps",
+    ] {
+        assert!(
+            v[key].as_f64().is_some_and(|x| x > 0.0),
+            "{key} not a positive number in {v}"
+        );
+    }
+    // Four ticks at least, 4,096 transactions each less the lagging kinds of the first ticks.
+    assert_eq!(v["ticks"], 4);
+    assert_eq!(v["failed_in_mix"], 0, "{v}");
+    assert_eq!(v["failed_in_tick_cost"], 0, "{v}");
+    assert_eq!(v["live_jobs"], 12000);
+    // The reported ratio is the median of the trials' ratios.
+    let trials: Vec<f64> = v["signed_vs_raw_verify_trials"]
+        .as_array()
+        .expect("the trials' ratios")
+        .iter()
+        .map(|x| x.as_f64().expect("a ratio"))
+        .collect();
+    assert_eq!(trials.len(), 2);
+    let mut sorted = trials.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert_eq!(v["signed_vs_raw_verify"].as_f64(), Some(sorted[1]));
+    assert!(trials.iter().all(|r| *r > 0.0));
+    let ratio = v["tick_cost_ratio_1m_vs_10k"].as_f64().expect("a ratio");
+    assert!(ratio > 0.0, "{v}");
+}
+
+#[test]
+fn trials_out_of_range_are_refused() {
+    let o = comqute(&["bench", "ledger", "--trials", "0"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--trials"));
+}
