@@ -40,10 +40,19 @@ pub fn json_same(a: &Value, b: &Value) -> bool {
 
 /// The committed corpus directory of a fuzz target: `fuzz/corpus/<target>` of this
 /// workspace.
+///
+/// Found from the package directory cargo gives the running test at run time (any crate of
+/// the workspace), not the one compiled in: a target directory shared between checkouts
+/// can run a test binary that another checkout built, whose compiled-in path is that
+/// checkout's.
 pub fn corpus_dir(target: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target)
+    let start = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let root = start
+        .ancestors()
+        .find(|d| d.join("fuzz/corpus").is_dir())
+        .map_or_else(|| start.join("../.."), Path::to_path_buf);
+    root.join("fuzz/corpus").join(target)
 }
 
 /// Every file of `target`'s corpus as (path, bytes), sorted by path.

@@ -2,8 +2,6 @@
 //! record bodies from a real durable run, and contract-call sequences that register a
 //! worker and submit a job. `cargo run -p comqute-ledger --example gen_fuzz_seeds`.
 
-use std::path::Path;
-
 use comqute_contracts::job_registry::{JobSpec, Sampling, SUBMIT};
 use comqute_contracts::marketplace::model_id;
 use comqute_contracts::worker_registry::{Capabilities, SetAvailable, REGISTER, SET_AVAILABLE};
@@ -22,7 +20,8 @@ fn call(selector: u8, input_type: u16, amount_hundreds: u16, source: u8, input: 
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    // `fuzz/corpus` of the checkout cargo runs this from.
+    let root = comqute_fuzzkit::corpus_dir("");
     // Tick log: a durable run with transfers, a faucet and a warp.
     let dir = std::env::temp_dir().join(format!("comqute-fuzz-seeds-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -6,9 +6,8 @@ use comqute_ledger::{Seed, Transaction};
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/vectors.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("testdata/vectors.json exists"))
-        .expect("valid json")
+    // Compiled in, so the test binary and the vectors it checks always come together.
+    serde_json::from_str(include_str!("../../../testdata/vectors.json")).expect("valid json")
 }
 
 fn s(v: &Value) -> &str {

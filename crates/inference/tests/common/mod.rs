@@ -66,9 +66,12 @@ pub fn llama_server_binary() -> Option<PathBuf> {
     }
 }
 
-/// The fixtures folder.
+/// The fixtures folder, under the package directory cargo gives the test at run time (the
+/// compiled-in one names whichever checkout built the binary).
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("tests/fixtures")
 }
 
 /// Reads a JSON fixture.
