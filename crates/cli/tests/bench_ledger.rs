@@ -1,16 +1,10 @@
 //! `comqute bench ledger`: a small run reports every figure, with the mix and the timed
 //! ticks executing (a failed transaction would mean the workload measures refusals).
 
-use std::process::{Command, Output};
+mod support;
 
 use serde_json::Value;
-
-fn comqute(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_comqute"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use support::comqute;
 
 #[test]
 fn a_small_run_reports_every_figure_with_nothing_failed() {

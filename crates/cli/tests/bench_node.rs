@@ -1,16 +1,10 @@
 //! `comqute bench node`: a short bounded run against the in-process node, and the loopback
 //! guard.
 
-use std::process::{Command, Output};
+mod support;
 
 use serde_json::Value;
-
-fn comqute(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_comqute"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use support::comqute;
 
 #[test]
 fn a_short_run_reports_both_phases() {

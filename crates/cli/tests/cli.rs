@@ -1,16 +1,12 @@
 //! The `comqute` binary as a user runs it.
 
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
 
 use base64::Engine;
 use serde_json::Value;
-
-fn comqute(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_comqute"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use support::comqute;
 
 fn vectors() -> Value {
     // Compiled in, so the test binary and the vectors it checks always come together.

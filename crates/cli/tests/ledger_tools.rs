@@ -8,12 +8,7 @@ use serde_json::{json, Value};
 
 mod support;
 
-fn comqute(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_comqute"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
+use support::comqute;
 
 #[test]
 fn verify_and_export_a_node_data_directory() {

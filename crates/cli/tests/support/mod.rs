@@ -1,4 +1,4 @@
-//! Shared by the marketplace tests: the real `comqute node` binary on a free loopback port
+//! Shared by the CLI's tests: the `comqute` binary run once, the real `comqute node` binary on a free loopback port
 //! with a temporary data directory, the `comqute` CLI run against it, key files, and
 //! bounded waits.
 
@@ -25,6 +25,14 @@ pub struct NodeProc {
     /// Scratch space: the data directory and key files live under it.
     pub dir: PathBuf,
     extra: Vec<String>,
+}
+
+/// Runs the `comqute` binary with `args` and waits for it.
+pub fn comqute(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_comqute"))
+        .args(args)
+        .output()
+        .expect("the comqute binary runs")
 }
 
 /// The URL a server process (started with a piped stdout) prints as its first line,
