@@ -366,13 +366,12 @@ fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64,
         }
         let t = Instant::now();
         filled.process_tick()?;
-        times.push(t.elapsed().as_nanos() as u64);
+        times.push(t.elapsed().as_nanos() as f64);
     }
-    times.sort_unstable();
     let failed = filled
         .receipts()
         .iter()
         .filter(|r| !r.is_executed())
         .count();
-    Ok((times[times.len() / 2], bytes_per_job, failed))
+    Ok((median(times.into_iter()) as u64, bytes_per_job, failed))
 }

@@ -1,6 +1,6 @@
-//! Shared by the CLI's tests: the `comqute` binary run once, the real `comqute node` binary on a free loopback port
-//! with a temporary data directory, the `comqute` CLI run against it, key files, and
-//! bounded waits.
+//! Shared by the CLI's tests: the `comqute` binary run once, the real `comqute node` binary
+//! on a free loopback port with a temporary data directory, the `comqute` CLI run against
+//! it, key files, and bounded waits.
 
 #![allow(dead_code)]
 
