@@ -144,7 +144,7 @@ fn queue(
 /// pays. Returns the job id. Unsigned, one tick per step.
 pub fn happy_path(l: &mut Ledger, nonce: u64) -> Result<u64, LedgerError> {
     let caps = Capabilities {
-        models: vec![llama()],
+        models: vec!["llama3.2:1b".into()],
         gpu: "RTX 4090".into(),
         vram_mb: 24_576,
         tokens_per_s: 120,
@@ -154,7 +154,10 @@ pub fn happy_path(l: &mut Ledger, nonce: u64) -> Result<u64, LedgerError> {
     let stake = scenario_config().min_stake.0;
     queue(l, WORKER, WORKER_REGISTRY, REGISTER, encode(&caps), stake)?;
     l.process_tick()?;
-    let available = encode(&SetAvailable { available: true });
+    let available = encode(&SetAvailable {
+        available: true,
+        session: 0,
+    });
     queue(l, WORKER, WORKER_REGISTRY, SET_AVAILABLE, available, 0)?;
     l.process_tick()?;
     // Submit; the END_TICK of the same tick matches it with the worker.

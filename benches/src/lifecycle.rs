@@ -9,8 +9,8 @@
 //! submission order.
 
 use comqute_contracts::job_registry::{
-    JobRef, JobResult, JobSpec, PostResult, Resolve, Sampling, CANCEL, CLAIM, DISPUTE, EXPIRE,
-    FAIL, POST_RESULT, RESOLVE, START, SUBMIT,
+    GiveUp, JobRef, JobResult, JobSpec, PostResult, Resolve, Sampling, CANCEL, CLAIM, DECLINE,
+    DISPUTE, EXPIRE, FAIL, POST_RESULT, RESOLVE, START, SUBMIT,
 };
 use comqute_contracts::marketplace::{self, model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
 use comqute_contracts::qpi::encode;
@@ -143,7 +143,7 @@ pub fn registrations_of(
     tick: Tick,
 ) -> Vec<Transaction> {
     let caps = Capabilities {
-        models: vec![model_id(MODEL)],
+        models: vec![MODEL.into()],
         gpu: "bench".into(),
         vram_mb: 24_000,
         tokens_per_s: 100,
@@ -174,6 +174,8 @@ pub enum Proc {
     Claim,
     /// [`START`] of assigned jobs by their workers.
     Start,
+    /// [`DECLINE`] of assigned jobs by their workers, with a reason (each job reopens).
+    Decline,
     /// [`POST_RESULT`] of running jobs by their workers.
     PostResult,
     /// [`CANCEL`] of open jobs by their requesters.
@@ -191,10 +193,11 @@ pub enum Proc {
 
 impl Proc {
     /// Every procedure, in lifecycle order.
-    pub const ALL: [Proc; 9] = [
+    pub const ALL: [Proc; 10] = [
         Proc::Submit,
         Proc::Claim,
         Proc::Start,
+        Proc::Decline,
         Proc::PostResult,
         Proc::Cancel,
         Proc::Fail,
@@ -209,6 +212,7 @@ impl Proc {
             Proc::Submit => "submit",
             Proc::Claim => "claim",
             Proc::Start => "start",
+            Proc::Decline => "decline",
             Proc::PostResult => "post_result",
             Proc::Cancel => "cancel",
             Proc::Fail => "fail",
@@ -233,7 +237,7 @@ impl Proc {
         match self {
             Proc::Submit => 0,
             Proc::Claim | Proc::Cancel | Proc::Expire => 1,
-            Proc::Start => 2,
+            Proc::Start | Proc::Decline => 2,
             Proc::PostResult | Proc::Fail => 3,
             Proc::Dispute => 4,
             Proc::Resolve => 5,
@@ -247,6 +251,12 @@ impl Proc {
             .map(|k| {
                 let id = first + k;
                 let jr = || encode(&JobRef { job_id: id });
+                let give_up = |reason: &str| {
+                    encode(&GiveUp {
+                        job_id: id,
+                        reason: reason.into(),
+                    })
+                };
                 let (who, ty, amount, input) = match self {
                     Proc::Submit => (
                         requester_of(id),
@@ -270,7 +280,8 @@ impl Proc {
                         }),
                     ),
                     Proc::Cancel => (requester_of(id), CANCEL, Amount::ZERO, jr()),
-                    Proc::Fail => (worker_of(id), FAIL, Amount::ZERO, jr()),
+                    Proc::Decline => (worker_of(id), DECLINE, Amount::ZERO, give_up("too slow")),
+                    Proc::Fail => (worker_of(id), FAIL, Amount::ZERO, give_up("out of memory")),
                     Proc::Dispute => (requester_of(id), DISPUTE, Amount::ZERO, jr()),
                     Proc::Resolve => (
                         RESOLVER,
@@ -420,4 +431,20 @@ pub fn mixed_tick(jobs: u64, tick: Tick) -> Vec<Transaction> {
         out.push(tx);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every procedure's fixture builds, and every call of its tick executes (the benches
+    /// time only ticks whose calls all execute).
+    #[test]
+    fn every_procedure_tick_executes() {
+        for p in Proc::ALL {
+            let mut l = p.prepare(4).unwrap_or_else(|e| panic!("{}: {e}", p.name()));
+            let calls = p.calls(4, l.next_tick());
+            run_tick(&mut l, calls).unwrap_or_else(|e| panic!("{}: {e}", p.name()));
+        }
+    }
 }

@@ -4,9 +4,14 @@
 //! their result hashes.
 //!
 //! ## One job, start to end
-//! 1. The job registry assigns the job at END_TICK (the daemon hears the `Assigned` event, and
+//! 1. The job registry offers the job at END_TICK (the daemon hears the `Assigned` event, and
 //!    rescans the assigned jobs every [`WorkerConfig::scan_interval`] in case it missed one).
-//! 2. START, then the prompt blob, checked against the job's prompt hash.
+//! 2. **Accept or decline** (the job registry's fair-deadline rule): the prompt blob is
+//!    fetched and checked against the job's prompt hash, and must be UTF-8 text; the model
+//!    must be served here; and the backend's measured speed must deliver the job's
+//!    `max_output_tokens` within its `timeout_ticks` on this node's tick length, with half
+//!    the time again to spare ([`fits_deadline`]). Anything else is DECLINEd with the reason,
+//!    which costs the worker nothing; otherwise START accepts the delivery deadline.
 //! 3. The request made by [`comqute_inference::job::request_for_job`], run on the backend;
 //!    pieces are pushed to the node's token stream as they come.
 //! 4. The output uploaded as a blob, then POST_RESULT with its hash, the backend's token count
@@ -23,9 +28,20 @@
 //!   was lost is not repeated.
 //! - A retried generation streams only what extends the text already streamed; if a retry
 //!   produces different text, streaming stops (the posted hash covers the final output).
-//! - Stop ([`Stop::Drain`], the first Ctrl-C) declares the worker unavailable and lets the
-//!   current jobs finish for up to [`WorkerConfig::grace`]; [`Stop::Abort`] (a second Ctrl-C,
-//!   or the grace period over) gives the remaining jobs up with FAIL before returning.
+//! - A generation still running two ticks before the delivery deadline is stopped and the
+//!   job given up with FAIL (reputation, not stake); the chain would otherwise slash it.
+//! - Every slash the worker suffers is logged as a warning with the chain's reason.
+//! - Stop ([`Stop::Drain`], the first Ctrl-C) signs the worker off (unavailable and offline at
+//!   once) and lets the current jobs finish for up to [`WorkerConfig::grace`];
+//!   [`Stop::Abort`] (a second Ctrl-C, or the grace period over) gives the remaining jobs up
+//!   with FAIL (or DECLINE, for the ones not started) before returning.
+//!
+//! ## One daemon per key
+//! A daemon heartbeats with a random session number; the worker registry refuses another
+//! session while one is online, so a second daemon on the same key stops at once with a
+//! message ([`WorkerConfig::takeover`] replaces a daemon that is gone without signing off).
+//! On one machine a lock file beside the key ([`WorkerConfig::lock`]) says so before anything
+//! reaches the chain.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -81,6 +97,12 @@ pub struct WorkerConfig {
     /// How often the backend's models are read again, to declare what it has now (also
     /// done at once when a job finds its model gone).
     pub refresh_interval: Duration,
+    /// Replace another daemon session that is still online on the chain.
+    pub takeover: bool,
+    /// A lock file held while the daemon runs (the CLI uses `KEYFILE.lock`).
+    pub lock: Option<std::path::PathBuf>,
+    /// Decline jobs the measured speed cannot deliver in time ([`fits_deadline`]).
+    pub check_deadlines: bool,
 }
 
 impl Default for WorkerConfig {
@@ -98,7 +120,53 @@ impl Default for WorkerConfig {
             benchmark: true,
             backoff: Duration::from_millis(500),
             refresh_interval: Duration::from_secs(30),
+            takeover: false,
+            lock: None,
+            check_deadlines: true,
         }
+    }
+}
+
+/// How fast the backend is, as measured: by the benchmark at start, then by the jobs served.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Speed {
+    /// Output tokens per second.
+    pub tokens_per_s: f64,
+    /// Seconds to the first token (start-up, prompt reading) of a short prompt.
+    pub first_token_s: f64,
+}
+
+/// Whether a job asking for `max_tokens` (with a prompt of `prompt_bytes`) fits a delivery
+/// window of `timeout_ticks` ticks of `tick_ms` milliseconds at `speed`: the estimated time
+/// (the first-token latency plus a quarter second for the chain calls, the prompt read at
+/// five times the generation speed at about four bytes a token, and the generation) times
+/// 1.5 must fit the window. Unknown speed or tick length (0: a node that ticks only on
+/// warps) fits. `Err` says why not, for the DECLINE reason.
+pub fn fits_deadline(
+    max_tokens: u32,
+    prompt_bytes: u32,
+    timeout_ticks: u32,
+    tick_ms: u32,
+    speed: Option<Speed>,
+) -> Result<(), String> {
+    let Some(sp) = speed.filter(|s| s.tokens_per_s.is_finite() && s.tokens_per_s > 0.0) else {
+        return Ok(());
+    };
+    if tick_ms == 0 {
+        return Ok(());
+    }
+    let prompt_tokens = f64::from(prompt_bytes) / 4.0;
+    let overhead = sp.first_token_s.clamp(0.0, 600.0) + 0.25;
+    let est = overhead + (f64::from(max_tokens) + prompt_tokens / 5.0) / sp.tokens_per_s;
+    let window = f64::from(timeout_ticks) * f64::from(tick_ms) / 1000.0;
+    if est * 1.5 <= window {
+        Ok(())
+    } else {
+        let need_ticks = (est * 1.5 * 1000.0 / f64::from(tick_ms)).ceil();
+        Err(format!(
+            "{max_tokens} tokens at ~{:.1} tokens/s need ~{est:.1} s; the job gives {timeout_ticks} ticks ({window:.1} s): ask for at least {need_ticks:.0} ticks",
+            sp.tokens_per_s
+        ))
     }
 }
 
@@ -114,12 +182,26 @@ pub struct WorkerReport {
     /// Jobs left without an answer because even FAIL could not be sent (the chain expires
     /// them).
     pub lost: u64,
+    /// Offers turned down (DECLINE, free): a deadline the backend cannot meet, a bad prompt,
+    /// a model not served.
+    pub declined: u64,
+}
+
+impl std::fmt::Display for WorkerReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} delivered, {} declined, {} given up, {} given up on stop, {} left to expire",
+            self.delivered, self.declined, self.failed, self.abandoned, self.lost
+        )
+    }
 }
 
 /// How one job ended for this worker.
 #[derive(Debug)]
 enum Outcome {
     Delivered { tokens: u32 },
+    Declined(String),
     Skipped(String),
     Failed(String),
     Abandoned,
@@ -130,6 +212,8 @@ enum Outcome {
 pub struct Worker {
     shared: Arc<Shared>,
     cfg: WorkerConfig,
+    /// Held while the daemon runs.
+    _lock: Option<std::fs::File>,
 }
 
 /// What every job task needs.
@@ -145,6 +229,53 @@ struct Shared {
     backoff: Duration,
     /// Woken when a job finds a model gone: the backend's models are read again.
     refresh: tokio::sync::Notify,
+    /// This daemon's session on the chain.
+    session: u64,
+    /// Woken when another session took the worker over: this daemon stops.
+    taken_over: tokio::sync::Notify,
+    /// The backend's measured speed (benchmark, then served jobs).
+    speed: std::sync::Mutex<Option<Speed>>,
+    check_deadlines: bool,
+}
+
+/// Takes the lock file at `path` (created if missing), or says who holds it.
+fn take_lock(path: &std::path::Path) -> Result<std::fs::File> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another `comqute worker run` on this machine is using this key (it holds {}); stop it first",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// A fresh random session number (never 0).
+fn new_session() -> u64 {
+    use rand_core::RngCore;
+    let mut b = [0u8; 8];
+    if rand_core::OsRng.try_fill_bytes(&mut b).is_err() {
+        // No randomness: the time and process id still differ between two daemons.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        b = (t ^ u64::from(std::process::id()).rotate_left(32)).to_le_bytes();
+    }
+    u64::from_le_bytes(b).max(1)
+}
+
+fn session_in_use(e: &SdkError) -> bool {
+    e.contract_error()
+        .and_then(|c| c.rejected_name())
+        .is_some_and(|n| n == "SessionInUse")
 }
 
 fn sdk_transient(e: &SdkError) -> bool {
@@ -214,6 +345,24 @@ fn pick_models(has: &[String], asked: &[String]) -> Vec<String> {
     set.into_iter().collect()
 }
 
+/// The names declared on chain for the served models: each name, and an Ollama
+/// `name:latest` also as `name` (at most the registry's limit, first ones kept).
+fn declared_names(served: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for n in served {
+        for name in [Some(n.as_str()), n.strip_suffix(":latest")]
+            .into_iter()
+            .flatten()
+        {
+            if !names.iter().any(|x| x == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names.truncate(comqute_sdk::contracts::worker_registry::MAX_MODELS);
+    names
+}
+
 /// Model id → backend name. Jobs name models by the id of the name the requester used, so an
 /// Ollama `name:latest` model is also declared as `name`.
 fn model_map(served: &[String]) -> BTreeMap<Hash32, String> {
@@ -239,6 +388,7 @@ impl Worker {
         stop: &mut watch::Receiver<Stop>,
     ) -> Result<Worker> {
         let me = key.identity();
+        let lock = cfg.lock.as_deref().map(take_lock).transpose()?;
         let available = {
             let mut attempt = 0;
             loop {
@@ -293,9 +443,24 @@ impl Worker {
             patience: cfg.chain_patience,
             backoff: cfg.backoff,
             refresh: tokio::sync::Notify::new(),
+            session: new_session(),
+            taken_over: tokio::sync::Notify::new(),
+            speed: std::sync::Mutex::new(None),
+            check_deadlines: cfg.check_deadlines,
         });
-        let w = Worker { shared, cfg };
-        w.ensure_registered(&served).await?;
+        let w = Worker {
+            shared,
+            cfg,
+            _lock: lock,
+        };
+        w.claim_session().await?;
+        let speed = if w.cfg.benchmark {
+            w.measure_speed(&served[0]).await
+        } else {
+            None
+        };
+        w.shared.set_speed(speed);
+        w.ensure_registered(&served, speed).await?;
         info!(
             worker = %me,
             backend = backend.name(),
@@ -312,7 +477,10 @@ impl Worker {
         self.shared.served()
     }
 
-    async fn ensure_registered(&self, served: &[String]) -> Result<()> {
+    /// Makes sure no other daemon serves this key: a heartbeat from this session, refused by
+    /// the chain while another session is online (unless taking over). A key that is not a
+    /// worker yet has no session to check.
+    async fn claim_session(&self) -> Result<()> {
         let sh = &self.shared;
         let workers = sh.client.workers();
         let current = retry_sdk("reading the worker", sh.patience, sh.backoff, || {
@@ -320,13 +488,73 @@ impl Worker {
         })
         .await
         .context("reading the worker's registration")?;
-        let declared: Vec<Hash32> = model_map(served).into_keys().collect();
+        let Some(info) = current else { return Ok(()) };
+        if info.worker.status != WorkerStatus::Active {
+            return Ok(());
+        }
+        let hb = comqute_sdk::contracts::worker_registry::Heartbeat {
+            session: sh.session,
+            takeover: self.cfg.takeover,
+        };
+        match retry_sdk("heartbeat", sh.patience, sh.backoff, || {
+            workers.heartbeat_session(&sh.key, &hb)
+        })
+        .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if session_in_use(&e) => {
+                let now = sh.client.tick().await.map(|t| t.0).unwrap_or(0);
+                let last = info.worker.last_heartbeat.0;
+                bail!(
+                    "another daemon is serving {} (its last heartbeat was at tick {last}, {} ticks ago); \
+                     stop it first, or pass --takeover if it is gone",
+                    sh.me,
+                    now.saturating_sub(last)
+                )
+            }
+            Err(e) => Err(anyhow!(e).context("sending the first heartbeat")),
+        }
+    }
+
+    /// The speed on `model`, from a short generation; `None` when it fails.
+    async fn measure_speed(&self, model: &str) -> Option<Speed> {
+        match comqute_inference::hardware::benchmark(self.shared.backend.as_ref(), model, 32).await
+        {
+            Ok(b) => {
+                let first_token_s = b.first_token.unwrap_or(b.wall).as_secs_f64();
+                info!(model = %b.model, tokens_per_s = b.tokens_per_second, first_token_s, "benchmarked the backend");
+                Some(Speed {
+                    tokens_per_s: b.tokens_per_second,
+                    first_token_s,
+                })
+            }
+            Err(e) => {
+                warn!(%e, "benchmark failed; the speed will be learnt from the first jobs");
+                None
+            }
+        }
+    }
+
+    async fn ensure_registered(&self, served: &[String], speed: Option<Speed>) -> Result<()> {
+        let sh = &self.shared;
+        let workers = sh.client.workers();
+        let current = retry_sdk("reading the worker", sh.patience, sh.backoff, || {
+            workers.get(&sh.me)
+        })
+        .await
+        .context("reading the worker's registration")?;
+        let declared = declared_names(served);
+        // Whole tokens per second for the chain (no floats there).
+        let tokens_per_s = speed.map(|s| s.tokens_per_s.clamp(0.0, f64::from(u32::MAX)) as u32);
         match current {
             Some(info) if info.worker.status == WorkerStatus::Active => {
                 let mut caps = info.worker.capabilities.clone();
                 let mut want = caps.clone();
                 want.models = declared;
                 want.max_concurrent = self.cfg.concurrency;
+                if let Some(t) = tokens_per_s {
+                    want.tokens_per_s = t;
+                }
                 if let Some(p) = self.cfg.price_per_1k {
                     want.price_per_1k = p;
                 }
@@ -359,27 +587,7 @@ impl Worker {
                     bail!("registering {} needs --price-per-1k P", sh.me);
                 };
                 let hw = comqute_inference::hardware::detect();
-                let tokens_per_s = if self.cfg.benchmark {
-                    match comqute_inference::hardware::benchmark(
-                        sh.backend.as_ref(),
-                        &served[0],
-                        32,
-                    )
-                    .await
-                    {
-                        Ok(b) => {
-                            info!(model = %b.model, tokens_per_s = b.tokens_per_second, "benchmarked the backend");
-                            // Whole tokens per second for the chain (no floats there).
-                            b.tokens_per_second.clamp(0.0, f64::from(u32::MAX)) as u32
-                        }
-                        Err(e) => {
-                            warn!(%e, "benchmark failed; registering without a speed");
-                            0
-                        }
-                    }
-                } else {
-                    0
-                };
+                let tokens_per_s = tokens_per_s.unwrap_or(0);
                 let caps = Capabilities {
                     models: declared,
                     gpu: hw
@@ -400,6 +608,15 @@ impl Worker {
                     .await
                     .context("registering the worker")?;
                 info!(number = n, %stake, "registered as a worker");
+                let hb = comqute_sdk::contracts::worker_registry::Heartbeat {
+                    session: sh.session,
+                    takeover: false,
+                };
+                retry_sdk("heartbeat", sh.patience, sh.backoff, || {
+                    workers.heartbeat_session(&sh.key, &hb)
+                })
+                .await
+                .context("sending the first heartbeat")?;
             }
         }
         Ok(())
@@ -424,20 +641,27 @@ impl Worker {
         if served.is_empty() {
             warn!("the backend has none of the models to serve any more; unavailable until it has");
             sh.set_models(&served);
-            match workers.set_available(&sh.key, false).await {
+            match workers
+                .set_available_session(&sh.key, false, sh.session)
+                .await
+            {
                 Ok(_) => *available = false,
                 Err(e) => warn!(%e, "could not declare the worker unavailable"),
             }
             return;
         }
         info!(models = ?served, "the backend's models changed");
-        if let Err(e) = self.ensure_registered(&served).await {
+        let speed = sh.speed();
+        if let Err(e) = self.ensure_registered(&served, speed).await {
             warn!("declaring the backend's models: {e:#}");
             return;
         }
         sh.set_models(&served);
         if !*available {
-            match workers.set_available(&sh.key, true).await {
+            match workers
+                .set_available_session(&sh.key, true, sh.session)
+                .await
+            {
                 Ok(_) => *available = true,
                 Err(e) => warn!(%e, "could not declare the worker available"),
             }
@@ -448,16 +672,17 @@ impl Worker {
     pub async fn run(self, mut stop: watch::Receiver<Stop>) -> Result<WorkerReport> {
         let sh = self.shared.clone();
         let workers = sh.client.workers();
-        retry_sdk("heartbeat", sh.patience, sh.backoff, || {
-            workers.heartbeat(&sh.key)
-        })
-        .await
-        .context("sending the first heartbeat")?;
         retry_sdk("declaring availability", sh.patience, sh.backoff, || {
-            workers.set_available(&sh.key, true)
+            workers.set_available_session(&sh.key, true, sh.session)
         })
         .await
-        .context("declaring the worker available")?;
+        .map_err(|e| {
+            if session_in_use(&e) {
+                anyhow!("another daemon took this worker over before it started: {e}")
+            } else {
+                anyhow!(e).context("declaring the worker available")
+            }
+        })?;
         info!("available for jobs");
 
         let (wake_tx, mut wake_rx) = mpsc::channel::<u64>(1024);
@@ -493,6 +718,10 @@ impl Worker {
                     report.delivered += 1;
                     info!(job = id, tokens, "delivered");
                 }
+                Outcome::Declined(why) => {
+                    report.declined += 1;
+                    info!(job = id, "declined the job (free): {why}");
+                }
                 Outcome::Skipped(why) => {
                     // Not remembered: a job read in a passing state is looked at again.
                     debug!(job = id, "skipped: {why}");
@@ -517,6 +746,10 @@ impl Worker {
         while *stop.borrow() == Stop::Run {
             tokio::select! {
                 _ = stop.changed() => {}
+                _ = sh.taken_over.notified() => {
+                    warn!("another daemon session took this worker over: stopping");
+                    break;
+                }
                 Some(id) = wake_rx.recv() => {
                     if !done.contains(&id) && inflight.len() < usize::from(self.cfg.concurrency) {
                         spawn(id, &mut tasks, &mut inflight);
@@ -549,15 +782,17 @@ impl Worker {
         // Draining: no new jobs, let the current ones finish.
         listener.abort();
         info!(current = inflight.len(), "stopping: taking no new jobs");
-        if let Err(e) = retry_sdk(
-            "withdrawing availability",
-            Duration::from_secs(5),
-            sh.backoff,
-            || workers.set_available(&sh.key, false),
-        )
+        // Signing off: unavailable, and offline at once (not a heartbeat window later).
+        if let Err(e) = retry_sdk("signing off", Duration::from_secs(5), sh.backoff, || {
+            workers.set_available_session(&sh.key, false, sh.session)
+        })
         .await
         {
-            warn!(%e, "could not declare the worker unavailable");
+            if session_in_use(&e) {
+                info!("another session serves the worker now; not signing it off");
+            } else {
+                warn!(%e, "could not sign the worker off");
+            }
         }
         let grace = tokio::time::sleep(self.cfg.grace);
         tokio::pin!(grace);
@@ -583,7 +818,7 @@ impl Worker {
             }
         }
         beat.abort();
-        info!(?report, "worker stopped");
+        info!("worker stopped: {report}");
         Ok(report)
     }
 }
@@ -602,13 +837,44 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
         let mut events = sh.client.subscribe(head);
         while let Some(item) = events.next().await {
             match item {
-                Ok(e) => {
-                    if let Some(JobEvent::Assigned { job_id, worker, .. }) = e.job() {
+                Ok(e) => match e.job() {
+                    Some(JobEvent::Assigned { job_id, worker, .. }) => {
                         if *worker == sh.me && wake.send(*job_id).await.is_err() {
                             return;
                         }
                     }
-                }
+                    Some(JobEvent::Expired {
+                        job_id,
+                        worker: Some(w),
+                        slashed,
+                        reason,
+                        ..
+                    }) if *w == sh.me => {
+                        warn!(job = job_id, %slashed, "SLASHED {slashed} of stake: {reason}");
+                    }
+                    Some(JobEvent::Resolved {
+                        job_id,
+                        worker_wins: false,
+                        slashed,
+                        ..
+                    }) if *slashed > Amount::ZERO => {
+                        if let Ok(Some(j)) = sh.client.jobs().get(*job_id).await {
+                            if j.worker == Some(sh.me) {
+                                warn!(job = job_id, %slashed, "SLASHED {slashed} of stake: the dispute was resolved against this worker");
+                            }
+                        }
+                    }
+                    Some(JobEvent::Declined {
+                        job_id,
+                        worker,
+                        answered: false,
+                        reason,
+                        ..
+                    }) if *worker == sh.me => {
+                        warn!(job = job_id, "missed an offer (reputation lost): {reason}");
+                    }
+                    _ => {}
+                },
                 Err(e) => debug!(%e, "event feed"),
             }
         }
@@ -633,10 +899,18 @@ async fn heartbeats(sh: Arc<Shared>, every: u32, poll: Duration) {
         if last.is_some_and(|l| now < l.saturating_add(every.max(1))) {
             continue;
         }
-        match workers.heartbeat(&sh.key).await {
+        let hb = comqute_sdk::contracts::worker_registry::Heartbeat {
+            session: sh.session,
+            takeover: false,
+        };
+        match workers.heartbeat_session(&sh.key, &hb).await {
             Ok(_) => {
                 debug!(tick = now, "heartbeat");
                 last = Some(now);
+            }
+            Err(e) if session_in_use(&e) => {
+                sh.taken_over.notify_one();
+                return;
             }
             Err(e) => warn!(%e, "heartbeat failed; trying again"),
         }
@@ -674,6 +948,8 @@ async fn assigned_to_me(sh: &Shared, include_running: bool) -> Result<Vec<u64>, 
 
 /// Why a job task stopped early.
 enum Stopped {
+    /// Turn the offer down on chain (free): this reason.
+    Decline(String),
     /// Give the job up on chain: this reason.
     Fail(String),
     /// The daemon is stopping.
@@ -748,20 +1024,74 @@ impl Shared {
         }
     }
 
-    /// Gives job `id` up on chain.
-    async fn give_up(&self, id: u64) -> Result<(), SdkError> {
+    /// Gives job `id` up on chain with `reason` (FAIL; a job not started is declined).
+    async fn give_up(&self, id: u64, reason: &str) -> Result<(), SdkError> {
         let me = self.me;
         let jobs = self.client.jobs();
         self.job_op(
             "FAIL",
             id,
-            || jobs.fail(&self.key, id),
+            || jobs.fail(&self.key, id, reason),
             |j| {
                 j.worker != Some(me)
                     || !matches!(j.status, JobStatus::Assigned | JobStatus::Running)
             },
         )
         .await
+    }
+
+    /// Declines the offer of job `id` with `reason` (free of charge).
+    async fn decline(&self, id: u64, reason: &str) -> Result<(), SdkError> {
+        let me = self.me;
+        let jobs = self.client.jobs();
+        self.job_op(
+            "DECLINE",
+            id,
+            || jobs.decline(&self.key, id, reason),
+            |j| j.worker != Some(me) || j.status != JobStatus::Assigned,
+        )
+        .await
+    }
+
+    /// The measured speed.
+    fn speed(&self) -> Option<Speed> {
+        *self.speed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_speed(&self, s: Option<Speed>) {
+        *self.speed.lock().unwrap_or_else(|p| p.into_inner()) = s;
+    }
+
+    /// Folds a served job's speed into the estimate: a slower reading replaces it at once, a
+    /// faster one moves it a fifth of the way (a deadline missed costs stake; a job declined
+    /// costs nothing).
+    fn observe_speed(&self, g: &Generation) {
+        let Some(s) = g.tokens_per_second() else {
+            return;
+        };
+        if !(s.is_finite() && s > 0.0) || g.output_tokens < 8 {
+            return;
+        }
+        let first = g.timings.first_token.unwrap_or_default().as_secs_f64();
+        let mut cur = self.speed.lock().unwrap_or_else(|p| p.into_inner());
+        *cur = Some(match *cur {
+            None => Speed {
+                tokens_per_s: s,
+                first_token_s: first,
+            },
+            Some(c) => Speed {
+                tokens_per_s: if s < c.tokens_per_s {
+                    s
+                } else {
+                    c.tokens_per_s * 0.8 + s * 0.2
+                },
+                first_token_s: if first > c.first_token_s {
+                    first
+                } else {
+                    c.first_token_s * 0.8 + first * 0.2
+                },
+            },
+        });
     }
 }
 
@@ -775,11 +1105,15 @@ async fn serve(sh: &Shared, id: u64, mut abort: watch::Receiver<bool>) -> Outcom
         Ok(tokens) => Outcome::Delivered { tokens },
         Err(Stopped::Skip(why)) => Outcome::Skipped(why),
         Err(Stopped::Lost(why)) => Outcome::Lost(why),
-        Err(Stopped::Fail(why)) => match sh.give_up(id).await {
+        Err(Stopped::Decline(why)) => match sh.decline(id, &why).await {
+            Ok(()) => Outcome::Declined(why),
+            Err(e) => Outcome::Lost(format!("{why}; and DECLINE could not be sent: {e}")),
+        },
+        Err(Stopped::Fail(why)) => match sh.give_up(id, &why).await {
             Ok(()) => Outcome::Failed(why),
             Err(e) => Outcome::Lost(format!("{why}; and FAIL could not be sent: {e}")),
         },
-        Err(Stopped::Abort) => match sh.give_up(id).await {
+        Err(Stopped::Abort) => match sh.give_up(id, "the worker daemon was stopped").await {
             Ok(()) => Outcome::Abandoned,
             Err(e) => Outcome::Lost(format!("stopping; FAIL could not be sent: {e}")),
         },
@@ -797,8 +1131,38 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
     if job.worker != Some(sh.me) {
         return Err(Stopped::Skip("assigned to another worker".into()));
     }
-    match job.status {
+    let model = sh.model_name(&job.spec.model);
+    let (prompt, model) = match job.status {
         JobStatus::Assigned => {
+            // Accept or decline: nothing is started that cannot be delivered.
+            let Some(model) = model else {
+                sh.refresh.notify_one();
+                return Err(Stopped::Decline(format!(
+                    "model {} is not served by this worker",
+                    job.spec.model
+                )));
+            };
+            let prompt = fetch_prompt(sh, &job).await.map_err(|e| match e {
+                Stopped::Fail(why) => Stopped::Decline(why),
+                other => other,
+            })?;
+            if let Err(e) = std::str::from_utf8(&prompt) {
+                return Err(Stopped::Decline(format!(
+                    "the prompt is not UTF-8 text (invalid byte at offset {})",
+                    e.valid_up_to()
+                )));
+            }
+            if sh.check_deadlines {
+                let tick_ms = sh.client.tick_info().await.map_or(0, |t| t.duration);
+                fits_deadline(
+                    job.spec.max_output_tokens,
+                    job.spec.prompt_size,
+                    job.spec.timeout_ticks,
+                    tick_ms,
+                    sh.speed(),
+                )
+                .map_err(Stopped::Decline)?;
+            }
             let me = sh.me;
             sh.job_op(
                 "START",
@@ -808,26 +1172,38 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
             )
             .await
             .map_err(|e| lost("START", e))?;
-            info!(job = id, "started");
+            info!(job = id, "started: accepted the delivery deadline");
+            (prompt, model)
         }
-        JobStatus::Running => info!(job = id, "resuming a job started before"),
-        other => return Err(Stopped::Skip(format!("it is {other:?}"))),
-    }
-    let Some(model) = sh.model_name(&job.spec.model) else {
-        sh.refresh.notify_one();
-        return Err(Stopped::Fail(format!(
-            "model {} is not served here",
-            job.spec.model
-        )));
+        JobStatus::Running => {
+            info!(job = id, "resuming a job started before");
+            let Some(model) = model else {
+                sh.refresh.notify_one();
+                return Err(Stopped::Fail(format!(
+                    "model {} is not served here",
+                    job.spec.model
+                )));
+            };
+            (fetch_prompt(sh, &job).await?, model)
+        }
+        other => return Err(Stopped::Skip(format!("it is {}", other.name()))),
     };
-    let prompt = fetch_prompt(sh, &job).await?;
     let req = comqute_inference::job::request_for_job(&job.spec, &model, &prompt)
         .map_err(|e| Stopped::Fail(e.to_string()))?;
     let mut stream = Streamer::new(jobs.token_writer(&sh.key, id));
     let clock = TickClock::start(sh).await;
     let deadline = sh.job(id).await.ok().flatten().and_then(|j| j.deadline);
-    let g = generate(sh, id, &req, &mut stream, deadline.map(|d| (d.0, clock))).await?;
+    let g = generate(
+        sh,
+        id,
+        &req,
+        &mut stream,
+        deadline.map(|d| (d.0, clock)),
+        job.spec.timeout_ticks,
+    )
+    .await?;
     stream.finish().await;
+    sh.observe_speed(&g);
     let tokens = if g.output_tokens > job.spec.max_output_tokens {
         warn!(
             job = id,
@@ -925,13 +1301,25 @@ async fn generate(
     req: &comqute_inference::GenerateRequest,
     stream: &mut Streamer,
     deadline: Option<(u32, Option<TickClock>)>,
+    window: u32,
 ) -> Result<Generation, Stopped> {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let (sink, rx) = TokenSink::channel();
         let began = tokio::time::Instant::now();
-        let (r, ()) = tokio::join!(sh.backend.generate(req, sink), stream.forward(rx));
+        let work = async { tokio::join!(sh.backend.generate(req, sink), stream.forward(rx)) };
+        let (r, ()) = match deadline {
+            Some((d, _)) => tokio::select! {
+                x = work => x,
+                margin = near_deadline(sh, d, window) => {
+                    return Err(Stopped::Fail(format!(
+                        "the generation was not done {margin} ticks before the delivery deadline, tick {d}"
+                    )))
+                }
+            },
+            None => work.await,
+        };
         match r {
             Ok(g) => return Ok(g),
             Err(e) if e.is_transient() && attempt < sh.attempts => {
@@ -956,6 +1344,26 @@ async fn generate(
                 return Err(Stopped::Fail(describe_failure(&e, attempt)));
             }
         }
+    }
+}
+
+/// Returns (with the margin used) once the chain is within a margin of tick `deadline`, so
+/// that a FAIL still lands in time: half a second's worth of ticks, at least two, at most a
+/// quarter of the job's `window` (its timeout in ticks).
+async fn near_deadline(sh: &Shared, deadline: u32, window: u32) -> u32 {
+    let tick_ms = sh.client.tick_info().await.map_or(0, |t| t.duration);
+    let margin = if tick_ms == 0 {
+        2
+    } else {
+        500u32.div_ceil(tick_ms).min(window / 4).max(2)
+    };
+    loop {
+        if let Ok(t) = sh.client.tick().await {
+            if t.0.saturating_add(margin) >= deadline {
+                return margin;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -1038,6 +1446,32 @@ mod tests {
         assert!(same_model(" qwen2:0.5b ", "qwen2:0.5b"));
         assert!(!same_model("llama3", "llama3:8b"));
         assert!(!same_model("llama3:8b", "llama3:70b"));
+    }
+
+    #[test]
+    fn deadlines_are_checked_against_the_measured_speed() {
+        let sp = Some(Speed {
+            tokens_per_s: 20.0,
+            first_token_s: 0.5,
+        });
+        // 500 tokens at 20/s: 0.75 + 25 s, × 1.5 ≈ 38.6 s.
+        let e = fits_deadline(500, 0, 3, 1000, sp).unwrap_err();
+        assert!(e.contains("ask for at least 39 ticks"), "{e}");
+        assert!(fits_deadline(500, 0, 39, 1000, sp).is_ok());
+        assert!(fits_deadline(500, 0, 38, 1000, sp).is_err());
+        // A long prompt needs time too.
+        assert!(fits_deadline(10, 400_000, 39, 1000, sp).is_err());
+        // Unknown speed or a node without a tick clock: taken as reachable.
+        assert!(fits_deadline(500, 0, 3, 1000, None).is_ok());
+        assert!(fits_deadline(500, 0, 3, 0, sp).is_ok());
+    }
+
+    #[test]
+    fn ollama_latest_names_are_declared_both_ways() {
+        assert_eq!(
+            declared_names(&["llama3:latest".into(), "qwen2:0.5b".into()]),
+            vec!["llama3:latest", "llama3", "qwen2:0.5b"]
+        );
     }
 
     #[test]

@@ -47,6 +47,8 @@ enum Command {
     Tick(cmd::chain::TickArgs),
     /// Marketplace statistics: jobs per status, money, workers.
     Stats(cmd::chain::StatsArgs),
+    /// The models the market serves, from the chain: workers, price range, speed.
+    Market(cmd::chain::MarketArgs),
     /// An identity's balance.
     Balance(cmd::chain::BalanceArgs),
     /// Creates money for an identity (devnet nodes only).
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Command::Models(c) => cmd::models::run(c),
         Command::Tick(a) => cmd::chain::tick(&cli.global, a),
         Command::Stats(a) => cmd::chain::stats(&cli.global, a),
+        Command::Market(a) => cmd::chain::market(&cli.global, a),
         Command::Balance(a) => cmd::chain::balance(&cli.global, a),
         Command::Faucet(a) => cmd::chain::faucet(&cli.global, a),
         Command::Transfer(a) => cmd::chain::transfer(&cli.global, a),

@@ -52,7 +52,7 @@ fn jobs_workers_stats_events_and_tokens_over_http() {
             sdk.faucet(&k.identity(), Amount(1_000_000)).await.unwrap();
         }
         let caps = Capabilities {
-            models: vec![model_id("llama3.2:1b")],
+            models: vec!["llama3.2:1b".into()],
             gpu: "RTX 4090".into(),
             vram_mb: 24_576,
             tokens_per_s: 120,
@@ -239,7 +239,7 @@ fn bad_input_to_the_marketplace_api_gets_a_typed_4xx() {
             sdk.faucet(&k.identity(), Amount(1_000_000)).await.unwrap();
         }
         let caps = Capabilities {
-            models: vec![model_id("m")],
+            models: vec!["m".into()],
             gpu: String::new(),
             vram_mb: 0,
             tokens_per_s: 1,

@@ -20,6 +20,8 @@ fn submit(node: &NodeProc, key: &std::path::Path, extra: &[&str]) -> serde_json:
         "3000",
         "--max-tokens",
         "500",
+        // No worker serves it: these tests are about the escrow and expiry.
+        "--force",
         "--json",
     ];
     args.extend_from_slice(extra);
@@ -97,9 +99,35 @@ fn a_job_nobody_serves_expires_and_is_refunded() {
     assert_eq!(job["refunded"], "1500");
     assert_eq!(job["worker"], serde_json::Value::Null);
     assert_eq!(node.balance(&alice.identity()), FUNDS, "refunded in full");
-    // `--wait` on a job nobody serves returns once it expired.
-    let job = submit(&node, &alice_file, &["--timeout-ticks", "3", "--wait"]);
+    // `--wait` on a job nobody serves returns once it expired, non-zero, saying why.
+    let o = node.cli(
+        Some(&alice_file),
+        &[
+            "job",
+            "submit",
+            "--model",
+            "llama3.2:1b",
+            "--prompt",
+            "Why?",
+            "--max-price-per-1k",
+            "3000",
+            "--max-tokens",
+            "500",
+            "--force",
+            "--json",
+            "--timeout-ticks",
+            "3",
+            "--wait",
+        ],
+    );
+    assert!(!o.status.success());
+    let job: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(job["status"], "Expired");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no worker took it before its deadline"),
+        "{err}"
+    );
     assert_eq!(node.balance(&alice.identity()), FUNDS);
 }
 
@@ -132,7 +160,27 @@ fn bad_cli_input_is_one_line_and_non_zero() {
             "5000",
         ],
     ));
-    assert!(err.contains("submitting the job"), "{err}");
+    // Said before signing, with the figures (issue 16, item 9).
+    assert!(
+        err.contains("the job locks 15000 units of escrow (5000 tokens at 3000 per 1k)")
+            && err.contains("has 1000 units"),
+        "{err}"
+    );
+    // A transfer over the balance is dropped by the chain: one plain line with the
+    // numbers, no Rust debug names (issue 16, item 8).
+    let err = one_line_error(&node.cli(
+        Some(&alice_file),
+        &[
+            "transfer",
+            &support::key("x").identity().to_string(),
+            "5000",
+        ],
+    ));
+    assert!(
+        err.contains("insufficient balance: it needs 5000 units, the source had 1000"),
+        "{err}"
+    );
+    assert!(!err.contains('{'), "{err}");
     // Signing without a key.
     let err = one_line_error(&node.cli(
         None,
@@ -247,7 +295,6 @@ fn a_worker_registers_updates_unbonds_and_withdraws_from_the_command_line() {
 
 #[test]
 fn a_disputed_result_is_settled_by_the_genesis_resolver() {
-    use comqute_sdk::contracts::marketplace::model_id;
     use comqute_sdk::contracts::worker_registry::Capabilities;
     use comqute_sdk::{Amount, Client, Hash32};
 
@@ -269,7 +316,7 @@ fn a_disputed_result_is_settled_by_the_genesis_resolver() {
         sdk.faucet(&walt.identity(), Amount(100_000)).await.unwrap();
         sdk.faucet(&resolver.identity(), Amount(10)).await.unwrap();
         let caps = Capabilities {
-            models: vec![model_id("llama3.2:1b")],
+            models: vec!["llama3.2:1b".into()],
             gpu: String::new(),
             vram_mb: 0,
             tokens_per_s: 1,

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use comqute_sdk::contracts::job_registry::{JobEvent, Sampling};
-use comqute_sdk::contracts::marketplace::{model_id, MarketConfig};
+use comqute_sdk::contracts::marketplace::MarketConfig;
 use comqute_sdk::contracts::worker_registry::Capabilities;
 use comqute_sdk::{keys, wire, Amount, Client, Hash32, Identity, JobRequest, Keypair, Seed};
 use serde_json::{json, Value};
@@ -36,7 +36,7 @@ fn output() -> Vec<u8> {
 
 fn caps() -> Capabilities {
     Capabilities {
-        models: vec![model_id(MODEL)],
+        models: vec![MODEL.into()],
         gpu: "none".into(),
         vram_mb: 0,
         tokens_per_s: 25,
@@ -192,6 +192,10 @@ fn cli_requester_and_sdk_worker_finish_a_job_and_the_embedded_transport_agrees()
             "3000",
             "--max-tokens",
             "500",
+            // The embedded run below uses the SDK's default; the CLI's default follows
+            // the workers' speed.
+            "--timeout-ticks",
+            "100",
             "--seed",
             "7",
             "--temperature",

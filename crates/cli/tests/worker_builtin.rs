@@ -57,6 +57,8 @@ fn submit(node: &NodeProc, key: &Path, prompt: &str, seed: &str, temperature: &s
             temperature,
             "--timeout-ticks",
             "4000",
+            // Submitted while the worker still loads the model.
+            "--force",
             "--json",
         ],
     );
@@ -136,14 +138,24 @@ fn a_builtin_worker_serves_cli_jobs_that_replay_exactly() {
     let _ = builtin.kill();
     let _ = builtin.wait();
 
-    // A job served under the same model name by the stand-in: the posted fingerprint is not
-    // the built-in runtime's, so exact replay does not apply and the command says so.
+    // A job served under the same model name by another runtime (the Ollama-compatible test
+    // server claiming the model's name): the posted fingerprint is not the built-in
+    // runtime's, so exact replay does not apply and the command says so.
+    let rt = support::runtime();
+    let server = rt
+        .block_on(comqute_inference::testserver::TestServer::start(
+            comqute_inference::testserver::TestServerConfig {
+                models: vec![MODEL.to_string()],
+                ..Default::default()
+            },
+        ))
+        .unwrap();
     let (s_key, s) = node.funded_key("sam", 100_000);
     // The built-in worker is gone but still registered and available: take it out of matching.
     node.cli_json(Some(&w_key), &["worker", "available", "--off", "--json"]);
-    let mut standin = worker(&node, &s_key, &["--backend", "stand-in"], "standin.log");
+    let mut standin = worker(&node, &s_key, &["--ollama", &server.url()], "other.log");
     let id = submit(&node, &r_key, "The capital of France is", "1", "0");
-    let v = wait_finalized(&node, &id, "standin.log");
+    let v = wait_finalized(&node, &id, "other.log");
     assert_eq!(v["worker"], s.identity().to_string());
     let o = node.cli(None, &["job", "replay", &id, "--json"]);
     assert!(

@@ -276,7 +276,7 @@ pub enum EscrowEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EscrowError {
     /// The invocator may not call this procedure.
-    #[error("{caller:?} may not call escrow procedure {procedure}")]
+    #[error("{caller} may not call escrow procedure {procedure}")]
     NotAuthorized {
         /// The invocator.
         caller: Identity,

@@ -5,14 +5,29 @@
 //! | — | [`SUBMIT`] (anyone) | Open | escrow locked in the vault |
 //! | Open | [`CLAIM`] (a worker) or the END_TICK match | Assigned | — |
 //! | Open | [`CANCEL`] (requester) | Cancelled | full refund |
-//! | Assigned | [`START`] (its worker) | Running | — |
+//! | Assigned | [`START`] (its worker): accepts the delivery deadline | Running | — |
+//! | Assigned | [`DECLINE`] (its worker), or no answer within `accept_ticks` | Open; Failed once 3 workers turned it down | no cost (no answer: a small reputation loss); refund when Failed |
 //! | Running | [`POST_RESULT`] (its worker) | Completed | — |
-//! | Assigned, Running | [`FAIL`] (its worker) | Open the first time, Failed the second | —, full refund |
-//! | Open, Assigned, Running | deadline (END_TICK; or [`EXPIRE`] by anyone once passed) | Expired | full refund; a holder is slashed |
+//! | Running | [`FAIL`] (its worker) | Open the first time, Failed the second | —, full refund |
+//! | Open | deadline (END_TICK; or [`EXPIRE`] by anyone once passed) | Expired | full refund, nobody slashed |
+//! | Running | delivery deadline (END_TICK; or [`EXPIRE`]) | Expired | full refund; the worker is slashed |
 //! | Completed | end of the challenge window (END_TICK) | Finalized | worker paid, rest refunded |
 //! | Completed | [`DISPUTE`] (requester, within the window) | Disputed | — |
 //! | Disputed | [`RESOLVE`] (the resolver) | Resolved | worker wins: paid; requester wins: full refund and slash |
 //! | Disputed | dispute timeout (END_TICK) | Resolved | worker paid (the result stands) |
+//!
+//! ## The fair-deadline rule
+//! A worker is only ever slashed for a deadline **it accepted**. An assignment is an offer:
+//! the worker has [`MarketConfig::accept_ticks`] ticks to START (which fixes its delivery
+//! deadline at `timeout_ticks` after the start, a deadline it can check against its own
+//! speed before accepting) or to DECLINE, free of charge, with a reason. An offer left
+//! unanswered reopens the job (the worker loses a little reputation, no stake). Only a
+//! started job whose delivery deadline passes is slashed. So a requester who asks for more
+//! tokens than its timeout allows gets its job declined and refunded, and cannot gain from a
+//! worker that starts only what it can finish (the daemon's rule: its measured speed must
+//! deliver `max_output_tokens` within the timeout with a margin). A worker that declined or
+//! gave a job up is never offered it again; after three such workers the job ends Failed
+//! and is refunded, with the last reason.
 //!
 //! - **Submit** ([`SUBMIT`], [`JobSpec`]): the invocation reward is the escrow, locked in the
 //!   vault; it must cover `max_output_tokens × max_price_per_1k / 1000`.
@@ -22,20 +37,25 @@
 //!   [`MarketConfig::max_matches_per_tick`] open jobs per tick and carries over; a new pass
 //!   starts whenever a job opens or a listed worker changes. A worker may also [`CLAIM`] one
 //!   open job it names.
-//! - **Deadlines**: each live job has one deadline in an ordered index: an open or held
-//!   job's expiry (`timeout_ticks` after it opened or was assigned), a completed job's end of
-//!   challenge window, a disputed job's resolution timeout. END_TICK handles due deadlines,
-//!   at most [`MarketConfig::max_settlements_per_tick`] per tick, oldest first; the rest carry
-//!   over. A result posted in the deadline's own tick is in time (transactions run before
-//!   END_TICK); a dispute is accepted up to and including the window's last tick.
+//! - **Deadlines**: each live job has one deadline in an ordered index: an open job's expiry
+//!   (`timeout_ticks` after it opened), an assigned job's answer deadline (`accept_ticks`
+//!   after the assignment), a running job's delivery deadline (`timeout_ticks` after START),
+//!   a completed job's end of challenge window, a disputed job's resolution timeout.
+//!   END_TICK handles due deadlines, at most [`MarketConfig::max_settlements_per_tick`] per
+//!   tick, oldest first; the rest carry over. A result posted in the deadline's own tick is
+//!   in time (transactions run before END_TICK); a dispute is accepted up to and including
+//!   the window's last tick.
 //! - **Money**: on finalization the worker gets `output_tokens × price_per_1k / 1000` (its
 //!   price, fixed at assignment), never more than the escrow; the requester gets the rest.
-//!   Cancel, expiry, a second failure and a lost dispute refund the requester in full; an
-//!   expiry of a held job and a lost dispute also slash the worker's stake.
+//!   Cancel, expiry, a job given up twice (or turned down three times) and a lost dispute
+//!   refund the requester in full; the expiry of a started job and a lost dispute also slash
+//!   the worker's stake.
+//! - **Why**: a job that failed, expired or was turned down says why in [`Job::reason`] (the
+//!   worker's own words for DECLINE and FAIL).
 //! - **Callers**: only the requester cancels or disputes, only the assigned worker starts,
-//!   posts or fails, only the genesis resolver resolves; anyone may [`EXPIRE`] a job whose
-//!   deadline has passed (and, as challenger, gets a share of a slash). A wrong caller gets a
-//!   typed error and nothing changes.
+//!   declines, posts or fails, only the genesis resolver resolves; anyone may [`EXPIRE`] a
+//!   job whose deadline has passed (and, as challenger, gets a share of a slash). A wrong
+//!   caller gets a typed error and nothing changes.
 
 use std::ops::Bound;
 
@@ -70,8 +90,8 @@ pub const START: u16 = 3;
 pub const POST_RESULT: u16 = 4;
 /// Procedure 5: the requester cancels an open job, [`JobRef`]: full refund.
 pub const CANCEL: u16 = 5;
-/// Procedure 6: the assigned worker gives the job up, [`JobRef`]: the job reopens once,
-/// then is refunded.
+/// Procedure 6: the assigned worker gives a started job up, [`GiveUp`]: the job reopens
+/// once, then is refunded. (On a job not started yet it is a [`DECLINE`].)
 pub const FAIL: u16 = 6;
 /// Procedure 7: the requester disputes a result within the challenge window, [`JobRef`].
 pub const DISPUTE: u16 = 7;
@@ -80,6 +100,14 @@ pub const RESOLVE: u16 = 8;
 /// Procedure 9: anyone expires a job whose deadline has passed (normally END_TICK does it
 /// first), [`JobRef`]; the caller is the challenger of any slash.
 pub const EXPIRE: u16 = 9;
+/// Procedure 10: the assigned worker turns down a job it has not started, [`GiveUp`]: free
+/// of charge; the job reopens for other workers.
+pub const DECLINE: u16 = 10;
+
+/// The longest reason a worker gives for DECLINE or FAIL, in bytes.
+pub const MAX_REASON: usize = 200;
+/// The most workers that may turn a job down or give it up before it ends Failed.
+pub const MAX_TURNED_DOWN: usize = 3;
 
 /// Function 1: one job, [`JobRef`] → `Option<Job>`.
 pub const GET_JOB: u16 = 1;
@@ -148,6 +176,16 @@ pub struct JobResult {
     /// Fingerprint of the runtime that produced it (engine, version, model digest,
     /// sampling); zero until a later issue fills it.
     pub runtime: Hash32,
+}
+
+/// Input of [`FAIL`] and [`DECLINE`].
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GiveUp {
+    /// The job.
+    pub job_id: u64,
+    /// Why, for the requester (UTF-8, at most [`MAX_REASON`] bytes).
+    pub reason: String,
 }
 
 /// Input of [`POST_RESULT`].
@@ -336,10 +374,13 @@ pub struct Job {
     pub deadline: Option<Tick>,
     /// The result, once posted.
     pub result: Option<JobResult>,
-    /// Times a worker gave it up.
+    /// Times a worker gave it up after starting.
     pub failures: u8,
-    /// The worker that gave it up; never assigned it again.
-    pub excluded: Option<Identity>,
+    /// Workers that declined it, left it unanswered or gave it up (at most
+    /// [`MAX_TURNED_DOWN`]); never offered it again.
+    pub excluded: Vec<Identity>,
+    /// Why it last reopened or ended badly: a worker's reason, or what the chain saw.
+    pub reason: Option<String>,
     /// Paid to the worker.
     pub paid: Amount,
     /// Refunded to the requester.
@@ -428,12 +469,32 @@ pub enum JobEvent {
         /// `true` for an explicit claim, `false` for an END_TICK match.
         claimed: bool,
     },
-    /// The worker started (status Running).
+    /// The worker started (status Running), accepting the delivery deadline.
     Started {
         /// The job.
         job_id: u64,
         /// The worker.
         worker: Identity,
+        /// The delivery deadline.
+        deadline: Tick,
+    },
+    /// The worker turned the offer down, or did not answer it in time: reopened (status
+    /// Open) or, after [`MAX_TURNED_DOWN`] workers, refunded (status Failed).
+    Declined {
+        /// The job.
+        job_id: u64,
+        /// The worker.
+        worker: Identity,
+        /// `false` when the worker did not answer within `accept_ticks`.
+        answered: bool,
+        /// Why.
+        reason: String,
+        /// Whether the job reopened.
+        reopened: bool,
+        /// The new expiry when reopened.
+        deadline: Option<Tick>,
+        /// Refunded when not reopened.
+        refunded: Amount,
     },
     /// A result was posted (status Completed).
     ResultPosted {
@@ -468,8 +529,10 @@ pub enum JobEvent {
     Expired {
         /// The job.
         job_id: u64,
-        /// The worker that held it, if any (slashed).
+        /// The worker that started it and missed its delivery deadline, if any (slashed).
         worker: Option<Identity>,
+        /// What happened, in words.
+        reason: String,
         /// Refunded to the requester.
         refunded: Amount,
         /// Slashed from the worker.
@@ -483,6 +546,8 @@ pub enum JobEvent {
         job_id: u64,
         /// The worker that gave up (never assigned this job again).
         worker: Identity,
+        /// Its reason.
+        reason: String,
         /// Whether the job reopened.
         reopened: bool,
         /// The new expiry when reopened.
@@ -522,7 +587,7 @@ pub enum JobError {
     #[error("no job {0}")]
     UnknownJob(u64),
     /// The job's status does not allow the action.
-    #[error("job {job_id} is {status:?}: cannot {action}")]
+    #[error("job {job_id} is {}: cannot {action}", status.name())]
     WrongStatus {
         /// The job.
         job_id: u64,
@@ -575,6 +640,9 @@ pub enum JobError {
     /// Money sent to a procedure that takes none.
     #[error("procedure takes no payment, got {0}")]
     UnexpectedPayment(Amount),
+    /// A reason that is too long.
+    #[error("a reason is at most {MAX_REASON} bytes, got {0}")]
+    ReasonTooLong(usize),
 }
 
 rejected_errors!(JobError {
@@ -591,6 +659,7 @@ rejected_errors!(JobError {
     SelfDealing = 410,
     ExcludedWorker = 411,
     UnexpectedPayment = 412,
+    ReasonTooLong = 413,
 });
 
 const K_NEXT_ID: &[u8] = &[1];
@@ -788,6 +857,10 @@ impl JobRegistry {
         outcome: Outcome,
         challenger: Option<Identity>,
     ) -> Result<Amount, ContractError> {
+        let earned = match outcome {
+            Outcome::Finalized | Outcome::DisputeWon | Outcome::Unresolved => job.paid,
+            _ => Amount::ZERO,
+        };
         let out: ReleaseOutcome = ctx.call(
             WORKER_REGISTRY,
             RELEASE,
@@ -797,6 +870,7 @@ impl JobRegistry {
                 outcome,
                 requester: job.requester,
                 challenger,
+                earned,
             },
             Amount::ZERO,
         )?;
@@ -805,6 +879,7 @@ impl JobRegistry {
     }
 
     fn assign(
+        &self,
         ctx: &mut Ctx<'_>,
         job: &mut Job,
         worker: Identity,
@@ -823,7 +898,8 @@ impl JobRegistry {
             Amount::ZERO,
         )?;
         let now = ctx.tick();
-        let deadline = now.plus(job.spec.timeout_ticks);
+        // The offer: START (accepting the delivery deadline) or DECLINE by then.
+        let deadline = now.plus(self.config.accept_ticks);
         job.worker = Some(worker);
         job.price_per_1k = a.price_per_1k;
         job.assigned_at = Some(now);
@@ -927,7 +1003,8 @@ impl JobRegistry {
             deadline: Some(deadline),
             result: None,
             failures: 0,
-            excluded: None,
+            excluded: Vec::new(),
+            reason: None,
             paid: Amount::ZERO,
             refunded: Amount::ZERO,
             slashed: Amount::ZERO,
@@ -953,7 +1030,7 @@ impl JobRegistry {
         Ok(encode(&id))
     }
 
-    fn claim(ctx: &mut Ctx<'_>, r: JobRef) -> Result<Vec<u8>, ContractError> {
+    fn claim(&self, ctx: &mut Ctx<'_>, r: JobRef) -> Result<Vec<u8>, ContractError> {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), r.job_id)?;
         let worker = ctx.invocator();
@@ -963,10 +1040,10 @@ impl JobRegistry {
         if worker == job.requester {
             return Err(JobError::SelfDealing.into());
         }
-        if job.excluded == Some(worker) {
+        if job.excluded.contains(&worker) {
             return Err(JobError::ExcludedWorker.into());
         }
-        Self::assign(ctx, &mut job, worker, true)?;
+        self.assign(ctx, &mut job, worker, true)?;
         Ok(Vec::new())
     }
 
@@ -977,13 +1054,99 @@ impl JobRegistry {
         if job.status != JobStatus::Assigned {
             return Err(Self::wrong(&job, "start"));
         }
-        job.started_at = Some(ctx.tick());
+        let now = ctx.tick();
+        // The worker accepts this delivery deadline by starting.
+        let deadline = now.plus(job.spec.timeout_ticks);
+        job.started_at = Some(now);
         Self::set_status(ctx, &mut job, JobStatus::Running)?;
+        Self::set_deadline(ctx, &mut job, Some(deadline))?;
         Self::save(ctx, &job)?;
         ctx.emit(&JobEvent::Started {
             job_id: job.id,
             worker,
+            deadline,
         });
+        Ok(Vec::new())
+    }
+
+    fn check_reason(g: &GiveUp) -> Result<(), JobError> {
+        if g.reason.len() > MAX_REASON {
+            return Err(JobError::ReasonTooLong(g.reason.len()));
+        }
+        Ok(())
+    }
+
+    /// Takes the job from its worker and reopens it (new expiry `timeout_ticks` from now),
+    /// or, once [`MAX_TURNED_DOWN`] workers turned it down or it was given up twice, ends it
+    /// Failed with a full refund. Returns the new expiry when reopened.
+    fn reopen_or_fail(
+        ctx: &mut Ctx<'_>,
+        job: &mut Job,
+        worker: Identity,
+        reason: String,
+    ) -> Result<Option<Tick>, ContractError> {
+        if !job.excluded.contains(&worker) {
+            job.excluded.push(worker);
+        }
+        job.reason = Some(reason);
+        if job.failures < 2 && job.excluded.len() < MAX_TURNED_DOWN {
+            let deadline = ctx.tick().plus(job.spec.timeout_ticks);
+            job.worker = None;
+            job.price_per_1k = Amount::ZERO;
+            job.assigned_at = None;
+            job.started_at = None;
+            Self::set_status(ctx, job, JobStatus::Open)?;
+            Self::set_deadline(ctx, job, Some(deadline))?;
+            Self::save(ctx, job)?;
+            Self::mark_dirty(ctx)?;
+            Ok(Some(deadline))
+        } else {
+            Self::refund(ctx, job)?;
+            Self::set_status(ctx, job, JobStatus::Failed)?;
+            Self::save(ctx, job)?;
+            Ok(None)
+        }
+    }
+
+    /// An assigned job's offer turned down (`answered`) or left unanswered.
+    fn turn_down(
+        ctx: &mut Ctx<'_>,
+        job: &mut Job,
+        worker: Identity,
+        answered: bool,
+        reason: String,
+    ) -> Result<(), ContractError> {
+        let outcome = if answered {
+            Outcome::Declined
+        } else {
+            Outcome::NoAnswer
+        };
+        Self::release_worker(ctx, job, worker, outcome, None)?;
+        let deadline = Self::reopen_or_fail(ctx, job, worker, reason.clone())?;
+        ctx.emit(&JobEvent::Declined {
+            job_id: job.id,
+            worker,
+            answered,
+            reason,
+            reopened: deadline.is_some(),
+            deadline,
+            refunded: job.refunded,
+        });
+        Ok(())
+    }
+
+    fn decline(ctx: &mut Ctx<'_>, g: GiveUp) -> Result<Vec<u8>, ContractError> {
+        Self::no_payment(ctx)?;
+        Self::check_reason(&g)?;
+        let mut job = Self::load(&ctx.view(), g.job_id)?;
+        let worker = Self::require_worker(ctx, &job)?;
+        if job.status != JobStatus::Assigned {
+            return Err(Self::wrong(
+                &job,
+                "decline (only an offer not started yet can be)",
+            ));
+        }
+        Self::turn_down(ctx, &mut job, worker, true, g.reason)?;
         Ok(Vec::new())
     }
 
@@ -1038,45 +1201,31 @@ impl JobRegistry {
         Ok(Vec::new())
     }
 
-    fn fail(ctx: &mut Ctx<'_>, r: JobRef) -> Result<Vec<u8>, ContractError> {
+    fn fail(ctx: &mut Ctx<'_>, g: GiveUp) -> Result<Vec<u8>, ContractError> {
         Self::no_payment(ctx)?;
-        let mut job = Self::load(&ctx.view(), r.job_id)?;
+        Self::check_reason(&g)?;
+        let mut job = Self::load(&ctx.view(), g.job_id)?;
         let worker = Self::require_worker(ctx, &job)?;
-        if !matches!(job.status, JobStatus::Assigned | JobStatus::Running) {
-            return Err(Self::wrong(&job, "give up"));
+        match job.status {
+            // Not started: giving it up is declining it, free of charge.
+            JobStatus::Assigned => {
+                Self::turn_down(ctx, &mut job, worker, true, g.reason)?;
+                return Ok(Vec::new());
+            }
+            JobStatus::Running => {}
+            _ => return Err(Self::wrong(&job, "give up")),
         }
         Self::release_worker(ctx, &mut job, worker, Outcome::Failed, None)?;
         job.failures = job.failures.saturating_add(1);
-        job.excluded = Some(worker);
-        if job.failures == 1 {
-            let deadline = ctx.tick().plus(job.spec.timeout_ticks);
-            job.worker = None;
-            job.price_per_1k = Amount::ZERO;
-            job.assigned_at = None;
-            job.started_at = None;
-            Self::set_status(ctx, &mut job, JobStatus::Open)?;
-            Self::set_deadline(ctx, &mut job, Some(deadline))?;
-            Self::save(ctx, &job)?;
-            Self::mark_dirty(ctx)?;
-            ctx.emit(&JobEvent::Failed {
-                job_id: job.id,
-                worker,
-                reopened: true,
-                deadline: Some(deadline),
-                refunded: Amount::ZERO,
-            });
-        } else {
-            Self::refund(ctx, &mut job)?;
-            Self::set_status(ctx, &mut job, JobStatus::Failed)?;
-            Self::save(ctx, &job)?;
-            ctx.emit(&JobEvent::Failed {
-                job_id: job.id,
-                worker,
-                reopened: false,
-                deadline: None,
-                refunded: job.refunded,
-            });
-        }
+        let deadline = Self::reopen_or_fail(ctx, &mut job, worker, g.reason.clone())?;
+        ctx.emit(&JobEvent::Failed {
+            job_id: job.id,
+            worker,
+            reason: g.reason,
+            reopened: deadline.is_some(),
+            deadline,
+            refunded: job.refunded,
+        });
         Ok(Vec::new())
     }
 
@@ -1139,31 +1288,60 @@ impl JobRegistry {
         Ok(Vec::new())
     }
 
-    /// Expires an open or held job: full refund, and the holder slashed.
+    /// Expires an open or running job: full refund; a running job's worker, who accepted
+    /// the deadline by starting, is slashed.
     fn expire(
         ctx: &mut Ctx<'_>,
         job: &mut Job,
         challenger: Option<Identity>,
     ) -> Result<(), ContractError> {
+        let deadline = job.deadline.unwrap_or(ctx.tick());
         Self::refund(ctx, job)?;
         let holder = match job.status {
-            JobStatus::Assigned | JobStatus::Running => job.worker,
+            JobStatus::Running => job.worker,
             _ => None,
+        };
+        let reason = match holder {
+            Some(w) => format!(
+                "worker {w} started it and did not deliver by its deadline, tick {deadline}"
+            ),
+            None if job.excluded.is_empty() => {
+                format!("no worker took it before its deadline, tick {deadline}")
+            }
+            None => format!(
+                "no other worker took it before its deadline, tick {deadline} (last: {})",
+                job.reason.as_deref().unwrap_or("turned down")
+            ),
         };
         let slashed = match holder {
             Some(w) => Self::release_worker(ctx, job, w, Outcome::Expired, challenger)?,
             None => Amount::ZERO,
         };
+        job.reason = Some(reason.clone());
         Self::set_status(ctx, job, JobStatus::Expired)?;
         Self::save(ctx, job)?;
         ctx.emit(&JobEvent::Expired {
             job_id: job.id,
             worker: holder,
+            reason,
             refunded: job.refunded,
             slashed,
             challenger,
         });
         Ok(())
+    }
+
+    /// An offer nobody answered: the job reopens without its worker.
+    fn no_answer(ctx: &mut Ctx<'_>, job: &mut Job) -> Result<(), ContractError> {
+        let key = job_key(job.id);
+        let worker = job
+            .worker
+            .ok_or_else(|| corrupt(&key, "assigned job without worker"))?;
+        let reason = format!(
+            "worker {worker} neither started nor declined it by tick {}",
+            job.deadline.unwrap_or(ctx.tick())
+        );
+        Self::turn_down(ctx, job, worker, false, reason)
     }
 
     fn expire_now(ctx: &mut Ctx<'_>, r: JobRef) -> Result<Vec<u8>, ContractError> {
@@ -1181,17 +1359,20 @@ impl JobRegistry {
         if ctx.tick() <= deadline {
             return Err(JobError::DeadlineNotPassed { deadline }.into());
         }
-        let caller = ctx.invocator();
-        Self::expire(ctx, &mut job, Some(caller))?;
+        if job.status == JobStatus::Assigned {
+            Self::no_answer(ctx, &mut job)?;
+        } else {
+            let caller = ctx.invocator();
+            Self::expire(ctx, &mut job, Some(caller))?;
+        }
         Ok(Vec::new())
     }
 
     /// Handles one due deadline.
     fn on_deadline(ctx: &mut Ctx<'_>, mut job: Job) -> Result<(), ContractError> {
         match job.status {
-            JobStatus::Open | JobStatus::Assigned | JobStatus::Running => {
-                Self::expire(ctx, &mut job, None)
-            }
+            JobStatus::Open | JobStatus::Running => Self::expire(ctx, &mut job, None),
+            JobStatus::Assigned => Self::no_answer(ctx, &mut job),
             JobStatus::Completed => {
                 let worker = Self::pay(ctx, &mut job)?;
                 Self::release_worker(ctx, &mut job, worker, Outcome::Finalized, None)?;
@@ -1303,7 +1484,7 @@ impl JobRegistry {
             ms.cursor = Some(id);
             let mut job = Self::load(&ctx.view(), id)?;
             let mut exclude = vec![job.requester];
-            exclude.extend(job.excluded);
+            exclude.extend(job.excluded.iter().copied());
             let q = FindWorker {
                 model: job.spec.model,
                 max_price_per_1k: job.spec.max_price_per_1k,
@@ -1315,7 +1496,7 @@ impl JobRegistry {
             if let Some(worker) = found {
                 // The registry found it eligible a moment ago; should the assignment still
                 // be refused, its changes are undone and the job stays open.
-                let _ = Self::assign(ctx, &mut job, worker, false);
+                let _ = self.assign(ctx, &mut job, worker, false);
             }
         }
         if open.len() < limit {
@@ -1372,7 +1553,7 @@ impl Contract for JobRegistry {
     ) -> Result<Vec<u8>, ContractError> {
         match input_type {
             SUBMIT => self.submit(ctx, decode_input(input)?),
-            CLAIM => Self::claim(ctx, decode_input(input)?),
+            CLAIM => self.claim(ctx, decode_input(input)?),
             START => Self::start(ctx, decode_input(input)?),
             POST_RESULT => self.post_result(ctx, decode_input(input)?),
             CANCEL => Self::cancel(ctx, decode_input(input)?),
@@ -1380,6 +1561,7 @@ impl Contract for JobRegistry {
             DISPUTE => self.dispute(ctx, decode_input(input)?),
             RESOLVE => self.resolve(ctx, decode_input(input)?),
             EXPIRE => Self::expire_now(ctx, decode_input(input)?),
+            DECLINE => Self::decline(ctx, decode_input(input)?),
             other => Err(ContractError::UnknownProcedure {
                 contract: JOB_REGISTRY.0,
                 input_type: other,

@@ -59,7 +59,7 @@ pub const MAX_PAGE: u16 = 100;
 /// figures for a devnet; [`MarketConfig::validate`] checks a custom one (each contract's
 /// `initialize` runs it, so a ledger with a bad configuration does not build).
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct MarketConfig {
     /// The least stake a worker needs to register and to take jobs (default 10,000).
     pub min_stake: Amount,
@@ -103,13 +103,19 @@ pub struct MarketConfig {
     pub reputation_loss_expiry: u16,
     /// Reputation lost with a dispute (default 2,000).
     pub reputation_loss_dispute: u16,
+    /// Reputation lost when an assigned worker neither starts nor declines within
+    /// `accept_ticks` (default 50). Declining is free.
+    pub reputation_loss_no_answer: u16,
+    /// Ticks an assigned worker has to START (accepting the delivery deadline) or DECLINE the
+    /// job; after that the job reopens without it (default 20).
+    pub accept_ticks: u32,
     /// The shortest job timeout, in ticks (default 1).
     pub min_timeout_ticks: u32,
     /// The longest job timeout, in ticks (default 100,000).
     pub max_timeout_ticks: u32,
     /// The most output tokens a job may ask for (default 1,000,000).
     pub max_output_tokens: u32,
-    /// The largest prompt, in bytes (default 16 MiB).
+    /// The largest prompt, in bytes (default 8 MiB, the node's largest blob).
     pub max_prompt_bytes: u32,
 }
 
@@ -134,10 +140,12 @@ impl Default for MarketConfig {
             reputation_loss_failure: 200,
             reputation_loss_expiry: 1_000,
             reputation_loss_dispute: 2_000,
+            reputation_loss_no_answer: 50,
+            accept_ticks: 20,
             min_timeout_ticks: 1,
             max_timeout_ticks: 100_000,
             max_output_tokens: 1_000_000,
-            max_prompt_bytes: 16 << 20,
+            max_prompt_bytes: 8 << 20,
         }
     }
 }
@@ -166,6 +174,7 @@ impl MarketConfig {
             ("reputation_loss_failure", self.reputation_loss_failure),
             ("reputation_loss_expiry", self.reputation_loss_expiry),
             ("reputation_loss_dispute", self.reputation_loss_dispute),
+            ("reputation_loss_no_answer", self.reputation_loss_no_answer),
         ] {
             if v > MAX_REPUTATION {
                 return Err(format!("{name} {v} is over {MAX_REPUTATION}"));
@@ -173,6 +182,7 @@ impl MarketConfig {
         }
         for (name, v) in [
             ("heartbeat_window", self.heartbeat_window),
+            ("accept_ticks", self.accept_ticks),
             ("max_settlements_per_tick", self.max_settlements_per_tick),
             ("max_matches_per_tick", self.max_matches_per_tick),
             ("match_scan_limit", self.match_scan_limit),

@@ -9,7 +9,13 @@
 //! - **Online**: a worker whose last heartbeat is more than
 //!   [`MarketConfig::heartbeat_window`] ticks old is offline and gets no new jobs.
 //!   [`HEARTBEAT`], [`REGISTER`], [`UPDATE`], [`SET_AVAILABLE`] and [`TOP_UP`] all count as a
-//!   heartbeat.
+//!   heartbeat. A daemon that stops signs off ([`SET_AVAILABLE`] `false` with its session):
+//!   the worker is offline at once, not a heartbeat window later.
+//! - **Sessions**: a worker daemon heartbeats with a random session number. While one
+//!   session is online, a heartbeat or availability change from another session is refused
+//!   ([`WorkerError::SessionInUse`]) unless it asks to take over: two daemons on one key
+//!   cannot both serve it. Session 0 is a manual call (the CLI's `worker heartbeat`), never
+//!   refused and never recorded.
 //! - **Available**: a worker that declares itself available ([`SET_AVAILABLE`]) is *listed*
 //!   for its models and the job registry's END_TICK matcher may hand it jobs (auto-claim).
 //!   Listed means: active, available, stake at least the minimum, a free job slot.
@@ -28,6 +34,10 @@
 //!
 //! Workers are numbered in registration order; the numbers key the per-model indices
 //! (storage keys are at most 43 bytes, too short for a model id and an identity).
+//!
+//! Models are declared by name; the registry keys them by id ([`crate::marketplace::model_id`]
+//! of the name) and remembers every name it has seen, so a job's model id can be shown by
+//! name ([`MODELS`], [`MODEL_NAME`]).
 
 use std::cmp::Reverse;
 use std::ops::Bound;
@@ -55,7 +65,7 @@ use crate::qpi::{
 pub const REGISTER: u16 = 1;
 /// Procedure 2: replace the capabilities, [`Capabilities`].
 pub const UPDATE: u16 = 2;
-/// Procedure 3: heartbeat, `()`.
+/// Procedure 3: heartbeat, [`Heartbeat`].
 pub const HEARTBEAT: u16 = 3;
 /// Procedure 4: declare availability for auto-claim, [`SetAvailable`].
 pub const SET_AVAILABLE: u16 = 4;
@@ -82,6 +92,10 @@ pub const FIND_WORKER: u16 = 3;
 pub const MATCH_VERSION: u16 = 4;
 /// Function 5: `()` → [`WorkerStats`].
 pub const WORKER_STATS: u16 = 5;
+/// Function 6: every model name a worker ever declared, [`ModelsQuery`] → [`ModelPage`].
+pub const MODELS: u16 = 6;
+/// Function 7: a model's name, `Hash32` (its id) → `Option<String>`.
+pub const MODEL_NAME: u16 = 7;
 
 /// The most models one worker serves.
 pub const MAX_MODELS: usize = 8;
@@ -91,13 +105,23 @@ pub const MAX_GPU_NAME: usize = 64;
 pub const MAX_CONCURRENT: u16 = 64;
 /// The most identities [`FindWorker::exclude`] holds.
 pub const MAX_EXCLUDE: usize = 4;
+/// The longest model name, in bytes.
+pub const MAX_MODEL_NAME: usize = 64;
+
+/// Whether `name` may name a model: 1 to [`MAX_MODEL_NAME`] bytes, no whitespace or control
+/// characters.
+pub fn valid_model_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_MODEL_NAME
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+}
 
 /// What a worker offers. Input of [`REGISTER`] and [`UPDATE`].
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Capabilities {
-    /// Model ids served (1 to [`MAX_MODELS`], no repeats).
-    pub models: Vec<Hash32>,
+    /// Model names served (1 to [`MAX_MODELS`], no repeats; see [`valid_model_name`]).
+    pub models: Vec<String>,
     /// GPU name (at most [`MAX_GPU_NAME`] bytes).
     pub gpu: String,
     /// VRAM in MB.
@@ -111,12 +135,33 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    fn validate(&self) -> Result<(), WorkerError> {
+    /// The ids of the models served, in the order declared.
+    pub fn model_ids(&self) -> Vec<Hash32> {
+        self.models
+            .iter()
+            .map(|m| crate::marketplace::model_id(m))
+            .collect()
+    }
+
+    /// Whether the model with this id is served.
+    pub fn serves(&self, model: &Hash32) -> bool {
+        self.models
+            .iter()
+            .any(|m| crate::marketplace::model_id(m) == *model)
+    }
+
+    /// Checks the capabilities as [`REGISTER`] and [`UPDATE`] do.
+    pub fn validate(&self) -> Result<(), WorkerError> {
         let bad = |s: String| Err(WorkerError::InvalidCapabilities(s));
         if self.models.is_empty() || self.models.len() > MAX_MODELS {
             return bad(format!(
                 "between 1 and {MAX_MODELS} models, got {}",
                 self.models.len()
+            ));
+        }
+        if let Some(m) = self.models.iter().find(|m| !valid_model_name(m)) {
+            return bad(format!(
+                "model name {m:?} must be 1 to {MAX_MODEL_NAME} bytes with no spaces"
             ));
         }
         let mut sorted = self.models.clone();
@@ -146,6 +191,46 @@ impl Capabilities {
 pub struct SetAvailable {
     /// Whether the matcher may hand this worker jobs.
     pub available: bool,
+    /// The caller's daemon session (0: a manual call). `false` from the recorded session
+    /// signs the worker off: offline at once.
+    pub session: u64,
+}
+
+/// Input of [`HEARTBEAT`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Heartbeat {
+    /// The daemon's session (0: a manual heartbeat, never refused, not recorded).
+    pub session: u64,
+    /// Replace another session that is still online (its daemon is gone or is to stop).
+    pub takeover: bool,
+}
+
+/// Input of [`MODELS`].
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct ModelsQuery {
+    /// Start after this model id (`None`: from the first).
+    pub cursor: Option<Hash32>,
+    /// At most this many (capped at [`MAX_PAGE`]).
+    pub limit: u16,
+}
+
+/// One model the registry knows: its id and name.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct ModelName {
+    /// blake3 of the name.
+    pub id: Hash32,
+    /// The name.
+    pub name: String,
+}
+
+/// Output of [`MODELS`], ascending by id.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelPage {
+    /// The models.
+    pub models: Vec<ModelName>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<Hash32>,
 }
 
 /// Input of [`ASSIGN`]: the job's requirements; the worker must meet them.
@@ -179,9 +264,14 @@ pub enum Outcome {
     Delivered,
     /// The challenge window passed: reputation up.
     Finalized,
-    /// The worker gave the job up: reputation down.
+    /// The worker declined the job before starting it: no cost.
+    Declined,
+    /// The worker neither started nor declined in time: a small reputation loss.
+    NoAnswer,
+    /// The worker gave the job up after starting it: reputation down.
     Failed,
-    /// The worker let the job's deadline pass: slashed, reputation down.
+    /// The worker started the job and let its delivery deadline pass: slashed, reputation
+    /// down.
     Expired,
     /// The resolver sided with the worker: reputation up.
     DisputeWon,
@@ -204,6 +294,8 @@ pub struct Release {
     pub requester: Identity,
     /// The challenger, if any (paid a share of a slash).
     pub challenger: Option<Identity>,
+    /// Paid to the worker for the job (finalized outcomes), for its earnings record.
+    pub earned: Amount,
 }
 
 /// Output of [`RELEASE`].
@@ -310,17 +402,29 @@ pub struct Worker {
     pub jobs_expired: u64,
     /// Disputes lost.
     pub disputes_lost: u64,
+    /// Assignments declined, or left unanswered, before starting.
+    pub jobs_declined: u64,
     /// Everything ever slashed.
     pub total_slashed: Amount,
+    /// Everything ever paid for its jobs.
+    pub total_earned: Amount,
+    /// The daemon session of its last heartbeat (0: none, or signed off).
+    pub session: u64,
+    /// Its daemon signed off: offline until the next heartbeat.
+    pub signed_off: bool,
 }
 
 impl Worker {
     fn is_active(&self) -> bool {
         self.status == WorkerStatus::Active
     }
-    /// Whether its heartbeat is recent enough at `now`.
+    /// Whether it is online at `now`: a recent enough heartbeat, and not signed off.
     pub fn online_at(&self, now: Tick, window: u32) -> bool {
-        u64::from(self.last_heartbeat.0) + u64::from(window) >= u64::from(now.0)
+        !self.signed_off && u64::from(self.last_heartbeat.0) + u64::from(window) >= u64::from(now.0)
+    }
+    /// Whether its heartbeats count for the online statistics.
+    fn beating(&self) -> bool {
+        self.is_active() && !self.signed_off
     }
 }
 
@@ -451,7 +555,7 @@ pub enum WorkerEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum WorkerError {
     /// The invocator may not call this procedure.
-    #[error("{caller:?} may not call worker registry procedure {procedure}")]
+    #[error("{caller} may not call worker registry procedure {procedure}")]
     NotAuthorized {
         /// The invocator.
         caller: Identity,
@@ -459,10 +563,10 @@ pub enum WorkerError {
         procedure: u16,
     },
     /// Already registered (active or unbonding).
-    #[error("{0:?} is already registered")]
+    #[error("{0} is already registered as a worker")]
     AlreadyRegistered(Identity),
     /// No such worker.
-    #[error("{0:?} is not a registered worker")]
+    #[error("{0} is not a registered worker")]
     NotRegistered(Identity),
     /// The stake is under the minimum.
     #[error("stake {got} is under the minimum {needed}")]
@@ -493,7 +597,7 @@ pub enum WorkerError {
         min: Amount,
     },
     /// The worker does not serve the model.
-    #[error("worker does not serve model {0:?}")]
+    #[error("the worker does not serve model {0}")]
     ModelNotServed(Hash32),
     /// The worker's price is over the job's ceiling.
     #[error("price {price} is over the job's maximum {max}")]
@@ -545,6 +649,14 @@ pub enum WorkerError {
     /// An outcome for a slot the worker does not hold.
     #[error("worker holds no {0} job slot to release")]
     NoSuchSlot(&'static str),
+    /// Another daemon session serves this worker and is online.
+    #[error("another daemon (session {session}) serves this worker; its last heartbeat was at tick {last_heartbeat}")]
+    SessionInUse {
+        /// The session online now.
+        session: u64,
+        /// Its last heartbeat.
+        last_heartbeat: Tick,
+    },
 }
 
 rejected_errors!(WorkerError {
@@ -566,6 +678,7 @@ rejected_errors!(WorkerError {
     UnexpectedPayment = 215,
     MissingPayment = 216,
     NoSuchSlot = 217,
+    SessionInUse = 218,
 });
 
 const T_WORKER: u8 = 1; // map: identity -> Worker
@@ -576,6 +689,7 @@ const T_HB_COUNT: u8 = 5; // map: tick -> active workers whose last heartbeat it
 const T_HB_TICK: u8 = 6; // set: ticks with a non-zero count
 const K_STATS: &[u8] = &[7];
 const K_VERSION: &[u8] = &[8];
+const T_MODEL_NAME: u8 = 9; // map: model id -> name, and set: model ids
 
 fn worker_key(id: &Identity) -> KeyBuf {
     KeyBuf::table(T_WORKER).bytes32(&id.0)
@@ -663,31 +777,35 @@ impl WorkerRegistry {
     ) -> Result<(), ContractError> {
         ctx.put(&worker_key(&after.id), after)?;
         let n = after.number;
-        // Per-model indices.
+        // Per-model indices, by model id.
         let serves = |w: &Worker| w.status != WorkerStatus::Exited;
-        let old_serves: &[Hash32] = match before {
-            Some(b) if serves(b) => &b.capabilities.models,
-            _ => &[],
+        let ids = |w: Option<&Worker>, keep: &dyn Fn(&Worker) -> bool| -> Vec<Hash32> {
+            match w {
+                Some(w) if keep(w) => w.capabilities.model_ids(),
+                _ => Vec::new(),
+            }
         };
-        let new_serves: &[Hash32] = if serves(after) {
-            &after.capabilities.models
-        } else {
-            &[]
-        };
-        Self::sync_models(ctx, T_SERVES, n, old_serves, new_serves)?;
-        let old_listed: &[Hash32] = match before {
-            Some(b) if self.listed(b) => &b.capabilities.models,
-            _ => &[],
-        };
-        let new_listed: &[Hash32] = if self.listed(after) {
-            &after.capabilities.models
-        } else {
-            &[]
-        };
-        Self::sync_models(ctx, T_LISTED, n, old_listed, new_listed)?;
+        let old_serves = ids(before, &serves);
+        let new_serves = ids(Some(after), &serves);
+        Self::sync_models(ctx, T_SERVES, n, &old_serves, &new_serves)?;
+        let old_listed = ids(before, &|w| self.listed(w));
+        let new_listed = ids(Some(after), &|w| self.listed(w));
+        Self::sync_models(ctx, T_LISTED, n, &old_listed, &new_listed)?;
+        // Every model name ever declared, for display.
+        let new_names = before.is_none_or(|b| b.capabilities.models != after.capabilities.models);
+        if new_names {
+            for (name, id) in after.capabilities.models.iter().zip(&new_serves) {
+                let key = KeyBuf::table(T_MODEL_NAME).bytes32(&id.0);
+                if ctx.get::<String>(&key)?.is_none() {
+                    // The value holds the name; the set member orders the ids for MODELS.
+                    ctx.put(&key, name)?;
+                    ctx.insert_key(&key)?;
+                }
+            }
+        }
         // Heartbeat buckets, for the online count.
-        let old_hb = before.filter(|b| b.is_active()).map(|b| b.last_heartbeat);
-        let new_hb = Some(after.last_heartbeat).filter(|_| after.is_active());
+        let old_hb = before.filter(|b| b.beating()).map(|b| b.last_heartbeat);
+        let new_hb = Some(after.last_heartbeat).filter(|_| after.beating());
         if old_hb != new_hb {
             if let Some(t) = old_hb {
                 Self::bump_heartbeat_bucket(ctx, t, false)?;
@@ -777,7 +895,7 @@ impl WorkerRegistry {
                 min: self.config.min_stake,
             });
         }
-        if !w.capabilities.models.contains(model) {
+        if !w.capabilities.serves(model) {
             return Err(WorkerError::ModelNotServed(*model));
         }
         if w.capabilities.price_per_1k > max_price {
@@ -796,6 +914,21 @@ impl WorkerRegistry {
             return Err(WorkerError::AtCapacity {
                 active: w.active_jobs,
                 max: w.capabilities.max_concurrent,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a call from daemon session `session` while another session is online.
+    fn check_session(&self, w: &Worker, session: u64, now: Tick) -> Result<(), WorkerError> {
+        if session != 0
+            && w.session != 0
+            && w.session != session
+            && w.online_at(now, self.config.heartbeat_window)
+        {
+            return Err(WorkerError::SessionInUse {
+                session: w.session,
+                last_heartbeat: w.last_heartbeat,
             });
         }
         Ok(())
@@ -864,7 +997,11 @@ impl WorkerRegistry {
             jobs_failed: before.as_ref().map_or(0, |b| b.jobs_failed),
             jobs_expired: before.as_ref().map_or(0, |b| b.jobs_expired),
             disputes_lost: before.as_ref().map_or(0, |b| b.disputes_lost),
+            jobs_declined: before.as_ref().map_or(0, |b| b.jobs_declined),
             total_slashed: before.as_ref().map_or(Amount::ZERO, |b| b.total_slashed),
+            total_earned: before.as_ref().map_or(Amount::ZERO, |b| b.total_earned),
+            session: 0,
+            signed_off: false,
         };
         self.save(ctx, before.as_ref(), &after, true)?;
         ctx.emit(&WorkerEvent::Registered {
@@ -940,6 +1077,16 @@ impl WorkerRegistry {
                 take_settling(&mut w)?;
                 w.jobs_completed += 1;
             }
+            Outcome::Declined => {
+                take_active(&mut w)?;
+                w.jobs_declined += 1;
+            }
+            Outcome::NoAnswer => {
+                take_active(&mut w)?;
+                w.reputation =
+                    adjust_reputation(w.reputation, -i32::from(c.reputation_loss_no_answer));
+                w.jobs_declined += 1;
+            }
             Outcome::Failed => {
                 take_active(&mut w)?;
                 w.reputation =
@@ -960,6 +1107,12 @@ impl WorkerRegistry {
                 w.disputes_lost += 1;
                 slash = true;
             }
+        }
+        if r.earned > Amount::ZERO {
+            w.total_earned = w
+                .total_earned
+                .checked_add(r.earned)
+                .unwrap_or(w.total_earned);
         }
         let mut outcome = SlashOutcome {
             remaining: w.stake,
@@ -1125,23 +1278,43 @@ impl Contract for WorkerRegistry {
                 Ok(Vec::new())
             }
             HEARTBEAT => {
-                let () = decode_input(input)?;
+                let hb: Heartbeat = decode_input(input)?;
                 Self::no_payment(ctx)?;
                 let before = Self::load_active(ctx, &id)?;
+                if !hb.takeover {
+                    self.check_session(&before, hb.session, now)?;
+                }
                 let was_online = before.online_at(now, self.config.heartbeat_window);
                 let mut after = before.clone();
                 after.last_heartbeat = now;
+                after.signed_off = false;
+                if hb.session != 0 {
+                    after.session = hb.session;
+                }
                 self.save(ctx, Some(&before), &after, !was_online)?;
                 ctx.emit(&WorkerEvent::Heartbeat { worker: id });
                 Ok(Vec::new())
             }
             SET_AVAILABLE => {
-                let SetAvailable { available } = decode_input(input)?;
+                let SetAvailable { available, session } = decode_input(input)?;
                 Self::no_payment(ctx)?;
                 let before = Self::load_active(ctx, &id)?;
+                self.check_session(&before, session, now)?;
                 let mut after = before.clone();
                 after.available = available;
-                after.last_heartbeat = now;
+                if available {
+                    after.last_heartbeat = now;
+                    after.signed_off = false;
+                    if session != 0 {
+                        after.session = session;
+                    }
+                } else if session != 0 && session == before.session {
+                    // The daemon signs off: offline now, its session over.
+                    after.signed_off = true;
+                    after.session = 0;
+                } else {
+                    after.last_heartbeat = now;
+                }
                 self.save(ctx, Some(&before), &after, true)?;
                 ctx.emit(&WorkerEvent::AvailabilityChanged {
                     worker: id,
@@ -1282,6 +1455,43 @@ impl Contract for WorkerRegistry {
                 s.online = self.online_count(view)?;
                 Ok(encode(&s))
             }
+            MODELS => {
+                let q: ModelsQuery = decode_input(input)?;
+                let limit = usize::from(q.limit.clamp(1, MAX_PAGE));
+                let prefix = [T_MODEL_NAME];
+                let after = q.cursor.map(|c| KeyBuf::table(T_MODEL_NAME).bytes32(&c.0));
+                let keys = view.keys_with_prefix(&prefix, after.as_deref(), limit + 1);
+                let more = keys.len() > limit;
+                let mut models = Vec::with_capacity(limit.min(keys.len()));
+                for key in keys.iter().take(limit) {
+                    let id: [u8; 32] = key
+                        .get(1..33)
+                        .and_then(|b| b.try_into().ok())
+                        .ok_or_else(|| corrupt(key, "short model key"))?;
+                    let name: String = view
+                        .get(key)?
+                        .ok_or_else(|| corrupt(key, "model key without name"))?;
+                    models.push(ModelName {
+                        id: Hash32(id),
+                        name,
+                    });
+                }
+                let next_cursor = if more {
+                    models.last().map(|m| m.id)
+                } else {
+                    None
+                };
+                Ok(encode(&ModelPage {
+                    models,
+                    next_cursor,
+                }))
+            }
+            MODEL_NAME => {
+                let id: Hash32 = decode_input(input)?;
+                Ok(encode(&view.get::<String>(
+                    &KeyBuf::table(T_MODEL_NAME).bytes32(&id.0),
+                )?))
+            }
             other => Err(ContractError::UnknownFunction {
                 contract: WORKER_REGISTRY.0,
                 input_type: other,
@@ -1308,7 +1518,7 @@ mod tests {
 
     fn caps() -> Capabilities {
         Capabilities {
-            models: vec![Hash32::of(b"m")],
+            models: vec!["m".into()],
             gpu: "RTX 4090".into(),
             vram_mb: 24_000,
             tokens_per_s: 100,
@@ -1321,7 +1531,7 @@ mod tests {
     fn capabilities_are_checked() {
         assert!(caps().validate().is_ok());
         let mut c = caps();
-        c.models.push(c.models[0]);
+        c.models.push(c.models[0].clone());
         assert!(matches!(
             c.validate(),
             Err(WorkerError::InvalidCapabilities(_))

@@ -260,9 +260,10 @@ mod tests {
 
     #[tokio::test]
     async fn benchmark_on_the_stand_in() {
-        let b = crate::standin::StandInBackend::new(vec!["m".into()])
+        let b = crate::standin::StandInBackend::new(vec!["stand-in".into()])
+            .unwrap()
             .with_token_delay(Duration::from_millis(1));
-        let r = benchmark(&b, "m", 16).await.unwrap();
+        let r = benchmark(&b, "stand-in", 16).await.unwrap();
         assert!(r.output_tokens > 0);
         assert!(r.tokens_per_second > 0.0);
     }

@@ -21,6 +21,27 @@ use crate::InferenceError;
 /// The engine name of the stand-in, in runtime descriptions and logs.
 pub const ENGINE: &str = "stand-in (not a language model)";
 
+/// The model name the stand-in serves by default. It serves no other names than this one
+/// and `stand-in:TAG`: it must never pass for a real model.
+pub const MODEL: &str = "stand-in";
+
+/// The first bytes of every runtime fingerprint the stand-in posts, so that the chain's
+/// record says "stand-in" to anyone who reads it ([`is_stand_in_fingerprint`]).
+pub const FINGERPRINT_PREFIX: &[u8; 8] = b"STAND-IN";
+
+/// Whether `name` is a model name the stand-in may serve: `stand-in` or `stand-in:TAG`.
+pub fn is_stand_in_model(name: &str) -> bool {
+    name == MODEL
+        || name
+            .strip_prefix("stand-in:")
+            .is_some_and(|tag| !tag.is_empty())
+}
+
+/// Whether a posted runtime fingerprint is the stand-in's.
+pub fn is_stand_in_fingerprint(fp: &comqute_contracts::Hash32) -> bool {
+    fp.0.starts_with(FINGERPRINT_PREFIX)
+}
+
 const WORDS: &[&str] = &[
     " the",
     " a",
@@ -152,12 +173,19 @@ pub struct StandInBackend {
 }
 
 impl StandInBackend {
-    /// A stand-in serving the given model names, with no delay between tokens.
-    pub fn new(models: Vec<String>) -> StandInBackend {
-        StandInBackend {
+    /// A stand-in serving the given model names, with no delay between tokens. Every name
+    /// must be `stand-in` or `stand-in:TAG` ([`is_stand_in_model`]): the stand-in is not a
+    /// language model and must not be served, or paid, under a real model's name.
+    pub fn new(models: Vec<String>) -> Result<StandInBackend, InferenceError> {
+        if let Some(bad) = models.iter().find(|m| !is_stand_in_model(m)) {
+            return Err(InferenceError::InvalidRequest(format!(
+                "the stand-in is not a language model and serves only the model names \"stand-in\" or \"stand-in:TAG\", not {bad:?}; use a real backend for {bad}"
+            )));
+        }
+        Ok(StandInBackend {
             models,
             token_delay: Duration::ZERO,
-        }
+        })
     }
 
     /// The same stand-in waiting `d` before each token, like a slow model.
@@ -226,7 +254,11 @@ impl Backend for StandInBackend {
                 first_token,
                 ..Timings::default()
             },
-            runtime: RuntimeInfo::describe(ENGINE, env!("CARGO_PKG_VERSION"), "", true, req),
+            runtime: {
+                let mut r = RuntimeInfo::describe(ENGINE, env!("CARGO_PKG_VERSION"), "", true, req);
+                r.fingerprint.0[..FINGERPRINT_PREFIX.len()].copy_from_slice(FINGERPRINT_PREFIX);
+                r
+            },
         })
     }
 }
@@ -234,6 +266,15 @@ impl Backend for StandInBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serves_only_stand_in_names() {
+        assert!(StandInBackend::new(vec!["stand-in".into(), "stand-in:demo".into()]).is_ok());
+        for real in ["gemma3:270m", "llama3.2:1b", "stand-in:", "stand-inx"] {
+            let e = StandInBackend::new(vec![real.into()]).unwrap_err();
+            assert!(e.to_string().contains("not a language model"), "{e}");
+        }
+    }
 
     #[test]
     fn same_inputs_same_bytes() {
@@ -276,10 +317,13 @@ mod tests {
 
     #[tokio::test]
     async fn backend_streams_exactly_its_text() {
-        let b = StandInBackend::new(vec!["m".into()]);
+        let b = StandInBackend::new(vec!["stand-in:m".into()]).unwrap();
         let (sink, mut rx) = TokenSink::channel();
         let g = b
-            .generate(&GenerateRequest::new("m", "hello", 50).with_seed(3), sink)
+            .generate(
+                &GenerateRequest::new("stand-in:m", "hello", 50).with_seed(3),
+                sink,
+            )
             .await
             .unwrap();
         let mut streamed = String::new();
@@ -287,8 +331,9 @@ mod tests {
             streamed.push_str(&p);
         }
         assert_eq!(streamed, g.text);
-        assert_eq!(g.text, script("m", "hello", 3, 50, &[]).text());
+        assert_eq!(g.text, script("stand-in:m", "hello", 3, 50, &[]).text());
         assert!(g.runtime.exact_replay);
+        assert!(is_stand_in_fingerprint(&g.runtime.fingerprint));
         assert!(b
             .generate(&GenerateRequest::new("x", "hello", 5), TokenSink::discard())
             .await

@@ -217,7 +217,7 @@ pub fn explain(ledger: &Ledger, r: &Receipt) -> String {
     let _ = match &r.status {
         TxStatus::Executed => writeln!(out, "  status: executed (moneyFlew {})", r.money_flew),
         TxStatus::Failed { error } => writeln!(out, "  status: FAILED: {error}"),
-        TxStatus::Dropped { reason } => writeln!(out, "  status: DROPPED: {reason:?}"),
+        TxStatus::Dropped { reason } => writeln!(out, "  status: DROPPED: {reason}"),
     };
     if !r.calls.is_empty() {
         let _ = writeln!(out, "  call tree:");

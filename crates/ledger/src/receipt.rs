@@ -64,6 +64,25 @@ pub enum DropReason {
     },
 }
 
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DropReason::PoolFull {
+                priority,
+                evicted_by,
+            } => write!(
+                f,
+                "its tick filled up with higher-priority transactions (its priority {priority}; its slot went to {evicted_by})"
+            ),
+            DropReason::BadSignature => write!(f, "its signature does not verify"),
+            DropReason::InsufficientBalance { needed, available } => write!(
+                f,
+                "insufficient balance: it needs {needed} units, the source had {available} when its tick ran"
+            ),
+        }
+    }
+}
+
 /// A contract event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -219,7 +238,7 @@ impl fmt::Display for Receipt {
         match &self.status {
             TxStatus::Executed => writeln!(f, "  executed (moneyFlew {})", self.money_flew)?,
             TxStatus::Failed { error } => writeln!(f, "  FAILED: {error}")?,
-            TxStatus::Dropped { reason } => writeln!(f, "  DROPPED: {reason:?}")?,
+            TxStatus::Dropped { reason } => writeln!(f, "  DROPPED: {reason}")?,
         }
         for c in &self.calls {
             let indent = "  ".repeat(usize::from(c.depth) + 1);

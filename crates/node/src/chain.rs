@@ -95,7 +95,7 @@ impl Chain {
                     let error = match &r.status {
                         TxStatus::Executed => None,
                         TxStatus::Failed { error } => Some(error.to_string()),
-                        TxStatus::Dropped { reason } => Some(format!("{reason:?}")),
+                        TxStatus::Dropped { reason } => Some(reason.to_string()),
                     };
                     Some(view(r.tick, r.status.name(), r.money_flew, error))
                 }
@@ -146,7 +146,7 @@ impl Chain {
             let error = match &r.status {
                 TxStatus::Executed => None,
                 TxStatus::Failed { error } => Some(error.to_string()),
-                TxStatus::Dropped { reason } => Some(format!("{reason:?}")),
+                TxStatus::Dropped { reason } => Some(reason.to_string()),
             };
             return Ok(Some(ReceiptView {
                 tx_id: id.to_string(),

@@ -63,7 +63,7 @@ async fn toy_worker(client: Client, model: String) -> Result<(), SdkError> {
     let worker = keys::keypair_from_seed(&"w".repeat(55))?;
     client.faucet(&worker.identity(), Amount(50_000)).await?;
     let caps = Capabilities {
-        models: vec![model_id(&model)],
+        models: vec![model.clone()],
         gpu: "none".into(),
         vram_mb: 0,
         tokens_per_s: 10,

@@ -35,7 +35,7 @@
 //!
 //! // A worker serving one model at 2,000 per 1k tokens.
 //! let caps = Capabilities {
-//!     models: vec![model_id("llama3.2:1b")],
+//!     models: vec!["llama3.2:1b".into()],
 //!     gpu: "none".into(), vram_mb: 0, tokens_per_s: 20,
 //!     price_per_1k: Amount(2_000), max_concurrent: 1,
 //! };
@@ -96,5 +96,8 @@ pub use embedded::{Embedded, TickMode};
 pub use error::SdkError;
 pub use job::JobHandle;
 pub use keys::new_seed;
-pub use market::{EscrowClient, JobClient, JobFilter, JobRequest, TokenWriter, WorkerClient};
+pub use market::{
+    EscrowClient, JobClient, JobFilter, JobRequest, ModelMarket, RequestError, TokenWriter,
+    WorkerClient,
+};
 pub use remote::Remote;

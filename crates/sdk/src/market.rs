@@ -15,10 +15,12 @@ use comqute_contracts::job_registry::{
     self as jr, EscrowQuote, Job, JobPage, JobRef, JobResult, JobSpec, JobStatus, JobsByRequester,
     JobsByStatus, JobsByWorker, NetworkStats, PostResult, Resolve, Sampling,
 };
-use comqute_contracts::marketplace::{model_id, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_contracts::marketplace::{
+    model_id, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY,
+};
 use comqute_contracts::worker_registry::{
-    self as wr, Assign, Capabilities, FindWorker, Release, SetAvailable, WorkerInfo, WorkerPage,
-    WorkerQuery, WorkerStats, WorkersByModel,
+    self as wr, Assign, Capabilities, FindWorker, Heartbeat, ModelPage, ModelsQuery, Release,
+    SetAvailable, WorkerInfo, WorkerPage, WorkerQuery, WorkerStats, WorkersByModel,
 };
 use comqute_contracts::{Amount, Hash32, Identity};
 use comqute_ledger::Keypair;
@@ -158,25 +160,48 @@ impl WorkerClient {
             .await
     }
 
-    /// Procedure 3: heartbeat (keeps the worker online for matching).
+    /// Procedure 3: a manual heartbeat (keeps the worker online for matching; session 0,
+    /// never refused).
     pub async fn heartbeat(&self, key: &Keypair) -> Result<TxReceipt, SdkError> {
+        self.heartbeat_session(key, &Heartbeat::default()).await
+    }
+
+    /// Procedure 3 from a daemon session: refused with `SessionInUse` while another session
+    /// of the same worker is online, unless `takeover`.
+    pub async fn heartbeat_session(
+        &self,
+        key: &Keypair,
+        hb: &Heartbeat,
+    ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, WORKER_REGISTRY, wr::HEARTBEAT, &(), Amount::ZERO)
+            .call(key, WORKER_REGISTRY, wr::HEARTBEAT, hb, Amount::ZERO)
             .await
     }
 
-    /// Procedure 4: declare (un)availability for END_TICK matching.
+    /// Procedure 4: declare (un)availability for END_TICK matching (a manual call,
+    /// session 0).
     pub async fn set_available(
         &self,
         key: &Keypair,
         available: bool,
+    ) -> Result<TxReceipt, SdkError> {
+        self.set_available_session(key, available, 0).await
+    }
+
+    /// Procedure 4 from a daemon session; `false` from the recorded session signs the
+    /// worker off (offline at once).
+    pub async fn set_available_session(
+        &self,
+        key: &Keypair,
+        available: bool,
+        session: u64,
     ) -> Result<TxReceipt, SdkError> {
         self.client
             .call(
                 key,
                 WORKER_REGISTRY,
                 wr::SET_AVAILABLE,
-                &SetAvailable { available },
+                &SetAvailable { available, session },
                 Amount::ZERO,
             )
             .await
@@ -268,6 +293,132 @@ impl WorkerClient {
             .query(WORKER_REGISTRY, wr::WORKER_STATS, &())
             .await
     }
+
+    /// Function 6: a page of the model names workers ever declared, by id.
+    pub async fn models(&self, cursor: Option<Hash32>, limit: u16) -> Result<ModelPage, SdkError> {
+        self.client
+            .query(WORKER_REGISTRY, wr::MODELS, &ModelsQuery { cursor, limit })
+            .await
+    }
+
+    /// Function 7: a model's name by its id (`None`: no worker ever declared it).
+    pub async fn model_name(&self, id: Hash32) -> Result<Option<String>, SdkError> {
+        self.client
+            .query(WORKER_REGISTRY, wr::MODEL_NAME, &id)
+            .await
+    }
+
+    /// What the market offers for one model, read from the chain: every worker that serves
+    /// it (all pages), summed up.
+    pub async fn market_for(&self, name: &str) -> Result<ModelMarket, SdkError> {
+        let id = model_id(name);
+        let mut m = ModelMarket {
+            name: name.to_string(),
+            id,
+            ..ModelMarket::default()
+        };
+        let mut cursor = None;
+        loop {
+            let page = self.by_model(id, cursor, 100).await?;
+            for w in &page.workers {
+                m.add(w);
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        Ok(m)
+    }
+
+    /// [`Self::market_for`] of every model any worker ever declared, by name.
+    pub async fn market(&self) -> Result<Vec<ModelMarket>, SdkError> {
+        let mut names = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.models(cursor, 100).await?;
+            names.extend(page.models.into_iter().map(|m| m.name));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        names.sort();
+        let mut out = Vec::with_capacity(names.len());
+        for n in names {
+            out.push(self.market_for(&n).await?);
+        }
+        Ok(out)
+    }
+}
+
+/// What the market offers for one model: from [`WorkerClient::market_for`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelMarket {
+    /// The model's name.
+    pub name: String,
+    /// Its id.
+    pub id: Hash32,
+    /// Workers registered for it (active or unbonding).
+    pub workers: u32,
+    /// Of those, online now.
+    pub online: u32,
+    /// Of those, online and able to take a job now (available, stake, a free slot).
+    pub ready: u32,
+    /// Lowest and highest price per 1,000 output tokens among the online workers.
+    pub price_range: Option<(Amount, Amount)>,
+    /// Slowest and fastest benchmarked tokens per second among the online workers that
+    /// declared one.
+    pub tokens_per_s_range: Option<(u32, u32)>,
+}
+
+impl ModelMarket {
+    fn add(&mut self, w: &WorkerInfo) {
+        self.workers += 1;
+        if !w.online {
+            return;
+        }
+        self.online += 1;
+        if w.can_take_jobs && w.worker.available {
+            self.ready += 1;
+        }
+        let p = w.worker.capabilities.price_per_1k;
+        self.price_range = Some(match self.price_range {
+            None => (p, p),
+            Some((lo, hi)) => (lo.min(p), hi.max(p)),
+        });
+        let t = w.worker.capabilities.tokens_per_s;
+        if t > 0 {
+            self.tokens_per_s_range = Some(match self.tokens_per_s_range {
+                None => (t, t),
+                Some((lo, hi)) => (lo.min(t), hi.max(t)),
+            });
+        }
+    }
+
+    /// Online workers that would take a job at `max_price_per_1k` (their price is at or
+    /// under it).
+    pub fn serves_at(&self, max_price_per_1k: Amount) -> bool {
+        self.price_range
+            .is_some_and(|(lo, _)| lo <= max_price_per_1k)
+    }
+
+    /// A timeout that lets the slowest online worker that declared a speed deliver
+    /// `max_output_tokens` with room to spare, on a node whose ticks last `tick_ms`
+    /// milliseconds: three times the generation time plus 10 ticks of start-up, at least
+    /// 100 ticks. `None` when no speed or tick length is known.
+    pub fn suggested_timeout_ticks(&self, max_output_tokens: u32, tick_ms: u32) -> Option<u32> {
+        let (slowest, _) = self.tokens_per_s_range?;
+        if tick_ms == 0 || slowest == 0 {
+            return None;
+        }
+        // Generation ticks = tokens / (tokens per second × seconds per tick), in integers.
+        let per_tick_milli = u64::from(slowest) * u64::from(tick_ms); // tokens per tick × 1000
+        let gen_ticks = (u64::from(max_output_tokens) * 1000).div_ceil(per_tick_milli);
+        let t = (gen_ticks * 3 + 10).max(100);
+        Some(u32::try_from(t).unwrap_or(u32::MAX))
+    }
 }
 
 /// A job as a requester describes it: the prompt itself (uploaded as a blob) and the
@@ -290,7 +441,109 @@ pub struct JobRequest {
     pub sampling: Sampling,
 }
 
+/// Why a [`JobRequest`] cannot be submitted, found before anything is signed. Limits are the
+/// marketplace's genesis defaults ([`MarketConfig::default`]); a chain with other limits
+/// still checks its own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The prompt is empty.
+    #[error("the prompt is empty")]
+    EmptyPrompt,
+    /// The prompt is not UTF-8 text.
+    #[error("the prompt is not UTF-8 text (invalid byte at offset {0}); models take text")]
+    PromptNotText(usize),
+    /// The prompt is over the limit.
+    #[error("the prompt is {size} bytes; the limit is {limit} bytes")]
+    PromptTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: u32,
+    },
+    /// The output token maximum is out of range.
+    #[error("max output tokens must be between 1 and {limit}, got {got}")]
+    MaxTokens {
+        /// Asked.
+        got: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// The price ceiling is not positive.
+    #[error("the price per 1,000 tokens must be positive, got {0}")]
+    Price(Amount),
+    /// The timeout is out of range.
+    #[error("the timeout must be between {min} and {max} ticks, got {got}")]
+    Timeout {
+        /// Asked.
+        got: u32,
+        /// Shortest.
+        min: u32,
+        /// Longest.
+        max: u32,
+    },
+    /// The model name is not one a worker could declare.
+    #[error("bad model name {0:?}: 1 to 64 bytes, no spaces")]
+    ModelName(String),
+    /// The maximum cost is more than any amount.
+    #[error("{tokens} tokens at {price} per 1,000 cost more than the largest amount")]
+    TooExpensive {
+        /// Tokens.
+        tokens: u32,
+        /// Price.
+        price: Amount,
+    },
+}
+
 impl JobRequest {
+    /// Checks the request against the genesis defaults: what the chain would refuse, said
+    /// before anything is uploaded or signed.
+    pub fn check(&self) -> Result<(), RequestError> {
+        let c = MarketConfig::default();
+        if !wr::valid_model_name(&self.model) {
+            return Err(RequestError::ModelName(self.model.clone()));
+        }
+        if self.prompt.is_empty() {
+            return Err(RequestError::EmptyPrompt);
+        }
+        if let Err(e) = std::str::from_utf8(&self.prompt) {
+            return Err(RequestError::PromptNotText(e.valid_up_to()));
+        }
+        if self.prompt.len() > c.max_prompt_bytes as usize {
+            return Err(RequestError::PromptTooLarge {
+                size: self.prompt.len(),
+                limit: c.max_prompt_bytes,
+            });
+        }
+        if self.max_output_tokens == 0 || self.max_output_tokens > c.max_output_tokens {
+            return Err(RequestError::MaxTokens {
+                got: self.max_output_tokens,
+                limit: c.max_output_tokens,
+            });
+        }
+        if self.max_price_per_1k.0 <= 0 {
+            return Err(RequestError::Price(self.max_price_per_1k));
+        }
+        if comqute_contracts::marketplace::required_escrow(
+            self.max_output_tokens,
+            self.max_price_per_1k,
+        )
+        .is_none()
+        {
+            return Err(RequestError::TooExpensive {
+                tokens: self.max_output_tokens,
+                price: self.max_price_per_1k,
+            });
+        }
+        if self.timeout_ticks < c.min_timeout_ticks || self.timeout_ticks > c.max_timeout_ticks {
+            return Err(RequestError::Timeout {
+                got: self.timeout_ticks,
+                min: c.min_timeout_ticks,
+                max: c.max_timeout_ticks,
+            });
+        }
+        Ok(())
+    }
+
     /// A request with defaults: 100 ticks of timeout, no reputation floor, seed 0,
     /// temperature 0.
     pub fn new(
@@ -362,8 +615,10 @@ impl JobClient {
         JobHandle::new(self.client.clone(), job_id)
     }
 
-    /// Uploads the prompt, then submits the job with the escrow the contract requires.
+    /// Checks the request ([`JobRequest::check`]), uploads the prompt, then submits the job
+    /// with the escrow the contract requires.
     pub async fn request(&self, key: &Keypair, req: &JobRequest) -> Result<JobHandle, SdkError> {
+        req.check().map_err(|e| SdkError::Invalid(e.to_string()))?;
         let spec = req.spec()?;
         self.client.put_blob(&req.prompt).await?;
         self.submit(key, &spec).await
@@ -448,9 +703,47 @@ impl JobClient {
         self.job_ref(key, jr::CANCEL, job_id).await
     }
 
-    /// Procedure 6: the assigned worker gives the job up.
-    pub async fn fail(&self, key: &Keypair, job_id: u64) -> Result<TxReceipt, SdkError> {
-        self.job_ref(key, jr::FAIL, job_id).await
+    /// Procedure 6: the assigned worker gives a started job up, saying why (on a job not
+    /// started yet this declines it, free of charge).
+    pub async fn fail(
+        &self,
+        key: &Keypair,
+        job_id: u64,
+        reason: &str,
+    ) -> Result<TxReceipt, SdkError> {
+        self.give_up(key, jr::FAIL, job_id, reason).await
+    }
+
+    /// Procedure 10: the assigned worker turns down a job it has not started, free of
+    /// charge, saying why.
+    pub async fn decline(
+        &self,
+        key: &Keypair,
+        job_id: u64,
+        reason: &str,
+    ) -> Result<TxReceipt, SdkError> {
+        self.give_up(key, jr::DECLINE, job_id, reason).await
+    }
+
+    async fn give_up(
+        &self,
+        key: &Keypair,
+        procedure: u16,
+        job_id: u64,
+        reason: &str,
+    ) -> Result<TxReceipt, SdkError> {
+        // Cut on a character boundary to the contract's limit.
+        let mut end = reason.len().min(jr::MAX_REASON);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        let input = jr::GiveUp {
+            job_id,
+            reason: reason[..end].to_string(),
+        };
+        self.client
+            .call(key, JOB_REGISTRY, procedure, &input, Amount::ZERO)
+            .await
     }
 
     /// Procedure 7: the requester disputes a result within the challenge window.

@@ -162,3 +162,61 @@ pub fn transfer(g: &Global, a: TransferArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// `comqute market`.
+#[derive(Args)]
+pub struct MarketArgs {
+    /// Only this model.
+    #[arg(long)]
+    model: Option<String>,
+    /// Print `{"models": [{"name", "id", "workers", "online", "ready", "priceRange",
+    /// "tokensPerSRange"}]}`.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Lists the models the market serves, read from the chain's worker registry: workers,
+/// online and ready ones, price range and speed.
+pub fn market(g: &Global, a: MarketArgs) -> Result<()> {
+    let client = g.client()?;
+    block_on(async move {
+        let w = client.workers();
+        let models = match &a.model {
+            Some(m) => vec![w.market_for(m.trim()).await?],
+            None => w.market().await?,
+        };
+        if a.json {
+            print_json(&json!({ "models": wire::value::to_json(&models)? }));
+            return Ok(());
+        }
+        if models.is_empty() {
+            println!("no worker has registered a model on this node yet");
+            return Ok(());
+        }
+        println!(
+            "{:<28} {:>7} {:>6} {:>5}  {:<22} tokens/s",
+            "model", "workers", "online", "ready", "price per 1k (units)"
+        );
+        for m in &models {
+            let price = m.price_range.map_or("-".to_string(), |(lo, hi)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}–{hi}")
+                }
+            });
+            let speed = m.tokens_per_s_range.map_or("-".to_string(), |(lo, hi)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}–{hi}")
+                }
+            });
+            println!(
+                "{:<28} {:>7} {:>6} {:>5}  {:<22} {speed}",
+                m.name, m.workers, m.online, m.ready, price
+            );
+        }
+        Ok::<_, anyhow::Error>(())
+    })?
+}

@@ -172,7 +172,10 @@ fn stand_in() -> Picked {
     let model = "stand-in:demo".to_string();
     Picked {
         backend: Arc::new(
-            StandInBackend::new(vec![model.clone()]).with_token_delay(Duration::from_millis(15)),
+            StandInBackend::new(vec![model.clone()])
+                // Invariant: "stand-in:demo" is a stand-in name.
+                .expect("a stand-in model name")
+                .with_token_delay(Duration::from_millis(15)),
         ),
         model,
         label: "STAND-IN: a deterministic hash that is NOT a language model".into(),
@@ -225,6 +228,8 @@ async fn demo(a: DemoArgs) -> Result<()> {
     println!("comqute demo: a node, a worker and two requesters on this machine");
     let market = MarketConfig {
         challenge_window: 10,
+        // Five seconds at the demo's 50 ms ticks for the worker to accept each job.
+        accept_ticks: 100,
         ..MarketConfig::default()
     };
     let node = Node::start(NodeConfig {

@@ -1,12 +1,12 @@
 //! `comqute job …`: submit jobs, follow them, fetch and check their results.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
-use comqute_sdk::contracts::job_registry::{Job, Sampling};
+use comqute_sdk::contracts::job_registry::{Job, JobStatus, Sampling};
 use comqute_sdk::contracts::marketplace::MAX_TEMPERATURE_MILLI;
 use comqute_sdk::{wire, Client, JobFilter, JobHandle, JobRequest, TokenEvent};
 use serde_json::{json, Value};
@@ -33,12 +33,17 @@ pub struct SubmitArgs {
     /// The highest price per 1,000 output tokens accepted.
     #[arg(long, value_name = "N")]
     max_price_per_1k: String,
-    /// The most output tokens paid for.
+    /// The most output tokens paid for (1 to 1,000,000).
     #[arg(long, value_name = "N")]
-    max_tokens: u32,
-    /// Ticks to wait for a worker, and ticks the worker has to deliver.
-    #[arg(long, default_value_t = 100, value_name = "N")]
-    timeout_ticks: u32,
+    max_tokens: String,
+    /// Ticks to wait for a worker, and ticks the worker has to deliver once it starts
+    /// (default: enough for the slowest online worker of the model: three times its
+    /// generation time plus 10 ticks, at least 100).
+    #[arg(long, value_name = "N")]
+    timeout_ticks: Option<u32>,
+    /// Submit even when no online worker serves the model at this price.
+    #[arg(long)]
+    force: bool,
     /// The least worker reputation accepted (0 to 10,000).
     #[arg(long, default_value_t = 0, value_name = "N")]
     min_reputation: u16,
@@ -149,31 +154,88 @@ pub fn job_id(s: &str) -> Result<u64> {
         .ok_or_else(|| anyhow!("bad job id {s:?}: expected a positive whole number"))
 }
 
-fn show(job: &Job, json: bool) -> Result<()> {
+/// A job's model by name, as the worker registry knows it (`None`: no worker ever declared
+/// it).
+async fn model_name(client: &Client, job: &Job) -> Option<String> {
+    client
+        .workers()
+        .model_name(job.spec.model)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// A job as JSON, with `modelName` (null when no worker ever declared the model) and
+/// `standIn` (its result came from the stand-in, not a language model).
+async fn job_view(client: &Client, job: &Job) -> Result<Value> {
+    let mut v = wire::job_json(job)?;
+    v["modelName"] = json!(model_name(client, job).await);
+    v["standIn"] = json!(job
+        .result
+        .is_some_and(|r| comqute_inference::standin::is_stand_in_fingerprint(&r.runtime)));
+    Ok(v)
+}
+
+/// Why a job that ended without being paid out ended so.
+fn why_not_finalized(job: &Job) -> String {
+    match (&job.status, &job.reason) {
+        (JobStatus::Cancelled, _) => "cancelled by its requester".to_string(),
+        (_, Some(r)) => r.clone(),
+        (s, None) => format!("it is {}", s.name().to_lowercase()),
+    }
+}
+
+async fn show(client: &Client, job: &Job, json: bool) -> Result<()> {
     if json {
-        print_json(&wire::job_json(job)?);
+        print_json(&job_view(client, job).await?);
         return Ok(());
     }
+    let model = match model_name(client, job).await {
+        Some(n) => n,
+        None => format!("{} (no worker has declared this model)", job.spec.model),
+    };
     println!("job {}: {}", job.id, job.status.name());
+    println!("  model {model}");
     println!(
-        "  requester {}  escrow {}  max {} tokens at ≤ {} per 1k",
+        "  requester {}  escrow {} units  max {} tokens at ≤ {} units per 1k",
         job.requester, job.escrow, job.spec.max_output_tokens, job.spec.max_price_per_1k
     );
     if let Some(w) = &job.worker {
-        println!("  worker {w} at {} per 1k", job.price_per_1k);
+        println!("  worker {w} at {} units per 1k", job.price_per_1k);
     }
     if let Some(d) = job.deadline {
-        println!("  next deadline: tick {d}");
+        let what = match job.status {
+            JobStatus::Open => "expires unless a worker takes it",
+            JobStatus::Assigned => "the worker must start or decline by",
+            JobStatus::Running => "delivery deadline",
+            JobStatus::Completed => "challenge window ends",
+            JobStatus::Disputed => "dispute times out",
+            _ => "next deadline",
+        };
+        println!("  {what}: tick {d}");
     }
     if let Some(r) = &job.result {
+        let runtime = if comqute_inference::standin::is_stand_in_fingerprint(&r.runtime) {
+            " by the STAND-IN (not a language model)"
+        } else {
+            ""
+        };
         println!(
-            "  result {} ({} output tokens)",
+            "  result {} ({} output tokens){runtime}",
             r.result_hash, r.output_tokens
         );
     }
+    if let Some(why) = &job.reason {
+        let label = if job.status == JobStatus::Open {
+            "reopened"
+        } else {
+            "why"
+        };
+        println!("  {label}: {why}");
+    }
     if job.status.is_terminal() {
         println!(
-            "  paid {}  refunded {}  slashed {}",
+            "  paid {} units  refunded {} units  slashed {} units",
             job.paid, job.refunded, job.slashed
         );
     }
@@ -203,6 +265,19 @@ async fn follow_tokens(
     }
 }
 
+/// Parses a whole number flag, saying "too large" (with the limit) rather than "not a
+/// number" for a long run of digits.
+fn whole(flag: &str, s: &str, max: u64) -> Result<u64> {
+    let t = s.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return match t.parse::<u64>() {
+            Ok(n) if n <= max => Ok(n),
+            _ => bail!("{flag} {t} is too large: at most {max}"),
+        };
+    }
+    bail!("{flag} {s:?} is not a whole number")
+}
+
 async fn submit(g: &Global, client: &Client, a: SubmitArgs) -> Result<()> {
     let key = g.keypair()?;
     let prompt = match (&a.prompt, &a.prompt_file) {
@@ -217,23 +292,85 @@ async fn submit(g: &Global, client: &Client, a: SubmitArgs) -> Result<()> {
     }
     // Invariant: 0 ≤ temperature ≤ 2, so the rounded thousandths fit in u16.
     let temperature_milli = ((a.temperature * 1000.0).round() as u16).min(MAX_TEMPERATURE_MILLI);
-    let max_price: i64 = a
-        .max_price_per_1k
-        .trim()
-        .parse()
-        .map_err(|_| anyhow!("bad --max-price-per-1k {:?}", a.max_price_per_1k))?;
-    let req = JobRequest {
+    let limits = comqute_sdk::contracts::marketplace::MarketConfig::default();
+    let max_tokens = whole(
+        "--max-tokens",
+        &a.max_tokens,
+        u64::from(limits.max_output_tokens),
+    )?;
+    let max_price = whole(
+        "--max-price-per-1k",
+        &a.max_price_per_1k,
+        comqute_sdk::contracts::MAX_AMOUNT as u64,
+    )?;
+    // Invariant: both were checked against limits that fit their types.
+    let (max_tokens, max_price) = (max_tokens as u32, max_price as i64);
+    let mut req = JobRequest {
         model: a.model.trim().to_string(),
         prompt,
-        max_output_tokens: a.max_tokens,
+        max_output_tokens: max_tokens,
         max_price_per_1k: comqute_sdk::Amount(max_price),
-        timeout_ticks: a.timeout_ticks,
+        timeout_ticks: a.timeout_ticks.unwrap_or(100),
         min_reputation: a.min_reputation,
         sampling: Sampling {
             seed: a.seed,
             temperature_milli,
         },
     };
+    // Everything the chain would refuse, before anything is uploaded or signed.
+    if let Err(e) = req.check() {
+        match e {
+            comqute_sdk::RequestError::EmptyPrompt => bail!("--prompt is empty: give some text"),
+            e => bail!("{e}"),
+        }
+    }
+    // The escrow must be there: said before signing, with the figures.
+    let escrow = client
+        .jobs()
+        .quote(req.max_output_tokens, req.max_price_per_1k)
+        .await
+        .context("quoting the escrow")?;
+    let balance = client.balance(&key.identity()).await?;
+    if balance < escrow {
+        bail!(
+            "the job locks {escrow} units of escrow ({} tokens at {} per 1k) and {} has {balance} units",
+            req.max_output_tokens,
+            req.max_price_per_1k,
+            key.identity()
+        );
+    }
+    // Who serves it: from the chain, before signing.
+    let market = client
+        .workers()
+        .market_for(&req.model)
+        .await
+        .context("reading the market for the model")?;
+    let problem = if market.online == 0 {
+        Some(format!(
+            "no online worker serves model {:?} ({} registered for it); `comqute market` lists what is served",
+            req.model, market.workers
+        ))
+    } else if !market.serves_at(req.max_price_per_1k) {
+        let cheapest = market.price_range.map_or(0, |(lo, _)| lo.0);
+        Some(format!(
+            "no online worker serves {:?} at ≤ {} units per 1k tokens (the cheapest asks {cheapest})",
+            req.model, req.max_price_per_1k
+        ))
+    } else {
+        None
+    };
+    if let Some(p) = problem {
+        if !a.force {
+            bail!("{p}; the job would lock its escrow and expire: pass --force to submit anyway");
+        }
+        eprintln!("warning: {p}; submitting anyway (--force)");
+    }
+    if a.timeout_ticks.is_none() {
+        let tick_ms = client.tick_info().await.map_or(0, |t| t.duration);
+        if let Some(t) = market.suggested_timeout_ticks(req.max_output_tokens, tick_ms) {
+            req.timeout_ticks = t.min(limits.max_timeout_ticks);
+        }
+    }
     let handle = client
         .jobs()
         .request(&key, &req)
@@ -263,7 +400,15 @@ async fn submit(g: &Global, client: &Client, a: SubmitArgs) -> Result<()> {
         handle.status().await?
     };
     if a.json || a.wait {
-        show(&job, a.json)?;
+        show(client, &job, a.json).await?;
+    }
+    if a.wait && job.status != JobStatus::Finalized {
+        bail!(
+            "job {} ended {} without being paid out: {}",
+            job.id,
+            job.status.name(),
+            why_not_finalized(&job)
+        );
     }
     Ok(())
 }
@@ -276,7 +421,7 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
             JobCommand::Submit(a) => submit(g, &client, a).await?,
             JobCommand::Status { id, json } => {
                 let job = client.jobs().job(job_id(&id)?).await?;
-                show(&job, json)?;
+                show(&client, &job, json).await?;
             }
             JobCommand::Replay(a) => super::job_replay::run(&client, a).await?,
             JobCommand::Result { id, out, json } => {
@@ -284,7 +429,18 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
                 let handle = client.jobs().handle(id);
                 let job = handle.status().await?;
                 let r = job.result.ok_or_else(|| {
-                    anyhow!("job {id} has no result yet (it is {})", job.status.name())
+                    if job.status.is_terminal() {
+                        anyhow!(
+                            "job {id} ended {} without a result: {}",
+                            job.status.name(),
+                            why_not_finalized(&job)
+                        )
+                    } else {
+                        anyhow!(
+                            "job {id} has no result yet: it is {}",
+                            job.status.name().to_lowercase()
+                        )
+                    }
                 })?;
                 // Checked against the on-chain hash before anything is written.
                 let bytes = handle.result().await.context("fetching the result")?;
@@ -305,9 +461,12 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
                     }
                     print_json(&v);
                 } else if out.is_none() {
-                    std::io::stdout()
-                        .write_all(&bytes)
-                        .context("writing the result")?;
+                    let mut o = std::io::stdout();
+                    o.write_all(&bytes).context("writing the result")?;
+                    // A terminal's prompt must not land on the result's last line.
+                    if o.is_terminal() && !bytes.ends_with(b"\n") {
+                        o.write_all(b"\n").context("writing the result")?;
+                    }
                 } else if let Some(p) = &out {
                     println!(
                         "result of job {id}: {} bytes, hash {} checked, written to {}",
@@ -345,21 +504,28 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
                 };
                 let page = client.jobs().list(&filter, cursor, limit).await?;
                 if json {
-                    let jobs = page
-                        .jobs
-                        .iter()
-                        .map(wire::job_json)
-                        .collect::<Result<Vec<_>, _>>()?;
+                    let mut jobs = Vec::with_capacity(page.jobs.len());
+                    for j in &page.jobs {
+                        jobs.push(job_view(&client, j).await?);
+                    }
                     print_json(&serde_json::to_value(wire::JobsPage {
                         jobs,
                         next_cursor: page.next_cursor,
                     })?);
                 } else {
+                    let mut names = std::collections::BTreeMap::new();
                     for j in &page.jobs {
+                        if !names.contains_key(&j.spec.model) {
+                            let n = model_name(&client, j)
+                                .await
+                                .unwrap_or_else(|| j.spec.model.to_string()[..12].to_string());
+                            names.insert(j.spec.model, n);
+                        }
                         println!(
-                            "{:>6}  {:<10} escrow {:>10}  requester {}",
+                            "{:>6}  {:<10} {:<20} escrow {:>10}  requester {}",
                             j.id,
                             j.status.name(),
+                            names[&j.spec.model],
                             j.escrow.0,
                             j.requester
                         );
@@ -377,7 +543,7 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
                     .cancel(&key, id)
                     .await
                     .with_context(|| format!("cancelling job {id}"))?;
-                show(&client.jobs().job(id).await?, json)?;
+                show(&client, &client.jobs().job(id).await?, json).await?;
             }
             JobCommand::Dispute { id, json } => {
                 let id = job_id(&id)?;
@@ -387,22 +553,32 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
                     .dispute(&key, id)
                     .await
                     .with_context(|| format!("disputing job {id}"))?;
-                show(&client.jobs().job(id).await?, json)?;
+                show(&client, &client.jobs().job(id).await?, json).await?;
             }
             JobCommand::Tokens { id, json } => {
                 let id = job_id(&id)?;
                 let handle = client.jobs().handle(id);
-                handle.status().await?;
+                let job = handle.status().await?;
                 let timeout = Duration::from_secs(600);
+                let (text, chunks, done) = if json {
+                    follow_tokens(&handle, timeout, std::io::sink()).await?
+                } else {
+                    follow_tokens(&handle, timeout, std::io::stdout()).await?
+                };
                 if json {
-                    let (text, chunks, done) =
-                        follow_tokens(&handle, timeout, std::io::sink()).await?;
                     print_json(&json!({
                         "id": id.to_string(), "text": text, "chunks": chunks, "done": done
                     }));
-                } else {
-                    follow_tokens(&handle, timeout, std::io::stdout()).await?;
+                } else if !text.is_empty() {
                     println!();
+                }
+                if chunks == 0 && !done {
+                    let job = handle.status().await.unwrap_or(job);
+                    bail!(
+                        "job {id} streamed no tokens: it ended {} ({})",
+                        job.status.name(),
+                        why_not_finalized(&job)
+                    );
                 }
             }
         }

@@ -49,6 +49,10 @@ pub struct MarketArgs {
     /// Ticks between unbonding and withdrawal.
     #[arg(long, value_name = "TICKS")]
     unbonding_ticks: Option<u32>,
+    /// Ticks an assigned worker has to start or decline a job (default 20; give more on a
+    /// node with very short ticks).
+    #[arg(long, value_name = "TICKS")]
+    accept_ticks: Option<u32>,
 }
 
 /// The file in a data directory that records the marketplace settings its genesis was built
@@ -78,6 +82,7 @@ impl MarketArgs {
             || self.challenge_window.is_some()
             || self.heartbeat_window.is_some()
             || self.unbonding_ticks.is_some()
+            || self.accept_ticks.is_some()
     }
 
     /// The settings for a node on `data_dir`: those recorded there (flags that contradict
@@ -128,6 +133,7 @@ impl MarketArgs {
             challenge_window: self.challenge_window.unwrap_or(d.challenge_window),
             heartbeat_window: self.heartbeat_window.unwrap_or(d.heartbeat_window),
             unbonding_ticks: self.unbonding_ticks.unwrap_or(d.unbonding_ticks),
+            accept_ticks: self.accept_ticks.unwrap_or(d.accept_ticks),
             ..d
         };
         c.validate()

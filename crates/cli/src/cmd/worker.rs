@@ -2,8 +2,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
-use comqute_sdk::contracts::marketplace::model_id;
-use comqute_sdk::contracts::worker_registry::Capabilities;
+use comqute_sdk::contracts::worker_registry::{valid_model_name, Capabilities, MAX_MODEL_NAME};
 use comqute_sdk::{wire, Client, Identity};
 use serde_json::{json, Value};
 
@@ -37,7 +36,7 @@ impl CapsArgs {
     /// Applies the options given over `base`.
     fn apply(&self, mut base: Capabilities) -> Result<Capabilities> {
         if !self.models.is_empty() {
-            base.models = self.models.iter().map(|m| model_id(m.trim())).collect();
+            base.models = self.models.iter().map(|m| m.trim().to_string()).collect();
         }
         if let Some(p) = &self.price_per_1k {
             base.price_per_1k = price(p)?;
@@ -144,13 +143,83 @@ pub enum WorkerCommand {
     },
 }
 
+/// Everything `worker register` can find wrong before signing, reported at once: missing
+/// or bad flags, and a key that is already a worker.
+async fn register_checks(
+    client: &Client,
+    me: &Identity,
+    stake: &str,
+    caps: &CapsArgs,
+) -> Result<Capabilities> {
+    let mut problems: Vec<String> = Vec::new();
+    if caps.models.is_empty() {
+        problems.push("give at least one --model NAME".into());
+    }
+    for m in &caps.models {
+        if !valid_model_name(m.trim()) {
+            problems.push(format!(
+                "--model {m:?}: a name is 1 to {MAX_MODEL_NAME} bytes with no spaces"
+            ));
+        }
+    }
+    if caps.price_per_1k.is_none() {
+        problems.push("give --price-per-1k N (price per 1,000 output tokens)".into());
+    }
+    if let Err(e) = amount(stake) {
+        problems.push(format!("--stake: {e}"));
+    }
+    let base = Capabilities {
+        models: Vec::new(),
+        gpu: String::new(),
+        vram_mb: 0,
+        tokens_per_s: 0,
+        price_per_1k: comqute_sdk::Amount(0),
+        max_concurrent: 1,
+    };
+    let built = match caps.apply(base) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            problems.push(e.to_string());
+            None
+        }
+    };
+    if let Some(c) = &built {
+        if !c.models.is_empty() {
+            if let Err(e) = c.validate() {
+                problems.push(e.to_string());
+            }
+        }
+    }
+    match client.workers().get(me).await {
+        Ok(Some(info))
+            if info.worker.status
+                != comqute_sdk::contracts::worker_registry::WorkerStatus::Exited =>
+        {
+            problems.push(format!(
+                "{me} is already registered as a worker (`comqute worker status`; change it with `worker update`)"
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => problems.push(format!("reading the worker from the node: {e}")),
+    }
+    match (problems.len(), built) {
+        (0, Some(c)) => Ok(c),
+        (1, _) => bail!("{}", problems[0]),
+        _ => bail!("{} problems: {}", problems.len(), problems.join("; ")),
+    }
+}
+
 async fn worker_view(client: &Client, id: &Identity) -> Result<Value> {
     let info = client
         .workers()
         .get(id)
         .await?
         .ok_or_else(|| anyhow!("{id} is not a registered worker"))?;
-    Ok(wire::worker_json(&info)?)
+    let mut v = wire::worker_json(&info)?;
+    if let Ok(now) = client.tick().await {
+        v["lastHeartbeatAgo"] = json!(now.0.saturating_sub(info.worker.last_heartbeat.0));
+    }
+    Ok(v)
 }
 
 fn show(v: &Value, json: bool) {
@@ -163,31 +232,49 @@ fn show(v: &Value, json: bool) {
         other => other.to_string(),
     };
     println!("worker {} (#{})", s("id"), s("number"));
+    let live = match v["lastHeartbeatAgo"].as_u64() {
+        _ if v["signedOff"] == Value::Bool(true) => "offline (its daemon signed off)".to_string(),
+        Some(ago) if v["online"] == Value::Bool(true) => {
+            format!("online (last heartbeat {ago} ticks ago)")
+        }
+        Some(ago) => format!("offline (last heartbeat {ago} ticks ago)"),
+        None => format!("online {}", s("online")),
+    };
     println!(
-        "  status {}  online {}  can take jobs {}  available {}",
+        "  {}  {live}  available {}  can take jobs {}",
         s("status"),
-        s("online"),
-        s("canTakeJobs"),
-        s("available")
+        s("available"),
+        s("canTakeJobs")
     );
     println!(
-        "  stake {}  reputation {}  active jobs {}  settling {}",
+        "  stake {} units  reputation {} / 10000  active jobs {}  settling {}",
         s("stake"),
         s("reputation"),
         s("activeJobs"),
         s("settlingJobs")
     );
-    let caps = &v["capabilities"];
     println!(
-        "  price per 1k {}  models {}  gpu {}  max concurrent {}",
+        "  earned {} units  slashed {} units",
+        s("totalEarned"),
+        s("totalSlashed")
+    );
+    let caps = &v["capabilities"];
+    let models: Vec<&str> = caps["models"]
+        .as_array()
+        .map(|m| m.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    println!("  models {}", models.join(", "));
+    println!(
+        "  price {} units per 1k tokens  speed {} tokens/s  gpu {}  max concurrent {}",
         caps["pricePer1k"].as_str().unwrap_or("?"),
-        caps["models"].as_array().map_or(0, |m| m.len()),
+        caps["tokensPerS"],
         caps["gpu"].as_str().unwrap_or(""),
         caps["maxConcurrent"]
     );
     println!(
-        "  completed {}  failed {}  expired {}  disputes lost {}",
+        "  completed {}  declined {}  failed {}  expired {}  disputes lost {}",
         s("jobsCompleted"),
+        s("jobsDeclined"),
         s("jobsFailed"),
         s("jobsExpired"),
         s("disputesLost")
@@ -211,21 +298,7 @@ pub fn run(g: &Global, c: WorkerCommand) -> Result<()> {
                 json,
             } => {
                 let key = g.keypair()?;
-                if caps.models.is_empty() {
-                    bail!("give at least one --model NAME");
-                }
-                if caps.price_per_1k.is_none() {
-                    bail!("give --price-per-1k N");
-                }
-                let base = Capabilities {
-                    models: Vec::new(),
-                    gpu: String::new(),
-                    vram_mb: 0,
-                    tokens_per_s: 0,
-                    price_per_1k: comqute_sdk::Amount(0),
-                    max_concurrent: 1,
-                };
-                let caps = caps.apply(base)?;
+                let caps = register_checks(&client, &key.identity(), &stake, &caps).await?;
                 let w = client.workers();
                 w.register(&key, &caps, amount(&stake)?)
                     .await

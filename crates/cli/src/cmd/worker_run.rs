@@ -110,11 +110,14 @@ impl BackendArgs {
                 Arc::new(BuiltinBackend::new(spec.name, model))
             }
             BackendKind::StandIn => {
-                if models.is_empty() {
-                    bail!("the stand-in serves the models you name: give --model NAME");
-                }
+                let names = if models.is_empty() {
+                    vec![comqute_inference::standin::MODEL.to_string()]
+                } else {
+                    models.to_vec()
+                };
+                let b = StandInBackend::new(names)?;
                 warn!("running on the stand-in: a deterministic hash, NOT a language model");
-                Arc::new(StandInBackend::new(models.to_vec()))
+                Arc::new(b)
             }
         })
     }
@@ -154,9 +157,18 @@ pub struct RunArgs {
     /// on chain).
     #[arg(long, default_value_t = 30)]
     pub refresh: u64,
-    /// Do not benchmark the backend when registering.
+    /// Do not benchmark the backend at start (its speed is then learnt from the jobs it
+    /// serves; until then every job's deadline is taken as reachable).
     #[arg(long)]
     pub no_benchmark: bool,
+    /// Take the worker over from another daemon whose session is still online on the
+    /// chain (one that crashed, or one you are replacing).
+    #[arg(long)]
+    pub takeover: bool,
+    /// Start even jobs whose deadline the measured speed says cannot be met (they are
+    /// slashed if late).
+    #[arg(long)]
+    pub accept_any_deadline: bool,
 }
 
 fn price(s: &str) -> Result<comqute_sdk::Amount> {
@@ -192,6 +204,8 @@ impl RunArgs {
             grace: Duration::from_secs(self.grace),
             benchmark: !self.no_benchmark,
             refresh_interval: Duration::from_secs(self.refresh.max(1)),
+            takeover: self.takeover,
+            check_deadlines: !self.accept_any_deadline,
             ..WorkerConfig::default()
         })
     }
@@ -200,8 +214,13 @@ impl RunArgs {
 /// Runs the daemon until Ctrl-C.
 pub fn run(g: &Global, a: RunArgs) -> Result<()> {
     super::node::init_tracing();
-    let cfg = a.config()?;
+    let mut cfg = a.config()?;
     let key = g.keypair()?;
+    cfg.lock = g.key.as_ref().map(|k| {
+        let mut p = k.clone().into_os_string();
+        p.push(".lock");
+        PathBuf::from(p)
+    });
     let client = g.client()?;
     let backend = a.backend.build(&a.models)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -226,10 +245,7 @@ pub fn run(g: &Global, a: RunArgs) -> Result<()> {
         });
         let worker = Worker::prepare(client, key, backend, cfg, &mut stop_rx).await?;
         let report = worker.run(stop_rx).await?;
-        println!(
-            "worker stopped: {} delivered, {} failed, {} given up on stop, {} left to expire",
-            report.delivered, report.failed, report.abandoned, report.lost
-        );
+        println!("worker stopped: {report}");
         Ok(())
     })
 }

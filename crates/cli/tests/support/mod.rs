@@ -16,6 +16,8 @@ use serde_json::Value;
 pub const TICK_MS: &str = "25";
 /// The challenge window the tests run nodes with (ticks).
 pub const CHALLENGE_WINDOW: u32 = 5;
+/// Ticks a worker has to accept an offer on the tests' nodes.
+pub const ACCEPT_TICKS: &str = "200";
 
 /// A running node process (killed on drop) and its temporary directory.
 pub struct NodeProc {
@@ -59,6 +61,12 @@ fn spawn_node(dir: &Path, listen: &str, extra: &[String]) -> (Child, String) {
     } else {
         &["--challenge-window", &window]
     };
+    // Five seconds at 25 ms ticks for a worker to accept an offer on a loaded machine.
+    let default_accept: &[&str] = if extra.iter().any(|e| e == "--accept-ticks") {
+        &[]
+    } else {
+        &["--accept-ticks", ACCEPT_TICKS]
+    };
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -67,6 +75,7 @@ fn spawn_node(dir: &Path, listen: &str, extra: &[String]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_comqute"))
         .args(["node", "--listen", listen, "--tick-ms", TICK_MS, "--devnet"])
         .args(default_window)
+        .args(default_accept)
         .arg("--data-dir")
         .arg(&data)
         .args(extra)

@@ -6,7 +6,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /v1/jobs?status=&requester=&worker=&cursor=&limit=` | [`JobsPage`] |
-//! | `GET /v1/jobs/{id}` | a job ([`wire::job_json`]) |
+//! | `GET /v1/jobs/{id}` | a job ([`wire::job_json`], with `modelName`) |
 //! | `GET /v1/jobs/{id}/escrow` | the job's escrow account |
 //! | `GET /v1/workers?model=NAME \| modelId=HASH&cursor=&limit=` | [`WorkersPage`] |
 //! | `GET /v1/workers/{identity}` | a worker ([`wire::worker_json`]) |
@@ -25,7 +25,7 @@ use comqute_contracts::job_registry::{
 };
 use comqute_contracts::marketplace::{model_id, JOB_REGISTRY, MAX_PAGE, WORKER_REGISTRY};
 use comqute_contracts::worker_registry::{
-    WorkerInfo, WorkerPage, WorkerQuery, WorkersByModel, GET_WORKER, WORKERS_BY_MODEL,
+    WorkerInfo, WorkerPage, WorkerQuery, WorkersByModel, GET_WORKER, MODEL_NAME, WORKERS_BY_MODEL,
 };
 use comqute_contracts::{Hash32, Identity};
 use comqute_ledger::Ledger;
@@ -89,6 +89,17 @@ fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ApiError> {
         })?),
     };
     Ok((cursor, limit))
+}
+
+/// A job as JSON ([`wire::job_json`]) with `modelName`: the name the worker registry knows
+/// for its model id, or null when no worker ever declared it.
+pub fn job_view(l: &Ledger, job: &Job) -> Result<Value, ApiError> {
+    let mut v = wire::job_json(job).map_err(internal)?;
+    let name: Option<String> = l.query(WORKER_REGISTRY, MODEL_NAME, &job.spec.model)?;
+    if let Value::Object(m) = &mut v {
+        m.insert("modelName".into(), name.map_or(Value::Null, Value::String));
+    }
+    Ok(v)
 }
 
 /// A job, or 404.
@@ -187,19 +198,13 @@ pub async fn jobs(
     let requester = p.get("requester").map(|v| parse_identity(v)).transpose()?;
     let worker = p.get("worker").map(|v| parse_identity(v)).transpose()?;
     let (cursor, limit) = paging(&p)?;
-    let (jobs, next_cursor) = list_jobs(
-        s.chain()?.ledger(),
-        status,
-        requester,
-        worker,
-        cursor,
-        limit,
-    )?;
+    let chain = s.chain()?;
+    let l = chain.ledger();
+    let (jobs, next_cursor) = list_jobs(l, status, requester, worker, cursor, limit)?;
     let jobs = jobs
         .iter()
-        .map(wire::job_json)
-        .collect::<Result<Vec<Value>, _>>()
-        .map_err(internal)?;
+        .map(|j| job_view(l, j))
+        .collect::<Result<Vec<Value>, _>>()?;
     Ok(Json(JobsPage { jobs, next_cursor }))
 }
 
@@ -209,8 +214,9 @@ pub async fn job(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_job_id("id", &id)?;
-    let job = get_job(s.chain()?.ledger(), id)?;
-    Ok(Json(wire::job_json(&job).map_err(internal)?))
+    let chain = s.chain()?;
+    let job = get_job(chain.ledger(), id)?;
+    Ok(Json(job_view(chain.ledger(), &job)?))
 }
 
 /// `GET /v1/jobs/{id}/escrow`: the job's account in the escrow vault.
