@@ -17,7 +17,7 @@ pub enum CodecError {
         found: usize,
     },
     /// A character is not a letter of the expected case.
-    #[error("character {position} is {found:?}, not a {case} letter")]
+    #[error("character {position} is {found:?}, not {} {case} letter", if case.starts_with('u') { "an" } else { "a" })]
     Letter {
         /// Zero-based position.
         position: usize,

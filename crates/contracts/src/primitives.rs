@@ -59,33 +59,33 @@ fn decode60(s: &str, base: u8) -> Result<[u8; 32], CodecError> {
             found: raw.len(),
         });
     }
-    let digit = |i: usize| -> Result<u64, CodecError> {
-        let c = raw[i];
-        if c < base || c >= base + 26 {
-            return Err(CodecError::Letter {
-                position: i,
-                found: char::from(c),
-                case: if base == b'A' {
-                    "uppercase"
-                } else {
-                    "lowercase"
-                },
-            });
-        }
-        Ok(u64::from(c - base))
-    };
+    // Every character is checked, first to last, before any is decoded: the words are read
+    // last digit first, so checking while decoding reported a later bad character (13 for
+    // an all-lowercase identity) when an earlier one was already wrong.
+    if let Some(i) = raw.iter().position(|&c| c < base || c >= base + 26) {
+        return Err(CodecError::Letter {
+            position: i,
+            found: char::from(raw[i]),
+            case: if base == b'A' {
+                "uppercase"
+            } else {
+                "lowercase"
+            },
+        });
+    }
+    let digit = |i: usize| u64::from(raw[i] - base);
     let mut bytes = [0u8; 32];
     for w in 0..4 {
         let mut word: u128 = 0;
         for d in (0..WORD_DIGITS).rev() {
-            word = word * 26 + u128::from(digit(w * WORD_DIGITS + d)?);
+            word = word * 26 + u128::from(digit(w * WORD_DIGITS + d));
         }
         let word = u64::try_from(word).map_err(|_| CodecError::Overflow { word: w })?;
         bytes[w * 8..w * 8 + 8].copy_from_slice(&word.to_le_bytes());
     }
     let mut sum: u32 = 0;
     for d in (0..CHECKSUM_DIGITS).rev() {
-        sum = sum * 26 + digit(4 * WORD_DIGITS + d)? as u32;
+        sum = sum * 26 + digit(4 * WORD_DIGITS + d) as u32;
     }
     if sum != checksum(&bytes) {
         return Err(CodecError::Checksum);
@@ -431,6 +431,50 @@ mod tests {
             over.parse::<Identity>(),
             Err(CodecError::Overflow { word: 0 })
         );
+    }
+
+    #[test]
+    fn the_first_bad_character_is_reported() {
+        let good = Identity([7; 32]).to_string();
+        // All lowercase: character 0 is the first wrong one (it said 13, the last digit of
+        // the first word, which is read first).
+        assert_eq!(
+            good.to_lowercase().parse::<Identity>(),
+            Err(CodecError::Letter {
+                position: 0,
+                found: good.chars().next().unwrap().to_ascii_lowercase(),
+                case: "uppercase",
+            })
+        );
+        assert_eq!(
+            good.to_lowercase()
+                .parse::<Identity>()
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "character 0 is {:?}, not an uppercase letter",
+                good.chars().next().unwrap().to_ascii_lowercase()
+            )
+        );
+        // Two bad characters, in the second word and in the checksum: the earlier one.
+        let mut two = good.into_bytes();
+        two[20] = b'7';
+        two[58] = b'x';
+        let two = String::from_utf8(two).unwrap();
+        assert_eq!(
+            two.parse::<Identity>(),
+            Err(CodecError::Letter {
+                position: 20,
+                found: '7',
+                case: "uppercase",
+            })
+        );
+        // The same for the lowercase form of hashes.
+        let h = Hash32::of(b"abc").to_string().to_uppercase();
+        assert!(matches!(
+            h.parse::<Hash32>(),
+            Err(CodecError::Letter { position: 0, .. })
+        ));
     }
 
     #[test]
