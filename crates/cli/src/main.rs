@@ -11,7 +11,7 @@ static ALLOC: alloc::Counting = alloc::Counting;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// comqute: a Qubic-style ledger emulator and marketplace for LLM inference.
 #[derive(Parser)]
@@ -68,8 +68,40 @@ enum Command {
     Job(cmd::job::JobCommand),
 }
 
+/// Lets a closed stdout end a command quietly, as it ends any unix filter. The Rust runtime
+/// ignores SIGPIPE, so a write to a pipe whose reader has gone (`comqute job list | head -1`)
+/// fails instead, and `println!` panics on the failure (exit 101, "failed printing to
+/// stdout"); with the default disposition the process ends on SIGPIPE, whatever prints.
+///
+/// The processes that keep running and hold HTTP connections keep SIGPIPE ignored: `node`,
+/// `demo` (a node in the process), `bench node` and `worker run`. hyper writes responses and
+/// requests with `writev`, which raises SIGPIPE on Linux when the peer has hung up, so with
+/// the default a client that disconnects mid-answer (or a node restarting under a worker)
+/// would kill the process instead of failing one request.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn restore_sigpipe(m: &clap::ArgMatches) {
+    let long_running = match m.subcommand() {
+        Some(("node" | "demo", _)) => true,
+        Some(("bench", b)) => b.subcommand_name() == Some("node"),
+        Some(("worker", w)) => w.subcommand_name() == Some("run"),
+        _ => false,
+    };
+    if long_running {
+        return;
+    }
+    // SAFETY: called from `main` before any other thread exists (argument parsing starts
+    // none); it sets one signal's disposition to the default, with no handler of ours.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    #[cfg(unix)]
+    restore_sigpipe(&matches);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Keys(c) => cmd::keys::run(&cli.global, c),
         Command::Tx(c) => cmd::tx::run(c),
