@@ -102,6 +102,16 @@ fn main() -> ExitCode {
     #[cfg(unix)]
     restore_sigpipe(&matches);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let talks_to_node = matches!(
+        cli.command,
+        Command::Tick(_)
+            | Command::Stats(_)
+            | Command::Balance(_)
+            | Command::Faucet(_)
+            | Command::Transfer(_)
+            | Command::Worker(_)
+            | Command::Job(_)
+    );
     let result = match cli.command {
         Command::Keys(c) => cmd::keys::run(&cli.global, c),
         Command::Tx(c) => cmd::tx::run(c),
@@ -123,8 +133,26 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            let unreachable = talks_to_node.then(|| node_not_answering(&e)).flatten();
+            match unreachable {
+                Some(detail) => eprintln!(
+                    "error: the node at {} is not answering ({detail}); start one with \
+                     `comqute node --devnet`, or pass --node URL / set COMQUTE_NODE",
+                    cli.global.node
+                ),
+                None => eprintln!("error: {}", format!("{e:#}").replace('\n', " ")),
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// Why `--node` gave no answer, when an error comes down to that: the SDK's transport error
+/// anywhere in the chain (its text is the short reason, "connection refused").
+fn node_not_answering(e: &anyhow::Error) -> Option<String> {
+    e.chain()
+        .find_map(|c| match c.downcast_ref::<comqute_sdk::SdkError>() {
+            Some(comqute_sdk::SdkError::Http(detail)) => Some(detail.clone()),
+            _ => None,
+        })
 }

@@ -3,9 +3,7 @@
 //! redirected logs, `ledger` taking `--data-dir` like `node`, amounts out of range, money
 //! printed with its unit, and the help naming what exists.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use support::{one_line_error, NodeProc};
 
@@ -32,18 +30,6 @@ fn run(c: &mut Command) -> Output {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// A scratch directory of this test process.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("comqute-first-hour-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// The write end of a pipe whose only reader has already exited: the first write to it
@@ -85,4 +71,26 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
             .stdout(closed_pipe()));
         assert_quiet_end(&o, args);
     }
+}
+
+#[test]
+fn a_node_that_is_not_running_is_named_with_what_to_do() {
+    // Port 1 on the loopback: nothing listens there.
+    let o = run(bin().args(["--node", "http://127.0.0.1:1", "tick"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "error: the node at http://127.0.0.1:1 is not answering (connection refused); start \
+         one with `comqute node --devnet`, or pass --node URL / set COMQUTE_NODE\n"
+    );
+    // The same through COMQUTE_NODE, for a command that signs nothing but reads a balance.
+    let id = support::key("nobody").identity().to_string();
+    let o = run(bin()
+        .env("COMQUTE_NODE", "http://127.0.0.1:1")
+        .args(["balance", &id]));
+    let err = one_line_error(&o);
+    assert!(
+        err.starts_with("error: the node at http://127.0.0.1:1 is not answering"),
+        "{err}"
+    );
 }

@@ -130,6 +130,55 @@ impl From<comqute_node::ApiError> for SdkError {
 
 impl From<reqwest::Error> for SdkError {
     fn from(e: reqwest::Error) -> Self {
-        SdkError::Http(e.to_string())
+        SdkError::Http(transport_detail(&e))
+    }
+}
+
+/// Why a request got no usable answer. reqwest's own text names only the request ("error
+/// sending request for url (…)"); the why is in its sources. A connection that could not be
+/// made is said in a few words ("connection refused"); anything else keeps reqwest's text
+/// and adds the innermost cause.
+fn transport_detail(e: &reqwest::Error) -> String {
+    let mut cause: &(dyn std::error::Error + 'static) = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let io_kind = cause.downcast_ref::<std::io::Error>().map(|io| io.kind());
+    let short = match io_kind {
+        Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
+        Some(std::io::ErrorKind::TimedOut) => "connection timed out".to_string(),
+        Some(std::io::ErrorKind::ConnectionReset) => "connection reset".to_string(),
+        _ if e.is_timeout() => "timed out".to_string(),
+        _ => cause.to_string(),
+    };
+    if e.is_connect() || e.is_timeout() {
+        short
+    } else if std::error::Error::source(e).is_none() {
+        e.to_string()
+    } else {
+        format!("{e}: {short}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_that_is_not_there_is_said_in_a_few_words() {
+        // Port 1 on the loopback: nothing listens there, so the connection is refused.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let e = rt
+            .block_on(reqwest::Client::new().get("http://127.0.0.1:1/").send())
+            .unwrap_err();
+        let e = SdkError::from(e);
+        assert!(
+            matches!(&e, SdkError::Http(d) if d == "connection refused"),
+            "{e}"
+        );
+        assert_eq!(e.to_string(), "talking to the node: connection refused");
     }
 }
