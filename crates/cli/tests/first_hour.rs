@@ -94,3 +94,22 @@ fn a_node_that_is_not_running_is_named_with_what_to_do() {
         "{err}"
     );
 }
+
+#[test]
+fn an_amount_out_of_range_says_which_way() {
+    let id = support::key("payee").identity().to_string();
+    for (amount, why) in [
+        ("99999999999999999999", "too large, at most 10^15"),
+        ("1000000000000001", "too large, at most 10^15"),
+        ("-5", "must be positive"),
+        ("0", "must be positive"),
+        ("1.5", "expected a whole number"),
+    ] {
+        // Parsed before any node is asked: none needs to run.
+        let o = run(bin().args(["--node", "http://127.0.0.1:1", "faucet", &id, amount]));
+        assert_eq!(
+            one_line_error(&o),
+            format!("error: bad amount {amount:?}: {why}\n")
+        );
+    }
+}

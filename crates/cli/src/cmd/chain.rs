@@ -40,6 +40,7 @@ pub struct FaucetArgs {
     /// Who gets the money.
     identity: String,
     /// How much.
+    #[arg(allow_negative_numbers = true)]
     amount: String,
     /// Print `{"identity", "balance"}`.
     #[arg(long)]
@@ -52,6 +53,7 @@ pub struct TransferArgs {
     /// The payee.
     identity: String,
     /// How much.
+    #[arg(allow_negative_numbers = true)]
     amount: String,
     /// Print `{"txId", "tick", "status", ...}`.
     #[arg(long)]

@@ -58,12 +58,53 @@ pub fn identity(s: &str) -> Result<Identity> {
 
 /// Parses an amount argument (a whole number between 1 and 10^15).
 pub fn amount(s: &str) -> Result<comqute_sdk::Amount> {
-    let n: i64 = s
-        .trim()
-        .parse()
-        .map_err(|_| anyhow!("bad amount {s:?}: expected a whole number"))?;
-    if !(1..=comqute_sdk::contracts::MAX_AMOUNT).contains(&n) {
-        return Err(anyhow!("bad amount {s:?}: must be between 1 and 10^15"));
+    let t = s.trim();
+    let (negative, digits) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(anyhow!("bad amount {s:?}: expected a whole number"));
     }
-    Ok(comqute_sdk::Amount(n))
+    if negative || digits.bytes().all(|b| b == b'0') {
+        return Err(anyhow!("bad amount {s:?}: must be positive"));
+    }
+    // Digits only: a number too long for an i64 is far above the maximum too.
+    match digits.parse::<i64>() {
+        Ok(n) if n <= comqute_sdk::contracts::MAX_AMOUNT => Ok(comqute_sdk::Amount(n)),
+        _ => Err(anyhow!("bad amount {s:?}: too large, at most 10^15")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_out_of_range_say_which_way() {
+        let err = |s: &str| amount(s).unwrap_err().to_string();
+        assert_eq!(
+            err("99999999999999999999"),
+            r#"bad amount "99999999999999999999": too large, at most 10^15"#
+        );
+        assert_eq!(
+            err("1000000000000001"),
+            r#"bad amount "1000000000000001": too large, at most 10^15"#
+        );
+        assert_eq!(err("-5"), r#"bad amount "-5": must be positive"#);
+        assert_eq!(
+            err("-99999999999999999999"),
+            r#"bad amount "-99999999999999999999": must be positive"#
+        );
+        assert_eq!(err("0"), r#"bad amount "0": must be positive"#);
+        assert_eq!(err("1.5"), r#"bad amount "1.5": expected a whole number"#);
+        assert_eq!(err("ten"), r#"bad amount "ten": expected a whole number"#);
+        assert_eq!(err("-"), r#"bad amount "-": expected a whole number"#);
+        assert_eq!(amount(" 250 ").unwrap().0, 250);
+        assert_eq!(amount("+7").unwrap().0, 7);
+        assert_eq!(
+            amount("1000000000000000").unwrap().0,
+            comqute_sdk::contracts::MAX_AMOUNT
+        );
+    }
 }
