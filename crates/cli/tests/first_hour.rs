@@ -32,6 +32,10 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// The write end of a pipe whose only reader has already exited: the first write to it
 /// fails with a broken pipe.
 #[cfg(unix)]
@@ -112,4 +116,34 @@ fn an_amount_out_of_range_says_which_way() {
             format!("error: bad amount {amount:?}: {why}\n")
         );
     }
+}
+
+#[test]
+fn money_is_printed_with_its_unit() {
+    let node = NodeProc::start("first-hour-units");
+    let (alice_file, alice) = node.funded_key("alice", 0);
+    let alice_id = alice.identity().to_string();
+    let bob_id = support::key("bob").identity().to_string();
+
+    let o = node.cli(None, &["faucet", &alice_id, "1000"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("{alice_id} now has 1000 units\n"));
+
+    let o = node.cli(Some(&alice_file), &["transfer", &bob_id, "250"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with(&format!("sent 250 units to {bob_id} in tick ")),
+        "{out}"
+    );
+
+    let o = node.cli(Some(&alice_file), &["balance"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "750 units\n");
+
+    // --json keeps the bare numbers.
+    let v = node.cli_json(None, &["balance", &alice_id, "--json"]);
+    assert_eq!(v["balance"], "750");
+    let v = node.cli_json(None, &["faucet", &bob_id, "5", "--json"]);
+    assert_eq!(v["balance"], "255");
 }

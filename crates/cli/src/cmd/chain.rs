@@ -124,7 +124,7 @@ pub fn balance(g: &Global, a: BalanceArgs) -> Result<()> {
     if a.json {
         print_json(&json!({ "identity": id.to_string(), "balance": b.0.to_string() }));
     } else {
-        println!("{b}");
+        println!("{b} units");
     }
     Ok(())
 }
@@ -138,7 +138,7 @@ pub fn faucet(g: &Global, a: FaucetArgs) -> Result<()> {
     if a.json {
         print_json(&json!({ "identity": id.to_string(), "balance": b.0.to_string() }));
     } else {
-        println!("{id} now has {b}");
+        println!("{id} now has {b} units");
     }
     Ok(())
 }
@@ -160,7 +160,10 @@ pub fn transfer(g: &Global, a: TransferArgs) -> Result<()> {
             "amount": amt.0.to_string(),
         }));
     } else {
-        println!("sent {amt} to {to} in tick {} (tx {})", r.tick, r.tx_id);
+        println!(
+            "sent {amt} units to {to} in tick {} (tx {})",
+            r.tick, r.tx_id
+        );
     }
     Ok(())
 }
