@@ -147,3 +147,15 @@ fn money_is_printed_with_its_unit() {
     let v = node.cli_json(None, &["faucet", &bob_id, "5", "--json"]);
     assert_eq!(v["balance"], "255");
 }
+
+#[test]
+fn the_help_names_what_exists() {
+    let o = run(bin().arg("--help"));
+    assert!(o.status.success());
+    let help = stdout(&o);
+    let about = help.lines().next().unwrap_or_default();
+    assert!(!help.contains("later"), "{about}");
+    for what in ["node", "jobs", "workers", "ledger", "demo"] {
+        assert!(about.contains(what), "{what} missing from {about:?}");
+    }
+}
