@@ -3,7 +3,9 @@
 //! redirected logs, `ledger` taking `--data-dir` like `node`, amounts out of range, money
 //! printed with its unit, and the help naming what exists.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use support::{one_line_error, NodeProc};
 
@@ -34,6 +36,60 @@ fn stderr(o: &Output) -> String {
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A scratch directory of this test process.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "comqute-first-hour-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `comqute node --devnet` on a free port (plus `extra`) with its stderr in a file
+/// under `dir`, lets it tick a little, stops it with SIGTERM (a clean shutdown) and returns
+/// what it logged.
+#[cfg(unix)]
+fn run_node_briefly(dir: &Path, extra: &[&str]) -> String {
+    let log = dir.join("node.log");
+    let mut child = bin()
+        .args(["node", "--devnet", "--listen", "127.0.0.1:0", "--tick-ms", "25"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("the node starts");
+    if let Err(line) = support::listening_url(&mut child) {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "first line {line:?}; log: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "the node stopped with {status}");
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the node did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::read_to_string(&log).unwrap()
 }
 
 /// The write end of a pipe whose only reader has already exited: the first write to it
@@ -158,4 +214,14 @@ fn the_help_names_what_exists() {
     for what in ["node", "jobs", "workers", "ledger", "demo"] {
         assert!(about.contains(what), "{what} missing from {about:?}");
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_log_redirected_to_a_file_has_no_colour_codes() {
+    let dir = scratch("ansi");
+    let log = run_node_briefly(&dir, &[]);
+    assert!(log.contains("shutting down"), "it logged: {log}");
+    assert!(!log.contains("\x1b["), "colour codes in a file: {log:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
