@@ -225,3 +225,36 @@ fn a_log_redirected_to_a_file_has_no_colour_codes() {
     assert!(!log.contains("\x1b["), "colour codes in a file: {log:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn ledger_tools_take_the_data_dir_as_the_node_does() {
+    let dir = scratch("ledger");
+    let data = dir.join("data");
+    let d = data.to_str().unwrap();
+    run_node_briefly(&dir, &["--data-dir", d]);
+    let verify = |args: &[&str]| {
+        let o = run(bin().args(["ledger", "verify"]).args(args).arg("--json"));
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["clean"], true, "{v}");
+        v
+    };
+    // As `comqute node --data-dir DIR` took it, and positionally as before: the same report.
+    assert_eq!(verify(&["--data-dir", d]), verify(&[d]));
+    let o = run(bin().args(["ledger", "export", "--data-dir", d]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(bin().args(["ledger", "export", d]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Both at once, or neither, is refused.
+    let o = run(bin().args(["ledger", "verify", d, "--data-dir", d]));
+    assert!(!o.status.success());
+    let o = run(bin().args(["ledger", "verify"]));
+    assert!(!o.status.success());
+    // And the help says so.
+    for tool in ["verify", "export"] {
+        let o = run(bin().args(["ledger", tool, "--help"]));
+        assert!(stdout(&o).contains("--data-dir <DIR>"), "{}", stdout(&o));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
