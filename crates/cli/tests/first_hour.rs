@@ -258,3 +258,49 @@ fn ledger_tools_take_the_data_dir_as_the_node_does() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_can_read_is_warned_about_and_refused_under_strict() {
+    use std::os::unix::fs::PermissionsExt;
+    let node = NodeProc::start("first-hour-key");
+    let (file, key) = node.funded_key("alice", 1_000);
+    let f = file.to_str().unwrap();
+    let balance = |extra: &[&str], env: Option<&str>| {
+        let mut c = bin();
+        c.arg("--node").arg(&node.url).arg("--key").arg(&file);
+        if let Some(v) = env {
+            c.env("COMQUTE_STRICT", v);
+        }
+        run(c.args(extra).args(["balance", "--json"]))
+    };
+    // Written 0600: no word about it, strict or not.
+    for o in [balance(&[], None), balance(&["--strict"], None)] {
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stderr(&o), "");
+    }
+
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warning = format!(
+        "warning: key file {f} is readable by others (mode 0644); run chmod 600 {f}\n"
+    );
+    // Without --strict: the warning, and the command goes on.
+    for o in [balance(&[], None), balance(&[], Some("0"))] {
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stderr(&o), warning);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["identity"], key.identity().to_string());
+        assert_eq!(v["balance"], "1000");
+    }
+    // With --strict or COMQUTE_STRICT: refused, one line, nothing on stdout.
+    for o in [balance(&["--strict"], None), balance(&[], Some("1"))] {
+        let err = one_line_error(&o);
+        assert!(
+            err.starts_with(&format!(
+                "error: key file {f} is readable by others (mode 0644); run chmod 600 {f}"
+            )),
+            "{err}"
+        );
+        assert!(o.stdout.is_empty());
+    }
+}

@@ -116,9 +116,58 @@ pub fn read_key_file(path: &Path) -> Result<Keypair, SdkError> {
     Ok(key)
 }
 
+/// The permission bits of a key file that lets its group or others in (any of read, write,
+/// run: the check ssh makes of a private key), or `None` when only its owner may use it.
+/// Always `None` off unix, which has no such bits.
+pub fn key_file_exposure(path: &Path) -> Result<Option<u32>, SdkError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).map_err(|e| SdkError::KeyFile {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+        let mode = meta.permissions().mode() & 0o777;
+        Ok((mode & 0o077 != 0).then_some(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_can_use_is_exposed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("comqute-exposure-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k.json");
+        let _ = std::fs::remove_file(&path);
+        write_key_file(&path, &new_seed().unwrap()).unwrap();
+        assert_eq!(key_file_exposure(&path).unwrap(), None, "written 0600");
+        for (mode, exposed) in [
+            (0o644, Some(0o644)),
+            (0o640, Some(0o640)),
+            (0o604, Some(0o604)),
+            (0o620, Some(0o620)),
+            (0o400, None),
+            (0o600, None),
+        ] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(key_file_exposure(&path).unwrap(), exposed, "mode {mode:o}");
+        }
+        assert!(matches!(
+            key_file_exposure(&dir.join("missing.json")),
+            Err(SdkError::KeyFile { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn key_files_are_private_and_never_overwritten() {

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use comqute_sdk::{Client, Identity, Keypair};
 
@@ -23,6 +23,14 @@ pub struct Global {
     /// The key file to sign with (`comqute keys new --out FILE` makes one).
     #[arg(long, global = true, env = "COMQUTE_KEY", value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// Refuse a key file that others can read (without it: a warning).
+    #[arg(
+        long,
+        global = true,
+        env = "COMQUTE_STRICT",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub strict: bool,
 }
 
 impl Global {
@@ -31,11 +39,20 @@ impl Global {
         Client::remote(&self.node).with_context(|| format!("node {}", self.node))
     }
 
-    /// The key of `--key`.
+    /// The key of `--key`. A file that others can read is warned about on stderr, as ssh
+    /// does, and refused under `--strict`.
     pub fn keypair(&self) -> Result<Keypair> {
         let path = self.key.as_ref().ok_or_else(|| {
             anyhow!("this command signs a transaction: pass --key FILE or set COMQUTE_KEY")
         })?;
+        if let Some(mode) = comqute_sdk::keys::key_file_exposure(path)? {
+            let p = path.display();
+            let what = format!("key file {p} is readable by others (mode {mode:04o})");
+            if self.strict {
+                bail!("{what}; run chmod 600 {p} (refused under --strict / COMQUTE_STRICT)");
+            }
+            eprintln!("warning: {what}; run chmod 600 {p}");
+        }
         Ok(comqute_sdk::keys::read_key_file(path)?)
     }
 }
