@@ -40,10 +40,8 @@ fn stdout(o: &Output) -> String {
 
 /// A scratch directory of this test process.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "comqute-first-hour-{name}-{}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("comqute-first-hour-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -56,7 +54,14 @@ fn scratch(name: &str) -> PathBuf {
 fn run_node_briefly(dir: &Path, extra: &[&str]) -> String {
     let log = dir.join("node.log");
     let mut child = bin()
-        .args(["node", "--devnet", "--listen", "127.0.0.1:0", "--tick-ms", "25"])
+        .args([
+            "node",
+            "--devnet",
+            "--listen",
+            "127.0.0.1:0",
+            "--tick-ms",
+            "25",
+        ])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log).unwrap())
@@ -281,9 +286,8 @@ fn a_key_file_others_can_read_is_warned_about_and_refused_under_strict() {
     }
 
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let warning = format!(
-        "warning: key file {f} is readable by others (mode 0644); run chmod 600 {f}\n"
-    );
+    let warning =
+        format!("warning: key file {f} is readable by others (mode 0644); run chmod 600 {f}\n");
     // Without --strict: the warning, and the command goes on.
     for o in [balance(&[], None), balance(&[], Some("0"))] {
         assert!(o.status.success(), "{}", stderr(&o));
