@@ -8,6 +8,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -25,12 +26,9 @@ struct Daemon {
 
 impl Daemon {
     fn start(node: &NodeProc, key: &Path, extra: &[&str]) -> Daemon {
-        let log = key.with_extension(format!("{}.log", std::process::id()));
-        let log = log.with_file_name(format!(
-            "{}-{}.log",
-            key.file_stem().unwrap().to_string_lossy(),
-            Instant::now().elapsed().as_nanos() ^ u128::from(rand_tag())
-        ));
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        let log = key.with_extension(format!("daemon{n}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_comqute"))
             .env("COMQUTE_NODE", &node.url)
             .env("RUST_LOG", "info")
@@ -92,14 +90,6 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A few varying bits for unique log names.
-fn rand_tag() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(1);
-    h.finish()
 }
 
 fn num(v: &Value) -> i64 {
@@ -466,4 +456,52 @@ fn worker_register_reports_every_problem_at_once() {
     ));
     assert!(err.contains("already registered as a worker"), "{err}");
     assert!(err.contains("--model NAME"), "all at once: {err}");
+}
+
+#[test]
+fn a_slash_the_worker_suffers_is_logged_with_its_reason() {
+    use comqute_sdk::{Amount, Client};
+    let resolver = support::key("resolver");
+    let node = NodeProc::start_with(
+        "fair-slash-log",
+        &[
+            "--resolver",
+            &resolver.identity().to_string(),
+            "--challenge-window",
+            "400",
+        ],
+    );
+    let (walt_file, _) = node.funded_key("walt", 100_000);
+    let (alice_file, _) = node.funded_key("alice", FUNDS);
+    let d = Daemon::start(&node, &walt_file, &[]);
+    wait_ready(&node, &walt_file, &d);
+    let o = submit(&node, &alice_file, &["--max-tokens", "20"]);
+    let id = stdout_json(&o)["id"].as_str().unwrap().to_string();
+    node.wait_job_status(&id, "Completed", 60);
+    node.cli_json(Some(&alice_file), &["job", "dispute", &id, "--json"]);
+    let rt = support::runtime();
+    rt.block_on(async {
+        let sdk = Client::remote(&node.url).unwrap();
+        sdk.faucet(&resolver.identity(), Amount(10)).await.unwrap();
+        sdk.jobs()
+            .resolve(&resolver, id.parse().unwrap(), false)
+            .await
+            .unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !d.log().contains("SLASHED 5000") {
+        assert!(Instant::now() < deadline, "no slash logged: {}", d.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        d.log().contains("resolved against this worker"),
+        "{}",
+        d.log()
+    );
+    let text = node.cli(Some(&walt_file), &["worker", "status"]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("slashed 5000 units"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
 }
