@@ -31,7 +31,9 @@ use crate::tx::Transaction;
 
 /// The file format version. 2: the digest rules of ledger format 2 (account entries keyed by
 /// identity, one-compression tick digests), so a format-1 recording's digests cannot match.
-pub const FORMAT: u32 = 2;
+/// 3: the marketplace inputs and records of the fair-deadline rule (a format-2 recording of a
+/// market replays differently).
+pub const FORMAT: u32 = 3;
 
 /// One recorded input or checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

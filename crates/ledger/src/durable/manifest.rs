@@ -22,7 +22,9 @@ use super::{io_err, sync_dir, DurableError};
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// 2: account entries hashed with the identity as the key, one-compression tick digests and
 /// the epoch settings in the genesis digest (a format-1 directory no longer verifies).
-const FORMAT: u32 = 2;
+/// 3: the marketplace's job and worker records and procedure inputs of the fair-deadline
+/// rule (offers, reasons, model names, daemon sessions): a format-2 log replays differently.
+const FORMAT: u32 = 3;
 
 /// A contract as the manifest names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
