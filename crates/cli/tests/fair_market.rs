@@ -219,6 +219,29 @@ fn an_impossible_deadline_is_declined_and_costs_the_worker_nothing() {
     let st = node.cli(None, &["job", "status", job["id"].as_str().unwrap()]);
     let text = String::from_utf8_lossy(&st.stdout);
     assert!(text.contains("STAND-IN"), "{text}");
+    // On a terminal, a result without a final newline gets one (the shell's prompt must not
+    // land on its last line); `script` gives the command a terminal.
+    let jid = job["id"].as_str().unwrap();
+    let cmd = format!(
+        "{} --node {} job result {jid}",
+        env!("CARGO_BIN_EXE_comqute"),
+        node.url
+    );
+    match Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            let out = String::from_utf8_lossy(&o.stdout);
+            assert!(out.ends_with('\n'), "{out:?}");
+            let piped = node.cli(None, &["job", "result", jid]);
+            assert!(
+                !piped.stdout.ends_with(b"\n"),
+                "piped output is the exact bytes"
+            );
+        }
+        other => eprintln!("no `script` to give the CLI a terminal ({other:?}): skipped"),
+    }
     let list = node.cli(None, &["job", "list"]);
     assert!(String::from_utf8_lossy(&list.stdout).contains("stand-in"));
 
@@ -386,6 +409,51 @@ fn bad_prompts_and_limits_are_refused_before_signing() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
     assert_eq!(node.balance(&alice.identity()), FUNDS, "nothing was signed");
+
+    // The chain's prompt limit and the node's blob limit agree: a prompt at the limit is
+    // uploaded and submitted, one byte more is refused before anything is sent.
+    let limit = comqute_sdk::contracts::marketplace::MarketConfig::default().max_prompt_bytes;
+    let big = node.dir.join("big.txt");
+    std::fs::write(&big, vec![b'a'; limit as usize]).unwrap();
+    let o = node.cli(
+        Some(&alice_file),
+        &[
+            "job",
+            "submit",
+            "--model",
+            "stand-in",
+            "--max-price-per-1k",
+            "1000",
+            "--prompt-file",
+            big.to_str().unwrap(),
+            "--max-tokens",
+            "10",
+            "--force",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(&big, vec![b'a'; limit as usize + 1]).unwrap();
+    let err = one_line_error(&node.cli(
+        Some(&alice_file),
+        &[
+            "job",
+            "submit",
+            "--model",
+            "stand-in",
+            "--max-price-per-1k",
+            "1000",
+            "--prompt-file",
+            big.to_str().unwrap(),
+            "--max-tokens",
+            "10",
+            "--force",
+        ],
+    ));
+    assert!(
+        err.contains(&format!("the limit is {limit} bytes")),
+        "{err}"
+    );
 }
 
 #[test]

@@ -157,6 +157,10 @@ pub fn run(a: NodeArgs) -> Result<()> {
             tick_ms: a.tick_ms,
             epoch_ticks: a.epoch_ticks,
             devnet: a.devnet,
+            // A prompt the chain allows is a blob the node takes (and results as large).
+            max_blob_bytes: NodeConfig::test()
+                .max_blob_bytes
+                .max(market.max_prompt_bytes as usize),
             genesis: comqute_node::market_genesis_fn(market),
             ..NodeConfig::test()
         };
