@@ -488,6 +488,8 @@ pub enum WorkerEvent {
     Heartbeat {
         /// The worker.
         worker: Identity,
+        /// The daemon session recorded now (0: none).
+        session: u64,
     },
     /// Availability for auto-claim changed.
     AvailabilityChanged {
@@ -495,6 +497,11 @@ pub enum WorkerEvent {
         worker: Identity,
         /// Now.
         available: bool,
+        /// Its daemon signed off: offline at once, session over, heartbeat tick unchanged.
+        /// Otherwise the change counts as a heartbeat.
+        signed_off: bool,
+        /// The daemon session recorded now (0: none).
+        session: u64,
     },
     /// Stake added.
     ToppedUp {
@@ -1292,7 +1299,10 @@ impl Contract for WorkerRegistry {
                     after.session = hb.session;
                 }
                 self.save(ctx, Some(&before), &after, !was_online)?;
-                ctx.emit(&WorkerEvent::Heartbeat { worker: id });
+                ctx.emit(&WorkerEvent::Heartbeat {
+                    worker: id,
+                    session: after.session,
+                });
                 Ok(Vec::new())
             }
             SET_AVAILABLE => {
@@ -1319,6 +1329,8 @@ impl Contract for WorkerRegistry {
                 ctx.emit(&WorkerEvent::AvailabilityChanged {
                     worker: id,
                     available,
+                    signed_off: after.signed_off,
+                    session: after.session,
                 });
                 Ok(Vec::new())
             }

@@ -5,6 +5,9 @@
 //!   circulating supply: genesis minus burns), the vault holds exactly its accounts, and no
 //!   job is paid more than its escrow;
 //! - the worker registry's slot counts match the jobs held;
+//! - every live job has the deadline its status calls for (an offer `accept_ticks` after its
+//!   assignment, a running job `timeout_ticks` after its start), and no stake is slashed but
+//!   for a started job's missed delivery deadline or a lost dispute (the fair-deadline rule);
 //! - once no one acts, every job reaches a terminal state after its deadline and window;
 //! - an indexer fed only the events rebuilds every job and worker;
 //! - warping over a schedule with deadlines and epoch boundaries gives the same digests,
@@ -19,16 +22,17 @@ use std::collections::BTreeMap;
 
 use borsh::BorshDeserialize;
 use comqute_contracts::job_registry::{
-    Job, JobEvent, JobRef, JobResult, JobSpec, JobStatus, PostResult, Resolve, Sampling, CANCEL,
-    CLAIM, DISPUTE, EXPIRE, FAIL, POST_RESULT, RESOLVE, START, SUBMIT,
+    GiveUp, Job, JobEvent, JobRef, JobResult, JobSpec, JobStatus, PostResult, Resolve, Sampling,
+    CANCEL, CLAIM, DECLINE, DISPUTE, EXPIRE, FAIL, MAX_REASON, POST_RESULT, RESOLVE, START, SUBMIT,
 };
 use comqute_contracts::marketplace::{MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
 use comqute_contracts::qpi::encode;
 use comqute_contracts::worker_registry::{
-    Capabilities, SetAvailable, WorkerEvent, WorkerStatus, HEARTBEAT, REGISTER, SET_AVAILABLE,
-    TOP_UP, UNBOND, UPDATE, WITHDRAW,
+    Capabilities, Heartbeat, SetAvailable, WorkerEvent, WorkerStatus, HEARTBEAT, REGISTER,
+    SET_AVAILABLE, TOP_UP, UNBOND, UPDATE, WITHDRAW,
 };
 use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_ledger::invariants::marketplace as shipped;
 use comqute_ledger::{Ledger, Transaction};
 use marketplace_common::*;
 use proptest::prelude::*;
@@ -54,6 +58,8 @@ fn prop_config() -> MarketConfig {
         max_settlements_per_tick: 3,
         max_matches_per_tick: 2,
         max_timeout_ticks: MAX_TIMEOUT,
+        // Offers lapse within a few steps, so unanswered ones come into play.
+        accept_ticks: 8,
         resolver: key("rex").identity(),
         ..MarketConfig::default()
     }
@@ -118,6 +124,11 @@ enum Act {
         who: u8,
         job: u8,
     },
+    Decline {
+        who: u8,
+        job: u8,
+        reason: u8,
+    },
     Post {
         who: u8,
         job: u8,
@@ -130,6 +141,7 @@ enum Act {
     Fail {
         who: u8,
         job: u8,
+        reason: u8,
     },
     Dispute {
         who: u8,
@@ -145,8 +157,9 @@ enum Act {
         job: u8,
     },
     /// The natural next step of a live job (picked by `pick`): a worker claims an open job
-    /// (or the requester cancels it),
-    /// the holder starts, posts or gives up, the requester disputes, the resolver resolves.
+    /// (or the requester cancels it), the holder of an offer starts, declines or lets it
+    /// lapse, the holder of a running job posts or gives up, the requester disputes, the
+    /// resolver resolves.
     /// With `alt`, that actor calls instead (mostly a wrong caller).
     Progress {
         pick: u8,
@@ -196,9 +209,10 @@ fn blind_act() -> impl Strategy<Value = Act> {
             }),
         2 => (worker_actor(), job_pick()).prop_map(|(who, job)| Act::Claim { who, job }),
         3 => (worker_actor(), job_pick()).prop_map(|(who, job)| Act::Start { who, job }),
+        2 => (worker_actor(), job_pick(), any::<u8>()).prop_map(|(who, job, reason)| Act::Decline { who, job, reason }),
         3 => (worker_actor(), job_pick(), 0u16..2_500).prop_map(|(who, job, tokens)| Act::Post { who, job, tokens }),
         1 => (requester_actor(), job_pick()).prop_map(|(who, job)| Act::Cancel { who, job }),
-        1 => (worker_actor(), job_pick()).prop_map(|(who, job)| Act::Fail { who, job }),
+        1 => (worker_actor(), job_pick(), any::<u8>()).prop_map(|(who, job, reason)| Act::Fail { who, job, reason }),
         2 => (requester_actor(), job_pick()).prop_map(|(who, job)| Act::Dispute { who, job }),
         2 => (prop_oneof![3 => Just(6u8), 1 => 0u8..8], job_pick(), any::<bool>())
             .prop_map(|(who, job, worker_wins)| Act::Resolve { who, job, worker_wins }),
@@ -217,19 +231,37 @@ fn steps() -> impl Strategy<Value = Vec<(Vec<Act>, u8)>> {
     )
 }
 
-fn models(mask: u8) -> Vec<Hash32> {
+fn models(mask: u8) -> Vec<&'static str> {
     let mut v = Vec::new();
     if mask & 1 != 0 {
-        v.push(llama());
+        v.push(LLAMA);
     }
     if mask & 2 != 0 {
-        v.push(mistral());
+        v.push(MISTRAL);
     }
     v
 }
 
 fn capabilities(price: u16, slots: u8, mask: u8) -> Capabilities {
-    caps(models(mask), i64::from(price), u16::from(slots))
+    caps(&models(mask), i64::from(price), u16::from(slots))
+}
+
+/// A worker's reason for DECLINE or FAIL: none, a short one, the longest allowed, or one
+/// byte too long (refused with `ReasonTooLong`).
+fn reason(pick: u8) -> String {
+    match pick % 8 {
+        0 => String::new(),
+        1..=4 => "too slow for the timeout".to_owned(),
+        5 | 6 => "r".repeat(MAX_REASON),
+        _ => "r".repeat(MAX_REASON + 1),
+    }
+}
+
+fn give_up(job_id: u64, pick: u8) -> Vec<u8> {
+    encode(&GiveUp {
+        job_id,
+        reason: reason(pick),
+    })
 }
 
 /// A job id from a pick: mostly an existing job, sometimes 0 or one past the last.
@@ -255,14 +287,20 @@ fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) ->
         .map(|w| actor_of(&w))
         .unwrap_or(3 + usize::from(flavor) % 3);
     let requester = actor_of(&job.requester);
-    // A worker gives up now and then, more readily on a job given up once before.
-    let gives_up = flavor % 6 == 0 || (job.failures > 0 && flavor % 2 == 0);
+    // A worker gives up now and then, more readily on a job given up or turned down before.
+    let gives_up =
+        flavor.is_multiple_of(4) || (!job.excluded.is_empty() && flavor.is_multiple_of(2));
+    // Mostly an acceptable reason.
+    let why = flavor / 8 % 7;
     let (who, procedure, input) = match job.status {
-        JobStatus::Open if flavor % 4 == 0 => (requester, CANCEL, jr),
+        JobStatus::Open if flavor.is_multiple_of(4) => (requester, CANCEL, jr),
         JobStatus::Open => (3 + usize::from(flavor) % 3, CLAIM, jr),
-        JobStatus::Assigned if gives_up => (worker, FAIL, jr),
+        // An offer: declined (now and then by FAIL, which declines it too) or started; one
+        // left alone lapses at its answer deadline.
+        JobStatus::Assigned if flavor.is_multiple_of(8) => (worker, DECLINE, give_up(job.id, why)),
+        JobStatus::Assigned if flavor % 8 == 1 => (worker, FAIL, give_up(job.id, why)),
         JobStatus::Assigned => (worker, START, jr),
-        JobStatus::Running if gives_up => (worker, FAIL, jr),
+        JobStatus::Running if gives_up => (worker, FAIL, give_up(job.id, why)),
         JobStatus::Running => {
             let result = JobResult {
                 result_hash: Hash32::of(&tokens.to_le_bytes()),
@@ -284,7 +322,7 @@ fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) ->
             RESOLVE,
             encode(&Resolve {
                 job_id: job.id,
-                worker_wins: flavor % 2 == 0,
+                worker_wins: flavor.is_multiple_of(2),
             }),
         ),
         _ => return None,
@@ -331,12 +369,26 @@ fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Opti
             encode(&capabilities(price, slots, models)),
             0,
         ),
-        Act::Heartbeat { who } => (usize::from(who), WORKER_REGISTRY, HEARTBEAT, encode(&()), 0),
+        // Manual calls (session 0): a daemon's sign-off is not visible in the events, which
+        // the indexer below rebuilds the workers from.
+        Act::Heartbeat { who } => (
+            usize::from(who),
+            WORKER_REGISTRY,
+            HEARTBEAT,
+            encode(&Heartbeat {
+                session: 0,
+                takeover: false,
+            }),
+            0,
+        ),
         Act::SetAvailable { who, on } => (
             usize::from(who),
             WORKER_REGISTRY,
             SET_AVAILABLE,
-            encode(&SetAvailable { available: on }),
+            encode(&SetAvailable {
+                available: on,
+                session: 0,
+            }),
             0,
         ),
         Act::TopUp { who, amount } => (
@@ -373,7 +425,7 @@ fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Opti
             };
             let need = (i64::from(max_tokens) * i64::from(max_price) / 1_000).max(1);
             // Sometimes one short of the requirement.
-            let escrow = if extra % 10 == 0 {
+            let escrow = if extra.is_multiple_of(10) {
                 need - 1
             } else {
                 need + i64::from(extra)
@@ -388,6 +440,13 @@ fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Opti
         }
         Act::Claim { who, job } => (usize::from(who), JOB_REGISTRY, CLAIM, jr(job), 0),
         Act::Start { who, job } => (usize::from(who), JOB_REGISTRY, START, jr(job), 0),
+        Act::Decline { who, job, reason } => (
+            usize::from(who),
+            JOB_REGISTRY,
+            DECLINE,
+            give_up(job_id(job, submitted), reason),
+            0,
+        ),
         Act::Post { who, job, tokens } => {
             let input = PostResult {
                 job_id: job_id(job, submitted),
@@ -406,7 +465,13 @@ fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Opti
             )
         }
         Act::Cancel { who, job } => (usize::from(who), JOB_REGISTRY, CANCEL, jr(job), 0),
-        Act::Fail { who, job } => (usize::from(who), JOB_REGISTRY, FAIL, jr(job), 0),
+        Act::Fail { who, job, reason } => (
+            usize::from(who),
+            JOB_REGISTRY,
+            FAIL,
+            give_up(job_id(job, submitted), reason),
+            0,
+        ),
         Act::Dispute { who, job } => (usize::from(who), JOB_REGISTRY, DISPUTE, jr(job), 0),
         Act::Resolve {
             who,
@@ -501,12 +566,55 @@ fn check_slots(ledger: &Ledger) -> Result<(), String> {
     Ok(())
 }
 
-fn check_all(ledger: &Ledger) -> Result<(), String> {
+/// Every live job's deadline is the one its status calls for, to the tick: an open job's
+/// expiry `timeout_ticks` after it (re)opened, an offer's answer deadline `accept_ticks`
+/// after its assignment, a running job's delivery deadline `timeout_ticks` after its start
+/// (what its worker accepted by starting), a completed job's end of window
+/// `challenge_window` after its result.
+fn check_deadlines(ledger: &Ledger, config: &MarketConfig) -> Result<(), String> {
+    let now = ledger.next_tick();
+    for j in all_jobs(ledger) {
+        let want = match j.status {
+            JobStatus::Open => {
+                // Opened at most now, and not before its submission.
+                let d = j.deadline.ok_or("open job without deadline")?;
+                if d > now.plus(j.spec.timeout_ticks)
+                    || d < j.submitted_at.plus(j.spec.timeout_ticks)
+                {
+                    return Err(format!("open job {} has deadline {d}: {j:?}", j.id));
+                }
+                continue;
+            }
+            JobStatus::Assigned => j.assigned_at.map(|a| a.plus(config.accept_ticks)),
+            JobStatus::Running => j.started_at.map(|s| s.plus(j.spec.timeout_ticks)),
+            JobStatus::Completed => j.completed_at.map(|c| c.plus(config.challenge_window)),
+            JobStatus::Disputed => {
+                if j.deadline.is_none() {
+                    return Err(format!("disputed job {} without deadline", j.id));
+                }
+                continue;
+            }
+            _ => None,
+        };
+        if j.deadline != want {
+            return Err(format!(
+                "job {} is {:?} with deadline {:?}, expected {want:?}: {j:?}",
+                j.id, j.status, j.deadline
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_all(ledger: &Ledger, config: &MarketConfig) -> Result<(), String> {
     if let Some(f) = ledger.hook_failures().first() {
         return Err(format!("hook failed: {f:?}"));
     }
     check_money(ledger)?;
-    check_slots(ledger)
+    check_slots(ledger)?;
+    check_deadlines(ledger, config)?;
+    shipped::jobs_terminal_after_deadline(ledger)?;
+    shipped::slashes_only_for_accepted_deadlines(ledger)
 }
 
 /// Plays the steps, checking every invariant after every tick. Returns the ledger.
@@ -550,7 +658,7 @@ fn play(steps: &[(Vec<Act>, u8)], config: &MarketConfig) -> Result<Ledger, TestC
             ledger
                 .process_tick()
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
-            check_all(&ledger).map_err(TestCaseError::fail)?;
+            check_all(&ledger, config).map_err(TestCaseError::fail)?;
         }
     }
     Ok(ledger)
@@ -569,6 +677,38 @@ struct IndexedJob {
     slashed: Amount,
     result: Option<JobResult>,
     deadline: Option<Tick>,
+    assigned_at: Option<Tick>,
+    started_at: Option<Tick>,
+    failures: u8,
+    excluded: Vec<Identity>,
+    reason: Option<String>,
+}
+
+impl IndexedJob {
+    /// A worker turned the job down or gave it up: excluded from it, its reason kept; the
+    /// job reopened (a new expiry) or ended Failed with a refund.
+    fn turned_down(
+        &mut self,
+        worker: Identity,
+        reason: String,
+        reopened: bool,
+        deadline: Option<Tick>,
+        refunded: Amount,
+    ) {
+        if !self.excluded.contains(&worker) {
+            self.excluded.push(worker);
+        }
+        self.reason = Some(reason);
+        self.deadline = deadline;
+        if reopened {
+            self.status = Some(JobStatus::Open);
+            (self.worker, self.price) = (None, Amount::ZERO);
+            (self.assigned_at, self.started_at) = (None, None);
+        } else {
+            self.status = Some(JobStatus::Failed);
+            self.refunded = refunded;
+        }
+    }
 }
 
 /// What it knows about a worker.
@@ -618,9 +758,26 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     j.worker = Some(worker);
                     j.price = price_per_1k;
                     j.deadline = Some(deadline);
+                    (j.assigned_at, j.started_at) = (Some(e.tick), None);
                 }
-                JobEvent::Started { job_id, .. } => {
-                    jobs.get_mut(&job_id).expect("known").status = Some(JobStatus::Running)
+                JobEvent::Started {
+                    job_id, deadline, ..
+                } => {
+                    let j = jobs.get_mut(&job_id).expect("known job");
+                    (j.status, j.started_at, j.deadline) =
+                        (Some(JobStatus::Running), Some(e.tick), Some(deadline));
+                }
+                JobEvent::Declined {
+                    job_id,
+                    worker,
+                    reason,
+                    reopened,
+                    deadline,
+                    refunded,
+                    ..
+                } => {
+                    let j = jobs.get_mut(&job_id).expect("known job");
+                    j.turned_down(worker, reason, reopened, deadline, refunded);
                 }
                 JobEvent::ResultPosted {
                     job_id,
@@ -650,6 +807,7 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                 }
                 JobEvent::Expired {
                     job_id,
+                    reason,
                     refunded,
                     slashed,
                     ..
@@ -657,22 +815,19 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     let j = jobs.get_mut(&job_id).expect("known job");
                     (j.status, j.refunded, j.deadline) = (Some(JobStatus::Expired), refunded, None);
                     j.slashed = Amount(j.slashed.0 + slashed.0);
+                    j.reason = Some(reason);
                 }
                 JobEvent::Failed {
                     job_id,
+                    worker,
+                    reason,
                     reopened,
                     deadline,
                     refunded,
-                    ..
                 } => {
                     let j = jobs.get_mut(&job_id).expect("known job");
-                    if reopened {
-                        (j.status, j.worker, j.price, j.deadline) =
-                            (Some(JobStatus::Open), None, Amount::ZERO, deadline);
-                    } else {
-                        (j.status, j.refunded, j.deadline) =
-                            (Some(JobStatus::Failed), refunded, None);
-                    }
+                    j.failures += 1;
+                    j.turned_down(worker, reason, reopened, deadline, refunded);
                 }
                 JobEvent::Disputed { job_id, resolve_by } => {
                     let j = jobs.get_mut(&job_id).expect("known job");
@@ -703,15 +858,23 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     (w.stake, w.reputation, w.available, w.last_heartbeat) =
                         (stake, reputation, false, e.tick);
                 }
-                WorkerEvent::Updated { worker, .. } | WorkerEvent::Heartbeat { worker } => {
+                WorkerEvent::Updated { worker, .. } | WorkerEvent::Heartbeat { worker, .. } => {
                     workers
                         .get_mut(&worker)
                         .expect("known worker")
                         .last_heartbeat = e.tick;
                 }
-                WorkerEvent::AvailabilityChanged { worker, available } => {
+                WorkerEvent::AvailabilityChanged {
+                    worker,
+                    available,
+                    signed_off,
+                    ..
+                } => {
                     let w = workers.get_mut(&worker).expect("known worker");
-                    (w.available, w.last_heartbeat) = (available, e.tick);
+                    w.available = available;
+                    if !signed_off {
+                        w.last_heartbeat = e.tick;
+                    }
                 }
                 WorkerEvent::ToppedUp { worker, stake, .. } => {
                     let w = workers.get_mut(&worker).expect("known worker");
@@ -764,6 +927,11 @@ fn check_index(ledger: &Ledger) -> Result<(), String> {
             slashed: j.slashed,
             result: j.result,
             deadline: j.deadline,
+            assigned_at: j.assigned_at,
+            started_at: j.started_at,
+            failures: j.failures,
+            excluded: j.excluded,
+            reason: j.reason,
         };
         let got = jobs.get(&j.id).cloned().unwrap_or_default();
         if got != want {
@@ -817,14 +985,21 @@ fn check_interleaving(steps: &[(Vec<Act>, u8)]) -> Result<Ledger, TestCaseError>
     let mut ledger = play(steps, &config)?;
     check_index(&ledger).map_err(TestCaseError::fail)?;
 
-    // No one acts any more. An open job may still be matched once (a fresh timeout), then
-    // expire; a completed one waits out its window, a disputed one its timeout.
-    let quiet = 2 * MAX_TIMEOUT + config.challenge_window + config.dispute_timeout_ticks + 10;
+    // No one acts any more. An open job may still be offered to each worker in turn while
+    // they are online (the last heartbeat is at most `heartbeat_window` old), every offer
+    // lapsing after `accept_ticks` and reopening the job with a fresh timeout (or ending it
+    // Failed at the third), then expire; a running one expires; a completed one waits out
+    // its window, a disputed one its timeout.
+    let quiet = config.heartbeat_window
+        + 3 * (config.accept_ticks + MAX_TIMEOUT)
+        + config.challenge_window
+        + config.dispute_timeout_ticks
+        + 10;
     for _ in 0..quiet {
         ledger
             .process_tick()
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        check_all(&ledger).map_err(TestCaseError::fail)?;
+        check_all(&ledger, &config).map_err(TestCaseError::fail)?;
     }
     for job in all_jobs(&ledger) {
         prop_assert!(
@@ -873,13 +1048,20 @@ fn paths(ledger: &Ledger) -> Vec<&'static str> {
                     JobEvent::Assigned { claimed: true, .. } => "claimed",
                     JobEvent::Assigned { claimed: false, .. } => "matched",
                     JobEvent::Started { .. } => "started",
+                    JobEvent::Declined {
+                        reopened: false, ..
+                    } => "turned down for good",
+                    JobEvent::Declined {
+                        answered: false, ..
+                    } => "offer left unanswered",
+                    JobEvent::Declined { .. } => "declined and reopened",
                     JobEvent::ResultPosted { .. } => "result posted",
                     JobEvent::Finalized { .. } => "finalized",
                     JobEvent::Cancelled { .. } => "cancelled",
                     JobEvent::Expired { worker: None, .. } => "expired open",
                     JobEvent::Expired {
                         worker: Some(_), ..
-                    } => "expired held",
+                    } => "expired running",
                     JobEvent::Failed { reopened: true, .. } => "failed and reopened",
                     JobEvent::Failed {
                         reopened: false, ..
@@ -917,7 +1099,7 @@ fn seeded_interleavings_reach_every_path() {
     use std::collections::BTreeSet;
 
     let config = Config {
-        cases: 24,
+        cases: 32,
         failure_persistence: None,
         ..Config::default()
     };
@@ -937,11 +1119,14 @@ fn seeded_interleavings_reach_every_path() {
         "claimed",
         "matched",
         "started",
+        "declined and reopened",
+        "offer left unanswered",
+        "turned down for good",
         "result posted",
         "finalized",
         "cancelled",
         "expired open",
-        "expired held",
+        "expired running",
         "failed and reopened",
         "failed for good",
         "disputed",
