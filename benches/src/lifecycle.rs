@@ -289,7 +289,7 @@ impl Proc {
                         Amount::ZERO,
                         encode(&Resolve {
                             job_id: id,
-                            worker_wins: id % 2 == 0,
+                            worker_wins: id.is_multiple_of(2),
                         }),
                     ),
                     // Anyone may expire; a worker that never held the job does.

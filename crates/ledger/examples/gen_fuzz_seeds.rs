@@ -1,10 +1,17 @@
 //! Writes seed inputs for the fuzz targets into `fuzz/corpus/`: framed tick-log records and
-//! record bodies from a real durable run, and contract-call sequences that register a
-//! worker and submit a job. `cargo run -p comqute-ledger --example gen_fuzz_seeds`.
+//! record bodies from a real durable run, and contract-call sequences through the whole job
+//! lifecycle (offers started, declined, left unanswered; results, disputes, failures, daemon
+//! sessions, unbonding). `cargo run -p comqute-ledger --example gen_fuzz_seeds`.
 
-use comqute_contracts::job_registry::{JobSpec, Sampling, SUBMIT};
+use comqute_contracts::job_registry::{
+    GiveUp, JobRef, JobResult, JobSpec, PostResult, Sampling, CANCEL, CLAIM, DECLINE, DISPUTE,
+    EXPIRE, FAIL, POST_RESULT, START, SUBMIT,
+};
 use comqute_contracts::marketplace::model_id;
-use comqute_contracts::worker_registry::{Capabilities, SetAvailable, REGISTER, SET_AVAILABLE};
+use comqute_contracts::worker_registry::{
+    Capabilities, Heartbeat, SetAvailable, HEARTBEAT, REGISTER, SET_AVAILABLE, TOP_UP, UNBOND,
+    WITHDRAW,
+};
 use comqute_contracts::{Amount, Hash32, Identity, Tick};
 use comqute_ledger::durable::{inspect_log, DurableConfig, DurableLedger};
 use comqute_ledger::{Ledger, Transaction};
@@ -72,9 +79,32 @@ fn main() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 
-    // Contract calls: register a worker, make it available, submit a job for its model.
+    // Contract calls, in the target's format (see `comqute_ledger::fuzz::contract_calls`):
+    // sequences through every marketplace procedure, with today's encodings.
+    let out = root.join("contract_calls");
+    std::fs::create_dir_all(&out).expect("dir");
+    for (name, seq) in contract_call_seeds() {
+        std::fs::write(out.join(name), seq).expect("write");
+    }
+    std::fs::write(out.join("empty"), b"").expect("write");
+    println!("seeds written under {}", root.display());
+}
+
+/// The target's selectors: 0 escrow, 1 worker registry, 2 job registry, 3 the notary (a
+/// no-op call whose input type, at every fourth call, lets `input_type % 40` ticks pass).
+const WORKERS: u8 = 1;
+const JOBS: u8 = 2;
+const NOTARY: u8 = 3;
+
+fn enc<T: borsh::BorshSerialize>(v: &T) -> Vec<u8> {
+    borsh::to_vec(v).expect("borsh")
+}
+
+/// The named contract-call seeds. Sources are `Identity([1 + s; 32])` for source byte `s`:
+/// 0 (and 2) work, 1 requests. Job 1 is the first job submitted.
+fn contract_call_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let caps = Capabilities {
-        models: vec![model_id("llama3.1:8b")],
+        models: vec!["llama3.1:8b".into()],
         gpu: "RTX 4090".into(),
         vram_mb: 24_000,
         tokens_per_s: 80,
@@ -94,19 +124,116 @@ fn main() {
             temperature_milli: 0,
         },
     };
-    let mut seq = call(1, REGISTER, 100, 0, &borsh::to_vec(&caps).expect("borsh"));
-    seq.extend(call(
-        1,
-        SET_AVAILABLE,
-        0,
-        0,
-        &borsh::to_vec(&SetAvailable { available: true }).expect("borsh"),
-    ));
-    seq.extend(call(2, SUBMIT, 2, 1, &borsh::to_vec(&spec).expect("borsh")));
-    seq.extend(call(3, 1, 0, 2, &[]));
-    let out = root.join("contract_calls");
-    std::fs::create_dir_all(&out).expect("dir");
-    std::fs::write(out.join("register_and_submit"), seq).expect("write");
-    std::fs::write(out.join("empty"), b"").expect("write");
-    println!("seeds written under {}", root.display());
+    let job = enc(&JobRef { job_id: 1 });
+    let give_up = |reason: &str| {
+        enc(&GiveUp {
+            job_id: 1,
+            reason: reason.into(),
+        })
+    };
+    let heartbeat = |session: u64, takeover: bool| enc(&Heartbeat { session, takeover });
+    let available = |available: bool, session: u64| enc(&SetAvailable { available, session });
+    let post = enc(&PostResult {
+        job_id: 1,
+        result: JobResult {
+            result_hash: Hash32(std::array::from_fn(|i| i as u8 + 1)),
+            output_tokens: 10,
+            runtime: Hash32::ZERO,
+        },
+    });
+    // Worker 0 registers (stake 10,000) and lists itself; requester 1 submits (escrow
+    // 200), matched to worker 0 at END_TICK; a no-op call.
+    let mut start = call(WORKERS, REGISTER, 100, 0, &enc(&caps));
+    start.extend(call(WORKERS, SET_AVAILABLE, 0, 0, &available(true, 0)));
+    start.extend(call(JOBS, SUBMIT, 2, 1, &enc(&spec)));
+    start.extend(call(NOTARY, 1, 0, 2, &[]));
+    let seq = |calls: &[Vec<u8>]| {
+        let mut v = start.clone();
+        for c in calls {
+            v.extend_from_slice(c);
+        }
+        v
+    };
+    let idle = || call(NOTARY, 39, 0, 2, &[]);
+    vec![
+        ("register_and_submit", start.clone()),
+        (
+            "job_lifecycle",
+            seq(&[
+                call(JOBS, CLAIM, 0, 0, &job),
+                call(JOBS, START, 0, 0, &job),
+                call(JOBS, POST_RESULT, 0, 0, &post),
+                call(WORKERS, HEARTBEAT, 0, 0, &heartbeat(0, false)),
+                call(JOBS, DISPUTE, 0, 1, &job),
+                call(JOBS, EXPIRE, 0, 2, &job),
+            ]),
+        ),
+        (
+            "job_finalized",
+            seq(&[
+                call(JOBS, CLAIM, 0, 0, &job),
+                call(JOBS, START, 0, 0, &job),
+                call(JOBS, POST_RESULT, 0, 0, &post),
+                idle(),
+                idle(),
+                idle(),
+                idle(),
+            ]),
+        ),
+        (
+            "job_cancel_and_fail",
+            seq(&[
+                call(JOBS, CANCEL, 0, 1, &job),
+                call(JOBS, CLAIM, 0, 0, &job),
+                call(JOBS, FAIL, 0, 0, &give_up("out of memory")),
+            ]),
+        ),
+        (
+            // Declined, reopened, offered to a second worker, started and given up.
+            "offer_declined_then_failed",
+            seq(&[
+                call(
+                    JOBS,
+                    DECLINE,
+                    0,
+                    0,
+                    &give_up("500 tokens do not fit in 3 ticks"),
+                ),
+                call(WORKERS, REGISTER, 100, 2, &enc(&caps)),
+                call(WORKERS, SET_AVAILABLE, 0, 2, &available(true, 0)),
+                call(JOBS, START, 0, 2, &job),
+                call(JOBS, FAIL, 0, 2, &give_up("crashed")),
+                call(JOBS, EXPIRE, 0, 1, &job),
+            ]),
+        ),
+        (
+            // Daemon sessions (one refused, then a takeover and a sign-off) while the offer
+            // lapses unanswered (39 ticks pass at the eighth call); the reopened job expires
+            // (39 more at the twelfth).
+            "offer_unanswered_and_sessions",
+            seq(&[
+                call(JOBS, EXPIRE, 0, 2, &job),
+                call(WORKERS, HEARTBEAT, 0, 0, &heartbeat(5, false)),
+                call(WORKERS, HEARTBEAT, 0, 0, &heartbeat(6, false)),
+                idle(),
+                call(WORKERS, HEARTBEAT, 0, 0, &heartbeat(6, true)),
+                call(WORKERS, SET_AVAILABLE, 0, 0, &available(false, 6)),
+                call(JOBS, EXPIRE, 0, 1, &job),
+                idle(),
+                call(JOBS, EXPIRE, 0, 1, &job),
+            ]),
+        ),
+        (
+            "worker_unbond_withdraw",
+            [
+                call(WORKERS, REGISTER, 100, 0, &enc(&caps)),
+                call(WORKERS, HEARTBEAT, 0, 0, &heartbeat(0, false)),
+                call(WORKERS, UNBOND, 0, 0, &[]),
+                call(WORKERS, TOP_UP, 50, 0, &[]),
+                idle(),
+                call(WORKERS, WITHDRAW, 0, 0, &[]),
+            ]
+            .concat(),
+        ),
+    ]
 }

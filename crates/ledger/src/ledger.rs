@@ -870,11 +870,11 @@ impl Ledger {
 
     fn is_first_of_epoch(&self, t: Tick) -> bool {
         t.0 >= self.config.genesis_tick.0
-            && (t.0 - self.config.genesis_tick.0) % self.config.epoch_ticks == 0
+            && (t.0 - self.config.genesis_tick.0).is_multiple_of(self.config.epoch_ticks)
     }
     fn is_last_of_epoch(&self, t: Tick) -> bool {
         t.0 >= self.config.genesis_tick.0
-            && (t.0 - self.config.genesis_tick.0 + 1) % self.config.epoch_ticks == 0
+            && (t.0 - self.config.genesis_tick.0 + 1).is_multiple_of(self.config.epoch_ticks)
     }
 
     /// Whether `c`'s tick hooks have work at tick `t`.

@@ -15,7 +15,8 @@
 //! - [`invariants`]: random action sequences with invariants after every tick, shrinking and
 //!   saved regressions; [`invariants::marketplace`] is the marketplace's model with the
 //!   shipped invariants (money conserved, escrow never negative, no job paid over its escrow,
-//!   every job terminal after its deadline and window).
+//!   every job terminal after its deadline and window, no slash but for a started job's
+//!   missed delivery deadline or a lost dispute).
 //! - [`record`]: a run's genesis and inputs in one file, replayed with a digest check at
 //!   every tick.
 //! - [`Retention`]: how much history (receipts, events, summaries) a long run keeps.

@@ -34,7 +34,7 @@ fn workload(keys: &[comqute_ledger::Keypair], start: Tick) -> Vec<Transaction> {
         let tick = start.plus(t);
         for (i, k) in keys.iter().enumerate() {
             let j = (i + t as usize + 1) % keys.len();
-            if (i + t as usize) % 3 == 0 {
+            if (i + t as usize).is_multiple_of(3) {
                 out.push(send_many(k, &[(keys[j].identity(), 7), (sink(9), 3)], tick));
             } else {
                 out.push(transfer(k, keys[j].identity(), 11 + i as i64, tick));

@@ -1,6 +1,8 @@
 //! Every path of the marketplace's job state machine, played with signed transactions on the
-//! ledger: happy path (matched and claimed), cancel, expiry with and without a worker,
-//! failure and reopen, disputes won, lost and timed out, wrong callers on every procedure,
+//! ledger: happy path (matched and claimed), cancel, expiry with and without a worker (only
+//! a started job's worker is slashed), offers declined, left unanswered and turned down by
+//! three workers, failure and reopen, disputes won, lost and timed out, wrong callers on
+//! every procedure,
 //! insufficient escrow, unknown jobs, double results, results after expiry, unbonding with
 //! jobs held, withdrawal after unbonding, slashing under the minimum stake, offline workers,
 //! bounded END_TICK work that carries over, and the functions.
@@ -14,11 +16,11 @@ use comqute_contracts::escrow::{
 };
 use comqute_contracts::job_registry::{
     EscrowQuote, JobEvent, JobPage, JobRef, JobStatus, JobsByRequester, JobsByWorker, PostResult,
-    JOBS_BY_REQUESTER, JOBS_BY_WORKER, JOB_ESCROW, POST_RESULT, QUOTE, SUBMIT,
+    JOBS_BY_REQUESTER, JOBS_BY_WORKER, JOB_ESCROW, MAX_REASON, POST_RESULT, QUOTE, SUBMIT,
 };
 use comqute_contracts::marketplace::{MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
 use comqute_contracts::worker_registry::{
-    self, Assign, Outcome, Release, SetAvailable, WorkerEvent, WorkerPage, WorkerStatus,
+    self, Assign, Heartbeat, Outcome, Release, SetAvailable, WorkerEvent, WorkerPage, WorkerStatus,
     WorkersByModel, ASSIGN, RELEASE, SET_AVAILABLE, TOP_UP, UNBOND, UPDATE, WITHDRAW,
     WORKERS_BY_MODEL,
 };
@@ -66,12 +68,13 @@ fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
 
     let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 20), 3_000);
     let submit_tick = Tick(m.ledger.next_tick().0 - 1);
-    // Matched at the END_TICK of the submission tick.
+    // Matched at the END_TICK of the submission tick: an offer to answer within
+    // `accept_ticks`.
     let job = m.job(id);
     assert_eq!(job.status, JobStatus::Assigned);
     assert_eq!(job.worker, Some(walt.identity()));
     assert_eq!(job.price_per_1k, Amount(2_000));
-    assert_eq!(job.deadline, Some(submit_tick.plus(20)));
+    assert_eq!(job.deadline, Some(submit_tick.plus(m.config.accept_ticks)));
     let evs = job_events(&events_at(&m, submit_tick));
     assert!(
         matches!(evs[0], JobEvent::Submitted { job_id, escrow: Amount(3_000), .. } if job_id == id)
@@ -79,8 +82,19 @@ fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
     assert!(matches!(evs[1], JobEvent::Assigned { claimed: false, .. }));
     assert_eq!(m.worker(&walt).worker.active_jobs, 1);
 
-    assert_executed(&m.start(&walt, id));
+    // Starting accepts the delivery deadline: the full timeout from the start.
+    let r = m.start(&walt, id);
+    assert_executed(&r);
     assert_eq!(m.job(id).status, JobStatus::Running);
+    assert_eq!(m.job(id).deadline, Some(r.tick.plus(20)));
+    assert_eq!(
+        job_events(&r.events),
+        vec![JobEvent::Started {
+            job_id: id,
+            worker: walt.identity(),
+            deadline: r.tick.plus(20)
+        }]
+    );
     let r = m.post(&walt, id, 600);
     assert_executed(&r);
     let job = m.job(id);
@@ -141,7 +155,7 @@ fn explicit_claim_and_payment_capped_by_escrow() {
     let mut m = market();
     let (alice, walt) = (key("alice"), key("walt"));
     // Registered but not available: only an explicit claim gives it the job.
-    m.register(&walt, 10_000, caps(vec![llama(), mistral()], 1_000, 2));
+    m.register(&walt, 10_000, caps(&[LLAMA, MISTRAL], 1_000, 2));
     let id = m.submit(&alice, &spec(mistral(), 100, 1_000, 10), 100);
     assert_eq!(m.job(id).status, JobStatus::Open);
     let r = m.claim(&walt, id);
@@ -178,7 +192,7 @@ fn cancel_by_the_requester_refunds_in_full_and_only_while_open() {
     assert_eq!(m.job(id).status, JobStatus::Cancelled);
     assert_rejected(&m.cancel(&alice, id), "WrongStatus");
     // An assigned job cannot be cancelled.
-    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 1));
+    m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 1));
     let id2 = m.submit(&alice, &spec(llama(), 1_000, 3_000, 20), 3_000);
     assert_executed(&m.claim(&walt, id2));
     assert_rejected(&m.cancel(&alice, id2), "WrongStatus");
@@ -208,6 +222,7 @@ fn an_open_job_nobody_serves_expires_at_its_deadline_with_a_full_refund() {
         vec![JobEvent::Expired {
             job_id: id,
             worker: None,
+            reason: format!("no worker took it before its deadline, tick {deadline}"),
             refunded: Amount(3_000),
             slashed: Amount::ZERO,
             challenger: None
@@ -217,19 +232,21 @@ fn an_open_job_nobody_serves_expires_at_its_deadline_with_a_full_refund() {
 }
 
 #[test]
-fn a_held_job_past_its_deadline_is_refunded_and_its_worker_slashed() {
+fn a_started_job_past_its_delivery_deadline_is_refunded_and_its_worker_slashed() {
     let mut m = market();
     let (alice, walt) = (key("alice"), key("walt"));
-    m.register(&walt, 12_000, caps(vec![llama()], 1_000, 1));
+    m.register(&walt, 12_000, caps(&[LLAMA], 1_000, 1));
     let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
     let claim = m.claim(&walt, id);
     assert_executed(&claim);
-    assert_executed(&m.start(&walt, id));
+    m.advance(2);
+    let start = m.start(&walt, id);
+    assert_executed(&start);
     let deadline = m.job(id).deadline.unwrap();
     assert_eq!(
         deadline,
-        claim.tick.plus(10),
-        "the holder gets the full timeout from assignment"
+        start.tick.plus(10),
+        "the worker gets the full timeout from its start, the deadline it accepted"
     );
     let burned_before = m.ledger.supply().burned;
     m.warp_to(deadline.plus(1));
@@ -244,6 +261,13 @@ fn a_held_job_past_its_deadline_is_refunded_and_its_worker_slashed() {
     assert_eq!(
         (w.stake, w.reputation, w.jobs_expired, w.active_jobs),
         (Amount(7_000), 4_000, 1, 0)
+    );
+    assert_eq!(
+        job.reason,
+        Some(format!(
+            "worker {} started it and did not deliver by its deadline, tick {deadline}",
+            walt.identity()
+        ))
     );
     let slash = m
         .ledger
@@ -281,30 +305,44 @@ fn a_held_job_past_its_deadline_is_refunded_and_its_worker_slashed() {
 fn failure_reopens_once_then_refunds() {
     let mut m = market();
     let (alice, walt, wendy) = (key("alice"), key("walt"), key("wendy"));
-    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 1));
-    m.register(&wendy, 10_000, caps(vec![llama()], 1_000, 1));
+    m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 1));
+    m.register(&wendy, 10_000, caps(&[LLAMA], 1_000, 1));
     let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
     assert_executed(&m.claim(&walt, id));
-    assert_rejected(&m.fail(&alice, id), "NotAssignedWorker");
-    let r = m.fail(&walt, id);
+    assert_executed(&m.start(&walt, id));
+    assert_rejected(&m.fail(&alice, id, "not mine"), "NotAssignedWorker");
+    let r = m.fail(&walt, id, "GPU fell off the bus");
     assert_executed(&r);
+    assert_eq!(
+        job_events(&r.events),
+        vec![JobEvent::Failed {
+            job_id: id,
+            worker: walt.identity(),
+            reason: "GPU fell off the bus".into(),
+            reopened: true,
+            deadline: Some(r.tick.plus(10)),
+            refunded: Amount::ZERO,
+        }]
+    );
     let job = m.job(id);
     assert_eq!(
-        (job.status, job.failures, job.worker, job.excluded),
-        (JobStatus::Open, 1, None, Some(walt.identity()))
+        (job.status, job.failures, job.worker, job.excluded.clone()),
+        (JobStatus::Open, 1, None, vec![walt.identity()])
     );
+    assert_eq!(job.reason.as_deref(), Some("GPU fell off the bus"));
     assert_eq!(
         job.deadline,
         Some(r.tick.plus(10)),
         "a reopened job gets a fresh timeout"
     );
-    assert_eq!(m.worker(&walt).worker.reputation, 4_800);
-    assert_eq!(m.worker(&walt).worker.active_jobs, 0);
+    let w = m.worker(&walt).worker;
+    assert_eq!((w.reputation, w.active_jobs, w.jobs_failed), (4_800, 0, 1));
+    assert_eq!(w.stake, Amount(10_000), "giving up is not slashed");
     // The worker that gave up never gets it again.
     assert_rejected(&m.claim(&walt, id), "ExcludedWorker");
     assert_executed(&m.claim(&wendy, id));
     assert_executed(&m.start(&wendy, id));
-    let r = m.fail(&wendy, id);
+    let r = m.fail(&wendy, id, "out of memory");
     assert_executed(&r);
     assert!(job_events(&r.events).iter().any(|e| matches!(
         e,
@@ -316,9 +354,10 @@ fn failure_reopens_once_then_refunds() {
     )));
     let job = m.job(id);
     assert_eq!(
-        (job.status, job.refunded),
-        (JobStatus::Failed, Amount(3_000))
+        (job.status, job.refunded, job.failures),
+        (JobStatus::Failed, Amount(3_000), 2)
     );
+    assert_eq!(job.reason.as_deref(), Some("out of memory"));
     assert_eq!(m.balance(&alice), START_BALANCE);
     // Both held it: both list it.
     for w in [&walt, &wendy] {
@@ -347,20 +386,292 @@ fn a_reopened_job_is_matched_to_another_worker() {
     let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
     assert_eq!(m.job(id).worker, Some(walt.identity()));
     m.available_worker(&wendy, 2_000, 1);
-    // walt is cheaper but excluded once it gives up: wendy gets it at END_TICK.
-    assert_executed(&m.fail(&walt, id));
+    // walt is cheaper but excluded once it turns the offer down (FAIL on an offer not
+    // started declines it, free): wendy gets it at END_TICK.
+    let r = m.fail(&walt, id, "busy");
+    assert_executed(&r);
+    assert!(matches!(
+        &job_events(&r.events)[..],
+        [JobEvent::Declined {
+            answered: true,
+            reopened: true,
+            ..
+        }]
+    ));
+    // Offered again by the END_TICK of the same tick.
+    assert!(matches!(
+        job_events(&events_at(&m, r.tick)).last(),
+        Some(JobEvent::Assigned { claimed: false, worker, .. }) if *worker == wendy.identity()
+    ));
     let job = m.job(id);
     assert_eq!(
         (job.status, job.worker),
         (JobStatus::Assigned, Some(wendy.identity()))
     );
     assert_eq!(job.price_per_1k, Amount(2_000));
+    assert_eq!(job.failures, 0);
+    let w = m.worker(&walt).worker;
+    assert_eq!(
+        (w.reputation, w.stake, w.jobs_declined, w.jobs_failed),
+        (5_000, Amount(10_000), 1, 0)
+    );
+}
+
+#[test]
+fn declining_an_offer_is_free_and_reopens_the_job() {
+    let mut m = market();
+    let (alice, bob, walt) = (key("alice"), key("bob"), key("walt"));
+    m.available_worker(&walt, 1_000, 2);
+    let walt_before = (m.balance(&walt), m.worker(&walt).worker);
+    let id = m.submit(&alice, &spec(llama(), 500, 3_000, 3), 1_500);
+    assert_eq!(m.job(id).worker, Some(walt.identity()));
+    // Only its worker declines, with a reason of at most MAX_REASON bytes.
+    assert_rejected(&m.decline(&bob, id, "mine now"), "NotAssignedWorker");
+    assert_rejected(&m.decline(&alice, id, "no"), "NotAssignedWorker");
+    assert_rejected(
+        &m.decline(&walt, id, &"x".repeat(MAX_REASON + 1)),
+        "ReasonTooLong",
+    );
+    let why = "500 tokens at 100 tokens a tick do not fit in 3 ticks";
+    let r = m.decline(&walt, id, why);
+    assert_executed(&r);
+    assert_eq!(
+        job_events(&r.events),
+        vec![JobEvent::Declined {
+            job_id: id,
+            worker: walt.identity(),
+            answered: true,
+            reason: why.into(),
+            reopened: true,
+            deadline: Some(r.tick.plus(3)),
+            refunded: Amount::ZERO,
+        }]
+    );
+    assert!(r.events.iter().any(|e| e.contract == WORKER_REGISTRY
+        && matches!(
+            WorkerEvent::try_from_slice(&e.data),
+            Ok(WorkerEvent::Released {
+                outcome: Outcome::Declined,
+                slashed: Amount::ZERO,
+                ..
+            })
+        )));
+    let job = m.job(id);
+    assert_eq!(
+        (job.status, job.worker, job.excluded.clone(), job.failures),
+        (JobStatus::Open, None, vec![walt.identity()], 0)
+    );
+    assert_eq!(job.reason.as_deref(), Some(why));
+    // Free of charge: stake, reputation, balance as before; the slot is back.
+    let w = m.worker(&walt).worker;
+    assert_eq!(m.balance(&walt), walt_before.0);
+    assert_eq!(
+        (w.stake, w.reputation, w.active_jobs, w.jobs_declined),
+        (
+            walt_before.1.stake,
+            walt_before.1.reputation,
+            0,
+            walt_before.1.jobs_declined + 1
+        )
+    );
+    // Never offered to walt again; nobody else serves it: it expires with a full refund,
+    // saying why.
+    assert_rejected(&m.claim(&walt, id), "ExcludedWorker");
+    assert_rejected(&m.decline(&walt, id, why), "NotAssignedWorker");
+    let deadline = m.job(id).deadline.unwrap();
+    m.warp_to(deadline.plus(1));
+    let job = m.job(id);
+    assert_eq!(
+        (job.status, job.refunded),
+        (JobStatus::Expired, Amount(1_500))
+    );
+    assert_eq!(
+        job.reason,
+        Some(format!(
+            "no other worker took it before its deadline, tick {deadline} (last: {why})"
+        ))
+    );
+    assert_eq!(m.balance(&alice), START_BALANCE);
+    assert_eq!(m.worker(&walt).worker.stake, walt_before.1.stake);
+    // A started job is not declined (FAIL gives it up).
+    let id2 = m.submit(&alice, &spec(llama(), 100, 3_000, 50), 300);
+    assert_eq!(m.job(id2).worker, Some(walt.identity()));
+    assert_executed(&m.start(&walt, id2));
+    assert_rejected(&m.decline(&walt, id2, "too late"), "WrongStatus");
+    m.assert_money();
+}
+
+#[test]
+fn an_unanswered_offer_reopens_the_job_with_a_small_reputation_loss_and_no_slash() {
+    let mut m = market();
+    let (alice, walt, wendy, mallory) = (key("alice"), key("walt"), key("wendy"), key("mallory"));
+    m.available_worker(&walt, 1_000, 1);
+    let walt_balance = m.balance(&walt);
+    let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 30), 3_000);
+    let answer_by = m.job(id).deadline.unwrap();
+    assert_eq!(m.job(id).status, JobStatus::Assigned);
+    m.available_worker(&wendy, 2_000, 1);
+    // Not past its answer deadline yet: nobody may force it.
+    assert_rejected(&m.expire(&mallory, id), "DeadlineNotPassed");
+    m.warp_to(answer_by);
+    assert_eq!(
+        m.job(id).status,
+        JobStatus::Assigned,
+        "START is still in time in the deadline's tick"
+    );
+    m.tick();
+    let job = m.job(id);
+    // END_TICK of the answer deadline's tick took it back and offered it to wendy.
+    assert_eq!(
+        (job.status, job.worker, job.excluded.clone()),
+        (
+            JobStatus::Assigned,
+            Some(wendy.identity()),
+            vec![walt.identity()]
+        )
+    );
+    let why = format!(
+        "worker {} neither started nor declined it by tick {answer_by}",
+        walt.identity()
+    );
+    assert_eq!(job.reason.as_deref(), Some(why.as_str()));
+    let evs = job_events(&events_at(&m, answer_by));
+    assert_eq!(
+        evs[0],
+        JobEvent::Declined {
+            job_id: id,
+            worker: walt.identity(),
+            answered: false,
+            reason: why,
+            reopened: true,
+            deadline: Some(answer_by.plus(30)),
+            refunded: Amount::ZERO,
+        }
+    );
+    let w = m.worker(&walt).worker;
+    assert_eq!(
+        (
+            w.stake,
+            w.reputation,
+            w.jobs_declined,
+            w.jobs_expired,
+            w.active_jobs
+        ),
+        (
+            Amount(10_000),
+            5_000 - m.config.reputation_loss_no_answer,
+            1,
+            0,
+            0
+        )
+    );
+    assert_eq!(w.total_slashed, Amount::ZERO);
+    assert_eq!(m.balance(&walt), walt_balance);
+    // Anyone may take back an offer past its answer deadline before END_TICK does; the
+    // caller earns nothing (no slash to share).
+    let cfg = MarketConfig {
+        max_settlements_per_tick: 1,
+        ..config(key("rex").identity())
+    };
+    let mut m = Market::with_config(CAST, cfg);
+    m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 2));
+    let a = m.submit(&alice, &spec(llama(), 1_000, 3_000, 40), 3_000);
+    let b = m.submit(&alice, &spec(llama(), 1_000, 3_000, 41), 3_000);
+    m.queue(
+        &walt,
+        JOB_REGISTRY,
+        comqute_contracts::job_registry::CLAIM,
+        &JobRef { job_id: a },
+        0,
+    );
+    m.queue(
+        &walt,
+        JOB_REGISTRY,
+        comqute_contracts::job_registry::CLAIM,
+        &JobRef { job_id: b },
+        0,
+    );
+    let t = m.tick();
+    m.warp_to(t.plus(m.config.accept_ticks));
+    m.tick();
+    // One lapsed offer handled by END_TICK (a); b carried over; mallory takes it back.
+    assert_eq!(m.job(a).status, JobStatus::Open);
+    assert_eq!(m.job(b).status, JobStatus::Assigned);
+    let before = m.balance(&mallory);
+    let r = m.expire(&mallory, b);
+    assert_executed(&r);
+    assert!(job_events(&r.events).iter().any(|e| matches!(
+        e,
+        JobEvent::Declined {
+            answered: false,
+            reopened: true,
+            ..
+        }
+    )));
+    assert_eq!(m.balance(&mallory), before);
+    let w = m.worker(&walt).worker;
+    assert_eq!(
+        (w.stake, w.reputation, w.jobs_declined),
+        (
+            Amount(10_000),
+            5_000 - 2 * m.config.reputation_loss_no_answer,
+            2
+        )
+    );
+    m.assert_money();
+}
+
+#[test]
+fn a_job_turned_down_by_three_workers_fails_with_a_full_refund() {
+    let mut m = market();
+    let (alice, walt, wendy, bob) = (key("alice"), key("walt"), key("wendy"), key("bob"));
+    for w in [&walt, &wendy, &bob] {
+        m.register(w, 10_000, caps(&[LLAMA], 1_000, 1));
+    }
+    let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 20), 3_000);
+    assert_executed(&m.claim(&walt, id));
+    assert_executed(&m.decline(&walt, id, "too slow"));
+    assert_executed(&m.claim(&wendy, id));
+    // A started job given up counts too.
+    assert_executed(&m.start(&wendy, id));
+    assert_executed(&m.fail(&wendy, id, "crashed"));
+    assert_executed(&m.claim(&bob, id));
+    let r = m.decline(&bob, id, "model not loaded");
+    assert_executed(&r);
+    assert_eq!(
+        job_events(&r.events),
+        vec![JobEvent::Declined {
+            job_id: id,
+            worker: bob.identity(),
+            answered: true,
+            reason: "model not loaded".into(),
+            reopened: false,
+            deadline: None,
+            refunded: Amount(3_000),
+        }]
+    );
+    let job = m.job(id);
+    assert_eq!(
+        (job.status, job.refunded, job.deadline, job.failures),
+        (JobStatus::Failed, Amount(3_000), None, 1)
+    );
+    assert_eq!(
+        job.excluded,
+        vec![walt.identity(), wendy.identity(), bob.identity()]
+    );
+    assert_eq!(job.reason.as_deref(), Some("model not loaded"));
+    assert_eq!(m.balance(&alice), START_BALANCE);
+    for (w, rep) in [(&walt, 5_000), (&wendy, 4_800), (&bob, 5_000)] {
+        let info = m.worker(w).worker;
+        assert_eq!((info.stake, info.reputation), (Amount(10_000), rep));
+    }
+    m.assert_money();
 }
 
 fn completed_job(m: &mut Market, tokens: u32) -> u64 {
     let (alice, walt) = (key("alice"), key("walt"));
     if m.try_worker(&walt.identity()).is_none() {
-        m.register(&walt, 10_000, caps(vec![llama()], 1_000, 4));
+        m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 4));
     }
     let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
     assert_executed(&m.claim(&walt, id));
@@ -566,18 +877,19 @@ fn insufficient_escrow_and_bad_specs_are_refused_and_refunded() {
 fn unknown_jobs_are_refused_everywhere() {
     let mut m = market();
     let (alice, walt, rex) = (key("alice"), key("walt"), key("rex"));
-    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 1));
+    m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 1));
     for (who, p) in [
         (&walt, comqute_contracts::job_registry::CLAIM),
         (&walt, comqute_contracts::job_registry::START),
         (&alice, comqute_contracts::job_registry::CANCEL),
-        (&walt, comqute_contracts::job_registry::FAIL),
         (&alice, comqute_contracts::job_registry::DISPUTE),
         (&alice, comqute_contracts::job_registry::EXPIRE),
     ] {
         assert_rejected(&m.job_call(who, p, 77), "UnknownJob");
     }
     assert_rejected(&m.post(&walt, 77, 1), "UnknownJob");
+    assert_rejected(&m.fail(&walt, 77, "gone"), "UnknownJob");
+    assert_rejected(&m.decline(&walt, 77, "gone"), "UnknownJob");
     assert_rejected(&m.resolve(&rex, 77, true), "UnknownJob");
     let j: Option<comqute_contracts::job_registry::Job> = m
         .ledger
@@ -596,12 +908,13 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let cfg = MarketConfig {
         challenge_window: 500,
         heartbeat_window: 500,
+        accept_ticks: 500,
         ..config(key("rex").identity())
     };
     let mut m = Market::with_config(CAST, cfg);
     let (alice, walt, wendy, mallory) = (key("alice"), key("walt"), key("wendy"), key("mallory"));
-    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 2));
-    m.register(&wendy, 10_000, caps(vec![llama()], 1_000, 2));
+    m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 2));
+    m.register(&wendy, 10_000, caps(&[LLAMA], 1_000, 2));
     let open = m.submit(&alice, &spec(llama(), 1_000, 3_000, 500), 3_000);
     let held = m.submit(&alice, &spec(llama(), 1_000, 3_000, 500), 3_000);
     assert_executed(&m.claim(&walt, held));
@@ -630,8 +943,20 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     refused(&mut m, r, "NotAssignedWorker");
     let r = m.post(&mallory, held, 1);
     refused(&mut m, r, "NotAssignedWorker");
-    let r = m.fail(&wendy, held);
+    let r = m.fail(&wendy, held, "not mine");
     refused(&mut m, r, "NotAssignedWorker");
+    let r = m.decline(&wendy, held, "not mine");
+    refused(&mut m, r, "NotAssignedWorker");
+    let r = m.decline(&alice, held, "the requester cannot");
+    refused(&mut m, r, "NotAssignedWorker");
+    let r = m.decline(&walt, held, &"x".repeat(MAX_REASON + 1));
+    refused(&mut m, r, "ReasonTooLong");
+    let r = m.fail(&walt, held, &"x".repeat(MAX_REASON + 1));
+    refused(&mut m, r, "ReasonTooLong");
+    let r = m.decline(&walt, done, "finished already");
+    refused(&mut m, r, "WrongStatus");
+    let r = m.fail(&walt, done, "finished already");
+    refused(&mut m, r, "WrongStatus");
     let r = m.cancel(&walt, open);
     refused(&mut m, r, "NotRequester");
     let r = m.cancel(&mallory, open);
@@ -740,6 +1065,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         outcome: Outcome::Failed,
         requester: alice.identity(),
         challenger: None,
+        earned: Amount::ZERO,
     };
     let r = m.send(&mallory, WORKER_REGISTRY, RELEASE, &release, 0);
     refused(&mut m, r, "NotAuthorized");
@@ -753,12 +1079,25 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         WITHDRAW,
     ] {
         let r = match p {
-            UPDATE => m.send(&mallory, WORKER_REGISTRY, p, &caps(vec![llama()], 1, 1), 0),
+            UPDATE => m.send(&mallory, WORKER_REGISTRY, p, &caps(&[LLAMA], 1, 1), 0),
             SET_AVAILABLE => m.send(
                 &mallory,
                 WORKER_REGISTRY,
                 p,
-                &SetAvailable { available: true },
+                &SetAvailable {
+                    available: true,
+                    session: 7,
+                },
+                0,
+            ),
+            worker_registry::HEARTBEAT => m.send(
+                &mallory,
+                WORKER_REGISTRY,
+                p,
+                &Heartbeat {
+                    session: 7,
+                    takeover: false,
+                },
                 0,
             ),
             TOP_UP => m.send(&mallory, WORKER_REGISTRY, p, &(), 100),
@@ -782,24 +1121,36 @@ fn registration_rules() {
         &walt,
         WORKER_REGISTRY,
         worker_registry::REGISTER,
-        &caps(vec![llama()], 1_000, 1),
+        &caps(&[LLAMA], 1_000, 1),
         9_999,
     );
     assert_rejected(&r, "StakeTooLow");
+    for bad in [
+        caps(&[], 1_000, 1),
+        caps(&["llama 3"], 1_000, 1),
+        caps(&[""], 1_000, 1),
+        caps(
+            &[&"m".repeat(worker_registry::MAX_MODEL_NAME + 1)],
+            1_000,
+            1,
+        ),
+        caps(&[LLAMA, LLAMA], 1_000, 1),
+    ] {
+        let r = m.send(
+            &walt,
+            WORKER_REGISTRY,
+            worker_registry::REGISTER,
+            &bad,
+            10_000,
+        );
+        assert_rejected(&r, "InvalidCapabilities");
+    }
+    m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 1));
     let r = m.send(
         &walt,
         WORKER_REGISTRY,
         worker_registry::REGISTER,
-        &caps(vec![], 1_000, 1),
-        10_000,
-    );
-    assert_rejected(&r, "InvalidCapabilities");
-    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 1));
-    let r = m.send(
-        &walt,
-        WORKER_REGISTRY,
-        worker_registry::REGISTER,
-        &caps(vec![llama()], 1_000, 1),
+        &caps(&[LLAMA], 1_000, 1),
         10_000,
     );
     assert_rejected(&r, "AlreadyRegistered");
@@ -808,18 +1159,14 @@ fn registration_rules() {
     assert_eq!(info.worker.reputation, 5_000);
     assert!(info.online && info.can_take_jobs);
     // Update: a new model and price.
-    assert_executed(&m.send(
-        &walt,
-        WORKER_REGISTRY,
-        UPDATE,
-        &caps(vec![mistral()], 700, 3),
-        0,
-    ));
+    assert_executed(&m.send(&walt, WORKER_REGISTRY, UPDATE, &caps(&[MISTRAL], 700, 3), 0));
     let w = m.worker(&walt).worker;
     assert_eq!(
         (w.capabilities.models.clone(), w.capabilities.price_per_1k),
-        (vec![mistral()], Amount(700))
+        (vec![MISTRAL.to_owned()], Amount(700))
     );
+    assert_eq!(w.capabilities.model_ids(), vec![mistral()]);
+    assert!(w.capabilities.serves(&mistral()) && !w.capabilities.serves(&llama()));
     let page: WorkerPage = m
         .ledger
         .query(
@@ -887,7 +1234,7 @@ fn unbond_is_refused_while_jobs_are_held_and_withdraw_waits_for_the_period() {
     assert_rejected(&withdraw(&mut m), "NotUnbonding");
     assert_eq!(m.stats().workers.exited, 1);
     // Registering again keeps the number and the reputation.
-    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 1));
+    m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 1));
     let w = m.worker(&walt).worker;
     assert_eq!(
         (w.number, w.reputation, w.status),
@@ -903,6 +1250,8 @@ fn a_worker_slashed_under_the_minimum_takes_no_jobs_until_it_tops_up() {
     m.available_worker(&walt, 1_000, 1);
     let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 5), 3_000);
     assert_eq!(m.job(id).worker, Some(walt.identity()));
+    // It accepts a 5-tick delivery deadline, and misses it.
+    assert_executed(&m.start(&walt, id));
     m.advance(6);
     assert_eq!(m.job(id).status, JobStatus::Expired);
     let w = m.worker(&walt);
@@ -1066,14 +1415,14 @@ fn deadlines_are_bounded_per_tick_carry_over_and_anyone_may_expire_a_late_job() 
 }
 
 #[test]
-fn a_bystander_expiring_a_held_job_gets_the_challenger_share() {
+fn a_bystander_expiring_a_started_job_gets_the_challenger_share() {
     let cfg = MarketConfig {
         max_settlements_per_tick: 1,
         ..config(key("rex").identity())
     };
     let mut m = Market::with_config(CAST, cfg);
     let (alice, bob, walt, mallory) = (key("alice"), key("bob"), key("walt"), key("mallory"));
-    m.register(&walt, 20_000, caps(vec![llama()], 1_000, 2));
+    m.register(&walt, 20_000, caps(&[LLAMA], 1_000, 2));
     m.queue(
         &alice,
         JOB_REGISTRY,
@@ -1103,13 +1452,30 @@ fn a_bystander_expiring_a_held_job_gets_the_challenger_share() {
         &JobRef { job_id: 2 },
         0,
     );
-    let t = m.tick();
+    m.tick();
     assert_eq!(m.job(2).status, JobStatus::Assigned);
+    // walt starts both: two 10-tick delivery deadlines accepted in one tick.
+    m.queue(
+        &walt,
+        JOB_REGISTRY,
+        comqute_contracts::job_registry::START,
+        &JobRef { job_id: 1 },
+        0,
+    );
+    m.queue(
+        &walt,
+        JOB_REGISTRY,
+        comqute_contracts::job_registry::START,
+        &JobRef { job_id: 2 },
+        0,
+    );
+    let t = m.tick();
+    assert_eq!(m.job(2).status, JobStatus::Running);
     m.warp_to(t.plus(10));
     m.tick();
     // One handled (job 1); job 2 carried over; mallory expires it first.
     assert_eq!(m.job(1).status, JobStatus::Expired);
-    assert_eq!(m.job(2).status, JobStatus::Assigned);
+    assert_eq!(m.job(2).status, JobStatus::Running);
     let before = m.balance(&mallory);
     let bob_before = m.balance(&bob);
     assert_executed(&m.expire(&mallory, 2));
@@ -1126,7 +1492,7 @@ fn a_bystander_expiring_a_held_job_gets_the_challenger_share() {
 fn paged_functions_and_stats() {
     let mut m = market();
     let (alice, bob, walt) = (key("alice"), key("bob"), key("walt"));
-    m.register(&walt, 10_000, caps(vec![llama()], 1_000, 8));
+    m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 8));
     for i in 0..5 {
         m.queue(&alice, JOB_REGISTRY, SUBMIT, &seeded(i, 100), 3_000);
     }
@@ -1204,7 +1570,30 @@ fn every_marketplace_event_has_a_description() {
     let alice = key("alice");
     let _ = completed_job(&mut m, 10);
     let _ = m.submit(&alice, &spec(llama(), 1, 1, 1), 1);
-    m.advance(20);
+    // An offer declined, one left unanswered, a started job given up.
+    let walt = key("walt");
+    let d = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
+    assert_executed(&m.claim(&walt, d));
+    assert_executed(&m.decline(&walt, d, "no"));
+    let f = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
+    assert_executed(&m.claim(&walt, f));
+    assert_executed(&m.start(&walt, f));
+    assert_executed(&m.fail(&walt, f, "crashed"));
+    let u = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
+    assert_executed(&m.claim(&walt, u));
+    m.advance(m.config.accept_ticks + 20);
+    let kinds: Vec<JobEvent> = job_events(m.ledger.events());
+    assert!(kinds
+        .iter()
+        .any(|e| matches!(e, JobEvent::Declined { answered: true, .. })));
+    assert!(kinds.iter().any(|e| matches!(
+        e,
+        JobEvent::Declined {
+            answered: false,
+            ..
+        }
+    )));
+    assert!(kinds.iter().any(|e| matches!(e, JobEvent::Failed { .. })));
     let registry = m.ledger.registry();
     for e in m.ledger.events() {
         let c = registry.get(e.contract).unwrap();

@@ -3,17 +3,22 @@
 //! invocator but them), time passing, and the shipped invariants.
 //!
 //! - **Actions** ([`MarketAct`]): every worker-registry procedure (register, update,
-//!   heartbeat, availability, top-up, unbond, withdraw), every job-registry procedure
-//!   (submit, claim, start, post result, cancel, fail, dispute, resolve, expire), a
-//!   state-guided "next natural step of a live job", and waits. Actor and job fields are
-//!   picked modulo what exists, so a sequence stays meaningful whatever came before; wrong
-//!   callers and unknown jobs are part of it.
+//!   heartbeat and availability, with daemon sessions, top-up, unbond, withdraw), every
+//!   job-registry procedure (submit, claim, start, decline, post result, cancel, fail,
+//!   dispute, resolve, expire; reasons short, long and too long), a state-guided "next
+//!   natural step of a live job" (an offer is started, declined, given up or left
+//!   unanswered), and waits. Actor and job fields are picked modulo what exists, so a
+//!   sequence stays meaningful whatever came before; wrong callers and unknown jobs are part
+//!   of it.
 //! - **Invariants** ([`MarketModel::invariants`]): money conserved (balances sum to the
 //!   circulating supply, the vault holds exactly its escrows and stakes, the registries hold
 //!   nothing); escrow never negative; no job paid over its escrow (and a closed job's payment
 //!   plus refund is its escrow); every job terminal after its deadline and window (a live
-//!   job always has a deadline, and it is never overdue by more than the settlement backlog
-//!   allows); no hook ever fails.
+//!   job always has the deadline its status calls for: an open job its expiry, an offer its
+//!   answer deadline, a running job the delivery deadline its worker accepted by starting,
+//!   exactly `timeout_ticks` after the start; and it is never overdue by more than the
+//!   settlement backlog allows); no slash but for a started job's missed delivery deadline
+//!   or a lost dispute (the fair-deadline rule); no hook ever fails.
 //!
 //! The genesis (the marketplace, eight funded actors, three listed workers) is built once
 //! and every sequence runs on a fork of it, in O(1).
@@ -23,20 +28,20 @@ use std::sync::Mutex;
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use comqute_contracts::escrow::{EscrowTotals, TOTALS};
+use borsh::BorshDeserialize;
+use comqute_contracts::escrow::{EscrowEvent, EscrowTotals, TOTALS};
 use comqute_contracts::job_registry::{
-    Job, JobPage, JobRef, JobResult, JobSpec, JobStatus, JobsByStatus, NetworkStats, PostResult,
-    Resolve, Sampling, CANCEL, CLAIM, DISPUTE, EXPIRE, FAIL, JOBS_BY_STATUS, NETWORK_STATS,
-    POST_RESULT, RESOLVE, START, SUBMIT,
+    GiveUp, Job, JobPage, JobRef, JobResult, JobSpec, JobStatus, JobsByStatus, NetworkStats,
+    PostResult, Resolve, Sampling, CANCEL, CLAIM, DECLINE, DISPUTE, EXPIRE, FAIL, GET_JOB,
+    JOBS_BY_STATUS, MAX_REASON, NETWORK_STATS, POST_RESULT, RESOLVE, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{
-    self, model_id, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY,
-};
+use comqute_contracts::marketplace::{self, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
 use comqute_contracts::qpi::encode;
 use comqute_contracts::worker_registry::{
-    Capabilities, HEARTBEAT, REGISTER, SET_AVAILABLE, TOP_UP, UNBOND, UPDATE, WITHDRAW,
+    Capabilities, Outcome, WorkerEvent, HEARTBEAT, REGISTER, SET_AVAILABLE, TOP_UP, UNBOND, UPDATE,
+    WITHDRAW,
 };
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity};
+use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
 
 use super::{ActionModel, Invariant};
 use crate::error::LedgerError;
@@ -75,10 +80,22 @@ pub enum MarketAct {
         slots: u8,
         models: u8,
     },
-    /// Worker registry: heartbeat.
-    Heartbeat { who: u8 },
-    /// Worker registry: list or unlist.
-    SetAvailable { who: u8, on: bool },
+    /// Worker registry: heartbeat from daemon session `session` (0: a manual one), taking
+    /// over another online session if `takeover`.
+    Heartbeat {
+        who: u8,
+        #[serde(default)]
+        session: u8,
+        #[serde(default)]
+        takeover: bool,
+    },
+    /// Worker registry: list or unlist (unlisting from the recorded session signs off).
+    SetAvailable {
+        who: u8,
+        on: bool,
+        #[serde(default)]
+        session: u8,
+    },
     /// Worker registry: more stake.
     TopUp { who: u8, amount: u16 },
     /// Worker registry: start unbonding.
@@ -100,12 +117,19 @@ pub enum MarketAct {
     Claim { who: u8, job: u8 },
     /// Job registry: start.
     Start { who: u8, job: u8 },
+    /// Job registry: decline an offer, with a reason (see [`reason`]).
+    Decline { who: u8, job: u8, reason: u8 },
     /// Job registry: post a result.
     Post { who: u8, job: u8, tokens: u16 },
     /// Job registry: cancel.
     Cancel { who: u8, job: u8 },
-    /// Job registry: give up.
-    Fail { who: u8, job: u8 },
+    /// Job registry: give up, with a reason (see [`reason`]).
+    Fail {
+        who: u8,
+        job: u8,
+        #[serde(default)]
+        reason: u8,
+    },
     /// Job registry: dispute.
     Dispute { who: u8, job: u8 },
     /// Job registry: resolve a dispute.
@@ -149,6 +173,8 @@ impl Default for MarketModel {
                 max_settlements_per_tick: 3,
                 max_matches_per_tick: 2,
                 max_timeout_ticks: MAX_TIMEOUT,
+                // Offers lapse within a few actions, so unanswered ones come into play.
+                accept_ticks: 5,
                 resolver: actor(6),
                 ..MarketConfig::default()
             },
@@ -157,22 +183,45 @@ impl Default for MarketModel {
     }
 }
 
+const LLAMA: &str = "llama3.2:1b";
+const MISTRAL: &str = "mistral:7b";
+
 fn llama() -> Hash32 {
-    model_id("llama3.2:1b")
+    marketplace::model_id(LLAMA)
 }
 fn mistral() -> Hash32 {
-    model_id("mistral:7b")
+    marketplace::model_id(MISTRAL)
 }
 
-fn models(mask: u8) -> Vec<Hash32> {
+fn models(mask: u8) -> Vec<String> {
     let mut v = Vec::new();
     if mask & 1 != 0 {
-        v.push(llama());
+        v.push(LLAMA.to_owned());
     }
     if mask & 2 != 0 {
-        v.push(mistral());
+        v.push(MISTRAL.to_owned());
     }
     v
+}
+
+/// The reason a worker gives for DECLINE or FAIL, from a pick: none, a short one, the
+/// longest allowed, or one byte too long (refused).
+pub fn reason(pick: u8) -> String {
+    match pick % 8 {
+        0 => String::new(),
+        1..=4 => "too slow: 500 tokens do not fit in 3 ticks".to_owned(),
+        5 | 6 => {
+            let mut r = "é".repeat(MAX_REASON / 2);
+            r.push_str(&"x".repeat(MAX_REASON % 2));
+            r
+        }
+        _ => "x".repeat(MAX_REASON + 1),
+    }
+}
+
+/// A daemon session number from a pick (0: a manual call).
+fn session(pick: u8) -> u64 {
+    u64::from(pick % 3)
 }
 
 fn capabilities(price: u16, slots: u8, mask: u8) -> Capabilities {
@@ -215,8 +264,10 @@ pub fn blind_act() -> BoxedStrategy<MarketAct> {
             .prop_map(|(who, stake, price, slots, models)| Register { who, stake, price, slots, models }),
         1 => (worker_actor(), 1u16..3_000, 1u8..4, 1u8..4)
             .prop_map(|(who, price, slots, models)| Update { who, price, slots, models }),
-        2 => worker_actor().prop_map(|who| Heartbeat { who }),
-        3 => (worker_actor(), prop::bool::weighted(0.8)).prop_map(|(who, on)| SetAvailable { who, on }),
+        2 => (worker_actor(), prop_oneof![3 => Just(0u8), 1 => 1u8..3], prop::bool::weighted(0.2))
+            .prop_map(|(who, session, takeover)| Heartbeat { who, session, takeover }),
+        3 => (worker_actor(), prop::bool::weighted(0.8), prop_oneof![3 => Just(0u8), 1 => 1u8..3])
+            .prop_map(|(who, on, session)| SetAvailable { who, on, session }),
         1 => (worker_actor(), 0u16..2_000).prop_map(|(who, amount)| TopUp { who, amount }),
         1 => worker_actor().prop_map(|who| Unbond { who }),
         1 => worker_actor().prop_map(|who| Withdraw { who }),
@@ -227,9 +278,10 @@ pub fn blind_act() -> BoxedStrategy<MarketAct> {
             }),
         2 => (worker_actor(), pick()).prop_map(|(who, job)| Claim { who, job }),
         3 => (worker_actor(), pick()).prop_map(|(who, job)| Start { who, job }),
+        2 => (worker_actor(), pick(), any::<u8>()).prop_map(|(who, job, reason)| Decline { who, job, reason }),
         3 => (worker_actor(), pick(), 0u16..2_500).prop_map(|(who, job, tokens)| Post { who, job, tokens }),
         1 => (requester_actor(), pick()).prop_map(|(who, job)| Cancel { who, job }),
-        1 => (worker_actor(), pick()).prop_map(|(who, job)| Fail { who, job }),
+        1 => (worker_actor(), pick(), any::<u8>()).prop_map(|(who, job, reason)| Fail { who, job, reason }),
         2 => (requester_actor(), pick()).prop_map(|(who, job)| Dispute { who, job }),
         2 => (prop_oneof![3 => Just(6u8), 1 => 0u8..8], pick(), any::<bool>())
             .prop_map(|(who, job, worker_wins)| Resolve { who, job, worker_wins }),
@@ -261,13 +313,26 @@ fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) ->
         .map(|w| actor_of(&w))
         .unwrap_or(3 + usize::from(flavor) % 3);
     let requester = actor_of(&job.requester);
-    let gives_up = flavor % 6 == 0 || (job.failures > 0 && flavor % 2 == 0);
+    // A worker gives up now and then, more readily on a job given up or turned down before.
+    let gives_up =
+        flavor.is_multiple_of(4) || (!job.excluded.is_empty() && flavor.is_multiple_of(2));
+    // The worker's words, mostly an acceptable reason.
+    let give_up = |procedure| {
+        let g = GiveUp {
+            job_id: job.id,
+            reason: reason(flavor / 8 % 7),
+        };
+        (worker, procedure, encode(&g))
+    };
     let (who, procedure, input) = match job.status {
-        JobStatus::Open if flavor % 4 == 0 => (requester, CANCEL, jr),
+        JobStatus::Open if flavor.is_multiple_of(4) => (requester, CANCEL, jr),
         JobStatus::Open => (3 + usize::from(flavor) % 3, CLAIM, jr),
-        JobStatus::Assigned if gives_up => (worker, FAIL, jr),
+        // An offer: declined (now and then by FAIL, which declines it too) or started; one
+        // left alone lapses at its answer deadline.
+        JobStatus::Assigned if flavor.is_multiple_of(8) => give_up(DECLINE),
+        JobStatus::Assigned if flavor % 8 == 1 => give_up(FAIL),
         JobStatus::Assigned => (worker, START, jr),
-        JobStatus::Running if gives_up => (worker, FAIL, jr),
+        JobStatus::Running if gives_up => give_up(FAIL),
         JobStatus::Running => {
             let result = JobResult {
                 result_hash: Hash32::of(&tokens.to_le_bytes()),
@@ -284,7 +349,7 @@ fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) ->
         JobStatus::Disputed => {
             let r = Resolve {
                 job_id: job.id,
-                worker_wins: flavor % 2 == 0,
+                worker_wins: flavor.is_multiple_of(2),
             };
             (6, RESOLVE, encode(&r))
         }
@@ -337,6 +402,7 @@ impl MarketModel {
                     _ => MarketAct::SetAvailable {
                         who: 3 + w,
                         on: true,
+                        session: 0,
                     },
                 };
                 self.queue(&mut l, &a, 0, &[])?;
@@ -352,6 +418,12 @@ impl MarketModel {
         let jr = |job: u8| {
             encode(&JobRef {
                 job_id: job_id(job, submitted),
+            })
+        };
+        let gu = |job: u8, r: u8| {
+            encode(&GiveUp {
+                job_id: job_id(job, submitted),
+                reason: reason(r),
             })
         };
         let w = |who: u8| usize::from(who) % ACTORS;
@@ -381,12 +453,32 @@ impl MarketModel {
                 encode(&capabilities(price, slots, models)),
                 0,
             ),
-            Heartbeat { who } => (w(who), WORKER_REGISTRY, HEARTBEAT, encode(&()), 0),
-            SetAvailable { who, on } => (
+            Heartbeat {
+                who,
+                session: s,
+                takeover,
+            } => (
+                w(who),
+                WORKER_REGISTRY,
+                HEARTBEAT,
+                encode(&comqute_contracts::worker_registry::Heartbeat {
+                    session: session(s),
+                    takeover,
+                }),
+                0,
+            ),
+            SetAvailable {
+                who,
+                on,
+                session: s,
+            } => (
                 w(who),
                 WORKER_REGISTRY,
                 SET_AVAILABLE,
-                encode(&comqute_contracts::worker_registry::SetAvailable { available: on }),
+                encode(&comqute_contracts::worker_registry::SetAvailable {
+                    available: on,
+                    session: session(s),
+                }),
                 0,
             ),
             TopUp { who, amount } => (
@@ -422,7 +514,7 @@ impl MarketModel {
                     },
                 };
                 let need = (i64::from(max_tokens) * i64::from(max_price) / 1_000).max(1);
-                let escrow = if extra % 10 == 0 {
+                let escrow = if extra.is_multiple_of(10) {
                     need - 1
                 } else {
                     need + i64::from(extra)
@@ -431,6 +523,11 @@ impl MarketModel {
             }
             Claim { who, job } => (w(who), JOB_REGISTRY, CLAIM, jr(job), 0),
             Start { who, job } => (w(who), JOB_REGISTRY, START, jr(job), 0),
+            Decline {
+                who,
+                job,
+                reason: r,
+            } => (w(who), JOB_REGISTRY, DECLINE, gu(job, r), 0),
             Post { who, job, tokens } => {
                 let input = PostResult {
                     job_id: job_id(job, submitted),
@@ -443,7 +540,11 @@ impl MarketModel {
                 (w(who), JOB_REGISTRY, POST_RESULT, encode(&input), 0)
             }
             Cancel { who, job } => (w(who), JOB_REGISTRY, CANCEL, jr(job), 0),
-            Fail { who, job } => (w(who), JOB_REGISTRY, FAIL, jr(job), 0),
+            Fail {
+                who,
+                job,
+                reason: r,
+            } => (w(who), JOB_REGISTRY, FAIL, gu(job, r), 0),
             Dispute { who, job } => (w(who), JOB_REGISTRY, DISPUTE, jr(job), 0),
             Resolve {
                 who,
@@ -606,9 +707,16 @@ pub fn no_job_paid_over_escrow(ledger: &Ledger) -> Result<(), String> {
     Ok(())
 }
 
-/// Every job terminal after its deadline and window: a live job has a deadline, and the
-/// ledger is never past it by more than the settlement backlog (live jobs divided by the
-/// settlements a tick handles) explains.
+/// Every job terminal after its deadline and window: a live job has the deadline its status
+/// calls for, and the ledger is never past it by more than the settlement backlog (live jobs
+/// divided by the settlements a tick handles) explains.
+///
+/// The deadlines: an open job's expiry, at most `timeout_ticks` after now (it opened or
+/// reopened at the latest in the last tick); an offer's answer deadline, after its
+/// assignment (an offer never expires: it lapses and the job reopens); a running job's
+/// delivery deadline, exactly `timeout_ticks` after its start (the deadline its worker
+/// accepted by starting, the only one a worker is slashed for); a completed job's end of
+/// challenge window, from its result on; a disputed job's resolution timeout.
 pub fn jobs_terminal_after_deadline(ledger: &Ledger) -> Result<(), String> {
     let jobs = all_jobs(ledger)?;
     let live: Vec<&Job> = jobs.iter().filter(|j| !j.status.is_terminal()).collect();
@@ -616,6 +724,7 @@ pub fn jobs_terminal_after_deadline(ledger: &Ledger) -> Result<(), String> {
     // within n ticks whatever the cap (at least one a tick).
     let backlog = live.len() as u32 + 1;
     let now = ledger.next_tick().0;
+    let last = Tick(now.saturating_sub(1));
     for j in live {
         let Some(d) = j.deadline else {
             return Err(format!(
@@ -623,12 +732,114 @@ pub fn jobs_terminal_after_deadline(ledger: &Ledger) -> Result<(), String> {
                 j.id, j.status
             ));
         };
+        let shape = match j.status {
+            JobStatus::Open => {
+                j.worker.is_none() && j.started_at.is_none() && d <= last.plus(j.spec.timeout_ticks)
+            }
+            JobStatus::Assigned => {
+                j.worker.is_some() && j.started_at.is_none() && j.assigned_at.is_some_and(|a| a < d)
+            }
+            JobStatus::Running => {
+                j.worker.is_some()
+                    && j.assigned_at.is_some()
+                    && j.started_at.map(|s| s.plus(j.spec.timeout_ticks)) == Some(d)
+            }
+            JobStatus::Completed => j.result.is_some() && j.completed_at.is_some_and(|c| c <= d),
+            JobStatus::Disputed => j.result.is_some() && j.worker.is_some(),
+            _ => true,
+        };
+        if !shape {
+            return Err(format!(
+                "job {} is {:?} with deadline {d} (assigned {:?}, started {:?}, completed {:?}, timeout {})",
+                j.id, j.status, j.assigned_at, j.started_at, j.completed_at, j.spec.timeout_ticks
+            ));
+        }
         if d.0.saturating_add(backlog) < now {
             return Err(format!(
                 "job {} still {:?} at tick {now}, deadline {} (backlog {backlog})",
                 j.id, j.status, d.0
             ));
         }
+    }
+    Ok(())
+}
+
+/// The fair-deadline rule, over the events of the last tick: every stake slashed is a
+/// worker's release for a job it started and did not deliver by the delivery deadline it
+/// accepted (the job Expired, at or after `started_at + timeout_ticks`), or for a dispute it
+/// lost (the job Resolved, nothing paid); a declined, unanswered or given-up offer never
+/// costs stake; and the vault slashed exactly what the registry's releases say.
+pub fn slashes_only_for_accepted_deadlines(ledger: &Ledger) -> Result<(), String> {
+    let last = Tick(ledger.next_tick().0.saturating_sub(1));
+    let mut vault_slashed = 0i128;
+    let mut released_slashed = 0i128;
+    let recent = ledger.events().iter().rev().take_while(|e| e.tick == last);
+    for e in recent {
+        if e.contract == ESCROW {
+            if let Ok(EscrowEvent::StakeSlashed { outcome, .. }) =
+                EscrowEvent::try_from_slice(&e.data)
+            {
+                vault_slashed += i128::from(outcome.slashed.0);
+            }
+            continue;
+        }
+        if e.contract != WORKER_REGISTRY {
+            continue;
+        }
+        let Ok(WorkerEvent::Released {
+            job_id,
+            outcome,
+            slashed,
+            ..
+        }) = WorkerEvent::try_from_slice(&e.data)
+        else {
+            continue;
+        };
+        released_slashed += i128::from(slashed.0);
+        let job = || -> Result<Job, String> {
+            let j: Option<Job> = ledger
+                .query(JOB_REGISTRY, GET_JOB, &JobRef { job_id })
+                .map_err(|e| e.to_string())?;
+            j.ok_or_else(|| format!("released for unknown job {job_id}"))
+        };
+        match outcome {
+            Outcome::Expired => {
+                let j = job()?;
+                let accepted = j.started_at.map(|s| s.plus(j.spec.timeout_ticks));
+                let ok = j.status == JobStatus::Expired
+                    && accepted.is_some_and(|a| j.closed_at.is_some_and(|c| c >= a));
+                if !ok {
+                    return Err(format!(
+                        "job {job_id} expired on its worker (slashed {slashed}) though it was not \
+                         started or its delivery deadline had not passed: {:?}, started {:?}, \
+                         closed {:?}, timeout {}",
+                        j.status, j.started_at, j.closed_at, j.spec.timeout_ticks
+                    ));
+                }
+            }
+            Outcome::DisputeLost => {
+                let j = job()?;
+                if j.status != JobStatus::Resolved || j.paid != Amount::ZERO {
+                    return Err(format!(
+                        "job {job_id}: dispute lost (slashed {slashed}) but it is {:?}, paid {}",
+                        j.status, j.paid
+                    ));
+                }
+            }
+            _ if slashed != Amount::ZERO => {
+                return Err(format!(
+                    "job {job_id}: {outcome:?} slashed {slashed}; only a missed accepted \
+                     deadline or a lost dispute may"
+                ));
+            }
+            _ => {}
+        }
+    }
+    if vault_slashed != released_slashed {
+        return Err(format!(
+            "tick {last}: the vault slashed {vault_slashed}, the registry's releases say \
+             {released_slashed}"
+        ));
     }
     Ok(())
 }
@@ -691,6 +902,10 @@ impl ActionModel for MarketModel {
             (
                 "every job terminal after its deadline and window",
                 jobs_terminal_after_deadline,
+            ),
+            (
+                "no slash but for an accepted deadline missed or a dispute lost",
+                slashes_only_for_accepted_deadlines,
             ),
             ("no hook fails", no_hook_failures),
         ]

@@ -163,11 +163,11 @@ fn sink(n: u32) -> Identity {
 pub fn step(n: &mut impl Node, keys: &[Keypair]) {
     let t = n.next_tick();
     let x = t.0;
-    if x % 37 == 0 {
+    if x.is_multiple_of(37) {
         n.warp(Tick(x + 3)).expect("warp");
         return;
     }
-    if x % 5 == 0 && n.account(&FAUCET_SINK).latest_incoming_transfer_tick != x {
+    if x.is_multiple_of(5) && n.account(&FAUCET_SINK).latest_incoming_transfer_tick != x {
         n.faucet(&FAUCET_SINK, Amount(i64::from(x)))
             .expect("faucet");
     }
@@ -235,7 +235,7 @@ pub fn step(n: &mut impl Node, keys: &[Keypair]) {
         false,
     )
     .expect("notary");
-    let which = if x % 3 == 0 {
+    let which = if x.is_multiple_of(3) {
         FAULTY_FAIL
     } else {
         FAULTY_SUCCEED
@@ -245,12 +245,12 @@ pub fn step(n: &mut impl Node, keys: &[Keypair]) {
         false,
     )
     .expect("faulty");
-    if x % 4 == 0 {
+    if x.is_multiple_of(4) {
         let s = k(x + 5);
         let tx = Transaction::new(s.identity(), sink(300), Amount(3), t, 0, vec![]).sign(s);
         n.put(tx, true).expect("signed");
     }
-    if x % 9 == 0 {
+    if x.is_multiple_of(9) {
         let tx =
             Transaction::new(k(x).identity(), sink(301), Amount(2), t, 0, vec![]).sign(k(x + 1));
         n.put(tx, true)

@@ -6,17 +6,17 @@
 use borsh::BorshSerialize;
 use comqute_contracts::escrow::{EscrowTotals, TOTALS};
 use comqute_contracts::job_registry::{
-    Job, JobPage, JobRef, JobSpec, JobStatus, JobsByStatus, NetworkStats, PostResult, Resolve,
-    Sampling, CANCEL, CLAIM, DISPUTE, EXPIRE, FAIL, GET_JOB, JOBS_BY_STATUS, NETWORK_STATS,
-    POST_RESULT, RESOLVE, START, SUBMIT,
+    GiveUp, Job, JobPage, JobRef, JobSpec, JobStatus, JobsByStatus, NetworkStats, PostResult,
+    Resolve, Sampling, CANCEL, CLAIM, DECLINE, DISPUTE, EXPIRE, FAIL, GET_JOB, JOBS_BY_STATUS,
+    NETWORK_STATS, POST_RESULT, RESOLVE, START, SUBMIT,
 };
 use comqute_contracts::marketplace::{
     self, model_id, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY,
 };
 use comqute_contracts::qpi::encode;
 use comqute_contracts::worker_registry::{
-    Capabilities, SetAvailable, WorkerInfo, WorkerQuery, GET_WORKER, HEARTBEAT, REGISTER,
-    SET_AVAILABLE,
+    Capabilities, Heartbeat, SetAvailable, WorkerInfo, WorkerQuery, GET_WORKER, HEARTBEAT,
+    REGISTER, SET_AVAILABLE,
 };
 use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::invariants::marketplace as marketplace_invariants;
@@ -35,20 +35,26 @@ pub fn key(name: &str) -> Keypair {
     Seed::new(&s).expect("55 lowercase letters").keypair()
 }
 
-/// The model the tests use.
+/// The name of the model the tests use.
+pub const LLAMA: &str = "llama3.2:1b";
+/// The name of another model.
+pub const MISTRAL: &str = "mistral:7b";
+
+/// The model the tests use, by id.
 pub fn llama() -> Hash32 {
-    model_id("llama3.2:1b")
+    model_id(LLAMA)
 }
 
-/// Another model.
+/// Another model, by id.
 pub fn mistral() -> Hash32 {
-    model_id("mistral:7b")
+    model_id(MISTRAL)
 }
 
-/// Capabilities serving `models` at `price` per 1k tokens, `slots` jobs at once.
-pub fn caps(models: Vec<Hash32>, price: i64, slots: u16) -> Capabilities {
+/// Capabilities serving the models named `models` at `price` per 1k tokens, `slots` jobs at
+/// once.
+pub fn caps(models: &[&str], price: i64, slots: u16) -> Capabilities {
     Capabilities {
-        models,
+        models: models.iter().map(|m| (*m).to_owned()).collect(),
         gpu: "RTX 4090".into(),
         vram_mb: 24_576,
         tokens_per_s: 120,
@@ -201,20 +207,27 @@ impl Market {
     /// Registers at the minimum stake for llama at `price`, and declares availability.
     pub fn available_worker(&mut self, who: &Keypair, price: i64, slots: u16) {
         let stake = self.config.min_stake.0;
-        self.register(who, stake, caps(vec![llama()], price, slots));
+        self.register(who, stake, caps(&[LLAMA], price, slots));
         let r = self.send(
             who,
             WORKER_REGISTRY,
             SET_AVAILABLE,
-            &SetAvailable { available: true },
+            &SetAvailable {
+                available: true,
+                session: 0,
+            },
             0,
         );
         assert_executed(&r);
     }
 
-    /// A heartbeat.
+    /// A manual heartbeat (session 0).
     pub fn heartbeat(&mut self, who: &Keypair) -> Receipt {
-        self.send(who, WORKER_REGISTRY, HEARTBEAT, &(), 0)
+        let hb = Heartbeat {
+            session: 0,
+            takeover: false,
+        };
+        self.send(who, WORKER_REGISTRY, HEARTBEAT, &hb, 0)
     }
 
     /// The worker's record.
@@ -263,9 +276,21 @@ impl Market {
     pub fn cancel(&mut self, who: &Keypair, job_id: u64) -> Receipt {
         self.job_call(who, CANCEL, job_id)
     }
-    /// Gives up.
-    pub fn fail(&mut self, who: &Keypair, job_id: u64) -> Receipt {
-        self.job_call(who, FAIL, job_id)
+    /// Gives up, saying why (on a job not started yet this declines it).
+    pub fn fail(&mut self, who: &Keypair, job_id: u64, reason: &str) -> Receipt {
+        let g = GiveUp {
+            job_id,
+            reason: reason.to_owned(),
+        };
+        self.send(who, JOB_REGISTRY, FAIL, &g, 0)
+    }
+    /// Declines an offer, saying why.
+    pub fn decline(&mut self, who: &Keypair, job_id: u64, reason: &str) -> Receipt {
+        let g = GiveUp {
+            job_id,
+            reason: reason.to_owned(),
+        };
+        self.send(who, JOB_REGISTRY, DECLINE, &g, 0)
     }
     /// Disputes.
     pub fn dispute(&mut self, who: &Keypair, job_id: u64) -> Receipt {
