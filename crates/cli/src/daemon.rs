@@ -482,25 +482,12 @@ impl Worker {
     /// worker yet has no session to check.
     async fn claim_session(&self) -> Result<()> {
         let sh = &self.shared;
-        let workers = sh.client.workers();
-        let current = retry_sdk("reading the worker", sh.patience, sh.backoff, || {
-            workers.get(&sh.me)
-        })
-        .await
-        .context("reading the worker's registration")?;
+        let current = sh.read_me().await?;
         let Some(info) = current else { return Ok(()) };
         if info.worker.status != WorkerStatus::Active {
             return Ok(());
         }
-        let hb = comqute_sdk::contracts::worker_registry::Heartbeat {
-            session: sh.session,
-            takeover: self.cfg.takeover,
-        };
-        match retry_sdk("heartbeat", sh.patience, sh.backoff, || {
-            workers.heartbeat_session(&sh.key, &hb)
-        })
-        .await
-        {
+        match sh.beat(self.cfg.takeover).await {
             Ok(_) => Ok(()),
             Err(e) if session_in_use(&e) => {
                 let now = sh.client.tick().await.map(|t| t.0).unwrap_or(0);
@@ -538,11 +525,7 @@ impl Worker {
     async fn ensure_registered(&self, served: &[String], speed: Option<Speed>) -> Result<()> {
         let sh = &self.shared;
         let workers = sh.client.workers();
-        let current = retry_sdk("reading the worker", sh.patience, sh.backoff, || {
-            workers.get(&sh.me)
-        })
-        .await
-        .context("reading the worker's registration")?;
+        let current = sh.read_me().await?;
         let declared = declared_names(served);
         // Whole tokens per second for the chain (no floats there).
         let tokens_per_s = speed.map(|s| s.tokens_per_s.clamp(0.0, f64::from(u32::MAX)) as u32);
@@ -608,15 +591,9 @@ impl Worker {
                     .await
                     .context("registering the worker")?;
                 info!(number = n, %stake, "registered as a worker");
-                let hb = comqute_sdk::contracts::worker_registry::Heartbeat {
-                    session: sh.session,
-                    takeover: false,
-                };
-                retry_sdk("heartbeat", sh.patience, sh.backoff, || {
-                    workers.heartbeat_session(&sh.key, &hb)
-                })
-                .await
-                .context("sending the first heartbeat")?;
+                sh.beat(false)
+                    .await
+                    .context("sending the first heartbeat")?;
             }
         }
         Ok(())
@@ -838,10 +815,11 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
         while let Some(item) = events.next().await {
             match item {
                 Ok(e) => match e.job() {
-                    Some(JobEvent::Assigned { job_id, worker, .. }) => {
-                        if *worker == sh.me && wake.send(*job_id).await.is_err() {
-                            return;
-                        }
+                    // The daemon is stopping when nobody takes the wake-ups any more.
+                    Some(JobEvent::Assigned { job_id, worker, .. })
+                        if *worker == sh.me && wake.send(*job_id).await.is_err() =>
+                    {
+                        return;
                     }
                     Some(JobEvent::Expired {
                         job_id,
@@ -1050,6 +1028,29 @@ impl Shared {
             || jobs.decline(&self.key, id, reason),
             |j| j.worker != Some(me) || j.status != JobStatus::Assigned,
         )
+        .await
+    }
+
+    /// This worker's record, retried while the node cannot be reached.
+    async fn read_me(&self) -> Result<Option<comqute_sdk::contracts::worker_registry::WorkerInfo>> {
+        let workers = self.client.workers();
+        retry_sdk("reading the worker", self.patience, self.backoff, || {
+            workers.get(&self.me)
+        })
+        .await
+        .context("reading the worker's registration")
+    }
+
+    /// A heartbeat from this daemon's session, retried while the node cannot be reached.
+    async fn beat(&self, takeover: bool) -> Result<comqute_sdk::TxReceipt, SdkError> {
+        let hb = comqute_sdk::contracts::worker_registry::Heartbeat {
+            session: self.session,
+            takeover,
+        };
+        let workers = self.client.workers();
+        retry_sdk("heartbeat", self.patience, self.backoff, || {
+            workers.heartbeat_session(&self.key, &hb)
+        })
         .await
     }
 

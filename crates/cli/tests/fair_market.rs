@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{one_line_error, NodeProc};
+use support::{num, one_line_error, NodeProc};
 
 const FUNDS: i64 = 1_000_000;
 const STAKE: i64 = 20_000;
@@ -90,13 +90,6 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn num(v: &Value) -> i64 {
-    v.as_str()
-        .and_then(|s| s.parse().ok())
-        .or_else(|| v.as_i64())
-        .unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
 fn worker_json(node: &NodeProc, key: &Path) -> Value {
@@ -414,42 +407,30 @@ fn bad_prompts_and_limits_are_refused_before_signing() {
     // uploaded and submitted, one byte more is refused before anything is sent.
     let limit = comqute_sdk::contracts::marketplace::MarketConfig::default().max_prompt_bytes;
     let big = node.dir.join("big.txt");
-    std::fs::write(&big, vec![b'a'; limit as usize]).unwrap();
-    let o = node.cli(
-        Some(&alice_file),
-        &[
-            "job",
-            "submit",
-            "--model",
-            "stand-in",
-            "--max-price-per-1k",
-            "1000",
-            "--prompt-file",
-            big.to_str().unwrap(),
-            "--max-tokens",
-            "10",
-            "--force",
-            "--json",
-        ],
-    );
+    let submit_big = |size: u32| {
+        std::fs::write(&big, vec![b'a'; size as usize]).unwrap();
+        let path = big.to_str().unwrap();
+        node.cli(
+            Some(&alice_file),
+            &[
+                "job",
+                "submit",
+                "--model",
+                "stand-in",
+                "--max-price-per-1k",
+                "1000",
+                "--prompt-file",
+                path,
+                "--max-tokens",
+                "10",
+                "--force",
+                "--json",
+            ],
+        )
+    };
+    let o = submit_big(limit);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    std::fs::write(&big, vec![b'a'; limit as usize + 1]).unwrap();
-    let err = one_line_error(&node.cli(
-        Some(&alice_file),
-        &[
-            "job",
-            "submit",
-            "--model",
-            "stand-in",
-            "--max-price-per-1k",
-            "1000",
-            "--prompt-file",
-            big.to_str().unwrap(),
-            "--max-tokens",
-            "10",
-            "--force",
-        ],
-    ));
+    let err = one_line_error(&submit_big(limit + 1));
     assert!(
         err.contains(&format!("the limit is {limit} bytes")),
         "{err}"

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use comqute_inference::testserver::{Fault, TestServer, TestServerConfig};
 use comqute_sdk::Hash32;
 use serde_json::Value;
-use support::{runtime, NodeProc};
+use support::{num, runtime, NodeProc};
 
 const WORKER_FUNDS: i64 = 100_000;
 const STAKE: i64 = 20_000;
@@ -81,13 +81,6 @@ impl Drop for WorkerProc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn num(v: &Value) -> i64 {
-    v.as_str()
-        .and_then(|s| s.parse().ok())
-        .or_else(|| v.as_i64())
-        .unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
 fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {

@@ -17,7 +17,6 @@
 use std::time::Duration;
 
 use comqute_sdk::contracts::job_registry::JobEvent;
-use comqute_sdk::contracts::marketplace::model_id;
 use comqute_sdk::contracts::worker_registry::Capabilities;
 use comqute_sdk::{keys, Amount, Client, Hash32, JobRequest, Keypair, SdkError, TokenEvent};
 

@@ -515,11 +515,13 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
                 } else {
                     let mut names = std::collections::BTreeMap::new();
                     for j in &page.jobs {
-                        if !names.contains_key(&j.spec.model) {
+                        if let std::collections::btree_map::Entry::Vacant(v) =
+                            names.entry(j.spec.model)
+                        {
                             let n = model_name(&client, j)
                                 .await
                                 .unwrap_or_else(|| j.spec.model.to_string()[..12].to_string());
-                            names.insert(j.spec.model, n);
+                            v.insert(n);
                         }
                         println!(
                             "{:>6}  {:<10} {:<20} escrow {:>10}  requester {}",

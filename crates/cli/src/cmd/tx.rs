@@ -36,7 +36,7 @@ pub fn parse_bytes(text: &str) -> Result<Vec<u8>> {
     if t.is_empty() {
         bail!("empty transaction");
     }
-    if t.len() % 2 == 0 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if t.len().is_multiple_of(2) && t.bytes().all(|b| b.is_ascii_hexdigit()) {
         return hex::decode(t).context("decoding hex");
     }
     base64::engine::general_purpose::STANDARD

@@ -224,6 +224,14 @@ pub fn one_line_error(o: &Output) -> String {
     err
 }
 
+/// A JSON number the API renders as a decimal string (64-bit) or a number.
+pub fn num(v: &Value) -> i64 {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| v.as_i64())
+        .unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
 /// A deterministic key pair from a name.
 pub fn key(name: &str) -> Keypair {
     let mut s = name.repeat(55);

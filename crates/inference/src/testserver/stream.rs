@@ -72,7 +72,7 @@ impl Writer {
         let len = self.carry.len();
         let inside: Vec<usize> = (1..len).filter(|&i| self.carry[i] & 0xC0 == 0x80).collect();
         let r = self.next_rand();
-        if !inside.is_empty() && r % 3 != 0 {
+        if !inside.is_empty() && !r.is_multiple_of(3) {
             inside[(r / 3) as usize % inside.len()]
         } else {
             1 + (r as usize % (len - 1))
@@ -97,7 +97,7 @@ impl Writer {
                     // Mostly just let the connection write; now and then wait, so that some
                     // writes reach the client as reads of their own.
                     self.writes += 1;
-                    if self.writes % 32 == 0 {
+                    if self.writes.is_multiple_of(32) {
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     } else {
                         tokio::task::yield_now().await;
