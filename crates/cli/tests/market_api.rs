@@ -147,7 +147,10 @@ fn jobs_workers_stats_events_and_tokens_over_http() {
     assert_eq!(submitted[0]["decoded"]["contract"], "job-registry");
     assert_eq!(submitted[0]["decoded"]["jobId"], "1");
     assert_eq!(submitted[0]["decoded"]["escrow"], "200");
-    assert_eq!(submitted[0]["contract"], 4);
+    assert_eq!(
+        submitted[0]["contract"], 6,
+        "the job registry is contract 6"
+    );
     assert!(!submitted[0]["dataHex"].as_str().unwrap().is_empty());
     assert!(ev["events"]
         .as_array()

@@ -1,4 +1,5 @@
-//! The job registry (contract index 4): the whole job lifecycle.
+//! The job registry (contract index 6, the last: it calls every other marketplace contract):
+//! the whole job lifecycle.
 //!
 //! | from | action (caller) | to | money |
 //! |---|---|---|---|

@@ -21,9 +21,10 @@
 //! ## The marketplace
 //! [`marketplace`] holds the genesis settings ([`marketplace::MarketConfig`]) and assembles
 //! the three marketplace contracts: the [`escrow`] vault (index 1, where all job payments
-//! and stakes rest), the [`worker_registry`] (index 2) and the [`job_registry`] (index 4,
-//! the job lifecycle with END_TICK matching, deadlines and settlement). Index 3 is kept for
-//! the price oracle.
+//! and stakes rest), the [`worker_registry`] (index 2) and the [`job_registry`] (index 6,
+//! the job lifecycle with END_TICK matching, deadlines and settlement). Indices 3, 4 and 5
+//! are kept for pools, the price oracle and verification: a contract calls only lower
+//! indices, so the job registry comes last.
 
 pub mod error;
 pub mod escrow;

@@ -1,12 +1,18 @@
 //! The AI-inference marketplace: its genesis configuration, the contract indices, and the
-//! assembly of its three contracts.
+//! assembly of its contracts.
 //!
-//! | index | contract | module |
-//! |---|---|---|
-//! | 1 | escrow vault: job payments and worker stakes | [`crate::escrow`] |
-//! | 2 | worker registry: stake, capabilities, heartbeat, reputation | [`crate::worker_registry`] |
-//! | 3 | reserved for the price oracle | |
-//! | 4 | job registry: the job lifecycle, matching, deadlines | [`crate::job_registry`] |
+//! A contract may only call contracts of lower index (Qubic's rule, enforced by the ledger),
+//! and the job registry matches and settles at END_TICK, so it must be able to call every
+//! contract it settles with: it comes last.
+//!
+//! | index | contract | module | calls |
+//! |---|---|---|---|
+//! | 1 | escrow vault: job payments and worker stakes | [`crate::escrow`] | — |
+//! | 2 | worker registry: stake, capabilities, heartbeat, reputation | [`crate::worker_registry`] | escrow |
+//! | 3 | reserved: compute pools | | escrow, worker registry |
+//! | 4 | reserved: price oracle | | (reads the job registry's settled jobs through calls it receives) |
+//! | 5 | reserved: verification (spot checks, replicas, challenges) | | escrow, worker registry, pools |
+//! | 6 | job registry: the job lifecycle, matching, deadlines | [`crate::job_registry`] | all of the above |
 //!
 //! Money only ever rests in the escrow vault. The job registry moves a job's payment there
 //! on submission and releases or refunds it; the worker registry moves stakes there and
@@ -39,10 +45,14 @@ use crate::worker_registry::WorkerRegistry;
 pub const ESCROW: ContractIndex = ContractIndex(1);
 /// The worker registry's contract index.
 pub const WORKER_REGISTRY: ContractIndex = ContractIndex(2);
+/// Kept for compute pools (a later issue).
+pub const POOLS: ContractIndex = ContractIndex(3);
 /// Kept for the price oracle (a later issue).
-pub const PRICE_ORACLE: ContractIndex = ContractIndex(3);
-/// The job registry's contract index.
-pub const JOB_REGISTRY: ContractIndex = ContractIndex(4);
+pub const PRICE_ORACLE: ContractIndex = ContractIndex(4);
+/// Kept for the verification contract (a later issue).
+pub const VERIFICATION: ContractIndex = ContractIndex(5);
+/// The job registry's contract index: last, so it can call every contract it settles with.
+pub const JOB_REGISTRY: ContractIndex = ContractIndex(6);
 
 /// The highest reputation; reputations are integers in `0..=MAX_REPUTATION`.
 pub const MAX_REPUTATION: u16 = 10_000;
@@ -210,7 +220,7 @@ impl MarketConfig {
     }
 }
 
-/// The three marketplace contracts, ascending by index, ready for
+/// The marketplace contracts, ascending by index, ready for
 /// `LedgerBuilder::contract_arc`.
 pub fn contracts(config: MarketConfig) -> Vec<Arc<dyn Contract>> {
     vec![

@@ -50,7 +50,17 @@ fn market_genesis() -> Ledger {
 /// each. Nothing panics, money is conserved after every tick, the incremental digest equals
 /// a full recomputation, and every function answers (or refuses) any input.
 pub fn contract_calls(data: &[u8]) {
-    const CONTRACTS: [u32; 6] = [1, 2, 4, 10, 11, 12];
+    use comqute_contracts::examples::{FAULTY, NOTARY, SEND_MANY};
+    use comqute_contracts::marketplace::{ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+    // Selectors 0..5, as the committed seeds use them.
+    const CONTRACTS: [u32; 6] = [
+        ESCROW.0,
+        WORKER_REGISTRY.0,
+        JOB_REGISTRY.0,
+        NOTARY.0,
+        SEND_MANY.0,
+        FAULTY.0,
+    ];
     let mut l = market_genesis();
     let mut rest = data;
     let mut calls = 0;

@@ -599,7 +599,7 @@ impl JobFilter {
     }
 }
 
-/// The job registry (contract 4).
+/// The job registry (contract 6).
 #[derive(Clone, Debug)]
 pub struct JobClient {
     client: Client,

@@ -555,7 +555,7 @@ pub enum MarketEvent {
     Escrow(EscrowEvent),
     /// From the worker registry (index 2).
     Worker(WorkerEvent),
-    /// From the job registry (index 4).
+    /// From the job registry (index 6).
     Job(JobEvent),
 }
 
