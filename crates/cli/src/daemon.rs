@@ -1143,10 +1143,23 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
                     job.spec.model
                 )));
             };
-            let prompt = fetch_prompt(sh, &job).await.map_err(|e| match e {
-                Stopped::Fail(why) => Stopped::Decline(why),
-                other => other,
-            })?;
+            // The offer must be answered in time: a missing prompt is declined (free) well
+            // before the answer deadline, never left to lapse.
+            let tick_ms = sh.client.tick_info().await.map_or(0, |t| t.duration);
+            let patience = match (job.deadline, sh.client.tick().await) {
+                (Some(d), Ok(now)) if tick_ms > 0 => sh.patience.min(
+                    Duration::from_millis(u64::from(tick_ms))
+                        .saturating_mul(d.0.saturating_sub(now.0))
+                        / 2,
+                ),
+                _ => sh.patience,
+            };
+            let prompt = fetch_prompt(sh, &job, patience)
+                .await
+                .map_err(|e| match e {
+                    Stopped::Fail(why) => Stopped::Decline(why),
+                    other => other,
+                })?;
             if let Err(e) = std::str::from_utf8(&prompt) {
                 return Err(Stopped::Decline(format!(
                     "the prompt is not UTF-8 text (invalid byte at offset {})",
@@ -1154,7 +1167,6 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
                 )));
             }
             if sh.check_deadlines {
-                let tick_ms = sh.client.tick_info().await.map_or(0, |t| t.duration);
                 fits_deadline(
                     job.spec.max_output_tokens,
                     job.spec.prompt_size,
@@ -1185,7 +1197,7 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
                     job.spec.model
                 )));
             };
-            (fetch_prompt(sh, &job).await?, model)
+            (fetch_prompt(sh, &job, sh.patience).await?, model)
         }
         other => return Err(Stopped::Skip(format!("it is {}", other.name()))),
     };
@@ -1239,7 +1251,7 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
 
 /// The job's prompt, checked against its hash. A prompt that is not there yet is waited for
 /// a little (the requester may upload it after submitting).
-async fn fetch_prompt(sh: &Shared, job: &Job) -> Result<Vec<u8>, Stopped> {
+async fn fetch_prompt(sh: &Shared, job: &Job, patience: Duration) -> Result<Vec<u8>, Stopped> {
     let started = tokio::time::Instant::now();
     let mut attempt = 0;
     loop {
@@ -1252,7 +1264,7 @@ async fn fetch_prompt(sh: &Shared, job: &Job) -> Result<Vec<u8>, Stopped> {
             }
             Err(e)
                 if (sdk_transient(&e) || matches!(e, SdkError::NotFound(_)))
-                    && started.elapsed() < sh.patience =>
+                    && started.elapsed() < patience =>
             {
                 let wait = backoff_for(sh.backoff, attempt);
                 debug!(job = job.id, %e, "prompt not available yet; retrying in {wait:?}");

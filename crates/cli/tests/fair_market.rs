@@ -554,3 +554,51 @@ fn a_slash_the_worker_suffers_is_logged_with_its_reason() {
         String::from_utf8_lossy(&text.stdout)
     );
 }
+
+#[test]
+fn a_prompt_that_never_arrives_is_declined_before_the_offer_lapses() {
+    use comqute_sdk::{Amount, Client, JobRequest};
+    let node = NodeProc::start("fair-no-prompt");
+    let (walt_file, _) = node.funded_key("walt", 100_000);
+    let (alice_file, _) = node.funded_key("alice", FUNDS);
+    let d = Daemon::start(&node, &walt_file, &[]);
+    wait_ready(&node, &walt_file, &d);
+    let before = worker_json(&node, &walt_file);
+    // Submitted without uploading the prompt: the worker cannot fetch it. It must say so
+    // with a free DECLINE within the offer's answer window (200 ticks of 25 ms here), not
+    // wait for the blob until the offer lapses and costs it reputation.
+    let alice = comqute_sdk::keys::read_key_file(&alice_file).unwrap();
+    let id = support::runtime().block_on(async {
+        let client = Client::remote(&node.url).unwrap();
+        let req = JobRequest {
+            timeout_ticks: 400,
+            ..JobRequest::new("stand-in", "never uploaded", 8, Amount(2_000))
+        };
+        let h = client
+            .jobs()
+            .submit(&alice, &req.spec().unwrap())
+            .await
+            .unwrap();
+        h.id().to_string()
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let job = loop {
+        let j = node.job(&id);
+        if j["reason"].is_string() || j["status"] != "Assigned" && j["status"] != "Open" {
+            break j;
+        }
+        assert!(Instant::now() < deadline, "{j}\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        job["reason"].as_str().unwrap().contains("prompt"),
+        "{job}\n{}",
+        d.log()
+    );
+    let after = worker_json(&node, &walt_file);
+    assert_eq!(
+        after["reputation"], before["reputation"],
+        "declined, not lapsed"
+    );
+    assert_eq!(num(&after["jobsDeclined"]), 1);
+}
