@@ -1,21 +1,24 @@
 //! The job registry (contract index 6, the last: it calls every other marketplace contract):
 //! the whole job lifecycle.
 //!
-//! | from | action (caller) | to | money |
+//! Every move a job makes is one [`Step`] in [`MOVES`]; the contract checks each status
+//! change against it, and a test checks that this table says the same, row for row.
+//!
+//! | from | step: what (caller) | to | money |
 //! |---|---|---|---|
-//! | — | [`SUBMIT`] (anyone) | Open | escrow locked in the vault |
-//! | Open | [`CLAIM`] (a worker) or the END_TICK match | Assigned | — |
-//! | Open | [`CANCEL`] (requester) | Cancelled | full refund |
-//! | Assigned | [`START`] (its worker): accepts the delivery deadline | Running | — |
-//! | Assigned | [`DECLINE`] (its worker), or no answer within `accept_ticks` | Open; Failed once 3 workers turned it down | no cost (no answer: a small reputation loss); refund when Failed |
-//! | Running | [`POST_RESULT`] (its worker) | Completed | — |
-//! | Running | [`FAIL`] (its worker) | Open the first time, Failed the second | —, full refund |
-//! | Open | deadline (END_TICK; or [`EXPIRE`] by anyone once passed) | Expired | full refund, nobody slashed |
-//! | Running | delivery deadline (END_TICK; or [`EXPIRE`]) | Expired | full refund; the worker is slashed |
-//! | Completed | end of the challenge window (END_TICK) | Finalized | worker paid, rest refunded |
-//! | Completed | [`DISPUTE`] (requester, within the window) | Disputed | — |
-//! | Disputed | [`RESOLVE`] (the resolver) | Resolved | worker wins: paid; requester wins: full refund and slash |
-//! | Disputed | dispute timeout (END_TICK) | Resolved | worker paid (the result stands) |
+//! | — | `Submit`: [`SUBMIT`] (anyone) | Open | escrow locked in the vault |
+//! | Open | `Claim`: [`CLAIM`] (a worker); `Match`: the END_TICK matcher | Assigned | — |
+//! | Open | `Cancel`: [`CANCEL`] (requester) | Cancelled | full refund |
+//! | Open | `Expire`: deadline passed (END_TICK, or [`EXPIRE`] by anyone) | Expired | full refund, nobody slashed |
+//! | Assigned | `Start`: [`START`] (its worker), accepting the delivery deadline | Running | — |
+//! | Assigned | `Decline`: [`DECLINE`] or [`FAIL`] (its worker); `NoAnswer`: no answer within `accept_ticks` | Open, or Failed once 3 workers turned it down | no cost (no answer: a small reputation loss); refund when Failed |
+//! | Running | `PostResult`: [`POST_RESULT`] (its worker) | Completed | — |
+//! | Running | `Fail`: [`FAIL`] (its worker) | Open the first time, Failed the second | —, full refund |
+//! | Running | `Expire`: delivery deadline passed (END_TICK, or [`EXPIRE`]) | Expired | full refund; the worker is slashed |
+//! | Completed | `Finalize`: end of the challenge window (END_TICK) | Finalized | worker paid, rest refunded |
+//! | Completed | `Dispute`: [`DISPUTE`] (requester, within the window) | Disputed | — |
+//! | Disputed | `Resolve`: [`RESOLVE`] (the resolver) | Resolved | worker wins: paid; requester wins: full refund and slash |
+//! | Disputed | `DisputeTimeout`: the dispute timeout (END_TICK) | Resolved | worker paid (the result stands) |
 //!
 //! ## The fair-deadline rule
 //! A worker is only ever slashed for a deadline **it accepted**. An assignment is an offer:
@@ -344,6 +347,90 @@ impl JobStatus {
     }
 }
 
+/// What moves a job from one status to another: a procedure, or what END_TICK (or
+/// [`EXPIRE`]) does at a deadline. The module docs' table lists every allowed move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    /// [`SUBMIT`].
+    Submit,
+    /// [`CLAIM`].
+    Claim,
+    /// The END_TICK matcher's assignment.
+    Match,
+    /// [`CANCEL`].
+    Cancel,
+    /// A deadline passed on an open or running job.
+    Expire,
+    /// [`START`].
+    Start,
+    /// [`DECLINE`], or [`FAIL`] of a job not started.
+    Decline,
+    /// An offer left unanswered past `accept_ticks`.
+    NoAnswer,
+    /// [`POST_RESULT`].
+    PostResult,
+    /// [`FAIL`] of a running job.
+    Fail,
+    /// The end of the challenge window.
+    Finalize,
+    /// [`DISPUTE`].
+    Dispute,
+    /// [`RESOLVE`].
+    Resolve,
+    /// A dispute left unresolved past its timeout.
+    DisputeTimeout,
+}
+
+impl Step {
+    /// Every step, in declaration order.
+    pub const ALL: [Step; 14] = [
+        Step::Submit,
+        Step::Claim,
+        Step::Match,
+        Step::Cancel,
+        Step::Expire,
+        Step::Start,
+        Step::Decline,
+        Step::NoAnswer,
+        Step::PostResult,
+        Step::Fail,
+        Step::Finalize,
+        Step::Dispute,
+        Step::Resolve,
+        Step::DisputeTimeout,
+    ];
+}
+
+/// Every allowed move: (from, step, the statuses it may lead to). `None` is "no job yet".
+pub const MOVES: &[(Option<JobStatus>, Step, &[JobStatus])] = {
+    use JobStatus as S;
+    &[
+        (None, Step::Submit, &[S::Open]),
+        (Some(S::Open), Step::Claim, &[S::Assigned]),
+        (Some(S::Open), Step::Match, &[S::Assigned]),
+        (Some(S::Open), Step::Cancel, &[S::Cancelled]),
+        (Some(S::Open), Step::Expire, &[S::Expired]),
+        (Some(S::Assigned), Step::Start, &[S::Running]),
+        (Some(S::Assigned), Step::Decline, &[S::Open, S::Failed]),
+        (Some(S::Assigned), Step::NoAnswer, &[S::Open, S::Failed]),
+        (Some(S::Running), Step::PostResult, &[S::Completed]),
+        (Some(S::Running), Step::Fail, &[S::Open, S::Failed]),
+        (Some(S::Running), Step::Expire, &[S::Expired]),
+        (Some(S::Completed), Step::Finalize, &[S::Finalized]),
+        (Some(S::Completed), Step::Dispute, &[S::Disputed]),
+        (Some(S::Disputed), Step::Resolve, &[S::Resolved]),
+        (Some(S::Disputed), Step::DisputeTimeout, &[S::Resolved]),
+    ]
+};
+
+/// The statuses `step` may take a job in `from` to; `None` when the step does not apply.
+pub fn transition(from: JobStatus, step: Step) -> Option<&'static [JobStatus]> {
+    MOVES
+        .iter()
+        .find(|(f, s, _)| *f == Some(from) && *s == step)
+        .map(|(_, _, to)| *to)
+}
+
 /// A job's record.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -398,8 +485,8 @@ pub struct Job {
 pub struct JobCounters {
     /// Jobs ever submitted.
     pub submitted: u64,
-    /// Jobs in each status, indexed by [`JobStatus::code`].
-    pub by_status: [u64; 10],
+    /// Jobs in each status that has any, ascending by status.
+    pub by_status: Vec<(JobStatus, u64)>,
     /// Escrow held now for live jobs.
     pub total_escrowed: Amount,
     /// Ever paid to workers.
@@ -413,7 +500,25 @@ pub struct JobCounters {
 impl JobCounters {
     /// Jobs in `status`.
     pub fn count(&self, status: JobStatus) -> u64 {
-        self.by_status[usize::from(status.code())]
+        self.by_status
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// One job more (`up`) or fewer in `status`; a count that reaches zero is dropped.
+    fn bump(&mut self, status: JobStatus, up: bool) {
+        match self.by_status.binary_search_by(|(s, _)| s.cmp(&status)) {
+            Ok(i) => {
+                let n = &mut self.by_status[i].1;
+                *n = if up { *n + 1 } else { n.saturating_sub(1) };
+                if *n == 0 {
+                    self.by_status.remove(i);
+                }
+            }
+            Err(i) if up => self.by_status.insert(i, (status, 1)),
+            Err(_) => {}
+        }
     }
 }
 
@@ -743,13 +848,28 @@ impl JobRegistry {
 
     /// Moves `job` to `to`, keeping the status index and counts in line. When `to` is
     /// terminal it also drops the deadline and books the money.
-    fn set_status(ctx: &mut Ctx<'_>, job: &mut Job, to: JobStatus) -> Result<(), ContractError> {
+    fn set_status(
+        ctx: &mut Ctx<'_>,
+        job: &mut Job,
+        step: Step,
+        to: JobStatus,
+    ) -> Result<(), ContractError> {
+        // Invariant: every caller checked the step first; a move outside MOVES is a bug.
+        if !transition(job.status, step).is_some_and(|t| t.contains(&to)) {
+            return Err(corrupt(
+                &job_key(job.id),
+                &format!(
+                    "no move {step:?} from {} to {}",
+                    job.status.name(),
+                    to.name()
+                ),
+            ));
+        }
         let mut c = Self::counters(&ctx.view())?;
         ctx.remove_key(&status_key(job.status, job.id))?;
         ctx.insert_key(&status_key(to, job.id))?;
-        let from = usize::from(job.status.code());
-        c.by_status[from] = c.by_status[from].saturating_sub(1);
-        c.by_status[usize::from(to.code())] += 1;
+        c.bump(job.status, false);
+        c.bump(to, true);
         if to.is_terminal() && !job.status.is_terminal() {
             Self::set_deadline(ctx, job, None)?;
             job.closed_at = Some(ctx.tick());
@@ -811,6 +931,14 @@ impl JobRegistry {
             action,
         }
         .into()
+    }
+
+    /// Refuses `step` (`action` in words) when the job's status does not allow it.
+    fn check(job: &Job, step: Step, action: &'static str) -> Result<(), ContractError> {
+        match transition(job.status, step) {
+            Some(_) => Ok(()),
+            None => Err(Self::wrong(job, action)),
+        }
     }
 
     // --- money and worker calls ------------------------------------------------------------
@@ -905,7 +1033,8 @@ impl JobRegistry {
         job.price_per_1k = a.price_per_1k;
         job.assigned_at = Some(now);
         job.started_at = None;
-        Self::set_status(ctx, job, JobStatus::Assigned)?;
+        let step = if claimed { Step::Claim } else { Step::Match };
+        Self::set_status(ctx, job, step, JobStatus::Assigned)?;
         Self::set_deadline(ctx, job, Some(deadline))?;
         ctx.insert_key(&worker_key(&worker, job.id))?;
         Self::save(ctx, job)?;
@@ -1017,7 +1146,7 @@ impl JobRegistry {
         Self::save(ctx, &job)?;
         let mut c = Self::counters(&ctx.view())?;
         c.submitted += 1;
-        c.by_status[usize::from(JobStatus::Open.code())] += 1;
+        c.bump(JobStatus::Open, true);
         c.total_escrowed = Amount(c.total_escrowed.0 + escrow.0);
         ctx.put(K_COUNTERS, &c)?;
         Self::mark_dirty(ctx)?;
@@ -1035,9 +1164,7 @@ impl JobRegistry {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), r.job_id)?;
         let worker = ctx.invocator();
-        if job.status != JobStatus::Open {
-            return Err(Self::wrong(&job, "claim"));
-        }
+        Self::check(&job, Step::Claim, "claim")?;
         if worker == job.requester {
             return Err(JobError::SelfDealing.into());
         }
@@ -1052,14 +1179,12 @@ impl JobRegistry {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), r.job_id)?;
         let worker = Self::require_worker(ctx, &job)?;
-        if job.status != JobStatus::Assigned {
-            return Err(Self::wrong(&job, "start"));
-        }
+        Self::check(&job, Step::Start, "start")?;
         let now = ctx.tick();
         // The worker accepts this delivery deadline by starting.
         let deadline = now.plus(job.spec.timeout_ticks);
         job.started_at = Some(now);
-        Self::set_status(ctx, &mut job, JobStatus::Running)?;
+        Self::set_status(ctx, &mut job, Step::Start, JobStatus::Running)?;
         Self::set_deadline(ctx, &mut job, Some(deadline))?;
         Self::save(ctx, &job)?;
         ctx.emit(&JobEvent::Started {
@@ -1083,6 +1208,7 @@ impl JobRegistry {
     fn reopen_or_fail(
         ctx: &mut Ctx<'_>,
         job: &mut Job,
+        step: Step,
         worker: Identity,
         reason: String,
     ) -> Result<Option<Tick>, ContractError> {
@@ -1096,14 +1222,14 @@ impl JobRegistry {
             job.price_per_1k = Amount::ZERO;
             job.assigned_at = None;
             job.started_at = None;
-            Self::set_status(ctx, job, JobStatus::Open)?;
+            Self::set_status(ctx, job, step, JobStatus::Open)?;
             Self::set_deadline(ctx, job, Some(deadline))?;
             Self::save(ctx, job)?;
             Self::mark_dirty(ctx)?;
             Ok(Some(deadline))
         } else {
             Self::refund(ctx, job)?;
-            Self::set_status(ctx, job, JobStatus::Failed)?;
+            Self::set_status(ctx, job, step, JobStatus::Failed)?;
             Self::save(ctx, job)?;
             Ok(None)
         }
@@ -1117,13 +1243,13 @@ impl JobRegistry {
         answered: bool,
         reason: String,
     ) -> Result<(), ContractError> {
-        let outcome = if answered {
-            Outcome::Declined
+        let (outcome, step) = if answered {
+            (Outcome::Declined, Step::Decline)
         } else {
-            Outcome::NoAnswer
+            (Outcome::NoAnswer, Step::NoAnswer)
         };
         Self::release_worker(ctx, job, worker, outcome, None)?;
-        let deadline = Self::reopen_or_fail(ctx, job, worker, reason.clone())?;
+        let deadline = Self::reopen_or_fail(ctx, job, step, worker, reason.clone())?;
         ctx.emit(&JobEvent::Declined {
             job_id: job.id,
             worker,
@@ -1141,12 +1267,11 @@ impl JobRegistry {
         Self::check_reason(&g)?;
         let mut job = Self::load(&ctx.view(), g.job_id)?;
         let worker = Self::require_worker(ctx, &job)?;
-        if job.status != JobStatus::Assigned {
-            return Err(Self::wrong(
-                &job,
-                "decline (only an offer not started yet can be)",
-            ));
-        }
+        Self::check(
+            &job,
+            Step::Decline,
+            "decline (only an offer not started yet can be)",
+        )?;
         Self::turn_down(ctx, &mut job, worker, true, g.reason)?;
         Ok(Vec::new())
     }
@@ -1155,9 +1280,7 @@ impl JobRegistry {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), p.job_id)?;
         let worker = Self::require_worker(ctx, &job)?;
-        if job.status != JobStatus::Running {
-            return Err(Self::wrong(&job, "post a result"));
-        }
+        Self::check(&job, Step::PostResult, "post a result")?;
         if p.result.result_hash == Hash32::ZERO {
             return Err(JobError::InvalidResult("zero result hash".into()).into());
         }
@@ -1173,7 +1296,7 @@ impl JobRegistry {
         let challenge_ends = now.plus(self.config.challenge_window);
         job.result = Some(p.result);
         job.completed_at = Some(now);
-        Self::set_status(ctx, &mut job, JobStatus::Completed)?;
+        Self::set_status(ctx, &mut job, Step::PostResult, JobStatus::Completed)?;
         Self::set_deadline(ctx, &mut job, Some(challenge_ends))?;
         Self::save(ctx, &job)?;
         ctx.emit(&JobEvent::ResultPosted {
@@ -1189,11 +1312,9 @@ impl JobRegistry {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), r.job_id)?;
         Self::require_requester(ctx, &job)?;
-        if job.status != JobStatus::Open {
-            return Err(Self::wrong(&job, "cancel"));
-        }
+        Self::check(&job, Step::Cancel, "cancel")?;
         Self::refund(ctx, &mut job)?;
-        Self::set_status(ctx, &mut job, JobStatus::Cancelled)?;
+        Self::set_status(ctx, &mut job, Step::Cancel, JobStatus::Cancelled)?;
         Self::save(ctx, &job)?;
         ctx.emit(&JobEvent::Cancelled {
             job_id: job.id,
@@ -1207,18 +1328,15 @@ impl JobRegistry {
         Self::check_reason(&g)?;
         let mut job = Self::load(&ctx.view(), g.job_id)?;
         let worker = Self::require_worker(ctx, &job)?;
-        match job.status {
-            // Not started: giving it up is declining it, free of charge.
-            JobStatus::Assigned => {
-                Self::turn_down(ctx, &mut job, worker, true, g.reason)?;
-                return Ok(Vec::new());
-            }
-            JobStatus::Running => {}
-            _ => return Err(Self::wrong(&job, "give up")),
+        // Not started: giving it up is declining it, free of charge.
+        if transition(job.status, Step::Decline).is_some() {
+            Self::turn_down(ctx, &mut job, worker, true, g.reason)?;
+            return Ok(Vec::new());
         }
+        Self::check(&job, Step::Fail, "give up")?;
         Self::release_worker(ctx, &mut job, worker, Outcome::Failed, None)?;
         job.failures = job.failures.saturating_add(1);
-        let deadline = Self::reopen_or_fail(ctx, &mut job, worker, g.reason.clone())?;
+        let deadline = Self::reopen_or_fail(ctx, &mut job, Step::Fail, worker, g.reason.clone())?;
         ctx.emit(&JobEvent::Failed {
             job_id: job.id,
             worker,
@@ -1234,9 +1352,7 @@ impl JobRegistry {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), r.job_id)?;
         Self::require_requester(ctx, &job)?;
-        if job.status != JobStatus::Completed {
-            return Err(Self::wrong(&job, "dispute"));
-        }
+        Self::check(&job, Step::Dispute, "dispute")?;
         let ends = job
             .deadline
             .ok_or_else(|| corrupt(&job_key(job.id), "completed job without deadline"))?;
@@ -1245,7 +1361,7 @@ impl JobRegistry {
             return Err(JobError::WindowClosed { ended: ends }.into());
         }
         let resolve_by = now.plus(self.config.dispute_timeout_ticks);
-        Self::set_status(ctx, &mut job, JobStatus::Disputed)?;
+        Self::set_status(ctx, &mut job, Step::Dispute, JobStatus::Disputed)?;
         Self::set_deadline(ctx, &mut job, Some(resolve_by))?;
         Self::save(ctx, &job)?;
         ctx.emit(&JobEvent::Disputed {
@@ -1262,9 +1378,7 @@ impl JobRegistry {
         if caller != self.config.resolver || caller == Identity::NULL {
             return Err(JobError::NotResolver.into());
         }
-        if job.status != JobStatus::Disputed {
-            return Err(Self::wrong(&job, "resolve"));
-        }
+        Self::check(&job, Step::Resolve, "resolve")?;
         let worker = job
             .worker
             .ok_or_else(|| corrupt(&job_key(job.id), "disputed job without worker"))?;
@@ -1276,7 +1390,7 @@ impl JobRegistry {
             let requester = job.requester;
             Self::release_worker(ctx, &mut job, worker, Outcome::DisputeLost, Some(requester))?
         };
-        Self::set_status(ctx, &mut job, JobStatus::Resolved)?;
+        Self::set_status(ctx, &mut job, Step::Resolve, JobStatus::Resolved)?;
         Self::save(ctx, &job)?;
         ctx.emit(&JobEvent::Resolved {
             job_id: job.id,
@@ -1319,7 +1433,7 @@ impl JobRegistry {
             None => Amount::ZERO,
         };
         job.reason = Some(reason.clone());
-        Self::set_status(ctx, job, JobStatus::Expired)?;
+        Self::set_status(ctx, job, Step::Expire, JobStatus::Expired)?;
         Self::save(ctx, job)?;
         ctx.emit(&JobEvent::Expired {
             job_id: job.id,
@@ -1348,10 +1462,9 @@ impl JobRegistry {
     fn expire_now(ctx: &mut Ctx<'_>, r: JobRef) -> Result<Vec<u8>, ContractError> {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), r.job_id)?;
-        if !matches!(
-            job.status,
-            JobStatus::Open | JobStatus::Assigned | JobStatus::Running
-        ) {
+        if transition(job.status, Step::Expire).is_none()
+            && transition(job.status, Step::NoAnswer).is_none()
+        {
             return Err(Self::wrong(&job, "expire"));
         }
         let deadline = job
@@ -1360,7 +1473,7 @@ impl JobRegistry {
         if ctx.tick() <= deadline {
             return Err(JobError::DeadlineNotPassed { deadline }.into());
         }
-        if job.status == JobStatus::Assigned {
+        if transition(job.status, Step::NoAnswer).is_some() {
             Self::no_answer(ctx, &mut job)?;
         } else {
             let caller = ctx.invocator();
@@ -1377,7 +1490,7 @@ impl JobRegistry {
             JobStatus::Completed => {
                 let worker = Self::pay(ctx, &mut job)?;
                 Self::release_worker(ctx, &mut job, worker, Outcome::Finalized, None)?;
-                Self::set_status(ctx, &mut job, JobStatus::Finalized)?;
+                Self::set_status(ctx, &mut job, Step::Finalize, JobStatus::Finalized)?;
                 Self::save(ctx, &job)?;
                 ctx.emit(&JobEvent::Finalized {
                     job_id: job.id,
@@ -1390,7 +1503,7 @@ impl JobRegistry {
             JobStatus::Disputed => {
                 let worker = Self::pay(ctx, &mut job)?;
                 Self::release_worker(ctx, &mut job, worker, Outcome::Unresolved, None)?;
-                Self::set_status(ctx, &mut job, JobStatus::Resolved)?;
+                Self::set_status(ctx, &mut job, Step::DisputeTimeout, JobStatus::Resolved)?;
                 Self::save(ctx, &job)?;
                 ctx.emit(&JobEvent::Resolved {
                     job_id: job.id,
@@ -1671,6 +1784,72 @@ mod tests {
             assert_eq!(usize::from(s.code()), i);
         }
         assert_eq!(JobStatus::ALL.iter().filter(|s| s.is_terminal()).count(), 5);
+    }
+
+    /// The module docs' table and [`MOVES`] say the same, row for row: every (from, step, to)
+    /// of one is in the other.
+    #[test]
+    fn the_docs_table_mirrors_the_moves() {
+        use std::collections::BTreeSet;
+        let src = include_str!("job_registry.rs");
+        let status = |w: &str| JobStatus::ALL.into_iter().find(|s| s.name() == w);
+        let step = |w: &str| Step::ALL.into_iter().find(|s| format!("{s:?}") == w);
+        let mut documented = BTreeSet::new();
+        for line in src.lines().take_while(|l| l.starts_with("//!")) {
+            let cols: Vec<&str> = line.trim_start_matches("//!").split('|').collect();
+            if cols.len() < 5 || cols[1].trim() == "from" || cols[1].contains("---") {
+                continue;
+            }
+            let from = status(cols[1].trim());
+            let steps: Vec<Step> = cols[2]
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter_map(step)
+                .collect();
+            let tos: Vec<JobStatus> = cols[3]
+                .split(|c: char| !c.is_alphanumeric())
+                .filter_map(status)
+                .collect();
+            assert!(
+                !steps.is_empty() && !tos.is_empty(),
+                "unreadable row: {line}"
+            );
+            for st in &steps {
+                for to in &tos {
+                    documented.insert((from, *st, *to));
+                }
+            }
+        }
+        let coded: BTreeSet<_> = MOVES
+            .iter()
+            .flat_map(|(f, s, to)| to.iter().map(move |t| (*f, *s, *t)))
+            .collect();
+        assert_eq!(documented, coded);
+        // Every step appears, and nothing leaves a terminal status.
+        for s in Step::ALL {
+            assert!(MOVES.iter().any(|(_, m, _)| *m == s), "{s:?}");
+        }
+        for st in JobStatus::ALL.into_iter().filter(|s| s.is_terminal()) {
+            assert!(Step::ALL.into_iter().all(|s| transition(st, s).is_none()));
+        }
+    }
+
+    #[test]
+    fn counters_keep_only_statuses_with_jobs() {
+        let mut c = JobCounters::default();
+        c.bump(JobStatus::Running, true);
+        c.bump(JobStatus::Open, true);
+        c.bump(JobStatus::Open, true);
+        assert_eq!(c.count(JobStatus::Open), 2);
+        assert_eq!(
+            c.by_status,
+            vec![(JobStatus::Open, 2), (JobStatus::Running, 1)]
+        );
+        c.bump(JobStatus::Running, false);
+        c.bump(JobStatus::Failed, false);
+        assert_eq!(c.by_status, vec![(JobStatus::Open, 2)]);
+        assert_eq!(c.count(JobStatus::Failed), 0);
     }
 
     #[test]
