@@ -111,6 +111,30 @@ fn jobs_workers_stats_events_and_tokens_over_http() {
     let (_, p) = get(&http, &format!("{base}/v1/jobs?worker={}", walt.identity()));
     assert_eq!(p["jobs"][0]["id"], "1");
 
+    // The contracts, as they describe themselves (issue 17): the job registry last.
+    let (code, c) = get(&http, &format!("{base}/v1/contracts"));
+    assert_eq!(code, 200, "{c}");
+    let list = c["contracts"].as_array().unwrap();
+    let names: Vec<(&Value, &Value)> = list.iter().map(|c| (&c["index"], &c["name"])).collect();
+    assert_eq!(
+        names[..3],
+        [
+            (&Value::from(1), &Value::from("escrow")),
+            (&Value::from(2), &Value::from("worker-registry")),
+            (&Value::from(6), &Value::from("job-registry")),
+        ],
+        "the marketplace, then the devnet's example contracts: {names:?}"
+    );
+    assert!(names.contains(&(&Value::from(10), &Value::from("notary"))));
+    assert!(list[2]["procedures"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!({"number": 10, "name": "decline"})));
+    assert!(list[2]["errors"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!({"number": 401, "name": "WrongStatus"})));
+
     // Workers by model, one worker, statistics.
     let (code, p) = get(&http, &format!("{base}/v1/workers?model=llama3.2:1b"));
     assert_eq!(code, 200, "{p}");

@@ -675,6 +675,32 @@ impl Contract for Escrow {
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
         TickWork::Idle
     }
+    fn meta(&self) -> crate::qpi::ContractMeta {
+        use crate::qpi::Entry;
+        crate::qpi::ContractMeta {
+            procedures: const {
+                &[
+                    Entry::new(LOCK_JOB, "lock_job"),
+                    Entry::new(RELEASE_JOB, "release_job"),
+                    Entry::new(REFUND_JOB, "refund_job"),
+                    Entry::new(LOCK_STAKE, "lock_stake"),
+                    Entry::new(SLASH_STAKE, "slash_stake"),
+                    Entry::new(RETURN_STAKE, "return_stake"),
+                ]
+            },
+            functions: const {
+                &[
+                    Entry::new(GET_JOB_ESCROW, "get_job_escrow"),
+                    Entry::new(GET_STAKE, "get_stake"),
+                    Entry::new(TOTALS, "totals"),
+                ]
+            },
+            errors: EscrowError::ALL_CODES,
+        }
+    }
+    fn event_json(&self, data: &[u8]) -> Option<serde_json::Value> {
+        crate::json::decode_event::<EscrowEvent>(data)
+    }
     fn describe_event(&self, data: &[u8]) -> String {
         match EscrowEvent::try_from_slice(data) {
             Ok(e) => format!("{e:?}"),

@@ -40,7 +40,7 @@ pub const NOTARY_LOOKUP: u16 = 1;
 pub const NOTARY_COUNT: u16 = 2;
 
 /// Notary events.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
 pub enum NotaryEvent {
     /// `who` recorded `hash`.
     Recorded {
@@ -111,6 +111,22 @@ impl Contract for Notary {
     }
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
         TickWork::Idle
+    }
+    fn meta(&self) -> crate::qpi::ContractMeta {
+        use crate::qpi::Entry;
+        crate::qpi::ContractMeta {
+            procedures: const { &[Entry::new(NOTARY_RECORD, "record")] },
+            functions: const {
+                &[
+                    Entry::new(NOTARY_LOOKUP, "lookup"),
+                    Entry::new(NOTARY_COUNT, "count"),
+                ]
+            },
+            errors: &[],
+        }
+    }
+    fn event_json(&self, data: &[u8]) -> Option<serde_json::Value> {
+        crate::json::decode_event::<NotaryEvent>(data)
     }
     fn describe_event(&self, data: &[u8]) -> String {
         match NotaryEvent::try_from_slice(data) {

@@ -1766,6 +1766,40 @@ impl Contract for JobRegistry {
             None => TickWork::Idle,
         }
     }
+    fn meta(&self) -> crate::qpi::ContractMeta {
+        use crate::qpi::Entry;
+        crate::qpi::ContractMeta {
+            procedures: const {
+                &[
+                    Entry::new(SUBMIT, "submit"),
+                    Entry::new(CLAIM, "claim"),
+                    Entry::new(START, "start"),
+                    Entry::new(POST_RESULT, "post_result"),
+                    Entry::new(CANCEL, "cancel"),
+                    Entry::new(FAIL, "fail"),
+                    Entry::new(DISPUTE, "dispute"),
+                    Entry::new(RESOLVE, "resolve"),
+                    Entry::new(EXPIRE, "expire"),
+                    Entry::new(DECLINE, "decline"),
+                ]
+            },
+            functions: const {
+                &[
+                    Entry::new(GET_JOB, "get_job"),
+                    Entry::new(JOBS_BY_STATUS, "jobs_by_status"),
+                    Entry::new(JOBS_BY_REQUESTER, "jobs_by_requester"),
+                    Entry::new(JOBS_BY_WORKER, "jobs_by_worker"),
+                    Entry::new(JOB_ESCROW, "job_escrow"),
+                    Entry::new(NETWORK_STATS, "network_stats"),
+                    Entry::new(QUOTE, "quote"),
+                ]
+            },
+            errors: JobError::ALL_CODES,
+        }
+    }
+    fn event_json(&self, data: &[u8]) -> Option<serde_json::Value> {
+        crate::json::decode_event::<JobEvent>(data)
+    }
     fn describe_event(&self, data: &[u8]) -> String {
         match JobEvent::try_from_slice(data) {
             Ok(e) => format!("{e:?}"),

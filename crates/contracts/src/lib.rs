@@ -30,6 +30,7 @@ pub mod error;
 pub mod escrow;
 pub mod examples;
 pub mod job_registry;
+pub mod json;
 pub mod marketplace;
 pub mod primitives;
 pub mod qpi;

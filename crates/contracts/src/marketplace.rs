@@ -311,6 +311,9 @@ macro_rules! rejected_errors {
                     $( $ty::$variant { .. } => stringify!($variant), )*
                 }
             }
+            /// Every code with its name, for [`crate::qpi::ContractMeta::errors`].
+            pub const ALL_CODES: &'static [$crate::qpi::Entry] =
+                &[ $( $crate::qpi::Entry::new($code, stringify!($variant)), )* ];
         }
         impl From<$ty> for $crate::error::ContractError {
             fn from(e: $ty) -> Self {
@@ -360,6 +363,43 @@ mod tests {
         assert_eq!(adjust_reputation(9_950, 100), MAX_REPUTATION);
         assert_eq!(adjust_reputation(50, -100), 0);
         assert_eq!(adjust_reputation(5_000, -200), 4_800);
+    }
+
+    /// Error codes are unique across the marketplace, and every contract names its entry
+    /// points and codes once, without repeats.
+    #[test]
+    fn the_contracts_describe_themselves_without_clashes() {
+        let mut codes = std::collections::BTreeMap::new();
+        for c in contracts(MarketConfig::default()) {
+            let m = c.meta();
+            assert!(
+                !m.procedures.is_empty() && !m.errors.is_empty(),
+                "{}",
+                c.name()
+            );
+            for list in [m.procedures, m.functions] {
+                let mut numbers: Vec<u16> = list.iter().map(|e| e.number).collect();
+                numbers.sort_unstable();
+                numbers.dedup();
+                assert_eq!(
+                    numbers.len(),
+                    list.len(),
+                    "{}: an input type twice",
+                    c.name()
+                );
+            }
+            for e in m.errors {
+                if let Some(other) = codes.insert(e.number, (c.name(), e.name)) {
+                    panic!(
+                        "code {} is {other:?} and {}::{}",
+                        e.number,
+                        c.name(),
+                        e.name
+                    );
+                }
+            }
+        }
+        assert!(codes.len() > 40);
     }
 
     #[test]

@@ -399,6 +399,62 @@ pub trait Contract: Send + Sync + 'static {
     fn describe_event(&self, data: &[u8]) -> String {
         format!("{} bytes", data.len())
     }
+    /// Its entry points and error codes by name, for the node, explorers and tools
+    /// ([`ContractMeta`]). The default says nothing.
+    fn meta(&self) -> ContractMeta {
+        ContractMeta::default()
+    }
+    /// One of its events as JSON, `{"type": variant, ...fields}` by the rule of
+    /// [`crate::json`] (usually [`crate::json::decode_event`] of its event type); `None` when
+    /// it renders none, or the bytes are not one of its events.
+    fn event_json(&self, _data: &[u8]) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+/// An entry point (procedure or function) or an error code, by number and name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Entry {
+    /// The input type (entry points) or the error code.
+    pub number: u16,
+    /// Its name.
+    pub name: &'static str,
+}
+
+impl Entry {
+    /// An entry.
+    pub const fn new(number: u16, name: &'static str) -> Entry {
+        Entry { number, name }
+    }
+}
+
+/// What a contract says about itself, once: its procedures, functions and error codes by
+/// name. The node lists it (`GET /v1/contracts`) and names things by it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ContractMeta {
+    /// Procedures, by input type.
+    pub procedures: &'static [Entry],
+    /// Functions, by input type.
+    pub functions: &'static [Entry],
+    /// Error codes it refuses calls with ([`crate::ContractError::Rejected`]).
+    pub errors: &'static [Entry],
+}
+
+impl ContractMeta {
+    /// The name of procedure `n`, if it has one.
+    pub fn procedure(&self, n: u16) -> Option<&'static str> {
+        self.procedures
+            .iter()
+            .find(|e| e.number == n)
+            .map(|e| e.name)
+    }
+    /// The name of function `n`, if it has one.
+    pub fn function(&self, n: u16) -> Option<&'static str> {
+        self.functions
+            .iter()
+            .find(|e| e.number == n)
+            .map(|e| e.name)
+    }
 }
 
 /// Room in a [`KeyBuf`]: more than [`MAX_KEY_LEN`], so an overlong key stays overlong (and

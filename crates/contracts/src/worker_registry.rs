@@ -1516,6 +1516,39 @@ impl Contract for WorkerRegistry {
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
         TickWork::Idle
     }
+    fn meta(&self) -> crate::qpi::ContractMeta {
+        use crate::qpi::Entry;
+        crate::qpi::ContractMeta {
+            procedures: const {
+                &[
+                    Entry::new(REGISTER, "register"),
+                    Entry::new(UPDATE, "update"),
+                    Entry::new(HEARTBEAT, "heartbeat"),
+                    Entry::new(SET_AVAILABLE, "set_available"),
+                    Entry::new(TOP_UP, "top_up"),
+                    Entry::new(UNBOND, "unbond"),
+                    Entry::new(WITHDRAW, "withdraw"),
+                    Entry::new(ASSIGN, "assign"),
+                    Entry::new(RELEASE, "release"),
+                ]
+            },
+            functions: const {
+                &[
+                    Entry::new(GET_WORKER, "get_worker"),
+                    Entry::new(WORKERS_BY_MODEL, "workers_by_model"),
+                    Entry::new(FIND_WORKER, "find_worker"),
+                    Entry::new(MATCH_VERSION, "match_version"),
+                    Entry::new(WORKER_STATS, "worker_stats"),
+                    Entry::new(MODELS, "models"),
+                    Entry::new(MODEL_NAME, "model_name"),
+                ]
+            },
+            errors: WorkerError::ALL_CODES,
+        }
+    }
+    fn event_json(&self, data: &[u8]) -> Option<serde_json::Value> {
+        crate::json::decode_event::<WorkerEvent>(data)
+    }
     fn describe_event(&self, data: &[u8]) -> String {
         match WorkerEvent::try_from_slice(data) {
             Ok(e) => format!("{e:?}"),

@@ -128,7 +128,7 @@ impl Chain {
         let describe = |c: comqute_contracts::ContractIndex, data: &[u8]| {
             registry
                 .get(c)
-                .map(|k| (k.name().to_string(), k.describe_event(data)))
+                .map(|k| crate::wire::described(k.as_ref(), data))
         };
         let error_fields = |e: Option<&comqute_contracts::ContractError>| match e {
             Some(e) => (

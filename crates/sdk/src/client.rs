@@ -191,6 +191,9 @@ pub struct ContractEvent {
     pub data: Vec<u8>,
     /// Decoded, for the escrow, worker registry and job registry.
     pub market: Option<MarketEvent>,
+    /// As the emitting contract renders it: `{"contract", "type", ...fields}` for any
+    /// contract that describes its events (`{"contract", "description"}` otherwise).
+    pub json: Option<serde_json::Value>,
 }
 
 impl ContractEvent {
@@ -199,6 +202,7 @@ impl ContractEvent {
         let e = v.to_event().map_err(|e| SdkError::decode("an event", e))?;
         Ok(ContractEvent {
             market: decode_event(e.contract, &e.data),
+            json: v.decoded.clone(),
             seq: e.seq,
             tick: e.tick,
             tx: e.tx,

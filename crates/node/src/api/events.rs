@@ -38,7 +38,7 @@ pub fn event_views(c: &Chain, cursor: u64, limit: usize) -> Result<Vec<EventView
             event_view(e, |i, data| {
                 registry
                     .get(i)
-                    .map(|k| (k.name().to_string(), k.describe_event(data)))
+                    .map(|k| crate::wire::described(k.as_ref(), data))
             })
         })
         .collect())

@@ -11,6 +11,7 @@
 //! | `GET /v1/workers?model=NAME \| modelId=HASH&cursor=&limit=` | [`WorkersPage`] |
 //! | `GET /v1/workers/{identity}` | a worker ([`wire::worker_json`]) |
 //! | `GET /v1/stats` | [`wire::stats_json`] |
+//! | `GET /v1/contracts` | every contract as it describes itself: index, name, identity, procedures, functions, error codes |
 //! | `GET /v1/receipts/{txId}` | [`ReceiptResponse`] |
 
 use std::collections::HashMap;
@@ -89,6 +90,30 @@ fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ApiError> {
         })?),
     };
     Ok((cursor, limit))
+}
+
+/// `GET /v1/contracts`: `{"contracts": [{"index", "name", "identity", "procedures",
+/// "functions", "errors"}]}`, each list of `{"number", "name"}`, ascending by index, from
+/// the contracts' own descriptions ([`comqute_contracts::qpi::Contract::meta`]).
+pub async fn contracts(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
+    let chain = s.chain()?;
+    let list: Vec<Value> = chain
+        .ledger()
+        .registry()
+        .ascending()
+        .map(|c| {
+            let m = c.meta();
+            serde_json::json!({
+                "index": c.index().0,
+                "name": c.name(),
+                "identity": Identity::contract(c.index()).to_string(),
+                "procedures": m.procedures,
+                "functions": m.functions,
+                "errors": m.errors,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "contracts": list })))
 }
 
 /// A job as JSON ([`wire::job_json`]) with `modelName`: the name the worker registry knows

@@ -48,6 +48,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/workers", get(market::workers))
         .route("/workers/{id}", get(market::worker))
         .route("/stats", get(market::stats))
+        .route("/contracts", get(market::contracts))
         .route("/receipts/{id}", get(market::receipt))
         .route("/devnet/faucet", post(devnet::faucet))
         .route("/devnet/warp", post(devnet::warp))

@@ -12,7 +12,7 @@
 //!   [`worker_json`], [`stats_json`], [`decode_event`]) rendered with [`value::to_json`].
 //! - Every error: [`ErrorBody`] `{"code", "message"}`.
 
-pub mod value;
+pub use comqute_contracts::json as value;
 
 use borsh::BorshDeserialize;
 use comqute_contracts::escrow::EscrowEvent;
@@ -569,38 +569,21 @@ impl MarketEvent {
         }
     }
 
-    /// As JSON: `{"contract", "type": variant, ...fields}` (camelCase, 64-bit as strings).
+    /// As JSON: `{"contract", "type": variant, ...fields}` (camelCase, 64-bit as strings),
+    /// the same as the node's event views, which the contracts render themselves.
     pub fn to_json(&self) -> Result<Value, ValueError> {
-        let inner = match self {
-            MarketEvent::Escrow(e) => value::to_json(e)?,
-            MarketEvent::Worker(e) => value::to_json(e)?,
-            MarketEvent::Job(e) => value::to_json(e)?,
+        let mut v = match self {
+            MarketEvent::Escrow(e) => value::event(e)?,
+            MarketEvent::Worker(e) => value::event(e)?,
+            MarketEvent::Job(e) => value::event(e)?,
         };
-        let mut out = Map::new();
-        out.insert(
-            "contract".into(),
-            Value::String(self.contract_name().into()),
-        );
-        match inner {
-            Value::Object(m) => {
-                for (variant, fields) in m {
-                    out.insert("type".into(), Value::String(variant));
-                    match fields {
-                        Value::Object(f) => out.extend(f),
-                        other => {
-                            out.insert("value".into(), other);
-                        }
-                    }
-                }
-            }
-            Value::String(variant) => {
-                out.insert("type".into(), Value::String(variant));
-            }
-            other => {
-                out.insert("value".into(), other);
-            }
+        if let Value::Object(m) = &mut v {
+            m.insert(
+                "contract".into(),
+                Value::String(self.contract_name().into()),
+            );
         }
-        Ok(Value::Object(out))
+        Ok(v)
     }
 }
 
@@ -619,17 +602,36 @@ pub fn decode_event(contract: ContractIndex, data: &[u8]) -> Option<MarketEvent>
     }
 }
 
-/// An event as the node shows it. `describe` gives the emitting contract's name and its own
-/// description of the bytes, for contracts outside the marketplace.
+/// An event as the emitting contract describes it: its name, and its JSON rendering
+/// ([`comqute_contracts::qpi::Contract::event_json`]) or, for a contract that renders none,
+/// its text description.
+pub fn described(
+    c: &dyn comqute_contracts::qpi::Contract,
+    data: &[u8],
+) -> (String, Result<Value, String>) {
+    let name = c.name().to_string();
+    match c.event_json(data) {
+        Some(v) => (name, Ok(v)),
+        None => (name, Err(c.describe_event(data))),
+    }
+}
+
+/// An event as the node shows it. `describe` gives the emitting contract's name and its JSON
+/// rendering of the bytes, or its text description ([`described`]): `{"contract", "type",
+/// ...fields}` or `{"contract", "description"}`. Every contract is read through its own
+/// description; none is known to the node by name.
 pub fn event_view(
     e: &comqute_ledger::Event,
-    describe: impl FnOnce(ContractIndex, &[u8]) -> Option<(String, String)>,
+    describe: impl FnOnce(ContractIndex, &[u8]) -> Option<(String, Result<Value, String>)>,
 ) -> EventView {
-    let decoded = match decode_event(e.contract, &e.data) {
-        Some(m) => m.to_json().ok(),
-        None => describe(e.contract, &e.data)
-            .map(|(name, text)| serde_json::json!({ "contract": name, "description": text })),
-    };
+    let decoded = describe(e.contract, &e.data).map(|(name, r)| match r {
+        Ok(Value::Object(mut m)) => {
+            m.insert("contract".into(), Value::String(name));
+            Value::Object(m)
+        }
+        Ok(other) => serde_json::json!({ "contract": name, "value": other }),
+        Err(text) => serde_json::json!({ "contract": name, "description": text }),
+    });
     EventView {
         seq: e.seq,
         tick: e.tick.0,

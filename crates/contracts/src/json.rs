@@ -7,9 +7,9 @@
 //! use comqute_contracts::Amount;
 //! #[derive(serde::Serialize)]
 //! struct Paid { job_id: u64, amount: Amount, tokens: u32 }
-//! let v = comqute_node::wire::value::to_json(&Paid { job_id: 7, amount: Amount(5), tokens: 3 })?;
+//! let v = comqute_contracts::json::to_json(&Paid { job_id: 7, amount: Amount(5), tokens: 3 })?;
 //! assert_eq!(v, serde_json::json!({"jobId": "7", "amount": "5", "tokens": 3}));
-//! # Ok::<(), comqute_node::wire::value::ValueError>(())
+//! # Ok::<(), comqute_contracts::json::ValueError>(())
 //! ```
 
 use std::fmt::Display;
@@ -343,6 +343,39 @@ impl ser::SerializeStructVariant for StructSer {
     fn end(self) -> Result<Value, ValueError> {
         Ok(self.finish())
     }
+}
+
+/// A contract event as JSON: `{"type": variant, ...fields}` (its fields flattened; a tuple
+/// variant's payload under `"value"`), by the same rule as [`to_json`].
+pub fn event<T: Serialize + ?Sized>(e: &T) -> Result<Value, ValueError> {
+    let mut out = Map::new();
+    match to_json(e)? {
+        Value::Object(m) => {
+            for (variant, fields) in m {
+                out.insert("type".into(), Value::String(variant));
+                match fields {
+                    Value::Object(f) => out.extend(f),
+                    other => {
+                        out.insert("value".into(), other);
+                    }
+                }
+            }
+        }
+        Value::String(variant) => {
+            out.insert("type".into(), Value::String(variant));
+        }
+        other => {
+            out.insert("value".into(), other);
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+/// Decodes borsh `data` as the event type `T` and renders it with [`event`]; `None` when the
+/// bytes are not one of its events. What [`crate::qpi::Contract::event_json`] implementations
+/// call.
+pub fn decode_event<T: borsh::BorshDeserialize + Serialize>(data: &[u8]) -> Option<Value> {
+    T::try_from_slice(data).ok().and_then(|e| event(&e).ok())
 }
 
 #[cfg(test)]
