@@ -4,7 +4,6 @@
 
 mod alloc;
 mod cmd;
-mod daemon;
 
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;
