@@ -9,7 +9,7 @@
 //! - [`backend`]: the backend factory: a [`BackendSpec`] built into an `Arc<dyn Backend>`,
 //!   the first of several [`Candidate`]s that works ([`pick_first`]), and the built-in
 //!   model loaded from its installed file or a GGUF path ([`load_builtin`]).
-//! - [`replay`]: the exact-replay verifier ([`replay()`](replay::replay) → [`Replay`]).
+//! - [`replay`](mod@replay): the exact-replay verifier ([`replay()`](replay::replay) → [`Replay`]).
 //!
 //! Errors are one type, [`WorkerError`].
 //!
