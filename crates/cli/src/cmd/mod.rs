@@ -1,8 +1,12 @@
 //! One module per command.
 
+#[cfg(feature = "bench")]
 pub mod bench;
+#[cfg(feature = "bench")]
 pub mod bench_harness;
+#[cfg(feature = "bench")]
 pub mod bench_ledger;
+#[cfg(feature = "bench")]
 pub mod bench_node;
 pub mod chain;
 pub mod demo;

@@ -1,134 +1,23 @@
-//! `comqute worker run`: the worker daemon ([`crate::daemon`]) on a chosen backend, until
-//! Ctrl-C (finish the current jobs) or a second Ctrl-C (give them up now).
+//! `comqute worker run`: the worker daemon ([`comqute_worker::daemon`]) on a chosen backend,
+//! until Ctrl-C (finish the current jobs) or a second Ctrl-C (give them up now).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
-use comqute_inference::builtin::{BuiltinBackend, BuiltinModel, LoadOptions};
-use comqute_inference::{install, Backend, OllamaBackend, OpenAiBackend, StandInBackend};
+use clap::Args;
+use comqute_worker::{BackendSpec, Stop, Worker, WorkerConfig};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
 use super::global::{amount, Global};
-use crate::daemon::{Stop, Worker, WorkerConfig};
-
-/// The kinds of backend a worker can run on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendKind {
-    /// An Ollama server (`--ollama URL`).
-    Ollama,
-    /// An OpenAI-compatible server: llama.cpp's server, vLLM (`--openai URL`).
-    Openai,
-    /// The built-in Gemma 3 runtime, in this process (`comqute models install gemma3:270m`).
-    Builtin,
-    /// A deterministic stand-in that is NOT a language model (for tests and demos).
-    StandIn,
-}
-
-/// Where the model runs.
-#[derive(Args, Clone, Debug, Default)]
-pub struct BackendArgs {
-    /// The backend (default: ollama, or what `--ollama`/`--openai` imply).
-    #[arg(long, value_enum)]
-    pub backend: Option<BackendKind>,
-    /// An Ollama server's URL.
-    #[arg(long, value_name = "URL", conflicts_with = "openai")]
-    pub ollama: Option<String>,
-    /// An OpenAI-compatible server's base URL (`http://127.0.0.1:8081`).
-    #[arg(long, value_name = "URL")]
-    pub openai: Option<String>,
-    /// Bearer key for the OpenAI-compatible server.
-    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
-    /// The built-in runtime's GGUF file (default: the installed model).
-    #[arg(long, value_name = "FILE")]
-    pub gguf: Option<PathBuf>,
-    /// Threads for the built-in runtime's kernels (output is the same for any count).
-    #[arg(long)]
-    pub threads: Option<usize>,
-}
-
-impl BackendArgs {
-    fn kind(&self) -> Result<BackendKind> {
-        let implied = match (&self.ollama, &self.openai) {
-            (Some(_), _) => Some(BackendKind::Ollama),
-            (_, Some(_)) => Some(BackendKind::Openai),
-            _ => None,
-        };
-        match (self.backend, implied) {
-            (Some(b), Some(i)) if b != i => {
-                bail!("--backend {b:?} contradicts the --ollama/--openai URL given")
-            }
-            (Some(b), _) => Ok(b),
-            (None, Some(i)) => Ok(i),
-            (None, None) => Ok(BackendKind::Ollama),
-        }
-    }
-
-    /// Builds the backend. `models` are the names asked for (the built-in runtime serves
-    /// one, `gemma3:270m` by default; the stand-in serves exactly these).
-    pub fn build(&self, models: &[String]) -> Result<Arc<dyn Backend>> {
-        Ok(match self.kind()? {
-            BackendKind::Ollama => {
-                let url = self
-                    .ollama
-                    .clone()
-                    .unwrap_or_else(comqute_inference::ollama::ollama_url_from_env);
-                Arc::new(OllamaBackend::new(&url)?)
-            }
-            BackendKind::Openai => {
-                let Some(url) = &self.openai else {
-                    bail!("--backend openai needs --openai URL");
-                };
-                let mut b = OpenAiBackend::new(url)?;
-                if let Some(k) = &self.api_key {
-                    b = b.with_api_key(k.clone());
-                }
-                Arc::new(b)
-            }
-            BackendKind::Builtin => {
-                let name = match models {
-                    [] => "gemma3:270m".to_string(),
-                    [one] => one.clone(),
-                    _ => bail!("the built-in runtime serves one model; give one --model"),
-                };
-                let spec = install::find_model(&name)?;
-                let path =
-                    install::resolve_model(spec.name, self.gguf.as_deref(), false, &mut |_| {})?;
-                info!(path = %path.display(), "loading the built-in model");
-                let model = BuiltinModel::load_with(
-                    &path,
-                    &LoadOptions {
-                        threads: self.threads,
-                    },
-                )
-                .with_context(|| format!("loading {}", path.display()))?;
-                info!(load = ?model.load_duration(), "built-in model loaded");
-                Arc::new(BuiltinBackend::new(spec.name, model))
-            }
-            BackendKind::StandIn => {
-                let names = if models.is_empty() {
-                    vec![comqute_inference::standin::MODEL.to_string()]
-                } else {
-                    models.to_vec()
-                };
-                let b = StandInBackend::new(names)?;
-                warn!("running on the stand-in: a deterministic hash, NOT a language model");
-                Arc::new(b)
-            }
-        })
-    }
-}
 
 /// Options of `comqute worker run`.
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
     /// Where the model runs.
     #[command(flatten)]
-    pub backend: BackendArgs,
+    pub backend: BackendSpec,
     /// A model to serve, as the backend names it (repeat; default: all the backend has).
     #[arg(long = "model", value_name = "NAME")]
     pub models: Vec<String>,

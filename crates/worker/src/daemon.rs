@@ -48,7 +48,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
 use comqute_inference::{Backend, Generation, InferenceError, TokenSink};
 use comqute_sdk::contracts::job_registry::{Job, JobEvent, JobResult, JobStatus};
 use comqute_sdk::contracts::marketplace::model_id;
@@ -57,6 +56,11 @@ use comqute_sdk::{Amount, Client, Hash32, Identity, Keypair, SdkError, TokenWrit
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
+
+use crate::error::WorkerError;
+
+/// What the daemon's fallible steps return.
+type Result<T, E = WorkerError> = std::result::Result<T, E>;
 
 /// How far a stop request has gone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -240,21 +244,25 @@ struct Shared {
 
 /// Takes the lock file at `path` (created if missing), or says who holds it.
 fn take_lock(path: &std::path::Path) -> Result<std::fs::File> {
+    let io = |action: &'static str| {
+        move |source| WorkerError::LockFile {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    };
     let f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
-        .with_context(|| format!("opening the lock file {}", path.display()))?;
+        .map_err(io("opening the lock file"))?;
     match f.try_lock() {
         Ok(()) => Ok(f),
-        Err(std::fs::TryLockError::WouldBlock) => bail!(
-            "another `comqute worker run` on this machine is using this key (it holds {}); stop it first",
-            path.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("locking {}", path.display()))
-        }
+        Err(std::fs::TryLockError::WouldBlock) => Err(WorkerError::KeyInUse {
+            path: path.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io("locking")(e)),
     }
 }
 
@@ -399,16 +407,16 @@ impl Worker {
                         warn!(%e, "the {} backend at {} is not answering; retrying in {wait:?}", backend.name(), backend.endpoint());
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => {}
-                            _ = stop.wait_for(|s| *s != Stop::Run) => bail!("stopped before the backend answered"),
+                            _ = stop.wait_for(|s| *s != Stop::Run) => return Err(WorkerError::StoppedBeforeBackend),
                         }
                         attempt += 1;
                     }
-                    Err(e) => {
-                        return Err(anyhow!(e).context(format!(
-                            "asking the {} backend at {} for its models",
-                            backend.name(),
-                            backend.endpoint()
-                        )))
+                    Err(source) => {
+                        return Err(WorkerError::BackendModels {
+                            backend: backend.name().to_string(),
+                            endpoint: backend.endpoint(),
+                            source: Box::new(source),
+                        })
                     }
                 }
             }
@@ -416,22 +424,18 @@ impl Worker {
         let names: Vec<String> = available.iter().map(|m| m.name.clone()).collect();
         let served = pick_models(&names, &cfg.models);
         if served.len() < cfg.models.len() || served.is_empty() {
-            let missing: Vec<&String> = cfg
+            let missing: Vec<String> = cfg
                 .models
                 .iter()
                 .filter(|a| !names.iter().any(|n| same_model(a, n)))
+                .cloned()
                 .collect();
-            bail!(
-                "{} not on the {} backend at {} (it has: {}); pull it first (`comqute models pull NAME`)",
-                if missing.is_empty() {
-                    "no model is".to_string()
-                } else {
-                    format!("model {missing:?} is")
-                },
-                backend.name(),
-                backend.endpoint(),
-                if names.is_empty() { "nothing".to_string() } else { names.join(", ") }
-            );
+            return Err(WorkerError::NoSuchModel {
+                backend: backend.name().to_string(),
+                endpoint: backend.endpoint(),
+                missing,
+                has: names,
+            });
         }
         let shared = Arc::new(Shared {
             client: client.clone(),
@@ -492,14 +496,13 @@ impl Worker {
             Err(e) if session_in_use(&e) => {
                 let now = sh.client.tick().await.map(|t| t.0).unwrap_or(0);
                 let last = info.worker.last_heartbeat.0;
-                bail!(
-                    "another daemon is serving {} (its last heartbeat was at tick {last}, {} ticks ago); \
-                     stop it first, or pass --takeover if it is gone",
-                    sh.me,
-                    now.saturating_sub(last)
-                )
+                Err(WorkerError::SessionInUse {
+                    worker: sh.me,
+                    last_heartbeat: last,
+                    ago: now.saturating_sub(last),
+                })
             }
-            Err(e) => Err(anyhow!(e).context("sending the first heartbeat")),
+            Err(e) => Err(WorkerError::chain("sending the first heartbeat")(e)),
         }
     }
 
@@ -547,27 +550,20 @@ impl Worker {
                         workers.update(&sh.key, &want)
                     })
                     .await
-                    .context("updating the worker's capabilities")?;
+                    .map_err(WorkerError::chain("updating the worker's capabilities"))?;
                     caps = want;
                 }
                 debug!(?caps, "registered");
             }
             Some(info) if matches!(info.worker.status, WorkerStatus::Unbonding { .. }) => {
-                bail!(
-                    "{} is unbonding: it cannot take jobs (withdraw and register again)",
-                    sh.me
-                )
+                return Err(WorkerError::Unbonding { worker: sh.me });
             }
             _ => {
                 let Some(stake) = self.cfg.stake else {
-                    bail!(
-                        "{} is not a registered worker: pass --stake N --price-per-1k P to register it, \
-                         or run `comqute worker register` first",
-                        sh.me
-                    );
+                    return Err(WorkerError::NotRegistered { worker: sh.me });
                 };
                 let Some(price) = self.cfg.price_per_1k else {
-                    bail!("registering {} needs --price-per-1k P", sh.me);
+                    return Err(WorkerError::NoPrice { worker: sh.me });
                 };
                 let hw = comqute_inference::hardware::detect();
                 let tokens_per_s = tokens_per_s.unwrap_or(0);
@@ -589,11 +585,11 @@ impl Worker {
                 let n = workers
                     .register(&sh.key, &caps, stake)
                     .await
-                    .context("registering the worker")?;
+                    .map_err(WorkerError::chain("registering the worker"))?;
                 info!(number = n, %stake, "registered as a worker");
                 sh.beat(false)
                     .await
-                    .context("sending the first heartbeat")?;
+                    .map_err(WorkerError::chain("sending the first heartbeat"))?;
             }
         }
         Ok(())
@@ -630,7 +626,7 @@ impl Worker {
         info!(models = ?served, "the backend's models changed");
         let speed = sh.speed();
         if let Err(e) = self.ensure_registered(&served, speed).await {
-            warn!("declaring the backend's models: {e:#}");
+            warn!("declaring the backend's models: {}", e.describe());
             return;
         }
         sh.set_models(&served);
@@ -655,9 +651,9 @@ impl Worker {
         .await
         .map_err(|e| {
             if session_in_use(&e) {
-                anyhow!("another daemon took this worker over before it started: {e}")
+                WorkerError::TakenOver { refusal: e }
             } else {
-                anyhow!(e).context("declaring the worker available")
+                WorkerError::chain("declaring the worker available")(e)
             }
         })?;
         info!("available for jobs");
@@ -1038,7 +1034,7 @@ impl Shared {
             workers.get(&self.me)
         })
         .await
-        .context("reading the worker's registration")
+        .map_err(WorkerError::chain("reading the worker's registration"))
     }
 
     /// A heartbeat from this daemon's session, retried while the node cannot be reached.
