@@ -116,6 +116,15 @@ fn wait_ready(node: &NodeProc, key: &Path, d: &Daemon) {
     }
 }
 
+/// Walt's key running a ready daemon, and Alice's funded key, on `node`.
+fn served(node: &NodeProc) -> (PathBuf, PathBuf, Daemon) {
+    let (walt_file, _) = node.funded_key("walt", 100_000);
+    let (alice_file, _) = node.funded_key("alice", FUNDS);
+    let d = Daemon::start(node, &walt_file, &[]);
+    wait_ready(node, &walt_file, &d);
+    (walt_file, alice_file, d)
+}
+
 fn submit(node: &NodeProc, key: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "job",
@@ -145,10 +154,8 @@ fn stdout_json(o: &Output) -> Value {
 #[test]
 fn an_impossible_deadline_is_declined_and_costs_the_worker_nothing() {
     let node = NodeProc::start("fair-deadline");
-    let (walt_file, _) = node.funded_key("walt", 100_000);
-    let (alice_file, alice) = node.funded_key("alice", FUNDS);
-    let d = Daemon::start(&node, &walt_file, &[]);
-    wait_ready(&node, &walt_file, &d);
+    let (walt_file, alice_file, d) = served(&node);
+    let alice = comqute_sdk::keys::read_key_file(&alice_file).unwrap();
     let before = worker_json(&node, &walt_file);
     assert_eq!(num(&before["stake"]), STAKE);
 
@@ -520,10 +527,7 @@ fn a_slash_the_worker_suffers_is_logged_with_its_reason() {
             "400",
         ],
     );
-    let (walt_file, _) = node.funded_key("walt", 100_000);
-    let (alice_file, _) = node.funded_key("alice", FUNDS);
-    let d = Daemon::start(&node, &walt_file, &[]);
-    wait_ready(&node, &walt_file, &d);
+    let (walt_file, alice_file, d) = served(&node);
     let o = submit(&node, &alice_file, &["--max-tokens", "20"]);
     let id = stdout_json(&o)["id"].as_str().unwrap().to_string();
     node.wait_job_status(&id, "Completed", 60);
@@ -559,10 +563,7 @@ fn a_slash_the_worker_suffers_is_logged_with_its_reason() {
 fn a_prompt_that_never_arrives_is_declined_before_the_offer_lapses() {
     use comqute_sdk::{Amount, Client, JobRequest};
     let node = NodeProc::start("fair-no-prompt");
-    let (walt_file, _) = node.funded_key("walt", 100_000);
-    let (alice_file, _) = node.funded_key("alice", FUNDS);
-    let d = Daemon::start(&node, &walt_file, &[]);
-    wait_ready(&node, &walt_file, &d);
+    let (walt_file, alice_file, d) = served(&node);
     let before = worker_json(&node, &walt_file);
     // Submitted without uploading the prompt: the worker cannot fetch it. It must say so
     // with a free DECLINE within the offer's answer window (200 ticks of 25 ms here), not
