@@ -27,7 +27,8 @@ pub mod chain;
 pub mod error;
 pub mod fuzz;
 pub mod tokens;
-pub mod wire;
+/// The wire crate, as the node's API speaks it ([`comqute_wire`]).
+pub use comqute_wire as wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

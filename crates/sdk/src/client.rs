@@ -10,14 +10,15 @@ use comqute_contracts::escrow::EscrowEvent;
 use comqute_contracts::job_registry::JobEvent;
 use comqute_contracts::worker_registry::WorkerEvent;
 use comqute_contracts::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
-use comqute_ledger::{Keypair, Ledger, Transaction, TxId};
-use comqute_node::wire::{
+use comqute_ledger::{Keypair, Transaction, TxId};
+use comqute_wire::{
     decode_event, token_digest, EventView, MarketEvent, ReceiptView, TickInfo, TokenChunk,
     TokenPage, TokenPush, TokenPushResponse, WarpRequest,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+#[cfg(feature = "embedded")]
 use crate::embedded::Embedded;
 use crate::market::{EscrowClient, JobClient, WorkerClient};
 use crate::remote::Remote;
@@ -26,7 +27,8 @@ use crate::SdkError;
 /// How the client reaches the ledger.
 #[derive(Clone, Debug)]
 pub enum Transport {
-    /// A ledger in this process.
+    /// A ledger in this process (feature `embedded`).
+    #[cfg(feature = "embedded")]
     Embedded(Embedded),
     /// A node over HTTP.
     Remote(Remote),
@@ -323,12 +325,14 @@ impl Client {
         }
     }
 
-    /// A client of an embedded `ledger`, ticking on demand.
-    pub fn embedded(ledger: Ledger) -> Client {
+    /// A client of an embedded `ledger`, ticking on demand (feature `embedded`).
+    #[cfg(feature = "embedded")]
+    pub fn embedded(ledger: comqute_ledger::Ledger) -> Client {
         Client::new(Transport::Embedded(Embedded::new(ledger)))
     }
 
-    /// A client of an embedded devnet with the node's default genesis.
+    /// A client of an embedded devnet with the node's default genesis (feature `embedded`).
+    #[cfg(feature = "embedded")]
     pub fn embedded_devnet() -> Result<Client, SdkError> {
         Ok(Client::new(Transport::Embedded(Embedded::devnet()?)))
     }
@@ -354,7 +358,8 @@ impl Client {
         &self.transport
     }
 
-    /// The embedded ledger, if that is the transport.
+    /// The embedded ledger, if that is the transport (feature `embedded`).
+    #[cfg(feature = "embedded")]
     pub fn as_embedded(&self) -> Option<&Embedded> {
         match &self.transport {
             Transport::Embedded(e) => Some(e),
@@ -382,6 +387,7 @@ impl Client {
     /// The last processed tick, its epoch and the tick duration.
     pub async fn tick_info(&self) -> Result<TickInfo, SdkError> {
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.tick_info(),
             Transport::Remote(r) => r.tick_info().await,
         }
@@ -395,6 +401,7 @@ impl Client {
     /// An identity's balance.
     pub async fn balance(&self, id: &Identity) -> Result<Amount, SdkError> {
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.balance(id),
             Transport::Remote(r) => r.balance(id).await,
         }
@@ -408,6 +415,7 @@ impl Client {
         input: &[u8],
     ) -> Result<Vec<u8>, SdkError> {
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.query_raw(contract, function, input),
             Transport::Remote(r) => r.query_raw(contract, function, input).await,
         }
@@ -429,6 +437,7 @@ impl Client {
 
     async fn target_tick(&self) -> Result<Tick, SdkError> {
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.next_tick(),
             Transport::Remote(r) => {
                 let t = r.tick_info().await?.tick;
@@ -439,6 +448,7 @@ impl Client {
 
     async fn broadcast(&self, tx: Transaction) -> Result<TxId, SdkError> {
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.broadcast(tx),
             Transport::Remote(r) => r.broadcast(&tx).await,
         }
@@ -484,6 +494,7 @@ impl Client {
     /// What is known of a transaction (`None`: never seen).
     pub async fn receipt(&self, tx_id: &TxId) -> Result<Option<TxReceipt>, SdkError> {
         let view = match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.receipt(tx_id)?,
             Transport::Remote(r) => r.receipt(tx_id).await?,
         };
@@ -494,6 +505,7 @@ impl Client {
     /// tick (on demand) or waits for one (manual).
     pub async fn advance(&self) -> Result<(), SdkError> {
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.advance(self.opts.poll_interval).await,
             Transport::Remote(_) => {
                 tokio::time::sleep(self.opts.poll_interval).await;
@@ -571,6 +583,7 @@ impl Client {
     /// Devnet faucet: creates `amount` for `id`; returns the new balance.
     pub async fn faucet(&self, id: &Identity, amount: Amount) -> Result<Amount, SdkError> {
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.faucet(id, amount),
             Transport::Remote(r) => r.faucet(id, amount).await,
         }
@@ -580,6 +593,7 @@ impl Client {
     /// processed tick.
     pub async fn warp_ticks(&self, n: u32) -> Result<Tick, SdkError> {
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => {
                 let next = e.next_tick()?;
                 e.warp_to(next.plus(n))
@@ -597,6 +611,7 @@ impl Client {
     /// Devnet warp: processes ticks until `tick` is the next; returns the last processed.
     pub async fn warp_to(&self, tick: Tick) -> Result<Tick, SdkError> {
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.warp_to(tick),
             Transport::Remote(r) => {
                 r.warp(&WarpRequest {
@@ -613,6 +628,7 @@ impl Client {
     /// Stores a blob (a prompt, a result); returns its blake3 hash, checked.
     pub async fn put_blob(&self, body: &[u8]) -> Result<Hash32, SdkError> {
         let h = match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.put_blob(body)?,
             Transport::Remote(r) => r.put_blob(body.to_vec()).await?,
         };
@@ -629,6 +645,7 @@ impl Client {
     /// Fetches a blob and checks that it hashes to `hash`.
     pub async fn get_blob(&self, hash: &Hash32) -> Result<Vec<u8>, SdkError> {
         let body = match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.get_blob(hash)?,
             Transport::Remote(r) => r.get_blob(hash).await?,
         }
@@ -648,6 +665,7 @@ impl Client {
     /// Up to `limit` events numbered `after` or more.
     pub async fn events(&self, after: u64, limit: usize) -> Result<Vec<ContractEvent>, SdkError> {
         let views = match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.events(after, limit)?,
             Transport::Remote(r) => r.events(after, limit).await?,
         };
@@ -658,6 +676,7 @@ impl Client {
     /// what happens from now on.
     pub async fn event_head(&self) -> Result<u64, SdkError> {
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.events_head(),
             Transport::Remote(r) => r.events_head().await,
         }
@@ -668,6 +687,7 @@ impl Client {
     /// embedded ledger. Needs a tokio runtime.
     pub fn subscribe(&self, after: u64) -> Subscription<ContractEvent> {
         let raw = match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.subscribe_events(after),
             Transport::Remote(r) => r.subscribe_events(after),
         };
@@ -694,6 +714,7 @@ impl Client {
             signature: hex::encode(key.sign_digest(&digest)),
         };
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.push_tokens(job_id, &push),
             Transport::Remote(r) => r.push_tokens(job_id, &push).await,
         }
@@ -702,6 +723,7 @@ impl Client {
     /// What was pushed of a job's output so far.
     pub async fn tokens(&self, job_id: u64) -> Result<TokenPage, SdkError> {
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.token_page(job_id),
             Transport::Remote(r) => r.token_page(job_id).await,
         }
@@ -711,6 +733,7 @@ impl Client {
     /// end. Needs a tokio runtime.
     pub fn subscribe_tokens(&self, job_id: u64) -> Subscription<TokenEvent> {
         match &self.transport {
+            #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.subscribe_tokens(job_id),
             Transport::Remote(r) => r.subscribe_tokens(job_id),
         }

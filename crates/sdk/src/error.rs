@@ -118,6 +118,7 @@ impl SdkError {
     }
 }
 
+#[cfg(feature = "embedded")]
 impl From<comqute_node::ApiError> for SdkError {
     fn from(e: comqute_node::ApiError) -> Self {
         SdkError::Node {

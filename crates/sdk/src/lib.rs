@@ -72,6 +72,7 @@
 //! result whose bytes do not hash to the hash posted on chain.
 
 pub mod client;
+#[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod error;
 pub mod job;
@@ -86,12 +87,13 @@ pub use comqute_ledger::{
     self as ledger, Keypair, Ledger, LedgerError, Receipt, Seed, Transaction, TxError, TxId,
     TxStatus,
 };
-pub use comqute_node::wire;
+pub use comqute_wire as wire;
 
 pub use client::{
     Client, ClientOptions, ContractEvent, Outcome, PendingTx, Subscription, TokenEvent, Transport,
     TxReceipt,
 };
+#[cfg(feature = "embedded")]
 pub use embedded::{Embedded, TickMode};
 pub use error::SdkError;
 pub use job::JobHandle;

@@ -1,5 +1,5 @@
 //! The remote transport: a running `comqute node` over HTTP (reqwest, rustls), speaking the
-//! JSON shapes of [`comqute_node::wire`]. Live streams are server-sent events; a dropped
+//! JSON shapes of [`comqute_wire`]. Live streams are server-sent events; a dropped
 //! stream reconnects with backoff and resumes where it stopped.
 
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine;
 use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::{Transaction, TxId};
-use comqute_node::wire::{
+use comqute_wire::{
     BalanceResponse, BlobPutResponse, BroadcastRequest, BroadcastResponse, ErrorBody, EventHead,
     EventPage, EventView, FaucetRequest, FaucetResponse, QueryRequest, QueryResponse,
     ReceiptResponse, ReceiptView, TickInfo, TickInfoResponse, TokenChunk, TokenEnd, TokenPage,
