@@ -25,6 +25,8 @@ use comqute_contracts::worker_registry::{
 use comqute_contracts::{Amount, Hash32, Identity};
 use comqute_ledger::Keypair;
 
+use comqute_wire::{id_page, JobIndex};
+
 use crate::client::{Client, TxReceipt};
 use crate::job::JobHandle;
 use crate::SdkError;
@@ -579,25 +581,7 @@ impl JobRequest {
     }
 }
 
-/// Which jobs [`JobClient::list`] returns: all parts given must hold.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct JobFilter {
-    /// In this status.
-    pub status: Option<JobStatus>,
-    /// Submitted by this identity.
-    pub requester: Option<Identity>,
-    /// Held (now or last) by this worker.
-    pub worker: Option<Identity>,
-}
-
-impl JobFilter {
-    /// Whether `job` matches.
-    pub fn matches(&self, job: &Job) -> bool {
-        self.status.is_none_or(|s| job.status == s)
-            && self.requester.is_none_or(|r| job.requester == r)
-            && self.worker.is_none_or(|w| job.worker == Some(w))
-    }
-}
+pub use comqute_wire::JobFilter;
 
 /// The job registry (contract 6).
 #[derive(Clone, Debug)]
@@ -868,26 +852,21 @@ impl JobClient {
         cursor: Option<u64>,
         limit: u16,
     ) -> Result<JobPage, SdkError> {
-        let page = if let Some(r) = &filter.requester {
-            self.by_requester(r, cursor, limit).await?
-        } else if let Some(w) = &filter.worker {
-            self.by_worker(w, cursor, limit).await?
-        } else if let Some(st) = filter.status {
-            self.by_status(st, cursor, limit).await?
-        } else {
-            // Job ids run from 1 to the number submitted.
-            let last = self.stats().await?.jobs.submitted;
-            let from = cursor.unwrap_or(0).saturating_add(1);
-            let to = from.saturating_add(u64::from(limit.max(1)) - 1).min(last);
-            let mut jobs = Vec::new();
-            for id in from..=to {
-                if let Some(j) = self.get(id).await? {
-                    jobs.push(j);
+        // The same walk as the node's `GET /v1/jobs` (comqute_wire::JobIndex).
+        let page = match filter.index() {
+            JobIndex::Requester(r) => self.by_requester(&r, cursor, limit).await?,
+            JobIndex::Worker(w) => self.by_worker(&w, cursor, limit).await?,
+            JobIndex::Status(st) => self.by_status(st, cursor, limit).await?,
+            JobIndex::Ids => {
+                let submitted = self.stats().await?.jobs.submitted;
+                let (ids, next_cursor) = id_page(cursor, limit, submitted);
+                let mut jobs = Vec::new();
+                for id in ids {
+                    if let Some(j) = self.get(id).await? {
+                        jobs.push(j);
+                    }
                 }
-            }
-            JobPage {
-                jobs,
-                next_cursor: (to < last).then_some(to),
+                JobPage { jobs, next_cursor }
             }
         };
         Ok(JobPage {

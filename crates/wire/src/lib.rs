@@ -658,8 +658,96 @@ impl EventView {
     }
 }
 
+/// Which jobs a listing returns: all parts given must hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// In this status.
+    pub status: Option<JobStatus>,
+    /// Submitted by this identity.
+    pub requester: Option<comqute_contracts::Identity>,
+    /// Held (now or last) by this worker.
+    pub worker: Option<comqute_contracts::Identity>,
+}
+
+/// The index a job listing walks: the most selective one its filter names (requester, then
+/// worker, then status), or every job by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobIndex {
+    /// The requester's jobs.
+    Requester(comqute_contracts::Identity),
+    /// The jobs a worker holds or held.
+    Worker(comqute_contracts::Identity),
+    /// The jobs in a status.
+    Status(JobStatus),
+    /// Every job, by id (ids run from 1 to the number submitted).
+    Ids,
+}
+
+impl JobFilter {
+    /// Whether `job` matches.
+    pub fn matches(&self, job: &Job) -> bool {
+        self.status.is_none_or(|s| job.status == s)
+            && self.requester.is_none_or(|r| job.requester == r)
+            && self.worker.is_none_or(|w| job.worker == Some(w))
+    }
+
+    /// The index to walk. The listing applies [`JobFilter::matches`] to the page it read, so
+    /// a page may hold fewer than `limit` jobs when filters combine: follow `nextCursor`
+    /// until it is null.
+    pub fn index(&self) -> JobIndex {
+        match (self.requester, self.worker, self.status) {
+            (Some(r), _, _) => JobIndex::Requester(r),
+            (None, Some(w), _) => JobIndex::Worker(w),
+            (None, None, Some(s)) => JobIndex::Status(s),
+            (None, None, None) => JobIndex::Ids,
+        }
+    }
+}
+
+/// The ids of one page of the [`JobIndex::Ids`] walk, and the page's next cursor: after
+/// `cursor`, at most `limit` (at least 1), among the `submitted` jobs.
+pub fn id_page(
+    cursor: Option<u64>,
+    limit: u16,
+    submitted: u64,
+) -> (std::ops::RangeInclusive<u64>, Option<u64>) {
+    let from = cursor.unwrap_or(0).saturating_add(1);
+    let to = from
+        .saturating_add(u64::from(limit.max(1)) - 1)
+        .min(submitted);
+    (from..=to, (to < submitted).then_some(to))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::{id_page, JobFilter, JobIndex};
+
+    #[test]
+    fn a_listing_walks_the_most_selective_index_and_pages_ids() {
+        let who = comqute_contracts::Identity([7; 32]);
+        let st = comqute_contracts::job_registry::JobStatus::Open;
+        let f = |status, requester, worker| JobFilter {
+            status,
+            requester,
+            worker,
+        };
+        assert_eq!(
+            f(Some(st), Some(who), Some(who)).index(),
+            JobIndex::Requester(who)
+        );
+        assert_eq!(f(Some(st), None, Some(who)).index(), JobIndex::Worker(who));
+        assert_eq!(f(Some(st), None, None).index(), JobIndex::Status(st));
+        assert_eq!(f(None, None, None).index(), JobIndex::Ids);
+        assert_eq!(id_page(None, 20, 5), (1..=5, None));
+        assert_eq!(id_page(Some(5), 2, 10), (6..=7, Some(7)));
+        assert_eq!(
+            id_page(None, 0, 3),
+            (1..=1, Some(1)),
+            "a limit of 0 reads one"
+        );
+        assert!(id_page(Some(3), 5, 3).0.is_empty(), "past the last job");
+    }
+
     use super::*;
     use comqute_contracts::job_registry::{JobResult, JobSpec, Sampling};
     use comqute_contracts::{Amount, Identity, Tick};

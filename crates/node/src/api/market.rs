@@ -133,10 +133,10 @@ pub fn get_job(l: &Ledger, id: u64) -> Result<Job, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no job {id}")))
 }
 
-/// Jobs filtered by status, requester and worker, ascending by id. The most selective
-/// index is walked (requester, then worker, then status; all jobs by id without a filter)
-/// and the other filters applied to its page, so a page may hold fewer than `limit` jobs
-/// when filters combine: follow `nextCursor` until it is null.
+/// Jobs filtered by status, requester and worker, ascending by id: the walk of
+/// [`wire::JobFilter::index`] (the SDK's listing walks the same), filtered by
+/// [`wire::JobFilter::matches`], so a page may hold fewer than `limit` jobs when filters
+/// combine: follow `nextCursor` until it is null.
 pub fn list_jobs(
     l: &Ledger,
     status: Option<JobStatus>,
@@ -145,8 +145,13 @@ pub fn list_jobs(
     cursor: Option<u64>,
     limit: u16,
 ) -> Result<(Vec<Job>, Option<u64>), ApiError> {
-    let page: JobPage = if let Some(r) = requester {
-        l.query(
+    let filter = wire::JobFilter {
+        status,
+        requester,
+        worker,
+    };
+    let page: JobPage = match filter.index() {
+        wire::JobIndex::Requester(r) => l.query(
             JOB_REGISTRY,
             JOBS_BY_REQUESTER,
             &JobsByRequester {
@@ -154,9 +159,8 @@ pub fn list_jobs(
                 cursor,
                 limit,
             },
-        )?
-    } else if let Some(w) = worker {
-        l.query(
+        )?,
+        wire::JobIndex::Worker(w) => l.query(
             JOB_REGISTRY,
             JOBS_BY_WORKER,
             &JobsByWorker {
@@ -164,9 +168,8 @@ pub fn list_jobs(
                 cursor,
                 limit,
             },
-        )?
-    } else if let Some(st) = status {
-        l.query(
+        )?,
+        wire::JobIndex::Status(st) => l.query(
             JOB_REGISTRY,
             JOBS_BY_STATUS,
             &JobsByStatus {
@@ -174,32 +177,25 @@ pub fn list_jobs(
                 cursor,
                 limit,
             },
-        )?
-    } else {
-        // Job ids run from 1 to the number submitted.
-        let stats: NetworkStats = l.query(JOB_REGISTRY, NETWORK_STATS, &())?;
-        let last = stats.jobs.submitted;
-        let from = cursor.unwrap_or(0).saturating_add(1);
-        let to = from.saturating_add(u64::from(limit) - 1).min(last);
-        let mut jobs = Vec::new();
-        for id in from..=to {
-            if let Some(j) =
-                l.query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB, &JobRef { job_id: id })?
-            {
-                jobs.push(j);
+        )?,
+        wire::JobIndex::Ids => {
+            let stats: NetworkStats = l.query(JOB_REGISTRY, NETWORK_STATS, &())?;
+            let (ids, next_cursor) = wire::id_page(cursor, limit, stats.jobs.submitted);
+            let mut jobs = Vec::new();
+            for id in ids {
+                if let Some(j) =
+                    l.query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB, &JobRef { job_id: id })?
+                {
+                    jobs.push(j);
+                }
             }
-        }
-        JobPage {
-            jobs,
-            next_cursor: (to < last).then_some(to),
+            JobPage { jobs, next_cursor }
         }
     };
     let jobs = page
         .jobs
         .into_iter()
-        .filter(|j| status.is_none_or(|s| j.status == s))
-        .filter(|j| requester.is_none_or(|r| j.requester == r))
-        .filter(|j| worker.is_none_or(|w| j.worker == Some(w)))
+        .filter(|j| filter.matches(j))
         .collect();
     Ok((jobs, page.next_cursor))
 }
