@@ -249,109 +249,94 @@ impl Remote {
 
     /// Events from `after` on (SSE `/v1/events/stream`), reconnecting with backoff.
     pub(crate) fn subscribe_events(&self, after: u64) -> Subscription<EventView> {
-        let (tx, rx) = mpsc::channel(256);
-        let me = self.clone();
-        let task = tokio::spawn(async move {
-            let mut cursor = after;
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                match me
-                    .open_sse(&format!("/v1/events/stream?after={cursor}"))
-                    .await
-                {
-                    Ok(resp) => {
-                        backoff = Duration::from_millis(100);
-                        let mut sse = SseReader::new(resp);
-                        while let Some(msg) = sse.next().await {
-                            if msg.event != "event" {
-                                continue;
-                            }
-                            match serde_json::from_str::<EventView>(&msg.data) {
-                                Ok(e) => {
-                                    if e.seq < cursor {
-                                        continue;
-                                    }
-                                    cursor = e.seq + 1;
-                                    if tx.send(Ok(e)).await.is_err() {
-                                        return;
-                                    }
-                                }
-                                Err(e) => {
-                                    let _ = tx.send(Err(SdkError::decode("an event", e))).await;
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                    Err(e @ SdkError::Node { status, .. }) if (400..500).contains(&status) => {
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
-                    Err(_) => {}
+        self.subscribe_sse(
+            after,
+            |cursor| format!("/v1/events/stream?after={cursor}"),
+            |cursor, msg| {
+                if msg.event != "event" {
+                    return Flow::Skip;
                 }
-                if tx.is_closed() {
-                    return;
+                match serde_json::from_str::<EventView>(&msg.data) {
+                    Ok(e) if e.seq < *cursor => Flow::Skip,
+                    Ok(e) => {
+                        *cursor = e.seq + 1;
+                        Flow::Item(e)
+                    }
+                    Err(e) => Flow::Fail(SdkError::decode("an event", e)),
                 }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-            }
-        });
-        Subscription::new(rx, task)
+            },
+        )
     }
 
     /// A job's tokens (SSE `/v1/jobs/{id}/tokens/stream`), reconnecting with backoff and
     /// skipping chunks already delivered.
     pub(crate) fn subscribe_tokens(&self, job_id: u64) -> Subscription<TokenEvent> {
+        self.subscribe_sse(
+            0u32,
+            move |_| format!("/v1/jobs/{job_id}/tokens/stream"),
+            |next, msg| match msg.event.as_str() {
+                "token" => match serde_json::from_str::<TokenChunk>(&msg.data) {
+                    Ok(c) if c.seq < *next => Flow::Skip,
+                    Ok(c) => {
+                        *next = c.seq + 1;
+                        Flow::Item(TokenEvent::Chunk(c))
+                    }
+                    Err(e) => Flow::Fail(SdkError::decode("a token", e)),
+                },
+                "done" | "end" => match serde_json::from_str::<TokenEnd>(&msg.data) {
+                    Ok(end) => Flow::Last(match end.status {
+                        None => TokenEvent::Done { chunks: end.chunks },
+                        Some(status) => TokenEvent::End {
+                            chunks: end.chunks,
+                            status,
+                        },
+                    }),
+                    Err(e) => Flow::Fail(SdkError::decode("a stream end", e)),
+                },
+                _ => Flow::Skip,
+            },
+        )
+    }
+
+    /// A live SSE feed at `path(&state)`, each message turned into items by `handle` (which
+    /// keeps its place in `state`, so a reconnection resumes after what was delivered).
+    /// Reconnects with backoff (100 ms doubling to 2 s) while the reader listens; a 4xx
+    /// answer or a message `handle` fails on ends the feed with that error.
+    fn subscribe_sse<S, T>(
+        &self,
+        mut state: S,
+        path: impl Fn(&S) -> String + Send + 'static,
+        mut handle: impl FnMut(&mut S, &SseMessage) -> Flow<T> + Send + 'static,
+    ) -> Subscription<T>
+    where
+        S: Send + 'static,
+        T: Send + 'static,
+    {
         let (tx, rx) = mpsc::channel(256);
         let me = self.clone();
         let task = tokio::spawn(async move {
-            let mut next = 0u32;
             let mut backoff = Duration::from_millis(100);
             loop {
-                match me
-                    .open_sse(&format!("/v1/jobs/{job_id}/tokens/stream"))
-                    .await
-                {
+                match me.open_sse(&path(&state)).await {
                     Ok(resp) => {
                         backoff = Duration::from_millis(100);
                         let mut sse = SseReader::new(resp);
                         while let Some(msg) = sse.next().await {
-                            let ev = match msg.event.as_str() {
-                                "token" => match serde_json::from_str::<TokenChunk>(&msg.data) {
-                                    Ok(c) if c.seq < next => continue,
-                                    Ok(c) => {
-                                        next = c.seq + 1;
-                                        TokenEvent::Chunk(c)
-                                    }
-                                    Err(e) => {
-                                        let _ = tx.send(Err(SdkError::decode("a token", e))).await;
+                            match handle(&mut state, &msg) {
+                                Flow::Skip => {}
+                                Flow::Item(v) => {
+                                    if tx.send(Ok(v)).await.is_err() {
                                         return;
                                     }
-                                },
-                                "done" | "end" => {
-                                    let end: TokenEnd = match serde_json::from_str(&msg.data) {
-                                        Ok(e) => e,
-                                        Err(e) => {
-                                            let _ = tx
-                                                .send(Err(SdkError::decode("a stream end", e)))
-                                                .await;
-                                            return;
-                                        }
-                                    };
-                                    let ev = match end.status {
-                                        None => TokenEvent::Done { chunks: end.chunks },
-                                        Some(status) => TokenEvent::End {
-                                            chunks: end.chunks,
-                                            status,
-                                        },
-                                    };
-                                    let _ = tx.send(Ok(ev)).await;
+                                }
+                                Flow::Last(v) => {
+                                    let _ = tx.send(Ok(v)).await;
                                     return;
                                 }
-                                _ => continue,
-                            };
-                            if tx.send(Ok(ev)).await.is_err() {
-                                return;
+                                Flow::Fail(e) => {
+                                    let _ = tx.send(Err(e)).await;
+                                    return;
+                                }
                             }
                         }
                     }
@@ -370,6 +355,18 @@ impl Remote {
         });
         Subscription::new(rx, task)
     }
+}
+
+/// What a live feed does with one server-sent event.
+enum Flow<T> {
+    /// Nothing to deliver.
+    Skip,
+    /// Deliver this.
+    Item(T),
+    /// Deliver this; the feed is over.
+    Last(T),
+    /// The feed ends with this error.
+    Fail(SdkError),
 }
 
 /// One server-sent event.
