@@ -7,88 +7,44 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{num, one_line_error, NodeProc};
+use support::{num, one_line_error, NodeProc, WorkerDaemon};
 
 const FUNDS: i64 = 1_000_000;
 const STAKE: i64 = 20_000;
 const PRICE: &str = "1000";
 
-/// A `comqute worker run --backend stand-in` process, killed on drop.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
+/// A `comqute worker run --backend stand-in` process on `key`, with `extra` flags.
+struct Daemon;
 
 impl Daemon {
-    fn start(node: &NodeProc, key: &Path, extra: &[&str]) -> Daemon {
+    fn start(node: &NodeProc, key: &Path, extra: &[&str]) -> WorkerDaemon {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
         let n = STARTED.fetch_add(1, Ordering::Relaxed);
-        let log = key.with_extension(format!("daemon{n}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_comqute"))
-            .env("COMQUTE_NODE", &node.url)
-            .env("RUST_LOG", "info")
-            .arg("--key")
-            .arg(key)
-            .args([
-                "worker",
-                "run",
-                "--backend",
-                "stand-in",
-                "--stake",
-                &STAKE.to_string(),
-                "--price-per-1k",
-                PRICE,
-                "--heartbeat-ticks",
-                "40",
-                "--grace",
-                "5",
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("the worker starts");
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits for the process to exit by itself within `secs`; its status and log.
-    fn exit_within(mut self, secs: u64) -> (std::process::ExitStatus, String) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return (st, self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the daemon did not exit: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn interrupt(&self) {
-        assert!(Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let stake = STAKE.to_string();
+        let mut args = vec![
+            "--backend",
+            "stand-in",
+            "--stake",
+            &stake,
+            "--price-per-1k",
+            PRICE,
+            "--heartbeat-ticks",
+            "40",
+            "--grace",
+            "5",
+        ];
+        args.extend_from_slice(extra);
+        WorkerDaemon::start(
+            node,
+            key,
+            &args,
+            key.with_extension(format!("daemon{n}.log")),
+        )
     }
 }
 
@@ -97,7 +53,7 @@ fn worker_json(node: &NodeProc, key: &Path) -> Value {
 }
 
 /// Waits until the key's worker is online and available for matching.
-fn wait_ready(node: &NodeProc, key: &Path, d: &Daemon) {
+fn wait_ready(node: &NodeProc, key: &Path, d: &WorkerDaemon) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let o = node.cli(Some(key), &["worker", "status", "--json"]);
@@ -117,7 +73,7 @@ fn wait_ready(node: &NodeProc, key: &Path, d: &Daemon) {
 }
 
 /// Walt's key running a ready daemon, and Alice's funded key, on `node`.
-fn served(node: &NodeProc) -> (PathBuf, PathBuf, Daemon) {
+fn served(node: &NodeProc) -> (PathBuf, PathBuf, WorkerDaemon) {
     let (walt_file, _) = node.funded_key("walt", 100_000);
     let (alice_file, _) = node.funded_key("alice", FUNDS);
     let d = Daemon::start(node, &walt_file, &[]);

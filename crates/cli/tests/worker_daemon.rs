@@ -7,14 +7,13 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use comqute_inference::testserver::{Fault, TestServer, TestServerConfig};
 use comqute_sdk::Hash32;
 use serde_json::Value;
-use support::{num, runtime, NodeProc};
+use support::{num, runtime, NodeProc, WorkerDaemon};
 
 const WORKER_FUNDS: i64 = 100_000;
 const STAKE: i64 = 20_000;
@@ -23,11 +22,8 @@ const TINY: &str = "comqute-test:tiny";
 const SMALL: &str = "comqute-test:small";
 const MAX_TOKENS: u32 = 24;
 
-/// A `comqute worker run` process, killed on drop.
-struct WorkerProc {
-    child: Child,
-    log: PathBuf,
-}
+/// `comqute worker run` on an Ollama-compatible server.
+struct WorkerProc;
 
 impl WorkerProc {
     fn start(
@@ -36,50 +32,28 @@ impl WorkerProc {
         ollama: &str,
         model: &str,
         price: &str,
-    ) -> WorkerProc {
-        let log = key.with_extension("log");
-        let child = Command::new(env!("CARGO_BIN_EXE_comqute"))
-            .env("COMQUTE_NODE", &node.url)
-            .env("RUST_LOG", "info")
-            .arg("--key")
-            .arg(key)
-            .args([
-                "worker",
-                "run",
-                "--ollama",
-                ollama,
-                "--model",
-                model,
-                "--stake",
-                &STAKE.to_string(),
-                "--price-per-1k",
-                price,
-                "--concurrency",
-                "2",
-                "--heartbeat-ticks",
-                "40",
-                "--attempts",
-                "2",
-                "--grace",
-                "20",
-                "--no-benchmark",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("the worker starts");
-        WorkerProc { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for WorkerProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    ) -> WorkerDaemon {
+        let stake = STAKE.to_string();
+        let args = [
+            "--ollama",
+            ollama,
+            "--model",
+            model,
+            "--stake",
+            &stake,
+            "--price-per-1k",
+            price,
+            "--concurrency",
+            "2",
+            "--heartbeat-ticks",
+            "40",
+            "--attempts",
+            "2",
+            "--grace",
+            "20",
+            "--no-benchmark",
+        ];
+        WorkerDaemon::start(node, key, &args, key.with_extension("log"))
     }
 }
 
@@ -91,7 +65,7 @@ fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn wait_terminal(node: &NodeProc, id: &str, secs: u64, workers: &[&WorkerProc]) -> Value {
+fn wait_terminal(node: &NodeProc, id: &str, secs: u64, workers: &[&WorkerDaemon]) -> Value {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let v = node.job(id);

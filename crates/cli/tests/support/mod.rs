@@ -224,6 +224,69 @@ pub fn one_line_error(o: &Output) -> String {
     err
 }
 
+/// A `comqute worker run` process with its log file; killed on drop.
+pub struct WorkerDaemon {
+    /// The process.
+    pub child: Child,
+    /// Its stderr (`RUST_LOG=info`).
+    pub log: PathBuf,
+}
+
+impl WorkerDaemon {
+    /// Starts `comqute --key KEY worker run ARGS…` against `node`, logging to `log`.
+    pub fn start(node: &NodeProc, key: &Path, args: &[&str], log: PathBuf) -> WorkerDaemon {
+        let child = Command::new(env!("CARGO_BIN_EXE_comqute"))
+            .env("COMQUTE_NODE", &node.url)
+            .env("RUST_LOG", "info")
+            .arg("--key")
+            .arg(key)
+            .args(["worker", "run"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("the worker starts");
+        WorkerDaemon { child, log }
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit by itself within `secs`; its status and log.
+    pub fn exit_within(mut self, secs: u64) -> (std::process::ExitStatus, String) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return (st, self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not exit: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends it SIGINT (Ctrl-C).
+    pub fn interrupt(&self) {
+        assert!(Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+    }
+}
+
+impl Drop for WorkerDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A JSON number the API renders as a decimal string (64-bit) or a number.
 pub fn num(v: &Value) -> i64 {
     v.as_str()
