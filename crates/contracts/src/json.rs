@@ -125,11 +125,13 @@ impl ser::Serializer for ValueSer {
     fn serialize_u128(self, v: u128) -> Result<Value, ValueError> {
         Ok(Value::String(v.to_string()))
     }
-    fn serialize_f32(self, v: f32) -> Result<Value, ValueError> {
-        Ok(serde_json::Number::from_f64(f64::from(v)).map_or(Value::Null, Value::Number))
+    // Contract types hold no floats (determinism): one that shows up is refused, not
+    // rounded into the JSON.
+    fn serialize_f32(self, _v: f32) -> Result<Value, ValueError> {
+        Err(ValueError("a float in a contract type".into()))
     }
-    fn serialize_f64(self, v: f64) -> Result<Value, ValueError> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    fn serialize_f64(self, _v: f64) -> Result<Value, ValueError> {
+        Err(ValueError("a float in a contract type".into()))
     }
     fn serialize_char(self, v: char) -> Result<Value, ValueError> {
         Ok(Value::String(v.to_string()))
@@ -380,6 +382,12 @@ pub fn decode_event<T: borsh::BorshDeserialize + Serialize>(data: &[u8]) -> Opti
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn floats_are_refused() {
+        assert!(super::to_json(&1.5f64).is_err());
+        assert!(super::to_json(&(1u8, 0.5f32)).is_err());
+    }
+
     use super::*;
     use serde_json::json;
 
