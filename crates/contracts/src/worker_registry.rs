@@ -412,6 +412,9 @@ pub struct Worker {
     pub session: u64,
     /// Its daemon signed off: offline until the next heartbeat.
     pub signed_off: bool,
+    /// The ids of `capabilities.models`, in the same order: hashed once when the models are
+    /// declared, not on every match and job step.
+    pub model_ids: Vec<Hash32>,
 }
 
 impl Worker {
@@ -785,23 +788,26 @@ impl WorkerRegistry {
         ctx.put(&worker_key(&after.id), after)?;
         let n = after.number;
         // Per-model indices, by model id.
-        let serves = |w: &Worker| w.status != WorkerStatus::Exited;
-        let ids = |w: Option<&Worker>, keep: &dyn Fn(&Worker) -> bool| -> Vec<Hash32> {
+        fn ids(w: Option<&Worker>, keep: impl Fn(&Worker) -> bool) -> &[Hash32] {
             match w {
-                Some(w) if keep(w) => w.capabilities.model_ids(),
-                _ => Vec::new(),
+                Some(w) if keep(w) => &w.model_ids,
+                _ => &[],
             }
-        };
-        let old_serves = ids(before, &serves);
-        let new_serves = ids(Some(after), &serves);
-        Self::sync_models(ctx, T_SERVES, n, &old_serves, &new_serves)?;
-        let old_listed = ids(before, &|w| self.listed(w));
-        let new_listed = ids(Some(after), &|w| self.listed(w));
-        Self::sync_models(ctx, T_LISTED, n, &old_listed, &new_listed)?;
+        }
+        let serves = |w: &Worker| w.status != WorkerStatus::Exited;
+        let new_serves = ids(Some(after), serves);
+        Self::sync_models(ctx, T_SERVES, n, ids(before, serves), new_serves)?;
+        Self::sync_models(
+            ctx,
+            T_LISTED,
+            n,
+            ids(before, |w| self.listed(w)),
+            ids(Some(after), |w| self.listed(w)),
+        )?;
         // Every model name ever declared, for display.
         let new_names = before.is_none_or(|b| b.capabilities.models != after.capabilities.models);
         if new_names {
-            for (name, id) in after.capabilities.models.iter().zip(&new_serves) {
+            for (name, id) in after.capabilities.models.iter().zip(new_serves) {
                 let key = KeyBuf::table(T_MODEL_NAME).bytes32(&id.0);
                 if ctx.get::<String>(&key)?.is_none() {
                     // The value holds the name; the set member orders the ids for MODELS.
@@ -902,7 +908,7 @@ impl WorkerRegistry {
                 min: self.config.min_stake,
             });
         }
-        if !w.capabilities.serves(model) {
+        if !w.model_ids.contains(model) {
             return Err(WorkerError::ModelNotServed(*model));
         }
         if w.capabilities.price_per_1k > max_price {
@@ -1009,6 +1015,7 @@ impl WorkerRegistry {
             total_earned: before.as_ref().map_or(Amount::ZERO, |b| b.total_earned),
             session: 0,
             signed_off: false,
+            model_ids: caps.model_ids(),
         };
         self.save(ctx, before.as_ref(), &after, true)?;
         ctx.emit(&WorkerEvent::Registered {
@@ -1275,6 +1282,7 @@ impl Contract for WorkerRegistry {
                 caps.validate()?;
                 let before = Self::load_active(ctx, &id)?;
                 let mut after = before.clone();
+                after.model_ids = caps.model_ids();
                 after.capabilities = caps.clone();
                 after.last_heartbeat = now;
                 self.save(ctx, Some(&before), &after, true)?;
