@@ -10,10 +10,10 @@
 use comqute_benches::harness::{
     big_ledger, happy_path, market_builder, nth, scenario_config, scenario_genesis, transfer_ledger,
 };
-use comqute_contracts::{Amount, Tick};
-use comqute_ledger::invariants::marketplace::MarketModel;
 use comqute_ledger::invariants::InvariantRunner;
 use comqute_ledger::Ledger;
+use comqute_market::harness::MarketModel;
+use comqute_qpi::{Amount, Tick};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn transfers(c: &mut Criterion) {

@@ -4,8 +4,8 @@
 #![allow(missing_docs)]
 
 use comqute_benches::{funded, key, transfers};
-use comqute_contracts::{Amount, ContractIndex, Tick};
 use comqute_ledger::{tx::verify_all, Transaction};
+use comqute_qpi::{Amount, ContractIndex, Tick};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 fn wire(c: &mut Criterion) {

@@ -55,22 +55,25 @@ impl Clock {
     }
 }
 
-use comqute_contracts::job_registry::{
-    Job, JobRef, JobSpec, JobStatus, PostResult, Sampling, GET_JOB, POST_RESULT, START, SUBMIT,
-};
-use comqute_contracts::marketplace::{self, model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{Capabilities, SetAvailable, REGISTER, SET_AVAILABLE};
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
-use comqute_ledger::invariants::marketplace::MarketModel;
 use comqute_ledger::invariants::InvariantRunner;
 use comqute_ledger::{Ledger, LedgerBuilder, LedgerError, Transaction};
+use comqute_market::harness::MarketModel;
+use comqute_market::job_registry::{
+    Job, JobRef, JobSpec, JobStatus, PostResult, Sampling, GET_JOB, POST_RESULT, START, SUBMIT,
+};
+use comqute_market::worker_registry::{Capabilities, SetAvailable, REGISTER, SET_AVAILABLE};
+use comqute_market::{model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_qpi::contract::encode;
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 
 /// The marketplace settings of the scenarios: the default ones, with a short challenge
 /// window so a scenario is a handful of ticks.
 pub fn scenario_config() -> MarketConfig {
     MarketConfig {
-        challenge_window: 3,
+        jobs: comqute_market::job_registry::JobConfig {
+            challenge_window: 3,
+            ..MarketConfig::default().jobs
+        },
         ..MarketConfig::default()
     }
 }
@@ -84,7 +87,7 @@ pub const WORKER: Identity = Identity([0xB2; 32]);
 /// 1,000,000,000 each.
 pub fn market_builder(config: MarketConfig, funded: &[Identity]) -> LedgerBuilder {
     let mut b = Ledger::builder();
-    for c in marketplace::contracts(config) {
+    for c in comqute_market::contracts(config) {
         b = b.contract_arc(c);
     }
     for id in funded {
@@ -122,7 +125,7 @@ pub fn scenario_spec(nonce: u64) -> JobSpec {
 fn queue(
     l: &mut Ledger,
     who: Identity,
-    contract: comqute_contracts::ContractIndex,
+    contract: comqute_qpi::ContractIndex,
     procedure: u16,
     input: Vec<u8>,
     amount: i64,
@@ -151,41 +154,62 @@ pub fn happy_path(l: &mut Ledger, nonce: u64) -> Result<u64, LedgerError> {
         price_per_1k: Amount(1_000),
         max_concurrent: 2,
     };
-    let stake = scenario_config().min_stake.0;
-    queue(l, WORKER, WORKER_REGISTRY, REGISTER, encode(&caps), stake)?;
+    let stake = scenario_config().workers.min_stake.0;
+    queue(
+        l,
+        WORKER,
+        WORKER_REGISTRY,
+        REGISTER.number(),
+        encode(&caps),
+        stake,
+    )?;
     l.process_tick()?;
     let available = encode(&SetAvailable {
         available: true,
         session: 0,
     });
-    queue(l, WORKER, WORKER_REGISTRY, SET_AVAILABLE, available, 0)?;
+    queue(
+        l,
+        WORKER,
+        WORKER_REGISTRY,
+        SET_AVAILABLE.number(),
+        available,
+        0,
+    )?;
     l.process_tick()?;
     // Submit; the END_TICK of the same tick matches it with the worker.
     queue(
         l,
         REQUESTER,
         JOB_REGISTRY,
-        SUBMIT,
+        SUBMIT.number(),
         encode(&scenario_spec(nonce)),
         2_000,
     )?;
     l.process_tick()?;
     let job_id = 1;
     let jr = encode(&JobRef { job_id });
-    queue(l, WORKER, JOB_REGISTRY, START, jr, 0)?;
+    queue(l, WORKER, JOB_REGISTRY, START.number(), jr, 0)?;
     l.process_tick()?;
     let post = PostResult {
         job_id,
-        result: comqute_contracts::job_registry::JobResult {
+        result: comqute_market::job_registry::JobResult {
             result_hash: Hash32::of(b"the sky scatters blue light"),
             output_tokens: 800,
             runtime: Hash32::ZERO,
         },
     };
-    queue(l, WORKER, JOB_REGISTRY, POST_RESULT, encode(&post), 0)?;
+    queue(
+        l,
+        WORKER,
+        JOB_REGISTRY,
+        POST_RESULT.number(),
+        encode(&post),
+        0,
+    )?;
     l.process_tick()?;
     // The challenge window; END_TICK of its last tick finalizes and pays.
-    l.advance_ticks(scenario_config().challenge_window + 1)?;
+    l.advance_ticks(scenario_config().jobs.challenge_window + 1)?;
     Ok(job_id)
 }
 
@@ -193,7 +217,7 @@ pub fn happy_path(l: &mut Ledger, nonce: u64) -> Result<u64, LedgerError> {
 /// 1k = 800).
 pub fn check_paid(l: &Ledger, id: u64) -> Result<(), String> {
     let job: Option<Job> = l
-        .query(JOB_REGISTRY, GET_JOB, &JobRef { job_id: id })
+        .query_fn(GET_JOB, &JobRef { job_id: id })
         .map_err(|e| e.to_string())?;
     match job {
         Some(j) if j.status == JobStatus::Finalized && j.paid == Amount(800) => Ok(()),
@@ -353,7 +377,7 @@ pub fn load_jobs(l: &mut Ledger, requester: Identity, n: u64) -> Result<(), Ledg
                 JOB_REGISTRY,
                 Amount(1),
                 tick,
-                SUBMIT,
+                SUBMIT.number(),
                 encode(&spec),
             );
             l.submit_unsigned(tx)?;
@@ -394,12 +418,8 @@ pub fn measure_snapshot_restore(l: &mut Ledger, reps: u32) -> Result<f64, Ledger
 
 /// Number of live (not terminal) jobs on `l`.
 pub fn live_jobs(l: &Ledger) -> Result<u64, LedgerError> {
-    let stats: comqute_contracts::job_registry::NetworkStats = l
-        .query(
-            JOB_REGISTRY,
-            comqute_contracts::job_registry::NETWORK_STATS,
-            &(),
-        )
+    let stats: comqute_market::job_registry::NetworkStats = l
+        .query_fn(comqute_market::job_registry::NETWORK_STATS, &())
         .map_err(LedgerError::Contract)?;
     Ok(stats.jobs.submitted)
 }

@@ -5,8 +5,8 @@
 pub mod harness;
 pub mod lifecycle;
 
-use comqute_contracts::{Amount, Identity, Tick};
 use comqute_ledger::{Keypair, Ledger, Seed, Transaction};
+use comqute_qpi::{Amount, Identity, Tick};
 
 /// The i-th benchmark key.
 pub fn key(i: u32) -> Keypair {

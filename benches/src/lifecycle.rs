@@ -8,15 +8,15 @@
 //! predictable because a fresh registry numbers jobs from 1 in slot order, and slot order is
 //! submission order.
 
-use comqute_contracts::job_registry::{
+use comqute_ledger::{Ledger, LedgerBuilder, Retention, Transaction};
+use comqute_market::job_registry::{
     GiveUp, JobRef, JobResult, JobSpec, PostResult, Resolve, Sampling, CANCEL, CLAIM, DECLINE,
     DISPUTE, EXPIRE, FAIL, POST_RESULT, RESOLVE, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{self, model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{Capabilities, REGISTER};
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
-use comqute_ledger::{Ledger, LedgerBuilder, Retention, Transaction};
+use comqute_market::worker_registry::{Capabilities, REGISTER};
+use comqute_market::{model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_qpi::contract::encode;
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 
 /// Registered workers (none listed as available: jobs are claimed, never auto-matched).
 pub const WORKERS: u32 = 1_024;
@@ -60,10 +60,16 @@ pub fn worker_of(id: u64) -> Identity {
 /// here send no heartbeats), a resolver, and `settlements` deadlines handled per END_TICK.
 pub fn config(settlements: u32) -> MarketConfig {
     MarketConfig {
-        max_timeout_ticks: 1_000_000,
-        heartbeat_window: 1_000_000,
-        resolver: RESOLVER,
-        max_settlements_per_tick: settlements,
+        workers: comqute_market::worker_registry::WorkerConfig {
+            heartbeat_window: 1_000_000,
+            ..MarketConfig::default().workers
+        },
+        jobs: comqute_market::job_registry::JobConfig {
+            max_timeout_ticks: 1_000_000,
+            resolver: RESOLVER,
+            max_settlements_per_tick: settlements,
+            ..MarketConfig::default().jobs
+        },
         ..MarketConfig::default()
     }
 }
@@ -71,7 +77,7 @@ pub fn config(settlements: u32) -> MarketConfig {
 /// The builder of [`genesis`] (durable ledgers open from a builder).
 pub fn genesis_builder(settlements: u32) -> LedgerBuilder {
     let mut b = Ledger::builder().history(Retention::KeepLast(16));
-    for c in marketplace::contracts(config(settlements)) {
+    for c in comqute_market::contracts(config(settlements)) {
         b = b.contract_arc(c);
     }
     for i in 0..WORKERS {
@@ -158,7 +164,7 @@ pub fn registrations_of(
                 WORKER_REGISTRY,
                 Amount(10_000),
                 tick,
-                REGISTER,
+                REGISTER.number(),
                 encode(&caps),
             )
         })
@@ -260,15 +266,15 @@ impl Proc {
                 let (who, ty, amount, input) = match self {
                     Proc::Submit => (
                         requester_of(id),
-                        SUBMIT,
+                        SUBMIT.number(),
                         ESCROW,
                         encode(&spec(id, 1_000_000)),
                     ),
-                    Proc::Claim => (worker_of(id), CLAIM, Amount::ZERO, jr()),
-                    Proc::Start => (worker_of(id), START, Amount::ZERO, jr()),
+                    Proc::Claim => (worker_of(id), CLAIM.number(), Amount::ZERO, jr()),
+                    Proc::Start => (worker_of(id), START.number(), Amount::ZERO, jr()),
                     Proc::PostResult => (
                         worker_of(id),
-                        POST_RESULT,
+                        POST_RESULT.number(),
                         Amount::ZERO,
                         encode(&PostResult {
                             job_id: id,
@@ -279,13 +285,23 @@ impl Proc {
                             },
                         }),
                     ),
-                    Proc::Cancel => (requester_of(id), CANCEL, Amount::ZERO, jr()),
-                    Proc::Decline => (worker_of(id), DECLINE, Amount::ZERO, give_up("too slow")),
-                    Proc::Fail => (worker_of(id), FAIL, Amount::ZERO, give_up("out of memory")),
-                    Proc::Dispute => (requester_of(id), DISPUTE, Amount::ZERO, jr()),
+                    Proc::Cancel => (requester_of(id), CANCEL.number(), Amount::ZERO, jr()),
+                    Proc::Decline => (
+                        worker_of(id),
+                        DECLINE.number(),
+                        Amount::ZERO,
+                        give_up("too slow"),
+                    ),
+                    Proc::Fail => (
+                        worker_of(id),
+                        FAIL.number(),
+                        Amount::ZERO,
+                        give_up("out of memory"),
+                    ),
+                    Proc::Dispute => (requester_of(id), DISPUTE.number(), Amount::ZERO, jr()),
                     Proc::Resolve => (
                         RESOLVER,
-                        RESOLVE,
+                        RESOLVE.number(),
                         Amount::ZERO,
                         encode(&Resolve {
                             job_id: id,
@@ -293,7 +309,7 @@ impl Proc {
                         }),
                     ),
                     // Anyone may expire; a worker that never held the job does.
-                    Proc::Expire => (worker_of(id), EXPIRE, Amount::ZERO, jr()),
+                    Proc::Expire => (worker_of(id), EXPIRE.number(), Amount::ZERO, jr()),
                 };
                 Transaction::call(who, JOB_REGISTRY, amount, tick, ty, input)
             })
@@ -353,7 +369,7 @@ pub fn submission_timing_out(id: u64, tick: Tick, timeout: u32) -> Transaction {
         JOB_REGISTRY,
         ESCROW,
         tick,
-        SUBMIT,
+        SUBMIT.number(),
         encode(&spec(id, timeout)),
     )
 }
@@ -401,7 +417,7 @@ pub fn mixed_tick(jobs: u64, tick: Tick) -> Vec<Transaction> {
             JOB_REGISTRY,
             ESCROW,
             tick,
-            SUBMIT,
+            SUBMIT.number(),
             encode(&spec(id, 1_000_000)),
         ));
     }
@@ -415,7 +431,7 @@ pub fn mixed_tick(jobs: u64, tick: Tick) -> Vec<Transaction> {
                 JOB_REGISTRY,
                 Amount::ZERO,
                 tick,
-                CLAIM,
+                CLAIM.number(),
                 jr,
             )
         } else {
@@ -424,7 +440,7 @@ pub fn mixed_tick(jobs: u64, tick: Tick) -> Vec<Transaction> {
                 JOB_REGISTRY,
                 Amount::ZERO,
                 tick,
-                CANCEL,
+                CANCEL.number(),
                 jr,
             )
         };

@@ -368,7 +368,9 @@ fn bad_prompts_and_limits_are_refused_before_signing() {
 
     // The chain's prompt limit and the node's blob limit agree: a prompt at the limit is
     // uploaded and submitted, one byte more is refused before anything is sent.
-    let limit = comqute_sdk::contracts::marketplace::MarketConfig::default().max_prompt_bytes;
+    let limit = comqute_sdk::contracts::MarketConfig::default()
+        .jobs
+        .max_prompt_bytes;
     let big = node.dir.join("big.txt");
     let submit_big = |size: u32| {
         std::fs::write(&big, vec![b'a'; size as usize]).unwrap();

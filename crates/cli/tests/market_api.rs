@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use comqute_sdk::contracts::marketplace::model_id;
+use comqute_sdk::contracts::model_id;
 use comqute_sdk::contracts::worker_registry::Capabilities;
 use comqute_sdk::wire::token_digest;
 use comqute_sdk::{Amount, Client, Hash32, Identity, JobRequest, TokenEvent};
@@ -228,9 +228,9 @@ fn jobs_workers_stats_events_and_tokens_over_http() {
         let p = sdk
             .submit(
                 &walt,
-                Identity::contract(comqute_sdk::contracts::marketplace::JOB_REGISTRY),
+                Identity::contract(comqute_sdk::contracts::JOB_REGISTRY),
                 Amount::ZERO,
-                comqute_sdk::contracts::job_registry::START,
+                comqute_sdk::contracts::job_registry::START.number(),
                 borsh::to_vec(&comqute_sdk::contracts::job_registry::JobRef { job_id: 1 }).unwrap(),
             )
             .await
@@ -240,7 +240,7 @@ fn jobs_workers_stats_events_and_tokens_over_http() {
         assert!(
             matches!(
                 err.contract_error(),
-                Some(comqute_sdk::contracts::ContractError::Rejected { code: 401, .. })
+                Some(comqute_sdk::qpi::ContractError::Rejected { code: 401, .. })
             ),
             "starting twice: {err}"
         );

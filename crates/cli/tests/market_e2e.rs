@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use comqute_sdk::contracts::job_registry::{JobEvent, Sampling};
-use comqute_sdk::contracts::marketplace::MarketConfig;
 use comqute_sdk::contracts::worker_registry::Capabilities;
+use comqute_sdk::contracts::MarketConfig;
 use comqute_sdk::{keys, wire, Amount, Client, Hash32, Identity, JobRequest, Keypair, Seed};
 use serde_json::{json, Value};
 use support::{runtime, NodeProc, CHALLENGE_WINDOW};
@@ -277,7 +277,10 @@ fn cli_requester_and_sdk_worker_finish_a_job_and_the_embedded_transport_agrees()
     // The same scenario on the embedded transport.
     let embedded_started = Instant::now();
     let cfg = MarketConfig {
-        challenge_window: CHALLENGE_WINDOW,
+        jobs: comqute_market::job_registry::JobConfig {
+            challenge_window: CHALLENGE_WINDOW,
+            ..MarketConfig::default().jobs
+        },
         ..MarketConfig::default()
     };
     let embedded = Client::embedded(comqute_node::market_genesis(&cfg).build().unwrap());

@@ -22,8 +22,6 @@ use serde::{Deserialize, Serialize};
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
 
-pub mod marketplace;
-
 /// An invariant: a name and a check that says what is wrong.
 pub type Invariant = (&'static str, fn(&Ledger) -> Result<(), String>);
 

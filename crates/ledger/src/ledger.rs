@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_contracts::qpi::{encode, CallInfo, Contract, TickWork};
-use comqute_contracts::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity, Tick};
+use comqute_qpi::contract::{encode, CallInfo, Contract, TickWork};
+use comqute_qpi::kit::{Func, Proc};
+use comqute_qpi::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity, Tick};
 use rustc_hash::FxHashMap;
 
 use crate::error::LedgerError;
@@ -555,6 +556,17 @@ impl Ledger {
             .map_err(|e| ContractError::BadInput(format!("function output: {e}")))
     }
 
+    /// Runs a contract function by its descriptor (`comqute_qpi::kit::Func`), typed in and
+    /// out.
+    pub fn query_fn<I: BorshSerialize, O: BorshDeserialize>(
+        &self,
+        f: Func<I, O>,
+        input: &I,
+    ) -> Result<O, ContractError> {
+        let out = self.query_raw(f.contract(), f.number(), &encode(input))?;
+        f.decode_output(&out)
+    }
+
     // --- submitting ---------------------------------------------------------------------------
 
     /// Queues a signed transaction for its tick. The signature is checked when the tick runs,
@@ -739,6 +751,24 @@ impl Ledger {
             Identity::contract(contract),
             amount,
             input_type,
+            encode(input),
+        )
+    }
+
+    /// **Harness power**: calls a procedure by its descriptor (`comqute_qpi::kit::Proc`) with
+    /// a typed input (unsigned) in the next tick, and returns the receipt.
+    pub fn call_proc<I: BorshSerialize, O>(
+        &mut self,
+        source: Identity,
+        p: Proc<I, O>,
+        input: &I,
+        amount: Amount,
+    ) -> Result<Receipt, LedgerError> {
+        self.execute(
+            source,
+            Identity::contract(p.contract()),
+            amount,
+            p.number(),
             encode(input),
         )
     }

@@ -13,10 +13,8 @@
 //!   events, epochs, and the **harness powers**: fund, execute without signatures, warp to a
 //!   tick or epoch, snapshot and restore, fork.
 //! - [`invariants`]: random action sequences with invariants after every tick, shrinking and
-//!   saved regressions; [`invariants::marketplace`] is the marketplace's model with the
-//!   shipped invariants (money conserved, escrow never negative, no job paid over its escrow,
-//!   every job terminal after its deadline and window, no slash but for a started job's
-//!   missed delivery deadline or a lost dispute).
+//!   saved regressions (the marketplace's model with its invariants is
+//!   `comqute_market::harness`).
 //! - [`record`]: a run's genesis and inputs in one file, replayed with a digest check at
 //!   every tick.
 //! - [`Retention`]: how much history (receipts, events, summaries) a long run keeps.
@@ -47,8 +45,8 @@
 //!
 //! ## Example: a contract under test
 //! ```
-//! use comqute_contracts::examples::{Notary, SendMany, SendToMany, SEND_MANY, SEND_TO_MANY, STATS, SendManyStats};
-//! use comqute_contracts::{Amount, Identity};
+//! use comqute_qpi::examples::{Notary, SendMany, SendToMany, SEND_MANY, SEND_TO_MANY, STATS, SendManyStats};
+//! use comqute_qpi::{Amount, Identity};
 //! use comqute_ledger::{Ledger, Seed, Transaction, TxStatus};
 //!
 //! let alice = Seed::new(&"a".repeat(55))?.keypair();
@@ -79,7 +77,7 @@
 //! assert_eq!(stats.calls, 2);
 //! ledger.restore("before")?;
 //! assert_eq!(ledger.balance(&bob), Amount(100));
-//! ledger.warp_to_tick(comqute_contracts::Tick(50_000))?;
+//! ledger.warp_to_tick(comqute_qpi::Tick(50_000))?;
 //! assert_eq!(ledger.epoch().0, 5);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -16,9 +16,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use comqute_contracts::{Hash32, Tick};
 use comqute_ledger::durable::{verify, DurableLedger, TxState};
 use comqute_ledger::Ledger;
+use comqute_qpi::{Hash32, Tick};
 use durable_support::*;
 
 const ROUNDS: u32 = 24;

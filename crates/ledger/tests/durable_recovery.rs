@@ -8,13 +8,13 @@ mod durable_support;
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 
-use comqute_contracts::examples::{Faulty, SendMany, NOTARY};
-use comqute_contracts::qpi::{decode_input, encode, Contract, Ctx, View};
-use comqute_contracts::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::durable::{
     export, export_ledger, inspect_log, verify, DurableConfig, DurableError, DurableLedger, TxState,
 };
 use comqute_ledger::Ledger;
+use comqute_qpi::contract::{decode_input, encode, Contract, Ctx, View};
+use comqute_qpi::examples::{Faulty, SendMany, NOTARY};
+use comqute_qpi::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
 use durable_support::*;
 
 fn no_snapshots() -> DurableConfig {

@@ -12,9 +12,3 @@ fn tx_decode_corpus() {
 fn tick_log_corpus() {
     replay("tick_log", 2, comqute_ledger::fuzz::tick_log).unwrap_or_else(|e| panic!("{e}"));
 }
-
-#[test]
-fn contract_calls_corpus() {
-    replay("contract_calls", 2, comqute_ledger::fuzz::contract_calls)
-        .unwrap_or_else(|e| panic!("{e}"));
-}

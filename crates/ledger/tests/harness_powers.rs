@@ -1,19 +1,13 @@
 //! Harness powers of issue 9: fork isolation, bit-for-bit restores after many changes,
-//! bounded history that changes no digest, record and replay, the marketplace invariant
-//! model, and the saved regressions directory that a plain `cargo test` replays.
+//! bounded history that changes no digest. (Record and replay of a market run, the
+//! marketplace invariant model and its saved regressions are tested in `comqute-market`.)
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
-use comqute_contracts::examples::{SendToMany, FAULTY, FAULTY_SUCCEED, SEND_MANY, SEND_TO_MANY};
-use comqute_contracts::marketplace;
-use comqute_contracts::{Amount, Tick};
-use comqute_ledger::invariants::marketplace::{MarketAct, MarketModel};
-use comqute_ledger::invariants::{replay_file, ActionModel, InvariantRunner, Verdict};
-use comqute_ledger::record::{Input, Recording, ReplayError};
 use comqute_ledger::{Ledger, Retention};
+use comqute_qpi::examples::{SendToMany, FAULTY, FAULTY_SUCCEED, SEND_MANY, SEND_TO_MANY};
+use comqute_qpi::{Amount, Tick};
 
 fn fingerprint(l: &Ledger) -> (String, String, Tick, usize, usize) {
     (
@@ -160,148 +154,4 @@ fn bounded_history_changes_no_digest() {
     assert!(n >= 40);
     short.restore("s").expect("s");
     assert_eq!(short.digest(), all.digest());
-}
-
-fn market_contracts() -> Vec<std::sync::Arc<dyn comqute_contracts::qpi::Contract>> {
-    marketplace::contracts(MarketModel::default().config)
-}
-
-#[test]
-fn a_recorded_run_replays_with_a_digest_check_at_every_tick() {
-    let model = MarketModel::default();
-    let mut l = model.genesis().expect("genesis");
-    let acts = [
-        MarketAct::Submit {
-            who: 0,
-            model: 0,
-            max_tokens: 500,
-            max_price: 1_000,
-            timeout: 10,
-            min_rep: 0,
-            extra: 5,
-            nonce: 1,
-        },
-        MarketAct::Progress {
-            pick: 0,
-            flavor: 1,
-            tokens: 0,
-            alt: None,
-        },
-        MarketAct::Progress {
-            pick: 0,
-            flavor: 1,
-            tokens: 300,
-            alt: None,
-        },
-        MarketAct::Wait { ticks: 30 },
-    ];
-    for a in &acts {
-        let n = model.apply(&mut l, a).expect("apply");
-        l.advance_ticks(n).expect("ticks");
-    }
-    l.snapshot("s");
-    l.fund(&sink(1), Amount(5)).expect("fund");
-    l.restore("s").expect("restore");
-    l.fund(&sink(2), Amount(9)).expect("fund");
-    l.process_tick().expect("tick");
-    let rec = l.recording().expect("the model records").clone();
-    assert!(rec.ticks() >= 5);
-    assert!(rec.inputs.iter().any(|i| matches!(i, Input::Skip { .. })));
-    // The restored-away faucet call is not in the recording.
-    assert!(!rec
-        .inputs
-        .iter()
-        .any(|i| matches!(i, Input::Fund { to, .. } if *to == sink(1))));
-
-    let dir = std::env::temp_dir().join(format!("comqute-record-{}", std::process::id()));
-    let path = dir.join("run.recording.json");
-    rec.save(&path).expect("save");
-    let loaded = Recording::load(&path).expect("load");
-    assert_eq!(loaded, rec);
-    let replayed = loaded.replay(market_contracts()).expect("replays");
-    assert_eq!(replayed.digest(), l.digest());
-    assert_eq!(replayed.state_digest(), l.state_digest());
-    assert_eq!(replayed.next_tick(), l.next_tick());
-
-    // A tampered digest is found, at its tick.
-    let mut bad = rec.clone();
-    let at = bad
-        .inputs
-        .iter()
-        .position(|i| matches!(i, Input::Tick { .. }))
-        .expect("a tick");
-    if let Input::Tick { digest, .. } = &mut bad.inputs[at] {
-        digest.0[0] ^= 1;
-    }
-    match bad.replay(market_contracts()) {
-        Err(ReplayError::Diverged { index, .. }) => assert_eq!(index, at),
-        Err(e) => panic!("expected a divergence at {at}, got {e}"),
-        Ok(_) => panic!("expected a divergence at {at}, the replay passed"),
-    }
-    // Other contracts are refused.
-    let wrong = marketplace::contracts(Default::default())[..2].to_vec();
-    assert!(matches!(
-        rec.replay(wrong),
-        Err(ReplayError::Contracts { .. })
-    ));
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-#[test]
-fn marketplace_invariants_hold() {
-    let model = MarketModel::default();
-    let dir = regressions_dir();
-    let stats = InvariantRunner::new(&model, "marketplace")
-        .cases(12)
-        .min_actions(20)
-        .max_actions(50)
-        .regressions_dir(&dir)
-        .run()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(stats.cases, 12);
-    assert!(stats.ticks >= stats.actions);
-}
-
-/// Under the package directory cargo gives the test at run time (the compiled-in one names
-/// whichever checkout built the binary).
-fn regressions_dir() -> PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
-        .join("tests/regressions")
-}
-
-#[test]
-fn saved_regressions_replay() {
-    let model = MarketModel::default();
-    let Ok(entries) = std::fs::read_dir(regressions_dir()) else {
-        return;
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            n.ends_with(".json") && !n.ends_with(".recording.json")
-        })
-        .collect();
-    files.sort();
-    for path in files {
-        let text = std::fs::read_to_string(&path).expect("readable");
-        let name = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v["name"].as_str().map(str::to_owned))
-            .unwrap_or_default();
-        assert_eq!(
-            name,
-            "marketplace",
-            "{}: unknown model {name:?}",
-            path.display()
-        );
-        let replay = replay_file(&model, &path).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            replay.verdict,
-            Verdict::Passes,
-            "{} fails again",
-            path.display()
-        );
-    }
 }

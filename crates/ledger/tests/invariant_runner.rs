@@ -2,12 +2,12 @@
 //! it; a correct contract passes.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_contracts::qpi::{decode_input, encode, Contract, Ctx, KeyBuf, TickWork, View};
-use comqute_contracts::{Amount, ContractError, ContractIndex, Identity};
 use comqute_ledger::invariants::{
     replay_file, ActionModel, Invariant, InvariantFailure, InvariantRunner, Verdict,
 };
 use comqute_ledger::{Ledger, LedgerError, Transaction};
+use comqute_qpi::contract::{decode_input, encode, Contract, Ctx, KeyBuf, TickWork, View};
+use comqute_qpi::{Amount, ContractError, ContractIndex, Identity};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 

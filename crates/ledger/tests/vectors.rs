@@ -1,8 +1,8 @@
 //! The committed test vectors (`testdata/vectors.json`) match the code: seeds → identities,
 //! contract ids, hashes, transaction bytes → fields, digest, id and signature validity.
 
-use comqute_contracts::{ContractIndex, Hash32, Identity};
 use comqute_ledger::{Seed, Transaction};
+use comqute_qpi::{ContractIndex, Hash32, Identity};
 use serde_json::Value;
 
 fn vectors() -> Value {

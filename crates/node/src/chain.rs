@@ -1,9 +1,9 @@
 //! The ledger behind the node: durable (a data directory) or in memory, behind one face.
 
 use crate::wire::{event_view, ReceiptView};
-use comqute_contracts::{Amount, Identity, Tick};
 use comqute_ledger::durable::{DurableLedger, TxOutcome, TxRecord, TxState};
 use comqute_ledger::{Event, Ledger, Transaction, TxId, TxLookup, TxStatus, VerifiedTx};
+use comqute_qpi::{Amount, Identity, Tick};
 
 use crate::error::ApiError;
 
@@ -125,16 +125,16 @@ impl Chain {
             Chain::Durable(d) => d.events_total() - ledger.events().len() as u64,
         };
         let registry = ledger.registry();
-        let describe = |c: comqute_contracts::ContractIndex, data: &[u8]| {
+        let describe = |c: comqute_qpi::ContractIndex, data: &[u8]| {
             registry
                 .get(c)
                 .map(|k| crate::wire::described(k.as_ref(), data))
         };
-        let error_fields = |e: Option<&comqute_contracts::ContractError>| match e {
+        let error_fields = |e: Option<&comqute_qpi::ContractError>| match e {
             Some(e) => (
                 e.code(),
                 match e {
-                    comqute_contracts::ContractError::Rejected { name, .. } => Some(name.clone()),
+                    comqute_qpi::ContractError::Rejected { name, .. } => Some(name.clone()),
                     _ => None,
                 },
                 Some(hex::encode(borsh::to_vec(e).unwrap_or_default())),

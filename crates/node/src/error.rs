@@ -4,9 +4,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use comqute_contracts::ContractError;
 use comqute_ledger::durable::DurableError;
 use comqute_ledger::{LedgerError, TxError};
+use comqute_qpi::ContractError;
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]

@@ -13,10 +13,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use comqute_contracts::job_registry::{Job, JobRef, JobStatus, GET_JOB};
-use comqute_contracts::marketplace::JOB_REGISTRY;
-use comqute_contracts::Identity;
 use comqute_ledger::Ledger;
+use comqute_market::job_registry::{Job, JobRef, JobStatus, GET_JOB};
+use comqute_market::JOB_REGISTRY;
+use comqute_qpi::Identity;
 use ed25519_dalek::{Signature, VerifyingKey};
 use tokio::sync::watch;
 
@@ -222,7 +222,7 @@ pub fn streaming(status: JobStatus) -> bool {
 /// The job, or 404.
 pub fn job(ledger: &Ledger, job_id: u64) -> Result<Job, ApiError> {
     ledger
-        .query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB, &JobRef { job_id })?
+        .query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB.number(), &JobRef { job_id })?
         .ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))
 }
 

@@ -1,16 +1,17 @@
 //! [`Client`]: one face over the two transports. Build, sign, submit, wait for the receipt
 //! at its tick; query contract functions; blobs; devnet powers; events and token streams.
 
+use comqute_qpi::kit::{Func, Proc};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_contracts::escrow::EscrowEvent;
-use comqute_contracts::job_registry::JobEvent;
-use comqute_contracts::worker_registry::WorkerEvent;
-use comqute_contracts::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::{Keypair, Transaction, TxId};
+use comqute_market::escrow::EscrowEvent;
+use comqute_market::job_registry::JobEvent;
+use comqute_market::worker_registry::WorkerEvent;
+use comqute_qpi::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
 use comqute_wire::{
     decode_event, token_digest, EventView, MarketEvent, ReceiptView, TickInfo, TokenChunk,
     TokenPage, TokenPush, TokenPushResponse, WarpRequest,
@@ -433,6 +434,16 @@ impl Client {
         O::try_from_slice(&out).map_err(|e| SdkError::decode("function output", e))
     }
 
+    /// Runs a contract function by its descriptor (`comqute_qpi::kit::Func`), typed in and
+    /// out: `client.query_fn(job_registry::GET_JOB, &JobRef { job_id }).await?`.
+    pub async fn query_fn<I: BorshSerialize, O: BorshDeserialize>(
+        &self,
+        f: Func<I, O>,
+        input: &I,
+    ) -> Result<O, SdkError> {
+        self.query(f.contract(), f.number(), input).await
+    }
+
     // --- transactions -----------------------------------------------------------------------
 
     async fn target_tick(&self) -> Result<Tick, SdkError> {
@@ -565,6 +576,19 @@ impl Client {
     ) -> Result<TxReceipt, SdkError> {
         let bytes = borsh::to_vec(input).map_err(|e| SdkError::decode("procedure input", e))?;
         self.send(key, Identity::contract(contract), amount, procedure, bytes)
+            .await
+    }
+
+    /// Calls a procedure by its descriptor (`comqute_qpi::kit::Proc`) with a typed input and
+    /// `amount` as invocation reward, and waits for its receipt.
+    pub async fn call_proc<I: BorshSerialize, O>(
+        &self,
+        key: &Keypair,
+        p: Proc<I, O>,
+        input: &I,
+        amount: Amount,
+    ) -> Result<TxReceipt, SdkError> {
+        self.call(key, p.contract(), p.number(), input, amount)
             .await
     }
 

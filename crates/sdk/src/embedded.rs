@@ -8,13 +8,13 @@
 
 use std::sync::Arc;
 
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::{Ledger, Transaction, TxId, VerifiedTx};
 use comqute_node::chain::Chain;
 use comqute_node::wire::{
     EventView, ReceiptView, TickInfo, TokenPage, TokenPush, TokenPushResponse,
 };
 use comqute_node::{NodeConfig, Shared};
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use tokio::sync::mpsc;
 
 use crate::client::{Subscription, TokenEvent};

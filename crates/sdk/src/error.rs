@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use comqute_contracts::{ContractError, Hash32};
 use comqute_ledger::{LedgerError, TxId};
+use comqute_qpi::{ContractError, Hash32};
 
 /// Why an SDK call failed.
 #[derive(Debug, thiserror::Error)]

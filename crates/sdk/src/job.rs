@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use comqute_contracts::job_registry::{Job, JobStatus};
 use comqute_ledger::Keypair;
+use comqute_market::job_registry::{Job, JobStatus};
 
 use crate::client::{Client, Subscription, TokenEvent, TxReceipt};
 use crate::SdkError;

@@ -21,8 +21,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use comqute_contracts::Identity;
 use comqute_ledger::{Keypair, Seed};
+use comqute_qpi::Identity;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 

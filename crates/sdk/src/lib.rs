@@ -22,7 +22,7 @@
 //! ## A job from submission to a verified result, in-process
 //! ```
 //! use std::time::Duration;
-//! use comqute_sdk::contracts::marketplace::model_id;
+//! use comqute_sdk::contracts::model_id;
 //! use comqute_sdk::contracts::worker_registry::Capabilities;
 //! use comqute_sdk::{keys, Amount, Client, Hash32, JobRequest};
 //!
@@ -80,13 +80,15 @@ pub mod keys;
 pub mod market;
 pub mod remote;
 
-pub use comqute_contracts::{
-    self as contracts, Amount, ContractIndex, Epoch, Hash32, Identity, Tick,
-};
 pub use comqute_ledger::{
     self as ledger, Keypair, Ledger, LedgerError, Receipt, Seed, Transaction, TxError, TxId,
     TxStatus,
 };
+/// The marketplace's contracts: their typed descriptors, inputs, outputs, events and errors.
+pub use comqute_market as contracts;
+/// The contract kit: primitives, the contract interface, descriptors, the JSON rule.
+pub use comqute_qpi as qpi;
+pub use comqute_qpi::{Amount, ContractIndex, Epoch, Hash32, Identity, Tick};
 pub use comqute_wire as wire;
 
 pub use client::{

@@ -7,23 +7,21 @@
 //! the worker registry's job slots); they are here for completeness and tools, and fail with
 //! `NotAuthorized` when a person signs them.
 
-use comqute_contracts::escrow::{
+use comqute_ledger::Keypair;
+use comqute_market::escrow::{
     self, EscrowTotals, JobEscrow, JobEscrowQuery, LockJob, LockStake, RefundJob, ReleaseJob,
     ReturnStake, SlashStake, StakeAccount, StakeQuery,
 };
-use comqute_contracts::job_registry::{
+use comqute_market::job_registry::{
     self as jr, EscrowQuote, Job, JobPage, JobRef, JobResult, JobSpec, JobStatus, JobsByRequester,
     JobsByStatus, JobsByWorker, NetworkStats, PostResult, Resolve, Sampling,
 };
-use comqute_contracts::marketplace::{
-    model_id, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY,
-};
-use comqute_contracts::worker_registry::{
+use comqute_market::worker_registry::{
     self as wr, Assign, Capabilities, FindWorker, Heartbeat, ModelPage, ModelsQuery, Release,
     SetAvailable, WorkerInfo, WorkerPage, WorkerQuery, WorkerStats, WorkersByModel,
 };
-use comqute_contracts::{Amount, Hash32, Identity};
-use comqute_ledger::Keypair;
+use comqute_market::{model_id, MarketConfig};
+use comqute_qpi::{Amount, Hash32, Identity};
 
 use comqute_wire::{id_page, JobIndex};
 
@@ -45,20 +43,20 @@ impl EscrowClient {
     /// Function 1: a job's account.
     pub async fn job(&self, job_id: u64) -> Result<Option<JobEscrow>, SdkError> {
         self.client
-            .query(ESCROW, escrow::GET_JOB_ESCROW, &JobEscrowQuery { job_id })
+            .query_fn(escrow::GET_JOB_ESCROW, &JobEscrowQuery { job_id })
             .await
     }
 
     /// Function 2: a worker's stake account.
     pub async fn stake(&self, worker: &Identity) -> Result<Option<StakeAccount>, SdkError> {
         self.client
-            .query(ESCROW, escrow::GET_STAKE, &StakeQuery { worker: *worker })
+            .query_fn(escrow::GET_STAKE, &StakeQuery { worker: *worker })
             .await
     }
 
     /// Function 3: the vault's totals.
     pub async fn totals(&self) -> Result<EscrowTotals, SdkError> {
-        self.client.query(ESCROW, escrow::TOTALS, &()).await
+        self.client.query_fn(escrow::TOTALS, &()).await
     }
 
     /// Procedure 1 (job registry only): lock a job's payment.
@@ -69,7 +67,7 @@ impl EscrowClient {
         amount: Amount,
     ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, ESCROW, escrow::LOCK_JOB, input, amount)
+            .call_proc(key, escrow::LOCK_JOB, input, amount)
             .await
     }
 
@@ -80,7 +78,7 @@ impl EscrowClient {
         input: &ReleaseJob,
     ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, ESCROW, escrow::RELEASE_JOB, input, Amount::ZERO)
+            .call_proc(key, escrow::RELEASE_JOB, input, Amount::ZERO)
             .await
     }
 
@@ -91,7 +89,7 @@ impl EscrowClient {
         input: &RefundJob,
     ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, ESCROW, escrow::REFUND_JOB, input, Amount::ZERO)
+            .call_proc(key, escrow::REFUND_JOB, input, Amount::ZERO)
             .await
     }
 
@@ -103,7 +101,7 @@ impl EscrowClient {
         amount: Amount,
     ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, ESCROW, escrow::LOCK_STAKE, input, amount)
+            .call_proc(key, escrow::LOCK_STAKE, input, amount)
             .await
     }
 
@@ -114,7 +112,7 @@ impl EscrowClient {
         input: &SlashStake,
     ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, ESCROW, escrow::SLASH_STAKE, input, Amount::ZERO)
+            .call_proc(key, escrow::SLASH_STAKE, input, Amount::ZERO)
             .await
     }
 
@@ -125,7 +123,7 @@ impl EscrowClient {
         input: &ReturnStake,
     ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, ESCROW, escrow::RETURN_STAKE, input, Amount::ZERO)
+            .call_proc(key, escrow::RETURN_STAKE, input, Amount::ZERO)
             .await
     }
 }
@@ -150,7 +148,7 @@ impl WorkerClient {
         stake: Amount,
     ) -> Result<u64, SdkError> {
         self.client
-            .call(key, WORKER_REGISTRY, wr::REGISTER, caps, stake)
+            .call_proc(key, wr::REGISTER, caps, stake)
             .await?
             .output()
     }
@@ -158,7 +156,7 @@ impl WorkerClient {
     /// Procedure 2: replace the capabilities.
     pub async fn update(&self, key: &Keypair, caps: &Capabilities) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, WORKER_REGISTRY, wr::UPDATE, caps, Amount::ZERO)
+            .call_proc(key, wr::UPDATE, caps, Amount::ZERO)
             .await
     }
 
@@ -176,7 +174,7 @@ impl WorkerClient {
         hb: &Heartbeat,
     ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, WORKER_REGISTRY, wr::HEARTBEAT, hb, Amount::ZERO)
+            .call_proc(key, wr::HEARTBEAT, hb, Amount::ZERO)
             .await
     }
 
@@ -199,9 +197,8 @@ impl WorkerClient {
         session: u64,
     ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(
+            .call_proc(
                 key,
-                WORKER_REGISTRY,
                 wr::SET_AVAILABLE,
                 &SetAvailable { available, session },
                 Amount::ZERO,
@@ -211,22 +208,20 @@ impl WorkerClient {
 
     /// Procedure 5: add `amount` to the stake.
     pub async fn top_up(&self, key: &Keypair, amount: Amount) -> Result<TxReceipt, SdkError> {
-        self.client
-            .call(key, WORKER_REGISTRY, wr::TOP_UP, &(), amount)
-            .await
+        self.client.call_proc(key, wr::TOP_UP, &(), amount).await
     }
 
     /// Procedure 6: start unbonding (refused while the worker holds jobs).
     pub async fn unbond(&self, key: &Keypair) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, WORKER_REGISTRY, wr::UNBOND, &(), Amount::ZERO)
+            .call_proc(key, wr::UNBOND, &(), Amount::ZERO)
             .await
     }
 
     /// Procedure 7: take the stake back once unbonded; returns the amount.
     pub async fn withdraw(&self, key: &Keypair) -> Result<Amount, SdkError> {
         self.client
-            .call(key, WORKER_REGISTRY, wr::WITHDRAW, &(), Amount::ZERO)
+            .call_proc(key, wr::WITHDRAW, &(), Amount::ZERO)
             .await?
             .output()
     }
@@ -234,25 +229,21 @@ impl WorkerClient {
     /// Procedure 20 (job registry only): take a job slot.
     pub async fn assign(&self, key: &Keypair, input: &Assign) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, WORKER_REGISTRY, wr::ASSIGN, input, Amount::ZERO)
+            .call_proc(key, wr::ASSIGN, input, Amount::ZERO)
             .await
     }
 
     /// Procedure 21 (job registry only): report a job's outcome.
     pub async fn release(&self, key: &Keypair, input: &Release) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, WORKER_REGISTRY, wr::RELEASE, input, Amount::ZERO)
+            .call_proc(key, wr::RELEASE, input, Amount::ZERO)
             .await
     }
 
     /// Function 1: one worker (`None`: never registered).
     pub async fn get(&self, worker: &Identity) -> Result<Option<WorkerInfo>, SdkError> {
         self.client
-            .query(
-                WORKER_REGISTRY,
-                wr::GET_WORKER,
-                &WorkerQuery { worker: *worker },
-            )
+            .query_fn(wr::GET_WORKER, &WorkerQuery { worker: *worker })
             .await
     }
 
@@ -264,8 +255,7 @@ impl WorkerClient {
         limit: u16,
     ) -> Result<WorkerPage, SdkError> {
         self.client
-            .query(
-                WORKER_REGISTRY,
+            .query_fn(
                 wr::WORKERS_BY_MODEL,
                 &WorkersByModel {
                     model,
@@ -278,36 +268,30 @@ impl WorkerClient {
 
     /// Function 3: the best listed worker for these requirements.
     pub async fn find(&self, q: &FindWorker) -> Result<Option<Identity>, SdkError> {
-        self.client.query(WORKER_REGISTRY, wr::FIND_WORKER, q).await
+        self.client.query_fn(wr::FIND_WORKER, q).await
     }
 
     /// Function 4: the match version (moves when a listed worker may have become a better
     /// match).
     pub async fn match_version(&self) -> Result<u64, SdkError> {
-        self.client
-            .query(WORKER_REGISTRY, wr::MATCH_VERSION, &())
-            .await
+        self.client.query_fn(wr::MATCH_VERSION, &()).await
     }
 
     /// Function 5: worker counts and total stake.
     pub async fn stats(&self) -> Result<WorkerStats, SdkError> {
-        self.client
-            .query(WORKER_REGISTRY, wr::WORKER_STATS, &())
-            .await
+        self.client.query_fn(wr::WORKER_STATS, &()).await
     }
 
     /// Function 6: a page of the model names workers ever declared, by id.
     pub async fn models(&self, cursor: Option<Hash32>, limit: u16) -> Result<ModelPage, SdkError> {
         self.client
-            .query(WORKER_REGISTRY, wr::MODELS, &ModelsQuery { cursor, limit })
+            .query_fn(wr::MODELS, &ModelsQuery { cursor, limit })
             .await
     }
 
     /// Function 7: a model's name by its id (`None`: no worker ever declared it).
     pub async fn model_name(&self, id: Hash32) -> Result<Option<String>, SdkError> {
-        self.client
-            .query(WORKER_REGISTRY, wr::MODEL_NAME, &id)
-            .await
+        self.client.query_fn(wr::MODEL_NAME, &id).await
     }
 
     /// What the market offers for one model, read from the chain: every worker that serves
@@ -510,37 +494,35 @@ impl JobRequest {
         if let Err(e) = std::str::from_utf8(&self.prompt) {
             return Err(RequestError::PromptNotText(e.valid_up_to()));
         }
-        if self.prompt.len() > c.max_prompt_bytes as usize {
+        if self.prompt.len() > c.jobs.max_prompt_bytes as usize {
             return Err(RequestError::PromptTooLarge {
                 size: self.prompt.len(),
-                limit: c.max_prompt_bytes,
+                limit: c.jobs.max_prompt_bytes,
             });
         }
-        if self.max_output_tokens == 0 || self.max_output_tokens > c.max_output_tokens {
+        if self.max_output_tokens == 0 || self.max_output_tokens > c.jobs.max_output_tokens {
             return Err(RequestError::MaxTokens {
                 got: self.max_output_tokens,
-                limit: c.max_output_tokens,
+                limit: c.jobs.max_output_tokens,
             });
         }
         if self.max_price_per_1k.0 <= 0 {
             return Err(RequestError::Price(self.max_price_per_1k));
         }
-        if comqute_contracts::marketplace::required_escrow(
-            self.max_output_tokens,
-            self.max_price_per_1k,
-        )
-        .is_none()
+        if comqute_market::required_escrow(self.max_output_tokens, self.max_price_per_1k).is_none()
         {
             return Err(RequestError::TooExpensive {
                 tokens: self.max_output_tokens,
                 price: self.max_price_per_1k,
             });
         }
-        if self.timeout_ticks < c.min_timeout_ticks || self.timeout_ticks > c.max_timeout_ticks {
+        if self.timeout_ticks < c.jobs.min_timeout_ticks
+            || self.timeout_ticks > c.jobs.max_timeout_ticks
+        {
             return Err(RequestError::Timeout {
                 got: self.timeout_ticks,
-                min: c.min_timeout_ticks,
-                max: c.max_timeout_ticks,
+                min: c.jobs.min_timeout_ticks,
+                max: c.jobs.max_timeout_ticks,
             });
         }
         Ok(())
@@ -623,10 +605,7 @@ impl JobClient {
         spec: &JobSpec,
         escrow: Amount,
     ) -> Result<JobHandle, SdkError> {
-        let r = self
-            .client
-            .call(key, JOB_REGISTRY, jr::SUBMIT, spec, escrow)
-            .await?;
+        let r = self.client.call_proc(key, jr::SUBMIT, spec, escrow).await?;
         let id: u64 = r.output()?;
         Ok(self.handle(id))
     }
@@ -649,9 +628,8 @@ impl JobClient {
         result: JobResult,
     ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(
+            .call_proc(
                 key,
-                JOB_REGISTRY,
                 jr::POST_RESULT,
                 &PostResult { job_id, result },
                 Amount::ZERO,
@@ -712,7 +690,7 @@ impl JobClient {
     async fn give_up(
         &self,
         key: &Keypair,
-        procedure: u16,
+        procedure: comqute_qpi::kit::Proc<jr::GiveUp, ()>,
         job_id: u64,
         reason: &str,
     ) -> Result<TxReceipt, SdkError> {
@@ -726,7 +704,7 @@ impl JobClient {
             reason: reason[..end].to_string(),
         };
         self.client
-            .call(key, JOB_REGISTRY, procedure, &input, Amount::ZERO)
+            .call_proc(key, procedure, &input, Amount::ZERO)
             .await
     }
 
@@ -743,9 +721,8 @@ impl JobClient {
         worker_wins: bool,
     ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(
+            .call_proc(
                 key,
-                JOB_REGISTRY,
                 jr::RESOLVE,
                 &Resolve {
                     job_id,
@@ -761,17 +738,20 @@ impl JobClient {
         self.job_ref(key, jr::EXPIRE, job_id).await
     }
 
-    async fn job_ref(&self, key: &Keypair, proc: u16, job_id: u64) -> Result<TxReceipt, SdkError> {
+    async fn job_ref(
+        &self,
+        key: &Keypair,
+        proc: comqute_qpi::kit::Proc<JobRef, ()>,
+        job_id: u64,
+    ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call(key, JOB_REGISTRY, proc, &JobRef { job_id }, Amount::ZERO)
+            .call_proc(key, proc, &JobRef { job_id }, Amount::ZERO)
             .await
     }
 
     /// Function 1: one job (`None`: no such job).
     pub async fn get(&self, job_id: u64) -> Result<Option<Job>, SdkError> {
-        self.client
-            .query(JOB_REGISTRY, jr::GET_JOB, &JobRef { job_id })
-            .await
+        self.client.query_fn(jr::GET_JOB, &JobRef { job_id }).await
     }
 
     /// Function 1, or [`SdkError::NotFound`].
@@ -789,8 +769,7 @@ impl JobClient {
         limit: u16,
     ) -> Result<JobPage, SdkError> {
         self.client
-            .query(
-                JOB_REGISTRY,
+            .query_fn(
                 jr::JOBS_BY_STATUS,
                 &JobsByStatus {
                     status,
@@ -809,8 +788,7 @@ impl JobClient {
         limit: u16,
     ) -> Result<JobPage, SdkError> {
         self.client
-            .query(
-                JOB_REGISTRY,
+            .query_fn(
                 jr::JOBS_BY_REQUESTER,
                 &JobsByRequester {
                     requester: *requester,
@@ -829,8 +807,7 @@ impl JobClient {
         limit: u16,
     ) -> Result<JobPage, SdkError> {
         self.client
-            .query(
-                JOB_REGISTRY,
+            .query_fn(
                 jr::JOBS_BY_WORKER,
                 &JobsByWorker {
                     worker: *worker,
@@ -882,15 +859,13 @@ impl JobClient {
     /// Function 5: a job's escrow account.
     pub async fn escrow(&self, job_id: u64) -> Result<Option<JobEscrow>, SdkError> {
         self.client
-            .query(JOB_REGISTRY, jr::JOB_ESCROW, &JobRef { job_id })
+            .query_fn(jr::JOB_ESCROW, &JobRef { job_id })
             .await
     }
 
     /// Function 6: jobs per status, money totals, workers.
     pub async fn stats(&self) -> Result<NetworkStats, SdkError> {
-        self.client
-            .query(JOB_REGISTRY, jr::NETWORK_STATS, &())
-            .await
+        self.client.query_fn(jr::NETWORK_STATS, &()).await
     }
 
     /// Function 7: the least escrow for a job with these bounds.
@@ -901,8 +876,7 @@ impl JobClient {
     ) -> Result<Amount, SdkError> {
         let q: Option<Amount> = self
             .client
-            .query(
-                JOB_REGISTRY,
+            .query_fn(
                 jr::QUOTE,
                 &EscrowQuote {
                     max_output_tokens,

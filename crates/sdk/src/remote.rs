@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use base64::Engine;
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::{Transaction, TxId};
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_wire::{
     BalanceResponse, BlobPutResponse, BroadcastRequest, BroadcastResponse, ErrorBody, EventHead,
     EventPage, EventView, FaucetRequest, FaucetResponse, QueryRequest, QueryResponse,

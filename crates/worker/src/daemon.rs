@@ -50,7 +50,7 @@ use std::time::Duration;
 
 use comqute_inference::{Backend, Generation, InferenceError, TokenSink};
 use comqute_sdk::contracts::job_registry::{Job, JobEvent, JobResult, JobStatus};
-use comqute_sdk::contracts::marketplace::model_id;
+use comqute_sdk::contracts::model_id;
 use comqute_sdk::contracts::worker_registry::{Capabilities, WorkerStatus};
 use comqute_sdk::{Amount, Client, Hash32, Identity, Keypair, SdkError, TokenWriter};
 use tokio::sync::{mpsc, watch};

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use comqute_inference::builtin::BuiltinBackend;
 use comqute_inference::{install, Backend, TokenSink};
-use comqute_sdk::contracts::marketplace::model_id;
+use comqute_sdk::contracts::model_id;
 use comqute_sdk::{Client, Hash32};
 
 use crate::backend::load_builtin_blocking;

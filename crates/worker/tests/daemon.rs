@@ -10,8 +10,8 @@ use std::time::Duration;
 use comqute_inference::testserver::{TestServer, TestServerConfig};
 use comqute_inference::{Backend, StandInBackend};
 use comqute_sdk::contracts::job_registry::{Job, JobStatus};
-use comqute_sdk::contracts::marketplace::MarketConfig;
 use comqute_sdk::contracts::worker_registry::{Worker as WorkerRecord, WorkerInfo};
+use comqute_sdk::contracts::MarketConfig;
 use comqute_sdk::{
     Amount, Client, Embedded, Identity, JobHandle, JobRequest, Keypair, Seed, TickMode, Transport,
 };
@@ -36,9 +36,15 @@ fn key(letter: char) -> Keypair {
 /// without a heartbeat and has 500 to accept an offer.
 fn market() -> MarketConfig {
     MarketConfig {
-        challenge_window: 3,
-        heartbeat_window: 1_000,
-        accept_ticks: 500,
+        workers: comqute_sdk::contracts::worker_registry::WorkerConfig {
+            heartbeat_window: 1_000,
+            ..MarketConfig::default().workers
+        },
+        jobs: comqute_sdk::contracts::job_registry::JobConfig {
+            challenge_window: 3,
+            accept_ticks: 500,
+            ..MarketConfig::default().jobs
+        },
         ..MarketConfig::default()
     }
 }

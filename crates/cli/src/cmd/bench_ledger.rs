@@ -15,15 +15,15 @@ use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
 use clap::Args;
-use comqute_contracts::job_registry::{
-    JobRef, JobResult, JobSpec, PostResult, Sampling, CLAIM, POST_RESULT, START, SUBMIT,
-};
-use comqute_contracts::marketplace::{self, model_id, MarketConfig, JOB_REGISTRY};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
 use comqute_ledger::durable::{DurableConfig, DurableLedger};
 use comqute_ledger::tx::verify_all;
 use comqute_ledger::{Keypair, Ledger, LedgerBuilder, Seed, Transaction};
+use comqute_market::job_registry::{
+    JobRef, JobResult, JobSpec, PostResult, Sampling, CLAIM, POST_RESULT, START, SUBMIT,
+};
+use comqute_market::{model_id, MarketConfig, JOB_REGISTRY};
+use comqute_qpi::contract::encode;
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use serde_json::json;
 
 use crate::alloc;
@@ -72,15 +72,21 @@ struct Actors {
 
 fn genesis(a: &Actors) -> LedgerBuilder {
     let config = MarketConfig {
-        max_timeout_ticks: 1_000_000,
-        // No worker sends heartbeats here, and filling 1,000,000 jobs takes 245 ticks: with
-        // the default window (100) every claim of the 1M-job tick failed as `Offline`, and
-        // that tick was timed doing less than the 10k one.
-        heartbeat_window: 1_000_000,
+        workers: comqute_market::worker_registry::WorkerConfig {
+            // No worker sends heartbeats here, and filling 1,000,000 jobs takes 245 ticks: with
+            // the default window (100) every claim of the 1M-job tick failed as `Offline`, and
+            // that tick was timed doing less than the 10k one.
+            heartbeat_window: 1_000_000,
+            ..MarketConfig::default().workers
+        },
+        jobs: comqute_market::job_registry::JobConfig {
+            max_timeout_ticks: 1_000_000,
+            ..MarketConfig::default().jobs
+        },
         ..MarketConfig::default()
     };
     let mut b = Ledger::builder().epoch_ticks(100_000);
-    for c in marketplace::contracts(config) {
+    for c in comqute_market::contracts(config) {
         b = b.contract_arc(c);
     }
     for k in a.workers.iter().chain(&a.requesters) {
@@ -137,19 +143,23 @@ fn mix(a: &Actors, tick: Tick, i: u64, first_job: u64) -> Vec<Transaction> {
             JOB_REGISTRY,
             Amount(200),
             tick,
-            SUBMIT,
+            SUBMIT.number(),
             encode(&spec(job(i, k), 1_000_000)),
         ));
     }
     // Claims of the previous tick's jobs, starts of the one before, results of the one before that.
-    for (lag, ty) in [(1u64, CLAIM), (2, START), (3, POST_RESULT)] {
+    for (lag, ty) in [
+        (1u64, CLAIM.number()),
+        (2, START.number()),
+        (3, POST_RESULT.number()),
+    ] {
         if i < lag {
             continue;
         }
         for k in 0..SUBMITS {
             let id = job(i - lag, k);
             let w = &a.workers[((id - first_job) % u64::from(WORKERS)) as usize];
-            let input = if ty == POST_RESULT {
+            let input = if ty == POST_RESULT.number() {
                 let result = JobResult {
                     result_hash: Hash32::of(&id.to_be_bytes()),
                     output_tokens: 500,
@@ -341,7 +351,7 @@ fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64,
                 JOB_REGISTRY,
                 Amount(200),
                 t,
-                SUBMIT,
+                SUBMIT.number(),
                 encode(&spec(10_000_000 + id, 1_000_000)),
             ))?;
         }

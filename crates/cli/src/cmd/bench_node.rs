@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use base64::Engine;
 use clap::Args;
-use comqute_contracts::{Amount, Identity, Tick};
 use comqute_ledger::{Keypair, Transaction};
 use comqute_node::wire::{ErrorBody, TickInfoResponse};
 use comqute_node::{Node, NodeConfig};
+use comqute_qpi::{Amount, Identity, Tick};
 use serde_json::{json, Value};
 
 /// Options of `comqute bench node`.

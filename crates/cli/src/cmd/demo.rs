@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use anyhow::{anyhow, ensure, Context, Result};
 use clap::{Args, ValueEnum};
-use comqute_contracts::job_registry::{JobStatus, Sampling};
-use comqute_contracts::marketplace::MarketConfig;
-use comqute_contracts::{Amount, Identity};
 use comqute_inference::install::InstallEvent;
+use comqute_market::job_registry::{JobStatus, Sampling};
+use comqute_market::MarketConfig;
 use comqute_node::{Node, NodeConfig};
+use comqute_qpi::{Amount, Identity};
 use comqute_sdk::{Client, JobRequest, Keypair, Seed, TokenEvent};
 use comqute_worker::{pick_first, Candidate, PickEvent, Picked, Stop, Worker, WorkerConfig};
 use tokio::sync::watch;
@@ -151,9 +151,12 @@ pub fn run(a: DemoArgs) -> Result<()> {
 async fn demo(a: DemoArgs) -> Result<()> {
     println!("comqute demo: a node, a worker and two requesters on this machine");
     let market = MarketConfig {
-        challenge_window: 10,
-        // Five seconds at the demo's 50 ms ticks for the worker to accept each job.
-        accept_ticks: 100,
+        jobs: comqute_market::job_registry::JobConfig {
+            challenge_window: 10,
+            // Five seconds at the demo's 50 ms ticks for the worker to accept each job.
+            accept_ticks: 100,
+            ..MarketConfig::default().jobs
+        },
         ..MarketConfig::default()
     };
     let node = Node::start(NodeConfig {
@@ -165,7 +168,7 @@ async fn demo(a: DemoArgs) -> Result<()> {
     let url = format!("http://{}", node.addr());
     println!(
         "  node: in memory at {url}, {} ms ticks, challenge window {} ticks",
-        a.tick_ms, market.challenge_window
+        a.tick_ms, market.jobs.challenge_window
     );
     let result = run_market(&a, &url).await.and_then(|()| node_checks(&node));
     node.shutdown().await?;

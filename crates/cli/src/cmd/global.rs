@@ -88,7 +88,7 @@ pub fn amount(s: &str) -> Result<comqute_sdk::Amount> {
     }
     // Digits only: a number too long for an i64 is far above the maximum too.
     match digits.parse::<i64>() {
-        Ok(n) if n <= comqute_sdk::contracts::MAX_AMOUNT => Ok(comqute_sdk::Amount(n)),
+        Ok(n) if n <= comqute_sdk::qpi::MAX_AMOUNT => Ok(comqute_sdk::Amount(n)),
         _ => Err(anyhow!("bad amount {s:?}: too large, at most 10^15")),
     }
 }
@@ -121,7 +121,7 @@ mod tests {
         assert_eq!(amount("+7").unwrap().0, 7);
         assert_eq!(
             amount("1000000000000000").unwrap().0,
-            comqute_sdk::contracts::MAX_AMOUNT
+            comqute_sdk::qpi::MAX_AMOUNT
         );
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use comqute_sdk::contracts::job_registry::{Job, JobStatus, Sampling};
-use comqute_sdk::contracts::marketplace::MAX_TEMPERATURE_MILLI;
+use comqute_sdk::contracts::MAX_TEMPERATURE_MILLI;
 use comqute_sdk::{wire, Client, JobFilter, JobHandle, JobRequest, TokenEvent};
 use serde_json::{json, Value};
 
@@ -292,16 +292,16 @@ async fn submit(g: &Global, client: &Client, a: SubmitArgs) -> Result<()> {
     }
     // Invariant: 0 ≤ temperature ≤ 2, so the rounded thousandths fit in u16.
     let temperature_milli = ((a.temperature * 1000.0).round() as u16).min(MAX_TEMPERATURE_MILLI);
-    let limits = comqute_sdk::contracts::marketplace::MarketConfig::default();
+    let limits = comqute_sdk::contracts::MarketConfig::default();
     let max_tokens = whole(
         "--max-tokens",
         &a.max_tokens,
-        u64::from(limits.max_output_tokens),
+        u64::from(limits.jobs.max_output_tokens),
     )?;
     let max_price = whole(
         "--max-price-per-1k",
         &a.max_price_per_1k,
-        comqute_sdk::contracts::MAX_AMOUNT as u64,
+        comqute_sdk::qpi::MAX_AMOUNT as u64,
     )?;
     // Invariant: both were checked against limits that fit their types.
     let (max_tokens, max_price) = (max_tokens as u32, max_price as i64);
@@ -368,7 +368,7 @@ async fn submit(g: &Global, client: &Client, a: SubmitArgs) -> Result<()> {
     if a.timeout_ticks.is_none() {
         let tick_ms = client.tick_info().await.map_or(0, |t| t.duration);
         if let Some(t) = market.suggested_timeout_ticks(req.max_output_tokens, tick_ms) {
-            req.timeout_ticks = t.min(limits.max_timeout_ticks);
+            req.timeout_ticks = t.min(limits.jobs.max_timeout_ticks);
         }
     }
     let handle = client

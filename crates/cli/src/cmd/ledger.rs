@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use comqute_contracts::qpi::Contract;
-use comqute_contracts::Tick;
 use comqute_ledger::durable;
+use comqute_qpi::contract::Contract;
+use comqute_qpi::Tick;
 
 /// Ledger tools.
 #[derive(Subcommand)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use comqute_contracts::marketplace::MarketConfig;
+use comqute_market::MarketConfig;
 use comqute_node::{Node, NodeConfig};
 
 /// Options of `comqute node`.
@@ -123,17 +123,23 @@ impl MarketArgs {
 
     fn config_over(&self, d: MarketConfig) -> Result<MarketConfig> {
         let c = MarketConfig {
-            resolver: match &self.resolver {
-                Some(r) => r
-                    .trim()
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("bad --resolver {r:?}: {e}"))?,
-                None => d.resolver,
+            workers: comqute_market::worker_registry::WorkerConfig {
+                heartbeat_window: self.heartbeat_window.unwrap_or(d.workers.heartbeat_window),
+                unbonding_ticks: self.unbonding_ticks.unwrap_or(d.workers.unbonding_ticks),
+                ..d.workers
             },
-            challenge_window: self.challenge_window.unwrap_or(d.challenge_window),
-            heartbeat_window: self.heartbeat_window.unwrap_or(d.heartbeat_window),
-            unbonding_ticks: self.unbonding_ticks.unwrap_or(d.unbonding_ticks),
-            accept_ticks: self.accept_ticks.unwrap_or(d.accept_ticks),
+            jobs: comqute_market::job_registry::JobConfig {
+                resolver: match &self.resolver {
+                    Some(r) => r
+                        .trim()
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("bad --resolver {r:?}: {e}"))?,
+                    None => d.jobs.resolver,
+                },
+                challenge_window: self.challenge_window.unwrap_or(d.jobs.challenge_window),
+                accept_ticks: self.accept_ticks.unwrap_or(d.jobs.accept_ticks),
+                ..d.jobs
+            },
             ..d
         };
         c.validate()
@@ -160,7 +166,7 @@ pub fn run(a: NodeArgs) -> Result<()> {
             // A prompt the chain allows is a blob the node takes (and results as large).
             max_blob_bytes: NodeConfig::test()
                 .max_blob_bytes
-                .max(market.max_prompt_bytes as usize),
+                .max(market.jobs.max_prompt_bytes as usize),
             genesis: comqute_node::market_genesis_fn(market),
             ..NodeConfig::test()
         };

@@ -62,7 +62,7 @@ fn price(s: &str) -> Result<comqute_sdk::Amount> {
         .trim()
         .parse()
         .map_err(|_| anyhow!("bad price {s:?}: expected a whole number"))?;
-    if !(0..=comqute_sdk::contracts::MAX_AMOUNT).contains(&n) {
+    if !(0..=comqute_sdk::qpi::MAX_AMOUNT).contains(&n) {
         bail!("bad price {s:?}: must be between 0 and 10^15");
     }
     Ok(comqute_sdk::Amount(n))

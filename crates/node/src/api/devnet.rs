@@ -16,7 +16,7 @@ use crate::wire::{
 use crate::Shared;
 use axum::extract::State;
 use axum::Json;
-use comqute_contracts::{Amount, Identity, Tick};
+use comqute_qpi::{Amount, Identity, Tick};
 
 /// The faucet's `amount`: a decimal string or a number, 1 to 10^15.
 pub fn amount(v: &serde_json::Value) -> Result<Amount, ApiError> {
@@ -26,7 +26,7 @@ pub fn amount(v: &serde_json::Value) -> Result<Amount, ApiError> {
         _ => None,
     };
     match n {
-        Some(n) if n > 0 && n <= comqute_contracts::MAX_AMOUNT => Ok(Amount(n)),
+        Some(n) if n > 0 && n <= comqute_qpi::MAX_AMOUNT => Ok(Amount(n)),
         _ => Err(ApiError::BadParam {
             name: "amount",
             detail: format!("{v} is not an amount between 1 and 10^15"),

@@ -19,17 +19,17 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use comqute_contracts::escrow::JobEscrow;
-use comqute_contracts::job_registry::{
+use comqute_ledger::Ledger;
+use comqute_market::escrow::JobEscrow;
+use comqute_market::job_registry::{
     Job, JobPage, JobRef, JobStatus, JobsByRequester, JobsByStatus, JobsByWorker, NetworkStats,
     GET_JOB, JOBS_BY_REQUESTER, JOBS_BY_STATUS, JOBS_BY_WORKER, JOB_ESCROW, NETWORK_STATS,
 };
-use comqute_contracts::marketplace::{model_id, JOB_REGISTRY, MAX_PAGE, WORKER_REGISTRY};
-use comqute_contracts::worker_registry::{
+use comqute_market::worker_registry::{
     WorkerInfo, WorkerPage, WorkerQuery, WorkersByModel, GET_WORKER, MODEL_NAME, WORKERS_BY_MODEL,
 };
-use comqute_contracts::{Hash32, Identity};
-use comqute_ledger::Ledger;
+use comqute_market::{model_id, JOB_REGISTRY, MAX_PAGE};
+use comqute_qpi::{Hash32, Identity};
 use serde_json::Value;
 
 use super::{parse_hash, parse_identity, QueryParams};
@@ -94,7 +94,7 @@ fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ApiError> {
 
 /// `GET /v1/contracts`: `{"contracts": [{"index", "name", "identity", "procedures",
 /// "functions", "errors"}]}`, each list of `{"number", "name"}`, ascending by index, from
-/// the contracts' own descriptions ([`comqute_contracts::qpi::Contract::meta`]).
+/// the contracts' own descriptions ([`comqute_qpi::contract::Contract::meta`]).
 pub async fn contracts(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
     let chain = s.chain()?;
     let list: Vec<Value> = chain
@@ -120,7 +120,7 @@ pub async fn contracts(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiE
 /// for its model id, or null when no worker ever declared it.
 pub fn job_view(l: &Ledger, job: &Job) -> Result<Value, ApiError> {
     let mut v = wire::job_json(job).map_err(internal)?;
-    let name: Option<String> = l.query(WORKER_REGISTRY, MODEL_NAME, &job.spec.model)?;
+    let name: Option<String> = l.query_fn(MODEL_NAME, &job.spec.model)?;
     if let Value::Object(m) = &mut v {
         m.insert("modelName".into(), name.map_or(Value::Null, Value::String));
     }
@@ -129,7 +129,7 @@ pub fn job_view(l: &Ledger, job: &Job) -> Result<Value, ApiError> {
 
 /// A job, or 404.
 pub fn get_job(l: &Ledger, id: u64) -> Result<Job, ApiError> {
-    l.query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB, &JobRef { job_id: id })?
+    l.query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB.number(), &JobRef { job_id: id })?
         .ok_or_else(|| ApiError::NotFound(format!("no job {id}")))
 }
 
@@ -151,8 +151,7 @@ pub fn list_jobs(
         worker,
     };
     let page: JobPage = match filter.index() {
-        wire::JobIndex::Requester(r) => l.query(
-            JOB_REGISTRY,
+        wire::JobIndex::Requester(r) => l.query_fn(
             JOBS_BY_REQUESTER,
             &JobsByRequester {
                 requester: r,
@@ -160,8 +159,7 @@ pub fn list_jobs(
                 limit,
             },
         )?,
-        wire::JobIndex::Worker(w) => l.query(
-            JOB_REGISTRY,
+        wire::JobIndex::Worker(w) => l.query_fn(
             JOBS_BY_WORKER,
             &JobsByWorker {
                 worker: w,
@@ -169,8 +167,7 @@ pub fn list_jobs(
                 limit,
             },
         )?,
-        wire::JobIndex::Status(st) => l.query(
-            JOB_REGISTRY,
+        wire::JobIndex::Status(st) => l.query_fn(
             JOBS_BY_STATUS,
             &JobsByStatus {
                 status: st,
@@ -179,13 +176,15 @@ pub fn list_jobs(
             },
         )?,
         wire::JobIndex::Ids => {
-            let stats: NetworkStats = l.query(JOB_REGISTRY, NETWORK_STATS, &())?;
+            let stats: NetworkStats = l.query_fn(NETWORK_STATS, &())?;
             let (ids, next_cursor) = wire::id_page(cursor, limit, stats.jobs.submitted);
             let mut jobs = Vec::new();
             for id in ids {
-                if let Some(j) =
-                    l.query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB, &JobRef { job_id: id })?
-                {
+                if let Some(j) = l.query::<JobRef, Option<Job>>(
+                    JOB_REGISTRY,
+                    GET_JOB.number(),
+                    &JobRef { job_id: id },
+                )? {
                     jobs.push(j);
                 }
             }
@@ -246,10 +245,10 @@ pub async fn job_escrow(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_job_id("id", &id)?;
-    let e: Option<JobEscrow> =
-        s.chain()?
-            .ledger()
-            .query(JOB_REGISTRY, JOB_ESCROW, &JobRef { job_id: id })?;
+    let e: Option<JobEscrow> = s
+        .chain()?
+        .ledger()
+        .query_fn(JOB_ESCROW, &JobRef { job_id: id })?;
     let e = e.ok_or_else(|| ApiError::NotFound(format!("no escrow for job {id}")))?;
     Ok(Json(wire::value::to_json(&e).map_err(internal)?))
 }
@@ -274,8 +273,7 @@ pub async fn workers(
     only(&p, &["model", "modelId", "cursor", "limit"])?;
     let model = model_param(&p)?;
     let (cursor, limit) = paging(&p)?;
-    let page: WorkerPage = s.chain()?.ledger().query(
-        WORKER_REGISTRY,
+    let page: WorkerPage = s.chain()?.ledger().query_fn(
         WORKERS_BY_MODEL,
         &WorkersByModel {
             model,
@@ -301,10 +299,10 @@ pub async fn worker(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_identity(&id)?;
-    let info: Option<WorkerInfo> =
-        s.chain()?
-            .ledger()
-            .query(WORKER_REGISTRY, GET_WORKER, &WorkerQuery { worker: id })?;
+    let info: Option<WorkerInfo> = s
+        .chain()?
+        .ledger()
+        .query_fn(GET_WORKER, &WorkerQuery { worker: id })?;
     let info = info.ok_or_else(|| ApiError::NotFound(format!("no worker {id}")))?;
     Ok(Json(wire::worker_json(&info).map_err(internal)?))
 }
@@ -313,7 +311,7 @@ pub async fn worker(
 pub async fn stats(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
     let c = s.chain()?;
     let l = c.ledger();
-    let st: NetworkStats = l.query(JOB_REGISTRY, NETWORK_STATS, &())?;
+    let st: NetworkStats = l.query_fn(NETWORK_STATS, &())?;
     let tick = l.next_tick().0.saturating_sub(1);
     Ok(Json(wire::stats_json(&st, tick).map_err(internal)?))
 }

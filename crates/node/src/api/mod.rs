@@ -16,7 +16,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 use axum::Router;
-use comqute_contracts::{Hash32, Identity};
+use comqute_qpi::{Hash32, Identity};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -172,7 +172,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
 /// Parses an identity from a path.
 pub fn parse_identity(s: &str) -> Result<Identity, ApiError> {
     s.parse()
-        .map_err(|e: comqute_contracts::CodecError| ApiError::BadIdentity {
+        .map_err(|e: comqute_qpi::CodecError| ApiError::BadIdentity {
             value: s.to_owned(),
             detail: e.to_string(),
         })
@@ -181,7 +181,7 @@ pub fn parse_identity(s: &str) -> Result<Identity, ApiError> {
 /// Parses a hash or transaction id (60 lowercase letters or 64 hex digits).
 pub fn parse_hash(s: &str) -> Result<Hash32, ApiError> {
     s.parse()
-        .map_err(|e: comqute_contracts::CodecError| ApiError::BadIdentity {
+        .map_err(|e: comqute_qpi::CodecError| ApiError::BadIdentity {
             value: s.to_owned(),
             detail: e.to_string(),
         })

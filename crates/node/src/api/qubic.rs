@@ -12,8 +12,8 @@ use crate::wire::{
 use crate::Shared;
 use axum::extract::{Path, State};
 use axum::Json;
-use comqute_contracts::{ContractIndex, Tick};
 use comqute_ledger::{Transaction, VerifiedTx};
+use comqute_qpi::{ContractIndex, Tick};
 
 /// `GET tick-info`: the last processed tick; a transaction must name a later one.
 pub async fn tick_info(State(s): State<Arc<Shared>>) -> Result<Json<TickInfoResponse>, ApiError> {

@@ -28,25 +28,23 @@ use std::sync::Mutex;
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use borsh::BorshDeserialize;
-use comqute_contracts::escrow::{EscrowEvent, EscrowTotals, TOTALS};
-use comqute_contracts::job_registry::{
+use crate::escrow::{EscrowEvent, EscrowTotals, TOTALS};
+use crate::job_registry::{
     GiveUp, Job, JobPage, JobRef, JobResult, JobSpec, JobStatus, JobsByStatus, NetworkStats,
     PostResult, Resolve, Sampling, CANCEL, CLAIM, DECLINE, DISPUTE, EXPIRE, FAIL, GET_JOB,
     JOBS_BY_STATUS, MAX_REASON, NETWORK_STATS, POST_RESULT, RESOLVE, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{self, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{
+use crate::worker_registry::{
     Capabilities, Outcome, WorkerEvent, HEARTBEAT, REGISTER, SET_AVAILABLE, TOP_UP, UNBOND, UPDATE,
     WITHDRAW,
 };
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use crate::{MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+use borsh::BorshDeserialize;
+use comqute_qpi::contract::encode;
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 
-use super::{ActionModel, Invariant};
-use crate::error::LedgerError;
-use crate::ledger::Ledger;
-use crate::tx::Transaction;
+use comqute_ledger::invariants::{ActionModel, Invariant};
+use comqute_ledger::{Ledger, LedgerError, Transaction};
 
 /// Actors: three requesters (0–2), three workers (3–5), the resolver (6), a bystander (7).
 pub const ACTORS: usize = 8;
@@ -154,7 +152,7 @@ pub struct MarketModel {
     pub config: MarketConfig,
     /// Ticks per epoch (short by default, so epoch boundaries happen).
     pub epoch_ticks: u32,
-    /// Record every run ([`crate::record`]), so a failing run's recording is saved beside
+    /// Record every run ([`comqute_ledger::record`]), so a failing run's recording is saved beside
     /// its regression file (default: on).
     pub record: bool,
     base: Mutex<Option<Ledger>>,
@@ -164,18 +162,24 @@ impl Default for MarketModel {
     fn default() -> Self {
         MarketModel::new(
             MarketConfig {
-                min_stake: Amount(1_000),
-                slash_amount: Amount(700),
-                heartbeat_window: 40,
-                unbonding_ticks: 5,
-                challenge_window: 3,
-                dispute_timeout_ticks: 8,
-                max_settlements_per_tick: 3,
-                max_matches_per_tick: 2,
-                max_timeout_ticks: MAX_TIMEOUT,
-                // Offers lapse within a few actions, so unanswered ones come into play.
-                accept_ticks: 5,
-                resolver: actor(6),
+                workers: crate::worker_registry::WorkerConfig {
+                    min_stake: Amount(1_000),
+                    slash_amount: Amount(700),
+                    heartbeat_window: 40,
+                    unbonding_ticks: 5,
+                    ..MarketConfig::default().workers
+                },
+                jobs: crate::job_registry::JobConfig {
+                    challenge_window: 3,
+                    dispute_timeout_ticks: 8,
+                    max_settlements_per_tick: 3,
+                    max_matches_per_tick: 2,
+                    max_timeout_ticks: MAX_TIMEOUT,
+                    resolver: actor(6),
+                    // Offers lapse within a few actions, so unanswered ones come into play.
+                    accept_ticks: 5,
+                    ..MarketConfig::default().jobs
+                },
                 ..MarketConfig::default()
             },
             97,
@@ -187,10 +191,10 @@ const LLAMA: &str = "llama3.2:1b";
 const MISTRAL: &str = "mistral:7b";
 
 fn llama() -> Hash32 {
-    marketplace::model_id(LLAMA)
+    crate::model_id(LLAMA)
 }
 fn mistral() -> Hash32 {
-    marketplace::model_id(MISTRAL)
+    crate::model_id(MISTRAL)
 }
 
 fn models(mask: u8) -> Vec<String> {
@@ -325,14 +329,14 @@ fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) ->
         (worker, procedure, encode(&g))
     };
     let (who, procedure, input) = match job.status {
-        JobStatus::Open if flavor.is_multiple_of(4) => (requester, CANCEL, jr),
-        JobStatus::Open => (3 + usize::from(flavor) % 3, CLAIM, jr),
+        JobStatus::Open if flavor.is_multiple_of(4) => (requester, CANCEL.number(), jr),
+        JobStatus::Open => (3 + usize::from(flavor) % 3, CLAIM.number(), jr),
         // An offer: declined (now and then by FAIL, which declines it too) or started; one
         // left alone lapses at its answer deadline.
-        JobStatus::Assigned if flavor.is_multiple_of(8) => give_up(DECLINE),
-        JobStatus::Assigned if flavor % 8 == 1 => give_up(FAIL),
-        JobStatus::Assigned => (worker, START, jr),
-        JobStatus::Running if gives_up => give_up(FAIL),
+        JobStatus::Assigned if flavor.is_multiple_of(8) => give_up(DECLINE.number()),
+        JobStatus::Assigned if flavor % 8 == 1 => give_up(FAIL.number()),
+        JobStatus::Assigned => (worker, START.number(), jr),
+        JobStatus::Running if gives_up => give_up(FAIL.number()),
         JobStatus::Running => {
             let result = JobResult {
                 result_hash: Hash32::of(&tokens.to_le_bytes()),
@@ -343,15 +347,15 @@ fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) ->
                 job_id: job.id,
                 result,
             };
-            (worker, POST_RESULT, encode(&post))
+            (worker, POST_RESULT.number(), encode(&post))
         }
-        JobStatus::Completed => (requester, DISPUTE, jr),
+        JobStatus::Completed => (requester, DISPUTE.number(), jr),
         JobStatus::Disputed => {
             let r = Resolve {
                 job_id: job.id,
                 worker_wins: flavor.is_multiple_of(2),
             };
-            (6, RESOLVE, encode(&r))
+            (6, RESOLVE.number(), encode(&r))
         }
         _ => return None,
     };
@@ -380,7 +384,7 @@ impl MarketModel {
         if self.record {
             b = b.record();
         }
-        for c in marketplace::contracts(self.config.clone()) {
+        for c in crate::contracts(self.config.clone()) {
             b = b.contract_arc(c);
         }
         for i in 0..ACTORS {
@@ -437,9 +441,9 @@ impl MarketModel {
             } => (
                 w(who),
                 WORKER_REGISTRY,
-                REGISTER,
+                REGISTER.number(),
                 encode(&capabilities(price, slots, models)),
-                self.config.min_stake.0 - 200 + i64::from(stake),
+                self.config.workers.min_stake.0 - 200 + i64::from(stake),
             ),
             Update {
                 who,
@@ -449,7 +453,7 @@ impl MarketModel {
             } => (
                 w(who),
                 WORKER_REGISTRY,
-                UPDATE,
+                UPDATE.number(),
                 encode(&capabilities(price, slots, models)),
                 0,
             ),
@@ -460,8 +464,8 @@ impl MarketModel {
             } => (
                 w(who),
                 WORKER_REGISTRY,
-                HEARTBEAT,
-                encode(&comqute_contracts::worker_registry::Heartbeat {
+                HEARTBEAT.number(),
+                encode(&crate::worker_registry::Heartbeat {
                     session: session(s),
                     takeover,
                 }),
@@ -474,8 +478,8 @@ impl MarketModel {
             } => (
                 w(who),
                 WORKER_REGISTRY,
-                SET_AVAILABLE,
-                encode(&comqute_contracts::worker_registry::SetAvailable {
+                SET_AVAILABLE.number(),
+                encode(&crate::worker_registry::SetAvailable {
                     available: on,
                     session: session(s),
                 }),
@@ -484,12 +488,12 @@ impl MarketModel {
             TopUp { who, amount } => (
                 w(who),
                 WORKER_REGISTRY,
-                TOP_UP,
+                TOP_UP.number(),
                 encode(&()),
                 i64::from(amount),
             ),
-            Unbond { who } => (w(who), WORKER_REGISTRY, UNBOND, encode(&()), 0),
-            Withdraw { who } => (w(who), WORKER_REGISTRY, WITHDRAW, encode(&()), 0),
+            Unbond { who } => (w(who), WORKER_REGISTRY, UNBOND.number(), encode(&()), 0),
+            Withdraw { who } => (w(who), WORKER_REGISTRY, WITHDRAW.number(), encode(&()), 0),
             Submit {
                 who,
                 model,
@@ -519,15 +523,15 @@ impl MarketModel {
                 } else {
                     need + i64::from(extra)
                 };
-                (w(who), JOB_REGISTRY, SUBMIT, encode(&spec), escrow)
+                (w(who), JOB_REGISTRY, SUBMIT.number(), encode(&spec), escrow)
             }
-            Claim { who, job } => (w(who), JOB_REGISTRY, CLAIM, jr(job), 0),
-            Start { who, job } => (w(who), JOB_REGISTRY, START, jr(job), 0),
+            Claim { who, job } => (w(who), JOB_REGISTRY, CLAIM.number(), jr(job), 0),
+            Start { who, job } => (w(who), JOB_REGISTRY, START.number(), jr(job), 0),
             Decline {
                 who,
                 job,
                 reason: r,
-            } => (w(who), JOB_REGISTRY, DECLINE, gu(job, r), 0),
+            } => (w(who), JOB_REGISTRY, DECLINE.number(), gu(job, r), 0),
             Post { who, job, tokens } => {
                 let input = PostResult {
                     job_id: job_id(job, submitted),
@@ -537,27 +541,33 @@ impl MarketModel {
                         runtime: Hash32::ZERO,
                     },
                 };
-                (w(who), JOB_REGISTRY, POST_RESULT, encode(&input), 0)
+                (
+                    w(who),
+                    JOB_REGISTRY,
+                    POST_RESULT.number(),
+                    encode(&input),
+                    0,
+                )
             }
-            Cancel { who, job } => (w(who), JOB_REGISTRY, CANCEL, jr(job), 0),
+            Cancel { who, job } => (w(who), JOB_REGISTRY, CANCEL.number(), jr(job), 0),
             Fail {
                 who,
                 job,
                 reason: r,
-            } => (w(who), JOB_REGISTRY, FAIL, gu(job, r), 0),
-            Dispute { who, job } => (w(who), JOB_REGISTRY, DISPUTE, jr(job), 0),
+            } => (w(who), JOB_REGISTRY, FAIL.number(), gu(job, r), 0),
+            Dispute { who, job } => (w(who), JOB_REGISTRY, DISPUTE.number(), jr(job), 0),
             Resolve {
                 who,
                 job,
                 worker_wins,
             } => {
-                let r = comqute_contracts::job_registry::Resolve {
+                let r = crate::job_registry::Resolve {
                     job_id: job_id(job, submitted),
                     worker_wins,
                 };
-                (w(who), JOB_REGISTRY, RESOLVE, encode(&r), 0)
+                (w(who), JOB_REGISTRY, RESOLVE.number(), encode(&r), 0)
             }
-            Expire { who, job } => (w(who), JOB_REGISTRY, EXPIRE, jr(job), 0),
+            Expire { who, job } => (w(who), JOB_REGISTRY, EXPIRE.number(), jr(job), 0),
             Progress {
                 pick,
                 flavor,
@@ -609,7 +619,7 @@ pub fn all_jobs(ledger: &Ledger) -> Result<Vec<Job>, String> {
                 limit: 100,
             };
             let p: JobPage = ledger
-                .query(JOB_REGISTRY, JOBS_BY_STATUS, &q)
+                .query_fn(JOBS_BY_STATUS, &q)
                 .map_err(|e| e.to_string())?;
             out.extend(p.jobs);
             match p.next_cursor {
@@ -637,9 +647,7 @@ pub fn money_conserved(ledger: &Ledger) -> Result<(), String> {
             "balances sum to {total}, circulating supply is {circulating}"
         ));
     }
-    let t: EscrowTotals = ledger
-        .query(ESCROW, TOTALS, &())
-        .map_err(|e| e.to_string())?;
+    let t: EscrowTotals = ledger.query_fn(TOTALS, &()).map_err(|e| e.to_string())?;
     let vault = ledger.balance(&Identity::contract(ESCROW)).0;
     if vault != t.jobs_locked.0 + t.stakes.0 {
         return Err(format!(
@@ -654,7 +662,7 @@ pub fn money_conserved(ledger: &Ledger) -> Result<(), String> {
         }
     }
     let stats: NetworkStats = ledger
-        .query(JOB_REGISTRY, NETWORK_STATS, &())
+        .query_fn(NETWORK_STATS, &())
         .map_err(|e| e.to_string())?;
     if stats.workers.total_staked != t.stakes || stats.jobs.total_escrowed != t.jobs_locked {
         return Err(format!(
@@ -667,9 +675,7 @@ pub fn money_conserved(ledger: &Ledger) -> Result<(), String> {
 
 /// Escrow never negative: the vault's totals, every job's escrow, payment and refund.
 pub fn escrow_never_negative(ledger: &Ledger) -> Result<(), String> {
-    let t: EscrowTotals = ledger
-        .query(ESCROW, TOTALS, &())
-        .map_err(|e| e.to_string())?;
+    let t: EscrowTotals = ledger.query_fn(TOTALS, &()).map_err(|e| e.to_string())?;
     if t.jobs_locked.0 < 0 || t.stakes.0 < 0 {
         return Err(format!("vault totals negative: {t:?}"));
     }
@@ -798,7 +804,7 @@ pub fn slashes_only_for_accepted_deadlines(ledger: &Ledger) -> Result<(), String
         released_slashed += i128::from(slashed.0);
         let job = || -> Result<Job, String> {
             let j: Option<Job> = ledger
-                .query(JOB_REGISTRY, GET_JOB, &JobRef { job_id })
+                .query_fn(GET_JOB, &JobRef { job_id })
                 .map_err(|e| e.to_string())?;
             j.ok_or_else(|| format!("released for unknown job {job_id}"))
         };
@@ -886,7 +892,7 @@ impl ActionModel for MarketModel {
             }
             _ => {
                 let stats: NetworkStats = ledger
-                    .query(JOB_REGISTRY, NETWORK_STATS, &())
+                    .query_fn(NETWORK_STATS, &())
                     .map_err(LedgerError::Contract)?;
                 self.queue(ledger, action, stats.jobs.submitted, &[])?;
                 Ok(1)
@@ -910,4 +916,80 @@ impl ActionModel for MarketModel {
             ("no hook fails", no_hook_failures),
         ]
     }
+}
+
+fn fuzz_genesis() -> Ledger {
+    let mut b = Ledger::builder().epoch_ticks(16);
+    for c in crate::contracts(MarketConfig::default()) {
+        b = b.contract_arc(c);
+    }
+    for i in 1..=4u8 {
+        b = b.fund(Identity([i; 32]), Amount(1_000_000));
+    }
+    b = b
+        .contract(comqute_qpi::examples::Notary)
+        .contract(comqute_qpi::examples::SendMany)
+        .contract(comqute_qpi::examples::Faulty);
+    // Invariant: the default market config and the example contracts form a valid genesis.
+    b.build().expect("valid fuzz genesis")
+}
+
+/// The check behind the `contract_calls` fuzz target (`fuzz/`), kept here so that `cargo test`
+/// replays its committed corpus (`tests/fuzz_corpus.rs`). Contract calls with arbitrary
+/// inputs: the data is a sequence of calls, each
+/// `[contract selector][input type u16][amount u16][source][len][input…]`, and a tick after
+/// each. Nothing panics, money is conserved after every tick, the incremental digest equals
+/// a full recomputation, and every function answers (or refuses) any input.
+pub fn fuzz_contract_calls(data: &[u8]) {
+    use comqute_qpi::examples::{FAULTY, NOTARY, SEND_MANY};
+    // Selectors 0..5, as the committed seeds use them.
+    const CONTRACTS: [u32; 6] = [
+        ESCROW.0,
+        WORKER_REGISTRY.0,
+        JOB_REGISTRY.0,
+        NOTARY.0,
+        SEND_MANY.0,
+        FAULTY.0,
+    ];
+    let mut l = fuzz_genesis();
+    let mut rest = data;
+    let mut calls = 0;
+    while rest.len() >= 7 && calls < 16 {
+        let contract = ContractIndex(CONTRACTS[usize::from(rest[0]) % CONTRACTS.len()]);
+        let input_type = u16::from_le_bytes([rest[1], rest[2]]);
+        let amount = i64::from(u16::from_le_bytes([rest[3], rest[4]])) * 100;
+        let source = Identity([1 + rest[5] % 4; 32]);
+        let len = usize::from(rest[6]).min(rest.len() - 7);
+        let input = rest[7..7 + len].to_vec();
+        rest = &rest[7 + len..];
+        calls += 1;
+        let _ = l.query_raw(contract, input_type, &input);
+        let _ = l.execute(
+            source,
+            Identity::contract(contract),
+            Amount(amount),
+            input_type,
+            input,
+        );
+        if calls % 4 == 0 {
+            let _ = l.advance_ticks(u32::from(input_type % 40));
+        }
+        let sum: i128 = l
+            .state()
+            .accounts_sorted()
+            .iter()
+            .map(|(_, a)| i128::from(a.balance))
+            .sum();
+        assert_eq!(sum, l.supply().circulating(), "money conserved");
+        assert!(
+            l.hook_failures().is_empty(),
+            "hook failed: {:?}",
+            l.hook_failures()
+        );
+    }
+    assert_eq!(
+        l.state_digest(),
+        l.state().recompute_digest(),
+        "incremental digest"
+    );
 }

@@ -4,23 +4,21 @@
 #![allow(dead_code)]
 
 use borsh::BorshSerialize;
-use comqute_contracts::escrow::{EscrowTotals, TOTALS};
-use comqute_contracts::job_registry::{
+use comqute_ledger::{Keypair, Ledger, LedgerBuilder, Receipt, Seed, Transaction, TxId, TxStatus};
+use comqute_market::escrow::{EscrowTotals, TOTALS};
+use comqute_market::harness as marketplace_invariants;
+use comqute_market::job_registry::{
     GiveUp, Job, JobPage, JobRef, JobSpec, JobStatus, JobsByStatus, NetworkStats, PostResult,
     Resolve, Sampling, CANCEL, CLAIM, DECLINE, DISPUTE, EXPIRE, FAIL, GET_JOB, JOBS_BY_STATUS,
     NETWORK_STATS, POST_RESULT, RESOLVE, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{
-    self, model_id, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY,
-};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{
+use comqute_market::worker_registry::{
     Capabilities, Heartbeat, SetAvailable, WorkerInfo, WorkerQuery, GET_WORKER, HEARTBEAT,
     REGISTER, SET_AVAILABLE,
 };
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
-use comqute_ledger::invariants::marketplace as marketplace_invariants;
-use comqute_ledger::{Keypair, Ledger, LedgerBuilder, Receipt, Seed, Transaction, TxId, TxStatus};
+use comqute_market::{self, model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_qpi::contract::encode;
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 
 /// Money every named actor starts with.
 pub const START_BALANCE: i64 = 10_000_000;
@@ -83,11 +81,17 @@ pub fn spec(model: Hash32, max_tokens: u32, max_price: i64, timeout: u32) -> Job
 /// A test configuration with a resolver and short windows.
 pub fn config(resolver: Identity) -> MarketConfig {
     MarketConfig {
-        resolver,
-        challenge_window: 5,
-        heartbeat_window: 50,
-        unbonding_ticks: 30,
-        dispute_timeout_ticks: 40,
+        workers: comqute_market::worker_registry::WorkerConfig {
+            heartbeat_window: 50,
+            unbonding_ticks: 30,
+            ..MarketConfig::default().workers
+        },
+        jobs: comqute_market::job_registry::JobConfig {
+            resolver,
+            challenge_window: 5,
+            dispute_timeout_ticks: 40,
+            ..MarketConfig::default().jobs
+        },
         ..MarketConfig::default()
     }
 }
@@ -95,7 +99,7 @@ pub fn config(resolver: Identity) -> MarketConfig {
 /// A builder with the marketplace contracts and `funded` identities.
 pub fn builder(config: MarketConfig, funded: &[Identity]) -> LedgerBuilder {
     let mut b = Ledger::builder();
-    for c in marketplace::contracts(config) {
+    for c in comqute_market::contracts(config) {
         b = b.contract_arc(c);
     }
     for id in funded {
@@ -176,6 +180,32 @@ impl Market {
             .expect("receipt of a processed tick")
     }
 
+    /// Signs a call with raw input bytes, runs its tick, returns the receipt.
+    pub fn send_raw(
+        &mut self,
+        who: &Keypair,
+        contract: ContractIndex,
+        input_type: u16,
+        input: Vec<u8>,
+        amount: i64,
+    ) -> Receipt {
+        let tx = Transaction::call(
+            who.identity(),
+            contract,
+            Amount(amount),
+            self.ledger.next_tick(),
+            input_type,
+            input,
+        )
+        .sign(who);
+        let id = self.ledger.submit(tx).expect("admitted");
+        self.tick();
+        self.ledger
+            .receipt(&id)
+            .cloned()
+            .expect("receipt of a processed tick")
+    }
+
     /// Runs `n` ticks (warping over idle ones).
     pub fn advance(&mut self, n: u32) {
         self.ledger.advance_ticks(n).expect("advance");
@@ -200,18 +230,18 @@ impl Market {
 
     /// Registers `who` with `stake` and `caps`; asserts success.
     pub fn register(&mut self, who: &Keypair, stake: i64, caps: Capabilities) {
-        let r = self.send(who, WORKER_REGISTRY, REGISTER, &caps, stake);
+        let r = self.send(who, WORKER_REGISTRY, REGISTER.number(), &caps, stake);
         assert_executed(&r);
     }
 
     /// Registers at the minimum stake for llama at `price`, and declares availability.
     pub fn available_worker(&mut self, who: &Keypair, price: i64, slots: u16) {
-        let stake = self.config.min_stake.0;
+        let stake = self.config.workers.min_stake.0;
         self.register(who, stake, caps(&[LLAMA], price, slots));
         let r = self.send(
             who,
             WORKER_REGISTRY,
-            SET_AVAILABLE,
+            SET_AVAILABLE.number(),
             &SetAvailable {
                 available: true,
                 session: 0,
@@ -227,7 +257,7 @@ impl Market {
             session: 0,
             takeover: false,
         };
-        self.send(who, WORKER_REGISTRY, HEARTBEAT, &hb, 0)
+        self.send(who, WORKER_REGISTRY, HEARTBEAT.number(), &hb, 0)
     }
 
     /// The worker's record.
@@ -238,7 +268,7 @@ impl Market {
     /// A worker's record, if any.
     pub fn try_worker(&self, id: &Identity) -> Option<WorkerInfo> {
         self.ledger
-            .query(WORKER_REGISTRY, GET_WORKER, &WorkerQuery { worker: *id })
+            .query_fn(GET_WORKER, &WorkerQuery { worker: *id })
             .expect("query")
     }
 
@@ -246,7 +276,7 @@ impl Market {
 
     /// Submits a job; asserts success; returns its id.
     pub fn submit(&mut self, who: &Keypair, spec: &JobSpec, escrow: i64) -> u64 {
-        let r = self.send(who, JOB_REGISTRY, SUBMIT, spec, escrow);
+        let r = self.send(who, JOB_REGISTRY, SUBMIT.number(), spec, escrow);
         assert_executed(&r);
         borsh::from_slice(&r.output).expect("job id output")
     }
@@ -258,11 +288,11 @@ impl Market {
 
     /// Claims.
     pub fn claim(&mut self, who: &Keypair, job_id: u64) -> Receipt {
-        self.job_call(who, CLAIM, job_id)
+        self.job_call(who, CLAIM.number(), job_id)
     }
     /// Starts.
     pub fn start(&mut self, who: &Keypair, job_id: u64) -> Receipt {
-        self.job_call(who, START, job_id)
+        self.job_call(who, START.number(), job_id)
     }
     /// Posts a result of `tokens` output tokens.
     pub fn post(&mut self, who: &Keypair, job_id: u64, tokens: u32) -> Receipt {
@@ -270,11 +300,11 @@ impl Market {
             job_id,
             result: result(tokens),
         };
-        self.send(who, JOB_REGISTRY, POST_RESULT, &input, 0)
+        self.send(who, JOB_REGISTRY, POST_RESULT.number(), &input, 0)
     }
     /// Cancels.
     pub fn cancel(&mut self, who: &Keypair, job_id: u64) -> Receipt {
-        self.job_call(who, CANCEL, job_id)
+        self.job_call(who, CANCEL.number(), job_id)
     }
     /// Gives up, saying why (on a job not started yet this declines it).
     pub fn fail(&mut self, who: &Keypair, job_id: u64, reason: &str) -> Receipt {
@@ -282,7 +312,7 @@ impl Market {
             job_id,
             reason: reason.to_owned(),
         };
-        self.send(who, JOB_REGISTRY, FAIL, &g, 0)
+        self.send(who, JOB_REGISTRY, FAIL.number(), &g, 0)
     }
     /// Declines an offer, saying why.
     pub fn decline(&mut self, who: &Keypair, job_id: u64, reason: &str) -> Receipt {
@@ -290,22 +320,22 @@ impl Market {
             job_id,
             reason: reason.to_owned(),
         };
-        self.send(who, JOB_REGISTRY, DECLINE, &g, 0)
+        self.send(who, JOB_REGISTRY, DECLINE.number(), &g, 0)
     }
     /// Disputes.
     pub fn dispute(&mut self, who: &Keypair, job_id: u64) -> Receipt {
-        self.job_call(who, DISPUTE, job_id)
+        self.job_call(who, DISPUTE.number(), job_id)
     }
     /// Expires.
     pub fn expire(&mut self, who: &Keypair, job_id: u64) -> Receipt {
-        self.job_call(who, EXPIRE, job_id)
+        self.job_call(who, EXPIRE.number(), job_id)
     }
     /// Resolves.
     pub fn resolve(&mut self, who: &Keypair, job_id: u64, worker_wins: bool) -> Receipt {
         self.send(
             who,
             JOB_REGISTRY,
-            RESOLVE,
+            RESOLVE.number(),
             &Resolve {
                 job_id,
                 worker_wins,
@@ -318,7 +348,7 @@ impl Market {
     pub fn job(&self, id: u64) -> Job {
         let j: Option<Job> = self
             .ledger
-            .query(JOB_REGISTRY, GET_JOB, &JobRef { job_id: id })
+            .query_fn(GET_JOB, &JobRef { job_id: id })
             .expect("query");
         j.expect("job exists")
     }
@@ -327,8 +357,7 @@ impl Market {
     pub fn jobs_in(&self, status: JobStatus) -> Vec<Job> {
         let p: JobPage = self
             .ledger
-            .query(
-                JOB_REGISTRY,
+            .query_fn(
                 JOBS_BY_STATUS,
                 &JobsByStatus {
                     status,
@@ -342,14 +371,12 @@ impl Market {
 
     /// Network stats.
     pub fn stats(&self) -> NetworkStats {
-        self.ledger
-            .query(JOB_REGISTRY, NETWORK_STATS, &())
-            .expect("query")
+        self.ledger.query_fn(NETWORK_STATS, &()).expect("query")
     }
 
     /// The vault's totals.
     pub fn escrow_totals(&self) -> EscrowTotals {
-        self.ledger.query(ESCROW, TOTALS, &()).expect("query")
+        self.ledger.query_fn(TOTALS, &()).expect("query")
     }
 
     /// A balance.
@@ -366,8 +393,8 @@ impl Market {
 }
 
 /// The result every test posts: a fixed hash, `tokens` tokens, a runtime fingerprint.
-pub fn result(tokens: u32) -> comqute_contracts::job_registry::JobResult {
-    comqute_contracts::job_registry::JobResult {
+pub fn result(tokens: u32) -> comqute_market::job_registry::JobResult {
+    comqute_market::job_registry::JobResult {
         result_hash: Hash32::of(b"Rayleigh scattering."),
         output_tokens: tokens,
         runtime: Hash32::of(b"ollama 0.5 q4_K_M"),

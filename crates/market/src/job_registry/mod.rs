@@ -22,7 +22,7 @@
 //!
 //! ## The fair-deadline rule
 //! A worker is only ever slashed for a deadline **it accepted**. An assignment is an offer:
-//! the worker has [`MarketConfig::accept_ticks`] ticks to START (which fixes its delivery
+//! the worker has [`JobConfig::accept_ticks`] ticks to START (which fixes its delivery
 //! deadline at `timeout_ticks` after the start, a deadline it can check against its own
 //! speed before accepting) or to DECLINE, free of charge, with a reason. An offer left
 //! unanswered reopens the job (the worker loses a little reputation, no stake). Only a
@@ -38,14 +38,14 @@
 //! - **Matching**: at END_TICK, open jobs, oldest first, are paired with listed workers (see
 //!   [`crate::worker_registry`]): the cheapest eligible worker, then the most reputable, ties
 //!   broken by the tick's seed. A pass examines at most
-//!   [`MarketConfig::max_matches_per_tick`] open jobs per tick and carries over; a new pass
+//!   [`JobConfig::max_matches_per_tick`] open jobs per tick and carries over; a new pass
 //!   starts whenever a job opens or a listed worker changes. A worker may also [`CLAIM`] one
 //!   open job it names.
 //! - **Deadlines**: each live job has one deadline in an ordered index: an open job's expiry
 //!   (`timeout_ticks` after it opened), an assigned job's answer deadline (`accept_ticks`
 //!   after the assignment), a running job's delivery deadline (`timeout_ticks` after START),
 //!   a completed job's end of challenge window, a disputed job's resolution timeout.
-//!   END_TICK handles due deadlines, at most [`MarketConfig::max_settlements_per_tick`] per
+//!   END_TICK handles due deadlines, at most [`JobConfig::max_settlements_per_tick`] per
 //!   tick, oldest first; the rest carry over. A result posted in the deadline's own tick is
 //!   in time (transactions run before END_TICK); a dispute is accepted up to and including
 //!   the window's last tick.
@@ -61,481 +61,29 @@
 //!   job whose deadline has passed (and, as challenger, gets a share of a slash). A wrong
 //!   caller gets a typed error and nothing changes.
 
+mod api;
+
+pub use api::*;
+
 use std::ops::Bound;
 
-use borsh::{BorshDeserialize, BorshSerialize};
-use serde::Serialize;
-use thiserror::Error;
-
-use crate::error::ContractError;
 use crate::escrow::{
-    EscrowTotals, JobEscrow, JobEscrowQuery, LockJob, RefundJob, ReleaseJob, GET_JOB_ESCROW,
-    LOCK_JOB, REFUND_JOB, RELEASE_JOB, TOTALS,
+    JobEscrow, JobEscrowQuery, LockJob, RefundJob, ReleaseJob, GET_JOB_ESCROW, LOCK_JOB,
+    REFUND_JOB, RELEASE_JOB, TOTALS,
 };
-use crate::marketplace::{
-    payment, rejected_errors, required_escrow, MarketConfig, ESCROW, JOB_REGISTRY, MAX_PAGE,
-    MAX_REPUTATION, MAX_TEMPERATURE_MILLI, WORKER_REGISTRY,
-};
-use crate::primitives::{Amount, ContractIndex, Hash32, Identity, Tick, MAX_AMOUNT};
-use crate::qpi::{decode_input, encode, key_u32, key_u64, Contract, Ctx, KeyBuf, TickWork, View};
+use crate::rules::{payment, required_escrow, MAX_PAGE, MAX_REPUTATION, MAX_TEMPERATURE_MILLI};
 use crate::worker_registry::{
-    Assign, Assignment, FindWorker, Outcome, Release, ReleaseOutcome, WorkerStats, ASSIGN,
-    FIND_WORKER, MATCH_VERSION, RELEASE, WORKER_STATS,
+    Assign, Assignment, FindWorker, Outcome, Release, ReleaseOutcome, ASSIGN, FIND_WORKER,
+    MATCH_VERSION, RELEASE, WORKER_STATS,
 };
-
-/// Procedure 1: submit a job, [`JobSpec`]; the invocation reward is the escrow. Output: the
-/// job id (`u64`, from 1).
-pub const SUBMIT: u16 = 1;
-/// Procedure 2: a worker claims one open job, [`JobRef`].
-pub const CLAIM: u16 = 2;
-/// Procedure 3: the assigned worker starts, [`JobRef`] (Assigned → Running).
-pub const START: u16 = 3;
-/// Procedure 4: the assigned worker posts the result, [`PostResult`] (Running → Completed).
-pub const POST_RESULT: u16 = 4;
-/// Procedure 5: the requester cancels an open job, [`JobRef`]: full refund.
-pub const CANCEL: u16 = 5;
-/// Procedure 6: the assigned worker gives a started job up, [`GiveUp`]: the job reopens
-/// once, then is refunded. (On a job not started yet it is a [`DECLINE`].)
-pub const FAIL: u16 = 6;
-/// Procedure 7: the requester disputes a result within the challenge window, [`JobRef`].
-pub const DISPUTE: u16 = 7;
-/// Procedure 8: the resolver settles a dispute, [`Resolve`].
-pub const RESOLVE: u16 = 8;
-/// Procedure 9: anyone expires a job whose deadline has passed (normally END_TICK does it
-/// first), [`JobRef`]; the caller is the challenger of any slash.
-pub const EXPIRE: u16 = 9;
-/// Procedure 10: the assigned worker turns down a job it has not started, [`GiveUp`]: free
-/// of charge; the job reopens for other workers.
-pub const DECLINE: u16 = 10;
-
-/// The longest reason a worker gives for DECLINE or FAIL, in bytes.
-pub const MAX_REASON: usize = 200;
-/// The most workers that may turn a job down or give it up before it ends Failed.
-pub const MAX_TURNED_DOWN: usize = 3;
-
-/// Function 1: one job, [`JobRef`] → `Option<Job>`.
-pub const GET_JOB: u16 = 1;
-/// Function 2: jobs in a status, [`JobsByStatus`] → [`JobPage`].
-pub const JOBS_BY_STATUS: u16 = 2;
-/// Function 3: a requester's jobs, [`JobsByRequester`] → [`JobPage`].
-pub const JOBS_BY_REQUESTER: u16 = 3;
-/// Function 4: jobs a worker holds or held, [`JobsByWorker`] → [`JobPage`].
-pub const JOBS_BY_WORKER: u16 = 4;
-/// Function 5: a job's escrow account, [`JobRef`] → `Option<JobEscrow>`.
-pub const JOB_ESCROW: u16 = 5;
-/// Function 6: `()` → [`NetworkStats`].
-pub const NETWORK_STATS: u16 = 6;
-/// Function 7: the least escrow for a job, [`EscrowQuote`] → `Option<Amount>`.
-pub const QUOTE: u16 = 7;
-
-/// Sampling settings, fixed by the requester so a verifier can replay the job.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize,
-)]
-#[serde(rename_all = "camelCase")]
-pub struct Sampling {
-    /// The sampler's seed.
-    pub seed: u64,
-    /// Temperature in thousandths (700 = 0.7), at most [`MAX_TEMPERATURE_MILLI`].
-    pub temperature_milli: u16,
-}
-
-/// What a requester asks for. Input of [`SUBMIT`].
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobSpec {
-    /// Model id ([`crate::marketplace::model_id`] of its name).
-    pub model: Hash32,
-    /// blake3 of the prompt (stored off-chain); not zero.
-    pub prompt_hash: Hash32,
-    /// The prompt's size in bytes.
-    pub prompt_size: u32,
-    /// The most output tokens paid for.
-    pub max_output_tokens: u32,
-    /// The highest price per 1,000 output tokens accepted; positive.
-    pub max_price_per_1k: Amount,
-    /// Ticks an open job waits for a worker, and ticks an assigned worker has to deliver.
-    pub timeout_ticks: u32,
-    /// The least worker reputation accepted.
-    pub min_reputation: u16,
-    /// Sampling settings.
-    pub sampling: Sampling,
-}
-
-/// A job id. Input of most procedures and of [`GET_JOB`] and [`JOB_ESCROW`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct JobRef {
-    /// The job.
-    pub job_id: u64,
-}
-
-/// What the worker delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobResult {
-    /// blake3 of the output (stored off-chain); not zero.
-    pub result_hash: Hash32,
-    /// Output tokens produced (at most the job's maximum); the payment follows them.
-    pub output_tokens: u32,
-    /// Fingerprint of the runtime that produced it (engine, version, model digest,
-    /// sampling); zero until a later issue fills it.
-    pub runtime: Hash32,
-}
-
-/// Input of [`FAIL`] and [`DECLINE`].
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GiveUp {
-    /// The job.
-    pub job_id: u64,
-    /// Why, for the requester (UTF-8, at most [`MAX_REASON`] bytes).
-    pub reason: String,
-}
-
-/// Input of [`POST_RESULT`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct PostResult {
-    /// The job.
-    pub job_id: u64,
-    /// The result.
-    pub result: JobResult,
-}
-
-/// Input of [`RESOLVE`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct Resolve {
-    /// The job.
-    pub job_id: u64,
-    /// `true`: the result stands and the worker is paid; `false`: the requester is refunded
-    /// and the worker slashed.
-    pub worker_wins: bool,
-}
-
-/// Input of [`JOBS_BY_STATUS`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct JobsByStatus {
-    /// The status.
-    pub status: JobStatus,
-    /// Start after this job id (`None`: from the first).
-    pub cursor: Option<u64>,
-    /// At most this many (capped at [`MAX_PAGE`]).
-    pub limit: u16,
-}
-
-/// Input of [`JOBS_BY_REQUESTER`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct JobsByRequester {
-    /// The requester.
-    pub requester: Identity,
-    /// Start after this job id.
-    pub cursor: Option<u64>,
-    /// At most this many (capped at [`MAX_PAGE`]).
-    pub limit: u16,
-}
-
-/// Input of [`JOBS_BY_WORKER`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct JobsByWorker {
-    /// The worker.
-    pub worker: Identity,
-    /// Start after this job id.
-    pub cursor: Option<u64>,
-    /// At most this many (capped at [`MAX_PAGE`]).
-    pub limit: u16,
-}
-
-/// Output of the paged job functions, ascending by id.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobPage {
-    /// The jobs.
-    pub jobs: Vec<Job>,
-    /// Pass as `cursor` for the next page; `None` when this was the last.
-    pub next_cursor: Option<u64>,
-}
-
-/// Input of [`QUOTE`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct EscrowQuote {
-    /// The job's output token maximum.
-    pub max_output_tokens: u32,
-    /// The job's price ceiling.
-    pub max_price_per_1k: Amount,
-}
-
-/// A job's status.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, BorshSerialize, BorshDeserialize, Serialize,
-)]
-pub enum JobStatus {
-    /// Waiting for a worker.
-    Open,
-    /// A worker took it.
-    Assigned,
-    /// The worker started.
-    Running,
-    /// A result is posted; the challenge window runs.
-    Completed,
-    /// Paid out. Terminal.
-    Finalized,
-    /// Cancelled by the requester while open; refunded. Terminal.
-    Cancelled,
-    /// Its deadline passed; refunded (the worker, if any, slashed). Terminal.
-    Expired,
-    /// Given up twice; refunded. Terminal.
-    Failed,
-    /// Disputed by the requester; waits for the resolver.
-    Disputed,
-    /// Dispute settled. Terminal.
-    Resolved,
-}
-
-impl JobStatus {
-    /// Every status, in code order.
-    pub const ALL: [JobStatus; 10] = [
-        JobStatus::Open,
-        JobStatus::Assigned,
-        JobStatus::Running,
-        JobStatus::Completed,
-        JobStatus::Finalized,
-        JobStatus::Cancelled,
-        JobStatus::Expired,
-        JobStatus::Failed,
-        JobStatus::Disputed,
-        JobStatus::Resolved,
-    ];
-    /// Its one-byte code (its position in [`JobStatus::ALL`]), used in index keys.
-    pub fn code(self) -> u8 {
-        match self {
-            JobStatus::Open => 0,
-            JobStatus::Assigned => 1,
-            JobStatus::Running => 2,
-            JobStatus::Completed => 3,
-            JobStatus::Finalized => 4,
-            JobStatus::Cancelled => 5,
-            JobStatus::Expired => 6,
-            JobStatus::Failed => 7,
-            JobStatus::Disputed => 8,
-            JobStatus::Resolved => 9,
-        }
-    }
-    /// Whether nothing more can happen to the job.
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            JobStatus::Finalized
-                | JobStatus::Cancelled
-                | JobStatus::Expired
-                | JobStatus::Failed
-                | JobStatus::Resolved
-        )
-    }
-    /// Its name, as the CLI shows it.
-    pub fn name(self) -> &'static str {
-        match self {
-            JobStatus::Open => "Open",
-            JobStatus::Assigned => "Assigned",
-            JobStatus::Running => "Running",
-            JobStatus::Completed => "Completed",
-            JobStatus::Finalized => "Finalized",
-            JobStatus::Cancelled => "Cancelled",
-            JobStatus::Expired => "Expired",
-            JobStatus::Failed => "Failed",
-            JobStatus::Disputed => "Disputed",
-            JobStatus::Resolved => "Resolved",
-        }
-    }
-}
-
-/// What moves a job from one status to another: a procedure, or what END_TICK (or
-/// [`EXPIRE`]) does at a deadline. The module docs' table lists every allowed move.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Step {
-    /// [`SUBMIT`].
-    Submit,
-    /// [`CLAIM`].
-    Claim,
-    /// The END_TICK matcher's assignment.
-    Match,
-    /// [`CANCEL`].
-    Cancel,
-    /// A deadline passed on an open or running job.
-    Expire,
-    /// [`START`].
-    Start,
-    /// [`DECLINE`], or [`FAIL`] of a job not started.
-    Decline,
-    /// An offer left unanswered past `accept_ticks`.
-    NoAnswer,
-    /// [`POST_RESULT`].
-    PostResult,
-    /// [`FAIL`] of a running job.
-    Fail,
-    /// The end of the challenge window.
-    Finalize,
-    /// [`DISPUTE`].
-    Dispute,
-    /// [`RESOLVE`].
-    Resolve,
-    /// A dispute left unresolved past its timeout.
-    DisputeTimeout,
-}
-
-impl Step {
-    /// Every step, in declaration order.
-    pub const ALL: [Step; 14] = [
-        Step::Submit,
-        Step::Claim,
-        Step::Match,
-        Step::Cancel,
-        Step::Expire,
-        Step::Start,
-        Step::Decline,
-        Step::NoAnswer,
-        Step::PostResult,
-        Step::Fail,
-        Step::Finalize,
-        Step::Dispute,
-        Step::Resolve,
-        Step::DisputeTimeout,
-    ];
-}
-
-/// Every allowed move: (from, step, the statuses it may lead to). `None` is "no job yet".
-pub const MOVES: &[(Option<JobStatus>, Step, &[JobStatus])] = {
-    use JobStatus as S;
-    &[
-        (None, Step::Submit, &[S::Open]),
-        (Some(S::Open), Step::Claim, &[S::Assigned]),
-        (Some(S::Open), Step::Match, &[S::Assigned]),
-        (Some(S::Open), Step::Cancel, &[S::Cancelled]),
-        (Some(S::Open), Step::Expire, &[S::Expired]),
-        (Some(S::Assigned), Step::Start, &[S::Running]),
-        (Some(S::Assigned), Step::Decline, &[S::Open, S::Failed]),
-        (Some(S::Assigned), Step::NoAnswer, &[S::Open, S::Failed]),
-        (Some(S::Running), Step::PostResult, &[S::Completed]),
-        (Some(S::Running), Step::Fail, &[S::Open, S::Failed]),
-        (Some(S::Running), Step::Expire, &[S::Expired]),
-        (Some(S::Completed), Step::Finalize, &[S::Finalized]),
-        (Some(S::Completed), Step::Dispute, &[S::Disputed]),
-        (Some(S::Disputed), Step::Resolve, &[S::Resolved]),
-        (Some(S::Disputed), Step::DisputeTimeout, &[S::Resolved]),
-    ]
-};
-
-/// The statuses `step` may take a job in `from` to; `None` when the step does not apply.
-pub fn transition(from: JobStatus, step: Step) -> Option<&'static [JobStatus]> {
-    MOVES
-        .iter()
-        .find(|(f, s, _)| *f == Some(from) && *s == step)
-        .map(|(_, _, to)| *to)
-}
-
-/// A job's record.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Job {
-    /// Its id.
-    pub id: u64,
-    /// Who submitted and paid.
-    pub requester: Identity,
-    /// What was asked for.
-    pub spec: JobSpec,
-    /// The escrow locked.
-    pub escrow: Amount,
-    /// Where it stands.
-    pub status: JobStatus,
-    /// The worker holding it (or that held it last, once terminal); `None` while open.
-    pub worker: Option<Identity>,
-    /// The worker's price, fixed at assignment.
-    pub price_per_1k: Amount,
-    /// Submission tick.
-    pub submitted_at: Tick,
-    /// Last assignment tick.
-    pub assigned_at: Option<Tick>,
-    /// Start tick.
-    pub started_at: Option<Tick>,
-    /// Result tick.
-    pub completed_at: Option<Tick>,
-    /// The pending deadline (expiry, end of the challenge window, dispute timeout); `None`
-    /// once terminal.
-    pub deadline: Option<Tick>,
-    /// The result, once posted.
-    pub result: Option<JobResult>,
-    /// Times a worker gave it up after starting.
-    pub failures: u8,
-    /// Workers that declined it, left it unanswered or gave it up (at most
-    /// [`MAX_TURNED_DOWN`]); never offered it again.
-    pub excluded: Vec<Identity>,
-    /// Why it last reopened or ended badly: a worker's reason, or what the chain saw.
-    pub reason: Option<String>,
-    /// Paid to the worker.
-    pub paid: Amount,
-    /// Refunded to the requester.
-    pub refunded: Amount,
-    /// Slashed from the worker over this job.
-    pub slashed: Amount,
-    /// The tick it became terminal.
-    pub closed_at: Option<Tick>,
-}
-
-/// Job counts and money totals, part of [`NetworkStats`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobCounters {
-    /// Jobs ever submitted.
-    pub submitted: u64,
-    /// Jobs in each status that has any, ascending by status.
-    pub by_status: Vec<(JobStatus, u64)>,
-    /// Escrow held now for live jobs.
-    pub total_escrowed: Amount,
-    /// Ever paid to workers.
-    pub total_paid: Amount,
-    /// Ever refunded to requesters.
-    pub total_refunded: Amount,
-    /// Ever slashed from workers over jobs.
-    pub total_slashed: Amount,
-}
-
-impl JobCounters {
-    /// Jobs in `status`.
-    pub fn count(&self, status: JobStatus) -> u64 {
-        self.by_status
-            .iter()
-            .find(|(s, _)| *s == status)
-            .map_or(0, |(_, n)| *n)
-    }
-
-    /// One job more (`up`) or fewer in `status`; a count that reaches zero is dropped.
-    fn bump(&mut self, status: JobStatus, up: bool) {
-        match self.by_status.binary_search_by(|(s, _)| s.cmp(&status)) {
-            Ok(i) => {
-                let n = &mut self.by_status[i].1;
-                *n = if up { *n + 1 } else { n.saturating_sub(1) };
-                if *n == 0 {
-                    self.by_status.remove(i);
-                }
-            }
-            Err(i) if up => self.by_status.insert(i, (status, 1)),
-            Err(_) => {}
-        }
-    }
-}
-
-/// Output of [`NETWORK_STATS`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NetworkStats {
-    /// Jobs per status and money totals.
-    pub jobs: JobCounters,
-    /// The vault's totals.
-    pub escrow: EscrowTotals,
-    /// Worker counts, online included.
-    pub workers: WorkerStats,
-}
+use borsh::{BorshDeserialize, BorshSerialize};
+use comqute_qpi::contract::{key_u32, key_u64, Contract, Ctx, KeyBuf, TickWork, View};
+use comqute_qpi::error::ContractError;
+use comqute_qpi::kit::{dispatch_function, dispatch_procedure, ContractMeta};
+use comqute_qpi::primitives::{Amount, Hash32, Identity, Tick, MAX_AMOUNT};
 
 /// The matcher's progress, carried from tick to tick.
-#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 struct MatchState {
     /// A job opened since the current pass started.
     dirty: bool,
@@ -544,229 +92,6 @@ struct MatchState {
     /// The worker registry's match version when the pass started.
     seen_version: u64,
 }
-
-/// Job registry events, enough for an indexer to rebuild every [`Job`] record (the event's
-/// tick is the time of the change).
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub enum JobEvent {
-    /// A job was submitted (status Open).
-    Submitted {
-        /// The job.
-        job_id: u64,
-        /// Who paid.
-        requester: Identity,
-        /// What was asked.
-        spec: JobSpec,
-        /// Escrow locked.
-        escrow: Amount,
-        /// Its expiry if nobody takes it.
-        deadline: Tick,
-    },
-    /// A worker took the job (status Assigned).
-    Assigned {
-        /// The job.
-        job_id: u64,
-        /// The worker.
-        worker: Identity,
-        /// Its price, fixed for the job.
-        price_per_1k: Amount,
-        /// The delivery deadline.
-        deadline: Tick,
-        /// `true` for an explicit claim, `false` for an END_TICK match.
-        claimed: bool,
-    },
-    /// The worker started (status Running), accepting the delivery deadline.
-    Started {
-        /// The job.
-        job_id: u64,
-        /// The worker.
-        worker: Identity,
-        /// The delivery deadline.
-        deadline: Tick,
-    },
-    /// The worker turned the offer down, or did not answer it in time: reopened (status
-    /// Open) or, after [`MAX_TURNED_DOWN`] workers, refunded (status Failed).
-    Declined {
-        /// The job.
-        job_id: u64,
-        /// The worker.
-        worker: Identity,
-        /// `false` when the worker did not answer within `accept_ticks`.
-        answered: bool,
-        /// Why.
-        reason: String,
-        /// Whether the job reopened.
-        reopened: bool,
-        /// The new expiry when reopened.
-        deadline: Option<Tick>,
-        /// Refunded when not reopened.
-        refunded: Amount,
-    },
-    /// A result was posted (status Completed).
-    ResultPosted {
-        /// The job.
-        job_id: u64,
-        /// The worker.
-        worker: Identity,
-        /// The result.
-        result: JobResult,
-        /// The last tick of the challenge window.
-        challenge_ends: Tick,
-    },
-    /// Paid out after the challenge window (status Finalized).
-    Finalized {
-        /// The job.
-        job_id: u64,
-        /// The worker.
-        worker: Identity,
-        /// Paid to the worker.
-        paid: Amount,
-        /// Refunded to the requester.
-        refunded: Amount,
-    },
-    /// Cancelled by the requester (status Cancelled).
-    Cancelled {
-        /// The job.
-        job_id: u64,
-        /// Refunded.
-        refunded: Amount,
-    },
-    /// The deadline passed (status Expired).
-    Expired {
-        /// The job.
-        job_id: u64,
-        /// The worker that started it and missed its delivery deadline, if any (slashed).
-        worker: Option<Identity>,
-        /// What happened, in words.
-        reason: String,
-        /// Refunded to the requester.
-        refunded: Amount,
-        /// Slashed from the worker.
-        slashed: Amount,
-        /// Who triggered it, if not END_TICK.
-        challenger: Option<Identity>,
-    },
-    /// The worker gave up: reopened (status Open) or refunded (status Failed).
-    Failed {
-        /// The job.
-        job_id: u64,
-        /// The worker that gave up (never assigned this job again).
-        worker: Identity,
-        /// Its reason.
-        reason: String,
-        /// Whether the job reopened.
-        reopened: bool,
-        /// The new expiry when reopened.
-        deadline: Option<Tick>,
-        /// Refunded when not reopened.
-        refunded: Amount,
-    },
-    /// The requester disputed the result (status Disputed).
-    Disputed {
-        /// The job.
-        job_id: u64,
-        /// The dispute timeout.
-        resolve_by: Tick,
-    },
-    /// The dispute was settled (status Resolved).
-    Resolved {
-        /// The job.
-        job_id: u64,
-        /// The verdict (`true` also when the timeout let the result stand).
-        worker_wins: bool,
-        /// Settled by the timeout, not the resolver.
-        by_timeout: bool,
-        /// Paid to the worker.
-        paid: Amount,
-        /// Refunded to the requester.
-        refunded: Amount,
-        /// Slashed from the worker.
-        slashed: Amount,
-    },
-}
-
-/// Why the job registry refused a call. Codes 400–499. (Eligibility errors from an
-/// assignment come through unchanged from the worker registry, codes 200–299.)
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum JobError {
-    /// No such job.
-    #[error("no job {0}")]
-    UnknownJob(u64),
-    /// The job's status does not allow the action.
-    #[error("job {job_id} is {}: cannot {action}", status.name())]
-    WrongStatus {
-        /// The job.
-        job_id: u64,
-        /// Its status.
-        status: JobStatus,
-        /// What was tried.
-        action: &'static str,
-    },
-    /// Only the requester may do this.
-    #[error("only the job's requester may do this")]
-    NotRequester,
-    /// Only the assigned worker may do this.
-    #[error("only the job's assigned worker may do this")]
-    NotAssignedWorker,
-    /// Only the resolver may do this.
-    #[error("only the resolver may resolve disputes")]
-    NotResolver,
-    /// The escrow does not cover the job's maximum cost.
-    #[error("escrow {got} does not cover {needed}")]
-    InsufficientEscrow {
-        /// At least this.
-        needed: Amount,
-        /// Offered.
-        got: Amount,
-    },
-    /// A bad job specification.
-    #[error("invalid job: {0}")]
-    InvalidSpec(String),
-    /// A bad result.
-    #[error("invalid result: {0}")]
-    InvalidResult(String),
-    /// The challenge window is over.
-    #[error("the challenge window ended at tick {ended}")]
-    WindowClosed {
-        /// Its last tick.
-        ended: Tick,
-    },
-    /// Expire before the deadline passed.
-    #[error("the deadline, tick {deadline}, has not passed")]
-    DeadlineNotPassed {
-        /// The deadline.
-        deadline: Tick,
-    },
-    /// A requester may not serve its own job.
-    #[error("a requester may not take its own job")]
-    SelfDealing,
-    /// The worker gave this job up before.
-    #[error("this worker gave the job up before")]
-    ExcludedWorker,
-    /// Money sent to a procedure that takes none.
-    #[error("procedure takes no payment, got {0}")]
-    UnexpectedPayment(Amount),
-    /// A reason that is too long.
-    #[error("a reason is at most {MAX_REASON} bytes, got {0}")]
-    ReasonTooLong(usize),
-}
-
-rejected_errors!(JobError {
-    UnknownJob = 400,
-    WrongStatus = 401,
-    NotRequester = 402,
-    NotAssignedWorker = 403,
-    NotResolver = 404,
-    InsufficientEscrow = 405,
-    InvalidSpec = 406,
-    InvalidResult = 407,
-    WindowClosed = 408,
-    DeadlineNotPassed = 409,
-    SelfDealing = 410,
-    ExcludedWorker = 411,
-    UnexpectedPayment = 412,
-    ReasonTooLong = 413,
-});
 
 const K_NEXT_ID: &[u8] = &[1];
 const T_JOB: u8 = 2; // map: id -> Job
@@ -813,12 +138,12 @@ fn job_seed(seed: &Hash32, id: u64) -> Hash32 {
 /// The job registry contract.
 #[derive(Debug, Clone, Default)]
 pub struct JobRegistry {
-    config: MarketConfig,
+    config: JobConfig,
 }
 
 impl JobRegistry {
     /// The registry with these genesis settings.
-    pub fn new(config: MarketConfig) -> Self {
+    pub fn new(config: JobConfig) -> Self {
         JobRegistry { config }
     }
 
@@ -944,12 +269,7 @@ impl JobRegistry {
     // --- money and worker calls ------------------------------------------------------------
 
     fn refund(ctx: &mut Ctx<'_>, job: &mut Job) -> Result<(), ContractError> {
-        let _: JobEscrow = ctx.call(
-            ESCROW,
-            REFUND_JOB,
-            &RefundJob { job_id: job.id },
-            Amount::ZERO,
-        )?;
+        let _: JobEscrow = ctx.call(REFUND_JOB, &RefundJob { job_id: job.id }, Amount::ZERO)?;
         job.refunded = job.escrow;
         Ok(())
     }
@@ -965,7 +285,6 @@ impl JobRegistry {
             .ok_or_else(|| corrupt(&key, "completed job without result"))?;
         let amount = payment(result.output_tokens, job.price_per_1k, job.escrow);
         let _: JobEscrow = ctx.call(
-            ESCROW,
             RELEASE_JOB,
             &ReleaseJob {
                 job_id: job.id,
@@ -991,7 +310,6 @@ impl JobRegistry {
             _ => Amount::ZERO,
         };
         let out: ReleaseOutcome = ctx.call(
-            WORKER_REGISTRY,
             RELEASE,
             &Release {
                 worker,
@@ -1015,7 +333,6 @@ impl JobRegistry {
         claimed: bool,
     ) -> Result<(), ContractError> {
         let a: Assignment = ctx.call(
-            WORKER_REGISTRY,
             ASSIGN,
             &Assign {
                 worker,
@@ -1091,7 +408,7 @@ impl JobRegistry {
         Ok(())
     }
 
-    fn submit(&self, ctx: &mut Ctx<'_>, spec: JobSpec) -> Result<Vec<u8>, ContractError> {
+    fn submit(&self, ctx: &mut Ctx<'_>, spec: JobSpec) -> Result<u64, ContractError> {
         self.validate_spec(&spec)?;
         let escrow = ctx.invocation_reward();
         let needed = required_escrow(spec.max_output_tokens, spec.max_price_per_1k)
@@ -1108,7 +425,6 @@ impl JobRegistry {
         let id = ctx.get::<u64>(K_NEXT_ID)?.unwrap_or(1);
         ctx.put(K_NEXT_ID, &(id + 1))?;
         let _: JobEscrow = ctx.call(
-            ESCROW,
             LOCK_JOB,
             &LockJob {
                 job_id: id,
@@ -1157,10 +473,10 @@ impl JobRegistry {
             escrow,
             deadline,
         });
-        Ok(encode(&id))
+        Ok(id)
     }
 
-    fn claim(&self, ctx: &mut Ctx<'_>, r: JobRef) -> Result<Vec<u8>, ContractError> {
+    fn claim(&self, ctx: &mut Ctx<'_>, r: JobRef) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), r.job_id)?;
         let worker = ctx.invocator();
@@ -1172,10 +488,10 @@ impl JobRegistry {
             return Err(JobError::ExcludedWorker.into());
         }
         self.assign(ctx, &mut job, worker, true)?;
-        Ok(Vec::new())
+        Ok(())
     }
 
-    fn start(ctx: &mut Ctx<'_>, r: JobRef) -> Result<Vec<u8>, ContractError> {
+    fn start(ctx: &mut Ctx<'_>, r: JobRef) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), r.job_id)?;
         let worker = Self::require_worker(ctx, &job)?;
@@ -1192,7 +508,7 @@ impl JobRegistry {
             worker,
             deadline,
         });
-        Ok(Vec::new())
+        Ok(())
     }
 
     fn check_reason(g: &GiveUp) -> Result<(), JobError> {
@@ -1262,7 +578,7 @@ impl JobRegistry {
         Ok(())
     }
 
-    fn decline(ctx: &mut Ctx<'_>, g: GiveUp) -> Result<Vec<u8>, ContractError> {
+    fn decline(ctx: &mut Ctx<'_>, g: GiveUp) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
         Self::check_reason(&g)?;
         let mut job = Self::load(&ctx.view(), g.job_id)?;
@@ -1273,10 +589,10 @@ impl JobRegistry {
             "decline (only an offer not started yet can be)",
         )?;
         Self::turn_down(ctx, &mut job, worker, true, g.reason)?;
-        Ok(Vec::new())
+        Ok(())
     }
 
-    fn post_result(&self, ctx: &mut Ctx<'_>, p: PostResult) -> Result<Vec<u8>, ContractError> {
+    fn post_result(&self, ctx: &mut Ctx<'_>, p: PostResult) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), p.job_id)?;
         let worker = Self::require_worker(ctx, &job)?;
@@ -1305,10 +621,10 @@ impl JobRegistry {
             result: p.result,
             challenge_ends,
         });
-        Ok(Vec::new())
+        Ok(())
     }
 
-    fn cancel(ctx: &mut Ctx<'_>, r: JobRef) -> Result<Vec<u8>, ContractError> {
+    fn cancel(ctx: &mut Ctx<'_>, r: JobRef) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), r.job_id)?;
         Self::require_requester(ctx, &job)?;
@@ -1320,10 +636,10 @@ impl JobRegistry {
             job_id: job.id,
             refunded: job.refunded,
         });
-        Ok(Vec::new())
+        Ok(())
     }
 
-    fn fail(ctx: &mut Ctx<'_>, g: GiveUp) -> Result<Vec<u8>, ContractError> {
+    fn fail(ctx: &mut Ctx<'_>, g: GiveUp) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
         Self::check_reason(&g)?;
         let mut job = Self::load(&ctx.view(), g.job_id)?;
@@ -1331,7 +647,7 @@ impl JobRegistry {
         // Not started: giving it up is declining it, free of charge.
         if transition(job.status, Step::Decline).is_some() {
             Self::turn_down(ctx, &mut job, worker, true, g.reason)?;
-            return Ok(Vec::new());
+            return Ok(());
         }
         Self::check(&job, Step::Fail, "give up")?;
         Self::release_worker(ctx, &mut job, worker, Outcome::Failed, None)?;
@@ -1345,10 +661,10 @@ impl JobRegistry {
             deadline,
             refunded: job.refunded,
         });
-        Ok(Vec::new())
+        Ok(())
     }
 
-    fn dispute(&self, ctx: &mut Ctx<'_>, r: JobRef) -> Result<Vec<u8>, ContractError> {
+    fn dispute(&self, ctx: &mut Ctx<'_>, r: JobRef) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), r.job_id)?;
         Self::require_requester(ctx, &job)?;
@@ -1368,10 +684,10 @@ impl JobRegistry {
             job_id: job.id,
             resolve_by,
         });
-        Ok(Vec::new())
+        Ok(())
     }
 
-    fn resolve(&self, ctx: &mut Ctx<'_>, r: Resolve) -> Result<Vec<u8>, ContractError> {
+    fn resolve(&self, ctx: &mut Ctx<'_>, r: Resolve) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), r.job_id)?;
         let caller = ctx.invocator();
@@ -1400,7 +716,7 @@ impl JobRegistry {
             refunded: job.refunded,
             slashed,
         });
-        Ok(Vec::new())
+        Ok(())
     }
 
     /// Expires an open or running job: full refund; a running job's worker, who accepted
@@ -1459,7 +775,7 @@ impl JobRegistry {
         Self::turn_down(ctx, job, worker, false, reason)
     }
 
-    fn expire_now(ctx: &mut Ctx<'_>, r: JobRef) -> Result<Vec<u8>, ContractError> {
+    fn expire_now(ctx: &mut Ctx<'_>, r: JobRef) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
         let mut job = Self::load(&ctx.view(), r.job_id)?;
         if transition(job.status, Step::Expire).is_none()
@@ -1479,7 +795,7 @@ impl JobRegistry {
             let caller = ctx.invocator();
             Self::expire(ctx, &mut job, Some(caller))?;
         }
-        Ok(Vec::new())
+        Ok(())
     }
 
     /// Handles one due deadline.
@@ -1549,8 +865,7 @@ impl JobRegistry {
     // --- matching ------------------------------------------------------------------------
 
     fn worker_version(view: &View<'_>) -> u64 {
-        view.query::<(), u64>(WORKER_REGISTRY, MATCH_VERSION, &())
-            .unwrap_or(0)
+        view.query(MATCH_VERSION, &()).unwrap_or(0)
     }
 
     fn matching_due(view: &View<'_>) -> Result<bool, ContractError> {
@@ -1606,7 +921,7 @@ impl JobRegistry {
                 exclude,
                 tie_seed: job_seed(&seed, id),
             };
-            let found: Option<Identity> = ctx.view().query(WORKER_REGISTRY, FIND_WORKER, &q)?;
+            let found: Option<Identity> = ctx.view().query(FIND_WORKER, &q)?;
             if let Some(worker) = found {
                 // The registry found it eligible a moment ago; should the assignment still
                 // be refused, its changes are undone and the job stays open.
@@ -1650,14 +965,19 @@ impl JobRegistry {
 }
 
 impl Contract for JobRegistry {
-    fn index(&self) -> ContractIndex {
-        JOB_REGISTRY
+    fn index(&self) -> comqute_qpi::ContractIndex {
+        INDEX
     }
     fn name(&self) -> &'static str {
-        "job-registry"
+        NAME
+    }
+    fn meta(&self) -> &'static ContractMeta {
+        &META
     }
     fn initialize(&self, _ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
-        self.config.check()
+        self.config
+            .validate()
+            .map_err(crate::genesis::invalid_config)
     }
     fn procedure(
         &self,
@@ -1665,22 +985,18 @@ impl Contract for JobRegistry {
         input_type: u16,
         input: &[u8],
     ) -> Result<Vec<u8>, ContractError> {
-        match input_type {
-            SUBMIT => self.submit(ctx, decode_input(input)?),
-            CLAIM => self.claim(ctx, decode_input(input)?),
-            START => Self::start(ctx, decode_input(input)?),
-            POST_RESULT => self.post_result(ctx, decode_input(input)?),
-            CANCEL => Self::cancel(ctx, decode_input(input)?),
-            FAIL => Self::fail(ctx, decode_input(input)?),
-            DISPUTE => self.dispute(ctx, decode_input(input)?),
-            RESOLVE => self.resolve(ctx, decode_input(input)?),
-            EXPIRE => Self::expire_now(ctx, decode_input(input)?),
-            DECLINE => Self::decline(ctx, decode_input(input)?),
-            other => Err(ContractError::UnknownProcedure {
-                contract: JOB_REGISTRY.0,
-                input_type: other,
-            }),
-        }
+        dispatch_procedure(ctx, input_type, input)
+            .on(SUBMIT, |ctx, spec| self.submit(ctx, spec))
+            .on(CLAIM, |ctx, r| self.claim(ctx, r))
+            .on(START, |ctx, r| Self::start(ctx, r))
+            .on(POST_RESULT, |ctx, p| self.post_result(ctx, p))
+            .on(CANCEL, |ctx, r| Self::cancel(ctx, r))
+            .on(FAIL, |ctx, g| Self::fail(ctx, g))
+            .on(DISPUTE, |ctx, r| self.dispute(ctx, r))
+            .on(RESOLVE, |ctx, r| self.resolve(ctx, r))
+            .on(EXPIRE, |ctx, r| Self::expire_now(ctx, r))
+            .on(DECLINE, |ctx, g| Self::decline(ctx, g))
+            .done()
     }
     fn function(
         &self,
@@ -1688,53 +1004,35 @@ impl Contract for JobRegistry {
         input_type: u16,
         input: &[u8],
     ) -> Result<Vec<u8>, ContractError> {
-        match input_type {
-            GET_JOB => {
-                let r: JobRef = decode_input(input)?;
-                Ok(encode(&view.get::<Job>(&job_key(r.job_id))?))
-            }
-            JOBS_BY_STATUS => {
-                let q: JobsByStatus = decode_input(input)?;
+        dispatch_function(view, input_type, input)
+            .on(GET_JOB, |view, r| view.get::<Job>(&job_key(r.job_id)))
+            .on(JOBS_BY_STATUS, |view, q| {
                 let prefix = KeyBuf::table(T_STATUS).u8(q.status.code());
-                Ok(encode(&Self::page(view, &prefix, q.cursor, q.limit)?))
-            }
-            JOBS_BY_REQUESTER => {
-                let q: JobsByRequester = decode_input(input)?;
+                Self::page(view, &prefix, q.cursor, q.limit)
+            })
+            .on(JOBS_BY_REQUESTER, |view, q| {
                 let prefix = KeyBuf::table(T_REQUESTER).bytes32(&q.requester.0);
-                Ok(encode(&Self::page(view, &prefix, q.cursor, q.limit)?))
-            }
-            JOBS_BY_WORKER => {
-                let q: JobsByWorker = decode_input(input)?;
+                Self::page(view, &prefix, q.cursor, q.limit)
+            })
+            .on(JOBS_BY_WORKER, |view, q| {
                 let prefix = KeyBuf::table(T_WORKER).bytes32(&q.worker.0);
-                Ok(encode(&Self::page(view, &prefix, q.cursor, q.limit)?))
-            }
-            JOB_ESCROW => {
-                let r: JobRef = decode_input(input)?;
-                let e: Option<JobEscrow> =
-                    view.query(ESCROW, GET_JOB_ESCROW, &JobEscrowQuery { job_id: r.job_id })?;
-                Ok(encode(&e))
-            }
-            NETWORK_STATS => {
-                let () = decode_input(input)?;
-                let stats = NetworkStats {
+                Self::page(view, &prefix, q.cursor, q.limit)
+            })
+            .on(JOB_ESCROW, |view, r| {
+                view.query(GET_JOB_ESCROW, &JobEscrowQuery { job_id: r.job_id })
+            })
+            .on(NETWORK_STATS, |view, ()| {
+                Ok(NetworkStats {
                     jobs: Self::counters(view)?,
-                    escrow: view.query(ESCROW, TOTALS, &())?,
-                    workers: view.query(WORKER_REGISTRY, WORKER_STATS, &())?,
-                };
-                Ok(encode(&stats))
-            }
-            QUOTE => {
-                let q: EscrowQuote = decode_input(input)?;
-                Ok(encode(
-                    &required_escrow(q.max_output_tokens, q.max_price_per_1k)
-                        .map(|a| a.max(Amount(1))),
-                ))
-            }
-            other => Err(ContractError::UnknownFunction {
-                contract: JOB_REGISTRY.0,
-                input_type: other,
-            }),
-        }
+                    escrow: view.query(TOTALS, &())?,
+                    workers: view.query(WORKER_STATS, &())?,
+                })
+            })
+            .on(QUOTE, |_, q| {
+                Ok(required_escrow(q.max_output_tokens, q.max_price_per_1k)
+                    .map(|a| a.max(Amount(1))))
+            })
+            .done()
     }
     fn end_tick(&self, ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
         let now = ctx.tick();
@@ -1766,46 +1064,6 @@ impl Contract for JobRegistry {
             None => TickWork::Idle,
         }
     }
-    fn meta(&self) -> crate::qpi::ContractMeta {
-        use crate::qpi::Entry;
-        crate::qpi::ContractMeta {
-            procedures: const {
-                &[
-                    Entry::new(SUBMIT, "submit"),
-                    Entry::new(CLAIM, "claim"),
-                    Entry::new(START, "start"),
-                    Entry::new(POST_RESULT, "post_result"),
-                    Entry::new(CANCEL, "cancel"),
-                    Entry::new(FAIL, "fail"),
-                    Entry::new(DISPUTE, "dispute"),
-                    Entry::new(RESOLVE, "resolve"),
-                    Entry::new(EXPIRE, "expire"),
-                    Entry::new(DECLINE, "decline"),
-                ]
-            },
-            functions: const {
-                &[
-                    Entry::new(GET_JOB, "get_job"),
-                    Entry::new(JOBS_BY_STATUS, "jobs_by_status"),
-                    Entry::new(JOBS_BY_REQUESTER, "jobs_by_requester"),
-                    Entry::new(JOBS_BY_WORKER, "jobs_by_worker"),
-                    Entry::new(JOB_ESCROW, "job_escrow"),
-                    Entry::new(NETWORK_STATS, "network_stats"),
-                    Entry::new(QUOTE, "quote"),
-                ]
-            },
-            errors: JobError::ALL_CODES,
-        }
-    }
-    fn event_json(&self, data: &[u8]) -> Option<serde_json::Value> {
-        crate::json::decode_event::<JobEvent>(data)
-    }
-    fn describe_event(&self, data: &[u8]) -> String {
-        match JobEvent::try_from_slice(data) {
-            Ok(e) => format!("{e:?}"),
-            Err(_) => format!("undecodable job registry event ({} bytes)", data.len()),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1825,7 +1083,7 @@ mod tests {
     #[test]
     fn the_docs_table_mirrors_the_moves() {
         use std::collections::BTreeSet;
-        let src = include_str!("job_registry.rs");
+        let src = include_str!("mod.rs");
         let status = |w: &str| JobStatus::ALL.into_iter().find(|s| s.name() == w);
         let step = |w: &str| Step::ALL.into_iter().find(|s| format!("{s:?}") == w);
         let mut documented = BTreeSet::new();
@@ -1888,7 +1146,7 @@ mod tests {
 
     #[test]
     fn keys_fit() {
-        let max = crate::qpi::MAX_KEY_LEN;
+        let max = comqute_qpi::contract::MAX_KEY_LEN;
         assert!(requester_key(&Identity::NULL, u64::MAX).len() <= max);
         assert!(worker_key(&Identity::NULL, u64::MAX).len() <= max);
         assert!(deadline_key(Tick(u32::MAX), u64::MAX).len() <= max);

@@ -14,12 +14,13 @@ use std::ops::Bound;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
+use crate::contract::{decode_input, encode, key_u32, Contract, Ctx, KeyBuf, TickWork, View};
 use crate::error::ContractError;
+use crate::kit::{dispatch_function, dispatch_procedure};
 use crate::primitives::{Amount, ContractIndex, Epoch, Hash32, Identity, Tick};
-use crate::qpi::{decode_input, encode, key_u32, Contract, Ctx, KeyBuf, TickWork, View};
 
 /// The notary's index.
-pub const NOTARY: ContractIndex = ContractIndex(10);
+pub const NOTARY: ContractIndex = notary::INDEX;
 /// Send-many's index.
 pub const SEND_MANY: ContractIndex = ContractIndex(11);
 /// The faulty fixture's index.
@@ -32,12 +33,32 @@ pub const FAULTY: ContractIndex = ContractIndex(12);
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Notary;
 
+/// The notary's interface, declared once with the kit ([`crate::contract_api!`]).
+pub mod notary {
+    use super::NotaryEvent;
+    use crate::primitives::{Hash32, Identity};
+
+    crate::contract_api! {
+        index: 10, name: "notary", events: NotaryEvent, errors: &[],
+        procedures: {
+            /// Record a hash for the invocator. Output: how many records were ever made.
+            RECORD = 1 "record": Hash32 => u64,
+        },
+        functions: {
+            /// The hash recorded by an identity.
+            LOOKUP = 1 "lookup": Identity => Option<Hash32>,
+            /// How many records were ever made.
+            COUNT = 2 "count": () => u64,
+        },
+    }
+}
+
 /// Notary procedure 1: record a hash for the invocator.
-pub const NOTARY_RECORD: u16 = 1;
+pub const NOTARY_RECORD: u16 = notary::RECORD.number();
 /// Notary function 1: the hash recorded by an identity.
-pub const NOTARY_LOOKUP: u16 = 1;
+pub const NOTARY_LOOKUP: u16 = notary::LOOKUP.number();
 /// Notary function 2: how many records were ever made.
-pub const NOTARY_COUNT: u16 = 2;
+pub const NOTARY_COUNT: u16 = notary::COUNT.number();
 
 /// Notary events.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, serde::Serialize)]
@@ -58,10 +79,13 @@ const NOTARY_COUNTER: &[u8] = &[2];
 
 impl Contract for Notary {
     fn index(&self) -> ContractIndex {
-        NOTARY
+        notary::INDEX
     }
     fn name(&self) -> &'static str {
-        "notary"
+        notary::NAME
+    }
+    fn meta(&self) -> &'static crate::kit::ContractMeta {
+        &notary::META
     }
     fn procedure(
         &self,
@@ -69,25 +93,17 @@ impl Contract for Notary {
         input_type: u16,
         input: &[u8],
     ) -> Result<Vec<u8>, ContractError> {
-        match input_type {
-            NOTARY_RECORD => {
-                let hash: Hash32 = decode_input(input)?;
+        dispatch_procedure(ctx, input_type, input)
+            .on(notary::RECORD, |ctx, hash| {
                 let who = ctx.invocator();
-                ctx.put(
-                    &KeyBuf::table(NOTARY_RECORDS).bytes32(&who.0).build(),
-                    &hash,
-                )?;
+                ctx.put(&KeyBuf::table(NOTARY_RECORDS).bytes32(&who.0), &hash)?;
                 let count = ctx.get::<u64>(NOTARY_COUNTER)?.unwrap_or(0) + 1;
                 ctx.put(NOTARY_COUNTER, &count)?;
                 let tick = ctx.tick();
                 ctx.emit(&NotaryEvent::Recorded { who, hash, tick });
-                Ok(encode(&count))
-            }
-            other => Err(ContractError::UnknownProcedure {
-                contract: NOTARY.0,
-                input_type: other,
-            }),
-        }
+                Ok(count)
+            })
+            .done()
     }
     fn function(
         &self,
@@ -95,44 +111,17 @@ impl Contract for Notary {
         input_type: u16,
         input: &[u8],
     ) -> Result<Vec<u8>, ContractError> {
-        match input_type {
-            NOTARY_LOOKUP => {
-                let who: Identity = decode_input(input)?;
-                let hash: Option<Hash32> =
-                    view.get(&KeyBuf::table(NOTARY_RECORDS).bytes32(&who.0).build())?;
-                Ok(encode(&hash))
-            }
-            NOTARY_COUNT => Ok(encode(&view.get::<u64>(NOTARY_COUNTER)?.unwrap_or(0))),
-            other => Err(ContractError::UnknownFunction {
-                contract: NOTARY.0,
-                input_type: other,
-            }),
-        }
+        dispatch_function(view, input_type, input)
+            .on(notary::LOOKUP, |view, who| {
+                view.get::<Hash32>(&KeyBuf::table(NOTARY_RECORDS).bytes32(&who.0))
+            })
+            .on(notary::COUNT, |view, ()| {
+                Ok(view.get::<u64>(NOTARY_COUNTER)?.unwrap_or(0))
+            })
+            .done()
     }
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
         TickWork::Idle
-    }
-    fn meta(&self) -> crate::qpi::ContractMeta {
-        use crate::qpi::Entry;
-        crate::qpi::ContractMeta {
-            procedures: const { &[Entry::new(NOTARY_RECORD, "record")] },
-            functions: const {
-                &[
-                    Entry::new(NOTARY_LOOKUP, "lookup"),
-                    Entry::new(NOTARY_COUNT, "count"),
-                ]
-            },
-            errors: &[],
-        }
-    }
-    fn event_json(&self, data: &[u8]) -> Option<serde_json::Value> {
-        crate::json::decode_event::<NotaryEvent>(data)
-    }
-    fn describe_event(&self, data: &[u8]) -> String {
-        match NotaryEvent::try_from_slice(data) {
-            Ok(e) => format!("{e:?}"),
-            Err(_) => format!("undecodable notary event ({} bytes)", data.len()),
-        }
     }
 }
 
@@ -271,10 +260,11 @@ impl SendMany {
         );
         let mut stats = Self::stats(&ctx.view())?;
         for key in due {
-            let id = crate::qpi::key_u64(&key, 5).ok_or_else(|| ContractError::CorruptState {
-                key: format!("{key:?}"),
-                detail: "short due key".into(),
-            })?;
+            let id =
+                crate::contract::key_u64(&key, 5).ok_or_else(|| ContractError::CorruptState {
+                    key: format!("{key:?}"),
+                    detail: "short due key".into(),
+                })?;
             let skey = KeyBuf::table(SM_SCHEDULED).u64(id).build();
             let (to, amount, _at): (Identity, Amount, Tick) =
                 ctx.get(&skey)?.ok_or_else(|| ContractError::CorruptState {
@@ -346,7 +336,7 @@ impl Contract for SendMany {
                 }
                 // Notarise the payment list with the lower-index notary (a cross-contract call).
                 let digest = Hash32::of(&encode(&payments));
-                let _count: u64 = ctx.call(NOTARY, NOTARY_RECORD, &digest, Amount::ZERO)?;
+                let _count: u64 = ctx.call(notary::RECORD, &digest, Amount::ZERO)?;
                 // Remember the payer for the epoch's fee draw.
                 let epoch = ctx.epoch();
                 let count_key = KeyBuf::table(SM_PAYER_COUNT).u16(epoch.0).build();
@@ -521,12 +511,7 @@ impl Faulty {
             ctx.transfer(&to, half)?;
         }
         ctx.emit(&n);
-        let _: u64 = ctx.call(
-            NOTARY,
-            NOTARY_RECORD,
-            &Hash32::of(&n.to_le_bytes()),
-            Amount::ZERO,
-        )?;
+        let _: u64 = ctx.call(notary::RECORD, &Hash32::of(&n.to_le_bytes()), Amount::ZERO)?;
         Ok(n)
     }
 }

@@ -21,19 +21,19 @@ mod marketplace_common;
 use std::collections::BTreeMap;
 
 use borsh::BorshDeserialize;
-use comqute_contracts::job_registry::{
+use comqute_ledger::{Ledger, Transaction};
+use comqute_market::harness as shipped;
+use comqute_market::job_registry::{
     GiveUp, Job, JobEvent, JobRef, JobResult, JobSpec, JobStatus, PostResult, Resolve, Sampling,
     CANCEL, CLAIM, DECLINE, DISPUTE, EXPIRE, FAIL, MAX_REASON, POST_RESULT, RESOLVE, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{
+use comqute_market::worker_registry::{
     Capabilities, Heartbeat, SetAvailable, WorkerEvent, WorkerStatus, HEARTBEAT, REGISTER,
     SET_AVAILABLE, TOP_UP, UNBOND, UPDATE, WITHDRAW,
 };
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
-use comqute_ledger::invariants::marketplace as shipped;
-use comqute_ledger::{Ledger, Transaction};
+use comqute_market::{MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_qpi::contract::encode;
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use marketplace_common::*;
 use proptest::prelude::*;
 
@@ -49,18 +49,24 @@ fn ids() -> Vec<Identity> {
 
 fn prop_config() -> MarketConfig {
     MarketConfig {
-        min_stake: Amount(1_000),
-        slash_amount: Amount(700),
-        heartbeat_window: 40,
-        unbonding_ticks: 5,
-        challenge_window: 3,
-        dispute_timeout_ticks: 8,
-        max_settlements_per_tick: 3,
-        max_matches_per_tick: 2,
-        max_timeout_ticks: MAX_TIMEOUT,
-        // Offers lapse within a few steps, so unanswered ones come into play.
-        accept_ticks: 8,
-        resolver: key("rex").identity(),
+        workers: comqute_market::worker_registry::WorkerConfig {
+            min_stake: Amount(1_000),
+            slash_amount: Amount(700),
+            heartbeat_window: 40,
+            unbonding_ticks: 5,
+            ..MarketConfig::default().workers
+        },
+        jobs: comqute_market::job_registry::JobConfig {
+            challenge_window: 3,
+            dispute_timeout_ticks: 8,
+            max_settlements_per_tick: 3,
+            max_matches_per_tick: 2,
+            max_timeout_ticks: MAX_TIMEOUT,
+            // Offers lapse within a few steps, so unanswered ones come into play.
+            accept_ticks: 8,
+            resolver: key("rex").identity(),
+            ..MarketConfig::default().jobs
+        },
         ..MarketConfig::default()
     }
 }
@@ -293,14 +299,16 @@ fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) ->
     // Mostly an acceptable reason.
     let why = flavor / 8 % 7;
     let (who, procedure, input) = match job.status {
-        JobStatus::Open if flavor.is_multiple_of(4) => (requester, CANCEL, jr),
-        JobStatus::Open => (3 + usize::from(flavor) % 3, CLAIM, jr),
-        // An offer: declined (now and then by FAIL, which declines it too) or started; one
+        JobStatus::Open if flavor.is_multiple_of(4) => (requester, CANCEL.number(), jr),
+        JobStatus::Open => (3 + usize::from(flavor) % 3, CLAIM.number(), jr),
+        // An offer: declined (now and then by FAIL.number(), which declines it too) or started; one
         // left alone lapses at its answer deadline.
-        JobStatus::Assigned if flavor.is_multiple_of(8) => (worker, DECLINE, give_up(job.id, why)),
-        JobStatus::Assigned if flavor % 8 == 1 => (worker, FAIL, give_up(job.id, why)),
-        JobStatus::Assigned => (worker, START, jr),
-        JobStatus::Running if gives_up => (worker, FAIL, give_up(job.id, why)),
+        JobStatus::Assigned if flavor.is_multiple_of(8) => {
+            (worker, DECLINE.number(), give_up(job.id, why))
+        }
+        JobStatus::Assigned if flavor % 8 == 1 => (worker, FAIL.number(), give_up(job.id, why)),
+        JobStatus::Assigned => (worker, START.number(), jr),
+        JobStatus::Running if gives_up => (worker, FAIL.number(), give_up(job.id, why)),
         JobStatus::Running => {
             let result = JobResult {
                 result_hash: Hash32::of(&tokens.to_le_bytes()),
@@ -309,17 +317,17 @@ fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) ->
             };
             (
                 worker,
-                POST_RESULT,
+                POST_RESULT.number(),
                 encode(&PostResult {
                     job_id: job.id,
                     result,
                 }),
             )
         }
-        JobStatus::Completed => (requester, DISPUTE, jr),
+        JobStatus::Completed => (requester, DISPUTE.number(), jr),
         JobStatus::Disputed => (
             6,
-            RESOLVE,
+            RESOLVE.number(),
             encode(&Resolve {
                 job_id: job.id,
                 worker_wins: flavor.is_multiple_of(2),
@@ -353,9 +361,9 @@ fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Opti
         } => (
             usize::from(who),
             WORKER_REGISTRY,
-            REGISTER,
+            REGISTER.number(),
             encode(&capabilities(price, slots, models)),
-            config.min_stake.0 - 200 + i64::from(stake),
+            config.workers.min_stake.0 - 200 + i64::from(stake),
         ),
         Act::Update {
             who,
@@ -365,7 +373,7 @@ fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Opti
         } => (
             usize::from(who),
             WORKER_REGISTRY,
-            UPDATE,
+            UPDATE.number(),
             encode(&capabilities(price, slots, models)),
             0,
         ),
@@ -374,7 +382,7 @@ fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Opti
         Act::Heartbeat { who } => (
             usize::from(who),
             WORKER_REGISTRY,
-            HEARTBEAT,
+            HEARTBEAT.number(),
             encode(&Heartbeat {
                 session: 0,
                 takeover: false,
@@ -384,7 +392,7 @@ fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Opti
         Act::SetAvailable { who, on } => (
             usize::from(who),
             WORKER_REGISTRY,
-            SET_AVAILABLE,
+            SET_AVAILABLE.number(),
             encode(&SetAvailable {
                 available: on,
                 session: 0,
@@ -394,12 +402,24 @@ fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Opti
         Act::TopUp { who, amount } => (
             usize::from(who),
             WORKER_REGISTRY,
-            TOP_UP,
+            TOP_UP.number(),
             encode(&()),
             i64::from(amount),
         ),
-        Act::Unbond { who } => (usize::from(who), WORKER_REGISTRY, UNBOND, encode(&()), 0),
-        Act::Withdraw { who } => (usize::from(who), WORKER_REGISTRY, WITHDRAW, encode(&()), 0),
+        Act::Unbond { who } => (
+            usize::from(who),
+            WORKER_REGISTRY,
+            UNBOND.number(),
+            encode(&()),
+            0,
+        ),
+        Act::Withdraw { who } => (
+            usize::from(who),
+            WORKER_REGISTRY,
+            WITHDRAW.number(),
+            encode(&()),
+            0,
+        ),
         Act::Submit {
             who,
             model,
@@ -433,17 +453,17 @@ fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Opti
             (
                 usize::from(who),
                 JOB_REGISTRY,
-                SUBMIT,
+                SUBMIT.number(),
                 encode(&spec),
                 escrow,
             )
         }
-        Act::Claim { who, job } => (usize::from(who), JOB_REGISTRY, CLAIM, jr(job), 0),
-        Act::Start { who, job } => (usize::from(who), JOB_REGISTRY, START, jr(job), 0),
+        Act::Claim { who, job } => (usize::from(who), JOB_REGISTRY, CLAIM.number(), jr(job), 0),
+        Act::Start { who, job } => (usize::from(who), JOB_REGISTRY, START.number(), jr(job), 0),
         Act::Decline { who, job, reason } => (
             usize::from(who),
             JOB_REGISTRY,
-            DECLINE,
+            DECLINE.number(),
             give_up(job_id(job, submitted), reason),
             0,
         ),
@@ -459,20 +479,20 @@ fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Opti
             (
                 usize::from(who),
                 JOB_REGISTRY,
-                POST_RESULT,
+                POST_RESULT.number(),
                 encode(&input),
                 0,
             )
         }
-        Act::Cancel { who, job } => (usize::from(who), JOB_REGISTRY, CANCEL, jr(job), 0),
+        Act::Cancel { who, job } => (usize::from(who), JOB_REGISTRY, CANCEL.number(), jr(job), 0),
         Act::Fail { who, job, reason } => (
             usize::from(who),
             JOB_REGISTRY,
-            FAIL,
+            FAIL.number(),
             give_up(job_id(job, submitted), reason),
             0,
         ),
-        Act::Dispute { who, job } => (usize::from(who), JOB_REGISTRY, DISPUTE, jr(job), 0),
+        Act::Dispute { who, job } => (usize::from(who), JOB_REGISTRY, DISPUTE.number(), jr(job), 0),
         Act::Resolve {
             who,
             job,
@@ -480,14 +500,14 @@ fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Opti
         } => (
             usize::from(who),
             JOB_REGISTRY,
-            RESOLVE,
+            RESOLVE.number(),
             encode(&Resolve {
                 job_id: job_id(job, submitted),
                 worker_wins,
             }),
             0,
         ),
-        Act::Expire { who, job } => (usize::from(who), JOB_REGISTRY, EXPIRE, jr(job), 0),
+        Act::Expire { who, job } => (usize::from(who), JOB_REGISTRY, EXPIRE.number(), jr(job), 0),
         Act::Progress {
             pick,
             flavor,
@@ -517,12 +537,8 @@ fn queue(
 }
 
 fn submitted(ledger: &Ledger) -> u64 {
-    let s: comqute_contracts::job_registry::NetworkStats = ledger
-        .query(
-            JOB_REGISTRY,
-            comqute_contracts::job_registry::NETWORK_STATS,
-            &(),
-        )
+    let s: comqute_market::job_registry::NetworkStats = ledger
+        .query_fn(comqute_market::job_registry::NETWORK_STATS, &())
         .expect("stats");
     s.jobs.submitted
 }
@@ -531,11 +547,10 @@ fn submitted(ledger: &Ledger) -> u64 {
 fn check_slots(ledger: &Ledger) -> Result<(), String> {
     let jobs = all_jobs(ledger);
     for id in ids() {
-        let info: Option<comqute_contracts::worker_registry::WorkerInfo> = ledger
-            .query(
-                WORKER_REGISTRY,
-                comqute_contracts::worker_registry::GET_WORKER,
-                &comqute_contracts::worker_registry::WorkerQuery { worker: id },
+        let info: Option<comqute_market::worker_registry::WorkerInfo> = ledger
+            .query_fn(
+                comqute_market::worker_registry::GET_WORKER,
+                &comqute_market::worker_registry::WorkerQuery { worker: id },
             )
             .map_err(|e| e.to_string())?;
         let Some(info) = info else { continue };
@@ -585,9 +600,9 @@ fn check_deadlines(ledger: &Ledger, config: &MarketConfig) -> Result<(), String>
                 }
                 continue;
             }
-            JobStatus::Assigned => j.assigned_at.map(|a| a.plus(config.accept_ticks)),
+            JobStatus::Assigned => j.assigned_at.map(|a| a.plus(config.jobs.accept_ticks)),
             JobStatus::Running => j.started_at.map(|s| s.plus(j.spec.timeout_ticks)),
-            JobStatus::Completed => j.completed_at.map(|c| c.plus(config.challenge_window)),
+            JobStatus::Completed => j.completed_at.map(|c| c.plus(config.jobs.challenge_window)),
             JobStatus::Disputed => {
                 if j.deadline.is_none() {
                     return Err(format!("disputed job {} without deadline", j.id));
@@ -942,11 +957,10 @@ fn check_index(ledger: &Ledger) -> Result<(), String> {
         }
     }
     for id in ids() {
-        let info: Option<comqute_contracts::worker_registry::WorkerInfo> = ledger
-            .query(
-                WORKER_REGISTRY,
-                comqute_contracts::worker_registry::GET_WORKER,
-                &comqute_contracts::worker_registry::WorkerQuery { worker: id },
+        let info: Option<comqute_market::worker_registry::WorkerInfo> = ledger
+            .query_fn(
+                comqute_market::worker_registry::GET_WORKER,
+                &comqute_market::worker_registry::WorkerQuery { worker: id },
             )
             .map_err(|e| e.to_string())?;
         match (info, workers.get(&id)) {
@@ -990,10 +1004,10 @@ fn check_interleaving(steps: &[(Vec<Act>, u8)]) -> Result<Ledger, TestCaseError>
     // lapsing after `accept_ticks` and reopening the job with a fresh timeout (or ending it
     // Failed at the third), then expire; a running one expires; a completed one waits out
     // its window, a disputed one its timeout.
-    let quiet = config.heartbeat_window
-        + 3 * (config.accept_ticks + MAX_TIMEOUT)
-        + config.challenge_window
-        + config.dispute_timeout_ticks
+    let quiet = config.workers.heartbeat_window
+        + 3 * (config.jobs.accept_ticks + MAX_TIMEOUT)
+        + config.jobs.challenge_window
+        + config.jobs.dispute_timeout_ticks
         + 10;
     for _ in 0..quiet {
         ledger
@@ -1011,12 +1025,8 @@ fn check_interleaving(steps: &[(Vec<Act>, u8)]) -> Result<Ledger, TestCaseError>
         prop_assert_eq!(job.deadline, None);
         prop_assert!(job.paid <= job.escrow);
     }
-    let stats: comqute_contracts::job_registry::NetworkStats = ledger
-        .query(
-            JOB_REGISTRY,
-            comqute_contracts::job_registry::NETWORK_STATS,
-            &(),
-        )
+    let stats: comqute_market::job_registry::NetworkStats = ledger
+        .query_fn(comqute_market::job_registry::NETWORK_STATS, &())
         .expect("stats");
     prop_assert_eq!(stats.jobs.total_escrowed, Amount::ZERO);
     prop_assert_eq!(stats.escrow.jobs_locked, Amount::ZERO);

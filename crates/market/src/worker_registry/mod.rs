@@ -1,13 +1,13 @@
 //! The worker registry (contract index 2): workers with their stake, capabilities,
 //! heartbeat, reputation and unbonding.
 //!
-//! A worker registers with a stake of at least [`MarketConfig::min_stake`] (the invocation
+//! A worker registers with a stake of at least [`WorkerConfig::min_stake`] (the invocation
 //! reward, locked in the escrow vault) and its [`Capabilities`]: models served (ids, see
-//! [`crate::marketplace::model_id`]), GPU, VRAM, benchmarked tokens/s, price per 1,000
+//! [`crate::rules::model_id`]), GPU, VRAM, benchmarked tokens/s, price per 1,000
 //! output tokens and how many jobs it runs at once.
 //!
 //! - **Online**: a worker whose last heartbeat is more than
-//!   [`MarketConfig::heartbeat_window`] ticks old is offline and gets no new jobs.
+//!   [`WorkerConfig::heartbeat_window`] ticks old is offline and gets no new jobs.
 //!   [`HEARTBEAT`], [`REGISTER`], [`UPDATE`], [`SET_AVAILABLE`] and [`TOP_UP`] all count as a
 //!   heartbeat. A daemon that stops signs off ([`SET_AVAILABLE`] `false` with its session):
 //!   the worker is offline at once, not a heartbeat window later.
@@ -19,12 +19,12 @@
 //! - **Available**: a worker that declares itself available ([`SET_AVAILABLE`]) is *listed*
 //!   for its models and the job registry's END_TICK matcher may hand it jobs (auto-claim).
 //!   Listed means: active, available, stake at least the minimum, a free job slot.
-//! - **Reputation**: `0..=10,000`, starts at [`MarketConfig::initial_reputation`], rises
+//! - **Reputation**: `0..=10,000`, starts at [`WorkerConfig::initial_reputation`], rises
 //!   with each finalized job and falls with a failure, an expiry or a lost dispute.
 //! - **Stake**: a slashed worker below the minimum takes no jobs until it tops up
 //!   ([`TOP_UP`]).
 //! - **Leaving**: [`UNBOND`] (refused while the worker holds jobs, including jobs in their
-//!   challenge window), then [`WITHDRAW`] after [`MarketConfig::unbonding_ticks`]. The record
+//!   challenge window), then [`WITHDRAW`] after [`WorkerConfig::unbonding_ticks`]. The record
 //!   stays (status `Exited`) with its reputation, so leaving does not wash a reputation;
 //!   registering again reactivates it.
 //!
@@ -35,661 +35,27 @@
 //! Workers are numbered in registration order; the numbers key the per-model indices
 //! (storage keys are at most 43 bytes, too short for a model id and an identity).
 //!
-//! Models are declared by name; the registry keys them by id ([`crate::marketplace::model_id`]
+//! Models are declared by name; the registry keys them by id ([`crate::rules::model_id`]
 //! of the name) and remembers every name it has seen, so a job's model id can be shown by
 //! name ([`MODELS`], [`MODEL_NAME`]).
+
+mod api;
+
+pub use api::*;
 
 use std::cmp::Reverse;
 use std::ops::Bound;
 
-use borsh::{BorshDeserialize, BorshSerialize};
-use serde::Serialize;
-use thiserror::Error;
-
-use crate::error::ContractError;
 use crate::escrow::{
     LockStake, ReturnStake, SlashOutcome, SlashStake, LOCK_STAKE, RETURN_STAKE, SLASH_STAKE,
 };
-use crate::marketplace::{
-    adjust_reputation, rejected_errors, tie_break, MarketConfig, ESCROW, JOB_REGISTRY, MAX_PAGE,
-    WORKER_REGISTRY,
+use crate::rules::{adjust_reputation, tie_break, MAX_PAGE};
+use comqute_qpi::contract::{
+    key_u32, key_u64, prefix_upper_bound, Contract, Ctx, KeyBuf, TickWork, View,
 };
-use crate::primitives::{Amount, ContractIndex, Hash32, Identity, Tick, MAX_AMOUNT};
-use crate::qpi::{
-    decode_input, encode, key_u32, key_u64, prefix_upper_bound, Contract, Ctx, KeyBuf, TickWork,
-    View,
-};
-
-/// Procedure 1: register, [`Capabilities`]; the invocation reward is the stake. Output: the
-/// worker's number (`u64`).
-pub const REGISTER: u16 = 1;
-/// Procedure 2: replace the capabilities, [`Capabilities`].
-pub const UPDATE: u16 = 2;
-/// Procedure 3: heartbeat, [`Heartbeat`].
-pub const HEARTBEAT: u16 = 3;
-/// Procedure 4: declare availability for auto-claim, [`SetAvailable`].
-pub const SET_AVAILABLE: u16 = 4;
-/// Procedure 5: add the invocation reward to the stake, `()`.
-pub const TOP_UP: u16 = 5;
-/// Procedure 6: start unbonding, `()`. Refused while the worker holds jobs.
-pub const UNBOND: u16 = 6;
-/// Procedure 7: take the whole stake back once unbonded, `()`.
-pub const WITHDRAW: u16 = 7;
-/// Procedure 20 (job registry only): take a job slot, [`Assign`] → [`Assignment`].
-pub const ASSIGN: u16 = 20;
-/// Procedure 21 (job registry only): report a job's outcome, [`Release`] →
-/// [`ReleaseOutcome`].
-pub const RELEASE: u16 = 21;
-
-/// Function 1: one worker, [`WorkerQuery`] → `Option<WorkerInfo>`.
-pub const GET_WORKER: u16 = 1;
-/// Function 2: workers serving a model, [`WorkersByModel`] → [`WorkerPage`].
-pub const WORKERS_BY_MODEL: u16 = 2;
-/// Function 3: the best listed worker for a job, [`FindWorker`] → `Option<Identity>`.
-pub const FIND_WORKER: u16 = 3;
-/// Function 4: `()` → `u64`, a counter that grows whenever a listed worker may have become
-/// a better match (the job registry re-runs matching when it moves).
-pub const MATCH_VERSION: u16 = 4;
-/// Function 5: `()` → [`WorkerStats`].
-pub const WORKER_STATS: u16 = 5;
-/// Function 6: every model name a worker ever declared, [`ModelsQuery`] → [`ModelPage`].
-pub const MODELS: u16 = 6;
-/// Function 7: a model's name, `Hash32` (its id) → `Option<String>`.
-pub const MODEL_NAME: u16 = 7;
-
-/// The most models one worker serves.
-pub const MAX_MODELS: usize = 8;
-/// The longest GPU name, in bytes.
-pub const MAX_GPU_NAME: usize = 64;
-/// The most jobs a worker runs at once.
-pub const MAX_CONCURRENT: u16 = 64;
-/// The most identities [`FindWorker::exclude`] holds.
-pub const MAX_EXCLUDE: usize = 4;
-/// The longest model name, in bytes.
-pub const MAX_MODEL_NAME: usize = 64;
-
-/// Whether `name` may name a model: 1 to [`MAX_MODEL_NAME`] bytes, no whitespace or control
-/// characters.
-pub fn valid_model_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_MODEL_NAME
-        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// What a worker offers. Input of [`REGISTER`] and [`UPDATE`].
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Capabilities {
-    /// Model names served (1 to [`MAX_MODELS`], no repeats; see [`valid_model_name`]).
-    pub models: Vec<String>,
-    /// GPU name (at most [`MAX_GPU_NAME`] bytes).
-    pub gpu: String,
-    /// VRAM in MB.
-    pub vram_mb: u32,
-    /// Benchmarked output tokens per second.
-    pub tokens_per_s: u32,
-    /// Price per 1,000 output tokens.
-    pub price_per_1k: Amount,
-    /// Jobs run at once (1 to [`MAX_CONCURRENT`]).
-    pub max_concurrent: u16,
-}
-
-impl Capabilities {
-    /// The ids of the models served, in the order declared.
-    pub fn model_ids(&self) -> Vec<Hash32> {
-        self.models
-            .iter()
-            .map(|m| crate::marketplace::model_id(m))
-            .collect()
-    }
-
-    /// Whether the model with this id is served.
-    pub fn serves(&self, model: &Hash32) -> bool {
-        self.models
-            .iter()
-            .any(|m| crate::marketplace::model_id(m) == *model)
-    }
-
-    /// Checks the capabilities as [`REGISTER`] and [`UPDATE`] do.
-    pub fn validate(&self) -> Result<(), WorkerError> {
-        let bad = |s: String| Err(WorkerError::InvalidCapabilities(s));
-        if self.models.is_empty() || self.models.len() > MAX_MODELS {
-            return bad(format!(
-                "between 1 and {MAX_MODELS} models, got {}",
-                self.models.len()
-            ));
-        }
-        if let Some(m) = self.models.iter().find(|m| !valid_model_name(m)) {
-            return bad(format!(
-                "model name {m:?} must be 1 to {MAX_MODEL_NAME} bytes with no spaces"
-            ));
-        }
-        let mut sorted = self.models.clone();
-        sorted.sort();
-        sorted.dedup();
-        if sorted.len() != self.models.len() {
-            return bad("a model is listed twice".into());
-        }
-        if self.gpu.len() > MAX_GPU_NAME {
-            return bad(format!("GPU name longer than {MAX_GPU_NAME} bytes"));
-        }
-        if !(0..=MAX_AMOUNT).contains(&self.price_per_1k.0) {
-            return bad(format!("price {} out of range", self.price_per_1k));
-        }
-        if self.max_concurrent == 0 || self.max_concurrent > MAX_CONCURRENT {
-            return bad(format!(
-                "max_concurrent between 1 and {MAX_CONCURRENT}, got {}",
-                self.max_concurrent
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Input of [`SET_AVAILABLE`].
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct SetAvailable {
-    /// Whether the matcher may hand this worker jobs.
-    pub available: bool,
-    /// The caller's daemon session (0: a manual call). `false` from the recorded session
-    /// signs the worker off: offline at once.
-    pub session: u64,
-}
-
-/// Input of [`HEARTBEAT`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct Heartbeat {
-    /// The daemon's session (0: a manual heartbeat, never refused, not recorded).
-    pub session: u64,
-    /// Replace another session that is still online (its daemon is gone or is to stop).
-    pub takeover: bool,
-}
-
-/// Input of [`MODELS`].
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct ModelsQuery {
-    /// Start after this model id (`None`: from the first).
-    pub cursor: Option<Hash32>,
-    /// At most this many (capped at [`MAX_PAGE`]).
-    pub limit: u16,
-}
-
-/// One model the registry knows: its id and name.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct ModelName {
-    /// blake3 of the name.
-    pub id: Hash32,
-    /// The name.
-    pub name: String,
-}
-
-/// Output of [`MODELS`], ascending by id.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ModelPage {
-    /// The models.
-    pub models: Vec<ModelName>,
-    /// Pass as `cursor` for the next page.
-    pub next_cursor: Option<Hash32>,
-}
-
-/// Input of [`ASSIGN`]: the job's requirements; the worker must meet them.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct Assign {
-    /// The worker.
-    pub worker: Identity,
-    /// The job.
-    pub job_id: u64,
-    /// The job's model.
-    pub model: Hash32,
-    /// The job's price ceiling.
-    pub max_price_per_1k: Amount,
-    /// The job's reputation floor.
-    pub min_reputation: u16,
-}
-
-/// Output of [`ASSIGN`].
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct Assignment {
-    /// The worker's price, fixed for the job.
-    pub price_per_1k: Amount,
-    /// The worker's reputation.
-    pub reputation: u16,
-}
-
-/// How a job ended for its worker. Input part of [`RELEASE`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub enum Outcome {
-    /// A result was posted: the slot is free, the job waits out its challenge window.
-    Delivered,
-    /// The challenge window passed: reputation up.
-    Finalized,
-    /// The worker declined the job before starting it: no cost.
-    Declined,
-    /// The worker neither started nor declined in time: a small reputation loss.
-    NoAnswer,
-    /// The worker gave the job up after starting it: reputation down.
-    Failed,
-    /// The worker started the job and let its delivery deadline pass: slashed, reputation
-    /// down.
-    Expired,
-    /// The resolver sided with the worker: reputation up.
-    DisputeWon,
-    /// The resolver sided with the requester: slashed, reputation down.
-    DisputeLost,
-    /// No verdict before the dispute timeout: the result stood, no reputation change.
-    Unresolved,
-}
-
-/// Input of [`RELEASE`].
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct Release {
-    /// The worker.
-    pub worker: Identity,
-    /// The job.
-    pub job_id: u64,
-    /// What happened.
-    pub outcome: Outcome,
-    /// The job's requester (paid a share of a slash).
-    pub requester: Identity,
-    /// The challenger, if any (paid a share of a slash).
-    pub challenger: Option<Identity>,
-    /// Paid to the worker for the job (finalized outcomes), for its earnings record.
-    pub earned: Amount,
-}
-
-/// Output of [`RELEASE`].
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct ReleaseOutcome {
-    /// The worker's reputation now.
-    pub reputation: u16,
-    /// The slash, if any.
-    pub slash: SlashOutcome,
-}
-
-/// Input of [`GET_WORKER`].
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct WorkerQuery {
-    /// The worker.
-    pub worker: Identity,
-}
-
-/// Input of [`WORKERS_BY_MODEL`]: a page of the workers serving `model`, by number.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct WorkersByModel {
-    /// The model id.
-    pub model: Hash32,
-    /// Start after this worker number (`None`: from the first).
-    pub cursor: Option<u64>,
-    /// At most this many (capped at [`MAX_PAGE`]).
-    pub limit: u16,
-}
-
-/// Output of [`WORKERS_BY_MODEL`].
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkerPage {
-    /// The workers.
-    pub workers: Vec<WorkerInfo>,
-    /// Pass as `cursor` for the next page; `None` when this was the last.
-    pub next_cursor: Option<u64>,
-}
-
-/// Input of [`FIND_WORKER`]: among listed, online workers serving `model` at or under the
-/// price with at least the reputation, the cheapest, then the most reputable, then the one
-/// the seed draws. At most [`MarketConfig::match_scan_limit`] listed workers are looked at,
-/// starting at a worker number drawn from the seed.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub struct FindWorker {
-    /// The model id.
-    pub model: Hash32,
-    /// Price ceiling.
-    pub max_price_per_1k: Amount,
-    /// Reputation floor.
-    pub min_reputation: u16,
-    /// Identities never chosen (the requester, a worker that gave the job up); at most
-    /// [`MAX_EXCLUDE`].
-    pub exclude: Vec<Identity>,
-    /// Seed for the scan start and for ties.
-    pub tie_seed: Hash32,
-}
-
-/// Where a worker stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub enum WorkerStatus {
-    /// Registered, may take jobs.
-    Active,
-    /// Leaving; may withdraw from `until` on.
-    Unbonding {
-        /// The first tick of withdrawal.
-        until: Tick,
-    },
-    /// Withdrew its stake. Registering again reactivates it.
-    Exited,
-}
-
-/// A worker's record.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Worker {
-    /// Its identity.
-    pub id: Identity,
-    /// Its number (registration order, from 1).
-    pub number: u64,
-    /// What it offers.
-    pub capabilities: Capabilities,
-    /// Its stake (held by the escrow vault).
-    pub stake: Amount,
-    /// `0..=10,000`.
-    pub reputation: u16,
-    /// Where it stands.
-    pub status: WorkerStatus,
-    /// Declared available for auto-claim.
-    pub available: bool,
-    /// Jobs assigned or running.
-    pub active_jobs: u16,
-    /// Jobs delivered and waiting out their challenge window or dispute.
-    pub settling_jobs: u32,
-    /// The tick of its last heartbeat.
-    pub last_heartbeat: Tick,
-    /// When it (last) registered.
-    pub registered_at: Tick,
-    /// Jobs finalized (or won or left unresolved in dispute).
-    pub jobs_completed: u64,
-    /// Jobs given up.
-    pub jobs_failed: u64,
-    /// Jobs it let expire.
-    pub jobs_expired: u64,
-    /// Disputes lost.
-    pub disputes_lost: u64,
-    /// Assignments declined, or left unanswered, before starting.
-    pub jobs_declined: u64,
-    /// Everything ever slashed.
-    pub total_slashed: Amount,
-    /// Everything ever paid for its jobs.
-    pub total_earned: Amount,
-    /// The daemon session of its last heartbeat (0: none, or signed off).
-    pub session: u64,
-    /// Its daemon signed off: offline until the next heartbeat.
-    pub signed_off: bool,
-    /// The ids of `capabilities.models`, in the same order: hashed once when the models are
-    /// declared, not on every match and job step.
-    pub model_ids: Vec<Hash32>,
-}
-
-impl Worker {
-    fn is_active(&self) -> bool {
-        self.status == WorkerStatus::Active
-    }
-    /// Whether it is online at `now`: a recent enough heartbeat, and not signed off.
-    pub fn online_at(&self, now: Tick, window: u32) -> bool {
-        !self.signed_off && u64::from(self.last_heartbeat.0) + u64::from(window) >= u64::from(now.0)
-    }
-    /// Whether its heartbeats count for the online statistics.
-    fn beating(&self) -> bool {
-        self.is_active() && !self.signed_off
-    }
-}
-
-/// Output part of [`GET_WORKER`] and [`WORKERS_BY_MODEL`]: the record and what follows
-/// from it now.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkerInfo {
-    /// The record.
-    pub worker: Worker,
-    /// Heartbeat recent enough.
-    pub online: bool,
-    /// Active, online, stake at least the minimum and a free slot.
-    pub can_take_jobs: bool,
-}
-
-/// Output of [`WORKER_STATS`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkerStats {
-    /// Workers ever registered (numbers handed out).
-    pub registered: u64,
-    /// Active workers.
-    pub active: u64,
-    /// Unbonding workers.
-    pub unbonding: u64,
-    /// Exited workers.
-    pub exited: u64,
-    /// Active workers with a recent heartbeat.
-    pub online: u64,
-    /// Sum of all stakes.
-    pub total_staked: Amount,
-}
-
-/// Worker registry events. Each carries enough to update an indexer's copy of the record;
-/// the event's tick is the time of the change (and of the heartbeat, for the procedures
-/// that count as one).
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
-pub enum WorkerEvent {
-    /// A worker registered (or re-registered after exiting).
-    Registered {
-        /// The worker.
-        worker: Identity,
-        /// Its number.
-        number: u64,
-        /// What it offers.
-        capabilities: Capabilities,
-        /// Its stake.
-        stake: Amount,
-        /// Its reputation.
-        reputation: u16,
-    },
-    /// Capabilities replaced.
-    Updated {
-        /// The worker.
-        worker: Identity,
-        /// What it offers now.
-        capabilities: Capabilities,
-    },
-    /// A heartbeat.
-    Heartbeat {
-        /// The worker.
-        worker: Identity,
-        /// The daemon session recorded now (0: none).
-        session: u64,
-    },
-    /// Availability for auto-claim changed.
-    AvailabilityChanged {
-        /// The worker.
-        worker: Identity,
-        /// Now.
-        available: bool,
-        /// Its daemon signed off: offline at once, session over, heartbeat tick unchanged.
-        /// Otherwise the change counts as a heartbeat.
-        signed_off: bool,
-        /// The daemon session recorded now (0: none).
-        session: u64,
-    },
-    /// Stake added.
-    ToppedUp {
-        /// The worker.
-        worker: Identity,
-        /// Added.
-        amount: Amount,
-        /// The stake now.
-        stake: Amount,
-    },
-    /// Unbonding started; availability is off.
-    Unbonding {
-        /// The worker.
-        worker: Identity,
-        /// The first tick of withdrawal.
-        until: Tick,
-    },
-    /// The stake went back; the worker exited.
-    Withdrawn {
-        /// The worker.
-        worker: Identity,
-        /// Returned.
-        amount: Amount,
-    },
-    /// A job slot was taken.
-    Assigned {
-        /// The worker.
-        worker: Identity,
-        /// The job.
-        job_id: u64,
-        /// The price fixed for the job.
-        price_per_1k: Amount,
-        /// Jobs assigned or running now.
-        active_jobs: u16,
-    },
-    /// A job's outcome was applied.
-    Released {
-        /// The worker.
-        worker: Identity,
-        /// The job.
-        job_id: u64,
-        /// What happened.
-        outcome: Outcome,
-        /// Reputation now.
-        reputation: u16,
-        /// Stake now.
-        stake: Amount,
-        /// Slashed by this outcome.
-        slashed: Amount,
-        /// Jobs assigned or running now.
-        active_jobs: u16,
-        /// Jobs settling now.
-        settling_jobs: u32,
-    },
-}
-
-/// Why the worker registry refused a call. Codes 200–299.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum WorkerError {
-    /// The invocator may not call this procedure.
-    #[error("{caller} may not call worker registry procedure {procedure}")]
-    NotAuthorized {
-        /// The invocator.
-        caller: Identity,
-        /// The procedure.
-        procedure: u16,
-    },
-    /// Already registered (active or unbonding).
-    #[error("{0} is already registered as a worker")]
-    AlreadyRegistered(Identity),
-    /// No such worker.
-    #[error("{0} is not a registered worker")]
-    NotRegistered(Identity),
-    /// The stake is under the minimum.
-    #[error("stake {got} is under the minimum {needed}")]
-    StakeTooLow {
-        /// The minimum.
-        needed: Amount,
-        /// Offered.
-        got: Amount,
-    },
-    /// Bad capabilities.
-    #[error("invalid capabilities: {0}")]
-    InvalidCapabilities(String),
-    /// The worker is unbonding or exited.
-    #[error("worker is not active")]
-    NotActive,
-    /// No recent heartbeat.
-    #[error("worker is offline (last heartbeat at tick {last_heartbeat})")]
-    Offline {
-        /// Its last heartbeat.
-        last_heartbeat: Tick,
-    },
-    /// Slashed under the minimum stake; needs a top-up.
-    #[error("stake {stake} is under the minimum {min}; top up first")]
-    StakeBelowMinimum {
-        /// The stake.
-        stake: Amount,
-        /// The minimum.
-        min: Amount,
-    },
-    /// The worker does not serve the model.
-    #[error("the worker does not serve model {0}")]
-    ModelNotServed(Hash32),
-    /// The worker's price is over the job's ceiling.
-    #[error("price {price} is over the job's maximum {max}")]
-    PriceTooHigh {
-        /// The worker's price.
-        price: Amount,
-        /// The job's ceiling.
-        max: Amount,
-    },
-    /// The worker's reputation is under the job's floor.
-    #[error("reputation {reputation} is under the job's minimum {min}")]
-    ReputationTooLow {
-        /// The worker's reputation.
-        reputation: u16,
-        /// The job's floor.
-        min: u16,
-    },
-    /// Every job slot is taken.
-    #[error("worker runs {active} of {max} jobs")]
-    AtCapacity {
-        /// Jobs running.
-        active: u16,
-        /// Slots.
-        max: u16,
-    },
-    /// The worker holds jobs.
-    #[error("worker holds {active} active and {settling} settling jobs")]
-    HasJobs {
-        /// Assigned or running.
-        active: u16,
-        /// In their challenge window or dispute.
-        settling: u32,
-    },
-    /// Withdraw without unbonding first.
-    #[error("worker is not unbonding")]
-    NotUnbonding,
-    /// Withdraw before the unbonding period ended.
-    #[error("unbonding until tick {until}")]
-    StillUnbonding {
-        /// The first tick of withdrawal.
-        until: Tick,
-    },
-    /// Money sent to a procedure that takes none.
-    #[error("procedure takes no payment, got {0}")]
-    UnexpectedPayment(Amount),
-    /// A top-up with no money.
-    #[error("a top-up needs a positive invocation reward")]
-    MissingPayment,
-    /// An outcome for a slot the worker does not hold.
-    #[error("worker holds no {0} job slot to release")]
-    NoSuchSlot(&'static str),
-    /// Another daemon session serves this worker and is online.
-    #[error("another daemon (session {session}) serves this worker; its last heartbeat was at tick {last_heartbeat}")]
-    SessionInUse {
-        /// The session online now.
-        session: u64,
-        /// Its last heartbeat.
-        last_heartbeat: Tick,
-    },
-}
-
-rejected_errors!(WorkerError {
-    NotAuthorized = 200,
-    AlreadyRegistered = 201,
-    NotRegistered = 202,
-    StakeTooLow = 203,
-    InvalidCapabilities = 204,
-    NotActive = 205,
-    Offline = 206,
-    StakeBelowMinimum = 207,
-    ModelNotServed = 208,
-    PriceTooHigh = 209,
-    ReputationTooLow = 210,
-    AtCapacity = 211,
-    HasJobs = 212,
-    NotUnbonding = 213,
-    StillUnbonding = 214,
-    UnexpectedPayment = 215,
-    MissingPayment = 216,
-    NoSuchSlot = 217,
-    SessionInUse = 218,
-});
+use comqute_qpi::error::ContractError;
+use comqute_qpi::kit::{dispatch_function, dispatch_procedure, ContractMeta};
+use comqute_qpi::primitives::{Amount, Hash32, Identity, Tick};
 
 const T_WORKER: u8 = 1; // map: identity -> Worker
 const T_NUMBER: u8 = 2; // map: number -> identity
@@ -725,12 +91,12 @@ fn corrupt(key: &[u8], detail: &str) -> ContractError {
 /// The worker registry contract.
 #[derive(Debug, Clone, Default)]
 pub struct WorkerRegistry {
-    config: MarketConfig,
+    config: WorkerConfig,
 }
 
 impl WorkerRegistry {
     /// The registry with these genesis settings.
-    pub fn new(config: MarketConfig) -> Self {
+    pub fn new(config: WorkerConfig) -> Self {
         WorkerRegistry { config }
     }
 
@@ -877,9 +243,14 @@ impl WorkerRegistry {
         Ok(())
     }
 
-    fn require_job_registry(ctx: &Ctx<'_>, procedure: u16) -> Result<(), WorkerError> {
+    fn require_job_registry(&self, ctx: &Ctx<'_>, procedure: u16) -> Result<(), WorkerError> {
         let caller = ctx.invocator();
-        if caller != Identity::contract(JOB_REGISTRY) {
+        if !self
+            .config
+            .job_clients
+            .iter()
+            .any(|c| Identity::contract(*c) == caller)
+        {
             return Err(WorkerError::NotAuthorized { caller, procedure });
         }
         Ok(())
@@ -960,7 +331,7 @@ impl WorkerRegistry {
         }
     }
 
-    fn register(&self, ctx: &mut Ctx<'_>, caps: Capabilities) -> Result<Vec<u8>, ContractError> {
+    fn register(&self, ctx: &mut Ctx<'_>, caps: Capabilities) -> Result<u64, ContractError> {
         caps.validate()?;
         let id = ctx.invocator();
         let stake = ctx.invocation_reward();
@@ -978,7 +349,7 @@ impl WorkerRegistry {
             }
         }
         let _: crate::escrow::StakeAccount =
-            ctx.call(ESCROW, LOCK_STAKE, &LockStake { worker: id }, stake)?;
+            ctx.call(LOCK_STAKE, &LockStake { worker: id }, stake)?;
         let now = ctx.tick();
         let number = match &before {
             Some(b) => b.number,
@@ -1025,11 +396,11 @@ impl WorkerRegistry {
             stake: after.stake,
             reputation: after.reputation,
         });
-        Ok(encode(&number))
+        Ok(number)
     }
 
-    fn assign(&self, ctx: &mut Ctx<'_>, a: Assign) -> Result<Vec<u8>, ContractError> {
-        Self::require_job_registry(ctx, ASSIGN)?;
+    fn assign(&self, ctx: &mut Ctx<'_>, a: Assign) -> Result<Assignment, ContractError> {
+        self.require_job_registry(ctx, ASSIGN.number())?;
         Self::no_payment(ctx)?;
         let before =
             Self::load(&ctx.view(), &a.worker)?.ok_or(WorkerError::NotRegistered(a.worker))?;
@@ -1049,14 +420,14 @@ impl WorkerRegistry {
             price_per_1k: after.capabilities.price_per_1k,
             active_jobs: after.active_jobs,
         });
-        Ok(encode(&Assignment {
+        Ok(Assignment {
             price_per_1k: after.capabilities.price_per_1k,
             reputation: after.reputation,
-        }))
+        })
     }
 
-    fn release(&self, ctx: &mut Ctx<'_>, r: Release) -> Result<Vec<u8>, ContractError> {
-        Self::require_job_registry(ctx, RELEASE)?;
+    fn release(&self, ctx: &mut Ctx<'_>, r: Release) -> Result<ReleaseOutcome, ContractError> {
+        self.require_job_registry(ctx, RELEASE.number())?;
         Self::no_payment(ctx)?;
         let before =
             Self::load(&ctx.view(), &r.worker)?.ok_or(WorkerError::NotRegistered(r.worker))?;
@@ -1137,7 +508,6 @@ impl WorkerRegistry {
             if amount > Amount::ZERO {
                 let challenger = r.challenger.filter(|ch| *ch != r.worker);
                 outcome = ctx.call(
-                    ESCROW,
                     SLASH_STAKE,
                     &SlashStake {
                         worker: r.worker,
@@ -1162,10 +532,10 @@ impl WorkerRegistry {
             active_jobs: w.active_jobs,
             settling_jobs: w.settling_jobs,
         });
-        Ok(encode(&ReleaseOutcome {
+        Ok(ReleaseOutcome {
             reputation: w.reputation,
             slash: outcome,
-        }))
+        })
     }
 
     fn find_worker(
@@ -1257,14 +627,19 @@ impl WorkerRegistry {
 }
 
 impl Contract for WorkerRegistry {
-    fn index(&self) -> ContractIndex {
-        WORKER_REGISTRY
+    fn index(&self) -> comqute_qpi::ContractIndex {
+        INDEX
     }
     fn name(&self) -> &'static str {
-        "worker-registry"
+        NAME
+    }
+    fn meta(&self) -> &'static ContractMeta {
+        &META
     }
     fn initialize(&self, _ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
-        self.config.check()
+        self.config
+            .validate()
+            .map_err(crate::genesis::invalid_config)
     }
     fn procedure(
         &self,
@@ -1274,10 +649,9 @@ impl Contract for WorkerRegistry {
     ) -> Result<Vec<u8>, ContractError> {
         let now = ctx.tick();
         let id = ctx.invocator();
-        match input_type {
-            REGISTER => self.register(ctx, decode_input(input)?),
-            UPDATE => {
-                let caps: Capabilities = decode_input(input)?;
+        dispatch_procedure(ctx, input_type, input)
+            .on(REGISTER, |ctx, caps| self.register(ctx, caps))
+            .on(UPDATE, |ctx, caps| {
                 Self::no_payment(ctx)?;
                 caps.validate()?;
                 let before = Self::load_active(ctx, &id)?;
@@ -1290,10 +664,9 @@ impl Contract for WorkerRegistry {
                     worker: id,
                     capabilities: caps,
                 });
-                Ok(Vec::new())
-            }
-            HEARTBEAT => {
-                let hb: Heartbeat = decode_input(input)?;
+                Ok(())
+            })
+            .on(HEARTBEAT, |ctx, hb| {
                 Self::no_payment(ctx)?;
                 let before = Self::load_active(ctx, &id)?;
                 if !hb.takeover {
@@ -1311,10 +684,9 @@ impl Contract for WorkerRegistry {
                     worker: id,
                     session: after.session,
                 });
-                Ok(Vec::new())
-            }
-            SET_AVAILABLE => {
-                let SetAvailable { available, session } = decode_input(input)?;
+                Ok(())
+            })
+            .on(SET_AVAILABLE, |ctx, SetAvailable { available, session }| {
                 Self::no_payment(ctx)?;
                 let before = Self::load_active(ctx, &id)?;
                 self.check_session(&before, session, now)?;
@@ -1340,17 +712,16 @@ impl Contract for WorkerRegistry {
                     signed_off: after.signed_off,
                     session: after.session,
                 });
-                Ok(Vec::new())
-            }
-            TOP_UP => {
-                let () = decode_input(input)?;
+                Ok(())
+            })
+            .on(TOP_UP, |ctx, ()| {
                 let amount = ctx.invocation_reward();
                 if amount <= Amount::ZERO {
                     return Err(WorkerError::MissingPayment.into());
                 }
                 let before = Self::load_active(ctx, &id)?;
                 let _: crate::escrow::StakeAccount =
-                    ctx.call(ESCROW, LOCK_STAKE, &LockStake { worker: id }, amount)?;
+                    ctx.call(LOCK_STAKE, &LockStake { worker: id }, amount)?;
                 let mut after = before.clone();
                 after.stake = before
                     .stake
@@ -1363,10 +734,9 @@ impl Contract for WorkerRegistry {
                     amount,
                     stake: after.stake,
                 });
-                Ok(Vec::new())
-            }
-            UNBOND => {
-                let () = decode_input(input)?;
+                Ok(())
+            })
+            .on(UNBOND, |ctx, ()| {
                 Self::no_payment(ctx)?;
                 let before = Self::load_active(ctx, &id)?;
                 if before.active_jobs > 0 || before.settling_jobs > 0 {
@@ -1382,10 +752,9 @@ impl Contract for WorkerRegistry {
                 after.available = false;
                 self.save(ctx, Some(&before), &after, false)?;
                 ctx.emit(&WorkerEvent::Unbonding { worker: id, until });
-                Ok(Vec::new())
-            }
-            WITHDRAW => {
-                let () = decode_input(input)?;
+                Ok(())
+            })
+            .on(WITHDRAW, |ctx, ()| {
                 Self::no_payment(ctx)?;
                 let before = Self::load(&ctx.view(), &id)?.ok_or(WorkerError::NotRegistered(id))?;
                 match before.status {
@@ -1398,7 +767,6 @@ impl Contract for WorkerRegistry {
                 let amount = before.stake;
                 if amount > Amount::ZERO {
                     let _: crate::escrow::StakeAccount = ctx.call(
-                        ESCROW,
                         RETURN_STAKE,
                         &ReturnStake { worker: id, amount },
                         Amount::ZERO,
@@ -1409,15 +777,11 @@ impl Contract for WorkerRegistry {
                 after.status = WorkerStatus::Exited;
                 self.save(ctx, Some(&before), &after, false)?;
                 ctx.emit(&WorkerEvent::Withdrawn { worker: id, amount });
-                Ok(encode(&amount))
-            }
-            ASSIGN => self.assign(ctx, decode_input(input)?),
-            RELEASE => self.release(ctx, decode_input(input)?),
-            other => Err(ContractError::UnknownProcedure {
-                contract: WORKER_REGISTRY.0,
-                input_type: other,
-            }),
-        }
+                Ok(amount)
+            })
+            .on(ASSIGN, |ctx, a| self.assign(ctx, a))
+            .on(RELEASE, |ctx, r| self.release(ctx, r))
+            .done()
     }
     fn function(
         &self,
@@ -1426,15 +790,11 @@ impl Contract for WorkerRegistry {
         input: &[u8],
     ) -> Result<Vec<u8>, ContractError> {
         let now = view.tick();
-        match input_type {
-            GET_WORKER => {
-                let q: WorkerQuery = decode_input(input)?;
-                Ok(encode(
-                    &Self::load(view, &q.worker)?.map(|w| self.info(w, now)),
-                ))
-            }
-            WORKERS_BY_MODEL => {
-                let q: WorkersByModel = decode_input(input)?;
+        dispatch_function(view, input_type, input)
+            .on(GET_WORKER, |view, q| {
+                Ok(Self::load(view, &q.worker)?.map(|w| self.info(w, now)))
+            })
+            .on(WORKERS_BY_MODEL, |view, q| {
                 let limit = usize::from(q.limit.clamp(1, MAX_PAGE));
                 let prefix = KeyBuf::table(T_SERVES).bytes32(&q.model.0);
                 let after = q.cursor.map(|c| model_key(T_SERVES, &q.model, c));
@@ -1456,27 +816,21 @@ impl Contract for WorkerRegistry {
                 } else {
                     None
                 };
-                Ok(encode(&WorkerPage {
+                Ok(WorkerPage {
                     workers,
                     next_cursor,
-                }))
-            }
-            FIND_WORKER => {
-                let q: FindWorker = decode_input(input)?;
-                Ok(encode(&self.find_worker(view, &q)?))
-            }
-            MATCH_VERSION => {
-                let () = decode_input(input)?;
-                Ok(encode(&view.get::<u64>(K_VERSION)?.unwrap_or(0)))
-            }
-            WORKER_STATS => {
-                let () = decode_input(input)?;
+                })
+            })
+            .on(FIND_WORKER, |view, q| self.find_worker(view, &q))
+            .on(MATCH_VERSION, |view, ()| {
+                Ok(view.get::<u64>(K_VERSION)?.unwrap_or(0))
+            })
+            .on(WORKER_STATS, |view, ()| {
                 let mut s = Self::stats(view)?;
                 s.online = self.online_count(view)?;
-                Ok(encode(&s))
-            }
-            MODELS => {
-                let q: ModelsQuery = decode_input(input)?;
+                Ok(s)
+            })
+            .on(MODELS, |view, q| {
                 let limit = usize::from(q.limit.clamp(1, MAX_PAGE));
                 let prefix = [T_MODEL_NAME];
                 let after = q.cursor.map(|c| KeyBuf::table(T_MODEL_NAME).bytes32(&c.0));
@@ -1501,67 +855,21 @@ impl Contract for WorkerRegistry {
                 } else {
                     None
                 };
-                Ok(encode(&ModelPage {
+                Ok(ModelPage {
                     models,
                     next_cursor,
-                }))
-            }
-            MODEL_NAME => {
-                let id: Hash32 = decode_input(input)?;
-                Ok(encode(&view.get::<String>(
-                    &KeyBuf::table(T_MODEL_NAME).bytes32(&id.0),
-                )?))
-            }
-            other => Err(ContractError::UnknownFunction {
-                contract: WORKER_REGISTRY.0,
-                input_type: other,
-            }),
-        }
+                })
+            })
+            .on(MODEL_NAME, |view, id| {
+                view.get::<String>(&KeyBuf::table(T_MODEL_NAME).bytes32(&id.0))
+            })
+            .done()
     }
     fn has_begin_tick(&self) -> bool {
         false
     }
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
         TickWork::Idle
-    }
-    fn meta(&self) -> crate::qpi::ContractMeta {
-        use crate::qpi::Entry;
-        crate::qpi::ContractMeta {
-            procedures: const {
-                &[
-                    Entry::new(REGISTER, "register"),
-                    Entry::new(UPDATE, "update"),
-                    Entry::new(HEARTBEAT, "heartbeat"),
-                    Entry::new(SET_AVAILABLE, "set_available"),
-                    Entry::new(TOP_UP, "top_up"),
-                    Entry::new(UNBOND, "unbond"),
-                    Entry::new(WITHDRAW, "withdraw"),
-                    Entry::new(ASSIGN, "assign"),
-                    Entry::new(RELEASE, "release"),
-                ]
-            },
-            functions: const {
-                &[
-                    Entry::new(GET_WORKER, "get_worker"),
-                    Entry::new(WORKERS_BY_MODEL, "workers_by_model"),
-                    Entry::new(FIND_WORKER, "find_worker"),
-                    Entry::new(MATCH_VERSION, "match_version"),
-                    Entry::new(WORKER_STATS, "worker_stats"),
-                    Entry::new(MODELS, "models"),
-                    Entry::new(MODEL_NAME, "model_name"),
-                ]
-            },
-            errors: WorkerError::ALL_CODES,
-        }
-    }
-    fn event_json(&self, data: &[u8]) -> Option<serde_json::Value> {
-        crate::json::decode_event::<WorkerEvent>(data)
-    }
-    fn describe_event(&self, data: &[u8]) -> String {
-        match WorkerEvent::try_from_slice(data) {
-            Ok(e) => format!("{e:?}"),
-            Err(_) => format!("undecodable worker registry event ({} bytes)", data.len()),
-        }
     }
 }
 
@@ -1620,7 +928,10 @@ mod tests {
 
     #[test]
     fn keys_fit() {
-        assert!(model_key(T_LISTED, &Hash32::ZERO, u64::MAX).len() <= crate::qpi::MAX_KEY_LEN);
-        assert!(worker_key(&Identity::NULL).len() <= crate::qpi::MAX_KEY_LEN);
+        assert!(
+            model_key(T_LISTED, &Hash32::ZERO, u64::MAX).len()
+                <= comqute_qpi::contract::MAX_KEY_LEN
+        );
+        assert!(worker_key(&Identity::NULL).len() <= comqute_qpi::contract::MAX_KEY_LEN);
     }
 }

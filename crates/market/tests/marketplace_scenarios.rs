@@ -10,29 +10,29 @@
 mod marketplace_common;
 
 use borsh::BorshDeserialize;
-use comqute_contracts::escrow::{
+use comqute_ledger::Event;
+use comqute_market::escrow::{
     self, EscrowEvent, EscrowState, JobEscrow, LockJob, LockStake, RefundJob, ReleaseJob,
     ReturnStake, SlashStake,
 };
-use comqute_contracts::job_registry::{
+use comqute_market::job_registry::{
     EscrowQuote, JobEvent, JobPage, JobRef, JobStatus, JobsByRequester, JobsByWorker, PostResult,
     JOBS_BY_REQUESTER, JOBS_BY_WORKER, JOB_ESCROW, MAX_REASON, POST_RESULT, QUOTE, SUBMIT,
 };
-use comqute_contracts::marketplace::{MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::worker_registry::{
+use comqute_market::worker_registry::{
     self, Assign, Heartbeat, Outcome, Release, SetAvailable, WorkerEvent, WorkerPage, WorkerStatus,
     WorkersByModel, ASSIGN, RELEASE, SET_AVAILABLE, TOP_UP, UNBOND, UPDATE, WITHDRAW,
     WORKERS_BY_MODEL,
 };
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
-use comqute_ledger::Event;
+use comqute_market::{MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use marketplace_common::*;
 
 const CAST: &[&str] = &["alice", "bob", "walt", "wendy", "rex", "mallory"];
 
 /// A llama job spec with a distinct sampling seed, so identical submissions in one tick are
 /// distinct transactions (there are no nonces).
-fn seeded(i: u64, timeout: u32) -> comqute_contracts::job_registry::JobSpec {
+fn seeded(i: u64, timeout: u32) -> comqute_market::job_registry::JobSpec {
     let mut s = spec(llama(), 1_000, 3_000, timeout);
     s.sampling.seed = i;
     s
@@ -74,7 +74,10 @@ fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
     assert_eq!(job.status, JobStatus::Assigned);
     assert_eq!(job.worker, Some(walt.identity()));
     assert_eq!(job.price_per_1k, Amount(2_000));
-    assert_eq!(job.deadline, Some(submit_tick.plus(m.config.accept_ticks)));
+    assert_eq!(
+        job.deadline,
+        Some(submit_tick.plus(m.config.jobs.accept_ticks))
+    );
     let evs = job_events(&events_at(&m, submit_tick));
     assert!(
         matches!(evs[0], JobEvent::Submitted { job_id, escrow: Amount(3_000), .. } if job_id == id)
@@ -100,7 +103,7 @@ fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
     let job = m.job(id);
     assert_eq!(job.status, JobStatus::Completed);
     assert_eq!(job.result, Some(result(600)));
-    let ends = r.tick.plus(m.config.challenge_window);
+    let ends = r.tick.plus(m.config.jobs.challenge_window);
     assert_eq!(job.deadline, Some(ends));
     let w = m.worker(&walt).worker;
     assert_eq!((w.active_jobs, w.settling_jobs), (0, 1));
@@ -139,7 +142,7 @@ fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
     assert_eq!(s.workers.online, 1);
     let acct: Option<JobEscrow> = m
         .ledger
-        .query(JOB_REGISTRY, JOB_ESCROW, &JobRef { job_id: id })
+        .query_fn(JOB_ESCROW, &JobRef { job_id: id })
         .unwrap();
     let acct = acct.unwrap();
     assert_eq!(acct.state, EscrowState::Released);
@@ -166,7 +169,7 @@ fn explicit_claim_and_payment_capped_by_escrow() {
     assert_executed(&m.start(&walt, id));
     // 100 tokens at 1,000 per 1k = 100: exactly the escrow.
     assert_executed(&m.post(&walt, id, 100));
-    m.advance(m.config.challenge_window + 1);
+    m.advance(m.config.jobs.challenge_window + 1);
     let job = m.job(id);
     assert_eq!(
         (job.status, job.paid, job.refunded),
@@ -363,8 +366,7 @@ fn failure_reopens_once_then_refunds() {
     for w in [&walt, &wendy] {
         let p: JobPage = m
             .ledger
-            .query(
-                JOB_REGISTRY,
+            .query_fn(
                 JOBS_BY_WORKER,
                 &JobsByWorker {
                     worker: w.identity(),
@@ -559,7 +561,7 @@ fn an_unanswered_offer_reopens_the_job_with_a_small_reputation_loss_and_no_slash
         ),
         (
             Amount(10_000),
-            5_000 - m.config.reputation_loss_no_answer,
+            5_000 - m.config.workers.reputation_loss_no_answer,
             1,
             0,
             0
@@ -570,7 +572,10 @@ fn an_unanswered_offer_reopens_the_job_with_a_small_reputation_loss_and_no_slash
     // Anyone may take back an offer past its answer deadline before END_TICK does; the
     // caller earns nothing (no slash to share).
     let cfg = MarketConfig {
-        max_settlements_per_tick: 1,
+        jobs: comqute_market::job_registry::JobConfig {
+            max_settlements_per_tick: 1,
+            ..config(key("rex").identity()).jobs
+        },
         ..config(key("rex").identity())
     };
     let mut m = Market::with_config(CAST, cfg);
@@ -580,19 +585,19 @@ fn an_unanswered_offer_reopens_the_job_with_a_small_reputation_loss_and_no_slash
     m.queue(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::CLAIM,
+        comqute_market::job_registry::CLAIM.number(),
         &JobRef { job_id: a },
         0,
     );
     m.queue(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::CLAIM,
+        comqute_market::job_registry::CLAIM.number(),
         &JobRef { job_id: b },
         0,
     );
     let t = m.tick();
-    m.warp_to(t.plus(m.config.accept_ticks));
+    m.warp_to(t.plus(m.config.jobs.accept_ticks));
     m.tick();
     // One lapsed offer handled by END_TICK (a); b carried over; mallory takes it back.
     assert_eq!(m.job(a).status, JobStatus::Open);
@@ -614,7 +619,7 @@ fn an_unanswered_offer_reopens_the_job_with_a_small_reputation_loss_and_no_slash
         (w.stake, w.reputation, w.jobs_declined),
         (
             Amount(10_000),
-            5_000 - 2 * m.config.reputation_loss_no_answer,
+            5_000 - 2 * m.config.workers.reputation_loss_no_answer,
             2
         )
     );
@@ -692,10 +697,10 @@ fn dispute_won_by_the_worker_pays_it() {
     assert_eq!(job.status, JobStatus::Disputed);
     assert_eq!(
         job.deadline,
-        Some(r.tick.plus(m.config.dispute_timeout_ticks))
+        Some(r.tick.plus(m.config.jobs.dispute_timeout_ticks))
     );
     // Disputed jobs are not finalized when the window would have ended.
-    m.advance(m.config.challenge_window + 2);
+    m.advance(m.config.jobs.challenge_window + 2);
     assert_eq!(m.job(id).status, JobStatus::Disputed);
     let walt_before = m.balance(&walt);
     assert_rejected(&m.resolve(&alice, id, false), "NotResolver");
@@ -762,7 +767,7 @@ fn an_unresolved_dispute_times_out_and_the_result_stands() {
     let (alice, walt) = (key("alice"), key("walt"));
     let id = completed_job(&mut m, 500);
     assert_executed(&m.dispute(&alice, id));
-    m.advance(m.config.dispute_timeout_ticks + 1);
+    m.advance(m.config.jobs.dispute_timeout_ticks + 1);
     let job = m.job(id);
     assert_eq!((job.status, job.paid), (JobStatus::Resolved, Amount(500)));
     assert_eq!(m.worker(&walt).worker.reputation, 5_000);
@@ -781,7 +786,7 @@ fn a_dispute_after_the_window_is_refused() {
     let mut m = market();
     let alice = key("alice");
     let id = completed_job(&mut m, 500);
-    m.advance(m.config.challenge_window + 1);
+    m.advance(m.config.jobs.challenge_window + 1);
     assert_eq!(m.job(id).status, JobStatus::Finalized);
     assert_rejected(&m.dispute(&alice, id), "WrongStatus");
 }
@@ -802,13 +807,13 @@ fn double_result_and_result_before_start_are_refused() {
     assert_rejected(&m.post(&walt, id2, 1_001), "InvalidResult");
     let zero = PostResult {
         job_id: id2,
-        result: comqute_contracts::job_registry::JobResult {
+        result: comqute_market::job_registry::JobResult {
             result_hash: Hash32::ZERO,
             ..result(5)
         },
     };
     assert_rejected(
-        &m.send(&walt, JOB_REGISTRY, POST_RESULT, &zero, 0),
+        &m.send(&walt, JOB_REGISTRY, POST_RESULT.number(), &zero, 0),
         "InvalidResult",
     );
 }
@@ -821,7 +826,7 @@ fn insufficient_escrow_and_bad_specs_are_refused_and_refunded() {
     let r = m.send(
         &alice,
         JOB_REGISTRY,
-        SUBMIT,
+        SUBMIT.number(),
         &spec(llama(), 1_000, 3_000, 10),
         2_999,
     );
@@ -829,8 +834,7 @@ fn insufficient_escrow_and_bad_specs_are_refused_and_refunded() {
     assert_eq!(m.balance(&alice), START_BALANCE);
     let quote: Option<Amount> = m
         .ledger
-        .query(
-            JOB_REGISTRY,
+        .query_fn(
             QUOTE,
             &EscrowQuote {
                 max_output_tokens: 1_000,
@@ -844,20 +848,20 @@ fn insufficient_escrow_and_bad_specs_are_refused_and_refunded() {
         spec(llama(), 1_000, 0, 10),
         spec(llama(), 1_000, 3_000, 0),
         spec(llama(), 1_000, 3_000, 1_000_000),
-        comqute_contracts::job_registry::JobSpec {
+        comqute_market::job_registry::JobSpec {
             min_reputation: 10_001,
             ..spec(llama(), 1, 1, 1)
         },
-        comqute_contracts::job_registry::JobSpec {
+        comqute_market::job_registry::JobSpec {
             prompt_hash: Hash32::ZERO,
             ..spec(llama(), 1, 1, 1)
         },
-        comqute_contracts::job_registry::JobSpec {
+        comqute_market::job_registry::JobSpec {
             prompt_size: 0,
             ..spec(llama(), 1, 1, 1)
         },
-        comqute_contracts::job_registry::JobSpec {
-            sampling: comqute_contracts::job_registry::Sampling {
+        comqute_market::job_registry::JobSpec {
+            sampling: comqute_market::job_registry::Sampling {
                 seed: 1,
                 temperature_milli: 2_001,
             },
@@ -865,7 +869,7 @@ fn insufficient_escrow_and_bad_specs_are_refused_and_refunded() {
         },
     ] {
         assert_rejected(
-            &m.send(&alice, JOB_REGISTRY, SUBMIT, &bad, 1_000_000),
+            &m.send(&alice, JOB_REGISTRY, SUBMIT.number(), &bad, 1_000_000),
             "InvalidSpec",
         );
     }
@@ -879,23 +883,22 @@ fn unknown_jobs_are_refused_everywhere() {
     let (alice, walt, rex) = (key("alice"), key("walt"), key("rex"));
     m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 1));
     for (who, p) in [
-        (&walt, comqute_contracts::job_registry::CLAIM),
-        (&walt, comqute_contracts::job_registry::START),
-        (&alice, comqute_contracts::job_registry::CANCEL),
-        (&alice, comqute_contracts::job_registry::DISPUTE),
-        (&alice, comqute_contracts::job_registry::EXPIRE),
+        (&walt, comqute_market::job_registry::CLAIM),
+        (&walt, comqute_market::job_registry::START),
+        (&alice, comqute_market::job_registry::CANCEL),
+        (&alice, comqute_market::job_registry::DISPUTE),
+        (&alice, comqute_market::job_registry::EXPIRE),
     ] {
-        assert_rejected(&m.job_call(who, p, 77), "UnknownJob");
+        assert_rejected(&m.job_call(who, p.number(), 77), "UnknownJob");
     }
     assert_rejected(&m.post(&walt, 77, 1), "UnknownJob");
     assert_rejected(&m.fail(&walt, 77, "gone"), "UnknownJob");
     assert_rejected(&m.decline(&walt, 77, "gone"), "UnknownJob");
     assert_rejected(&m.resolve(&rex, 77, true), "UnknownJob");
-    let j: Option<comqute_contracts::job_registry::Job> = m
+    let j: Option<comqute_market::job_registry::Job> = m
         .ledger
-        .query(
-            JOB_REGISTRY,
-            comqute_contracts::job_registry::GET_JOB,
+        .query_fn(
+            comqute_market::job_registry::GET_JOB,
             &JobRef { job_id: 77 },
         )
         .unwrap();
@@ -906,9 +909,15 @@ fn unknown_jobs_are_refused_everywhere() {
 fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     // Long windows, so that no deadline falls among the refused calls.
     let cfg = MarketConfig {
-        challenge_window: 500,
-        heartbeat_window: 500,
-        accept_ticks: 500,
+        workers: comqute_market::worker_registry::WorkerConfig {
+            heartbeat_window: 500,
+            ..config(key("rex").identity()).workers
+        },
+        jobs: comqute_market::job_registry::JobConfig {
+            challenge_window: 500,
+            accept_ticks: 500,
+            ..config(key("rex").identity()).jobs
+        },
         ..config(key("rex").identity())
     };
     let mut m = Market::with_config(CAST, cfg);
@@ -977,7 +986,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let r = m.send(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::START,
+        comqute_market::job_registry::START.number(),
         &JobRef { job_id: held },
         5,
     );
@@ -987,7 +996,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let r = m.send(
         &mallory,
         ESCROW,
-        escrow::LOCK_JOB,
+        escrow::LOCK_JOB.number(),
         &LockJob {
             job_id: 99,
             requester: mallory.identity(),
@@ -998,7 +1007,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let r = m.send(
         &mallory,
         ESCROW,
-        escrow::RELEASE_JOB,
+        escrow::RELEASE_JOB.number(),
         &ReleaseJob {
             job_id: open,
             worker: mallory.identity(),
@@ -1010,7 +1019,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let r = m.send(
         &alice,
         ESCROW,
-        escrow::REFUND_JOB,
+        escrow::REFUND_JOB.number(),
         &RefundJob { job_id: held },
         0,
     );
@@ -1018,7 +1027,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let r = m.send(
         &walt,
         ESCROW,
-        escrow::LOCK_STAKE,
+        escrow::LOCK_STAKE.number(),
         &LockStake {
             worker: walt.identity(),
         },
@@ -1028,7 +1037,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let r = m.send(
         &mallory,
         ESCROW,
-        escrow::SLASH_STAKE,
+        escrow::SLASH_STAKE.number(),
         &SlashStake {
             worker: walt.identity(),
             amount: Amount(10_000),
@@ -1041,7 +1050,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let r = m.send(
         &walt,
         ESCROW,
-        escrow::RETURN_STAKE,
+        escrow::RETURN_STAKE.number(),
         &ReturnStake {
             worker: walt.identity(),
             amount: Amount(10_000),
@@ -1057,7 +1066,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         max_price_per_1k: Amount(5_000),
         min_reputation: 0,
     };
-    let r = m.send(&walt, WORKER_REGISTRY, ASSIGN, &assign, 0);
+    let r = m.send(&walt, WORKER_REGISTRY, ASSIGN.number(), &assign, 0);
     refused(&mut m, r, "NotAuthorized");
     let release = Release {
         worker: walt.identity(),
@@ -1067,42 +1076,37 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         challenger: None,
         earned: Amount::ZERO,
     };
-    let r = m.send(&mallory, WORKER_REGISTRY, RELEASE, &release, 0);
+    let r = m.send(&mallory, WORKER_REGISTRY, RELEASE.number(), &release, 0);
     refused(&mut m, r, "NotAuthorized");
     // Worker procedures by someone who never registered.
-    for p in [
-        UPDATE,
-        worker_registry::HEARTBEAT,
-        SET_AVAILABLE,
-        TOP_UP,
-        UNBOND,
-        WITHDRAW,
-    ] {
-        let r = match p {
-            UPDATE => m.send(&mallory, WORKER_REGISTRY, p, &caps(&[LLAMA], 1, 1), 0),
-            SET_AVAILABLE => m.send(
-                &mallory,
-                WORKER_REGISTRY,
-                p,
-                &SetAvailable {
-                    available: true,
-                    session: 7,
-                },
-                0,
-            ),
-            worker_registry::HEARTBEAT => m.send(
-                &mallory,
-                WORKER_REGISTRY,
-                p,
-                &Heartbeat {
-                    session: 7,
-                    takeover: false,
-                },
-                0,
-            ),
-            TOP_UP => m.send(&mallory, WORKER_REGISTRY, p, &(), 100),
-            _ => m.send(&mallory, WORKER_REGISTRY, p, &(), 0),
-        };
+    let calls: [(u16, Vec<u8>, i64); 6] = [
+        (
+            UPDATE.number(),
+            comqute_qpi::contract::encode(&caps(&[LLAMA], 1, 1)),
+            0,
+        ),
+        (
+            worker_registry::HEARTBEAT.number(),
+            comqute_qpi::contract::encode(&Heartbeat {
+                session: 7,
+                takeover: false,
+            }),
+            0,
+        ),
+        (
+            SET_AVAILABLE.number(),
+            comqute_qpi::contract::encode(&SetAvailable {
+                available: true,
+                session: 7,
+            }),
+            0,
+        ),
+        (TOP_UP.number(), comqute_qpi::contract::encode(&()), 100),
+        (UNBOND.number(), comqute_qpi::contract::encode(&()), 0),
+        (WITHDRAW.number(), comqute_qpi::contract::encode(&()), 0),
+    ];
+    for (p, input, amount) in calls {
+        let r = m.send_raw(&mallory, WORKER_REGISTRY, p, input, amount);
         refused(&mut m, r, "NotRegistered");
     }
     // Nothing changed: no hook had work in those ticks, and every refused call was undone.
@@ -1120,7 +1124,7 @@ fn registration_rules() {
     let r = m.send(
         &walt,
         WORKER_REGISTRY,
-        worker_registry::REGISTER,
+        worker_registry::REGISTER.number(),
         &caps(&[LLAMA], 1_000, 1),
         9_999,
     );
@@ -1139,7 +1143,7 @@ fn registration_rules() {
         let r = m.send(
             &walt,
             WORKER_REGISTRY,
-            worker_registry::REGISTER,
+            worker_registry::REGISTER.number(),
             &bad,
             10_000,
         );
@@ -1149,7 +1153,7 @@ fn registration_rules() {
     let r = m.send(
         &walt,
         WORKER_REGISTRY,
-        worker_registry::REGISTER,
+        worker_registry::REGISTER.number(),
         &caps(&[LLAMA], 1_000, 1),
         10_000,
     );
@@ -1159,7 +1163,13 @@ fn registration_rules() {
     assert_eq!(info.worker.reputation, 5_000);
     assert!(info.online && info.can_take_jobs);
     // Update: a new model and price.
-    assert_executed(&m.send(&walt, WORKER_REGISTRY, UPDATE, &caps(&[MISTRAL], 700, 3), 0));
+    assert_executed(&m.send(
+        &walt,
+        WORKER_REGISTRY,
+        UPDATE.number(),
+        &caps(&[MISTRAL], 700, 3),
+        0,
+    ));
     let w = m.worker(&walt).worker;
     assert_eq!(
         (w.capabilities.models.clone(), w.capabilities.price_per_1k),
@@ -1169,8 +1179,7 @@ fn registration_rules() {
     assert!(w.capabilities.serves(&mistral()) && !w.capabilities.serves(&llama()));
     let page: WorkerPage = m
         .ledger
-        .query(
-            WORKER_REGISTRY,
+        .query_fn(
             WORKERS_BY_MODEL,
             &WorkersByModel {
                 model: llama(),
@@ -1182,8 +1191,7 @@ fn registration_rules() {
     assert!(page.workers.is_empty());
     let page: WorkerPage = m
         .ledger
-        .query(
-            WORKER_REGISTRY,
+        .query_fn(
             WORKERS_BY_MODEL,
             &WorkersByModel {
                 model: mistral(),
@@ -1204,19 +1212,20 @@ fn unbond_is_refused_while_jobs_are_held_and_withdraw_waits_for_the_period() {
     let after_register = m.balance(&walt);
     let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 20), 3_000);
     assert_eq!(m.job(id).status, JobStatus::Assigned);
-    let unbond = |m: &mut Market| m.send(&key("walt"), WORKER_REGISTRY, UNBOND, &(), 0);
-    let withdraw = |m: &mut Market| m.send(&key("walt"), WORKER_REGISTRY, WITHDRAW, &(), 0);
+    let unbond = |m: &mut Market| m.send(&key("walt"), WORKER_REGISTRY, UNBOND.number(), &(), 0);
+    let withdraw =
+        |m: &mut Market| m.send(&key("walt"), WORKER_REGISTRY, WITHDRAW.number(), &(), 0);
     assert_rejected(&unbond(&mut m), "HasJobs");
     assert_executed(&m.start(&walt, id));
     assert_executed(&m.post(&walt, id, 100));
     // Still held while its challenge window runs.
     assert_rejected(&unbond(&mut m), "HasJobs");
     assert_rejected(&withdraw(&mut m), "NotUnbonding");
-    m.advance(m.config.challenge_window + 1);
+    m.advance(m.config.jobs.challenge_window + 1);
     assert_eq!(m.job(id).status, JobStatus::Finalized);
     let r = unbond(&mut m);
     assert_executed(&r);
-    let until = r.tick.plus(m.config.unbonding_ticks);
+    let until = r.tick.plus(m.config.workers.unbonding_ticks);
     let w = m.worker(&walt).worker;
     assert_eq!(w.status, WorkerStatus::Unbonding { until });
     assert!(!w.available);
@@ -1261,10 +1270,10 @@ fn a_worker_slashed_under_the_minimum_takes_no_jobs_until_it_tops_up() {
     let id2 = m.submit(&alice, &spec(llama(), 1_000, 3_000, 100), 3_000);
     assert_eq!(m.job(id2).status, JobStatus::Open);
     assert_rejected(&m.claim(&walt, id2), "StakeBelowMinimum");
-    let r = m.send(&walt, WORKER_REGISTRY, TOP_UP, &(), 0);
+    let r = m.send(&walt, WORKER_REGISTRY, TOP_UP.number(), &(), 0);
     assert_rejected(&r, "MissingPayment");
     // The top-up brings it back and the matcher hands it the waiting job at END_TICK.
-    let r = m.send(&walt, WORKER_REGISTRY, TOP_UP, &(), 5_000);
+    let r = m.send(&walt, WORKER_REGISTRY, TOP_UP.number(), &(), 5_000);
     assert_executed(&r);
     assert_eq!(m.worker(&walt).worker.stake, Amount(10_000));
     assert_eq!(m.job(id2).status, JobStatus::Assigned);
@@ -1276,7 +1285,7 @@ fn offline_workers_get_no_jobs_until_a_heartbeat() {
     let mut m = market();
     let (alice, walt) = (key("alice"), key("walt"));
     m.available_worker(&walt, 1_000, 1);
-    m.advance(m.config.heartbeat_window + 1);
+    m.advance(m.config.workers.heartbeat_window + 1);
     let info = m.worker(&walt);
     assert!(!info.online);
     assert_eq!(m.stats().workers.online, 0);
@@ -1302,7 +1311,7 @@ fn matching_prefers_price_then_reputation_and_respects_job_limits() {
     let cheap = m.submit(&alice, &spec(llama(), 1_000, 1_000, 100), 1_000);
     assert_eq!(m.job(cheap).status, JobStatus::Open);
     // Too demanding on reputation.
-    let picky = comqute_contracts::job_registry::JobSpec {
+    let picky = comqute_market::job_registry::JobSpec {
         min_reputation: 6_000,
         ..spec(llama(), 1_000, 3_000, 100)
     };
@@ -1353,14 +1362,23 @@ fn equal_workers_are_drawn_with_the_tick_seed_deterministically() {
 #[test]
 fn matching_is_bounded_per_tick_and_carries_over() {
     let cfg = MarketConfig {
-        max_matches_per_tick: 2,
+        jobs: comqute_market::job_registry::JobConfig {
+            max_matches_per_tick: 2,
+            ..config(key("rex").identity()).jobs
+        },
         ..config(key("rex").identity())
     };
     let mut m = Market::with_config(CAST, cfg);
     let (alice, walt) = (key("alice"), key("walt"));
     m.available_worker(&walt, 1_000, 5);
     for i in 0..5 {
-        m.queue(&alice, JOB_REGISTRY, SUBMIT, &seeded(i, 100), 3_000);
+        m.queue(
+            &alice,
+            JOB_REGISTRY,
+            SUBMIT.number(),
+            &seeded(i, 100),
+            3_000,
+        );
     }
     m.tick();
     // Oldest first, two per tick.
@@ -1381,13 +1399,16 @@ fn matching_is_bounded_per_tick_and_carries_over() {
 #[test]
 fn deadlines_are_bounded_per_tick_carry_over_and_anyone_may_expire_a_late_job() {
     let cfg = MarketConfig {
-        max_settlements_per_tick: 2,
+        jobs: comqute_market::job_registry::JobConfig {
+            max_settlements_per_tick: 2,
+            ..config(key("rex").identity()).jobs
+        },
         ..config(key("rex").identity())
     };
     let mut m = Market::with_config(CAST, cfg);
     let (alice, mallory) = (key("alice"), key("mallory"));
     for i in 0..5 {
-        m.queue(&alice, JOB_REGISTRY, SUBMIT, &seeded(i, 10), 3_000);
+        m.queue(&alice, JOB_REGISTRY, SUBMIT.number(), &seeded(i, 10), 3_000);
     }
     let t = m.tick();
     let due = t.plus(10);
@@ -1417,7 +1438,10 @@ fn deadlines_are_bounded_per_tick_carry_over_and_anyone_may_expire_a_late_job() 
 #[test]
 fn a_bystander_expiring_a_started_job_gets_the_challenger_share() {
     let cfg = MarketConfig {
-        max_settlements_per_tick: 1,
+        jobs: comqute_market::job_registry::JobConfig {
+            max_settlements_per_tick: 1,
+            ..config(key("rex").identity()).jobs
+        },
         ..config(key("rex").identity())
     };
     let mut m = Market::with_config(CAST, cfg);
@@ -1426,14 +1450,14 @@ fn a_bystander_expiring_a_started_job_gets_the_challenger_share() {
     m.queue(
         &alice,
         JOB_REGISTRY,
-        SUBMIT,
+        SUBMIT.number(),
         &spec(llama(), 1_000, 3_000, 10),
         3_000,
     );
     m.queue(
         &bob,
         JOB_REGISTRY,
-        SUBMIT,
+        SUBMIT.number(),
         &spec(llama(), 1_000, 3_000, 10),
         3_000,
     );
@@ -1441,14 +1465,14 @@ fn a_bystander_expiring_a_started_job_gets_the_challenger_share() {
     m.queue(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::CLAIM,
+        comqute_market::job_registry::CLAIM.number(),
         &JobRef { job_id: 1 },
         0,
     );
     m.queue(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::CLAIM,
+        comqute_market::job_registry::CLAIM.number(),
         &JobRef { job_id: 2 },
         0,
     );
@@ -1458,14 +1482,14 @@ fn a_bystander_expiring_a_started_job_gets_the_challenger_share() {
     m.queue(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::START,
+        comqute_market::job_registry::START.number(),
         &JobRef { job_id: 1 },
         0,
     );
     m.queue(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::START,
+        comqute_market::job_registry::START.number(),
         &JobRef { job_id: 2 },
         0,
     );
@@ -1494,12 +1518,18 @@ fn paged_functions_and_stats() {
     let (alice, bob, walt) = (key("alice"), key("bob"), key("walt"));
     m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 8));
     for i in 0..5 {
-        m.queue(&alice, JOB_REGISTRY, SUBMIT, &seeded(i, 100), 3_000);
+        m.queue(
+            &alice,
+            JOB_REGISTRY,
+            SUBMIT.number(),
+            &seeded(i, 100),
+            3_000,
+        );
     }
     m.queue(
         &bob,
         JOB_REGISTRY,
-        SUBMIT,
+        SUBMIT.number(),
         &spec(llama(), 1_000, 3_000, 100),
         3_000,
     );
@@ -1508,8 +1538,7 @@ fn paged_functions_and_stats() {
     assert_executed(&m.cancel(&alice, 3));
     let page = |m: &Market, cursor| -> JobPage {
         m.ledger
-            .query(
-                JOB_REGISTRY,
+            .query_fn(
                 JOBS_BY_REQUESTER,
                 &JobsByRequester {
                     requester: key("alice").identity(),
@@ -1553,12 +1582,12 @@ fn paged_functions_and_stats() {
     );
     let acct: Option<JobEscrow> = m
         .ledger
-        .query(JOB_REGISTRY, JOB_ESCROW, &JobRef { job_id: 3 })
+        .query_fn(JOB_ESCROW, &JobRef { job_id: 3 })
         .unwrap();
     assert_eq!(acct.unwrap().state, EscrowState::Refunded);
     let none: Option<JobEscrow> = m
         .ledger
-        .query(JOB_REGISTRY, JOB_ESCROW, &JobRef { job_id: 99 })
+        .query_fn(JOB_ESCROW, &JobRef { job_id: 99 })
         .unwrap();
     assert_eq!(none, None);
     m.assert_money();
@@ -1581,7 +1610,7 @@ fn every_marketplace_event_has_a_description() {
     assert_executed(&m.fail(&walt, f, "crashed"));
     let u = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
     assert_executed(&m.claim(&walt, u));
-    m.advance(m.config.accept_ticks + 20);
+    m.advance(m.config.jobs.accept_ticks + 20);
     let kinds: Vec<JobEvent> = job_events(m.ledger.events());
     assert!(kinds
         .iter()
@@ -1605,7 +1634,10 @@ fn every_marketplace_event_has_a_description() {
 #[test]
 fn the_null_resolver_cannot_resolve() {
     let cfg = MarketConfig {
-        resolver: Identity::NULL,
+        jobs: comqute_market::job_registry::JobConfig {
+            resolver: Identity::NULL,
+            ..config(Identity::NULL).jobs
+        },
         ..config(Identity::NULL)
     };
     let mut m = Market::with_config(CAST, cfg);
@@ -1618,7 +1650,10 @@ fn the_null_resolver_cannot_resolve() {
 #[test]
 fn a_bad_configuration_does_not_build() {
     let cfg = MarketConfig {
-        slash_burn_bps: 0,
+        escrow: comqute_market::escrow::EscrowConfig {
+            slash_burn_bps: 0,
+            ..MarketConfig::default().escrow
+        },
         ..MarketConfig::default()
     };
     assert!(builder(cfg, &[]).build().is_err());

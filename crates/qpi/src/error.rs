@@ -93,7 +93,7 @@ pub enum ContractError {
     /// Cross-contract calls nested too deep.
     #[error("cross-contract calls nested deeper than {0}")]
     CallDepth(u8),
-    /// A storage key is longer than [`crate::qpi::MAX_KEY_LEN`].
+    /// A storage key is longer than [`crate::contract::MAX_KEY_LEN`].
     #[error("storage key of {0} bytes is longer than the maximum")]
     KeyTooLong(usize),
     /// A stored value does not decode: a contract bug, never the caller's.

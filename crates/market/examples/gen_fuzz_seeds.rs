@@ -1,20 +1,20 @@
 //! Writes seed inputs for the fuzz targets into `fuzz/corpus/`: framed tick-log records and
 //! record bodies from a real durable run, and contract-call sequences through the whole job
 //! lifecycle (offers started, declined, left unanswered; results, disputes, failures, daemon
-//! sessions, unbonding). `cargo run -p comqute-ledger --example gen_fuzz_seeds`.
+//! sessions, unbonding). `cargo run -p comqute-market --example gen_fuzz_seeds`.
 
-use comqute_contracts::job_registry::{
+use comqute_ledger::durable::{inspect_log, DurableConfig, DurableLedger};
+use comqute_ledger::{Ledger, Transaction};
+use comqute_market::job_registry::{
     GiveUp, JobRef, JobResult, JobSpec, PostResult, Sampling, CANCEL, CLAIM, DECLINE, DISPUTE,
     EXPIRE, FAIL, POST_RESULT, START, SUBMIT,
 };
-use comqute_contracts::marketplace::model_id;
-use comqute_contracts::worker_registry::{
+use comqute_market::model_id;
+use comqute_market::worker_registry::{
     Capabilities, Heartbeat, SetAvailable, HEARTBEAT, REGISTER, SET_AVAILABLE, TOP_UP, UNBOND,
     WITHDRAW,
 };
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
-use comqute_ledger::durable::{inspect_log, DurableConfig, DurableLedger};
-use comqute_ledger::{Ledger, Transaction};
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 
 fn call(selector: u8, input_type: u16, amount_hundreds: u16, source: u8, input: &[u8]) -> Vec<u8> {
     let mut v = vec![selector];
@@ -79,7 +79,7 @@ fn main() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 
-    // Contract calls, in the target's format (see `comqute_ledger::fuzz::contract_calls`):
+    // Contract calls, in the target's format (see `comqute_market::harness::fuzz_contract_calls`):
     // sequences through every marketplace procedure, with today's encodings.
     let out = root.join("contract_calls");
     std::fs::create_dir_all(&out).expect("dir");
@@ -143,9 +143,15 @@ fn contract_call_seeds() -> Vec<(&'static str, Vec<u8>)> {
     });
     // Worker 0 registers (stake 10,000) and lists itself; requester 1 submits (escrow
     // 200), matched to worker 0 at END_TICK; a no-op call.
-    let mut start = call(WORKERS, REGISTER, 100, 0, &enc(&caps));
-    start.extend(call(WORKERS, SET_AVAILABLE, 0, 0, &available(true, 0)));
-    start.extend(call(JOBS, SUBMIT, 2, 1, &enc(&spec)));
+    let mut start = call(WORKERS, REGISTER.number(), 100, 0, &enc(&caps));
+    start.extend(call(
+        WORKERS,
+        SET_AVAILABLE.number(),
+        0,
+        0,
+        &available(true, 0),
+    ));
+    start.extend(call(JOBS, SUBMIT.number(), 2, 1, &enc(&spec)));
     start.extend(call(NOTARY, 1, 0, 2, &[]));
     let seq = |calls: &[Vec<u8>]| {
         let mut v = start.clone();
@@ -160,20 +166,20 @@ fn contract_call_seeds() -> Vec<(&'static str, Vec<u8>)> {
         (
             "job_lifecycle",
             seq(&[
-                call(JOBS, CLAIM, 0, 0, &job),
-                call(JOBS, START, 0, 0, &job),
-                call(JOBS, POST_RESULT, 0, 0, &post),
-                call(WORKERS, HEARTBEAT, 0, 0, &heartbeat(0, false)),
-                call(JOBS, DISPUTE, 0, 1, &job),
-                call(JOBS, EXPIRE, 0, 2, &job),
+                call(JOBS, CLAIM.number(), 0, 0, &job),
+                call(JOBS, START.number(), 0, 0, &job),
+                call(JOBS, POST_RESULT.number(), 0, 0, &post),
+                call(WORKERS, HEARTBEAT.number(), 0, 0, &heartbeat(0, false)),
+                call(JOBS, DISPUTE.number(), 0, 1, &job),
+                call(JOBS, EXPIRE.number(), 0, 2, &job),
             ]),
         ),
         (
             "job_finalized",
             seq(&[
-                call(JOBS, CLAIM, 0, 0, &job),
-                call(JOBS, START, 0, 0, &job),
-                call(JOBS, POST_RESULT, 0, 0, &post),
+                call(JOBS, CLAIM.number(), 0, 0, &job),
+                call(JOBS, START.number(), 0, 0, &job),
+                call(JOBS, POST_RESULT.number(), 0, 0, &post),
                 idle(),
                 idle(),
                 idle(),
@@ -183,9 +189,9 @@ fn contract_call_seeds() -> Vec<(&'static str, Vec<u8>)> {
         (
             "job_cancel_and_fail",
             seq(&[
-                call(JOBS, CANCEL, 0, 1, &job),
-                call(JOBS, CLAIM, 0, 0, &job),
-                call(JOBS, FAIL, 0, 0, &give_up("out of memory")),
+                call(JOBS, CANCEL.number(), 0, 1, &job),
+                call(JOBS, CLAIM.number(), 0, 0, &job),
+                call(JOBS, FAIL.number(), 0, 0, &give_up("out of memory")),
             ]),
         ),
         (
@@ -194,16 +200,16 @@ fn contract_call_seeds() -> Vec<(&'static str, Vec<u8>)> {
             seq(&[
                 call(
                     JOBS,
-                    DECLINE,
+                    DECLINE.number(),
                     0,
                     0,
                     &give_up("500 tokens do not fit in 3 ticks"),
                 ),
-                call(WORKERS, REGISTER, 100, 2, &enc(&caps)),
-                call(WORKERS, SET_AVAILABLE, 0, 2, &available(true, 0)),
-                call(JOBS, START, 0, 2, &job),
-                call(JOBS, FAIL, 0, 2, &give_up("crashed")),
-                call(JOBS, EXPIRE, 0, 1, &job),
+                call(WORKERS, REGISTER.number(), 100, 2, &enc(&caps)),
+                call(WORKERS, SET_AVAILABLE.number(), 0, 2, &available(true, 0)),
+                call(JOBS, START.number(), 0, 2, &job),
+                call(JOBS, FAIL.number(), 0, 2, &give_up("crashed")),
+                call(JOBS, EXPIRE.number(), 0, 1, &job),
             ]),
         ),
         (
@@ -212,26 +218,26 @@ fn contract_call_seeds() -> Vec<(&'static str, Vec<u8>)> {
             // (39 more at the twelfth).
             "offer_unanswered_and_sessions",
             seq(&[
-                call(JOBS, EXPIRE, 0, 2, &job),
-                call(WORKERS, HEARTBEAT, 0, 0, &heartbeat(5, false)),
-                call(WORKERS, HEARTBEAT, 0, 0, &heartbeat(6, false)),
+                call(JOBS, EXPIRE.number(), 0, 2, &job),
+                call(WORKERS, HEARTBEAT.number(), 0, 0, &heartbeat(5, false)),
+                call(WORKERS, HEARTBEAT.number(), 0, 0, &heartbeat(6, false)),
                 idle(),
-                call(WORKERS, HEARTBEAT, 0, 0, &heartbeat(6, true)),
-                call(WORKERS, SET_AVAILABLE, 0, 0, &available(false, 6)),
-                call(JOBS, EXPIRE, 0, 1, &job),
+                call(WORKERS, HEARTBEAT.number(), 0, 0, &heartbeat(6, true)),
+                call(WORKERS, SET_AVAILABLE.number(), 0, 0, &available(false, 6)),
+                call(JOBS, EXPIRE.number(), 0, 1, &job),
                 idle(),
-                call(JOBS, EXPIRE, 0, 1, &job),
+                call(JOBS, EXPIRE.number(), 0, 1, &job),
             ]),
         ),
         (
             "worker_unbond_withdraw",
             [
-                call(WORKERS, REGISTER, 100, 0, &enc(&caps)),
-                call(WORKERS, HEARTBEAT, 0, 0, &heartbeat(0, false)),
-                call(WORKERS, UNBOND, 0, 0, &[]),
-                call(WORKERS, TOP_UP, 50, 0, &[]),
+                call(WORKERS, REGISTER.number(), 100, 0, &enc(&caps)),
+                call(WORKERS, HEARTBEAT.number(), 0, 0, &heartbeat(0, false)),
+                call(WORKERS, UNBOND.number(), 0, 0, &[]),
+                call(WORKERS, TOP_UP.number(), 50, 0, &[]),
                 idle(),
-                call(WORKERS, WITHDRAW, 0, 0, &[]),
+                call(WORKERS, WITHDRAW.number(), 0, 0, &[]),
             ]
             .concat(),
         ),

@@ -20,6 +20,7 @@ use std::ops::Bound;
 use borsh::{BorshDeserialize, BorshSerialize};
 
 use crate::error::ContractError;
+use crate::kit::{ContractMeta, Func, Proc};
 use crate::primitives::{Amount, ContractIndex, Epoch, Hash32, Identity, Tick};
 
 /// The longest storage key a contract may use, in bytes.
@@ -212,15 +213,23 @@ impl<'a> View<'a> {
     pub fn balance(&self, id: &Identity) -> Amount {
         self.host.balance(id)
     }
-    /// Runs a function of a contract of lower index, typed.
+    /// Runs a function of a contract of lower index, typed by its descriptor.
     pub fn query<I: BorshSerialize, O: BorshDeserialize>(
+        &self,
+        f: Func<I, O>,
+        input: &I,
+    ) -> Result<O, ContractError> {
+        let out = self.host.query(f.contract(), f.number(), &encode(input))?;
+        f.decode_output(&out)
+    }
+    /// Runs function `input_type` of a contract of lower index with raw bytes.
+    pub fn query_raw(
         &self,
         contract: ContractIndex,
         input_type: u16,
-        input: &I,
-    ) -> Result<O, ContractError> {
-        let out = self.host.query(contract, input_type, &encode(input))?;
-        O::try_from_slice(&out).map_err(|e| ContractError::BadInput(format!("query output: {e}")))
+        input: &[u8],
+    ) -> Result<Vec<u8>, ContractError> {
+        self.host.query(contract, input_type, input)
     }
 }
 
@@ -314,18 +323,28 @@ impl<'a> Ctx<'a> {
     pub fn emit<E: BorshSerialize>(&mut self, event: &E) {
         self.host.emit(encode(event))
     }
-    /// Runs a procedure of a contract of lower index, typed, moving `reward` to it first.
+    /// Runs a procedure of a contract of lower index, typed by its descriptor, moving
+    /// `reward` to it first.
     pub fn call<I: BorshSerialize, O: BorshDeserialize>(
         &mut self,
-        contract: ContractIndex,
-        input_type: u16,
+        p: Proc<I, O>,
         input: &I,
         reward: Amount,
     ) -> Result<O, ContractError> {
         let out = self
             .host
-            .call(contract, input_type, &encode(input), reward)?;
-        O::try_from_slice(&out).map_err(|e| ContractError::BadInput(format!("call output: {e}")))
+            .call(p.contract(), p.number(), &encode(input), reward)?;
+        p.decode_output(&out)
+    }
+    /// Runs procedure `input_type` of a contract of lower index with raw bytes.
+    pub fn call_raw(
+        &mut self,
+        contract: ContractIndex,
+        input_type: u16,
+        input: &[u8],
+        reward: Amount,
+    ) -> Result<Vec<u8>, ContractError> {
+        self.host.call(contract, input_type, input, reward)
     }
 }
 
@@ -395,65 +414,22 @@ pub trait Contract: Send + Sync + 'static {
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
         TickWork::EveryTick
     }
-    /// A human-readable rendering of one of its events, for receipts and test failures.
+    /// A human-readable rendering of one of its events, for receipts and test failures: by
+    /// default its [`ContractMeta::describe_event`], else the byte count.
     fn describe_event(&self, data: &[u8]) -> String {
-        format!("{} bytes", data.len())
+        (self.meta().describe_event)(data).unwrap_or_else(|| format!("{} bytes", data.len()))
     }
-    /// Its entry points and error codes by name, for the node, explorers and tools
-    /// ([`ContractMeta`]). The default says nothing.
-    fn meta(&self) -> ContractMeta {
-        ContractMeta::default()
+    /// What it says about itself ([`ContractMeta`], usually the `META` of its
+    /// [`contract_api!`](crate::contract_api)): entry points with their JSON codecs, events,
+    /// error codes. The node, the SDK and the CLI read it. The default says nothing.
+    fn meta(&self) -> &'static ContractMeta {
+        &ContractMeta::EMPTY
     }
     /// One of its events as JSON, `{"type": variant, ...fields}` by the rule of
-    /// [`crate::json`] (usually [`crate::json::decode_event`] of its event type); `None` when
-    /// it renders none, or the bytes are not one of its events.
-    fn event_json(&self, _data: &[u8]) -> Option<serde_json::Value> {
-        None
-    }
-}
-
-/// An entry point (procedure or function) or an error code, by number and name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Entry {
-    /// The input type (entry points) or the error code.
-    pub number: u16,
-    /// Its name.
-    pub name: &'static str,
-}
-
-impl Entry {
-    /// An entry.
-    pub const fn new(number: u16, name: &'static str) -> Entry {
-        Entry { number, name }
-    }
-}
-
-/// What a contract says about itself, once: its procedures, functions and error codes by
-/// name. The node lists it (`GET /v1/contracts`) and names things by it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ContractMeta {
-    /// Procedures, by input type.
-    pub procedures: &'static [Entry],
-    /// Functions, by input type.
-    pub functions: &'static [Entry],
-    /// Error codes it refuses calls with ([`crate::ContractError::Rejected`]).
-    pub errors: &'static [Entry],
-}
-
-impl ContractMeta {
-    /// The name of procedure `n`, if it has one.
-    pub fn procedure(&self, n: u16) -> Option<&'static str> {
-        self.procedures
-            .iter()
-            .find(|e| e.number == n)
-            .map(|e| e.name)
-    }
-    /// The name of function `n`, if it has one.
-    pub fn function(&self, n: u16) -> Option<&'static str> {
-        self.functions
-            .iter()
-            .find(|e| e.number == n)
-            .map(|e| e.name)
+    /// [`crate::json`]; `None` when the bytes are not one of its events. By default its
+    /// [`ContractMeta::event_json`].
+    fn event_json(&self, data: &[u8]) -> Option<serde_json::Value> {
+        (self.meta().event_json)(data)
     }
 }
 

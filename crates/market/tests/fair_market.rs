@@ -29,16 +29,16 @@ mod marketplace_common;
 
 use std::collections::BTreeMap;
 
-use comqute_contracts::job_registry::{
+use comqute_ledger::{Ledger, Transaction, TxId};
+use comqute_market::harness as invariants;
+use comqute_market::job_registry::{
     GiveUp, Job, JobEvent, JobRef, JobResult, JobSpec, JobStatus, PostResult, CANCEL, DECLINE,
     DISPUTE, EXPIRE, POST_RESULT, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{Heartbeat, SetAvailable, HEARTBEAT, SET_AVAILABLE};
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
-use comqute_ledger::invariants::marketplace as invariants;
-use comqute_ledger::{Ledger, Transaction, TxId};
+use comqute_market::worker_registry::{Heartbeat, SetAvailable, HEARTBEAT, SET_AVAILABLE};
+use comqute_market::{MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_qpi::contract::encode;
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use marketplace_common::*;
 use proptest::prelude::*;
 
@@ -185,7 +185,7 @@ fn a_worker_that_never_answers_its_offer_is_not_slashed() {
     let id = m.submit(&alice, &spec(llama(), 500, 3_000, 3), 1_500);
     assert_eq!(m.job(id).worker, Some(walt.identity()));
     // Long past the job's timeout, the offer's answer deadline and the reopened expiry.
-    m.advance(m.config.accept_ticks + 3 * 3 + 10);
+    m.advance(m.config.jobs.accept_ticks + 3 * 3 + 10);
     let job = m.job(id);
     assert_eq!(job.status, JobStatus::Expired, "{job:?}");
     assert_eq!((job.refunded, job.slashed), (Amount(1_500), Amount::ZERO));
@@ -194,7 +194,7 @@ fn a_worker_that_never_answers_its_offer_is_not_slashed() {
     assert_eq!(m.balance(&walt), balance);
     assert_eq!(
         w.reputation,
-        reputation - m.config.reputation_loss_no_answer,
+        reputation - m.config.workers.reputation_loss_no_answer,
         "only the small no-answer loss"
     );
     assert_eq!((w.jobs_expired, w.total_slashed), (0, Amount::ZERO));
@@ -220,7 +220,10 @@ fn a_worker_that_never_answers_its_offer_is_not_slashed() {
 #[test]
 fn a_requester_expiring_an_offer_after_its_timeout_takes_nothing() {
     let cfg = MarketConfig {
-        accept_ticks: 10,
+        jobs: comqute_market::job_registry::JobConfig {
+            accept_ticks: 10,
+            ..config(key("rex").identity()).jobs
+        },
         ..config(key("rex").identity())
     };
     let mut m = Market::with_config(&["alice", "walt", "rex"], cfg);
@@ -347,9 +350,12 @@ fn case() -> impl Strategy<Value = Case> {
 /// ticks, and timeouts up to 300.
 fn fair_config() -> MarketConfig {
     MarketConfig {
-        challenge_window: 10,
-        dispute_timeout_ticks: 30,
-        max_timeout_ticks: 300,
+        jobs: comqute_market::job_registry::JobConfig {
+            challenge_window: 10,
+            dispute_timeout_ticks: 30,
+            max_timeout_ticks: 300,
+            ..MarketConfig::default().jobs
+        },
         ..MarketConfig::default()
     }
 }
@@ -426,7 +432,13 @@ impl Run {
                 );
                 self.posts.insert(job.id, (at, tokens, i));
                 let input = encode(&JobRef { job_id: job.id });
-                self.honest(who, JOB_REGISTRY, START, input, format!("start {}", job.id));
+                self.honest(
+                    who,
+                    JOB_REGISTRY,
+                    START.number(),
+                    input,
+                    format!("start {}", job.id),
+                );
             } else {
                 let g = GiveUp {
                     job_id: job.id,
@@ -440,7 +452,7 @@ impl Run {
                 self.honest(
                     who,
                     JOB_REGISTRY,
-                    DECLINE,
+                    DECLINE.number(),
                     encode(&g),
                     format!("decline {}", job.id),
                 );
@@ -466,7 +478,7 @@ impl Run {
             self.honest(
                 who,
                 JOB_REGISTRY,
-                POST_RESULT,
+                POST_RESULT.number(),
                 encode(&post),
                 format!("post {job_id}"),
             );
@@ -480,7 +492,7 @@ impl Run {
                 };
                 let who = self.workers[i].0;
                 let what = format!("heartbeat of worker {i}");
-                self.honest(who, WORKER_REGISTRY, HEARTBEAT, encode(&hb), what);
+                self.honest(who, WORKER_REGISTRY, HEARTBEAT.number(), encode(&hb), what);
             }
         }
     }
@@ -517,19 +529,31 @@ impl Run {
                 self.queue(
                     id,
                     JOB_REGISTRY,
-                    SUBMIT,
+                    SUBMIT.number(),
                     encode(&s),
                     need + i64::from(extra),
                 );
             }
             ReqAct::Cancel { pick: p } => {
                 if let Some(job_id) = pick(&self.jobs_of(&id), p) {
-                    self.queue(id, JOB_REGISTRY, CANCEL, encode(&JobRef { job_id }), 0);
+                    self.queue(
+                        id,
+                        JOB_REGISTRY,
+                        CANCEL.number(),
+                        encode(&JobRef { job_id }),
+                        0,
+                    );
                 }
             }
             ReqAct::Expire { pick: p } => {
                 if let Some(job_id) = pick(&self.jobs_of(&id), p) {
-                    self.queue(id, JOB_REGISTRY, EXPIRE, encode(&JobRef { job_id }), 0);
+                    self.queue(
+                        id,
+                        JOB_REGISTRY,
+                        EXPIRE.number(),
+                        encode(&JobRef { job_id }),
+                        0,
+                    );
                 }
             }
             ReqAct::Dispute { pick: p } => {
@@ -539,7 +563,13 @@ impl Run {
                     .filter(|j| j.status == JobStatus::Completed)
                     .collect();
                 if let Some(job_id) = pick(&done, p) {
-                    self.queue(id, JOB_REGISTRY, DISPUTE, encode(&JobRef { job_id }), 0);
+                    self.queue(
+                        id,
+                        JOB_REGISTRY,
+                        DISPUTE.number(),
+                        encode(&JobRef { job_id }),
+                        0,
+                    );
                 }
             }
         }
@@ -568,13 +598,13 @@ fn play_case(case: &Case) -> Result<(), TestCaseError> {
         .map(|w| u32::from(w.answers_after))
         .max();
     prop_assert!(
-        slowest <= Some(m.config.accept_ticks),
+        slowest <= Some(m.config.jobs.accept_ticks),
         "honest daemons answer in time"
     );
     let mut workers = Vec::new();
     for (i, w) in case.workers.iter().enumerate() {
         let k = key(WORKERS[i]);
-        let stake = m.config.min_stake.0;
+        let stake = m.config.workers.min_stake.0;
         m.register(
             &k,
             stake,
@@ -585,7 +615,7 @@ fn play_case(case: &Case) -> Result<(), TestCaseError> {
         let r = m.send(
             &k,
             WORKER_REGISTRY,
-            SET_AVAILABLE,
+            SET_AVAILABLE.number(),
             &SetAvailable {
                 available: true,
                 session,
@@ -621,7 +651,7 @@ fn play_case(case: &Case) -> Result<(), TestCaseError> {
     }
     let last_act = start.plus(u32::from(ACT_TICKS));
     // Long enough for any job to settle: the last offers, a 300-tick timeout, the windows.
-    let give_up_at = last_act.plus(3 * (run.m.config.accept_ticks + 300) + 100);
+    let give_up_at = last_act.plus(3 * (run.m.config.jobs.accept_ticks + 300) + 100);
     loop {
         let now = run.m.ledger.next_tick();
         run.workers_act(case.output_seed);

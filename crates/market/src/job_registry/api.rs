@@ -1,0 +1,820 @@
+//! The job registry's interface: its index, entry points, inputs, outputs, events, errors,
+//! the lifecycle's transition table and genesis settings.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use comqute_qpi::primitives::{Amount, Hash32, Identity, Tick};
+use comqute_qpi::{contract_api, rejected_errors};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::escrow::{EscrowTotals, JobEscrow};
+use crate::worker_registry::WorkerStats;
+
+contract_api! {
+    index: 6, name: "job-registry", events: JobEvent, errors: JobError::ALL_CODES,
+    procedures: {
+        /// Submit a job; the invocation reward is the escrow. Output: the job id (from 1).
+        SUBMIT = 1 "submit": JobSpec => u64,
+        /// A worker claims one open job.
+        CLAIM = 2 "claim": JobRef => (),
+        /// The assigned worker starts (Assigned → Running), accepting the delivery deadline.
+        START = 3 "start": JobRef => (),
+        /// The assigned worker posts the result (Running → Completed).
+        POST_RESULT = 4 "post_result": PostResult => (),
+        /// The requester cancels an open job: full refund.
+        CANCEL = 5 "cancel": JobRef => (),
+        /// The assigned worker gives a started job up: the job reopens once, then is
+        /// refunded. (On a job not started yet it is a [`DECLINE`].)
+        FAIL = 6 "fail": GiveUp => (),
+        /// The requester disputes a result within the challenge window.
+        DISPUTE = 7 "dispute": JobRef => (),
+        /// The resolver settles a dispute.
+        RESOLVE = 8 "resolve": Resolve => (),
+        /// Anyone expires a job whose deadline has passed (normally END_TICK does it first);
+        /// the caller is the challenger of any slash.
+        EXPIRE = 9 "expire": JobRef => (),
+        /// The assigned worker turns down a job it has not started: free of charge; the job
+        /// reopens for other workers.
+        DECLINE = 10 "decline": GiveUp => (),
+    },
+    functions: {
+        /// One job.
+        GET_JOB = 1 "get_job": JobRef => Option<Job>,
+        /// Jobs in a status.
+        JOBS_BY_STATUS = 2 "jobs_by_status": JobsByStatus => JobPage,
+        /// A requester's jobs.
+        JOBS_BY_REQUESTER = 3 "jobs_by_requester": JobsByRequester => JobPage,
+        /// Jobs a worker holds or held.
+        JOBS_BY_WORKER = 4 "jobs_by_worker": JobsByWorker => JobPage,
+        /// A job's escrow account.
+        JOB_ESCROW = 5 "job_escrow": JobRef => Option<JobEscrow>,
+        /// Counts of jobs, escrow and workers.
+        NETWORK_STATS = 6 "network_stats": () => NetworkStats,
+        /// The least escrow for a job.
+        QUOTE = 7 "quote": EscrowQuote => Option<Amount>,
+    },
+}
+
+/// The longest reason a worker gives for DECLINE or FAIL, in bytes.
+pub const MAX_REASON: usize = 200;
+/// The most workers that may turn a job down or give it up before it ends Failed.
+pub const MAX_TURNED_DOWN: usize = 3;
+
+/// Sampling settings, fixed by the requester so a verifier can replay the job.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct Sampling {
+    /// The sampler's seed.
+    pub seed: u64,
+    /// Temperature in thousandths (700 = 0.7), at most [`MAX_TEMPERATURE_MILLI`].
+    pub temperature_milli: u16,
+}
+
+/// What a requester asks for. Input of [`SUBMIT`].
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSpec {
+    /// Model id ([`crate::rules::model_id`] of its name).
+    pub model: Hash32,
+    /// blake3 of the prompt (stored off-chain); not zero.
+    pub prompt_hash: Hash32,
+    /// The prompt's size in bytes.
+    pub prompt_size: u32,
+    /// The most output tokens paid for.
+    pub max_output_tokens: u32,
+    /// The highest price per 1,000 output tokens accepted; positive.
+    pub max_price_per_1k: Amount,
+    /// Ticks an open job waits for a worker, and ticks an assigned worker has to deliver.
+    pub timeout_ticks: u32,
+    /// The least worker reputation accepted.
+    pub min_reputation: u16,
+    /// Sampling settings.
+    pub sampling: Sampling,
+}
+
+/// A job id. Input of most procedures and of [`GET_JOB`] and [`JOB_ESCROW`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct JobRef {
+    /// The job.
+    pub job_id: u64,
+}
+
+/// What the worker delivered.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct JobResult {
+    /// blake3 of the output (stored off-chain); not zero.
+    pub result_hash: Hash32,
+    /// Output tokens produced (at most the job's maximum); the payment follows them.
+    pub output_tokens: u32,
+    /// Fingerprint of the runtime that produced it (engine, version, model digest,
+    /// sampling); zero until a later issue fills it.
+    pub runtime: Hash32,
+}
+
+/// Input of [`FAIL`] and [`DECLINE`].
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GiveUp {
+    /// The job.
+    pub job_id: u64,
+    /// Why, for the requester (UTF-8, at most [`MAX_REASON`] bytes).
+    pub reason: String,
+}
+
+/// Input of [`POST_RESULT`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct PostResult {
+    /// The job.
+    pub job_id: u64,
+    /// The result.
+    pub result: JobResult,
+}
+
+/// Input of [`RESOLVE`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct Resolve {
+    /// The job.
+    pub job_id: u64,
+    /// `true`: the result stands and the worker is paid; `false`: the requester is refunded
+    /// and the worker slashed.
+    pub worker_wins: bool,
+}
+
+/// Input of [`JOBS_BY_STATUS`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct JobsByStatus {
+    /// The status.
+    pub status: JobStatus,
+    /// Start after this job id (`None`: from the first).
+    pub cursor: Option<u64>,
+    /// At most this many (capped at [`MAX_PAGE`]).
+    pub limit: u16,
+}
+
+/// Input of [`JOBS_BY_REQUESTER`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct JobsByRequester {
+    /// The requester.
+    pub requester: Identity,
+    /// Start after this job id.
+    pub cursor: Option<u64>,
+    /// At most this many (capped at [`MAX_PAGE`]).
+    pub limit: u16,
+}
+
+/// Input of [`JOBS_BY_WORKER`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct JobsByWorker {
+    /// The worker.
+    pub worker: Identity,
+    /// Start after this job id.
+    pub cursor: Option<u64>,
+    /// At most this many (capped at [`MAX_PAGE`]).
+    pub limit: u16,
+}
+
+/// Output of the paged job functions, ascending by id.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobPage {
+    /// The jobs.
+    pub jobs: Vec<Job>,
+    /// Pass as `cursor` for the next page; `None` when this was the last.
+    pub next_cursor: Option<u64>,
+}
+
+/// Input of [`QUOTE`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct EscrowQuote {
+    /// The job's output token maximum.
+    pub max_output_tokens: u32,
+    /// The job's price ceiling.
+    pub max_price_per_1k: Amount,
+}
+
+/// A job's status.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+pub enum JobStatus {
+    /// Waiting for a worker.
+    Open,
+    /// A worker took it.
+    Assigned,
+    /// The worker started.
+    Running,
+    /// A result is posted; the challenge window runs.
+    Completed,
+    /// Paid out. Terminal.
+    Finalized,
+    /// Cancelled by the requester while open; refunded. Terminal.
+    Cancelled,
+    /// Its deadline passed; refunded (the worker, if any, slashed). Terminal.
+    Expired,
+    /// Given up twice; refunded. Terminal.
+    Failed,
+    /// Disputed by the requester; waits for the resolver.
+    Disputed,
+    /// Dispute settled. Terminal.
+    Resolved,
+}
+
+impl JobStatus {
+    /// Every status, in code order.
+    pub const ALL: [JobStatus; 10] = [
+        JobStatus::Open,
+        JobStatus::Assigned,
+        JobStatus::Running,
+        JobStatus::Completed,
+        JobStatus::Finalized,
+        JobStatus::Cancelled,
+        JobStatus::Expired,
+        JobStatus::Failed,
+        JobStatus::Disputed,
+        JobStatus::Resolved,
+    ];
+    /// Its one-byte code (its position in [`JobStatus::ALL`]), used in index keys.
+    pub fn code(self) -> u8 {
+        match self {
+            JobStatus::Open => 0,
+            JobStatus::Assigned => 1,
+            JobStatus::Running => 2,
+            JobStatus::Completed => 3,
+            JobStatus::Finalized => 4,
+            JobStatus::Cancelled => 5,
+            JobStatus::Expired => 6,
+            JobStatus::Failed => 7,
+            JobStatus::Disputed => 8,
+            JobStatus::Resolved => 9,
+        }
+    }
+    /// Whether nothing more can happen to the job.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Finalized
+                | JobStatus::Cancelled
+                | JobStatus::Expired
+                | JobStatus::Failed
+                | JobStatus::Resolved
+        )
+    }
+    /// Its name, as the CLI shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobStatus::Open => "Open",
+            JobStatus::Assigned => "Assigned",
+            JobStatus::Running => "Running",
+            JobStatus::Completed => "Completed",
+            JobStatus::Finalized => "Finalized",
+            JobStatus::Cancelled => "Cancelled",
+            JobStatus::Expired => "Expired",
+            JobStatus::Failed => "Failed",
+            JobStatus::Disputed => "Disputed",
+            JobStatus::Resolved => "Resolved",
+        }
+    }
+}
+
+/// What moves a job from one status to another: a procedure, or what END_TICK (or
+/// [`EXPIRE`]) does at a deadline. The module docs' table lists every allowed move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    /// [`SUBMIT`].
+    Submit,
+    /// [`CLAIM`].
+    Claim,
+    /// The END_TICK matcher's assignment.
+    Match,
+    /// [`CANCEL`].
+    Cancel,
+    /// A deadline passed on an open or running job.
+    Expire,
+    /// [`START`].
+    Start,
+    /// [`DECLINE`], or [`FAIL`] of a job not started.
+    Decline,
+    /// An offer left unanswered past `accept_ticks`.
+    NoAnswer,
+    /// [`POST_RESULT`].
+    PostResult,
+    /// [`FAIL`] of a running job.
+    Fail,
+    /// The end of the challenge window.
+    Finalize,
+    /// [`DISPUTE`].
+    Dispute,
+    /// [`RESOLVE`].
+    Resolve,
+    /// A dispute left unresolved past its timeout.
+    DisputeTimeout,
+}
+
+impl Step {
+    /// Every step, in declaration order.
+    pub const ALL: [Step; 14] = [
+        Step::Submit,
+        Step::Claim,
+        Step::Match,
+        Step::Cancel,
+        Step::Expire,
+        Step::Start,
+        Step::Decline,
+        Step::NoAnswer,
+        Step::PostResult,
+        Step::Fail,
+        Step::Finalize,
+        Step::Dispute,
+        Step::Resolve,
+        Step::DisputeTimeout,
+    ];
+}
+
+/// Every allowed move: (from, step, the statuses it may lead to). `None` is "no job yet".
+pub const MOVES: &[(Option<JobStatus>, Step, &[JobStatus])] = {
+    use JobStatus as S;
+    &[
+        (None, Step::Submit, &[S::Open]),
+        (Some(S::Open), Step::Claim, &[S::Assigned]),
+        (Some(S::Open), Step::Match, &[S::Assigned]),
+        (Some(S::Open), Step::Cancel, &[S::Cancelled]),
+        (Some(S::Open), Step::Expire, &[S::Expired]),
+        (Some(S::Assigned), Step::Start, &[S::Running]),
+        (Some(S::Assigned), Step::Decline, &[S::Open, S::Failed]),
+        (Some(S::Assigned), Step::NoAnswer, &[S::Open, S::Failed]),
+        (Some(S::Running), Step::PostResult, &[S::Completed]),
+        (Some(S::Running), Step::Fail, &[S::Open, S::Failed]),
+        (Some(S::Running), Step::Expire, &[S::Expired]),
+        (Some(S::Completed), Step::Finalize, &[S::Finalized]),
+        (Some(S::Completed), Step::Dispute, &[S::Disputed]),
+        (Some(S::Disputed), Step::Resolve, &[S::Resolved]),
+        (Some(S::Disputed), Step::DisputeTimeout, &[S::Resolved]),
+    ]
+};
+
+/// The statuses `step` may take a job in `from` to; `None` when the step does not apply.
+pub fn transition(from: JobStatus, step: Step) -> Option<&'static [JobStatus]> {
+    MOVES
+        .iter()
+        .find(|(f, s, _)| *f == Some(from) && *s == step)
+        .map(|(_, _, to)| *to)
+}
+
+/// A job's record.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    /// Its id.
+    pub id: u64,
+    /// Who submitted and paid.
+    pub requester: Identity,
+    /// What was asked for.
+    pub spec: JobSpec,
+    /// The escrow locked.
+    pub escrow: Amount,
+    /// Where it stands.
+    pub status: JobStatus,
+    /// The worker holding it (or that held it last, once terminal); `None` while open.
+    pub worker: Option<Identity>,
+    /// The worker's price, fixed at assignment.
+    pub price_per_1k: Amount,
+    /// Submission tick.
+    pub submitted_at: Tick,
+    /// Last assignment tick.
+    pub assigned_at: Option<Tick>,
+    /// Start tick.
+    pub started_at: Option<Tick>,
+    /// Result tick.
+    pub completed_at: Option<Tick>,
+    /// The pending deadline (expiry, end of the challenge window, dispute timeout); `None`
+    /// once terminal.
+    pub deadline: Option<Tick>,
+    /// The result, once posted.
+    pub result: Option<JobResult>,
+    /// Times a worker gave it up after starting.
+    pub failures: u8,
+    /// Workers that declined it, left it unanswered or gave it up (at most
+    /// [`MAX_TURNED_DOWN`]); never offered it again.
+    pub excluded: Vec<Identity>,
+    /// Why it last reopened or ended badly: a worker's reason, or what the chain saw.
+    pub reason: Option<String>,
+    /// Paid to the worker.
+    pub paid: Amount,
+    /// Refunded to the requester.
+    pub refunded: Amount,
+    /// Slashed from the worker over this job.
+    pub slashed: Amount,
+    /// The tick it became terminal.
+    pub closed_at: Option<Tick>,
+}
+
+/// Job counts and money totals, part of [`NetworkStats`].
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct JobCounters {
+    /// Jobs ever submitted.
+    pub submitted: u64,
+    /// Jobs in each status that has any, ascending by status.
+    pub by_status: Vec<(JobStatus, u64)>,
+    /// Escrow held now for live jobs.
+    pub total_escrowed: Amount,
+    /// Ever paid to workers.
+    pub total_paid: Amount,
+    /// Ever refunded to requesters.
+    pub total_refunded: Amount,
+    /// Ever slashed from workers over jobs.
+    pub total_slashed: Amount,
+}
+
+impl JobCounters {
+    /// Jobs in `status`.
+    pub fn count(&self, status: JobStatus) -> u64 {
+        self.by_status
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// One job more (`up`) or fewer in `status`; a count that reaches zero is dropped.
+    pub(crate) fn bump(&mut self, status: JobStatus, up: bool) {
+        match self.by_status.binary_search_by(|(s, _)| s.cmp(&status)) {
+            Ok(i) => {
+                let n = &mut self.by_status[i].1;
+                *n = if up { *n + 1 } else { n.saturating_sub(1) };
+                if *n == 0 {
+                    self.by_status.remove(i);
+                }
+            }
+            Err(i) if up => self.by_status.insert(i, (status, 1)),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Output of [`NETWORK_STATS`].
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkStats {
+    /// Jobs per status and money totals.
+    pub jobs: JobCounters,
+    /// The vault's totals.
+    pub escrow: EscrowTotals,
+    /// Worker counts, online included.
+    pub workers: WorkerStats,
+}
+
+/// Job registry events, enough for an indexer to rebuild every [`Job`] record (the event's
+/// tick is the time of the change).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub enum JobEvent {
+    /// A job was submitted (status Open).
+    Submitted {
+        /// The job.
+        job_id: u64,
+        /// Who paid.
+        requester: Identity,
+        /// What was asked.
+        spec: JobSpec,
+        /// Escrow locked.
+        escrow: Amount,
+        /// Its expiry if nobody takes it.
+        deadline: Tick,
+    },
+    /// A worker took the job (status Assigned).
+    Assigned {
+        /// The job.
+        job_id: u64,
+        /// The worker.
+        worker: Identity,
+        /// Its price, fixed for the job.
+        price_per_1k: Amount,
+        /// The delivery deadline.
+        deadline: Tick,
+        /// `true` for an explicit claim, `false` for an END_TICK match.
+        claimed: bool,
+    },
+    /// The worker started (status Running), accepting the delivery deadline.
+    Started {
+        /// The job.
+        job_id: u64,
+        /// The worker.
+        worker: Identity,
+        /// The delivery deadline.
+        deadline: Tick,
+    },
+    /// The worker turned the offer down, or did not answer it in time: reopened (status
+    /// Open) or, after [`MAX_TURNED_DOWN`] workers, refunded (status Failed).
+    Declined {
+        /// The job.
+        job_id: u64,
+        /// The worker.
+        worker: Identity,
+        /// `false` when the worker did not answer within `accept_ticks`.
+        answered: bool,
+        /// Why.
+        reason: String,
+        /// Whether the job reopened.
+        reopened: bool,
+        /// The new expiry when reopened.
+        deadline: Option<Tick>,
+        /// Refunded when not reopened.
+        refunded: Amount,
+    },
+    /// A result was posted (status Completed).
+    ResultPosted {
+        /// The job.
+        job_id: u64,
+        /// The worker.
+        worker: Identity,
+        /// The result.
+        result: JobResult,
+        /// The last tick of the challenge window.
+        challenge_ends: Tick,
+    },
+    /// Paid out after the challenge window (status Finalized).
+    Finalized {
+        /// The job.
+        job_id: u64,
+        /// The worker.
+        worker: Identity,
+        /// Paid to the worker.
+        paid: Amount,
+        /// Refunded to the requester.
+        refunded: Amount,
+    },
+    /// Cancelled by the requester (status Cancelled).
+    Cancelled {
+        /// The job.
+        job_id: u64,
+        /// Refunded.
+        refunded: Amount,
+    },
+    /// The deadline passed (status Expired).
+    Expired {
+        /// The job.
+        job_id: u64,
+        /// The worker that started it and missed its delivery deadline, if any (slashed).
+        worker: Option<Identity>,
+        /// What happened, in words.
+        reason: String,
+        /// Refunded to the requester.
+        refunded: Amount,
+        /// Slashed from the worker.
+        slashed: Amount,
+        /// Who triggered it, if not END_TICK.
+        challenger: Option<Identity>,
+    },
+    /// The worker gave up: reopened (status Open) or refunded (status Failed).
+    Failed {
+        /// The job.
+        job_id: u64,
+        /// The worker that gave up (never assigned this job again).
+        worker: Identity,
+        /// Its reason.
+        reason: String,
+        /// Whether the job reopened.
+        reopened: bool,
+        /// The new expiry when reopened.
+        deadline: Option<Tick>,
+        /// Refunded when not reopened.
+        refunded: Amount,
+    },
+    /// The requester disputed the result (status Disputed).
+    Disputed {
+        /// The job.
+        job_id: u64,
+        /// The dispute timeout.
+        resolve_by: Tick,
+    },
+    /// The dispute was settled (status Resolved).
+    Resolved {
+        /// The job.
+        job_id: u64,
+        /// The verdict (`true` also when the timeout let the result stand).
+        worker_wins: bool,
+        /// Settled by the timeout, not the resolver.
+        by_timeout: bool,
+        /// Paid to the worker.
+        paid: Amount,
+        /// Refunded to the requester.
+        refunded: Amount,
+        /// Slashed from the worker.
+        slashed: Amount,
+    },
+}
+
+/// Why the job registry refused a call. Codes 400–499. (Eligibility errors from an
+/// assignment come through unchanged from the worker registry, codes 200–299.)
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum JobError {
+    /// No such job.
+    #[error("no job {0}")]
+    UnknownJob(u64),
+    /// The job's status does not allow the action.
+    #[error("job {job_id} is {}: cannot {action}", status.name())]
+    WrongStatus {
+        /// The job.
+        job_id: u64,
+        /// Its status.
+        status: JobStatus,
+        /// What was tried.
+        action: &'static str,
+    },
+    /// Only the requester may do this.
+    #[error("only the job's requester may do this")]
+    NotRequester,
+    /// Only the assigned worker may do this.
+    #[error("only the job's assigned worker may do this")]
+    NotAssignedWorker,
+    /// Only the resolver may do this.
+    #[error("only the resolver may resolve disputes")]
+    NotResolver,
+    /// The escrow does not cover the job's maximum cost.
+    #[error("escrow {got} does not cover {needed}")]
+    InsufficientEscrow {
+        /// At least this.
+        needed: Amount,
+        /// Offered.
+        got: Amount,
+    },
+    /// A bad job specification.
+    #[error("invalid job: {0}")]
+    InvalidSpec(String),
+    /// A bad result.
+    #[error("invalid result: {0}")]
+    InvalidResult(String),
+    /// The challenge window is over.
+    #[error("the challenge window ended at tick {ended}")]
+    WindowClosed {
+        /// Its last tick.
+        ended: Tick,
+    },
+    /// Expire before the deadline passed.
+    #[error("the deadline, tick {deadline}, has not passed")]
+    DeadlineNotPassed {
+        /// The deadline.
+        deadline: Tick,
+    },
+    /// A requester may not serve its own job.
+    #[error("a requester may not take its own job")]
+    SelfDealing,
+    /// The worker gave this job up before.
+    #[error("this worker gave the job up before")]
+    ExcludedWorker,
+    /// Money sent to a procedure that takes none.
+    #[error("procedure takes no payment, got {0}")]
+    UnexpectedPayment(Amount),
+    /// A reason that is too long.
+    #[error("a reason is at most {MAX_REASON} bytes, got {0}")]
+    ReasonTooLong(usize),
+}
+
+rejected_errors!(JobError {
+    UnknownJob = 400,
+    WrongStatus = 401,
+    NotRequester = 402,
+    NotAssignedWorker = 403,
+    NotResolver = 404,
+    InsufficientEscrow = 405,
+    InvalidSpec = 406,
+    InvalidResult = 407,
+    WindowClosed = 408,
+    DeadlineNotPassed = 409,
+    SelfDealing = 410,
+    ExcludedWorker = 411,
+    UnexpectedPayment = 412,
+    ReasonTooLong = 413,
+});
+
+/// The job registry's genesis settings.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct JobConfig {
+    /// Ticks after a result during which the requester may dispute (default 20).
+    pub challenge_window: u32,
+    /// Ticks a dispute may wait for the resolver; after that the posted result stands and
+    /// the worker is paid, with no reputation change (default 1,000).
+    pub dispute_timeout_ticks: u32,
+    /// The most deadlines (expiries, finalizations, dispute timeouts) handled in one
+    /// END_TICK; the rest carry over to the next tick (default 64).
+    pub max_settlements_per_tick: u32,
+    /// The most open jobs the matcher examines in one END_TICK; each may get one worker; the
+    /// pass carries over (default 32).
+    pub max_matches_per_tick: u32,
+    /// The identity that resolves disputes (a later issue replaces it with replicated
+    /// verification). The default, the null identity, can sign nothing: disputes then end by
+    /// timeout.
+    pub resolver: Identity,
+    /// Ticks an assigned worker has to START (accepting the delivery deadline) or DECLINE the
+    /// job; after that the job reopens without it (default 20).
+    pub accept_ticks: u32,
+    /// The shortest job timeout, in ticks (default 1).
+    pub min_timeout_ticks: u32,
+    /// The longest job timeout, in ticks (default 100,000).
+    pub max_timeout_ticks: u32,
+    /// The most output tokens a job may ask for (default 1,000,000).
+    pub max_output_tokens: u32,
+    /// The largest prompt, in bytes (default 8 MiB, the node's largest blob).
+    pub max_prompt_bytes: u32,
+}
+
+impl Default for JobConfig {
+    fn default() -> Self {
+        JobConfig {
+            challenge_window: 20,
+            dispute_timeout_ticks: 1_000,
+            max_settlements_per_tick: 64,
+            max_matches_per_tick: 32,
+            resolver: Identity::NULL,
+            accept_ticks: 20,
+            min_timeout_ticks: 1,
+            max_timeout_ticks: 100_000,
+            max_output_tokens: 1_000_000,
+            max_prompt_bytes: 8 << 20,
+        }
+    }
+}
+
+/// Why a [`JobConfig`] is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum JobConfigError {
+    /// A count that must be positive is 0.
+    #[error("{0} must be at least 1")]
+    Zero(&'static str),
+    /// The timeout bounds are the wrong way round.
+    #[error("maxTimeoutTicks {max} is below minTimeoutTicks {min}")]
+    TimeoutBounds {
+        /// The shortest timeout.
+        min: u32,
+        /// The longest timeout.
+        max: u32,
+    },
+}
+
+impl JobConfig {
+    /// Checks the settings: positive counts and windows, ordered timeout bounds.
+    pub fn validate(&self) -> Result<(), JobConfigError> {
+        for (field, v) in [
+            ("acceptTicks", self.accept_ticks),
+            ("maxSettlementsPerTick", self.max_settlements_per_tick),
+            ("maxMatchesPerTick", self.max_matches_per_tick),
+            ("minTimeoutTicks", self.min_timeout_ticks),
+            ("disputeTimeoutTicks", self.dispute_timeout_ticks),
+            ("maxOutputTokens", self.max_output_tokens),
+            ("maxPromptBytes", self.max_prompt_bytes),
+        ] {
+            if v == 0 {
+                return Err(JobConfigError::Zero(field));
+            }
+        }
+        if self.max_timeout_ticks < self.min_timeout_ticks {
+            return Err(JobConfigError::TimeoutBounds {
+                min: self.min_timeout_ticks,
+                max: self.max_timeout_ticks,
+            });
+        }
+        Ok(())
+    }
+}
