@@ -70,6 +70,12 @@ enum Command {
     /// Inference jobs: submit, follow, fetch results.
     #[command(subcommand)]
     Job(cmd::job::JobCommand),
+    /// The contracts of the node's genesis: procedures, functions, input and output types.
+    Contracts(cmd::contract::ContractsArgs),
+    /// Calls any contract's procedure by name with a JSON input, signed with `--key`.
+    Call(cmd::contract::CallArgs),
+    /// Runs any contract's function by name with a JSON input; prints the output as JSON.
+    Query(cmd::contract::QueryArgs),
 }
 
 /// Lets a closed stdout end a command quietly, as it ends any unix filter. The Rust runtime
@@ -116,6 +122,9 @@ fn main() -> ExitCode {
             | Command::Transfer(_)
             | Command::Worker(_)
             | Command::Job(_)
+            | Command::Contracts(_)
+            | Command::Call(_)
+            | Command::Query(_)
     );
     let result = match cli.command {
         Command::Keys(c) => cmd::keys::run(&cli.global, c),
@@ -132,6 +141,9 @@ fn main() -> ExitCode {
         Command::Transfer(a) => cmd::chain::transfer(&cli.global, a),
         Command::Worker(c) => cmd::worker::run(&cli.global, c),
         Command::Job(c) => cmd::job::run(&cli.global, c),
+        Command::Contracts(a) => cmd::contract::contracts(&cli.global, a),
+        Command::Call(a) => cmd::contract::call(&cli.global, a),
+        Command::Query(a) => cmd::contract::query(&cli.global, a),
         #[cfg(feature = "bench")]
         Command::Bench(c) => cmd::bench::run(c),
         Command::Infer(a) => cmd::infer::run(a),

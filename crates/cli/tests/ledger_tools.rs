@@ -72,7 +72,7 @@ fn verify_and_export_a_node_data_directory() {
 
     let market: Value =
         serde_json::from_slice(&std::fs::read(dir.join("market.json")).unwrap()).unwrap();
-    assert_eq!(market["challengeWindow"], 7, "{market}");
+    assert_eq!(market["jobs"]["challengeWindow"], 7, "{market}");
     // A node on the directory with other settings is refused before it touches anything.
     let o = comqute(&[
         "node",

@@ -126,10 +126,9 @@ fn jobs_workers_stats_events_and_tokens_over_http() {
         "the marketplace, then the devnet's example contracts: {names:?}"
     );
     assert!(names.contains(&(&Value::from(10), &Value::from("notary"))));
-    assert!(list[2]["procedures"]
-        .as_array()
-        .unwrap()
-        .contains(&serde_json::json!({"number": 10, "name": "decline"})));
+    assert!(list[2]["procedures"].as_array().unwrap().contains(
+        &serde_json::json!({"number": 10, "name": "decline", "input": "GiveUp", "output": "()"})
+    ));
     assert!(list[2]["errors"]
         .as_array()
         .unwrap()

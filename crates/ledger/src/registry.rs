@@ -43,6 +43,25 @@ impl Registry {
     pub fn ascending(&self) -> impl DoubleEndedIterator<Item = &Arc<dyn Contract>> {
         self.by_index.values()
     }
+    /// The contract a user names: by name (`job-registry`; `_` for `-` is accepted), by
+    /// index (`6`) or by identity (its 60 letters).
+    pub fn find(&self, key: &str) -> Option<&Arc<dyn Contract>> {
+        let key = key.trim();
+        if let Some(c) = self
+            .by_index
+            .values()
+            .find(|c| c.name() == key || c.name().replace('-', "_") == key.replace('-', "_"))
+        {
+            return Some(c);
+        }
+        if let Ok(i) = key.parse::<u32>() {
+            return self.by_index.get(&ContractIndex(i));
+        }
+        key.parse::<comqute_qpi::Identity>()
+            .ok()
+            .and_then(|id| id.contract_index())
+            .and_then(|i| self.by_index.get(&i))
+    }
     /// Their indices, ascending.
     pub fn indices(&self) -> Vec<ContractIndex> {
         self.by_index.keys().copied().collect()

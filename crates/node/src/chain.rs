@@ -148,7 +148,18 @@ impl Chain {
                 TxStatus::Failed { error } => Some(error.to_string()),
                 TxStatus::Dropped { reason } => Some(reason.to_string()),
             };
+            let (procedure, output) = match crate::contracts::describe_call(
+                registry,
+                &r.destination,
+                r.input_type,
+                &r.output,
+            ) {
+                Some((name, out)) => (Some(name), out.filter(|_| r.error().is_none())),
+                None => (None, None),
+            };
             return Ok(Some(ReceiptView {
+                procedure,
+                output,
                 tx_id: id.to_string(),
                 tick_number: r.tick.0,
                 status: r.status.name().to_string(),
@@ -192,6 +203,8 @@ impl Chain {
             error_name,
             error_hex,
             output_hex: String::new(),
+            procedure: None,
+            output: None,
             events: Vec::new(),
         }))
     }

@@ -24,6 +24,7 @@
 pub mod api;
 pub mod blobs;
 pub mod chain;
+pub mod contracts;
 pub mod error;
 pub mod fuzz;
 pub mod tokens;
@@ -78,7 +79,7 @@ pub struct NodeConfig {
 }
 
 /// The node's default genesis: the marketplace (escrow #1, worker registry #2, job registry
-/// #4) with [`MarketConfig::default`], the example contracts (notary #10, send-many #11,
+/// #6) with [`MarketConfig::default`], the example contracts (notary #10, send-many #11,
 /// faulty #12), and no balances (devnet faucets fund identities).
 pub fn default_genesis() -> LedgerBuilder {
     market_genesis(&MarketConfig::default())

@@ -1,6 +1,7 @@
 //! [`Client`]: one face over the two transports. Build, sign, submit, wait for the receipt
 //! at its tick; query contract functions; blobs; devnet powers; events and token streams.
 
+use base64::Engine;
 use comqute_qpi::kit::{Func, Proc};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -102,6 +103,10 @@ pub struct TxReceipt {
     pub money_flew: bool,
     /// The procedure's output (borsh).
     pub output: Vec<u8>,
+    /// The procedure's name, when the destination is a contract that describes it.
+    pub procedure: Option<String>,
+    /// The output as JSON, rendered by the contract's own description (when it has one).
+    pub output_json: Option<serde_json::Value>,
     /// The events it caused.
     pub events: Vec<ContractEvent>,
     /// `false` when the node knew only the outcome (a transaction from before its restart).
@@ -140,6 +145,8 @@ impl TxReceipt {
             outcome,
             money_flew: v.money_flew,
             output: hex::decode(&v.output_hex).map_err(|e| SdkError::decode("outputHex", e))?,
+            procedure: v.procedure.clone(),
+            output_json: v.output.clone(),
             events: v
                 .events
                 .iter()
@@ -590,6 +597,77 @@ impl Client {
     ) -> Result<TxReceipt, SdkError> {
         self.call(key, p.contract(), p.number(), input, amount)
             .await
+    }
+
+    /// Every contract of the node's genesis as it describes itself: index, name, identity,
+    /// procedures and functions (with their input and output types), error codes.
+    pub async fn contracts(&self) -> Result<Vec<crate::wire::ContractInfo>, SdkError> {
+        match &self.transport {
+            #[cfg(feature = "embedded")]
+            Transport::Embedded(e) => e.contracts(),
+            Transport::Remote(r) => r.contracts().await,
+        }
+    }
+
+    /// Encodes a call of `procedure` (name or number) of `contract` (name, index or identity)
+    /// with a JSON input, by the contract's own description: the transaction's destination,
+    /// input type and input bytes.
+    pub async fn encode_call(
+        &self,
+        contract: &str,
+        procedure: &str,
+        input: serde_json::Value,
+    ) -> Result<crate::wire::EncodeCallResponse, SdkError> {
+        let req = crate::wire::EncodeCallRequest {
+            procedure: procedure.to_string(),
+            input,
+        };
+        match &self.transport {
+            #[cfg(feature = "embedded")]
+            Transport::Embedded(e) => e.encode_call(contract, &req),
+            Transport::Remote(r) => r.encode_call(contract, &req).await,
+        }
+    }
+
+    /// Calls any contract's procedure by name with a JSON input (like `cast send`), signed
+    /// by `key`, and waits for the receipt; its `output_json` is the output as JSON.
+    pub async fn call_json(
+        &self,
+        key: &Keypair,
+        contract: &str,
+        procedure: &str,
+        input: serde_json::Value,
+        amount: Amount,
+    ) -> Result<TxReceipt, SdkError> {
+        let enc = self.encode_call(contract, procedure, input).await?;
+        let destination: Identity = enc
+            .destination
+            .parse()
+            .map_err(|e| SdkError::decode("destination", e))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&enc.input)
+            .map_err(|e| SdkError::decode("input", e))?;
+        self.send(key, destination, amount, enc.input_type, bytes)
+            .await
+    }
+
+    /// Runs any contract's function by name with a JSON input (like `cast call`) and returns
+    /// its output as JSON.
+    pub async fn query_json(
+        &self,
+        contract: &str,
+        function: &str,
+        input: serde_json::Value,
+    ) -> Result<crate::wire::ContractQueryResponse, SdkError> {
+        let req = crate::wire::ContractQueryRequest {
+            function: function.to_string(),
+            input,
+        };
+        match &self.transport {
+            #[cfg(feature = "embedded")]
+            Transport::Embedded(e) => e.query_json(contract, &req),
+            Transport::Remote(r) => r.query_json(contract, &req).await,
+        }
     }
 
     /// A plain transfer.

@@ -158,6 +158,34 @@ impl Embedded {
         )?)
     }
 
+    pub(crate) fn contracts(&self) -> Result<Vec<crate::wire::ContractInfo>, SdkError> {
+        Ok(comqute_node::contracts::list(
+            self.shared.chain()?.ledger().registry(),
+        ))
+    }
+
+    pub(crate) fn encode_call(
+        &self,
+        contract: &str,
+        req: &crate::wire::EncodeCallRequest,
+    ) -> Result<crate::wire::EncodeCallResponse, SdkError> {
+        comqute_node::contracts::encode_call(
+            self.shared.chain()?.ledger().registry(),
+            contract,
+            req,
+        )
+        .map_err(|e| SdkError::from(comqute_node::ApiError::from(e)))
+    }
+
+    pub(crate) fn query_json(
+        &self,
+        contract: &str,
+        req: &crate::wire::ContractQueryRequest,
+    ) -> Result<crate::wire::ContractQueryResponse, SdkError> {
+        comqute_node::contracts::query_json(self.shared.chain()?.ledger(), contract, req)
+            .map_err(|e| SdkError::from(comqute_node::ApiError::from(e)))
+    }
+
     pub(crate) fn events_head(&self) -> Result<u64, SdkError> {
         Ok(self.shared.chain()?.events_head())
     }

@@ -165,6 +165,35 @@ impl Remote {
             .map_err(|e| SdkError::decode("responseData", e))
     }
 
+    pub(crate) async fn contracts(&self) -> Result<Vec<crate::wire::ContractInfo>, SdkError> {
+        let r: crate::wire::ContractsResponse = self.get("/v1/contracts").await?;
+        Ok(r.contracts)
+    }
+
+    pub(crate) async fn encode_call(
+        &self,
+        contract: &str,
+        req: &crate::wire::EncodeCallRequest,
+    ) -> Result<crate::wire::EncodeCallResponse, SdkError> {
+        self.post(
+            &format!("/v1/contracts/{}/encode", path_segment(contract)),
+            req,
+        )
+        .await
+    }
+
+    pub(crate) async fn query_json(
+        &self,
+        contract: &str,
+        req: &crate::wire::ContractQueryRequest,
+    ) -> Result<crate::wire::ContractQueryResponse, SdkError> {
+        self.post(
+            &format!("/v1/contracts/{}/query", path_segment(contract)),
+            req,
+        )
+        .await
+    }
+
     pub(crate) async fn events(
         &self,
         after: u64,
@@ -461,6 +490,20 @@ impl SseReader {
             }
         }
     }
+}
+
+/// A user's text as one URL path segment (percent-encoding everything but unreserved
+/// characters), so a contract name cannot change the route.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -279,6 +279,13 @@ pub struct ReceiptView {
     pub error_hex: Option<String>,
     /// The procedure's output, borsh in hex.
     pub output_hex: String,
+    /// The procedure's name, when the destination is a contract that describes it.
+    #[serde(default)]
+    pub procedure: Option<String>,
+    /// The procedure's output by the contracts' JSON rule, when the contract describes it
+    /// and it ran.
+    #[serde(default)]
+    pub output: Option<Value>,
     /// The events it caused.
     pub events: Vec<EventView>,
     /// `false` when the node only knows the outcome (a transaction from before its last
@@ -842,5 +849,142 @@ mod tests {
         assert_ne!(d, token_digest(1, 1, "hi", false));
         assert_ne!(d, token_digest(1, 0, "hi!", false));
         assert_ne!(d, token_digest(1, 0, "hi", true));
+    }
+}
+
+/// `POST /v1/contracts/{contract}/encode`: a procedure's input as JSON, to be encoded by the
+/// contract's own descriptor. `{contract}` is a name, an index or an identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EncodeCallRequest {
+    /// The procedure, by name (`submit`) or number (`"1"`).
+    pub procedure: String,
+    /// Its input, by the JSON rule of the contracts (camelCase, 64-bit numbers as strings or
+    /// numbers); `null` or absent for `()`.
+    #[serde(default)]
+    pub input: Value,
+}
+
+/// Answer of `POST /v1/contracts/{contract}/encode`: what a transaction calling it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EncodeCallResponse {
+    /// The contract's index.
+    pub contract_index: u32,
+    /// The contract's identity (the transaction's destination).
+    pub destination: String,
+    /// The procedure's number (the transaction's `inputType`).
+    pub input_type: u16,
+    /// The procedure's name.
+    pub procedure: String,
+    /// The input's borsh bytes, base64.
+    pub input: String,
+}
+
+/// `POST /v1/contracts/{contract}/query`: a function's input as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContractQueryRequest {
+    /// The function, by name or number.
+    pub function: String,
+    /// Its input as JSON; `null` or absent for `()`.
+    #[serde(default)]
+    pub input: Value,
+}
+
+/// Answer of `POST /v1/contracts/{contract}/query`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractQueryResponse {
+    /// The contract's name.
+    pub contract: String,
+    /// The function's name.
+    pub function: String,
+    /// The tick the answer is for (the next one to run).
+    pub tick: u32,
+    /// The output, by the contracts' JSON rule.
+    pub output: Value,
+}
+
+/// `GET /v1/contracts`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractsResponse {
+    /// Every contract of the genesis, ascending by index.
+    pub contracts: Vec<ContractInfo>,
+}
+
+/// A contract as it describes itself (`comqute_qpi::kit::ContractMeta`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractInfo {
+    /// Its index.
+    pub index: u32,
+    /// Its name.
+    pub name: String,
+    /// Its identity.
+    pub identity: String,
+    /// Its procedures.
+    pub procedures: Vec<EntryInfo>,
+    /// Its functions.
+    pub functions: Vec<EntryInfo>,
+    /// Its error codes.
+    pub errors: Vec<ErrorCodeInfo>,
+}
+
+/// A procedure or function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryInfo {
+    /// Its input type number.
+    pub number: u16,
+    /// Its name.
+    pub name: String,
+    /// Its input type's name.
+    pub input: String,
+    /// Its output type's name.
+    pub output: String,
+}
+
+/// An error code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorCodeInfo {
+    /// The code.
+    pub number: u16,
+    /// Its name.
+    pub name: String,
+}
+
+impl ContractInfo {
+    /// From a contract's own description.
+    pub fn from_meta(
+        index: ContractIndex,
+        name: &str,
+        meta: &comqute_qpi::kit::ContractMeta,
+    ) -> ContractInfo {
+        let entries = |list: &[comqute_qpi::kit::EntryPoint]| {
+            list.iter()
+                .map(|e| EntryInfo {
+                    number: e.number,
+                    name: e.name.to_string(),
+                    input: comqute_qpi::kit::short_type_name((e.input_type)()),
+                    output: comqute_qpi::kit::short_type_name((e.output_type)()),
+                })
+                .collect()
+        };
+        ContractInfo {
+            index: index.0,
+            name: name.to_string(),
+            identity: comqute_qpi::Identity::contract(index).to_string(),
+            procedures: entries(meta.procedures),
+            functions: entries(meta.functions),
+            errors: meta
+                .errors
+                .iter()
+                .map(|e| ErrorCodeInfo {
+                    number: e.number,
+                    name: e.name.to_string(),
+                })
+                .collect(),
+        }
     }
 }

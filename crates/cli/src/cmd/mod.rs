@@ -9,6 +9,7 @@ pub mod bench_ledger;
 #[cfg(feature = "bench")]
 pub mod bench_node;
 pub mod chain;
+pub mod contract;
 pub mod demo;
 pub mod global;
 pub mod infer;

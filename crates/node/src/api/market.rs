@@ -92,28 +92,16 @@ fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ApiError> {
     Ok((cursor, limit))
 }
 
-/// `GET /v1/contracts`: `{"contracts": [{"index", "name", "identity", "procedures",
-/// "functions", "errors"}]}`, each list of `{"number", "name"}`, ascending by index, from
-/// the contracts' own descriptions ([`comqute_qpi::contract::Contract::meta`]).
-pub async fn contracts(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
+/// `GET /v1/contracts`: every contract as it describes itself ([`crate::contracts::list`]):
+/// index, name, identity, procedures and functions with their input and output types, error
+/// codes.
+pub async fn contracts(
+    State(s): State<Arc<Shared>>,
+) -> Result<Json<crate::wire::ContractsResponse>, ApiError> {
     let chain = s.chain()?;
-    let list: Vec<Value> = chain
-        .ledger()
-        .registry()
-        .ascending()
-        .map(|c| {
-            let m = c.meta();
-            serde_json::json!({
-                "index": c.index().0,
-                "name": c.name(),
-                "identity": Identity::contract(c.index()).to_string(),
-                "procedures": m.procedures,
-                "functions": m.functions,
-                "errors": m.errors,
-            })
-        })
-        .collect();
-    Ok(Json(serde_json::json!({ "contracts": list })))
+    Ok(Json(crate::wire::ContractsResponse {
+        contracts: crate::contracts::list(chain.ledger().registry()),
+    }))
 }
 
 /// A job as JSON ([`wire::job_json`]) with `modelName`: the name the worker registry knows

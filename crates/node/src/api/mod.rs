@@ -4,6 +4,7 @@
 //! [`market`], token streaming in [`tokens`]. The JSON shapes are in [`crate::wire`].
 
 pub mod blobs;
+pub mod contracts;
 pub mod devnet;
 pub mod events;
 pub mod market;
@@ -49,6 +50,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/workers/{id}", get(market::worker))
         .route("/stats", get(market::stats))
         .route("/contracts", get(market::contracts))
+        .route("/contracts/{contract}/encode", post(contracts::encode))
+        .route("/contracts/{contract}/query", post(contracts::query))
         .route("/receipts/{id}", get(market::receipt))
         .route("/devnet/faucet", post(devnet::faucet))
         .route("/devnet/warp", post(devnet::warp))
