@@ -239,8 +239,8 @@ fn capabilities(price: u16, slots: u8, mask: u8) -> Capabilities {
     }
 }
 
-/// (actor, contract, procedure, input, amount)
-type Call = (usize, ContractIndex, u16, Vec<u8>, i64);
+/// A call an action stands for: (actor, contract, procedure, input, amount).
+pub type Call = (usize, ContractIndex, u16, Vec<u8>, i64);
 
 fn job_id(pick: u8, submitted: u64) -> u64 {
     u64::from(pick) % (submitted + 2)
@@ -416,8 +416,10 @@ impl MarketModel {
         Ok(l)
     }
 
-    /// The call an action stands for.
-    fn call_of(&self, a: &MarketAct, submitted: u64, live: &[Job]) -> Option<Call> {
+    /// The call an action stands for, given how many jobs were submitted and the live jobs
+    /// (for [`MarketAct::Progress`]); `None` for a wait or a progress with nothing live.
+    /// Actors are [`actor`]`(who)`.
+    pub fn call_of(&self, a: &MarketAct, submitted: u64, live: &[Job]) -> Option<Call> {
         use MarketAct::*;
         let jr = |job: u8| {
             encode(&JobRef {

@@ -23,17 +23,10 @@ use std::collections::BTreeMap;
 use borsh::BorshDeserialize;
 use comqute_ledger::{Ledger, Transaction};
 use comqute_market::harness as shipped;
-use comqute_market::job_registry::{
-    GiveUp, Job, JobEvent, JobRef, JobResult, JobSpec, JobStatus, PostResult, Resolve, Sampling,
-    CANCEL, CLAIM, DECLINE, DISPUTE, EXPIRE, FAIL, MAX_REASON, POST_RESULT, RESOLVE, START, SUBMIT,
-};
-use comqute_market::worker_registry::{
-    Capabilities, Heartbeat, SetAvailable, WorkerEvent, WorkerStatus, HEARTBEAT, REGISTER,
-    SET_AVAILABLE, TOP_UP, UNBOND, UPDATE, WITHDRAW,
-};
+use comqute_market::job_registry::{Job, JobEvent, JobResult, JobStatus};
+use comqute_market::worker_registry::{WorkerEvent, WorkerStatus};
 use comqute_market::{MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_qpi::contract::encode;
-use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, Identity, Tick};
 use marketplace_common::*;
 use proptest::prelude::*;
 
@@ -44,7 +37,7 @@ const ACTORS: [&str; 8] = [
 const MAX_TIMEOUT: u32 = 24;
 
 fn ids() -> Vec<Identity> {
-    ACTORS.iter().map(|n| key(n).identity()).collect()
+    (0..shipped::ACTORS).map(shipped::actor).collect()
 }
 
 fn prop_config() -> MarketConfig {
@@ -64,7 +57,7 @@ fn prop_config() -> MarketConfig {
             max_timeout_ticks: MAX_TIMEOUT,
             // Offers lapse within a few steps, so unanswered ones come into play.
             accept_ticks: 8,
-            resolver: key("rex").identity(),
+            resolver: shipped::actor(6),
             ..MarketConfig::default().jobs
         },
         ..MarketConfig::default()
@@ -78,152 +71,44 @@ fn genesis(config: &MarketConfig, epoch_ticks: u32) -> Ledger {
         .expect("genesis")
 }
 
-/// One procedure call. Actor and job fields are picked modulo what exists, so a sequence
-/// stays meaningful whatever came before; wrong callers and unknown jobs are part of it.
-#[derive(Debug, Clone)]
-enum Act {
-    Register {
-        who: u8,
-        stake: u16,
-        price: u16,
-        slots: u8,
-        models: u8,
-    },
-    Update {
-        who: u8,
-        price: u16,
-        slots: u8,
-        models: u8,
-    },
-    Heartbeat {
-        who: u8,
-    },
-    SetAvailable {
-        who: u8,
-        on: bool,
-    },
-    TopUp {
-        who: u8,
-        amount: u16,
-    },
-    Unbond {
-        who: u8,
-    },
-    Withdraw {
-        who: u8,
-    },
-    Submit {
-        who: u8,
-        model: u8,
-        max_tokens: u16,
-        max_price: u16,
-        timeout: u8,
-        min_rep: u16,
-        extra: u16,
-        nonce: u16,
-    },
-    Claim {
-        who: u8,
-        job: u8,
-    },
-    Start {
-        who: u8,
-        job: u8,
-    },
-    Decline {
-        who: u8,
-        job: u8,
-        reason: u8,
-    },
-    Post {
-        who: u8,
-        job: u8,
-        tokens: u16,
-    },
-    Cancel {
-        who: u8,
-        job: u8,
-    },
-    Fail {
-        who: u8,
-        job: u8,
-        reason: u8,
-    },
-    Dispute {
-        who: u8,
-        job: u8,
-    },
-    Resolve {
-        who: u8,
-        job: u8,
-        worker_wins: bool,
-    },
-    Expire {
-        who: u8,
-        job: u8,
-    },
-    /// The natural next step of a live job (picked by `pick`): a worker claims an open job
-    /// (or the requester cancels it), the holder of an offer starts, declines or lets it
-    /// lapse, the holder of a running job posts or gives up, the requester disputes, the
-    /// resolver resolves.
-    /// With `alt`, that actor calls instead (mostly a wrong caller).
-    Progress {
-        pick: u8,
-        flavor: u8,
-        tokens: u16,
-        alt: Option<u8>,
-    },
+/// The shipped model's actions and their encoding (`comqute_market::harness`): the same
+/// calls the invariant runner makes, queued here at chosen ticks.
+type Act = shipped::MarketAct;
+
+/// Heartbeats and availability as manual calls (session 0): a daemon's sign-off is not
+/// visible in the events, which the indexer below rebuilds the workers from; waits are the
+/// steps' own.
+fn manual(a: Act) -> Act {
+    match a {
+        Act::Heartbeat { who, .. } => Act::Heartbeat {
+            who,
+            session: 0,
+            takeover: false,
+        },
+        Act::SetAvailable { who, on, .. } => Act::SetAvailable {
+            who,
+            on,
+            session: 0,
+        },
+        Act::Wait { .. } => Act::Progress {
+            pick: 0,
+            flavor: 1,
+            tokens: 100,
+            alt: None,
+        },
+        other => other,
+    }
 }
 
-/// Mostly a worker, sometimes anyone.
-fn worker_actor() -> impl Strategy<Value = u8> {
-    prop_oneof![4 => 3u8..6, 1 => 0u8..8]
-}
-/// Mostly a requester, sometimes anyone.
-fn requester_actor() -> impl Strategy<Value = u8> {
-    prop_oneof![4 => 0u8..3, 1 => 0u8..8]
-}
-fn job_pick() -> impl Strategy<Value = u8> {
-    any::<u8>()
-}
-
-/// Any action, the state-guided [`Act::Progress`] included (for runs that apply actions one
-/// tick at a time).
+/// Any action, the state-guided progress included (for runs that apply actions one tick at
+/// a time).
 fn act() -> impl Strategy<Value = Act> {
-    prop_oneof![
-        3 => blind_act(),
-        5 => (any::<u8>(), any::<u8>(), 0u16..2_500, prop::option::weighted(0.15, 0u8..8))
-            .prop_map(|(pick, flavor, tokens, alt)| Act::Progress { pick, flavor, tokens, alt }),
-    ]
+    shipped::any_act().prop_map(manual)
 }
 
 /// Actions that do not look at the state (for schedules queued up front).
 fn blind_act() -> impl Strategy<Value = Act> {
-    prop_oneof![
-        2 => (worker_actor(), 0u16..3_000, 1u16..3_000, 1u8..4, 1u8..4)
-            .prop_map(|(who, stake, price, slots, models)| Act::Register { who, stake, price, slots, models }),
-        1 => (worker_actor(), 1u16..3_000, 1u8..4, 1u8..4)
-            .prop_map(|(who, price, slots, models)| Act::Update { who, price, slots, models }),
-        2 => worker_actor().prop_map(|who| Act::Heartbeat { who }),
-        3 => (worker_actor(), prop::bool::weighted(0.8)).prop_map(|(who, on)| Act::SetAvailable { who, on }),
-        1 => (worker_actor(), 0u16..2_000).prop_map(|(who, amount)| Act::TopUp { who, amount }),
-        1 => worker_actor().prop_map(|who| Act::Unbond { who }),
-        1 => worker_actor().prop_map(|who| Act::Withdraw { who }),
-        5 => (requester_actor(), 0u8..2, 1u16..2_000, 1u16..3_000, 1u8..(MAX_TIMEOUT as u8 + 1), prop_oneof![3 => Just(0u16), 1 => 0u16..7_000], 0u16..500, any::<u16>())
-            .prop_map(|(who, model, max_tokens, max_price, timeout, min_rep, extra, nonce)| Act::Submit {
-                who, model, max_tokens, max_price, timeout, min_rep, extra, nonce
-            }),
-        2 => (worker_actor(), job_pick()).prop_map(|(who, job)| Act::Claim { who, job }),
-        3 => (worker_actor(), job_pick()).prop_map(|(who, job)| Act::Start { who, job }),
-        2 => (worker_actor(), job_pick(), any::<u8>()).prop_map(|(who, job, reason)| Act::Decline { who, job, reason }),
-        3 => (worker_actor(), job_pick(), 0u16..2_500).prop_map(|(who, job, tokens)| Act::Post { who, job, tokens }),
-        1 => (requester_actor(), job_pick()).prop_map(|(who, job)| Act::Cancel { who, job }),
-        1 => (worker_actor(), job_pick(), any::<u8>()).prop_map(|(who, job, reason)| Act::Fail { who, job, reason }),
-        2 => (requester_actor(), job_pick()).prop_map(|(who, job)| Act::Dispute { who, job }),
-        2 => (prop_oneof![3 => Just(6u8), 1 => 0u8..8], job_pick(), any::<bool>())
-            .prop_map(|(who, job, worker_wins)| Act::Resolve { who, job, worker_wins }),
-        1 => (0u8..8, job_pick()).prop_map(|(who, job)| Act::Expire { who, job }),
-    ]
+    shipped::blind_act().prop_map(manual)
 }
 
 /// Transactions for one tick, then how many more ticks pass.
@@ -237,286 +122,6 @@ fn steps() -> impl Strategy<Value = Vec<(Vec<Act>, u8)>> {
     )
 }
 
-fn models(mask: u8) -> Vec<&'static str> {
-    let mut v = Vec::new();
-    if mask & 1 != 0 {
-        v.push(LLAMA);
-    }
-    if mask & 2 != 0 {
-        v.push(MISTRAL);
-    }
-    v
-}
-
-fn capabilities(price: u16, slots: u8, mask: u8) -> Capabilities {
-    caps(&models(mask), i64::from(price), u16::from(slots))
-}
-
-/// A worker's reason for DECLINE or FAIL: none, a short one, the longest allowed, or one
-/// byte too long (refused with `ReasonTooLong`).
-fn reason(pick: u8) -> String {
-    match pick % 8 {
-        0 => String::new(),
-        1..=4 => "too slow for the timeout".to_owned(),
-        5 | 6 => "r".repeat(MAX_REASON),
-        _ => "r".repeat(MAX_REASON + 1),
-    }
-}
-
-fn give_up(job_id: u64, pick: u8) -> Vec<u8> {
-    encode(&GiveUp {
-        job_id,
-        reason: reason(pick),
-    })
-}
-
-/// A job id from a pick: mostly an existing job, sometimes 0 or one past the last.
-fn job_id(pick: u8, submitted: u64) -> u64 {
-    u64::from(pick) % (submitted + 2)
-}
-
-type Call = (usize, ContractIndex, u16, Vec<u8>, i64);
-
-fn actor_of(id: &Identity) -> usize {
-    ids().iter().position(|i| i == id).unwrap_or(7)
-}
-
-/// The natural next step of a live job.
-fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) -> Option<Call> {
-    if live.is_empty() {
-        return None;
-    }
-    let job = &live[usize::from(pick) % live.len()];
-    let jr = encode(&JobRef { job_id: job.id });
-    let worker = job
-        .worker
-        .map(|w| actor_of(&w))
-        .unwrap_or(3 + usize::from(flavor) % 3);
-    let requester = actor_of(&job.requester);
-    // A worker gives up now and then, more readily on a job given up or turned down before.
-    let gives_up =
-        flavor.is_multiple_of(4) || (!job.excluded.is_empty() && flavor.is_multiple_of(2));
-    // Mostly an acceptable reason.
-    let why = flavor / 8 % 7;
-    let (who, procedure, input) = match job.status {
-        JobStatus::Open if flavor.is_multiple_of(4) => (requester, CANCEL.number(), jr),
-        JobStatus::Open => (3 + usize::from(flavor) % 3, CLAIM.number(), jr),
-        // An offer: declined (now and then by FAIL.number(), which declines it too) or started; one
-        // left alone lapses at its answer deadline.
-        JobStatus::Assigned if flavor.is_multiple_of(8) => {
-            (worker, DECLINE.number(), give_up(job.id, why))
-        }
-        JobStatus::Assigned if flavor % 8 == 1 => (worker, FAIL.number(), give_up(job.id, why)),
-        JobStatus::Assigned => (worker, START.number(), jr),
-        JobStatus::Running if gives_up => (worker, FAIL.number(), give_up(job.id, why)),
-        JobStatus::Running => {
-            let result = JobResult {
-                result_hash: Hash32::of(&tokens.to_le_bytes()),
-                output_tokens: u32::from(tokens).min(job.spec.max_output_tokens),
-                runtime: Hash32::ZERO,
-            };
-            (
-                worker,
-                POST_RESULT.number(),
-                encode(&PostResult {
-                    job_id: job.id,
-                    result,
-                }),
-            )
-        }
-        JobStatus::Completed => (requester, DISPUTE.number(), jr),
-        JobStatus::Disputed => (
-            6,
-            RESOLVE.number(),
-            encode(&Resolve {
-                job_id: job.id,
-                worker_wins: flavor.is_multiple_of(2),
-            }),
-        ),
-        _ => return None,
-    };
-    Some((
-        alt.map_or(who, usize::from),
-        JOB_REGISTRY,
-        procedure,
-        input,
-        0,
-    ))
-}
-
-/// The call an action stands for: (actor, contract, procedure, input, amount).
-fn call_of(a: &Act, submitted: u64, live: &[Job], config: &MarketConfig) -> Option<Call> {
-    let jr = |job: u8| {
-        encode(&JobRef {
-            job_id: job_id(job, submitted),
-        })
-    };
-    Some(match *a {
-        Act::Register {
-            who,
-            stake,
-            price,
-            slots,
-            models,
-        } => (
-            usize::from(who),
-            WORKER_REGISTRY,
-            REGISTER.number(),
-            encode(&capabilities(price, slots, models)),
-            config.workers.min_stake.0 - 200 + i64::from(stake),
-        ),
-        Act::Update {
-            who,
-            price,
-            slots,
-            models,
-        } => (
-            usize::from(who),
-            WORKER_REGISTRY,
-            UPDATE.number(),
-            encode(&capabilities(price, slots, models)),
-            0,
-        ),
-        // Manual calls (session 0): a daemon's sign-off is not visible in the events, which
-        // the indexer below rebuilds the workers from.
-        Act::Heartbeat { who } => (
-            usize::from(who),
-            WORKER_REGISTRY,
-            HEARTBEAT.number(),
-            encode(&Heartbeat {
-                session: 0,
-                takeover: false,
-            }),
-            0,
-        ),
-        Act::SetAvailable { who, on } => (
-            usize::from(who),
-            WORKER_REGISTRY,
-            SET_AVAILABLE.number(),
-            encode(&SetAvailable {
-                available: on,
-                session: 0,
-            }),
-            0,
-        ),
-        Act::TopUp { who, amount } => (
-            usize::from(who),
-            WORKER_REGISTRY,
-            TOP_UP.number(),
-            encode(&()),
-            i64::from(amount),
-        ),
-        Act::Unbond { who } => (
-            usize::from(who),
-            WORKER_REGISTRY,
-            UNBOND.number(),
-            encode(&()),
-            0,
-        ),
-        Act::Withdraw { who } => (
-            usize::from(who),
-            WORKER_REGISTRY,
-            WITHDRAW.number(),
-            encode(&()),
-            0,
-        ),
-        Act::Submit {
-            who,
-            model,
-            max_tokens,
-            max_price,
-            timeout,
-            min_rep,
-            extra,
-            nonce,
-        } => {
-            let spec = JobSpec {
-                model: if model == 0 { llama() } else { mistral() },
-                prompt_hash: Hash32::of(&nonce.to_le_bytes()),
-                prompt_size: 100,
-                max_output_tokens: u32::from(max_tokens),
-                max_price_per_1k: Amount(i64::from(max_price)),
-                timeout_ticks: u32::from(timeout),
-                min_reputation: min_rep,
-                sampling: Sampling {
-                    seed: u64::from(nonce),
-                    temperature_milli: 0,
-                },
-            };
-            let need = (i64::from(max_tokens) * i64::from(max_price) / 1_000).max(1);
-            // Sometimes one short of the requirement.
-            let escrow = if extra.is_multiple_of(10) {
-                need - 1
-            } else {
-                need + i64::from(extra)
-            };
-            (
-                usize::from(who),
-                JOB_REGISTRY,
-                SUBMIT.number(),
-                encode(&spec),
-                escrow,
-            )
-        }
-        Act::Claim { who, job } => (usize::from(who), JOB_REGISTRY, CLAIM.number(), jr(job), 0),
-        Act::Start { who, job } => (usize::from(who), JOB_REGISTRY, START.number(), jr(job), 0),
-        Act::Decline { who, job, reason } => (
-            usize::from(who),
-            JOB_REGISTRY,
-            DECLINE.number(),
-            give_up(job_id(job, submitted), reason),
-            0,
-        ),
-        Act::Post { who, job, tokens } => {
-            let input = PostResult {
-                job_id: job_id(job, submitted),
-                result: JobResult {
-                    result_hash: Hash32::of(&tokens.to_le_bytes()),
-                    output_tokens: u32::from(tokens),
-                    runtime: Hash32::ZERO,
-                },
-            };
-            (
-                usize::from(who),
-                JOB_REGISTRY,
-                POST_RESULT.number(),
-                encode(&input),
-                0,
-            )
-        }
-        Act::Cancel { who, job } => (usize::from(who), JOB_REGISTRY, CANCEL.number(), jr(job), 0),
-        Act::Fail { who, job, reason } => (
-            usize::from(who),
-            JOB_REGISTRY,
-            FAIL.number(),
-            give_up(job_id(job, submitted), reason),
-            0,
-        ),
-        Act::Dispute { who, job } => (usize::from(who), JOB_REGISTRY, DISPUTE.number(), jr(job), 0),
-        Act::Resolve {
-            who,
-            job,
-            worker_wins,
-        } => (
-            usize::from(who),
-            JOB_REGISTRY,
-            RESOLVE.number(),
-            encode(&Resolve {
-                job_id: job_id(job, submitted),
-                worker_wins,
-            }),
-            0,
-        ),
-        Act::Expire { who, job } => (usize::from(who), JOB_REGISTRY, EXPIRE.number(), jr(job), 0),
-        Act::Progress {
-            pick,
-            flavor,
-            tokens,
-            alt,
-        } => return progress(pick, flavor, tokens, alt, live),
-    })
-}
-
 /// Queues an action unsigned for `tick`; a refusal at admission (a duplicate) is part of
 /// the game.
 fn queue(
@@ -527,11 +132,11 @@ fn queue(
     config: &MarketConfig,
     tick: Tick,
 ) {
-    let Some((who, contract, procedure, input, amount)) = call_of(a, submitted, live, config)
-    else {
+    let model = shipped::MarketModel::new(config.clone(), 10_000);
+    let Some((who, contract, procedure, input, amount)) = model.call_of(a, submitted, live) else {
         return;
     };
-    let source = ids()[who];
+    let source = shipped::actor(who);
     let tx = Transaction::call(source, contract, Amount(amount), tick, procedure, input);
     let _ = ledger.submit_unsigned(tx);
 }
@@ -651,6 +256,7 @@ fn play(steps: &[(Vec<Act>, u8)], config: &MarketConfig) -> Result<Ledger, TestC
                 _ => Act::SetAvailable {
                     who: 3 + w,
                     on: true,
+                    session: 0,
                 },
             };
             queue(&mut ledger, &a, 0, &[], config, tick);
@@ -1109,7 +715,7 @@ fn seeded_interleavings_reach_every_path() {
     use std::collections::BTreeSet;
 
     let config = Config {
-        cases: 32,
+        cases: 64,
         failure_persistence: None,
         ..Config::default()
     };
@@ -1212,7 +818,14 @@ fn warp_over_a_full_marketplace_schedule_matches_ticking() {
                 models: 1,
             },
         ),
-        (1, Act::SetAvailable { who: 3, on: true }),
+        (
+            1,
+            Act::SetAvailable {
+                who: 3,
+                on: true,
+                session: 0,
+            },
+        ),
         (
             2,
             Act::Submit {
@@ -1268,7 +881,14 @@ fn warp_over_a_full_marketplace_schedule_matches_ticking() {
                 nonce: 3,
             },
         ),
-        (60, Act::Heartbeat { who: 3 }),
+        (
+            60,
+            Act::Heartbeat {
+                who: 3,
+                session: 0,
+                takeover: false,
+            },
+        ),
         (
             61,
             Act::Submit {
