@@ -30,12 +30,9 @@ use comqute_qpi::{Amount, Identity, Tick};
 use marketplace_common::*;
 use proptest::prelude::*;
 
-/// Three requesters, three workers, the resolver, a bystander.
-const ACTORS: [&str; 8] = [
-    "reqa", "reqb", "reqc", "wka", "wkb", "wkc", "rex", "mallory",
-];
 const MAX_TIMEOUT: u32 = 24;
 
+/// Three requesters, three workers, the resolver, a bystander: the shipped model's actors.
 fn ids() -> Vec<Identity> {
     (0..shipped::ACTORS).map(shipped::actor).collect()
 }
