@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_qpi::contract::{Contract, Ctx, KeyBuf, TickWork, View};
+use comqute_qpi::contract::{Contract, Ctx, KeyBuf, Output, TickWork, View};
 use comqute_qpi::kit::{dispatch_function, dispatch_procedure, ContractMeta};
-use comqute_qpi::{ContractError, ContractIndex, Identity};
+use comqute_qpi::{ContractIndex, Identity};
 use serde::{Deserialize, Serialize};
 use support::{comqute, json_out, one_line_error};
 
@@ -86,21 +86,10 @@ mod tally {
     pub struct Tally;
 
     impl Contract for Tally {
-        fn index(&self) -> ContractIndex {
-            INDEX
-        }
-        fn name(&self) -> &'static str {
-            NAME
-        }
         fn meta(&self) -> &'static ContractMeta {
             &META
         }
-        fn procedure(
-            &self,
-            ctx: &mut Ctx<'_>,
-            n: u16,
-            input: &[u8],
-        ) -> Result<Vec<u8>, ContractError> {
+        fn procedure(&self, ctx: &mut Ctx<'_>, n: u16, input: &[u8]) -> Output {
             dispatch_procedure(ctx, n, input)
                 .on(ADD, |ctx, a| {
                     if a.by > 1_000 {
@@ -124,12 +113,7 @@ mod tally {
                 })
                 .done()
         }
-        fn function(
-            &self,
-            view: &View<'_>,
-            n: u16,
-            input: &[u8],
-        ) -> Result<Vec<u8>, ContractError> {
+        fn function(&self, view: &View<'_>, n: u16, input: &[u8]) -> Output {
             dispatch_function(view, n, input)
                 .on(TOTAL_OF, |view, w| {
                     Ok(view

@@ -348,6 +348,9 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// What a procedure or function call returns: its output's borsh bytes, or why it refused.
+pub type Output = Result<Vec<u8>, ContractError>;
+
 /// When a contract's tick hooks next have work; lets the ledger skip idle ticks on a warp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TickWork {
@@ -364,28 +367,24 @@ pub enum TickWork {
 /// Implementations are stateless values (the state is in the ledger) and must be
 /// deterministic: the same state, input and [`CallInfo`] give the same result and changes.
 pub trait Contract: Send + Sync + 'static {
-    /// Its index; its id is `Identity::contract(index)`.
-    fn index(&self) -> ContractIndex;
-    /// A short name, for logs.
-    fn name(&self) -> &'static str;
+    /// Its index; its id is `Identity::contract(index)`. By default its
+    /// [`ContractMeta::index`] (a contract without a description must say it here; index 0
+    /// is refused by the ledger).
+    fn index(&self) -> ContractIndex {
+        self.meta().index
+    }
+    /// A short name, for logs and tools. By default its [`ContractMeta::name`].
+    fn name(&self) -> &'static str {
+        self.meta().name
+    }
     /// Runs once at genesis, before any tick.
     fn initialize(&self, _ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
         Ok(())
     }
     /// Runs procedure `input_type`. Returns the borsh-encoded output.
-    fn procedure(
-        &self,
-        ctx: &mut Ctx<'_>,
-        input_type: u16,
-        input: &[u8],
-    ) -> Result<Vec<u8>, ContractError>;
+    fn procedure(&self, ctx: &mut Ctx<'_>, input_type: u16, input: &[u8]) -> Output;
     /// Runs function `input_type` (read-only). Returns the borsh-encoded output.
-    fn function(
-        &self,
-        view: &View<'_>,
-        input_type: u16,
-        input: &[u8],
-    ) -> Result<Vec<u8>, ContractError>;
+    fn function(&self, view: &View<'_>, input_type: u16, input: &[u8]) -> Output;
     /// Runs at the start of every tick, in ascending contract order.
     fn begin_tick(&self, _ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
         Ok(())

@@ -14,7 +14,9 @@ use std::ops::Bound;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::contract::{decode_input, encode, key_u32, Contract, Ctx, KeyBuf, TickWork, View};
+use crate::contract::{
+    decode_input, encode, key_u32, Contract, Ctx, KeyBuf, Output, TickWork, View,
+};
 use crate::error::ContractError;
 use crate::kit::{dispatch_function, dispatch_procedure};
 use crate::primitives::{Amount, ContractIndex, Epoch, Hash32, Identity, Tick};
@@ -78,21 +80,10 @@ const NOTARY_RECORDS: u8 = 1;
 const NOTARY_COUNTER: &[u8] = &[2];
 
 impl Contract for Notary {
-    fn index(&self) -> ContractIndex {
-        notary::INDEX
-    }
-    fn name(&self) -> &'static str {
-        notary::NAME
-    }
     fn meta(&self) -> &'static crate::kit::ContractMeta {
         &notary::META
     }
-    fn procedure(
-        &self,
-        ctx: &mut Ctx<'_>,
-        input_type: u16,
-        input: &[u8],
-    ) -> Result<Vec<u8>, ContractError> {
+    fn procedure(&self, ctx: &mut Ctx<'_>, input_type: u16, input: &[u8]) -> Output {
         dispatch_procedure(ctx, input_type, input)
             .on(notary::RECORD, |ctx, hash| {
                 let who = ctx.invocator();
@@ -105,12 +96,7 @@ impl Contract for Notary {
             })
             .done()
     }
-    fn function(
-        &self,
-        view: &View<'_>,
-        input_type: u16,
-        input: &[u8],
-    ) -> Result<Vec<u8>, ContractError> {
+    fn function(&self, view: &View<'_>, input_type: u16, input: &[u8]) -> Output {
         dispatch_function(view, input_type, input)
             .on(notary::LOOKUP, |view, who| {
                 view.get::<Hash32>(&KeyBuf::table(NOTARY_RECORDS).bytes32(&who.0))
@@ -289,12 +275,7 @@ impl Contract for SendMany {
     fn name(&self) -> &'static str {
         "send-many"
     }
-    fn procedure(
-        &self,
-        ctx: &mut Ctx<'_>,
-        input_type: u16,
-        input: &[u8],
-    ) -> Result<Vec<u8>, ContractError> {
+    fn procedure(&self, ctx: &mut Ctx<'_>, input_type: u16, input: &[u8]) -> Output {
         match input_type {
             SEND_TO_MANY => {
                 let SendToMany { payments } = decode_input(input)?;

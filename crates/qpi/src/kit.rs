@@ -18,9 +18,9 @@
 //!
 //! ```
 //! use borsh::{BorshDeserialize, BorshSerialize};
-//! use comqute_qpi::contract::{Contract, Ctx, View};
+//! use comqute_qpi::contract::{Contract, Ctx, Output, View};
 //! use comqute_qpi::kit::{dispatch_function, dispatch_procedure};
-//! use comqute_qpi::{ContractError, ContractIndex};
+//! use comqute_qpi::ContractError;
 //!
 //! #[derive(BorshSerialize, BorshDeserialize, serde::Serialize, serde::Deserialize)]
 //! pub struct Add { pub by: u64 }
@@ -38,10 +38,8 @@
 //!
 //! struct Counter;
 //! impl Contract for Counter {
-//!     fn index(&self) -> ContractIndex { INDEX }
-//!     fn name(&self) -> &'static str { NAME }
 //!     fn meta(&self) -> &'static comqute_qpi::kit::ContractMeta { &META }
-//!     fn procedure(&self, ctx: &mut Ctx<'_>, n: u16, input: &[u8]) -> Result<Vec<u8>, ContractError> {
+//!     fn procedure(&self, ctx: &mut Ctx<'_>, n: u16, input: &[u8]) -> Output {
 //!         dispatch_procedure(ctx, n, input)
 //!             .on(ADD, |ctx, a| {
 //!                 let total = ctx.get::<u64>(b"t")?.unwrap_or(0).checked_add(a.by).ok_or(Error::Overflow)?;
@@ -51,7 +49,7 @@
 //!             })
 //!             .done()
 //!     }
-//!     fn function(&self, view: &View<'_>, n: u16, input: &[u8]) -> Result<Vec<u8>, ContractError> {
+//!     fn function(&self, view: &View<'_>, n: u16, input: &[u8]) -> Output {
 //!         dispatch_function(view, n, input)
 //!             .on(TOTAL, |view, ()| Ok(view.get::<u64>(b"t")?.unwrap_or(0)))
 //!             .done()

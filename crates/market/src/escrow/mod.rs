@@ -14,7 +14,7 @@ mod api;
 
 pub use api::*;
 
-use comqute_qpi::contract::{Contract, Ctx, KeyBuf, TickWork, View};
+use comqute_qpi::contract::{Contract, Ctx, KeyBuf, Output, TickWork, View};
 use comqute_qpi::error::ContractError;
 use comqute_qpi::kit::{dispatch_function, dispatch_procedure, ContractMeta};
 use comqute_qpi::primitives::{Amount, Identity};
@@ -315,12 +315,6 @@ impl Escrow {
 }
 
 impl Contract for Escrow {
-    fn index(&self) -> comqute_qpi::ContractIndex {
-        INDEX
-    }
-    fn name(&self) -> &'static str {
-        NAME
-    }
     fn meta(&self) -> &'static ContractMeta {
         &META
     }
@@ -329,12 +323,7 @@ impl Contract for Escrow {
             .validate()
             .map_err(crate::genesis::invalid_config)
     }
-    fn procedure(
-        &self,
-        ctx: &mut Ctx<'_>,
-        input_type: u16,
-        input: &[u8],
-    ) -> Result<Vec<u8>, ContractError> {
+    fn procedure(&self, ctx: &mut Ctx<'_>, input_type: u16, input: &[u8]) -> Output {
         dispatch_procedure(ctx, input_type, input)
             .on(LOCK_JOB, |ctx, i| self.lock_job(ctx, i))
             .on(RELEASE_JOB, |ctx, r| {
@@ -354,12 +343,7 @@ impl Contract for Escrow {
             .on(RETURN_STAKE, |ctx, i| self.return_stake(ctx, i))
             .done()
     }
-    fn function(
-        &self,
-        view: &View<'_>,
-        input_type: u16,
-        input: &[u8],
-    ) -> Result<Vec<u8>, ContractError> {
+    fn function(&self, view: &View<'_>, input_type: u16, input: &[u8]) -> Output {
         dispatch_function(view, input_type, input)
             .on(GET_JOB_ESCROW, |view, q| {
                 view.get::<JobEscrow>(&job_key(q.job_id))

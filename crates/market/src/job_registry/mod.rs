@@ -77,7 +77,7 @@ use crate::worker_registry::{
     MATCH_VERSION, RELEASE, WORKER_STATS,
 };
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_qpi::contract::{key_u32, key_u64, Contract, Ctx, KeyBuf, TickWork, View};
+use comqute_qpi::contract::{key_u32, key_u64, Contract, Ctx, KeyBuf, Output, TickWork, View};
 use comqute_qpi::error::ContractError;
 use comqute_qpi::kit::{dispatch_function, dispatch_procedure, ContractMeta};
 use comqute_qpi::primitives::{Amount, Hash32, Identity, Tick, MAX_AMOUNT};
@@ -965,12 +965,6 @@ impl JobRegistry {
 }
 
 impl Contract for JobRegistry {
-    fn index(&self) -> comqute_qpi::ContractIndex {
-        INDEX
-    }
-    fn name(&self) -> &'static str {
-        NAME
-    }
     fn meta(&self) -> &'static ContractMeta {
         &META
     }
@@ -979,12 +973,7 @@ impl Contract for JobRegistry {
             .validate()
             .map_err(crate::genesis::invalid_config)
     }
-    fn procedure(
-        &self,
-        ctx: &mut Ctx<'_>,
-        input_type: u16,
-        input: &[u8],
-    ) -> Result<Vec<u8>, ContractError> {
+    fn procedure(&self, ctx: &mut Ctx<'_>, input_type: u16, input: &[u8]) -> Output {
         dispatch_procedure(ctx, input_type, input)
             .on(SUBMIT, |ctx, spec| self.submit(ctx, spec))
             .on(CLAIM, |ctx, r| self.claim(ctx, r))
@@ -998,12 +987,7 @@ impl Contract for JobRegistry {
             .on(DECLINE, |ctx, g| Self::decline(ctx, g))
             .done()
     }
-    fn function(
-        &self,
-        view: &View<'_>,
-        input_type: u16,
-        input: &[u8],
-    ) -> Result<Vec<u8>, ContractError> {
+    fn function(&self, view: &View<'_>, input_type: u16, input: &[u8]) -> Output {
         dispatch_function(view, input_type, input)
             .on(GET_JOB, |view, r| view.get::<Job>(&job_key(r.job_id)))
             .on(JOBS_BY_STATUS, |view, q| {

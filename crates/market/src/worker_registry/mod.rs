@@ -51,7 +51,7 @@ use crate::escrow::{
 };
 use crate::rules::{adjust_reputation, tie_break, MAX_PAGE};
 use comqute_qpi::contract::{
-    key_u32, key_u64, prefix_upper_bound, Contract, Ctx, KeyBuf, TickWork, View,
+    key_u32, key_u64, prefix_upper_bound, Contract, Ctx, KeyBuf, Output, TickWork, View,
 };
 use comqute_qpi::error::ContractError;
 use comqute_qpi::kit::{dispatch_function, dispatch_procedure, ContractMeta};
@@ -627,12 +627,6 @@ impl WorkerRegistry {
 }
 
 impl Contract for WorkerRegistry {
-    fn index(&self) -> comqute_qpi::ContractIndex {
-        INDEX
-    }
-    fn name(&self) -> &'static str {
-        NAME
-    }
     fn meta(&self) -> &'static ContractMeta {
         &META
     }
@@ -641,12 +635,7 @@ impl Contract for WorkerRegistry {
             .validate()
             .map_err(crate::genesis::invalid_config)
     }
-    fn procedure(
-        &self,
-        ctx: &mut Ctx<'_>,
-        input_type: u16,
-        input: &[u8],
-    ) -> Result<Vec<u8>, ContractError> {
+    fn procedure(&self, ctx: &mut Ctx<'_>, input_type: u16, input: &[u8]) -> Output {
         let now = ctx.tick();
         let id = ctx.invocator();
         dispatch_procedure(ctx, input_type, input)
@@ -783,12 +772,7 @@ impl Contract for WorkerRegistry {
             .on(RELEASE, |ctx, r| self.release(ctx, r))
             .done()
     }
-    fn function(
-        &self,
-        view: &View<'_>,
-        input_type: u16,
-        input: &[u8],
-    ) -> Result<Vec<u8>, ContractError> {
+    fn function(&self, view: &View<'_>, input_type: u16, input: &[u8]) -> Output {
         let now = view.tick();
         dispatch_function(view, input_type, input)
             .on(GET_WORKER, |view, q| {
