@@ -38,27 +38,11 @@ fn ids() -> Vec<Identity> {
 }
 
 fn prop_config() -> MarketConfig {
-    MarketConfig {
-        workers: comqute_market::worker_registry::WorkerConfig {
-            min_stake: Amount(1_000),
-            slash_amount: Amount(700),
-            heartbeat_window: 40,
-            unbonding_ticks: 5,
-            ..MarketConfig::default().workers
-        },
-        jobs: comqute_market::job_registry::JobConfig {
-            challenge_window: 3,
-            dispute_timeout_ticks: 8,
-            max_settlements_per_tick: 3,
-            max_matches_per_tick: 2,
-            max_timeout_ticks: MAX_TIMEOUT,
-            // Offers lapse within a few steps, so unanswered ones come into play.
-            accept_ticks: 8,
-            resolver: shipped::actor(6),
-            ..MarketConfig::default().jobs
-        },
-        ..MarketConfig::default()
-    }
+    // The shipped model's settings, with offers that lapse within a few steps, so unanswered
+    // ones come into play.
+    let mut c = shipped::MarketModel::default().config;
+    c.jobs.accept_ticks = 8;
+    c
 }
 
 fn genesis(config: &MarketConfig, epoch_ticks: u32) -> Ledger {

@@ -68,7 +68,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::contract::{decode_input, encode, Ctx, View};
+use crate::contract::{decode_input, encode, Ctx, Output, View};
 use crate::error::ContractError;
 use crate::primitives::ContractIndex;
 
@@ -386,107 +386,70 @@ descriptor!(
     Func
 );
 
-/// Routes a procedure call: `.on(DESCRIPTOR, handler)` per procedure, then `.done()`.
-pub struct ProcedureDispatch<'c, 'a> {
-    ctx: &'c mut Ctx<'a>,
-    number: u16,
-    input: &'c [u8],
-    out: Option<Result<Vec<u8>, ContractError>>,
-}
-
-/// Starts routing procedure `number` with `input`.
-pub fn dispatch_procedure<'c, 'a>(
-    ctx: &'c mut Ctx<'a>,
-    number: u16,
-    input: &'c [u8],
-) -> ProcedureDispatch<'c, 'a> {
-    ProcedureDispatch {
-        ctx,
-        number,
-        input,
-        out: None,
-    }
-}
-
-impl<'a> ProcedureDispatch<'_, 'a> {
-    /// Runs `handler` with the decoded input when the call is for `p`.
-    #[inline]
-    pub fn on<I: BorshDeserialize, O: BorshSerialize>(
-        mut self,
-        p: Proc<I, O>,
-        handler: impl FnOnce(&mut Ctx<'a>, I) -> Result<O, ContractError>,
-    ) -> Self {
-        if self.out.is_none() && p.number == self.number {
-            let out = decode_input::<I>(self.input)
-                .and_then(|i| handler(self.ctx, i))
-                .map(|o| encode(&o));
-            self.out = Some(out);
+macro_rules! dispatcher {
+    (
+        $(#[$doc:meta])* $ty:ident, $start:ident, $desc:ident, $host:ident: $host_ty:ty,
+        $handle:ty, $unknown:ident, $what:literal
+    ) => {
+        $(#[$doc])*
+        pub struct $ty<'c, 'a> {
+            $host: $host_ty,
+            number: u16,
+            input: &'c [u8],
+            out: Option<Output>,
         }
-        self
-    }
 
-    /// The handler's result, or [`ContractError::UnknownProcedure`].
-    pub fn done(self) -> Result<Vec<u8>, ContractError> {
-        match self.out {
-            Some(out) => out,
-            None => Err(ContractError::UnknownProcedure {
-                contract: self.ctx.info().contract.0,
-                input_type: self.number,
-            }),
+        #[doc = concat!("Starts routing ", $what, " `number` with `input`.")]
+        pub fn $start<'c, 'a>($host: $host_ty, number: u16, input: &'c [u8]) -> $ty<'c, 'a> {
+            $ty {
+                $host,
+                number,
+                input,
+                out: None,
+            }
         }
-    }
-}
 
-/// Routes a function call: `.on(DESCRIPTOR, handler)` per function, then `.done()`.
-pub struct FunctionDispatch<'c, 'a> {
-    view: &'c View<'a>,
-    number: u16,
-    input: &'c [u8],
-    out: Option<Result<Vec<u8>, ContractError>>,
-}
+        impl<'a> $ty<'_, 'a> {
+            #[doc = concat!("Runs `handler` with the decoded input when the call is for this ", $what, ".")]
+            #[inline]
+            pub fn on<I: BorshDeserialize, O: BorshSerialize>(
+                mut self,
+                d: $desc<I, O>,
+                handler: impl FnOnce($handle, I) -> Result<O, ContractError>,
+            ) -> Self {
+                if self.out.is_none() && d.number == self.number {
+                    let out = decode_input::<I>(self.input)
+                        .and_then(|i| handler(self.$host, i))
+                        .map(|o| encode(&o));
+                    self.out = Some(out);
+                }
+                self
+            }
 
-/// Starts routing function `number` with `input`.
-pub fn dispatch_function<'c, 'a>(
-    view: &'c View<'a>,
-    number: u16,
-    input: &'c [u8],
-) -> FunctionDispatch<'c, 'a> {
-    FunctionDispatch {
-        view,
-        number,
-        input,
-        out: None,
-    }
-}
-
-impl<'a> FunctionDispatch<'_, 'a> {
-    /// Runs `handler` with the decoded input when the call is for `f`.
-    #[inline]
-    pub fn on<I: BorshDeserialize, O: BorshSerialize>(
-        mut self,
-        f: Func<I, O>,
-        handler: impl FnOnce(&View<'a>, I) -> Result<O, ContractError>,
-    ) -> Self {
-        if self.out.is_none() && f.number == self.number {
-            let out = decode_input::<I>(self.input)
-                .and_then(|i| handler(self.view, i))
-                .map(|o| encode(&o));
-            self.out = Some(out);
+            #[doc = concat!("The handler's result, or [`ContractError::", stringify!($unknown), "`].")]
+            pub fn done(self) -> Output {
+                match self.out {
+                    Some(out) => out,
+                    None => Err(ContractError::$unknown {
+                        contract: self.$host.info().contract.0,
+                        input_type: self.number,
+                    }),
+                }
+            }
         }
-        self
-    }
-
-    /// The handler's result, or [`ContractError::UnknownFunction`].
-    pub fn done(self) -> Result<Vec<u8>, ContractError> {
-        match self.out {
-            Some(out) => out,
-            None => Err(ContractError::UnknownFunction {
-                contract: self.view.info().contract.0,
-                input_type: self.number,
-            }),
-        }
-    }
+    };
 }
+
+dispatcher!(
+    /// Routes a procedure call: `.on(DESCRIPTOR, handler)` per procedure, then `.done()`.
+    ProcedureDispatch, dispatch_procedure, Proc, ctx: &'c mut Ctx<'a>, &mut Ctx<'a>,
+    UnknownProcedure, "procedure"
+);
+dispatcher!(
+    /// Routes a function call: `.on(DESCRIPTOR, handler)` per function, then `.done()`.
+    FunctionDispatch, dispatch_function, Func, view: &'c View<'a>, &View<'a>,
+    UnknownFunction, "function"
+);
 
 /// Declares a contract's interface once: `INDEX`, `NAME`, one [`Proc`]/[`Func`] constant per
 /// entry point, and `META` (a [`ContractMeta`]) built from them. See the [module](self) docs.
