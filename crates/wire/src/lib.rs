@@ -1,29 +1,40 @@
 //! The node's JSON shapes, defined once: the node serializes them, the SDK and the CLI
-//! deserialize the same types. Field names are camelCase and 64-bit numbers are decimal
-//! strings, like Qubic's gateway (`reference/qubic.md` §6); strings and numbers are both
-//! accepted when reading a 64-bit field.
+//! deserialize the same types. Field names are camelCase and 64-bit numbers are decimal strings, like Qubic's gateway
+//! (`reference/qubic.md` §6); strings and numbers are both accepted when reading a 64-bit
+//! field.
 //!
 //! - Qubic-shaped: [`TickInfoResponse`], [`BalanceResponse`], [`BroadcastRequest`] /
 //!   [`BroadcastResponse`], [`QueryRequest`] / [`QueryResponse`], [`TxStatusResponse`],
 //!   [`ApprovedTransactionsResponse`].
 //! - comqute's own: [`ReceiptResponse`], [`EventView`] / [`EventPage`], [`BlobPutResponse`],
 //!   devnet [`FaucetRequest`] / [`WarpRequest`], token streaming ([`TokenPush`],
-//!   [`TokenChunk`], [`token_digest`]), and the marketplace views ([`job_json`],
-//!   [`worker_json`], [`stats_json`], [`decode_event`]) rendered with [`value::to_json`].
+//!   [`TokenChunk`], [`token_digest`]), and the marketplace views, typed and built from the
+//!   contracts' records ([`JobView`], [`JobsPage`], [`JobEscrowView`], [`WorkerView`],
+//!   [`WorkersPage`], [`NetworkStatsView`], [`ContractsResponse`]).
+//! - Events keep their JSON as each contract renders it ([`EventView::decoded`],
+//!   [`decode_event`]): the node knows no contract's events by name.
 //! - Every error: [`ErrorBody`] `{"code", "message"}`.
 
 pub use comqute_contracts::json as value;
 
 use borsh::BorshDeserialize;
 use comqute_contracts::escrow::EscrowEvent;
-use comqute_contracts::job_registry::{Job, JobEvent, JobStatus, NetworkStats};
+use comqute_contracts::job_registry::{Job, JobEvent, JobStatus};
 use comqute_contracts::marketplace::{ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::worker_registry::{WorkerEvent, WorkerInfo};
+use comqute_contracts::worker_registry::WorkerEvent;
 use comqute_contracts::{ContractIndex, Hash32};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use value::ValueError;
+
+pub mod market;
+
+pub use market::{
+    amount, CapabilitiesView, ContractView, ContractsResponse, EntryView, EscrowTotalsView,
+    JobCountersView, JobEscrowView, JobResultView, JobSpecView, JobView, JobsPage,
+    NetworkStatsView, SamplingView, WorkerStatsView, WorkerStatusName, WorkerView, WorkersPage,
+};
 
 /// Serde for 64-bit integers as decimal strings; numbers are accepted when reading.
 pub mod dec {
@@ -58,6 +69,43 @@ pub mod dec {
             StrOrNum::I(n) => n.to_string(),
         };
         s.trim().parse().map_err(de::Error::custom)
+    }
+
+    /// The same for the values of a map keyed by strings.
+    pub mod map {
+        use std::collections::BTreeMap;
+        use std::fmt::Display;
+        use std::str::FromStr;
+
+        use serde::ser::SerializeMap;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Writes every value as a string.
+        pub fn serialize<T: Display, S: Serializer>(
+            m: &BTreeMap<String, T>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            let mut out = s.serialize_map(Some(m.len()))?;
+            for (k, v) in m {
+                out.serialize_entry(k, &v.to_string())?;
+            }
+            out.end()
+        }
+
+        /// Reads strings or numbers.
+        pub fn deserialize<'de, T, D>(d: D) -> Result<BTreeMap<String, T>, D::Error>
+        where
+            T: FromStr,
+            T::Err: Display,
+            D: Deserializer<'de>,
+        {
+            #[derive(Deserialize)]
+            struct Wrap(#[serde(deserialize_with = "super::deserialize")] String);
+            BTreeMap::<String, Wrap>::deserialize(d)?
+                .into_iter()
+                .map(|(k, Wrap(v))| v.parse().map(|v| (k, v)).map_err(serde::de::Error::custom))
+                .collect()
+        }
     }
 
     /// The same for `Option`s (`null` is `None`).
@@ -461,91 +509,11 @@ pub struct TokenPage {
 
 // --- the marketplace ------------------------------------------------------------------------
 
-/// Answer of `GET /v1/jobs`: job views ([`job_json`]), ascending by id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobsPage {
-    /// The jobs.
-    pub jobs: Vec<Value>,
-    /// Pass as `cursor` for the next page; null on the last.
-    #[serde(with = "dec::opt")]
-    pub next_cursor: Option<u64>,
-}
-
-/// Answer of `GET /v1/workers?model=…`: worker views ([`worker_json`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkersPage {
-    /// The workers.
-    pub workers: Vec<Value>,
-    /// Pass as `cursor` for the next page; null on the last.
-    #[serde(with = "dec::opt")]
-    pub next_cursor: Option<u64>,
-}
-
 /// A job status from its name, any case (`open`, `Finalized`, …).
 pub fn parse_status(s: &str) -> Option<JobStatus> {
     JobStatus::ALL
         .into_iter()
         .find(|st| st.name().eq_ignore_ascii_case(s.trim()))
-}
-
-/// A job as JSON: the [`Job`] record with camelCase fields and 64-bit numbers as strings,
-/// `status` as its name (Open … Resolved), and, once a result is posted, `resultHash`,
-/// `outputTokens` and `runtime` at the top level.
-pub fn job_json(job: &Job) -> Result<Value, ValueError> {
-    let mut v = value::to_json(job)?;
-    if let (Some(r), Value::Object(m)) = (&job.result, &mut v) {
-        m.insert(
-            "resultHash".into(),
-            Value::String(r.result_hash.to_string()),
-        );
-        m.insert("outputTokens".into(), Value::from(r.output_tokens));
-        m.insert("runtime".into(), Value::String(r.runtime.to_string()));
-    }
-    Ok(v)
-}
-
-/// A worker as JSON: the record's fields, `online` and `canTakeJobs`; `status` is Active,
-/// Unbonding (with `unbondingUntil`) or Exited.
-pub fn worker_json(info: &WorkerInfo) -> Result<Value, ValueError> {
-    let mut m = match value::to_json(&info.worker)? {
-        Value::Object(m) => m,
-        other => return Ok(other),
-    };
-    if let Some(Value::Object(st)) = m.get("status").cloned() {
-        if let Some((name, Value::Object(fields))) = st.into_iter().next() {
-            m.insert("status".into(), Value::String(name));
-            if let Some(until) = fields.get("until") {
-                m.insert("unbondingUntil".into(), until.clone());
-            }
-        }
-    }
-    m.insert("online".into(), Value::Bool(info.online));
-    m.insert("canTakeJobs".into(), Value::Bool(info.can_take_jobs));
-    Ok(Value::Object(m))
-}
-
-/// Network statistics as JSON, with `jobs.byStatus` as an object keyed by status name and
-/// the last processed `tick`.
-pub fn stats_json(s: &NetworkStats, tick: u32) -> Result<Value, ValueError> {
-    let mut v = value::to_json(s)?;
-    if let Some(Value::Object(jobs)) = v.get_mut("jobs") {
-        let by: Map<String, Value> = JobStatus::ALL
-            .into_iter()
-            .map(|st| {
-                (
-                    st.name().to_string(),
-                    Value::String(s.jobs.count(st).to_string()),
-                )
-            })
-            .collect();
-        jobs.insert("byStatus".into(), Value::Object(by));
-    }
-    if let Value::Object(m) = &mut v {
-        m.insert("tick".into(), Value::from(tick));
-    }
-    Ok(v)
 }
 
 /// A marketplace contract's event, decoded.
@@ -749,58 +717,7 @@ mod tests {
     }
 
     use super::*;
-    use comqute_contracts::job_registry::{JobResult, JobSpec, Sampling};
-    use comqute_contracts::{Amount, Identity, Tick};
-
-    fn job() -> Job {
-        Job {
-            id: 7,
-            requester: Identity([1; 32]),
-            spec: JobSpec {
-                model: Hash32::of(b"m"),
-                prompt_hash: Hash32::of(b"p"),
-                prompt_size: 1,
-                max_output_tokens: 100,
-                max_price_per_1k: Amount(5_000),
-                timeout_ticks: 10,
-                min_reputation: 0,
-                sampling: Sampling::default(),
-            },
-            escrow: Amount(500),
-            status: JobStatus::Completed,
-            worker: Some(Identity([2; 32])),
-            price_per_1k: Amount(4_000),
-            submitted_at: Tick(3),
-            assigned_at: Some(Tick(4)),
-            started_at: Some(Tick(5)),
-            completed_at: Some(Tick(6)),
-            deadline: Some(Tick(26)),
-            result: Some(JobResult {
-                result_hash: Hash32::of(b"out"),
-                output_tokens: 42,
-                runtime: Hash32::ZERO,
-            }),
-            failures: 0,
-            excluded: Vec::new(),
-            reason: None,
-            paid: Amount(0),
-            refunded: Amount(0),
-            slashed: Amount(0),
-            closed_at: None,
-        }
-    }
-
-    #[test]
-    fn a_job_shows_its_status_name_and_result() {
-        let v = job_json(&job()).unwrap();
-        assert_eq!(v["id"], "7");
-        assert_eq!(v["status"], "Completed");
-        assert_eq!(v["escrow"], "500");
-        assert_eq!(v["spec"]["maxPricePer1k"], "5000");
-        assert_eq!(v["resultHash"], Hash32::of(b"out").to_string());
-        assert_eq!(v["outputTokens"], 42);
-        assert_eq!(v["submittedAt"], 3);
-    }
+    use comqute_contracts::Amount;
 
     #[test]
     fn events_render_with_type_and_fields() {

@@ -6,12 +6,12 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /v1/jobs?status=&requester=&worker=&cursor=&limit=` | [`JobsPage`] |
-//! | `GET /v1/jobs/{id}` | a job ([`wire::job_json`], with `modelName`) |
-//! | `GET /v1/jobs/{id}/escrow` | the job's escrow account |
+//! | `GET /v1/jobs/{id}` | [`JobView`] (with `modelName`) |
+//! | `GET /v1/jobs/{id}/escrow` | [`JobEscrowView`] |
 //! | `GET /v1/workers?model=NAME \| modelId=HASH&cursor=&limit=` | [`WorkersPage`] |
-//! | `GET /v1/workers/{identity}` | a worker ([`wire::worker_json`]) |
-//! | `GET /v1/stats` | [`wire::stats_json`] |
-//! | `GET /v1/contracts` | every contract as it describes itself: index, name, identity, procedures, functions, error codes |
+//! | `GET /v1/workers/{identity}` | [`WorkerView`] |
+//! | `GET /v1/stats` | [`NetworkStatsView`] |
+//! | `GET /v1/contracts` | [`ContractsResponse`]: every contract as it describes itself |
 //! | `GET /v1/receipts/{txId}` | [`ReceiptResponse`] |
 
 use std::collections::HashMap;
@@ -30,18 +30,16 @@ use comqute_contracts::worker_registry::{
 };
 use comqute_contracts::{Hash32, Identity};
 use comqute_ledger::Ledger;
-use serde_json::Value;
 
 use super::{parse_hash, parse_identity, QueryParams};
 use crate::error::ApiError;
-use crate::wire::{self, JobsPage, ReceiptResponse, WorkersPage};
+use crate::wire::{
+    self, ContractView, ContractsResponse, JobEscrowView, JobView, JobsPage, NetworkStatsView,
+    ReceiptResponse, WorkerView, WorkersPage,
+};
 use crate::Shared;
 
 type Params = QueryParams<HashMap<String, String>>;
-
-fn internal(e: wire::ValueError) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
 
 /// Refuses query parameters the endpoint does not know (a typo would otherwise widen the
 /// filter silently).
@@ -92,39 +90,24 @@ fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ApiError> {
     Ok((cursor, limit))
 }
 
-/// `GET /v1/contracts`: `{"contracts": [{"index", "name", "identity", "procedures",
-/// "functions", "errors"}]}`, each list of `{"number", "name"}`, ascending by index, from
-/// the contracts' own descriptions ([`comqute_contracts::qpi::Contract::meta`]).
-pub async fn contracts(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
+/// `GET /v1/contracts`: every contract as it describes itself, ascending by index
+/// ([`comqute_contracts::qpi::Contract::meta`]).
+pub async fn contracts(State(s): State<Arc<Shared>>) -> Result<Json<ContractsResponse>, ApiError> {
     let chain = s.chain()?;
-    let list: Vec<Value> = chain
+    let contracts = chain
         .ledger()
         .registry()
         .ascending()
-        .map(|c| {
-            let m = c.meta();
-            serde_json::json!({
-                "index": c.index().0,
-                "name": c.name(),
-                "identity": Identity::contract(c.index()).to_string(),
-                "procedures": m.procedures,
-                "functions": m.functions,
-                "errors": m.errors,
-            })
-        })
+        .map(|c| ContractView::new(c.as_ref()))
         .collect();
-    Ok(Json(serde_json::json!({ "contracts": list })))
+    Ok(Json(ContractsResponse { contracts }))
 }
 
-/// A job as JSON ([`wire::job_json`]) with `modelName`: the name the worker registry knows
-/// for its model id, or null when no worker ever declared it.
-pub fn job_view(l: &Ledger, job: &Job) -> Result<Value, ApiError> {
-    let mut v = wire::job_json(job).map_err(internal)?;
+/// A job's view with `modelName`: the name the worker registry knows for its model id, or
+/// null when no worker ever declared it.
+pub fn job_view(l: &Ledger, job: &Job) -> Result<JobView, ApiError> {
     let name: Option<String> = l.query(WORKER_REGISTRY, MODEL_NAME, &job.spec.model)?;
-    if let Value::Object(m) = &mut v {
-        m.insert("modelName".into(), name.map_or(Value::Null, Value::String));
-    }
-    Ok(v)
+    Ok(JobView::new(job, name))
 }
 
 /// A job, or 404.
@@ -225,7 +208,7 @@ pub async fn jobs(
     let jobs = jobs
         .iter()
         .map(|j| job_view(l, j))
-        .collect::<Result<Vec<Value>, _>>()?;
+        .collect::<Result<_, _>>()?;
     Ok(Json(JobsPage { jobs, next_cursor }))
 }
 
@@ -233,7 +216,7 @@ pub async fn jobs(
 pub async fn job(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<JobView>, ApiError> {
     let id = parse_job_id("id", &id)?;
     let chain = s.chain()?;
     let job = get_job(chain.ledger(), id)?;
@@ -244,14 +227,14 @@ pub async fn job(
 pub async fn job_escrow(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<JobEscrowView>, ApiError> {
     let id = parse_job_id("id", &id)?;
     let e: Option<JobEscrow> =
         s.chain()?
             .ledger()
             .query(JOB_REGISTRY, JOB_ESCROW, &JobRef { job_id: id })?;
     let e = e.ok_or_else(|| ApiError::NotFound(format!("no escrow for job {id}")))?;
-    Ok(Json(wire::value::to_json(&e).map_err(internal)?))
+    Ok(Json(JobEscrowView::from(&e)))
 }
 
 /// The model filter of `/v1/workers`: `model` (a name, hashed) or `modelId` (a hash).
@@ -283,14 +266,8 @@ pub async fn workers(
             limit,
         },
     )?;
-    let workers = page
-        .workers
-        .iter()
-        .map(wire::worker_json)
-        .collect::<Result<Vec<Value>, _>>()
-        .map_err(internal)?;
     Ok(Json(WorkersPage {
-        workers,
+        workers: page.workers.iter().map(WorkerView::from).collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -299,23 +276,23 @@ pub async fn workers(
 pub async fn worker(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WorkerView>, ApiError> {
     let id = parse_identity(&id)?;
     let info: Option<WorkerInfo> =
         s.chain()?
             .ledger()
             .query(WORKER_REGISTRY, GET_WORKER, &WorkerQuery { worker: id })?;
     let info = info.ok_or_else(|| ApiError::NotFound(format!("no worker {id}")))?;
-    Ok(Json(wire::worker_json(&info).map_err(internal)?))
+    Ok(Json(WorkerView::from(&info)))
 }
 
 /// `GET /v1/stats`: jobs per status, money totals, workers (online included).
-pub async fn stats(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
+pub async fn stats(State(s): State<Arc<Shared>>) -> Result<Json<NetworkStatsView>, ApiError> {
     let c = s.chain()?;
     let l = c.ledger();
     let st: NetworkStats = l.query(JOB_REGISTRY, NETWORK_STATS, &())?;
     let tick = l.next_tick().0.saturating_sub(1);
-    Ok(Json(wire::stats_json(&st, tick).map_err(internal)?))
+    Ok(Json(NetworkStatsView::new(&st, tick)))
 }
 
 /// `GET /v1/receipts/{txId}`: status, output and events of a transaction.
