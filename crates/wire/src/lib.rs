@@ -1,5 +1,6 @@
-//! The node's JSON shapes, defined once: the node serializes them, the SDK and the CLI
-//! deserialize the same types. Field names are camelCase and 64-bit numbers are decimal strings, like Qubic's gateway
+//! The node's JSON shapes and routes, defined once: the node serializes them and serves them
+//! at the paths of [`routes`], the SDK and the CLI deserialize the same types from the same
+//! paths. Field names are camelCase and 64-bit numbers are decimal strings, like Qubic's gateway
 //! (`reference/qubic.md` §6); strings and numbers are both accepted when reading a 64-bit
 //! field.
 //!
@@ -29,6 +30,7 @@ use serde_json::Value;
 pub use value::ValueError;
 
 pub mod market;
+pub mod routes;
 
 pub use market::{
     amount, CapabilitiesView, ContractView, ContractsResponse, EntryView, EscrowTotalsView,

@@ -2,13 +2,16 @@
 
 use std::sync::Arc;
 
+use super::AreaRouter;
 use super::{blocking, parse_hash, BytesBody};
 use crate::error::ApiError;
+use crate::wire::routes;
 use crate::wire::BlobPutResponse;
 use crate::Shared;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use axum::routing;
 use axum::Json;
 
 /// Stores the body; idempotent.
@@ -43,4 +46,11 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no blob {h}")))?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body))
+}
+
+/// The blob store.
+pub fn router() -> AreaRouter {
+    AreaRouter::new()
+        .route(routes::BLOB, routing::get(get))
+        .route(routes::BLOBS, routing::put(put))
 }

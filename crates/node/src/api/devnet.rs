@@ -8,13 +8,16 @@
 
 use std::sync::Arc;
 
+use super::AreaRouter;
 use super::{blocking, parse_identity, JsonBody};
 use crate::error::ApiError;
+use crate::wire::routes;
 use crate::wire::{
     BroadcastRequest, BroadcastResponse, FaucetRequest, FaucetResponse, WarpRequest, WarpResponse,
 };
 use crate::Shared;
 use axum::extract::State;
+use axum::routing::post;
 use axum::Json;
 use comqute_contracts::{Amount, Identity, Tick};
 
@@ -120,4 +123,12 @@ pub async fn broadcast_unsigned(
         encoded_transaction: b.encoded_transaction,
         transaction_id: id.to_string(),
     }))
+}
+
+/// Devnet powers (each refuses with 403 `devnet_only` on a node without them).
+pub fn router() -> AreaRouter {
+    AreaRouter::new()
+        .route(routes::FAUCET, post(faucet))
+        .route(routes::WARP, post(warp))
+        .route(routes::BROADCAST_UNSIGNED, post(broadcast_unsigned))
 }

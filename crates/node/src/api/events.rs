@@ -4,8 +4,11 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::AreaRouter;
+use crate::wire::routes;
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::routing::get;
 use axum::Json;
 use futures_util::stream::Stream;
 use serde::Deserialize;
@@ -110,4 +113,12 @@ where
     let (tx, rx) = tokio::sync::mpsc::channel(256);
     tokio::spawn(f(tx));
     futures_util::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok)
+}
+
+/// Events: pages, the head, the live stream.
+pub fn router() -> AreaRouter {
+    AreaRouter::new()
+        .route(routes::EVENTS, get(list))
+        .route(routes::EVENTS_STREAM, get(stream))
+        .route(routes::EVENTS_HEAD, get(head))
 }

@@ -17,7 +17,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::AreaRouter;
+use crate::wire::routes;
 use axum::extract::{Path, State};
+use axum::routing::get;
 use axum::Json;
 use comqute_contracts::escrow::JobEscrow;
 use comqute_contracts::job_registry::{
@@ -306,4 +309,17 @@ pub async fn receipt(
         .receipt(&id)?
         .ok_or_else(|| ApiError::NotFound(format!("no transaction {id}")))?;
     Ok(Json(ReceiptResponse { receipt }))
+}
+
+/// The marketplace API.
+pub fn router() -> AreaRouter {
+    AreaRouter::new()
+        .route(routes::JOBS, get(jobs))
+        .route(routes::JOB, get(job))
+        .route(routes::JOB_ESCROW, get(job_escrow))
+        .route(routes::WORKERS, get(workers))
+        .route(routes::WORKER, get(worker))
+        .route(routes::STATS, get(stats))
+        .route(routes::CONTRACTS, get(contracts))
+        .route(routes::RECEIPT, get(receipt))
 }

@@ -14,58 +14,36 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::routing::{get, post, put};
 use axum::Router;
 use comqute_contracts::{Hash32, Identity};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::wire::routes;
 use crate::Shared;
 
-/// The node's routes.
+/// The node's routes: one router per area, merged here. The Qubic-shaped RPC is served
+/// under both [`routes::LIVE_V1`] and [`routes::V1`]; every other area under
+/// [`routes::V1`]. A new area (an explorer, metrics) is one more router merged here.
 pub fn router(shared: Arc<Shared>) -> Router {
-    let qubic = Router::new()
-        .route("/tick-info", get(qubic::tick_info))
-        .route("/block-height", get(qubic::tick_info))
-        .route("/balances/{id}", get(qubic::balance))
-        .route("/broadcast-transaction", post(qubic::broadcast))
-        .route("/querySmartContract", post(qubic::query_contract))
-        .route("/tx-status/{id}", get(qubic::tx_status))
-        .route(
-            "/ticks/{tick}/approved-transactions",
-            get(qubic::approved_transactions),
-        );
-    let v1 = qubic
-        .clone()
-        .route("/events", get(events::list))
-        .route("/events/stream", get(events::stream))
-        .route("/events/head", get(events::head))
-        .route("/jobs", get(market::jobs))
-        .route("/jobs/{id}", get(market::job))
-        .route("/jobs/{id}/escrow", get(market::job_escrow))
-        .route("/jobs/{id}/tokens", post(tokens::push).get(tokens::page))
-        .route("/jobs/{id}/tokens/stream", get(tokens::stream))
-        .route("/workers", get(market::workers))
-        .route("/workers/{id}", get(market::worker))
-        .route("/stats", get(market::stats))
-        .route("/contracts", get(market::contracts))
-        .route("/receipts/{id}", get(market::receipt))
-        .route("/devnet/faucet", post(devnet::faucet))
-        .route("/devnet/warp", post(devnet::warp))
-        .route(
-            "/devnet/broadcast-unsigned",
-            post(devnet::broadcast_unsigned),
-        )
-        .route("/blobs/{hash}", get(blobs::get))
-        .route("/blobs", put(blobs::put));
+    let v1 = Router::new()
+        .merge(qubic::router())
+        .merge(market::router())
+        .merge(events::router())
+        .merge(tokens::router())
+        .merge(blobs::router())
+        .merge(devnet::router());
     Router::new()
-        .nest("/live/v1", qubic)
-        .nest("/v1", v1)
+        .nest(routes::LIVE_V1, qubic::router())
+        .nest(routes::V1, v1)
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         // Bodies are limited by the extractors (`JsonBody`: max_body_bytes, `BytesBody`:
         // max_blob_bytes), which also drain what is over so the sender reads the 413.
         .with_state(shared)
 }
+
+/// The router of one area, its routes relative to the prefix it is nested under.
+pub type AreaRouter = Router<Arc<Shared>>;
 
 /// How much of an oversized body is still read (and dropped) before the 413 goes out: a
 /// client that is still sending then gets the answer instead of a reset connection.

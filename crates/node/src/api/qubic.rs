@@ -3,14 +3,17 @@
 
 use std::sync::Arc;
 
+use super::AreaRouter;
 use super::{b64, blocking, parse_hash, parse_identity, to_b64, JsonBody};
 use crate::error::ApiError;
+use crate::wire::routes;
 use crate::wire::{
     ApprovedTransactionsResponse, ApprovedTx, BalanceInfo, BalanceResponse, BroadcastRequest,
     BroadcastResponse, QueryRequest, QueryResponse, TickInfo, TickInfoResponse, TxStatusResponse,
 };
 use crate::Shared;
 use axum::extract::{Path, State};
+use axum::routing::{get, post};
 use axum::Json;
 use comqute_contracts::{ContractIndex, Tick};
 use comqute_ledger::{Transaction, VerifiedTx};
@@ -152,4 +155,16 @@ pub async fn approved_transactions(
     Ok(Json(ApprovedTransactionsResponse {
         approved_transactions: out,
     }))
+}
+
+/// The Qubic-shaped RPC.
+pub fn router() -> AreaRouter {
+    AreaRouter::new()
+        .route(routes::TICK_INFO, get(tick_info))
+        .route(routes::BLOCK_HEIGHT, get(tick_info))
+        .route(routes::BALANCE, get(balance))
+        .route(routes::BROADCAST, post(broadcast))
+        .route(routes::QUERY, post(query_contract))
+        .route(routes::TX_STATUS, get(tx_status))
+        .route(routes::APPROVED_TRANSACTIONS, get(approved_transactions))
 }

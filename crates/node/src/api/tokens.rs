@@ -12,8 +12,11 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::AreaRouter;
+use crate::wire::routes;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::routing::{get, post};
 use axum::Json;
 use futures_util::stream::Stream;
 
@@ -148,4 +151,11 @@ pub async fn stream(
     });
     let out = futures_util::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok);
     Ok(Sse::new(out).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Token streams.
+pub fn router() -> AreaRouter {
+    AreaRouter::new()
+        .route(routes::JOB_TOKENS, post(push).get(page))
+        .route(routes::JOB_TOKENS_STREAM, get(stream))
 }
