@@ -594,10 +594,7 @@ impl Client {
     pub async fn warp_ticks(&self, n: u32) -> Result<Tick, SdkError> {
         match &self.transport {
             #[cfg(feature = "embedded")]
-            Transport::Embedded(e) => {
-                let next = e.next_tick()?;
-                e.warp_to(next.plus(n))
-            }
+            Transport::Embedded(e) => e.warp(comqute_node::chain::Warp::By(n)),
             Transport::Remote(r) => {
                 r.warp(&WarpRequest {
                     tick: None,
@@ -612,7 +609,7 @@ impl Client {
     pub async fn warp_to(&self, tick: Tick) -> Result<Tick, SdkError> {
         match &self.transport {
             #[cfg(feature = "embedded")]
-            Transport::Embedded(e) => e.warp_to(tick),
+            Transport::Embedded(e) => e.warp(comqute_node::chain::Warp::To(tick)),
             Transport::Remote(r) => {
                 r.warp(&WarpRequest {
                     tick: Some(tick.0),

@@ -15,12 +15,21 @@ pub enum SdkError {
     /// A ledger-level refusal (a bad seed, a ledger built from a bad genesis).
     #[error(transparent)]
     Ledger(#[from] LedgerError),
-    /// The node refused the request, with its stable code (`not_found`, `forbidden`,
-    /// `tick_in_past`, …). The embedded transport reports the same codes.
+    /// A remote node refused the request, with its HTTP status and stable code
+    /// (`not_found`, `forbidden`, `tick_in_past`, …).
     #[error("{message} ({code}, HTTP {status})")]
     Node {
-        /// The HTTP status (also on the embedded transport, which applies the node's rules).
+        /// The HTTP status.
         status: u16,
+        /// The node's stable code.
+        code: String,
+        /// Human text.
+        message: String,
+    },
+    /// The embedded node's services refused the request, with the same stable code a remote
+    /// node answers with (no HTTP status: nothing went over HTTP).
+    #[error("{message} ({code})")]
+    Service {
         /// The node's stable code.
         code: String,
         /// Human text.
@@ -88,10 +97,11 @@ pub enum SdkError {
 }
 
 impl SdkError {
-    /// The node's stable code, for [`SdkError::Node`].
+    /// The node's stable code, for [`SdkError::Node`] and [`SdkError::Service`]: the same
+    /// on both transports.
     pub fn code(&self) -> Option<&str> {
         match self {
-            SdkError::Node { code, .. } => Some(code),
+            SdkError::Node { code, .. } | SdkError::Service { code, .. } => Some(code),
             _ => None,
         }
     }
@@ -104,7 +114,7 @@ impl SdkError {
         }
     }
 
-    /// Whether the thing asked for does not exist (a 404 from the node, or
+    /// Whether the thing asked for does not exist (`not_found` from the node, or
     /// [`SdkError::NotFound`]).
     pub fn is_not_found(&self) -> bool {
         matches!(self, SdkError::NotFound(_)) || self.code() == Some("not_found")
@@ -119,10 +129,10 @@ impl SdkError {
 }
 
 #[cfg(feature = "embedded")]
-impl From<comqute_node::ApiError> for SdkError {
-    fn from(e: comqute_node::ApiError) -> Self {
-        SdkError::Node {
-            status: e.status().as_u16(),
+impl From<comqute_node::ServiceError> for SdkError {
+    /// The embedded node's refusal, with its stable code.
+    fn from(e: comqute_node::ServiceError) -> Self {
+        SdkError::Service {
             code: e.code().to_string(),
             message: e.to_string(),
         }
