@@ -25,7 +25,8 @@
 //! - Services, which know nothing of HTTP and refuse with one domain error
 //!   ([`ServiceError`], a stable code and an [`error::ErrorKind`]): [`ChainService`] (the
 //!   ledger behind its lock), [`tokens::TokenService`], [`blobs::BlobService`], held
-//!   together by [`NodeState`]. The SDK's embedded transport calls these directly.
+//!   together by [`NodeState`]; and [`genesis`], the marketplace settings a data directory
+//!   records. The SDK's embedded transport calls these directly.
 //! - [`api`]: thin axum adapters, one router per area, which parse requests, call a service
 //!   and map its error to a status and `{"code", "message"}` in one place
 //!   ([`api::http_status`]).
@@ -35,6 +36,7 @@ pub mod blobs;
 pub mod chain;
 pub mod error;
 pub mod fuzz;
+pub mod genesis;
 pub mod parse;
 pub mod tokens;
 /// The wire crate, as the node's API speaks it ([`comqute_wire`]).
@@ -123,6 +125,19 @@ impl NodeConfig {
             durable: DurableConfig::default(),
             max_stream_bytes: 1 << 20,
             max_streams: 1024,
+        }
+    }
+
+    /// The marketplace genesis with these settings ([`market_genesis_fn`]), and blobs at
+    /// least as large as the prompts they allow: a prompt the chain allows is a blob the
+    /// node takes (and results as large).
+    pub fn with_market(self, market: MarketConfig) -> NodeConfig {
+        NodeConfig {
+            max_blob_bytes: self
+                .max_blob_bytes
+                .max(usize::try_from(market.max_prompt_bytes).unwrap_or(usize::MAX)),
+            genesis: market_genesis_fn(market),
+            ..self
         }
     }
 
