@@ -34,6 +34,9 @@ pub enum SdkError {
         code: String,
         /// Human text.
         message: String,
+        /// The node failed or was full (what a remote node answers with a 5xx): the same
+        /// request may succeed later.
+        retryable: bool,
     },
     /// The node could not be reached or answered something unreadable.
     #[error("talking to the node: {0}")]
@@ -114,6 +117,19 @@ impl SdkError {
         }
     }
 
+    /// Whether the same request may succeed later: the node could not be reached, a wait
+    /// ran out, a transaction was dropped, or the node failed or was full (a 5xx or 429 from
+    /// a remote node, [`SdkError::Service`] `retryable` from the embedded one). Refusals
+    /// of the request itself are not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SdkError::Http(_) | SdkError::Timeout { .. } | SdkError::Dropped { .. } => true,
+            SdkError::Node { status, .. } => *status >= 500 || *status == 429,
+            SdkError::Service { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+
     /// Whether the thing asked for does not exist (`not_found` from the node, or
     /// [`SdkError::NotFound`]).
     pub fn is_not_found(&self) -> bool {
@@ -135,6 +151,7 @@ impl From<comqute_node::ServiceError> for SdkError {
         SdkError::Service {
             code: e.code().to_string(),
             message: e.to_string(),
+            retryable: !e.kind().is_caller_fault(),
         }
     }
 }
@@ -174,6 +191,26 @@ fn transport_detail(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_trouble_and_node_failures_are_transient_refusals_are_not() {
+        let node = |status| SdkError::Node {
+            status,
+            code: String::new(),
+            message: String::new(),
+        };
+        let service = |retryable| SdkError::Service {
+            code: String::new(),
+            message: String::new(),
+            retryable,
+        };
+        assert!(SdkError::Http("connection refused".into()).is_transient());
+        assert!(node(503).is_transient() && node(429).is_transient());
+        assert!(!node(404).is_transient());
+        assert!(service(true).is_transient());
+        assert!(!service(false).is_transient());
+        assert!(!SdkError::NotFound("x".into()).is_transient());
+    }
 
     #[test]
     fn a_node_that_is_not_there_is_said_in_a_few_words() {

@@ -10,10 +10,10 @@ async fn embedded_refusals_carry_the_node_code_without_an_http_status() {
 
     let e = client.tokens(7).await.unwrap_err();
     assert!(
-        matches!(&e, SdkError::Service { code, .. } if code == "not_found"),
+        matches!(&e, SdkError::Service { code, retryable: false, .. } if code == "not_found"),
         "{e:?}"
     );
-    assert!(e.is_not_found());
+    assert!(e.is_not_found() && !e.is_transient());
     assert!(!e.to_string().contains("HTTP"), "{e}");
 
     let e = client
