@@ -15,7 +15,7 @@ use std::time::Duration;
 use comqute_benches::lifecycle::{
     genesis_builder, live_state, registrations, requester, submission,
 };
-use comqute_contracts::{Amount, Tick};
+use comqute_qpi::{Amount, Tick};
 use comqute_ledger::durable::{DurableConfig, DurableLedger};
 use comqute_ledger::{Ledger, LedgerBuilder, Transaction};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -167,7 +167,7 @@ fn digest(c: &mut Criterion) {
     }
     let tx = vec![7u8; 144];
     g.bench_function("blake3_144_bytes", |b| {
-        b.iter(|| comqute_contracts::Hash32::of(std::hint::black_box(&tx)))
+        b.iter(|| comqute_qpi::Hash32::of(std::hint::black_box(&tx)))
     });
     g.finish();
 }

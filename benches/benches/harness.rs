@@ -10,7 +10,7 @@
 use comqute_benches::harness::{
     big_ledger, happy_path, market_builder, nth, scenario_config, scenario_genesis, transfer_ledger,
 };
-use comqute_contracts::{Amount, Tick};
+use comqute_qpi::{Amount, Tick};
 use comqute_ledger::invariants::marketplace::MarketModel;
 use comqute_ledger::invariants::InvariantRunner;
 use comqute_ledger::Ledger;

@@ -4,7 +4,7 @@
 #![allow(missing_docs)]
 
 use comqute_benches::{funded, key, transfers};
-use comqute_contracts::{Amount, ContractIndex, Tick};
+use comqute_qpi::{Amount, ContractIndex, Tick};
 use comqute_ledger::{tx::verify_all, Transaction};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 

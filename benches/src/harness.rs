@@ -55,13 +55,13 @@ impl Clock {
     }
 }
 
-use comqute_contracts::job_registry::{
+use comqute_market::job_registry::{
     Job, JobRef, JobSpec, JobStatus, PostResult, Sampling, GET_JOB, POST_RESULT, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{self, model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{Capabilities, SetAvailable, REGISTER, SET_AVAILABLE};
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
+use comqute_market::{model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_qpi::contract::encode;
+use comqute_market::worker_registry::{Capabilities, SetAvailable, REGISTER, SET_AVAILABLE};
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use comqute_ledger::invariants::marketplace::MarketModel;
 use comqute_ledger::invariants::InvariantRunner;
 use comqute_ledger::{Ledger, LedgerBuilder, LedgerError, Transaction};
@@ -84,7 +84,7 @@ pub const WORKER: Identity = Identity([0xB2; 32]);
 /// 1,000,000,000 each.
 pub fn market_builder(config: MarketConfig, funded: &[Identity]) -> LedgerBuilder {
     let mut b = Ledger::builder();
-    for c in marketplace::contracts(config) {
+    for c in comqute_market::contracts(config) {
         b = b.contract_arc(c);
     }
     for id in funded {
@@ -122,7 +122,7 @@ pub fn scenario_spec(nonce: u64) -> JobSpec {
 fn queue(
     l: &mut Ledger,
     who: Identity,
-    contract: comqute_contracts::ContractIndex,
+    contract: comqute_qpi::ContractIndex,
     procedure: u16,
     input: Vec<u8>,
     amount: i64,
@@ -176,7 +176,7 @@ pub fn happy_path(l: &mut Ledger, nonce: u64) -> Result<u64, LedgerError> {
     l.process_tick()?;
     let post = PostResult {
         job_id,
-        result: comqute_contracts::job_registry::JobResult {
+        result: comqute_market::job_registry::JobResult {
             result_hash: Hash32::of(b"the sky scatters blue light"),
             output_tokens: 800,
             runtime: Hash32::ZERO,
@@ -394,10 +394,10 @@ pub fn measure_snapshot_restore(l: &mut Ledger, reps: u32) -> Result<f64, Ledger
 
 /// Number of live (not terminal) jobs on `l`.
 pub fn live_jobs(l: &Ledger) -> Result<u64, LedgerError> {
-    let stats: comqute_contracts::job_registry::NetworkStats = l
+    let stats: comqute_market::job_registry::NetworkStats = l
         .query(
             JOB_REGISTRY,
-            comqute_contracts::job_registry::NETWORK_STATS,
+            comqute_market::job_registry::NETWORK_STATS,
             &(),
         )
         .map_err(LedgerError::Contract)?;

@@ -5,7 +5,7 @@
 pub mod harness;
 pub mod lifecycle;
 
-use comqute_contracts::{Amount, Identity, Tick};
+use comqute_qpi::{Amount, Identity, Tick};
 use comqute_ledger::{Keypair, Ledger, Seed, Transaction};
 
 /// The i-th benchmark key.

@@ -8,14 +8,14 @@
 //! predictable because a fresh registry numbers jobs from 1 in slot order, and slot order is
 //! submission order.
 
-use comqute_contracts::job_registry::{
+use comqute_market::job_registry::{
     GiveUp, JobRef, JobResult, JobSpec, PostResult, Resolve, Sampling, CANCEL, CLAIM, DECLINE,
     DISPUTE, EXPIRE, FAIL, POST_RESULT, RESOLVE, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{self, model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{Capabilities, REGISTER};
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
+use comqute_market::{model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_qpi::contract::encode;
+use comqute_market::worker_registry::{Capabilities, REGISTER};
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use comqute_ledger::{Ledger, LedgerBuilder, Retention, Transaction};
 
 /// Registered workers (none listed as available: jobs are claimed, never auto-matched).
@@ -71,7 +71,7 @@ pub fn config(settlements: u32) -> MarketConfig {
 /// The builder of [`genesis`] (durable ledgers open from a builder).
 pub fn genesis_builder(settlements: u32) -> LedgerBuilder {
     let mut b = Ledger::builder().history(Retention::KeepLast(16));
-    for c in marketplace::contracts(config(settlements)) {
+    for c in comqute_market::contracts(config(settlements)) {
         b = b.contract_arc(c);
     }
     for i in 0..WORKERS {

@@ -57,7 +57,7 @@ fn install_is_idempotent_and_infer_replays_exactly() {
     assert!(!text.is_empty());
     assert_eq!(
         a["resultHash"].as_str().expect("hash"),
-        comqute_contracts::Hash32::of(text.as_bytes()).to_string()
+        comqute_qpi::Hash32::of(text.as_bytes()).to_string()
     );
     let runtime = a["runtime"].as_str().expect("runtime");
     assert_eq!(runtime.len(), 64);

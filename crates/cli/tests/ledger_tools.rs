@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use comqute_contracts::Identity;
+use comqute_qpi::Identity;
 use serde_json::{json, Value};
 
 mod support;

@@ -4,7 +4,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use comqute_contracts::{Amount, ContractIndex, Identity, Tick};
+use comqute_qpi::{Amount, ContractIndex, Identity, Tick};
 use comqute_ledger::{Keypair, Seed, Transaction};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
@@ -270,7 +270,7 @@ fn bad_input_gets_a_typed_4xx_and_the_node_keeps_serving() {
             "unknown tx",
             get(
                 &c,
-                &format!("{base}/v1/tx-status/{}", comqute_contracts::Hash32([9; 32])),
+                &format!("{base}/v1/tx-status/{}", comqute_qpi::Hash32([9; 32])),
             ),
             404,
             "not_found",
@@ -350,7 +350,7 @@ fn blobs_are_content_addressed() {
     };
     let (code, v) = put(body.clone());
     assert_eq!(code, 200, "{v}");
-    let h = comqute_contracts::Hash32::of(&body);
+    let h = comqute_qpi::Hash32::of(&body);
     assert_eq!(v["hash"], h.to_string());
     assert_eq!(put(body.clone()).1["hash"], h.to_string(), "idempotent");
     let got = c
@@ -370,7 +370,7 @@ fn blobs_are_content_addressed() {
         &format!(
             "{}/v1/blobs/{}",
             node.url,
-            comqute_contracts::Hash32::of(b"nope")
+            comqute_qpi::Hash32::of(b"nope")
         ),
     );
     assert_eq!((code, v["code"].as_str()), (404, Some("not_found")));

@@ -4,12 +4,12 @@
 //! field in a contract type shows up in the API without a second definition.
 //!
 //! ```
-//! use comqute_contracts::Amount;
+//! use comqute_qpi::Amount;
 //! #[derive(serde::Serialize)]
 //! struct Paid { job_id: u64, amount: Amount, tokens: u32 }
-//! let v = comqute_contracts::json::to_json(&Paid { job_id: 7, amount: Amount(5), tokens: 3 })?;
+//! let v = comqute_qpi::json::to_json(&Paid { job_id: 7, amount: Amount(5), tokens: 3 })?;
 //! assert_eq!(v, serde_json::json!({"jobId": "7", "amount": "5", "tokens": 3}));
-//! # Ok::<(), comqute_contracts::json::ValueError>(())
+//! # Ok::<(), comqute_qpi::json::ValueError>(())
 //! ```
 
 use std::fmt::Display;

@@ -1,4 +1,4 @@
-//! # comqute-contracts
+//! # comqute-market
 //!
 //! The lowest crate of comqute: the shared newtypes ([`Identity`], [`Hash32`], [`Amount`],
 //! [`Tick`], [`Epoch`], [`ContractIndex`]) with the 60-letter identity codec, the QPI-style

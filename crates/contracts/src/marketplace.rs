@@ -20,7 +20,7 @@
 //! only leave through the job lifecycle and a stake only through the worker registry's rules.
 //!
 //! ```
-//! use comqute_contracts::marketplace::{contracts, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+//! use comqute_market::{contracts, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
 //!
 //! let config = MarketConfig::default();
 //! assert!(config.validate().is_ok());

@@ -38,7 +38,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use comqute_contracts::Hash32;
+use comqute_qpi::Hash32;
 use tokio::sync::mpsc;
 
 use crate::InferenceError;

@@ -9,7 +9,7 @@
 //! strings. The runtime fingerprint a worker posts covers these settings, so a change here
 //! shows as a different fingerprint instead of a silent mismatch.
 
-use comqute_contracts::job_registry::JobSpec;
+use comqute_market::job_registry::JobSpec;
 
 use crate::backend::GenerateRequest;
 use crate::InferenceError;
@@ -44,8 +44,8 @@ pub fn request_for_job(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use comqute_contracts::job_registry::Sampling;
-    use comqute_contracts::{Amount, Hash32};
+    use comqute_market::job_registry::Sampling;
+    use comqute_qpi::{Amount, Hash32};
 
     fn spec() -> JobSpec {
         JobSpec {

@@ -66,7 +66,7 @@ pub use ollama::{OllamaBackend, PullProgress, DEFAULT_OLLAMA_URL};
 pub use openai::OpenAiBackend;
 pub use standin::StandInBackend;
 
-use comqute_contracts::Hash32;
+use comqute_qpi::Hash32;
 
 /// The result hash of a job: blake3 of the UTF-8 bytes of the output text exactly as the
 /// backend produced it (no trimming, no normalisation).
@@ -121,7 +121,7 @@ mod tests {
         assert_ne!(super::result_hash("hi"), super::result_hash("hi "));
         assert_eq!(
             super::result_hash("hi"),
-            comqute_contracts::Hash32::of(b"hi")
+            comqute_qpi::Hash32::of(b"hi")
         );
     }
 }

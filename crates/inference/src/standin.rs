@@ -38,7 +38,7 @@ pub fn is_stand_in_model(name: &str) -> bool {
 }
 
 /// Whether a posted runtime fingerprint is the stand-in's.
-pub fn is_stand_in_fingerprint(fp: &comqute_contracts::Hash32) -> bool {
+pub fn is_stand_in_fingerprint(fp: &comqute_qpi::Hash32) -> bool {
     fp.0.starts_with(FINGERPRINT_PREFIX)
 }
 

@@ -3,16 +3,16 @@
 //! lifecycle (offers started, declined, left unanswered; results, disputes, failures, daemon
 //! sessions, unbonding). `cargo run -p comqute-ledger --example gen_fuzz_seeds`.
 
-use comqute_contracts::job_registry::{
+use comqute_market::job_registry::{
     GiveUp, JobRef, JobResult, JobSpec, PostResult, Sampling, CANCEL, CLAIM, DECLINE, DISPUTE,
     EXPIRE, FAIL, POST_RESULT, START, SUBMIT,
 };
-use comqute_contracts::marketplace::model_id;
-use comqute_contracts::worker_registry::{
+use comqute_market::model_id;
+use comqute_market::worker_registry::{
     Capabilities, Heartbeat, SetAvailable, HEARTBEAT, REGISTER, SET_AVAILABLE, TOP_UP, UNBOND,
     WITHDRAW,
 };
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use comqute_ledger::durable::{inspect_log, DurableConfig, DurableLedger};
 use comqute_ledger::{Ledger, Transaction};
 

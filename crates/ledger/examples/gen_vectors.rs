@@ -3,7 +3,7 @@
 //! The test `tests/vectors.rs` checks the committed file against the code, so the rules
 //! cannot drift silently.
 
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::{Seed, Transaction};
 use serde_json::json;
 

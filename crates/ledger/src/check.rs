@@ -3,8 +3,8 @@
 //! failed, then the receipt with its call tree, transfers and decoded events.
 //!
 //! ```
-//! use comqute_contracts::examples::{Notary, SendMany, SendManyEvent, SendToMany, SEND_MANY, SEND_TO_MANY};
-//! use comqute_contracts::{Amount, Identity};
+//! use comqute_qpi::examples::{Notary, SendMany, SendManyEvent, SendToMany, SEND_MANY, SEND_TO_MANY};
+//! use comqute_qpi::{Amount, Identity};
 //! use comqute_ledger::{check::Expect, Ledger};
 //!
 //! let (alice, bob) = (Identity([1; 32]), Identity([2; 32]));
@@ -22,7 +22,7 @@
 use std::fmt::{self, Debug, Write};
 
 use borsh::BorshDeserialize;
-use comqute_contracts::{ContractIndex, Identity};
+use comqute_qpi::{ContractIndex, Identity};
 
 use crate::ledger::Ledger;
 use crate::receipt::{Receipt, TxStatus};
@@ -65,7 +65,7 @@ impl<'a> Expect<'a> {
         Self::with(Some(StatusCheck::Failed(None)))
     }
     /// Expects the contract to have refused it with the error named `name` (the variant name
-    /// of the contract's own error enum, or of [`comqute_contracts::ContractError`]).
+    /// of the contract's own error enum, or of [`comqute_qpi::ContractError`]).
     pub fn failed_with(name: &str) -> Self {
         Self::with(Some(StatusCheck::Failed(Some(name.to_owned()))))
     }
@@ -278,8 +278,8 @@ impl std::error::Error for CheckFailure {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use comqute_contracts::examples::*;
-    use comqute_contracts::Amount;
+    use comqute_qpi::examples::*;
+    use comqute_qpi::Amount;
 
     #[test]
     fn a_failed_check_explains_itself() {

@@ -1,7 +1,7 @@
 //! The ledger's error: why a request was refused. A transaction that was accepted and then
 //! failed is not an error here; its [`crate::Receipt`] says so.
 
-use comqute_contracts::{ContractError, Hash32, Identity, Tick};
+use comqute_qpi::{ContractError, Hash32, Identity, Tick};
 use thiserror::Error;
 
 use crate::tx::TxError;

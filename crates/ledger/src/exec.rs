@@ -3,8 +3,8 @@
 
 use std::ops::Bound;
 
-use comqute_contracts::qpi::{CallInfo, Contract, Ctx, Host, HostRead, View, MAX_CALL_DEPTH};
-use comqute_contracts::{Amount, ContractError, ContractIndex, Identity};
+use comqute_qpi::contract::{CallInfo, Contract, Ctx, Host, HostRead, View, MAX_CALL_DEPTH};
+use comqute_qpi::{Amount, ContractError, ContractIndex, Identity};
 
 use crate::receipt::{CallRecord, EntryPoint, Transfer, TransferKind};
 use crate::registry::Registry;

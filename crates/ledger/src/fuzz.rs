@@ -2,8 +2,8 @@
 //! committed corpora through exactly the same code (`tests/fuzz_corpus.rs`) without a fuzzer.
 //! Each function panics only when an invariant breaks: that is what a fuzzer reports.
 
-use comqute_contracts::marketplace::{self, MarketConfig};
-use comqute_contracts::{Amount, ContractIndex, Identity};
+use comqute_market::{MarketConfig};
+use comqute_qpi::{Amount, ContractIndex, Identity};
 
 use crate::durable::record::{decode_record, encode_record, RecordBody};
 use crate::{Ledger, Transaction};
@@ -31,16 +31,16 @@ pub fn tick_log(data: &[u8]) {
 
 fn market_genesis() -> Ledger {
     let mut b = Ledger::builder().epoch_ticks(16);
-    for c in marketplace::contracts(MarketConfig::default()) {
+    for c in comqute_market::contracts(MarketConfig::default()) {
         b = b.contract_arc(c);
     }
     for i in 1..=4u8 {
         b = b.fund(Identity([i; 32]), Amount(1_000_000));
     }
     b = b
-        .contract(comqute_contracts::examples::Notary)
-        .contract(comqute_contracts::examples::SendMany)
-        .contract(comqute_contracts::examples::Faulty);
+        .contract(comqute_qpi::examples::Notary)
+        .contract(comqute_qpi::examples::SendMany)
+        .contract(comqute_qpi::examples::Faulty);
     // Invariant: the default market config and the example contracts form a valid genesis.
     b.build().expect("valid fuzz genesis")
 }
@@ -50,8 +50,8 @@ fn market_genesis() -> Ledger {
 /// each. Nothing panics, money is conserved after every tick, the incremental digest equals
 /// a full recomputation, and every function answers (or refuses) any input.
 pub fn contract_calls(data: &[u8]) {
-    use comqute_contracts::examples::{FAULTY, NOTARY, SEND_MANY};
-    use comqute_contracts::marketplace::{ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+    use comqute_qpi::examples::{FAULTY, NOTARY, SEND_MANY};
+    use comqute_market::{ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
     // Selectors 0..5, as the committed seeds use them.
     const CONTRACTS: [u32; 6] = [
         ESCROW.0,

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use comqute_contracts::{Hash32, Identity};
+use comqute_qpi::{Hash32, Identity};
 use ed25519_dalek::{Signer, SigningKey};
 
 use crate::error::LedgerError;

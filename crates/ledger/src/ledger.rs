@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_contracts::qpi::{encode, CallInfo, Contract, TickWork};
-use comqute_contracts::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity, Tick};
+use comqute_qpi::contract::{encode, CallInfo, Contract, TickWork};
+use comqute_qpi::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity, Tick};
 use rustc_hash::FxHashMap;
 
 use crate::error::LedgerError;

@@ -47,8 +47,8 @@
 //!
 //! ## Example: a contract under test
 //! ```
-//! use comqute_contracts::examples::{Notary, SendMany, SendToMany, SEND_MANY, SEND_TO_MANY, STATS, SendManyStats};
-//! use comqute_contracts::{Amount, Identity};
+//! use comqute_qpi::examples::{Notary, SendMany, SendToMany, SEND_MANY, SEND_TO_MANY, STATS, SendManyStats};
+//! use comqute_qpi::{Amount, Identity};
 //! use comqute_ledger::{Ledger, Seed, Transaction, TxStatus};
 //!
 //! let alice = Seed::new(&"a".repeat(55))?.keypair();
@@ -79,7 +79,7 @@
 //! assert_eq!(stats.calls, 2);
 //! ledger.restore("before")?;
 //! assert_eq!(ledger.balance(&bob), Amount(100));
-//! ledger.warp_to_tick(comqute_contracts::Tick(50_000))?;
+//! ledger.warp_to_tick(comqute_qpi::Tick(50_000))?;
 //! assert_eq!(ledger.epoch().0, 5);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

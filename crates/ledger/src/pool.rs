@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use comqute_contracts::Tick;
+use comqute_qpi::Tick;
 use rustc_hash::FxHashMap;
 
 use crate::tx::{Transaction, TxId};

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use comqute_contracts::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity, Tick};
 use serde::{Serialize, Serializer};
 
 use crate::tx::TxId;

@@ -20,8 +20,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use comqute_contracts::qpi::Contract;
-use comqute_contracts::{Amount, Epoch, Hash32, Identity, Tick};
+use comqute_qpi::contract::Contract;
+use comqute_qpi::{Amount, Epoch, Hash32, Identity, Tick};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 

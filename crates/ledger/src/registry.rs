@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use comqute_contracts::qpi::Contract;
-use comqute_contracts::ContractIndex;
+use comqute_qpi::contract::Contract;
+use comqute_qpi::ContractIndex;
 
 use crate::error::LedgerError;
 

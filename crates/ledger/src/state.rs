@@ -23,8 +23,8 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_contracts::qpi::MAX_KEY_LEN;
-use comqute_contracts::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
+use comqute_qpi::contract::MAX_KEY_LEN;
+use comqute_qpi::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 

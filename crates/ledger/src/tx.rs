@@ -8,7 +8,7 @@
 //! verification) over `blake3(everything before the signature)`. The id is `blake3(all
 //! bytes)`, shown in lowercase with the identity codec.
 
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick, MAX_AMOUNT};
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick, MAX_AMOUNT};
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde::Serialize;
 use thiserror::Error;

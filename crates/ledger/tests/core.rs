@@ -4,8 +4,8 @@ mod common;
 
 use borsh::BorshDeserialize;
 use common::*;
-use comqute_contracts::examples::*;
-use comqute_contracts::{Amount, ContractError, Hash32, Identity, Tick};
+use comqute_qpi::examples::*;
+use comqute_qpi::{Amount, ContractError, Hash32, Identity, Tick};
 use comqute_ledger::{DropReason, EntryPoint, LedgerError, Transaction, TxLookup, TxStatus};
 
 fn transfer(k: &comqute_ledger::Keypair, to: Identity, amount: i64, tick: Tick) -> Transaction {
@@ -239,7 +239,7 @@ fn the_example_contract_uses_the_whole_interface() {
     // The epoch hook shares out the epoch's fee: half to a payer drawn by the seed, half burned.
     let burned_before = l.supply().burned;
     let epoch = l.epoch();
-    l.warp_to_epoch(comqute_contracts::Epoch(epoch.0 + 1))
+    l.warp_to_epoch(comqute_qpi::Epoch(epoch.0 + 1))
         .unwrap();
     let closed = l
         .events()
@@ -276,7 +276,7 @@ fn the_example_contract_uses_the_whole_interface() {
         })
     );
     assert_eq!(
-        l.query_raw(comqute_contracts::ContractIndex(77), 1, &[]),
+        l.query_raw(comqute_qpi::ContractIndex(77), 1, &[]),
         Err(ContractError::UnknownContract(77))
     );
     let hooks: Vec<_> = l.hook_failures().to_vec();

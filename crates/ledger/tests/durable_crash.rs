@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use comqute_contracts::{Hash32, Tick};
+use comqute_qpi::{Hash32, Tick};
 use comqute_ledger::durable::{verify, DurableLedger, TxState};
 use comqute_ledger::Ledger;
 use durable_support::*;

@@ -8,9 +8,9 @@ mod durable_support;
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 
-use comqute_contracts::examples::{Faulty, SendMany, NOTARY};
-use comqute_contracts::qpi::{decode_input, encode, Contract, Ctx, View};
-use comqute_contracts::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
+use comqute_qpi::examples::{Faulty, SendMany, NOTARY};
+use comqute_qpi::contract::{decode_input, encode, Contract, Ctx, View};
+use comqute_qpi::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::durable::{
     export, export_ledger, inspect_log, verify, DurableConfig, DurableError, DurableLedger, TxState,
 };

@@ -29,14 +29,14 @@ mod marketplace_common;
 
 use std::collections::BTreeMap;
 
-use comqute_contracts::job_registry::{
+use comqute_market::job_registry::{
     GiveUp, Job, JobEvent, JobRef, JobResult, JobSpec, JobStatus, PostResult, CANCEL, DECLINE,
     DISPUTE, EXPIRE, POST_RESULT, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{Heartbeat, SetAvailable, HEARTBEAT, SET_AVAILABLE};
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_market::{MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_qpi::contract::encode;
+use comqute_market::worker_registry::{Heartbeat, SetAvailable, HEARTBEAT, SET_AVAILABLE};
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::invariants::marketplace as invariants;
 use comqute_ledger::{Ledger, Transaction, TxId};
 use marketplace_common::*;

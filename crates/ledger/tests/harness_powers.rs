@@ -7,9 +7,8 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use comqute_contracts::examples::{SendToMany, FAULTY, FAULTY_SUCCEED, SEND_MANY, SEND_TO_MANY};
-use comqute_contracts::marketplace;
-use comqute_contracts::{Amount, Tick};
+use comqute_qpi::examples::{SendToMany, FAULTY, FAULTY_SUCCEED, SEND_MANY, SEND_TO_MANY};
+use comqute_qpi::{Amount, Tick};
 use comqute_ledger::invariants::marketplace::{MarketAct, MarketModel};
 use comqute_ledger::invariants::{replay_file, ActionModel, InvariantRunner, Verdict};
 use comqute_ledger::record::{Input, Recording, ReplayError};
@@ -162,8 +161,8 @@ fn bounded_history_changes_no_digest() {
     assert_eq!(short.digest(), all.digest());
 }
 
-fn market_contracts() -> Vec<std::sync::Arc<dyn comqute_contracts::qpi::Contract>> {
-    marketplace::contracts(MarketModel::default().config)
+fn market_contracts() -> Vec<std::sync::Arc<dyn comqute_qpi::contract::Contract>> {
+    comqute_market::contracts(MarketModel::default().config)
 }
 
 #[test]
@@ -239,7 +238,7 @@ fn a_recorded_run_replays_with_a_digest_check_at_every_tick() {
         Ok(_) => panic!("expected a divergence at {at}, the replay passed"),
     }
     // Other contracts are refused.
-    let wrong = marketplace::contracts(Default::default())[..2].to_vec();
+    let wrong = comqute_market::contracts(Default::default())[..2].to_vec();
     assert!(matches!(
         rec.replay(wrong),
         Err(ReplayError::Contracts { .. })

@@ -2,8 +2,8 @@
 //! it; a correct contract passes.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_contracts::qpi::{decode_input, encode, Contract, Ctx, KeyBuf, TickWork, View};
-use comqute_contracts::{Amount, ContractError, ContractIndex, Identity};
+use comqute_qpi::contract::{decode_input, encode, Contract, Ctx, KeyBuf, TickWork, View};
+use comqute_qpi::{Amount, ContractError, ContractIndex, Identity};
 use comqute_ledger::invariants::{
     replay_file, ActionModel, Invariant, InvariantFailure, InvariantRunner, Verdict,
 };

@@ -21,17 +21,17 @@ mod marketplace_common;
 use std::collections::BTreeMap;
 
 use borsh::BorshDeserialize;
-use comqute_contracts::job_registry::{
+use comqute_market::job_registry::{
     GiveUp, Job, JobEvent, JobRef, JobResult, JobSpec, JobStatus, PostResult, Resolve, Sampling,
     CANCEL, CLAIM, DECLINE, DISPUTE, EXPIRE, FAIL, MAX_REASON, POST_RESULT, RESOLVE, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{
+use comqute_market::{MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_qpi::contract::encode;
+use comqute_market::worker_registry::{
     Capabilities, Heartbeat, SetAvailable, WorkerEvent, WorkerStatus, HEARTBEAT, REGISTER,
     SET_AVAILABLE, TOP_UP, UNBOND, UPDATE, WITHDRAW,
 };
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::invariants::marketplace as shipped;
 use comqute_ledger::{Ledger, Transaction};
 use marketplace_common::*;
@@ -517,10 +517,10 @@ fn queue(
 }
 
 fn submitted(ledger: &Ledger) -> u64 {
-    let s: comqute_contracts::job_registry::NetworkStats = ledger
+    let s: comqute_market::job_registry::NetworkStats = ledger
         .query(
             JOB_REGISTRY,
-            comqute_contracts::job_registry::NETWORK_STATS,
+            comqute_market::job_registry::NETWORK_STATS,
             &(),
         )
         .expect("stats");
@@ -531,11 +531,11 @@ fn submitted(ledger: &Ledger) -> u64 {
 fn check_slots(ledger: &Ledger) -> Result<(), String> {
     let jobs = all_jobs(ledger);
     for id in ids() {
-        let info: Option<comqute_contracts::worker_registry::WorkerInfo> = ledger
+        let info: Option<comqute_market::worker_registry::WorkerInfo> = ledger
             .query(
                 WORKER_REGISTRY,
-                comqute_contracts::worker_registry::GET_WORKER,
-                &comqute_contracts::worker_registry::WorkerQuery { worker: id },
+                comqute_market::worker_registry::GET_WORKER,
+                &comqute_market::worker_registry::WorkerQuery { worker: id },
             )
             .map_err(|e| e.to_string())?;
         let Some(info) = info else { continue };
@@ -942,11 +942,11 @@ fn check_index(ledger: &Ledger) -> Result<(), String> {
         }
     }
     for id in ids() {
-        let info: Option<comqute_contracts::worker_registry::WorkerInfo> = ledger
+        let info: Option<comqute_market::worker_registry::WorkerInfo> = ledger
             .query(
                 WORKER_REGISTRY,
-                comqute_contracts::worker_registry::GET_WORKER,
-                &comqute_contracts::worker_registry::WorkerQuery { worker: id },
+                comqute_market::worker_registry::GET_WORKER,
+                &comqute_market::worker_registry::WorkerQuery { worker: id },
             )
             .map_err(|e| e.to_string())?;
         match (info, workers.get(&id)) {
@@ -1011,10 +1011,10 @@ fn check_interleaving(steps: &[(Vec<Act>, u8)]) -> Result<Ledger, TestCaseError>
         prop_assert_eq!(job.deadline, None);
         prop_assert!(job.paid <= job.escrow);
     }
-    let stats: comqute_contracts::job_registry::NetworkStats = ledger
+    let stats: comqute_market::job_registry::NetworkStats = ledger
         .query(
             JOB_REGISTRY,
-            comqute_contracts::job_registry::NETWORK_STATS,
+            comqute_market::job_registry::NETWORK_STATS,
             &(),
         )
         .expect("stats");

@@ -10,21 +10,21 @@
 mod marketplace_common;
 
 use borsh::BorshDeserialize;
-use comqute_contracts::escrow::{
+use comqute_market::escrow::{
     self, EscrowEvent, EscrowState, JobEscrow, LockJob, LockStake, RefundJob, ReleaseJob,
     ReturnStake, SlashStake,
 };
-use comqute_contracts::job_registry::{
+use comqute_market::job_registry::{
     EscrowQuote, JobEvent, JobPage, JobRef, JobStatus, JobsByRequester, JobsByWorker, PostResult,
     JOBS_BY_REQUESTER, JOBS_BY_WORKER, JOB_ESCROW, MAX_REASON, POST_RESULT, QUOTE, SUBMIT,
 };
-use comqute_contracts::marketplace::{MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::worker_registry::{
+use comqute_market::{MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_market::worker_registry::{
     self, Assign, Heartbeat, Outcome, Release, SetAvailable, WorkerEvent, WorkerPage, WorkerStatus,
     WorkersByModel, ASSIGN, RELEASE, SET_AVAILABLE, TOP_UP, UNBOND, UPDATE, WITHDRAW,
     WORKERS_BY_MODEL,
 };
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use comqute_ledger::Event;
 use marketplace_common::*;
 
@@ -32,7 +32,7 @@ const CAST: &[&str] = &["alice", "bob", "walt", "wendy", "rex", "mallory"];
 
 /// A llama job spec with a distinct sampling seed, so identical submissions in one tick are
 /// distinct transactions (there are no nonces).
-fn seeded(i: u64, timeout: u32) -> comqute_contracts::job_registry::JobSpec {
+fn seeded(i: u64, timeout: u32) -> comqute_market::job_registry::JobSpec {
     let mut s = spec(llama(), 1_000, 3_000, timeout);
     s.sampling.seed = i;
     s
@@ -580,14 +580,14 @@ fn an_unanswered_offer_reopens_the_job_with_a_small_reputation_loss_and_no_slash
     m.queue(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::CLAIM,
+        comqute_market::job_registry::CLAIM,
         &JobRef { job_id: a },
         0,
     );
     m.queue(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::CLAIM,
+        comqute_market::job_registry::CLAIM,
         &JobRef { job_id: b },
         0,
     );
@@ -802,7 +802,7 @@ fn double_result_and_result_before_start_are_refused() {
     assert_rejected(&m.post(&walt, id2, 1_001), "InvalidResult");
     let zero = PostResult {
         job_id: id2,
-        result: comqute_contracts::job_registry::JobResult {
+        result: comqute_market::job_registry::JobResult {
             result_hash: Hash32::ZERO,
             ..result(5)
         },
@@ -844,20 +844,20 @@ fn insufficient_escrow_and_bad_specs_are_refused_and_refunded() {
         spec(llama(), 1_000, 0, 10),
         spec(llama(), 1_000, 3_000, 0),
         spec(llama(), 1_000, 3_000, 1_000_000),
-        comqute_contracts::job_registry::JobSpec {
+        comqute_market::job_registry::JobSpec {
             min_reputation: 10_001,
             ..spec(llama(), 1, 1, 1)
         },
-        comqute_contracts::job_registry::JobSpec {
+        comqute_market::job_registry::JobSpec {
             prompt_hash: Hash32::ZERO,
             ..spec(llama(), 1, 1, 1)
         },
-        comqute_contracts::job_registry::JobSpec {
+        comqute_market::job_registry::JobSpec {
             prompt_size: 0,
             ..spec(llama(), 1, 1, 1)
         },
-        comqute_contracts::job_registry::JobSpec {
-            sampling: comqute_contracts::job_registry::Sampling {
+        comqute_market::job_registry::JobSpec {
+            sampling: comqute_market::job_registry::Sampling {
                 seed: 1,
                 temperature_milli: 2_001,
             },
@@ -879,11 +879,11 @@ fn unknown_jobs_are_refused_everywhere() {
     let (alice, walt, rex) = (key("alice"), key("walt"), key("rex"));
     m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 1));
     for (who, p) in [
-        (&walt, comqute_contracts::job_registry::CLAIM),
-        (&walt, comqute_contracts::job_registry::START),
-        (&alice, comqute_contracts::job_registry::CANCEL),
-        (&alice, comqute_contracts::job_registry::DISPUTE),
-        (&alice, comqute_contracts::job_registry::EXPIRE),
+        (&walt, comqute_market::job_registry::CLAIM),
+        (&walt, comqute_market::job_registry::START),
+        (&alice, comqute_market::job_registry::CANCEL),
+        (&alice, comqute_market::job_registry::DISPUTE),
+        (&alice, comqute_market::job_registry::EXPIRE),
     ] {
         assert_rejected(&m.job_call(who, p, 77), "UnknownJob");
     }
@@ -891,11 +891,11 @@ fn unknown_jobs_are_refused_everywhere() {
     assert_rejected(&m.fail(&walt, 77, "gone"), "UnknownJob");
     assert_rejected(&m.decline(&walt, 77, "gone"), "UnknownJob");
     assert_rejected(&m.resolve(&rex, 77, true), "UnknownJob");
-    let j: Option<comqute_contracts::job_registry::Job> = m
+    let j: Option<comqute_market::job_registry::Job> = m
         .ledger
         .query(
             JOB_REGISTRY,
-            comqute_contracts::job_registry::GET_JOB,
+            comqute_market::job_registry::GET_JOB,
             &JobRef { job_id: 77 },
         )
         .unwrap();
@@ -977,7 +977,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let r = m.send(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::START,
+        comqute_market::job_registry::START,
         &JobRef { job_id: held },
         5,
     );
@@ -1302,7 +1302,7 @@ fn matching_prefers_price_then_reputation_and_respects_job_limits() {
     let cheap = m.submit(&alice, &spec(llama(), 1_000, 1_000, 100), 1_000);
     assert_eq!(m.job(cheap).status, JobStatus::Open);
     // Too demanding on reputation.
-    let picky = comqute_contracts::job_registry::JobSpec {
+    let picky = comqute_market::job_registry::JobSpec {
         min_reputation: 6_000,
         ..spec(llama(), 1_000, 3_000, 100)
     };
@@ -1441,14 +1441,14 @@ fn a_bystander_expiring_a_started_job_gets_the_challenger_share() {
     m.queue(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::CLAIM,
+        comqute_market::job_registry::CLAIM,
         &JobRef { job_id: 1 },
         0,
     );
     m.queue(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::CLAIM,
+        comqute_market::job_registry::CLAIM,
         &JobRef { job_id: 2 },
         0,
     );
@@ -1458,14 +1458,14 @@ fn a_bystander_expiring_a_started_job_gets_the_challenger_share() {
     m.queue(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::START,
+        comqute_market::job_registry::START,
         &JobRef { job_id: 1 },
         0,
     );
     m.queue(
         &walt,
         JOB_REGISTRY,
-        comqute_contracts::job_registry::START,
+        comqute_market::job_registry::START,
         &JobRef { job_id: 2 },
         0,
     );

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use comqute_contracts::examples::*;
-use comqute_contracts::{Amount, Tick};
+use comqute_qpi::examples::*;
+use comqute_qpi::{Amount, Tick};
 use comqute_ledger::{Keypair, Ledger, Transaction};
 use proptest::prelude::*;
 
@@ -73,7 +73,7 @@ fn action() -> impl Strategy<Value = Action> {
     ]
 }
 
-fn target(keys: &[Keypair], i: usize) -> comqute_contracts::Identity {
+fn target(keys: &[Keypair], i: usize) -> comqute_qpi::Identity {
     keys.get(i)
         .map(|k| k.identity())
         .unwrap_or_else(|| sink(i as u8))

@@ -1,7 +1,7 @@
 //! The committed test vectors (`testdata/vectors.json`) match the code: seeds → identities,
 //! contract ids, hashes, transaction bytes → fields, digest, id and signature validity.
 
-use comqute_contracts::{ContractIndex, Hash32, Identity};
+use comqute_qpi::{ContractIndex, Hash32, Identity};
 use comqute_ledger::{Seed, Transaction};
 use serde_json::Value;
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use comqute_contracts::Hash32;
+use comqute_qpi::Hash32;
 
 use crate::error::ServiceError;
 

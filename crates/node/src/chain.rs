@@ -11,16 +11,16 @@ use crate::wire::{
     JobIndex, JobView, JobsPage, NetworkStatsView, ReceiptView, TickInfo, WarpRequest, WorkerView,
     WorkersPage,
 };
-use comqute_contracts::escrow::JobEscrow;
-use comqute_contracts::job_registry::{
+use comqute_market::escrow::JobEscrow;
+use comqute_market::job_registry::{
     Job, JobPage, JobRef, JobsByRequester, JobsByStatus, JobsByWorker, NetworkStats, GET_JOB,
     JOBS_BY_REQUESTER, JOBS_BY_STATUS, JOBS_BY_WORKER, JOB_ESCROW, NETWORK_STATS,
 };
-use comqute_contracts::marketplace::{JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::worker_registry::{
+use comqute_market::{JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_market::worker_registry::{
     WorkerInfo, WorkerPage, WorkerQuery, WorkersByModel, GET_WORKER, MODEL_NAME, WORKERS_BY_MODEL,
 };
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::durable::{DurableLedger, TxOutcome, TxRecord, TxState};
 use comqute_ledger::{Event, Ledger, Transaction, TxId, TxLookup, TxStatus, VerifiedTx};
 use tokio::sync::{mpsc, watch};
@@ -145,16 +145,16 @@ impl Chain {
             Chain::Durable(d) => d.events_total() - ledger.events().len() as u64,
         };
         let registry = ledger.registry();
-        let describe = |c: comqute_contracts::ContractIndex, data: &[u8]| {
+        let describe = |c: comqute_qpi::ContractIndex, data: &[u8]| {
             registry
                 .get(c)
                 .map(|k| crate::wire::described(k.as_ref(), data))
         };
-        let error_fields = |e: Option<&comqute_contracts::ContractError>| match e {
+        let error_fields = |e: Option<&comqute_qpi::ContractError>| match e {
             Some(e) => (
                 e.code(),
                 match e {
-                    comqute_contracts::ContractError::Rejected { name, .. } => Some(name.clone()),
+                    comqute_qpi::ContractError::Rejected { name, .. } => Some(name.clone()),
                     _ => None,
                 },
                 Some(hex::encode(borsh::to_vec(e).unwrap_or_default())),
@@ -318,7 +318,7 @@ impl Warp {
 
 /// The amount a devnet faucet may create at once: 1 to 10^15.
 pub fn faucet_amount(n: i64) -> Result<Amount, ServiceError> {
-    if n > 0 && n <= comqute_contracts::MAX_AMOUNT {
+    if n > 0 && n <= comqute_qpi::MAX_AMOUNT {
         Ok(Amount(n))
     } else {
         Err(ServiceError::BadParam {

@@ -4,7 +4,7 @@
 //! fault it is. Nothing here knows HTTP: the API maps the kind to a status, once
 //! (`crate::api::http_status`); the SDK's embedded transport passes the code on.
 
-use comqute_contracts::ContractError;
+use comqute_qpi::ContractError;
 use comqute_ledger::durable::DurableError;
 use comqute_ledger::{LedgerError, TxError};
 

@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 
-use comqute_contracts::{Amount, ContractIndex, Identity};
+use comqute_qpi::{Amount, ContractIndex, Identity};
 use comqute_ledger::Ledger;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -161,7 +161,7 @@ pub fn node_json(data: &[u8]) {
 
     if let Some(f) = body::<FaucetRequest>("faucet", data) {
         if let Some((id, amount)) = check("faucet", faucet_params(&f)) {
-            assert!(amount.0 > 0 && amount.0 <= comqute_contracts::MAX_AMOUNT);
+            assert!(amount.0 > 0 && amount.0 <= comqute_qpi::MAX_AMOUNT);
             GENESIS.with(|g| {
                 let mut l = g.borrow_mut().fork();
                 let before = l.balance(&id);

@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use comqute_contracts::marketplace::MarketConfig;
-use comqute_contracts::Identity;
+use comqute_market::MarketConfig;
+use comqute_qpi::Identity;
 
 /// The file in a data directory that records its marketplace settings.
 pub const MARKET_FILE: &str = "market.json";

@@ -47,9 +47,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use comqute_contracts::examples::{Faulty, Notary, SendMany};
-use comqute_contracts::marketplace::{self, MarketConfig};
-use comqute_contracts::{Amount, Identity};
+use comqute_qpi::examples::{Faulty, Notary, SendMany};
+use comqute_market::{MarketConfig};
+use comqute_qpi::{Amount, Identity};
 use comqute_ledger::durable::{DurableConfig, DurableLedger};
 use comqute_ledger::{Ledger, LedgerBuilder};
 use tokio::sync::oneshot;
@@ -99,7 +99,7 @@ pub fn default_genesis() -> LedgerBuilder {
 /// The default genesis with custom marketplace settings (a resolver, shorter windows).
 pub fn market_genesis(config: &MarketConfig) -> LedgerBuilder {
     let mut b = Ledger::builder();
-    for c in marketplace::contracts(config.clone()) {
+    for c in comqute_market::contracts(config.clone()) {
         b = b.contract_arc(c);
     }
     b.contract(Notary).contract(SendMany).contract(Faulty)

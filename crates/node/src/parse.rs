@@ -2,7 +2,7 @@
 //! bodies): every failure is a [`ServiceError`] with its code. The HTTP adapters and the
 //! services that take wire bodies use the same ones.
 
-use comqute_contracts::{Hash32, Identity};
+use comqute_qpi::{Hash32, Identity};
 use serde::de::DeserializeOwned;
 
 use crate::error::ServiceError;
@@ -10,7 +10,7 @@ use crate::error::ServiceError;
 /// An identity (60 uppercase letters).
 pub fn identity(s: &str) -> Result<Identity, ServiceError> {
     s.parse().map_err(
-        |e: comqute_contracts::CodecError| ServiceError::BadIdentity {
+        |e: comqute_qpi::CodecError| ServiceError::BadIdentity {
             value: s.to_owned(),
             detail: e.to_string(),
         },
@@ -20,7 +20,7 @@ pub fn identity(s: &str) -> Result<Identity, ServiceError> {
 /// A hash or transaction id (60 lowercase letters or 64 hex digits).
 pub fn hash(s: &str) -> Result<Hash32, ServiceError> {
     s.parse().map_err(
-        |e: comqute_contracts::CodecError| ServiceError::BadIdentity {
+        |e: comqute_qpi::CodecError| ServiceError::BadIdentity {
             value: s.to_owned(),
             detail: e.to_string(),
         },

@@ -15,8 +15,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use comqute_contracts::job_registry::{Job, JobStatus};
-use comqute_contracts::Identity;
+use comqute_market::job_registry::{Job, JobStatus};
+use comqute_qpi::Identity;
 use comqute_ledger::Ledger;
 use ed25519_dalek::{Signature, VerifyingKey};
 use tokio::sync::{mpsc, watch};

@@ -6,10 +6,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_contracts::escrow::EscrowEvent;
-use comqute_contracts::job_registry::JobEvent;
-use comqute_contracts::worker_registry::WorkerEvent;
-use comqute_contracts::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
+use comqute_market::escrow::EscrowEvent;
+use comqute_market::job_registry::JobEvent;
+use comqute_market::worker_registry::WorkerEvent;
+use comqute_qpi::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::{Keypair, Transaction, TxId};
 use comqute_wire::{
     decode_event, token_digest, EventView, MarketEvent, ReceiptView, TickInfo, TokenChunk,

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::{Ledger, Transaction, TxId};
 use comqute_node::chain::{Chain, Warp};
 use comqute_node::tokens::TokenFeed;

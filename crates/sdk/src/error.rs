@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use comqute_contracts::{ContractError, Hash32};
+use comqute_qpi::{ContractError, Hash32};
 use comqute_ledger::{LedgerError, TxId};
 
 /// Why an SDK call failed.

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use comqute_contracts::job_registry::{Job, JobStatus};
+use comqute_market::job_registry::{Job, JobStatus};
 use comqute_ledger::Keypair;
 
 use crate::client::{Client, Subscription, TokenEvent, TxReceipt};

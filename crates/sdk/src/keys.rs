@@ -21,7 +21,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use comqute_contracts::Identity;
+use comqute_qpi::Identity;
 use comqute_ledger::{Keypair, Seed};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};

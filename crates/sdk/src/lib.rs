@@ -80,7 +80,7 @@ pub mod keys;
 pub mod market;
 pub mod remote;
 
-pub use comqute_contracts::{
+pub use comqute_qpi::{
     self as contracts, Amount, ContractIndex, Epoch, Hash32, Identity, Tick,
 };
 pub use comqute_ledger::{

@@ -7,22 +7,22 @@
 //! the worker registry's job slots); they are here for completeness and tools, and fail with
 //! `NotAuthorized` when a person signs them.
 
-use comqute_contracts::escrow::{
+use comqute_market::escrow::{
     self, EscrowTotals, JobEscrow, JobEscrowQuery, LockJob, LockStake, RefundJob, ReleaseJob,
     ReturnStake, SlashStake, StakeAccount, StakeQuery,
 };
-use comqute_contracts::job_registry::{
+use comqute_market::job_registry::{
     self as jr, EscrowQuote, Job, JobPage, JobRef, JobResult, JobSpec, JobStatus, JobsByRequester,
     JobsByStatus, JobsByWorker, NetworkStats, PostResult, Resolve, Sampling,
 };
-use comqute_contracts::marketplace::{
+use comqute_market::{
     model_id, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY,
 };
-use comqute_contracts::worker_registry::{
+use comqute_market::worker_registry::{
     self as wr, Assign, Capabilities, FindWorker, Heartbeat, ModelPage, ModelsQuery, Release,
     SetAvailable, WorkerInfo, WorkerPage, WorkerQuery, WorkerStats, WorkersByModel,
 };
-use comqute_contracts::{Amount, Hash32, Identity};
+use comqute_qpi::{Amount, Hash32, Identity};
 use comqute_ledger::Keypair;
 
 use comqute_wire::{id_page, JobIndex};
@@ -525,7 +525,7 @@ impl JobRequest {
         if self.max_price_per_1k.0 <= 0 {
             return Err(RequestError::Price(self.max_price_per_1k));
         }
-        if comqute_contracts::marketplace::required_escrow(
+        if comqute_market::required_escrow(
             self.max_output_tokens,
             self.max_price_per_1k,
         )

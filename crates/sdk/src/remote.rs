@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use base64::Engine;
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::{Transaction, TxId};
 use comqute_wire::routes::{self, v1};
 use comqute_wire::{

@@ -2,9 +2,9 @@
 //! its own description (issue 17): the notary example added to a marketplace genesis with one
 //! line.
 
-use comqute_contracts::examples::{Notary, NOTARY, NOTARY_RECORD};
-use comqute_contracts::marketplace::{contracts, MarketConfig};
-use comqute_contracts::{Amount, Hash32};
+use comqute_qpi::examples::{Notary, NOTARY, NOTARY_RECORD};
+use comqute_market::{contracts, MarketConfig};
+use comqute_qpi::{Amount, Hash32};
 use comqute_ledger::{Ledger, Seed};
 use comqute_sdk::Client;
 

@@ -16,14 +16,14 @@
 //!   [`decode_event`]): the node knows no contract's events by name.
 //! - Every error: [`ErrorBody`] `{"code", "message"}`.
 
-pub use comqute_contracts::json as value;
+pub use comqute_qpi::json as value;
 
 use borsh::BorshDeserialize;
-use comqute_contracts::escrow::EscrowEvent;
-use comqute_contracts::job_registry::{Job, JobEvent, JobStatus};
-use comqute_contracts::marketplace::{ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::worker_registry::WorkerEvent;
-use comqute_contracts::{ContractIndex, Hash32};
+use comqute_market::escrow::EscrowEvent;
+use comqute_market::job_registry::{Job, JobEvent, JobStatus};
+use comqute_market::{ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_market::worker_registry::WorkerEvent;
+use comqute_qpi::{ContractIndex, Hash32};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -325,7 +325,7 @@ pub struct ReceiptView {
     pub error_code: Option<u16>,
     /// The rejection's name (its enum variant).
     pub error_name: Option<String>,
-    /// The contract error, borsh in hex (decodes to `comqute_contracts::ContractError`).
+    /// The contract error, borsh in hex (decodes to `comqute_qpi::ContractError`).
     pub error_hex: Option<String>,
     /// The procedure's output, borsh in hex.
     pub output_hex: String,
@@ -573,10 +573,10 @@ pub fn decode_event(contract: ContractIndex, data: &[u8]) -> Option<MarketEvent>
 }
 
 /// An event as the emitting contract describes it: its name, and its JSON rendering
-/// ([`comqute_contracts::qpi::Contract::event_json`]) or, for a contract that renders none,
+/// ([`comqute_qpi::contract::Contract::event_json`]) or, for a contract that renders none,
 /// its text description.
 pub fn described(
-    c: &dyn comqute_contracts::qpi::Contract,
+    c: &dyn comqute_qpi::contract::Contract,
     data: &[u8],
 ) -> (String, Result<Value, String>) {
     let name = c.name().to_string();
@@ -617,7 +617,7 @@ impl EventView {
     pub fn to_event(&self) -> Result<comqute_ledger::Event, String> {
         Ok(comqute_ledger::Event {
             seq: self.seq,
-            tick: comqute_contracts::Tick(self.tick),
+            tick: comqute_qpi::Tick(self.tick),
             tx: match &self.tx {
                 Some(t) => Some(t.parse().map_err(|e| format!("event tx id {t:?}: {e}"))?),
                 None => None,
@@ -634,9 +634,9 @@ pub struct JobFilter {
     /// In this status.
     pub status: Option<JobStatus>,
     /// Submitted by this identity.
-    pub requester: Option<comqute_contracts::Identity>,
+    pub requester: Option<comqute_qpi::Identity>,
     /// Held (now or last) by this worker.
-    pub worker: Option<comqute_contracts::Identity>,
+    pub worker: Option<comqute_qpi::Identity>,
 }
 
 /// The index a job listing walks: the most selective one its filter names (requester, then
@@ -644,9 +644,9 @@ pub struct JobFilter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobIndex {
     /// The requester's jobs.
-    Requester(comqute_contracts::Identity),
+    Requester(comqute_qpi::Identity),
     /// The jobs a worker holds or held.
-    Worker(comqute_contracts::Identity),
+    Worker(comqute_qpi::Identity),
     /// The jobs in a status.
     Status(JobStatus),
     /// Every job, by id (ids run from 1 to the number submitted).
@@ -694,8 +694,8 @@ mod tests {
 
     #[test]
     fn a_listing_walks_the_most_selective_index_and_pages_ids() {
-        let who = comqute_contracts::Identity([7; 32]);
-        let st = comqute_contracts::job_registry::JobStatus::Open;
+        let who = comqute_qpi::Identity([7; 32]);
+        let st = comqute_market::job_registry::JobStatus::Open;
         let f = |status, requester, worker| JobFilter {
             status,
             requester,
@@ -719,7 +719,7 @@ mod tests {
     }
 
     use super::*;
-    use comqute_contracts::Amount;
+    use comqute_qpi::Amount;
 
     #[test]
     fn events_render_with_type_and_fields() {

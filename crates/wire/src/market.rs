@@ -9,22 +9,22 @@
 
 use std::collections::BTreeMap;
 
-use comqute_contracts::escrow::{EscrowState, EscrowTotals, JobEscrow};
-use comqute_contracts::job_registry::{
+use comqute_market::escrow::{EscrowState, EscrowTotals, JobEscrow};
+use comqute_market::job_registry::{
     Job, JobCounters, JobResult, JobSpec, JobStatus, NetworkStats, Sampling,
 };
-use comqute_contracts::qpi::Entry;
-use comqute_contracts::worker_registry::{
+use comqute_qpi::contract::Entry;
+use comqute_market::worker_registry::{
     Capabilities, Worker, WorkerInfo, WorkerStats, WorkerStatus,
 };
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use serde::{Deserialize, Serialize};
 
 use crate::dec;
 
 /// Serde for an [`Amount`] as a decimal string (a number is accepted when reading).
 pub mod amount {
-    use comqute_contracts::Amount;
+    use comqute_qpi::Amount;
     use serde::{Deserializer, Serializer};
 
     /// Writes the amount as a string.
@@ -660,7 +660,7 @@ pub struct ContractsResponse {
     pub contracts: Vec<ContractView>,
 }
 
-/// A contract as it describes itself ([`comqute_contracts::qpi::Contract::meta`]).
+/// A contract as it describes itself ([`comqute_qpi::contract::Contract::meta`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContractView {
     /// Its index.
@@ -697,7 +697,7 @@ impl From<&Entry> for EntryView {
 
 impl ContractView {
     /// The view of a contract: its index, name and self-description.
-    pub fn new(c: &dyn comqute_contracts::qpi::Contract) -> ContractView {
+    pub fn new(c: &dyn comqute_qpi::contract::Contract) -> ContractView {
         let m = c.meta();
         let list = |es: &[Entry]| es.iter().map(EntryView::from).collect();
         ContractView {
@@ -715,7 +715,7 @@ impl ContractView {
 mod tests {
     use super::*;
     use crate::value;
-    use comqute_contracts::job_registry::{JobResult, JobSpec, Sampling};
+    use comqute_market::job_registry::{JobResult, JobSpec, Sampling};
     use serde_json::{json, Value};
 
     fn job(result: bool) -> Job {

@@ -15,12 +15,12 @@ use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
 use clap::Args;
-use comqute_contracts::job_registry::{
+use comqute_market::job_registry::{
     JobRef, JobResult, JobSpec, PostResult, Sampling, CLAIM, POST_RESULT, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{self, model_id, MarketConfig, JOB_REGISTRY};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
+use comqute_market::{model_id, MarketConfig, JOB_REGISTRY};
+use comqute_qpi::contract::encode;
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use comqute_ledger::durable::{DurableConfig, DurableLedger};
 use comqute_ledger::tx::verify_all;
 use comqute_ledger::{Keypair, Ledger, LedgerBuilder, Seed, Transaction};
@@ -80,7 +80,7 @@ fn genesis(a: &Actors) -> LedgerBuilder {
         ..MarketConfig::default()
     };
     let mut b = Ledger::builder().epoch_ticks(100_000);
-    for c in marketplace::contracts(config) {
+    for c in comqute_market::contracts(config) {
         b = b.contract_arc(c);
     }
     for k in a.workers.iter().chain(&a.requesters) {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use base64::Engine;
 use clap::Args;
-use comqute_contracts::{Amount, Identity, Tick};
+use comqute_qpi::{Amount, Identity, Tick};
 use comqute_ledger::{Keypair, Transaction};
 use comqute_node::wire::{routes, ErrorBody, TickInfoResponse};
 use comqute_node::{Node, NodeConfig};

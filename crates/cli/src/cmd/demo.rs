@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, ensure, Context, Result};
 use clap::{Args, ValueEnum};
-use comqute_contracts::job_registry::{JobStatus, Sampling};
-use comqute_contracts::marketplace::MarketConfig;
-use comqute_contracts::{Amount, Identity};
+use comqute_market::job_registry::{JobStatus, Sampling};
+use comqute_market::MarketConfig;
+use comqute_qpi::{Amount, Identity};
 use comqute_inference::install::InstallEvent;
 use comqute_node::{Node, NodeConfig};
 use comqute_sdk::{Client, JobRequest, Keypair, Seed, TokenEvent};

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use comqute_contracts::qpi::Contract;
-use comqute_contracts::Tick;
+use comqute_qpi::contract::Contract;
+use comqute_qpi::Tick;
 use comqute_ledger::durable;
 
 /// Ledger tools.

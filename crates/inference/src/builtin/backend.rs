@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use comqute_contracts::Hash32;
+use comqute_qpi::Hash32;
 use tokio::sync::Semaphore;
 
 use super::{BuiltinModel, GenerateRequest as BuiltinRequest, ENGINE};

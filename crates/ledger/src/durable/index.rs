@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_contracts::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
 use redb::{Database, Durability, TableDefinition};
 use serde::Serialize;
 

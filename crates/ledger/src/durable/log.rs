@@ -16,7 +16,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use comqute_contracts::Tick;
+use comqute_qpi::Tick;
 
 use super::record::{decode_record, FrameError, RecordBody, RECORD_MAGIC};
 use super::{io_err, sync_dir, DurableError};

@@ -32,8 +32,8 @@
 //! [`DurableError`] naming the file, the byte offset and the tick. Never a silent fork.
 //!
 //! ```
-//! use comqute_contracts::examples::Notary;
-//! use comqute_contracts::{Amount, Identity};
+//! use comqute_qpi::examples::Notary;
+//! use comqute_qpi::{Amount, Identity};
 //! use comqute_ledger::durable::{DurableConfig, DurableLedger};
 //! use comqute_ledger::{Ledger, Transaction};
 //!
@@ -49,7 +49,7 @@
 //!
 //! let (node, report) = DurableLedger::open(&dir, genesis(), DurableConfig::default())?;
 //! assert!(report.warnings.is_empty());
-//! assert_eq!(node.tx_status(&id)?.record().map(|r| r.tick), Some(comqute_contracts::Tick(1)));
+//! assert_eq!(node.tx_status(&id)?.record().map(|r| r.tick), Some(comqute_qpi::Tick(1)));
 //! assert_eq!(node.ledger().balance(&Identity([2; 32])), Amount(5));
 //! # drop(node); std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -68,7 +68,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use comqute_contracts::{Amount, Epoch, Identity, Tick};
+use comqute_qpi::{Amount, Epoch, Identity, Tick};
 use thiserror::Error;
 
 use crate::error::LedgerError;
@@ -292,7 +292,7 @@ pub struct DurableLedger {
     dir: PathBuf,
     config: DurableConfig,
     ledger: Ledger,
-    fingerprint: comqute_contracts::Hash32,
+    fingerprint: comqute_qpi::Hash32,
     log: LogWriter,
     index: Option<Arc<Index>>,
     worker: Worker,
@@ -710,7 +710,7 @@ impl DurableLedger {
                 verified: verified @ false,
             } = op
             {
-                let id = comqute_contracts::Hash32::of(tx);
+                let id = comqute_qpi::Hash32::of(tx);
                 if let Some(r) = self.ledger.receipt(&id) {
                     let bad = matches!(
                         r.status,
@@ -856,7 +856,7 @@ fn batch_since(ledger: &Ledger, seen: &mut Seen, records: u64, event_base: u64) 
 /// records it includes and the events emitted before it.
 pub(crate) fn load_snapshot(
     path: &Path,
-    fingerprint: comqute_contracts::Hash32,
+    fingerprint: comqute_qpi::Hash32,
     genesis: &Ledger,
 ) -> Result<(Ledger, u64, u64), String> {
     let body = snapshot::read_snapshot(path)?;

@@ -9,7 +9,7 @@
 //! (read from the header, it names the tick in errors even when the body does not decode).
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 
 use crate::receipt::TickSummary;
 

@@ -1,6 +1,6 @@
 //! Replaying records: applying their inputs to a ledger and checking every digest.
 
-use comqute_contracts::Tick;
+use comqute_qpi::Tick;
 
 use crate::ledger::Ledger;
 use crate::tx::Transaction;

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_contracts::{ContractIndex, Hash32, Tick};
+use comqute_qpi::{ContractIndex, Hash32, Tick};
 
 use crate::ledger::{Ledger, LedgerConfig};
 use crate::pool::PendingTx;
@@ -47,7 +47,7 @@ pub(crate) struct SnapshotBody {
     pub state_digest: Hash32,
     pub minted: i128,
     pub burned: i128,
-    pub accounts: Vec<(comqute_contracts::Identity, Account)>,
+    pub accounts: Vec<(comqute_qpi::Identity, Account)>,
     /// (contract, key, value), sorted.
     pub kv: Vec<(u32, Vec<u8>, Vec<u8>)>,
     /// (contract, key), sorted.

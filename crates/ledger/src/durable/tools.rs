@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use comqute_contracts::qpi::Contract;
-use comqute_contracts::{ContractIndex, Hash32, Tick};
+use comqute_qpi::contract::Contract;
+use comqute_qpi::{ContractIndex, Hash32, Tick};
 use serde_json::{json, Value};
 
 use crate::ledger::Ledger;

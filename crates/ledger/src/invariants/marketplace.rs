@@ -29,19 +29,19 @@ use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use borsh::BorshDeserialize;
-use comqute_contracts::escrow::{EscrowEvent, EscrowTotals, TOTALS};
-use comqute_contracts::job_registry::{
+use comqute_market::escrow::{EscrowEvent, EscrowTotals, TOTALS};
+use comqute_market::job_registry::{
     GiveUp, Job, JobPage, JobRef, JobResult, JobSpec, JobStatus, JobsByStatus, NetworkStats,
     PostResult, Resolve, Sampling, CANCEL, CLAIM, DECLINE, DISPUTE, EXPIRE, FAIL, GET_JOB,
     JOBS_BY_STATUS, MAX_REASON, NETWORK_STATS, POST_RESULT, RESOLVE, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{self, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
-use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{
+use comqute_market::{MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_qpi::contract::encode;
+use comqute_market::worker_registry::{
     Capabilities, Outcome, WorkerEvent, HEARTBEAT, REGISTER, SET_AVAILABLE, TOP_UP, UNBOND, UPDATE,
     WITHDRAW,
 };
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 
 use super::{ActionModel, Invariant};
 use crate::error::LedgerError;
@@ -187,10 +187,10 @@ const LLAMA: &str = "llama3.2:1b";
 const MISTRAL: &str = "mistral:7b";
 
 fn llama() -> Hash32 {
-    marketplace::model_id(LLAMA)
+    comqute_market::model_id(LLAMA)
 }
 fn mistral() -> Hash32 {
-    marketplace::model_id(MISTRAL)
+    comqute_market::model_id(MISTRAL)
 }
 
 fn models(mask: u8) -> Vec<String> {
@@ -380,7 +380,7 @@ impl MarketModel {
         if self.record {
             b = b.record();
         }
-        for c in marketplace::contracts(self.config.clone()) {
+        for c in comqute_market::contracts(self.config.clone()) {
             b = b.contract_arc(c);
         }
         for i in 0..ACTORS {
@@ -461,7 +461,7 @@ impl MarketModel {
                 w(who),
                 WORKER_REGISTRY,
                 HEARTBEAT,
-                encode(&comqute_contracts::worker_registry::Heartbeat {
+                encode(&comqute_market::worker_registry::Heartbeat {
                     session: session(s),
                     takeover,
                 }),
@@ -475,7 +475,7 @@ impl MarketModel {
                 w(who),
                 WORKER_REGISTRY,
                 SET_AVAILABLE,
-                encode(&comqute_contracts::worker_registry::SetAvailable {
+                encode(&comqute_market::worker_registry::SetAvailable {
                     available: on,
                     session: session(s),
                 }),
@@ -551,7 +551,7 @@ impl MarketModel {
                 job,
                 worker_wins,
             } => {
-                let r = comqute_contracts::job_registry::Resolve {
+                let r = comqute_market::job_registry::Resolve {
                     job_id: job_id(job, submitted),
                     worker_wins,
                 };

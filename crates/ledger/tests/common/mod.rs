@@ -1,8 +1,8 @@
 //! Shared set-up for the ledger's behaviour tests.
 #![allow(dead_code)]
 
-use comqute_contracts::examples::{Faulty, Notary, SendMany};
-use comqute_contracts::{Amount, Identity};
+use comqute_qpi::examples::{Faulty, Notary, SendMany};
+use comqute_qpi::{Amount, Identity};
 use comqute_ledger::{Keypair, Ledger, LedgerBuilder, Seed};
 
 /// The i-th test key: seed "aaa…" with the last letters spelling i in base 26.

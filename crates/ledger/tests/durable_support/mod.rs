@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use comqute_contracts::examples::*;
-use comqute_contracts::qpi::Contract;
-use comqute_contracts::{Amount, Hash32, Identity, Tick};
+use comqute_qpi::examples::*;
+use comqute_qpi::contract::Contract;
+use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use comqute_ledger::durable::{DurableConfig, DurableError, DurableLedger};
 use comqute_ledger::state::Account;
 use comqute_ledger::{Keypair, Ledger, LedgerBuilder, Seed, Transaction, TxId};

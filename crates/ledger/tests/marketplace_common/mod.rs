@@ -4,21 +4,21 @@
 #![allow(dead_code)]
 
 use borsh::BorshSerialize;
-use comqute_contracts::escrow::{EscrowTotals, TOTALS};
-use comqute_contracts::job_registry::{
+use comqute_market::escrow::{EscrowTotals, TOTALS};
+use comqute_market::job_registry::{
     GiveUp, Job, JobPage, JobRef, JobSpec, JobStatus, JobsByStatus, NetworkStats, PostResult,
     Resolve, Sampling, CANCEL, CLAIM, DECLINE, DISPUTE, EXPIRE, FAIL, GET_JOB, JOBS_BY_STATUS,
     NETWORK_STATS, POST_RESULT, RESOLVE, START, SUBMIT,
 };
-use comqute_contracts::marketplace::{
+use comqute_market::{
     self, model_id, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY,
 };
-use comqute_contracts::qpi::encode;
-use comqute_contracts::worker_registry::{
+use comqute_qpi::contract::encode;
+use comqute_market::worker_registry::{
     Capabilities, Heartbeat, SetAvailable, WorkerInfo, WorkerQuery, GET_WORKER, HEARTBEAT,
     REGISTER, SET_AVAILABLE,
 };
-use comqute_contracts::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_ledger::invariants::marketplace as marketplace_invariants;
 use comqute_ledger::{Keypair, Ledger, LedgerBuilder, Receipt, Seed, Transaction, TxId, TxStatus};
 
@@ -366,8 +366,8 @@ impl Market {
 }
 
 /// The result every test posts: a fixed hash, `tokens` tokens, a runtime fingerprint.
-pub fn result(tokens: u32) -> comqute_contracts::job_registry::JobResult {
-    comqute_contracts::job_registry::JobResult {
+pub fn result(tokens: u32) -> comqute_market::job_registry::JobResult {
+    comqute_market::job_registry::JobResult {
         result_hash: Hash32::of(b"Rayleigh scattering."),
         output_tokens: tokens,
         runtime: Hash32::of(b"ollama 0.5 q4_K_M"),

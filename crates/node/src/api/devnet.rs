@@ -21,7 +21,7 @@ use crate::NodeState;
 use axum::extract::State;
 use axum::routing::post;
 use axum::Json;
-use comqute_contracts::{Amount, Identity, Tick};
+use comqute_qpi::{Amount, Identity, Tick};
 
 /// Devnet powers (each refuses with 403 `devnet_only` on a node without them).
 pub fn router() -> AreaRouter {

@@ -20,9 +20,9 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::Json;
-use comqute_contracts::job_registry::JobStatus;
-use comqute_contracts::marketplace::{model_id, MAX_PAGE};
-use comqute_contracts::Hash32;
+use comqute_market::job_registry::JobStatus;
+use comqute_market::{model_id, MAX_PAGE};
+use comqute_qpi::Hash32;
 
 use super::{parse_hash, parse_identity, parse_job_id, AreaRouter, QueryParams};
 use crate::error::ServiceError;
@@ -89,7 +89,7 @@ fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ServiceErro
 }
 
 /// `GET /v1/contracts`: every contract as it describes itself, ascending by index
-/// ([`comqute_contracts::qpi::Contract::meta`]).
+/// ([`comqute_qpi::contract::Contract::meta`]).
 pub async fn contracts(
     State(s): State<Arc<NodeState>>,
 ) -> Result<Json<ContractsResponse>, ServiceError> {

@@ -186,7 +186,7 @@ pub async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use comqute_contracts::ContractError;
+    use comqute_qpi::ContractError;
     use comqute_ledger::LedgerError;
 
     #[test]
@@ -217,7 +217,7 @@ mod tests {
             ),
             (
                 ServiceError::Ledger(LedgerError::TickFull {
-                    tick: comqute_contracts::Tick(3),
+                    tick: comqute_qpi::Tick(3),
                     capacity: 1,
                 }),
                 "tick_full",

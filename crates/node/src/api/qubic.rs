@@ -13,7 +13,7 @@ use crate::NodeState;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::Json;
-use comqute_contracts::{ContractIndex, Tick};
+use comqute_qpi::{ContractIndex, Tick};
 use comqute_ledger::Transaction;
 
 /// The Qubic-shaped RPC.
