@@ -88,7 +88,7 @@ async fn serve_one_job(client: &Client, walt: &Keypair, requester: Identity) -> 
 /// the job's event types, the network statistics without time-dependent fields.
 async fn outcome(client: &Client, job_id: u64, alice: &Identity, walt: &Identity) -> Value {
     let job = client.jobs().job(job_id).await.unwrap();
-    let mut job = wire::job_json(&job).unwrap();
+    let mut job = serde_json::to_value(wire::JobView::from(&job)).unwrap();
     for k in [
         "submittedAt",
         "assignedAt",
@@ -100,7 +100,11 @@ async fn outcome(client: &Client, job_id: u64, alice: &Identity, walt: &Identity
         job.as_object_mut().unwrap().remove(k);
     }
     let worker = client.workers().get(walt).await.unwrap().unwrap().worker;
-    let mut stats = wire::stats_json(&client.jobs().stats().await.unwrap(), 0).unwrap();
+    let mut stats = serde_json::to_value(wire::NetworkStatsView::new(
+        &client.jobs().stats().await.unwrap(),
+        0,
+    ))
+    .unwrap();
     stats.as_object_mut().unwrap().remove("tick");
     stats["workers"].as_object_mut().unwrap().remove("online");
     let mut kinds = Vec::new();

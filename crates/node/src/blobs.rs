@@ -1,6 +1,7 @@
 //! Content-addressed storage for prompts and results: a body is stored under its blake3
 //! hash, in the data directory (`blobs/ab/cdef…`, written to a temporary file, synced and
-//! renamed) or in memory. Putting the same body twice is a no-op.
+//! renamed) or in memory. Putting the same body twice is a no-op. [`BlobService`] is the
+//! node's face of it, with the size limit.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use std::sync::Mutex;
 
 use comqute_qpi::Hash32;
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
 
 /// Where blobs live.
 pub enum BlobStore {
@@ -18,8 +19,8 @@ pub enum BlobStore {
     Memory(Mutex<BTreeMap<Hash32, Vec<u8>>>),
 }
 
-fn io(e: std::io::Error) -> ApiError {
-    ApiError::Internal(format!("blob store: {e}"))
+fn io(e: std::io::Error) -> ServiceError {
+    ServiceError::Internal(format!("blob store: {e}"))
 }
 
 impl BlobStore {
@@ -29,12 +30,12 @@ impl BlobStore {
     }
 
     /// Stores `body`; returns its hash.
-    pub fn put(&self, body: &[u8]) -> Result<Hash32, ApiError> {
+    pub fn put(&self, body: &[u8]) -> Result<Hash32, ServiceError> {
         let h = Hash32::of(body);
         match self {
             BlobStore::Memory(m) => {
                 m.lock()
-                    .map_err(|_| ApiError::Internal("blob store lock poisoned".into()))?
+                    .map_err(|_| ServiceError::poisoned("blob store"))?
                     .entry(h)
                     .or_insert_with(|| body.to_vec());
             }
@@ -59,11 +60,11 @@ impl BlobStore {
     }
 
     /// The blob with this hash, checked against it.
-    pub fn get(&self, h: &Hash32) -> Result<Option<Vec<u8>>, ApiError> {
+    pub fn get(&self, h: &Hash32) -> Result<Option<Vec<u8>>, ServiceError> {
         let body = match self {
             BlobStore::Memory(m) => m
                 .lock()
-                .map_err(|_| ApiError::Internal("blob store lock poisoned".into()))?
+                .map_err(|_| ServiceError::poisoned("blob store"))?
                 .get(h)
                 .cloned(),
             BlobStore::Dir(dir) => match std::fs::read(Self::path(dir, h)) {
@@ -73,10 +74,45 @@ impl BlobStore {
             },
         };
         match body {
-            Some(b) if Hash32::of(&b) != *h => {
-                Err(ApiError::Internal(format!("blob {h} is corrupt on disk")))
-            }
+            Some(b) if Hash32::of(&b) != *h => Err(ServiceError::Internal(format!(
+                "blob {h} is corrupt on disk"
+            ))),
             other => Ok(other),
         }
+    }
+}
+
+/// The blob store with the node's size limit.
+pub struct BlobService {
+    store: BlobStore,
+    max_bytes: usize,
+}
+
+impl BlobService {
+    /// Blobs of at most `max_bytes` in `store`.
+    pub fn new(store: BlobStore, max_bytes: usize) -> BlobService {
+        BlobService { store, max_bytes }
+    }
+
+    /// The largest blob taken.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// Stores `body` (413 `body_too_large` over the limit); returns its hash. Writes a file
+    /// on a durable node: call it off the async workers.
+    pub fn put(&self, body: &[u8]) -> Result<Hash32, ServiceError> {
+        if body.len() > self.max_bytes {
+            return Err(ServiceError::TooLarge {
+                size: body.len(),
+                limit: self.max_bytes,
+            });
+        }
+        self.store.put(body)
+    }
+
+    /// The blob with this hash, checked against it (`None`: not stored).
+    pub fn get(&self, h: &Hash32) -> Result<Option<Vec<u8>>, ServiceError> {
+        self.store.get(h)
     }
 }

@@ -1,11 +1,31 @@
-//! The ledger behind the node: durable (a data directory) or in memory, behind one face.
+//! The ledger behind the node: [`Chain`], durable (a data directory) or in memory behind one
+//! face, and [`ChainService`], the chain behind its lock with everything the node tells and
+//! does with it: tick info, balances, broadcasts, transaction status and receipts, contract
+//! queries, the marketplace's jobs, workers and statistics, events, ticking, and the devnet
+//! powers (faucet, warp, unsigned broadcasts).
 
-use crate::wire::{event_view, ReceiptView};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::wire::{
+    event_view, ApprovedTx, BalanceInfo, ContractView, EventView, JobEscrowView, JobFilter,
+    JobIndex, JobView, JobsPage, NetworkStatsView, ReceiptView, TickInfo, WarpRequest, WorkerView,
+    WorkersPage,
+};
 use comqute_ledger::durable::{DurableLedger, TxOutcome, TxRecord, TxState};
 use comqute_ledger::{Event, Ledger, Transaction, TxId, TxLookup, TxStatus, VerifiedTx};
-use comqute_qpi::{Amount, Identity, Tick};
+use comqute_market::escrow::JobEscrow;
+use comqute_market::job_registry::{
+    Job, JobPage, JobRef, JobsByRequester, JobsByStatus, JobsByWorker, NetworkStats, GET_JOB,
+    JOBS_BY_REQUESTER, JOBS_BY_STATUS, JOBS_BY_WORKER, JOB_ESCROW, NETWORK_STATS,
+};
+use comqute_market::worker_registry::{
+    WorkerInfo, WorkerPage, WorkerQuery, WorkersByModel, GET_WORKER, MODEL_NAME, WORKERS_BY_MODEL,
+};
+use comqute_market::JOB_REGISTRY;
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
+use tokio::sync::{mpsc, watch};
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
 
 /// A durable or in-memory ledger.
 pub enum Chain {
@@ -28,7 +48,7 @@ impl Chain {
     }
 
     /// Queues a verified transaction.
-    pub fn submit_verified(&mut self, tx: VerifiedTx) -> Result<TxId, ApiError> {
+    pub fn submit_verified(&mut self, tx: VerifiedTx) -> Result<TxId, ServiceError> {
         Ok(match self {
             Chain::Memory(l) => l.submit_verified(tx)?,
             Chain::Durable(d) => d.submit_verified(tx)?,
@@ -36,7 +56,7 @@ impl Chain {
     }
 
     /// **Devnet power**: queues a transaction without checking its signature.
-    pub fn submit_unsigned(&mut self, tx: Transaction) -> Result<TxId, ApiError> {
+    pub fn submit_unsigned(&mut self, tx: Transaction) -> Result<TxId, ServiceError> {
         Ok(match self {
             Chain::Memory(l) => l.submit_unsigned(tx)?,
             Chain::Durable(d) => d.submit_unsigned(tx)?,
@@ -44,7 +64,7 @@ impl Chain {
     }
 
     /// Processes the next tick (logging it first when durable).
-    pub fn process_tick(&mut self) -> Result<Tick, ApiError> {
+    pub fn process_tick(&mut self) -> Result<Tick, ServiceError> {
         Ok(match self {
             Chain::Memory(l) => l.process_tick()?,
             Chain::Durable(d) => d.process_tick()?,
@@ -52,7 +72,7 @@ impl Chain {
     }
 
     /// Devnet faucet.
-    pub fn fund(&mut self, id: &Identity, amount: Amount) -> Result<(), ApiError> {
+    pub fn fund(&mut self, id: &Identity, amount: Amount) -> Result<(), ServiceError> {
         match self {
             Chain::Memory(l) => l.fund(id, amount)?,
             Chain::Durable(d) => d.fund(id, amount)?,
@@ -61,7 +81,7 @@ impl Chain {
     }
 
     /// Devnet warp.
-    pub fn warp_to_tick(&mut self, t: Tick) -> Result<(), ApiError> {
+    pub fn warp_to_tick(&mut self, t: Tick) -> Result<(), ServiceError> {
         match self {
             Chain::Memory(l) => l.warp_to_tick(t)?,
             Chain::Durable(d) => d.warp_to_tick(t)?,
@@ -70,7 +90,7 @@ impl Chain {
     }
 
     /// Flushes the log (on shutdown).
-    pub fn flush(&mut self) -> Result<(), ApiError> {
+    pub fn flush(&mut self) -> Result<(), ServiceError> {
         if let Chain::Durable(d) = self {
             d.flush()?;
         }
@@ -78,7 +98,7 @@ impl Chain {
     }
 
     /// What is known of a transaction, across restarts when durable.
-    pub fn tx_status(&self, id: &TxId) -> Result<Option<TxView>, ApiError> {
+    pub fn tx_status(&self, id: &TxId) -> Result<Option<TxView>, ServiceError> {
         let view =
             |tick: Tick, status: &'static str, money_flew: bool, error: Option<String>| TxView {
                 tx_id: id.to_string(),
@@ -118,7 +138,7 @@ impl Chain {
     /// A transaction's receipt: complete (output, events numbered like
     /// [`Chain::events_since`]) for transactions processed since start-up, the outcome alone
     /// for older ones on a durable ledger.
-    pub fn receipt(&self, id: &TxId) -> Result<Option<ReceiptView>, ApiError> {
+    pub fn receipt(&self, id: &TxId) -> Result<Option<ReceiptView>, ServiceError> {
         let ledger = self.ledger();
         let base = match self {
             Chain::Memory(_) => 0,
@@ -218,7 +238,7 @@ impl Chain {
     }
 
     /// Up to `limit` events numbered `>= cursor` (numbers stable across restarts).
-    pub fn events_since(&self, cursor: u64, limit: usize) -> Result<Vec<Event>, ApiError> {
+    pub fn events_since(&self, cursor: u64, limit: usize) -> Result<Vec<Event>, ServiceError> {
         Ok(match self {
             Chain::Memory(l) => l.events_since(cursor).iter().take(limit).cloned().collect(),
             Chain::Durable(d) => d.events_since(cursor, limit)?,
@@ -227,7 +247,7 @@ impl Chain {
 
     /// The transaction ids of a processed tick, in slot order (`None`: nothing ran in it or it
     /// is not processed yet).
-    pub fn tick_transactions(&self, tick: Tick) -> Result<Option<Vec<TxId>>, ApiError> {
+    pub fn tick_transactions(&self, tick: Tick) -> Result<Option<Vec<TxId>>, ServiceError> {
         Ok(match self {
             Chain::Memory(l) => {
                 let s = l.tick_summaries();
@@ -237,5 +257,578 @@ impl Chain {
             }
             Chain::Durable(d) => d.tick_record(tick)?.map(|r| r.transactions),
         })
+    }
+}
+
+impl Chain {
+    /// Events `>= cursor` as the node shows them: raw hex, and rendered by the emitting
+    /// contract's own description.
+    pub fn event_views(&self, cursor: u64, limit: usize) -> Result<Vec<EventView>, ServiceError> {
+        let evs = self.events_since(cursor, limit)?;
+        let registry = self.ledger().registry();
+        Ok(evs
+            .iter()
+            .map(|e| {
+                event_view(e, |i, data| {
+                    registry
+                        .get(i)
+                        .map(|k| crate::wire::described(k.as_ref(), data))
+                })
+            })
+            .collect())
+    }
+}
+
+/// The largest page of events one call returns.
+pub const MAX_EVENT_PAGE: usize = 1000;
+
+/// How far a devnet warp goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warp {
+    /// Run ticks until this one is next.
+    To(Tick),
+    /// Run this many ticks.
+    By(u32),
+}
+
+impl Warp {
+    /// From a warp body: exactly one of `tick` or `ticks`.
+    pub fn from_request(w: &WarpRequest) -> Result<Warp, ServiceError> {
+        match (w.tick, w.ticks) {
+            (Some(t), None) => Ok(Warp::To(Tick(t))),
+            (None, Some(n)) => Ok(Warp::By(n)),
+            _ => Err(ServiceError::BadParam {
+                name: "tick",
+                detail: "give exactly one of tick or ticks".into(),
+            }),
+        }
+    }
+
+    /// The tick to warp to, given the next tick: at or after `next`, within the tick range.
+    pub fn target(self, next: Tick) -> Result<Tick, ServiceError> {
+        let target = match self {
+            Warp::To(t) => t,
+            // Past the last tick is a bad request, not the node's failure (it was a 500
+            // `ledger_error` before the `node_json` fuzz check flagged it).
+            Warp::By(n) => Tick(
+                next.0
+                    .checked_add(n)
+                    .ok_or_else(|| ServiceError::BadParam {
+                        name: "ticks",
+                        detail: format!("{n} ticks from tick {next} is past the last tick"),
+                    })?,
+            ),
+        };
+        if target < next {
+            return Err(ServiceError::BadParam {
+                name: "tick",
+                detail: format!("tick {} is past; the next tick is {next}", target.0),
+            });
+        }
+        Ok(target)
+    }
+}
+
+/// The amount a devnet faucet may create at once: 1 to 10^15.
+pub fn faucet_amount(n: i64) -> Result<Amount, ServiceError> {
+    if n > 0 && n <= comqute_qpi::MAX_AMOUNT {
+        Ok(Amount(n))
+    } else {
+        Err(ServiceError::BadParam {
+            name: "amount",
+            detail: format!("{n} is not an amount between 1 and 10^15"),
+        })
+    }
+}
+
+/// The chain behind its lock, and what the node tells and does with it. Every method holds
+/// the lock for one ledger call; the ones that process ticks tell the tick watchers
+/// ([`ChainService::subscribe`]).
+pub struct ChainService {
+    chain: Mutex<Chain>,
+    /// The last processed tick.
+    ticks: watch::Sender<Tick>,
+    tick_ms: u64,
+    devnet: bool,
+}
+
+fn last_processed(l: &Ledger) -> Tick {
+    Tick(l.next_tick().0.saturating_sub(1))
+}
+
+impl ChainService {
+    /// The service around an open chain; `tick_ms` is what tick info reports as the tick
+    /// length, `devnet` turns the devnet powers on.
+    pub fn new(chain: Chain, tick_ms: u64, devnet: bool) -> ChainService {
+        let (ticks, _) = watch::channel(last_processed(chain.ledger()));
+        ChainService {
+            chain: Mutex::new(chain),
+            ticks,
+            tick_ms,
+            devnet,
+        }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Chain>, ServiceError> {
+        self.chain
+            .lock()
+            .map_err(|_| ServiceError::poisoned("ledger"))
+    }
+
+    /// `devnet_only` unless the devnet powers are on (`what` names the power).
+    pub fn require_devnet(&self, what: &'static str) -> Result<(), ServiceError> {
+        if self.devnet {
+            Ok(())
+        } else {
+            Err(ServiceError::DevnetOnly(what))
+        }
+    }
+
+    /// Tells the tick watchers the last processed tick, if it changed.
+    fn announce(&self, last: Tick) {
+        self.ticks.send_if_modified(|t| {
+            let changed = *t != last;
+            *t = last;
+            changed
+        });
+    }
+
+    /// Whether the devnet powers are on.
+    pub fn is_devnet(&self) -> bool {
+        self.devnet
+    }
+
+    /// A receiver of the last processed tick, changed whenever a tick is processed.
+    pub fn subscribe(&self) -> watch::Receiver<Tick> {
+        self.ticks.subscribe()
+    }
+
+    /// Runs `f` on the ledger, for reading.
+    pub fn read<R>(&self, f: impl FnOnce(&Ledger) -> R) -> Result<R, ServiceError> {
+        Ok(f(self.lock()?.ledger()))
+    }
+
+    /// **Harness power**: runs `f` on the chain itself (fund, warp, snapshot on an embedded
+    /// ledger); the tick watchers see any ticks it processed.
+    pub fn with_chain<R>(&self, f: impl FnOnce(&mut Chain) -> R) -> Result<R, ServiceError> {
+        let mut c = self.lock()?;
+        let out = f(&mut c);
+        let last = last_processed(c.ledger());
+        drop(c);
+        self.announce(last);
+        Ok(out)
+    }
+
+    /// The tick a transaction sent now may name first.
+    pub fn next_tick(&self) -> Result<Tick, ServiceError> {
+        self.read(|l| l.next_tick())
+    }
+
+    /// The last processed tick, its epoch and the tick length.
+    pub fn tick_info(&self) -> Result<TickInfo, ServiceError> {
+        self.read(|l| {
+            let tick = last_processed(l);
+            TickInfo {
+                tick: tick.0,
+                duration: u32::try_from(self.tick_ms).unwrap_or(u32::MAX),
+                epoch: l.epoch_of(tick).0,
+                initial_tick: l.config().genesis_tick.0,
+            }
+        })
+    }
+
+    /// An identity's balance record.
+    pub fn balance(&self, id: &Identity) -> Result<BalanceInfo, ServiceError> {
+        self.read(|l| {
+            let a = l.account(id);
+            BalanceInfo {
+                id: id.to_string(),
+                balance: a.balance,
+                valid_for_tick: last_processed(l).0,
+                latest_incoming_transfer_tick: a.latest_incoming_transfer_tick,
+                latest_outgoing_transfer_tick: a.latest_outgoing_transfer_tick,
+                incoming_amount: a.incoming_amount,
+                outgoing_amount: a.outgoing_amount,
+                number_of_incoming_transfers: a.number_of_incoming_transfers,
+                number_of_outgoing_transfers: a.number_of_outgoing_transfers,
+            }
+        })
+    }
+
+    /// Checks the signature (~50 µs of curve arithmetic, before the lock is taken) and
+    /// queues the transaction for its tick.
+    pub fn broadcast(&self, tx: Transaction) -> Result<TxId, ServiceError> {
+        let verified = VerifiedTx::verify(tx)?;
+        self.lock()?.submit_verified(verified)
+    }
+
+    /// **Devnet power**: queues a transaction without checking its signature.
+    pub fn broadcast_unsigned(&self, tx: Transaction) -> Result<TxId, ServiceError> {
+        self.require_devnet("unsigned broadcast")?;
+        self.lock()?.submit_unsigned(tx)
+    }
+
+    /// What is known of a transaction (`None`: never seen).
+    pub fn tx_status(&self, id: &TxId) -> Result<Option<TxView>, ServiceError> {
+        self.lock()?.tx_status(id)
+    }
+
+    /// A transaction's receipt (`None`: never seen).
+    pub fn receipt(&self, id: &TxId) -> Result<Option<ReceiptView>, ServiceError> {
+        self.lock()?.receipt(id)
+    }
+
+    /// The transactions of a processed tick, in slot order (404 for a tick not processed
+    /// yet).
+    pub fn approved_transactions(&self, tick: Tick) -> Result<Vec<ApprovedTx>, ServiceError> {
+        let c = self.lock()?;
+        if tick >= c.ledger().next_tick() {
+            return Err(ServiceError::NotFound(format!(
+                "tick {} is not processed yet",
+                tick.0
+            )));
+        }
+        let ids = c.tick_transactions(tick)?.unwrap_or_default();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = c.tx_status(&id)? {
+                out.push(ApprovedTx {
+                    tx_id: v.tx_id,
+                    tick_number: v.tick_number,
+                    status: v.status,
+                    money_flew: v.money_flew,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs a contract function against the current state, borsh in and out.
+    pub fn query(
+        &self,
+        contract: ContractIndex,
+        function: u16,
+        input: &[u8],
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(self.read(|l| l.query_raw(contract, function, input))??)
+    }
+
+    /// Every contract as it describes itself, ascending by index.
+    pub fn contracts(&self) -> Result<Vec<ContractView>, ServiceError> {
+        self.read(|l| {
+            l.registry()
+                .ascending()
+                .map(|c| ContractView::new(c.as_ref()))
+                .collect()
+        })
+    }
+
+    /// Encodes a call of any contract's procedure by name with a JSON input
+    /// ([`crate::contracts::encode_call`]).
+    pub fn encode_call(
+        &self,
+        contract: &str,
+        req: &crate::wire::EncodeCallRequest,
+    ) -> Result<crate::wire::EncodeCallResponse, ServiceError> {
+        self.read(|l| crate::contracts::encode_call(l.registry(), contract, req))?
+            .map_err(ServiceError::from)
+    }
+
+    /// Runs any contract's function by name with a JSON input
+    /// ([`crate::contracts::query_json`]).
+    pub fn query_json(
+        &self,
+        contract: &str,
+        req: &crate::wire::ContractQueryRequest,
+    ) -> Result<crate::wire::ContractQueryResponse, ServiceError> {
+        self.read(|l| crate::contracts::query_json(l, contract, req))?
+            .map_err(ServiceError::from)
+    }
+
+    /// A job's record (404 when there is none).
+    pub fn job_record(&self, id: u64) -> Result<Job, ServiceError> {
+        self.read(|l| job_record(l, id))?
+    }
+
+    /// A job's view, with its model's name.
+    pub fn job(&self, id: u64) -> Result<JobView, ServiceError> {
+        self.read(|l| job_view(l, &job_record(l, id)?))?
+    }
+
+    /// Jobs matching `filter`, ascending by id: the walk of [`JobFilter::index`] (the SDK's
+    /// listing walks the same), filtered by [`JobFilter::matches`], so a page may hold fewer
+    /// than `limit` jobs when filters combine: follow `nextCursor` until it is null.
+    pub fn jobs(
+        &self,
+        filter: &JobFilter,
+        cursor: Option<u64>,
+        limit: u16,
+    ) -> Result<JobsPage, ServiceError> {
+        self.read(|l| {
+            let (jobs, next_cursor) = list_jobs(l, filter, cursor, limit)?;
+            let jobs = jobs
+                .iter()
+                .map(|j| job_view(l, j))
+                .collect::<Result<_, _>>()?;
+            Ok(JobsPage { jobs, next_cursor })
+        })?
+    }
+
+    /// A job's account in the escrow vault (404 when there is none).
+    pub fn job_escrow(&self, id: u64) -> Result<JobEscrowView, ServiceError> {
+        let e: Option<JobEscrow> =
+            self.read(|l| l.query_fn(JOB_ESCROW, &JobRef { job_id: id }))??;
+        e.map(|e| JobEscrowView::from(&e))
+            .ok_or_else(|| ServiceError::NotFound(format!("no escrow for job {id}")))
+    }
+
+    /// The workers serving a model, a page after `cursor`.
+    pub fn workers(
+        &self,
+        model: Hash32,
+        cursor: Option<u64>,
+        limit: u16,
+    ) -> Result<WorkersPage, ServiceError> {
+        let page: WorkerPage = self.read(|l| {
+            l.query_fn(
+                WORKERS_BY_MODEL,
+                &WorkersByModel {
+                    model,
+                    cursor,
+                    limit,
+                },
+            )
+        })??;
+        Ok(WorkersPage {
+            workers: page.workers.iter().map(WorkerView::from).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// A worker (404 when it never registered).
+    pub fn worker(&self, id: &Identity) -> Result<WorkerView, ServiceError> {
+        let info: Option<WorkerInfo> =
+            self.read(|l| l.query_fn(GET_WORKER, &WorkerQuery { worker: *id }))??;
+        info.map(|i| WorkerView::from(&i))
+            .ok_or_else(|| ServiceError::NotFound(format!("no worker {id}")))
+    }
+
+    /// Jobs per status, money totals and workers, as of the last processed tick.
+    pub fn stats(&self) -> Result<NetworkStatsView, ServiceError> {
+        self.read(|l| {
+            let st: NetworkStats = l.query_fn(NETWORK_STATS, &())?;
+            Ok(NetworkStatsView::new(&st, last_processed(l).0))
+        })?
+    }
+
+    /// Up to `limit` events (at most [`MAX_EVENT_PAGE`]) numbered `after` or more.
+    pub fn events(&self, after: u64, limit: usize) -> Result<Vec<EventView>, ServiceError> {
+        self.lock()?
+            .event_views(after, limit.clamp(1, MAX_EVENT_PAGE))
+    }
+
+    /// Every event numbered `after` or more, then live ones as ticks are processed. A
+    /// failure is the last item. The feed runs on a task of its own (a tokio runtime is
+    /// needed) until the receiver is dropped.
+    pub fn follow_events(
+        self: &Arc<Self>,
+        after: u64,
+    ) -> mpsc::Receiver<Result<EventView, ServiceError>> {
+        let mut ticks = self.subscribe();
+        let me = self.clone();
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(async move {
+            let mut cursor = after;
+            loop {
+                let page = match me.events(cursor, MAX_EVENT_PAGE) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                let full = page.len() == MAX_EVENT_PAGE;
+                for e in page {
+                    cursor = e.seq + 1;
+                    if tx.send(Ok(e)).await.is_err() {
+                        return;
+                    }
+                }
+                if !full && ticks.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        rx
+    }
+
+    /// The number the next event will get.
+    pub fn events_head(&self) -> Result<u64, ServiceError> {
+        Ok(self.lock()?.events_head())
+    }
+
+    /// Processes the next tick (logged first when durable) and tells the watchers.
+    pub fn process_tick(&self) -> Result<Tick, ServiceError> {
+        let t = self.lock()?.process_tick()?;
+        self.announce(t);
+        Ok(t)
+    }
+
+    /// **Devnet power**: creates `amount` (1 to 10^15) for `id`; returns the new balance.
+    pub fn faucet(&self, id: &Identity, amount: Amount) -> Result<Amount, ServiceError> {
+        self.require_devnet("the faucet")?;
+        let amount = faucet_amount(amount.0)?;
+        let mut c = self.lock()?;
+        c.fund(id, amount)?;
+        Ok(c.ledger().balance(id))
+    }
+
+    /// **Devnet power**: processes ticks now, idle ones skipped; returns the last processed.
+    pub fn warp(&self, warp: Warp) -> Result<Tick, ServiceError> {
+        self.require_devnet("warp")?;
+        let mut c = self.lock()?;
+        let target = warp.target(c.ledger().next_tick())?;
+        c.warp_to_tick(target)?;
+        let last = last_processed(c.ledger());
+        drop(c);
+        self.announce(last);
+        Ok(last)
+    }
+
+    /// Flushes the log (on shutdown).
+    pub fn flush(&self) -> Result<(), ServiceError> {
+        self.lock()?.flush()
+    }
+}
+
+/// A job's record, or 404.
+pub fn job_record(l: &Ledger, id: u64) -> Result<Job, ServiceError> {
+    l.query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB.number(), &JobRef { job_id: id })?
+        .ok_or_else(|| ServiceError::NotFound(format!("no job {id}")))
+}
+
+/// A job's view with `modelName`: the name the worker registry knows for its model id, or
+/// null when no worker ever declared it.
+fn job_view(l: &Ledger, job: &Job) -> Result<JobView, ServiceError> {
+    let name: Option<String> = l.query_fn(MODEL_NAME, &job.spec.model)?;
+    Ok(JobView::new(job, name))
+}
+
+/// One page of the job listing ([`ChainService::jobs`]): the records and the next cursor.
+fn list_jobs(
+    l: &Ledger,
+    filter: &JobFilter,
+    cursor: Option<u64>,
+    limit: u16,
+) -> Result<(Vec<Job>, Option<u64>), ServiceError> {
+    let page: JobPage = match filter.index() {
+        JobIndex::Requester(r) => l.query_fn(
+            JOBS_BY_REQUESTER,
+            &JobsByRequester {
+                requester: r,
+                cursor,
+                limit,
+            },
+        )?,
+        JobIndex::Worker(w) => l.query_fn(
+            JOBS_BY_WORKER,
+            &JobsByWorker {
+                worker: w,
+                cursor,
+                limit,
+            },
+        )?,
+        JobIndex::Status(st) => l.query_fn(
+            JOBS_BY_STATUS,
+            &JobsByStatus {
+                status: st,
+                cursor,
+                limit,
+            },
+        )?,
+        JobIndex::Ids => {
+            let stats: NetworkStats = l.query_fn(NETWORK_STATS, &())?;
+            let (ids, next_cursor) = crate::wire::id_page(cursor, limit, stats.jobs.submitted);
+            let mut jobs = Vec::new();
+            for id in ids {
+                if let Some(j) = l.query::<JobRef, Option<Job>>(
+                    JOB_REGISTRY,
+                    GET_JOB.number(),
+                    &JobRef { job_id: id },
+                )? {
+                    jobs.push(j);
+                }
+            }
+            JobPage { jobs, next_cursor }
+        }
+    };
+    let jobs = page
+        .jobs
+        .into_iter()
+        .filter(|j| filter.matches(j))
+        .collect();
+    Ok((jobs, page.next_cursor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn service(devnet: bool) -> ChainService {
+        let ledger = crate::default_genesis()
+            .build()
+            .expect("the default genesis builds");
+        ChainService::new(Chain::Memory(Box::new(ledger)), 0, devnet)
+    }
+
+    #[test]
+    fn devnet_powers_are_refused_on_a_node_without_them() {
+        let who = Identity([9; 32]);
+        let c = service(false);
+        let e = c.faucet(&who, Amount(5)).unwrap_err();
+        assert_eq!((e.code(), e.kind()), ("devnet_only", ErrorKind::Forbidden));
+        assert_eq!(c.warp(Warp::By(3)).unwrap_err().code(), "devnet_only");
+        let c = service(true);
+        assert_eq!(c.faucet(&who, Amount(5)).unwrap(), Amount(5));
+        assert_eq!(
+            c.faucet(&who, Amount(0)).unwrap_err().code(),
+            "bad_parameter",
+            "an amount of 0 is refused"
+        );
+    }
+
+    #[test]
+    fn a_warp_tells_the_tick_watchers_and_refuses_the_past() {
+        let c = service(true);
+        let mut ticks = c.subscribe();
+        let last = c.warp(Warp::By(5)).unwrap();
+        assert_eq!(last, Tick(c.next_tick().unwrap().0 - 1));
+        assert!(ticks.has_changed().unwrap());
+        assert_eq!(*ticks.borrow_and_update(), last);
+        let e = c.warp(Warp::To(Tick(1))).unwrap_err();
+        assert_eq!((e.code(), e.kind()), ("bad_parameter", ErrorKind::Invalid));
+        let e = Warp::By(u32::MAX).target(Tick(2)).unwrap_err();
+        assert_eq!(e.code(), "bad_parameter");
+        assert_eq!(c.tick_info().unwrap().tick, last.0);
+    }
+
+    #[test]
+    fn lookups_of_what_does_not_exist_are_not_found() {
+        let c = service(true);
+        assert_eq!(c.job(1).unwrap_err().code(), "not_found");
+        assert_eq!(c.job_escrow(1).unwrap_err().code(), "not_found");
+        assert_eq!(
+            c.worker(&Identity([1; 32])).unwrap_err().code(),
+            "not_found"
+        );
+        assert!(c.receipt(&Hash32([1; 32])).unwrap().is_none());
+        assert_eq!(
+            c.approved_transactions(c.next_tick().unwrap())
+                .unwrap_err()
+                .code(),
+            "not_found"
+        );
+        assert_eq!(c.stats().unwrap().jobs.submitted, 0);
     }
 }

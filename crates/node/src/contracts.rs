@@ -46,6 +46,22 @@ pub enum ContractCallError {
     Contract(#[from] ContractError),
 }
 
+impl From<ContractCallError> for crate::error::ServiceError {
+    fn from(e: ContractCallError) -> Self {
+        use crate::error::ServiceError;
+        match e {
+            ContractCallError::UnknownContract { .. } | ContractCallError::UnknownEntry { .. } => {
+                ServiceError::NotFound(e.to_string())
+            }
+            ContractCallError::Input(e) => ServiceError::BadParam {
+                name: "input",
+                detail: e.to_string(),
+            },
+            ContractCallError::Contract(e) => ServiceError::Contract(e),
+        }
+    }
+}
+
 fn names(list: &[EntryPoint]) -> String {
     if list.is_empty() {
         return "none".into();
@@ -54,14 +70,6 @@ fn names(list: &[EntryPoint]) -> String {
         .map(|e| format!("{} ({})", e.name, e.number))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Every contract as it describes itself, ascending by index.
-pub fn list(registry: &Registry) -> Vec<crate::wire::ContractInfo> {
-    registry
-        .ascending()
-        .map(|c| crate::wire::ContractInfo::from_meta(c.index(), c.name(), c.meta()))
-        .collect()
 }
 
 /// The contract a user names (name, index or identity).

@@ -1,17 +1,17 @@
-//! The node's one error type, and its one mapping to HTTP: a status and a JSON body
-//! `{"code": "<stable_code>", "message": "<human text>"}`.
+//! The node's one domain error: what any of its services ([`crate::chain::ChainService`],
+//! [`crate::tokens::TokenService`], [`crate::blobs::BlobService`]) refuses, with a stable,
+//! machine-readable [`ServiceError::code`] and a [`ServiceError::kind`] that says whose
+//! fault it is. Nothing here knows HTTP: the API maps the kind to a status, once
+//! (`crate::api::http_status`); the SDK's embedded transport passes the code on.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use comqute_ledger::durable::DurableError;
 use comqute_ledger::{LedgerError, TxError};
 use comqute_qpi::ContractError;
 
-/// Why a request failed.
+/// Why a service refused or failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// The body is not the JSON the endpoint takes.
+pub enum ServiceError {
+    /// A body is not the JSON the endpoint takes.
     #[error("malformed JSON body: {0}")]
     BadJson(String),
     /// A base64 field does not decode.
@@ -20,7 +20,7 @@ pub enum ApiError {
         /// The field.
         field: &'static str,
     },
-    /// A path or query parameter is malformed.
+    /// A parameter is malformed or out of range.
     #[error("bad parameter {name}: {detail}")]
     BadParam {
         /// The parameter.
@@ -45,7 +45,8 @@ pub enum ApiError {
     /// A contract function failed.
     #[error("contract error: {0}")]
     Contract(#[from] ContractError),
-    /// The durable store failed (a refusal by the ledger inside it is [`ApiError::Ledger`]).
+    /// The durable store failed (a refusal by the ledger inside it is
+    /// [`ServiceError::Ledger`]).
     #[error("storage: {0}")]
     Storage(DurableError),
     /// Nothing with that id.
@@ -54,7 +55,7 @@ pub enum ApiError {
     /// A devnet power on a node started without `--devnet`.
     #[error("{0} is a devnet power; start the node with --devnet")]
     DevnetOnly(&'static str),
-    /// The body is over the limit (`size` 0 when the body was cut off before its end).
+    /// Over a size limit (`size` 0 when a body was cut off before its end).
     #[error("request body is over the limit{}", if *limit > 0 { format!(" of {limit} bytes (got {size})") } else { String::new() })]
     TooLarge {
         /// Bytes sent (or at least).
@@ -74,19 +75,45 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl ApiError {
-    /// The stable, machine-readable code.
+/// Whose fault a [`ServiceError`] is, and what the caller can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is malformed or breaks a rule: do not repeat it as is.
+    Invalid,
+    /// What it names does not exist.
+    NotFound,
+    /// The caller may not do this.
+    Forbidden,
+    /// It clashes with the current state (a duplicate, an out-of-order chunk).
+    Conflict,
+    /// Over a size limit.
+    TooLarge,
+    /// The node is full for now (the tick is full): try again later.
+    Busy,
+    /// The node failed: not the caller's fault.
+    Internal,
+}
+
+impl ErrorKind {
+    /// Whether the caller is at fault (every kind but [`ErrorKind::Busy`] and
+    /// [`ErrorKind::Internal`]).
+    pub fn is_caller_fault(self) -> bool {
+        !matches!(self, ErrorKind::Busy | ErrorKind::Internal)
+    }
+}
+
+impl ServiceError {
+    /// The stable, machine-readable code (`bad_json`, `not_found`, `tick_in_past`, …).
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::BadJson(_) => "bad_json",
-            ApiError::BadBase64 { .. } => "bad_base64",
-            ApiError::BadParam { .. } => "bad_parameter",
-            ApiError::BadIdentity { .. } => "bad_identity",
-            ApiError::Tx(TxError::BadSignature) | ApiError::Tx(TxError::InvalidSourceKey) => {
-                "bad_signature"
-            }
-            ApiError::Tx(_) => "malformed_transaction",
-            ApiError::Ledger(e) => match e {
+            ServiceError::BadJson(_) => "bad_json",
+            ServiceError::BadBase64 { .. } => "bad_base64",
+            ServiceError::BadParam { .. } => "bad_parameter",
+            ServiceError::BadIdentity { .. } => "bad_identity",
+            ServiceError::Tx(TxError::BadSignature)
+            | ServiceError::Tx(TxError::InvalidSourceKey) => "bad_signature",
+            ServiceError::Tx(_) => "malformed_transaction",
+            ServiceError::Ledger(e) => match e {
                 LedgerError::TickInPast { .. } => "tick_in_past",
                 LedgerError::TickTooFar { .. } => "tick_too_far",
                 LedgerError::Duplicate(_) => "duplicate_transaction",
@@ -97,61 +124,52 @@ impl ApiError {
                 LedgerError::UnknownSnapshot(_) => "unknown_snapshot",
                 _ => "ledger_error",
             },
-            ApiError::Contract(ContractError::UnknownContract(_)) => "unknown_contract",
-            ApiError::Contract(ContractError::UnknownFunction { .. }) => "unknown_function",
-            ApiError::Contract(ContractError::BadInput(_)) => "bad_input",
-            ApiError::Contract(_) => "contract_error",
-            ApiError::Storage(_) => "storage_error",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::DevnetOnly(_) => "devnet_only",
-            ApiError::TooLarge { .. } => "body_too_large",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::Internal(_) => "internal",
+            ServiceError::Contract(ContractError::UnknownContract(_)) => "unknown_contract",
+            ServiceError::Contract(ContractError::UnknownFunction { .. }) => "unknown_function",
+            ServiceError::Contract(ContractError::BadInput(_)) => "bad_input",
+            ServiceError::Contract(_) => "contract_error",
+            ServiceError::Storage(_) => "storage_error",
+            ServiceError::NotFound(_) => "not_found",
+            ServiceError::DevnetOnly(_) => "devnet_only",
+            ServiceError::TooLarge { .. } => "body_too_large",
+            ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::Conflict(_) => "conflict",
+            ServiceError::Internal(_) => "internal",
         }
     }
 
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
+    /// Whose fault it is.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            ApiError::NotFound(_) | ApiError::Contract(ContractError::UnknownContract(_)) => {
-                StatusCode::NOT_FOUND
+            ServiceError::NotFound(_)
+            | ServiceError::Contract(ContractError::UnknownContract(_))
+            | ServiceError::Contract(ContractError::UnknownFunction { .. }) => ErrorKind::NotFound,
+            ServiceError::DevnetOnly(_) | ServiceError::Forbidden(_) => ErrorKind::Forbidden,
+            ServiceError::TooLarge { .. } => ErrorKind::TooLarge,
+            ServiceError::Ledger(LedgerError::Duplicate(_)) | ServiceError::Conflict(_) => {
+                ErrorKind::Conflict
             }
-            ApiError::Contract(ContractError::UnknownFunction { .. }) => StatusCode::NOT_FOUND,
-            ApiError::DevnetOnly(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Ledger(LedgerError::Duplicate(_)) | ApiError::Conflict(_) => {
-                StatusCode::CONFLICT
-            }
-            ApiError::Ledger(LedgerError::TickFull { .. }) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Storage(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Ledger(LedgerError::TickOverflow) => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
+            ServiceError::Ledger(LedgerError::TickFull { .. }) => ErrorKind::Busy,
+            ServiceError::Storage(_)
+            | ServiceError::Internal(_)
+            | ServiceError::Ledger(LedgerError::TickOverflow) => ErrorKind::Internal,
+            _ => ErrorKind::Invalid,
         }
+    }
+
+    /// A lock poisoned by a panic in another thread.
+    pub(crate) fn poisoned(what: &str) -> ServiceError {
+        ServiceError::Internal(format!("{what} lock poisoned by a panic"))
     }
 }
 
-impl From<DurableError> for ApiError {
+impl From<DurableError> for ServiceError {
     /// The ledger's refusals keep their own codes (`tick_in_past`, `unfunded_source`, …) on
     /// a durable node; only the store's own failures are `storage_error`.
     fn from(e: DurableError) -> Self {
         match e {
-            DurableError::Ledger(e) => ApiError::Ledger(e),
-            other => ApiError::Storage(other),
+            DurableError::Ledger(e) => ServiceError::Ledger(e),
+            other => ServiceError::Storage(other),
         }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(code = self.code(), "{self}");
-        }
-        let body = crate::wire::ErrorBody {
-            code: self.code().to_string(),
-            message: self.to_string(),
-        };
-        (status, Json(body)).into_response()
     }
 }

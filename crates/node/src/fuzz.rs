@@ -17,10 +17,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::api::devnet::{faucet_params, warp_target};
-use crate::api::market::parse_job_id;
+
+use crate::api::http_status;
 use crate::api::qubic::{decode_broadcast, query_input};
-use crate::api::{parse_hash, parse_identity, parse_json};
-use crate::error::ApiError;
+use crate::api::{parse_hash, parse_identity, parse_job_id, parse_json};
+use crate::error::ServiceError;
 use crate::tokens::{authorize, TokenHub};
 use crate::wire::{BroadcastRequest, FaucetRequest, QueryRequest, TokenPush, WarpRequest};
 
@@ -53,11 +54,11 @@ fn genesis() -> Ledger {
 }
 
 /// A refusal must be a client error (4xx) with a stable code, never a 5xx.
-fn client_error(what: &str, e: &ApiError) {
+fn client_error(what: &str, e: &ServiceError) {
     assert!(
-        e.status().is_client_error(),
+        http_status(e).is_client_error(),
         "{what}: {e} is {} ({}), not a 4xx",
-        e.status(),
+        http_status(e),
         e.code()
     );
     assert!(!e.code().is_empty());
@@ -95,7 +96,7 @@ where
 }
 
 /// Runs `r`; an error must be a client error.
-fn check<T>(what: &str, r: Result<T, ApiError>) -> Option<T> {
+fn check<T>(what: &str, r: Result<T, ServiceError>) -> Option<T> {
     match r {
         Ok(v) => Some(v),
         Err(e) => {
@@ -108,7 +109,7 @@ fn check<T>(what: &str, r: Result<T, ApiError>) -> Option<T> {
 /// The node's JSON bodies: `data` is read as the body of `broadcast-transaction` (and the
 /// devnet unsigned broadcast), `querySmartContract`, the devnet faucet and warp, and a token
 /// push, and (when it is UTF-8) as the path parameters identity, hash and job id. Nothing
-/// panics, every refusal is a typed 4xx [`ApiError`], bodies that parse round-trip through
+/// panics, every refusal is a typed 4xx [`ServiceError`], bodies that parse round-trip through
 /// JSON, and what the handlers then do runs on a genesis ledger: a decoded transaction
 /// re-encodes to the same bytes and is admitted or refused (4xx) and its tick processed;
 /// a query runs or is refused (4xx); a faucet mints; a token push is authorized (or
@@ -132,16 +133,16 @@ pub fn node_json(data: &[u8]) {
             // A fuzzed signature almost never verifies: the refusal must be typed.
             let _ = check(
                 "broadcast verify",
-                comqute_ledger::VerifiedTx::verify(tx.clone()).map_err(ApiError::from),
+                comqute_ledger::VerifiedTx::verify(tx.clone()).map_err(ServiceError::from),
             );
             GENESIS.with(|g| {
                 let mut l = g.borrow_mut().fork();
                 let admitted = check(
                     "broadcast submit",
-                    l.submit_unsigned(tx).map_err(ApiError::from),
+                    l.submit_unsigned(tx).map_err(ServiceError::from),
                 );
                 if admitted.is_some() {
-                    let _ = check("tick", l.process_tick().map_err(ApiError::from));
+                    let _ = check("tick", l.process_tick().map_err(ServiceError::from));
                     assert!(l.hook_failures().is_empty(), "{:?}", l.hook_failures());
                 }
             });
@@ -153,7 +154,7 @@ pub fn node_json(data: &[u8]) {
             GENESIS.with(|g| {
                 let l = g.borrow();
                 let r = l.query_raw(ContractIndex(q.contract_index), q.input_type, &input);
-                let _ = check("query", r.map_err(ApiError::from));
+                let _ = check("query", r.map_err(ServiceError::from));
             });
         }
     }
@@ -164,8 +165,11 @@ pub fn node_json(data: &[u8]) {
             GENESIS.with(|g| {
                 let mut l = g.borrow_mut().fork();
                 let before = l.balance(&id);
-                check("faucet fund", l.fund(&id, amount).map_err(ApiError::from))
-                    .expect("a valid faucet amount funds a genesis ledger");
+                check(
+                    "faucet fund",
+                    l.fund(&id, amount).map_err(ServiceError::from),
+                )
+                .expect("a valid faucet amount funds a genesis ledger");
                 assert_eq!(l.balance(&id).0, before.0 + amount.0);
             });
         }

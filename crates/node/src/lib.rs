@@ -19,7 +19,17 @@
 //! ## What it must never do
 //! Report a transaction as executed before its tick is on disk, let a non-devnet node mint
 //! or warp, or stop serving because of a bad request: every bad input gets a 4xx JSON error
-//! with a stable code ([`error::ApiError::code`]).
+//! with a stable code ([`ServiceError::code`]).
+//!
+//! ## Layers
+//! - Services, which know nothing of HTTP and refuse with one domain error
+//!   ([`ServiceError`], a stable code and an [`error::ErrorKind`]): [`ChainService`] (the
+//!   ledger behind its lock), [`tokens::TokenService`], [`blobs::BlobService`], held
+//!   together by [`NodeState`]; and [`genesis`], the marketplace settings a data directory
+//!   records. The SDK's embedded transport calls these directly.
+//! - [`api`]: thin axum adapters, one router per area, which parse requests, call a service
+//!   and map its error to a status and `{"code", "message"}` in one place
+//!   ([`api::http_status`]).
 
 pub mod api;
 pub mod blobs;
@@ -27,25 +37,27 @@ pub mod chain;
 pub mod contracts;
 pub mod error;
 pub mod fuzz;
+pub mod genesis;
+pub mod parse;
 pub mod tokens;
 /// The wire crate, as the node's API speaks it ([`comqute_wire`]).
 pub use comqute_wire as wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use comqute_ledger::durable::{DurableConfig, DurableLedger};
 use comqute_ledger::{Ledger, LedgerBuilder};
 use comqute_market::MarketConfig;
 use comqute_qpi::examples::{Faulty, Notary, SendMany};
-use comqute_qpi::{Amount, Identity, Tick};
-use tokio::sync::{oneshot, watch};
+use comqute_qpi::{Amount, Identity};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use chain::Chain;
-pub use error::ApiError;
+pub use chain::{Chain, ChainService};
+pub use error::ServiceError;
 
 /// Builds the genesis of the node's ledger (contracts, settings, balances). A node restarted
 /// on a data directory must be given the same genesis.
@@ -117,6 +129,19 @@ impl NodeConfig {
         }
     }
 
+    /// The marketplace genesis with these settings ([`market_genesis_fn`]), and blobs at
+    /// least as large as the prompts they allow: a prompt the chain allows is a blob the
+    /// node takes (and results as large).
+    pub fn with_market(self, market: MarketConfig) -> NodeConfig {
+        NodeConfig {
+            max_blob_bytes: self
+                .max_blob_bytes
+                .max(usize::try_from(market.jobs.max_prompt_bytes).unwrap_or(usize::MAX)),
+            genesis: market_genesis_fn(market),
+            ..self
+        }
+    }
+
     fn builder(&self) -> LedgerBuilder {
         (self.genesis)().epoch_ticks(self.epoch_ticks)
     }
@@ -141,51 +166,40 @@ pub enum NodeError {
     Runtime(String),
 }
 
-/// State shared by the ticker and the HTTP handlers.
-pub struct Shared {
-    chain: Mutex<Chain>,
-    /// The last processed tick, for waiters and streams.
-    pub tick_tx: watch::Sender<Tick>,
+/// The node's services, shared by the ticker, the HTTP adapters and the SDK's embedded
+/// transport.
+pub struct NodeState {
+    /// The ledger and everything told and done with it.
+    pub chain: Arc<ChainService>,
+    /// Live token streams.
+    pub tokens: tokens::TokenService,
+    /// Blob store.
+    pub blobs: blobs::BlobService,
     /// Settings.
     pub config: NodeConfig,
-    /// Blob store.
-    pub blobs: blobs::BlobStore,
-    /// Live token streams.
-    pub tokens: tokens::TokenHub,
 }
 
-impl Shared {
-    /// Shared state around an open ledger, without a server (what `Node::start` serves;
+impl NodeState {
+    /// The services around an open ledger, without a server (what `Node::start` serves;
     /// the SDK's embedded transport uses it in-process). Blobs live in `config.data_dir`
     /// when set, else in memory.
-    pub fn new(chain: Chain, config: NodeConfig) -> Arc<Shared> {
-        let last = Tick(chain.ledger().next_tick().0.saturating_sub(1));
-        let blobs = match &config.data_dir {
+    pub fn new(chain: Chain, config: NodeConfig) -> Arc<NodeState> {
+        let store = match &config.data_dir {
             Some(dir) => blobs::BlobStore::Dir(dir.join("blobs")),
             None => blobs::BlobStore::Memory(Mutex::default()),
         };
-        let (tick_tx, _) = watch::channel(last);
-        let tokens = tokens::TokenHub::new(config.max_stream_bytes, config.max_streams);
-        Arc::new(Shared {
-            chain: Mutex::new(chain),
-            tick_tx,
+        Arc::new(NodeState {
+            chain: Arc::new(ChainService::new(chain, config.tick_ms, config.devnet)),
+            tokens: tokens::TokenService::new(config.max_stream_bytes, config.max_streams),
+            blobs: blobs::BlobService::new(store, config.max_blob_bytes),
             config,
-            blobs,
-            tokens,
         })
-    }
-
-    /// Locks the chain. Handlers hold it only for the duration of one ledger call.
-    pub fn chain(&self) -> Result<MutexGuard<'_, Chain>, ApiError> {
-        self.chain
-            .lock()
-            .map_err(|_| ApiError::Internal("ledger lock poisoned by a panic".into()))
     }
 }
 
 /// A running node.
 pub struct Node {
-    shared: Arc<Shared>,
+    state: Arc<NodeState>,
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<Result<(), NodeError>>,
@@ -233,8 +247,8 @@ impl Node {
             addr: config.listen,
             source,
         })?;
-        let shared = Shared::new(chain, config.clone());
-        let app = api::router(shared.clone());
+        let state = NodeState::new(chain, config.clone());
+        let app = api::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -244,11 +258,11 @@ impl Node {
                 .await
                 .map_err(|e| NodeError::Runtime(e.to_string()))
         });
-        let ticker =
-            (config.tick_ms > 0).then(|| tokio::spawn(tick_loop(shared.clone(), config.tick_ms)));
+        let ticker = (config.tick_ms > 0)
+            .then(|| tokio::spawn(tick_loop(state.chain.clone(), config.tick_ms)));
         tracing::info!(%addr, devnet = config.devnet, tick_ms = config.tick_ms, "node listening");
         Ok(Node {
-            shared,
+            state,
             addr,
             stop: Some(stop),
             server,
@@ -261,9 +275,9 @@ impl Node {
         self.addr
     }
 
-    /// The shared state (for in-process inspection in tests).
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    /// The node's services (for in-process inspection: `node.state().chain.read(...)`).
+    pub fn state(&self) -> &Arc<NodeState> {
+        &self.state
     }
 
     /// Stops ticking and serving, then flushes the log.
@@ -278,8 +292,8 @@ impl Node {
         let served = (&mut self.server)
             .await
             .map_err(|e| NodeError::Runtime(e.to_string()))?;
-        let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || shared.chain().and_then(|mut c| c.flush()))
+        let chain = self.state.chain.clone();
+        tokio::task::spawn_blocking(move || chain.flush())
             .await
             .map_err(|e| NodeError::Runtime(e.to_string()))?
             .map_err(|e| NodeError::Runtime(e.to_string()))?;
@@ -287,21 +301,14 @@ impl Node {
     }
 }
 
-/// Processes one tick and tells the waiters.
-pub fn tick_once(shared: &Shared) -> Result<Tick, ApiError> {
-    let t = shared.chain()?.process_tick()?;
-    shared.tick_tx.send_replace(t);
-    Ok(t)
-}
-
-async fn tick_loop(shared: Arc<Shared>, tick_ms: u64) {
+async fn tick_loop(chain: Arc<ChainService>, tick_ms: u64) {
     let mut every = tokio::time::interval(Duration::from_millis(tick_ms));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let s = shared.clone();
+        let c = chain.clone();
         // The tick's fsync must not stall the async workers.
-        match tokio::task::spawn_blocking(move || tick_once(&s)).await {
+        match tokio::task::spawn_blocking(move || c.process_tick()).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
                 tracing::error!("tick failed, ticking stopped: {e}");

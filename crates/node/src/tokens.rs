@@ -1,6 +1,8 @@
 //! Live token streams: the assigned worker pushes a job's output in numbered chunks while it
 //! runs; requesters read what was pushed so far and wait for more. Nothing here is on chain:
 //! the result hash the worker posts is what counts; the stream is a preview.
+//! [`TokenService`] is the node's face of it: pushes checked against the chain, pages, and
+//! live feeds; [`TokenHub`] holds the streams.
 //!
 //! **Who may push**: [`authorize`] checks an ed25519 signature by the pushing identity over
 //! [`crate::wire::token_digest`] and that this identity is the job's assigned worker
@@ -14,14 +16,14 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use comqute_ledger::Ledger;
-use comqute_market::job_registry::{Job, JobRef, JobStatus, GET_JOB};
-use comqute_market::JOB_REGISTRY;
+use comqute_market::job_registry::{Job, JobStatus};
 use comqute_qpi::Identity;
 use ed25519_dalek::{Signature, VerifyingKey};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
-use crate::error::ApiError;
-use crate::wire::{token_digest, TokenChunk, TokenPush};
+use crate::chain::ChainService;
+use crate::error::ServiceError;
+use crate::wire::{token_digest, TokenChunk, TokenEnd, TokenPage, TokenPush, TokenPushResponse};
 
 /// The streams of every job with tokens pushed or readers waiting.
 pub struct TokenHub {
@@ -50,8 +52,8 @@ struct StreamState {
     done: bool,
 }
 
-fn poisoned<T>(_: T) -> ApiError {
-    ApiError::Internal("token stream lock poisoned by a panic".into())
+fn poisoned<T>(_: T) -> ServiceError {
+    ServiceError::poisoned("token stream")
 }
 
 impl TokenStream {
@@ -62,12 +64,12 @@ impl TokenStream {
         }
     }
 
-    fn state(&self) -> Result<MutexGuard<'_, StreamState>, ApiError> {
+    fn state(&self) -> Result<MutexGuard<'_, StreamState>, ServiceError> {
         self.state.lock().map_err(poisoned)
     }
 
     /// The chunks numbered `from` on, and whether the stream is closed.
-    pub fn read_from(&self, from: u32) -> Result<(Vec<TokenChunk>, bool), ApiError> {
+    pub fn read_from(&self, from: u32) -> Result<(Vec<TokenChunk>, bool), ServiceError> {
         let st = self.state()?;
         let chunks = st
             .chunks
@@ -109,7 +111,7 @@ impl TokenHub {
     }
 
     /// The job's stream, if any.
-    pub fn get(&self, job_id: u64) -> Result<Option<Arc<TokenStream>>, ApiError> {
+    pub fn get(&self, job_id: u64) -> Result<Option<Arc<TokenStream>>, ServiceError> {
         Ok(self
             .inner
             .lock()
@@ -120,7 +122,7 @@ impl TokenHub {
     }
 
     /// The job's stream, created empty if missing (dropping an old one when full).
-    pub fn get_or_create(&self, job_id: u64) -> Result<Arc<TokenStream>, ApiError> {
+    pub fn get_or_create(&self, job_id: u64) -> Result<Arc<TokenStream>, ServiceError> {
         let mut hub = self.inner.lock().map_err(poisoned)?;
         if let Some(s) = hub.streams.get(&job_id) {
             return Ok(s.clone());
@@ -159,7 +161,13 @@ impl TokenHub {
     /// Appends chunk `seq` to the job's stream. The same chunk pushed again is accepted and
     /// changes nothing (a retry); a gap, a different chunk under a used number, or a push
     /// after `done` is a 409; going past the stream's byte budget is a 413.
-    pub fn push(&self, job_id: u64, seq: u32, text: &str, done: bool) -> Result<Pushed, ApiError> {
+    pub fn push(
+        &self,
+        job_id: u64,
+        seq: u32,
+        text: &str,
+        done: bool,
+    ) -> Result<Pushed, ServiceError> {
         let stream = self.get_or_create(job_id)?;
         let mut st = stream.state()?;
         let next = u32::try_from(st.chunks.len()).unwrap_or(u32::MAX);
@@ -170,29 +178,29 @@ impl TokenHub {
                     done: st.done,
                 });
             }
-            return Err(ApiError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "chunk {seq} of job {job_id} was already pushed with other content"
             )));
         }
         if st.done {
-            return Err(ApiError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "the token stream of job {job_id} is closed"
             )));
         }
         if seq > next {
-            return Err(ApiError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "chunk {seq} of job {job_id} is out of order: expected {next}"
             )));
         }
         if next == u32::MAX {
-            return Err(ApiError::TooLarge {
+            return Err(ServiceError::TooLarge {
                 size: st.bytes,
                 limit: self.max_bytes,
             });
         }
         let size = st.bytes.saturating_add(text.len());
         if size > self.max_bytes {
-            return Err(ApiError::TooLarge {
+            return Err(ServiceError::TooLarge {
                 size,
                 limit: self.max_bytes,
             });
@@ -219,48 +227,182 @@ pub fn streaming(status: JobStatus) -> bool {
     )
 }
 
-/// The job, or 404.
-pub fn job(ledger: &Ledger, job_id: u64) -> Result<Job, ApiError> {
-    ledger
-        .query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB.number(), &JobRef { job_id })?
-        .ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))
-}
-
 /// Checks a push: a well-formed identity and signature (400), a known job (404), a
 /// signature by that identity over the chunk's digest and that identity being the job's
 /// assigned worker (403 `forbidden` otherwise), and a job still running (409).
-pub fn authorize(ledger: &Ledger, job_id: u64, push: &TokenPush) -> Result<Identity, ApiError> {
-    let worker = crate::api::parse_identity(&push.worker)?;
+pub fn authorize(ledger: &Ledger, job_id: u64, push: &TokenPush) -> Result<Identity, ServiceError> {
+    let worker = crate::parse::identity(&push.worker)?;
     let sig: [u8; 64] = hex::decode(push.signature.trim())
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| ApiError::BadParam {
+        .ok_or_else(|| ServiceError::BadParam {
             name: "signature",
             detail: "expected 128 hex digits (an ed25519 signature)".into(),
         })?;
-    let job = job(ledger, job_id)?;
+    let job: Job = crate::chain::job_record(ledger, job_id)?;
     let digest = token_digest(job_id, push.seq, &push.text, push.done);
     let verified = VerifyingKey::from_bytes(&worker.0).ok().is_some_and(|k| {
         k.verify_strict(&digest.0, &Signature::from_bytes(&sig))
             .is_ok()
     });
     if !verified {
-        return Err(ApiError::Forbidden(format!(
+        return Err(ServiceError::Forbidden(format!(
             "the signature does not verify for {worker}"
         )));
     }
     if job.worker != Some(worker) {
-        return Err(ApiError::Forbidden(format!(
+        return Err(ServiceError::Forbidden(format!(
             "only the assigned worker of job {job_id} may push its tokens"
         )));
     }
     if !streaming(job.status) {
-        return Err(ApiError::Conflict(format!(
+        return Err(ServiceError::Conflict(format!(
             "job {job_id} is {}: its token stream is closed",
             job.status.name()
         )));
     }
     Ok(worker)
+}
+
+/// What a job's token feed delivers ([`TokenService::follow`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenFeed {
+    /// A chunk of output.
+    Chunk(TokenChunk),
+    /// The end: `status` is `None` when the worker closed the stream, else the terminal
+    /// status the job reached first. Nothing follows.
+    End(TokenEnd),
+}
+
+/// The node's token streams: pushes checked against the chain, pages and live feeds.
+pub struct TokenService {
+    hub: TokenHub,
+    max_bytes: usize,
+}
+
+impl TokenService {
+    /// At most `max_bytes` of text per stream and `max_streams` streams.
+    pub fn new(max_bytes: usize, max_streams: usize) -> TokenService {
+        TokenService {
+            hub: TokenHub::new(max_bytes, max_streams),
+            max_bytes,
+        }
+    }
+
+    /// The streams.
+    pub fn hub(&self) -> &TokenHub {
+        &self.hub
+    }
+
+    /// Appends a chunk pushed by the job's assigned worker: its size checked (413), then
+    /// [`authorize`] (400, 404, 403, 409), then [`TokenHub::push`]. The signature check is
+    /// ~50 µs of curve arithmetic: call it off the async workers.
+    pub fn push(
+        &self,
+        chain: &ChainService,
+        job_id: u64,
+        push: &TokenPush,
+    ) -> Result<TokenPushResponse, ServiceError> {
+        if push.text.len() > self.max_bytes {
+            return Err(ServiceError::TooLarge {
+                size: push.text.len(),
+                limit: self.max_bytes,
+            });
+        }
+        chain.read(|l| authorize(l, job_id, push))??;
+        let pushed = self.hub.push(job_id, push.seq, &push.text, push.done)?;
+        Ok(TokenPushResponse {
+            job_id,
+            next: pushed.next,
+            done: pushed.done,
+        })
+    }
+
+    /// What was pushed of a job's output so far (404 for a job that does not exist).
+    pub fn page(&self, chain: &ChainService, job_id: u64) -> Result<TokenPage, ServiceError> {
+        chain.job_record(job_id)?;
+        let (chunks, done) = match self.hub.get(job_id)? {
+            Some(st) => st.read_from(0)?,
+            None => (Vec::new(), false),
+        };
+        let text = chunks.iter().map(|c| c.text.as_str()).collect();
+        Ok(TokenPage {
+            job_id,
+            chunks,
+            done,
+            text,
+        })
+    }
+
+    /// A job's output as it is pushed: every chunk so far, then live ones, then the
+    /// [`TokenFeed::End`] when the worker closes the stream or the job reaches a terminal
+    /// status first (what arrived meanwhile is delivered before). A failure is the last
+    /// item. The feed runs on a task of its own (a tokio runtime is needed) until it ends
+    /// or the receiver is dropped. 404 now for a job that does not exist.
+    pub fn follow(
+        &self,
+        chain: &Arc<ChainService>,
+        job_id: u64,
+    ) -> Result<mpsc::Receiver<Result<TokenFeed, ServiceError>>, ServiceError> {
+        chain.job_record(job_id)?;
+        let stream = self.hub.get_or_create(job_id)?;
+        let mut changes = stream.subscribe();
+        let mut ticks = chain.subscribe();
+        let chain = chain.clone();
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(async move {
+            let mut next = 0u32;
+            // Sends what is there from `next` on; `false` when the feed is over.
+            let send_from = async |next: &mut u32| -> Option<bool> {
+                match stream.read_from(*next) {
+                    Ok((chunks, done)) => {
+                        for c in chunks {
+                            *next = c.seq + 1;
+                            tx.send(Ok(TokenFeed::Chunk(c))).await.ok()?;
+                        }
+                        Some(done)
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        None
+                    }
+                }
+            };
+            loop {
+                match send_from(&mut next).await {
+                    None => return,
+                    Some(true) => break,
+                    Some(false) => {}
+                }
+                tokio::select! {
+                    r = changes.changed() => if r.is_err() { return },
+                    r = ticks.changed() => {
+                        if r.is_err() {
+                            return;
+                        }
+                        let status = chain.job_record(job_id).map(|j| j.status);
+                        if let Ok(st) = status {
+                            if st.is_terminal() {
+                                // Drain what arrived meanwhile, then end.
+                                let Some(done) = send_from(&mut next).await else { return };
+                                let status = (!done).then(|| st.name().to_string());
+                                let end = TokenEnd { chunks: next, status };
+                                let _ = tx.send(Ok(TokenFeed::End(end))).await;
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+            let _ = tx
+                .send(Ok(TokenFeed::End(TokenEnd {
+                    chunks: next,
+                    status: None,
+                })))
+                .await;
+        });
+        Ok(rx)
+    }
 }
 
 #[cfg(test)]

@@ -1,17 +1,17 @@
 //! [`Client`]: one face over the two transports. Build, sign, submit, wait for the receipt
 //! at its tick; query contract functions; blobs; devnet powers; events and token streams.
 
-use base64::Engine;
-use comqute_qpi::kit::{Func, Proc};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use borsh::{BorshDeserialize, BorshSerialize};
 use comqute_ledger::{Keypair, Transaction, TxId};
 use comqute_market::escrow::EscrowEvent;
 use comqute_market::job_registry::JobEvent;
 use comqute_market::worker_registry::WorkerEvent;
+use comqute_qpi::kit::{Func, Proc};
 use comqute_qpi::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
 use comqute_wire::{
     decode_event, token_digest, EventView, MarketEvent, ReceiptView, TickInfo, TokenChunk,
@@ -601,7 +601,7 @@ impl Client {
 
     /// Every contract of the node's genesis as it describes itself: index, name, identity,
     /// procedures and functions (with their input and output types), error codes.
-    pub async fn contracts(&self) -> Result<Vec<crate::wire::ContractInfo>, SdkError> {
+    pub async fn contracts(&self) -> Result<Vec<crate::wire::ContractView>, SdkError> {
         match &self.transport {
             #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.contracts(),
@@ -696,10 +696,7 @@ impl Client {
     pub async fn warp_ticks(&self, n: u32) -> Result<Tick, SdkError> {
         match &self.transport {
             #[cfg(feature = "embedded")]
-            Transport::Embedded(e) => {
-                let next = e.next_tick()?;
-                e.warp_to(next.plus(n))
-            }
+            Transport::Embedded(e) => e.warp(comqute_node::chain::Warp::By(n)),
             Transport::Remote(r) => {
                 r.warp(&WarpRequest {
                     tick: None,
@@ -714,7 +711,7 @@ impl Client {
     pub async fn warp_to(&self, tick: Tick) -> Result<Tick, SdkError> {
         match &self.transport {
             #[cfg(feature = "embedded")]
-            Transport::Embedded(e) => e.warp_to(tick),
+            Transport::Embedded(e) => e.warp(comqute_node::chain::Warp::To(tick)),
             Transport::Remote(r) => {
                 r.warp(&WarpRequest {
                     tick: Some(tick.0),

@@ -1,5 +1,7 @@
-//! The embedded transport: a ledger in this process, behind the same rules as a node (the
-//! node crate's own checks, blob store and token streams, without HTTP).
+//! The embedded transport: a ledger in this process behind the node's own services
+//! ([`comqute_node::NodeState`]: the chain, blob store and token streams, with the node's
+//! rules), called directly, without HTTP. A refusal is [`SdkError::Service`] with the code a
+//! remote node answers with.
 //!
 //! Ticks run when the caller says so: in [`TickMode::OnDemand`] (the default) a wait that
 //! needs time to pass (a receipt, a job's result) processes ticks itself; in
@@ -8,12 +10,13 @@
 
 use std::sync::Arc;
 
-use comqute_ledger::{Ledger, Transaction, TxId, VerifiedTx};
-use comqute_node::chain::Chain;
+use comqute_ledger::{Ledger, Transaction, TxId};
+use comqute_node::chain::{Chain, Warp};
+use comqute_node::tokens::TokenFeed;
 use comqute_node::wire::{
     EventView, ReceiptView, TickInfo, TokenPage, TokenPush, TokenPushResponse,
 };
-use comqute_node::{NodeConfig, Shared};
+use comqute_node::{NodeConfig, NodeState, ServiceError};
 use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use tokio::sync::mpsc;
 
@@ -34,7 +37,7 @@ pub enum TickMode {
 /// An in-process ledger with the node's rules.
 #[derive(Clone)]
 pub struct Embedded {
-    shared: Arc<Shared>,
+    state: Arc<NodeState>,
     mode: TickMode,
 }
 
@@ -44,6 +47,26 @@ impl std::fmt::Debug for Embedded {
             .field("mode", &self.mode)
             .finish()
     }
+}
+
+/// A subscription fed by a service's feed, each item converted by `f`.
+fn forward<T, U>(
+    mut feed: mpsc::Receiver<Result<T, ServiceError>>,
+    f: impl Fn(T) -> U + Send + 'static,
+) -> Subscription<U>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(256);
+    let task = tokio::spawn(async move {
+        while let Some(item) = feed.recv().await {
+            if tx.send(item.map(&f).map_err(SdkError::from)).await.is_err() {
+                return;
+            }
+        }
+    });
+    Subscription::new(rx, task)
 }
 
 impl Embedded {
@@ -60,7 +83,7 @@ impl Embedded {
             ..NodeConfig::test()
         };
         Embedded {
-            shared: Shared::new(Chain::Memory(Box::new(ledger)), config),
+            state: NodeState::new(Chain::Memory(Box::new(ledger)), config),
             mode,
         }
     }
@@ -76,65 +99,45 @@ impl Embedded {
         self.mode
     }
 
-    /// The node state behind it (ledger, blobs, token streams).
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    /// The node's services behind it (chain, blobs, token streams).
+    pub fn state(&self) -> &Arc<NodeState> {
+        &self.state
     }
 
     /// Processes the next tick now.
     pub fn tick(&self) -> Result<Tick, SdkError> {
-        Ok(comqute_node::tick_once(&self.shared)?)
+        Ok(self.state.chain.process_tick()?)
     }
 
     /// Runs `f` on the ledger (harness powers: fund, warp, snapshot, inspect). Waiters see
     /// any ticks it processed.
     pub fn with_ledger<R>(&self, f: impl FnOnce(&mut Ledger) -> R) -> Result<R, SdkError> {
-        let mut c = self.shared.chain()?;
-        let out = match &mut *c {
-            Chain::Memory(l) => f(l),
-            Chain::Durable(_) => {
-                return Err(SdkError::Invalid(
-                    "the embedded transport holds an in-memory ledger".into(),
-                ))
-            }
-        };
-        let last = Tick(c.ledger().next_tick().0.saturating_sub(1));
-        drop(c);
-        self.shared.tick_tx.send_if_modified(|t| {
-            let changed = *t != last;
-            *t = last;
-            changed
-        });
-        Ok(out)
+        self.state.chain.with_chain(|c| match c {
+            Chain::Memory(l) => Ok(f(l)),
+            Chain::Durable(_) => Err(SdkError::Invalid(
+                "the embedded transport holds an in-memory ledger".into(),
+            )),
+        })?
     }
 
     pub(crate) fn tick_info(&self) -> Result<TickInfo, SdkError> {
-        let c = self.shared.chain()?;
-        let l = c.ledger();
-        let tick = l.next_tick().0.saturating_sub(1);
-        Ok(TickInfo {
-            tick,
-            duration: 0,
-            epoch: l.epoch_of(Tick(tick)).0,
-            initial_tick: l.config().genesis_tick.0,
-        })
+        Ok(self.state.chain.tick_info()?)
     }
 
     pub(crate) fn next_tick(&self) -> Result<Tick, SdkError> {
-        Ok(self.shared.chain()?.ledger().next_tick())
+        Ok(self.state.chain.next_tick()?)
     }
 
     pub(crate) fn balance(&self, id: &Identity) -> Result<Amount, SdkError> {
-        Ok(self.shared.chain()?.ledger().balance(id))
+        Ok(Amount(self.state.chain.balance(id)?.balance))
     }
 
     pub(crate) fn broadcast(&self, tx: Transaction) -> Result<TxId, SdkError> {
-        let verified = VerifiedTx::verify(tx).map_err(comqute_node::ApiError::from)?;
-        Ok(self.shared.chain()?.submit_verified(verified)?)
+        Ok(self.state.chain.broadcast(tx)?)
     }
 
     pub(crate) fn receipt(&self, id: &TxId) -> Result<Option<ReceiptView>, SdkError> {
-        Ok(self.shared.chain()?.receipt(id)?)
+        Ok(self.state.chain.receipt(id)?)
     }
 
     pub(crate) fn query_raw(
@@ -143,25 +146,15 @@ impl Embedded {
         input_type: u16,
         input: &[u8],
     ) -> Result<Vec<u8>, SdkError> {
-        self.shared
-            .chain()?
-            .ledger()
-            .query_raw(contract, input_type, input)
-            .map_err(|e| comqute_node::ApiError::from(e).into())
+        Ok(self.state.chain.query(contract, input_type, input)?)
     }
 
     pub(crate) fn events(&self, after: u64, limit: usize) -> Result<Vec<EventView>, SdkError> {
-        Ok(comqute_node::api::events::event_views(
-            &*self.shared.chain()?,
-            after,
-            limit,
-        )?)
+        Ok(self.state.chain.events(after, limit)?)
     }
 
-    pub(crate) fn contracts(&self) -> Result<Vec<crate::wire::ContractInfo>, SdkError> {
-        Ok(comqute_node::contracts::list(
-            self.shared.chain()?.ledger().registry(),
-        ))
+    pub(crate) fn contracts(&self) -> Result<Vec<crate::wire::ContractView>, SdkError> {
+        Ok(self.state.chain.contracts()?)
     }
 
     pub(crate) fn encode_call(
@@ -169,12 +162,7 @@ impl Embedded {
         contract: &str,
         req: &crate::wire::EncodeCallRequest,
     ) -> Result<crate::wire::EncodeCallResponse, SdkError> {
-        comqute_node::contracts::encode_call(
-            self.shared.chain()?.ledger().registry(),
-            contract,
-            req,
-        )
-        .map_err(|e| SdkError::from(comqute_node::ApiError::from(e)))
+        Ok(self.state.chain.encode_call(contract, req)?)
     }
 
     pub(crate) fn query_json(
@@ -182,39 +170,27 @@ impl Embedded {
         contract: &str,
         req: &crate::wire::ContractQueryRequest,
     ) -> Result<crate::wire::ContractQueryResponse, SdkError> {
-        comqute_node::contracts::query_json(self.shared.chain()?.ledger(), contract, req)
-            .map_err(|e| SdkError::from(comqute_node::ApiError::from(e)))
+        Ok(self.state.chain.query_json(contract, req)?)
     }
 
     pub(crate) fn events_head(&self) -> Result<u64, SdkError> {
-        Ok(self.shared.chain()?.events_head())
+        Ok(self.state.chain.events_head()?)
     }
 
     pub(crate) fn put_blob(&self, body: &[u8]) -> Result<Hash32, SdkError> {
-        let limit = self.shared.config.max_blob_bytes;
-        if body.len() > limit {
-            return Err(comqute_node::ApiError::TooLarge {
-                size: body.len(),
-                limit,
-            }
-            .into());
-        }
-        Ok(self.shared.blobs.put(body)?)
+        Ok(self.state.blobs.put(body)?)
     }
 
     pub(crate) fn get_blob(&self, h: &Hash32) -> Result<Option<Vec<u8>>, SdkError> {
-        Ok(self.shared.blobs.get(h)?)
+        Ok(self.state.blobs.get(h)?)
     }
 
     pub(crate) fn faucet(&self, id: &Identity, amount: Amount) -> Result<Amount, SdkError> {
-        let mut c = self.shared.chain()?;
-        c.fund(id, amount)?;
-        Ok(c.ledger().balance(id))
+        Ok(self.state.chain.faucet(id, amount)?)
     }
 
-    pub(crate) fn warp_to(&self, target: Tick) -> Result<Tick, SdkError> {
-        self.with_ledger(|l| l.warp_to_tick(target))??;
-        Ok(Tick(self.next_tick()?.0.saturating_sub(1)))
+    pub(crate) fn warp(&self, warp: Warp) -> Result<Tick, SdkError> {
+        Ok(self.state.chain.warp(warp)?)
     }
 
     pub(crate) fn push_tokens(
@@ -222,38 +198,11 @@ impl Embedded {
         job_id: u64,
         push: &TokenPush,
     ) -> Result<TokenPushResponse, SdkError> {
-        if push.text.len() > self.shared.config.max_stream_bytes {
-            return Err(comqute_node::ApiError::TooLarge {
-                size: push.text.len(),
-                limit: self.shared.config.max_stream_bytes,
-            }
-            .into());
-        }
-        comqute_node::tokens::authorize(self.shared.chain()?.ledger(), job_id, push)?;
-        let p = self
-            .shared
-            .tokens
-            .push(job_id, push.seq, &push.text, push.done)?;
-        Ok(TokenPushResponse {
-            job_id,
-            next: p.next,
-            done: p.done,
-        })
+        Ok(self.state.tokens.push(&self.state.chain, job_id, push)?)
     }
 
     pub(crate) fn token_page(&self, job_id: u64) -> Result<TokenPage, SdkError> {
-        comqute_node::tokens::job(self.shared.chain()?.ledger(), job_id)?;
-        let (chunks, done) = match self.shared.tokens.get(job_id)? {
-            Some(s) => s.read_from(0)?,
-            None => (Vec::new(), false),
-        };
-        let text = chunks.iter().map(|c| c.text.as_str()).collect();
-        Ok(TokenPage {
-            job_id,
-            chunks,
-            done,
-            text,
-        })
+        Ok(self.state.tokens.page(&self.state.chain, job_id)?)
     }
 
     /// Waits until a tick is processed (by someone else), or `OnDemand`: processes one.
@@ -264,115 +213,38 @@ impl Embedded {
                 tokio::task::yield_now().await;
             }
             TickMode::Manual => {
-                let mut rx = self.shared.tick_tx.subscribe();
+                let mut rx = self.state.chain.subscribe();
                 let _ = tokio::time::timeout(poll * 4, rx.changed()).await;
             }
         }
         Ok(())
     }
 
-    /// Events from `after` on, polling the log whenever a tick is processed.
+    /// Events from `after` on, then live ones as ticks are processed.
     pub(crate) fn subscribe_events(&self, after: u64) -> Subscription<EventView> {
-        let (tx, rx) = mpsc::channel(256);
-        let me = self.clone();
-        let task = tokio::spawn(async move {
-            let mut ticks = me.shared.tick_tx.subscribe();
-            let mut cursor = after;
-            loop {
-                let page = match me.events(cursor, 1000) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
-                };
-                let full = page.len() == 1000;
-                for e in page {
-                    cursor = e.seq + 1;
-                    if tx.send(Ok(e)).await.is_err() {
-                        return;
-                    }
-                }
-                if !full && ticks.changed().await.is_err() {
-                    return;
-                }
-            }
-        });
-        Subscription::new(rx, task)
-    }
-
-    fn open_stream(&self, job_id: u64) -> Result<Arc<comqute_node::tokens::TokenStream>, SdkError> {
-        comqute_node::tokens::job(self.shared.chain()?.ledger(), job_id)?;
-        Ok(self.shared.tokens.get_or_create(job_id)?)
+        forward(self.state.chain.follow_events(after), |e| e)
     }
 
     /// A job's tokens: what was pushed, then live chunks, then its end.
     pub(crate) fn subscribe_tokens(&self, job_id: u64) -> Subscription<TokenEvent> {
-        let (tx, rx) = mpsc::channel(256);
-        let me = self.clone();
-        let task = tokio::spawn(async move {
-            let opened = me.open_stream(job_id);
-            let stream = match opened {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            };
-            let mut changes = stream.subscribe();
-            let mut ticks = me.shared.tick_tx.subscribe();
-            let mut next = 0u32;
-            loop {
-                let (chunks, done) = match stream.read_from(next) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = tx.send(Err(e.into())).await;
-                        return;
-                    }
-                };
-                for c in chunks {
-                    next = c.seq + 1;
-                    if tx.send(Ok(TokenEvent::Chunk(c))).await.is_err() {
-                        return;
-                    }
-                }
-                if done {
-                    let _ = tx.send(Ok(TokenEvent::Done { chunks: next })).await;
-                    return;
-                }
-                tokio::select! {
-                    r = changes.changed() => if r.is_err() { return },
-                    r = ticks.changed() => {
-                        if r.is_err() {
-                            return;
-                        }
-                        let status = me
-                            .shared
-                            .chain()
-                            .and_then(|c| comqute_node::tokens::job(c.ledger(), job_id))
-                            .map(|j| j.status);
-                        if let Ok(st) = status {
-                            if st.is_terminal() {
-                                let (rest, done) = stream.read_from(next).unwrap_or_default();
-                                for c in rest {
-                                    next = c.seq + 1;
-                                    if tx.send(Ok(TokenEvent::Chunk(c))).await.is_err() {
-                                        return;
-                                    }
-                                }
-                                let end = if done {
-                                    TokenEvent::Done { chunks: next }
-                                } else {
-                                    TokenEvent::End { chunks: next, status: st.name().to_string() }
-                                };
-                                let _ = tx.send(Ok(end)).await;
-                                return;
-                            }
-                        }
-                    }
-                }
+        match self.state.tokens.follow(&self.state.chain, job_id) {
+            Ok(feed) => forward(feed, |item| match item {
+                TokenFeed::Chunk(c) => TokenEvent::Chunk(c),
+                TokenFeed::End(end) => match end.status {
+                    None => TokenEvent::Done { chunks: end.chunks },
+                    Some(status) => TokenEvent::End {
+                        chunks: end.chunks,
+                        status,
+                    },
+                },
+            }),
+            Err(e) => {
+                let (tx, rx) = mpsc::channel(1);
+                let task = tokio::spawn(async move {
+                    let _ = tx.send(Err(SdkError::from(e))).await;
+                });
+                Subscription::new(rx, task)
             }
-        });
-        Subscription::new(rx, task)
+        }
     }
 }

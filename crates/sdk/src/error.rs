@@ -15,16 +15,28 @@ pub enum SdkError {
     /// A ledger-level refusal (a bad seed, a ledger built from a bad genesis).
     #[error(transparent)]
     Ledger(#[from] LedgerError),
-    /// The node refused the request, with its stable code (`not_found`, `forbidden`,
-    /// `tick_in_past`, …). The embedded transport reports the same codes.
+    /// A remote node refused the request, with its HTTP status and stable code
+    /// (`not_found`, `forbidden`, `tick_in_past`, …).
     #[error("{message} ({code}, HTTP {status})")]
     Node {
-        /// The HTTP status (also on the embedded transport, which applies the node's rules).
+        /// The HTTP status.
         status: u16,
         /// The node's stable code.
         code: String,
         /// Human text.
         message: String,
+    },
+    /// The embedded node's services refused the request, with the same stable code a remote
+    /// node answers with (no HTTP status: nothing went over HTTP).
+    #[error("{message} ({code})")]
+    Service {
+        /// The node's stable code.
+        code: String,
+        /// Human text.
+        message: String,
+        /// The node failed or was full (what a remote node answers with a 5xx): the same
+        /// request may succeed later.
+        retryable: bool,
     },
     /// The node could not be reached or answered something unreadable.
     #[error("talking to the node: {0}")]
@@ -88,10 +100,11 @@ pub enum SdkError {
 }
 
 impl SdkError {
-    /// The node's stable code, for [`SdkError::Node`].
+    /// The node's stable code, for [`SdkError::Node`] and [`SdkError::Service`]: the same
+    /// on both transports.
     pub fn code(&self) -> Option<&str> {
         match self {
-            SdkError::Node { code, .. } => Some(code),
+            SdkError::Node { code, .. } | SdkError::Service { code, .. } => Some(code),
             _ => None,
         }
     }
@@ -104,7 +117,20 @@ impl SdkError {
         }
     }
 
-    /// Whether the thing asked for does not exist (a 404 from the node, or
+    /// Whether the same request may succeed later: the node could not be reached, a wait
+    /// ran out, a transaction was dropped, or the node failed or was full (a 5xx or 429 from
+    /// a remote node, [`SdkError::Service`] `retryable` from the embedded one). Refusals
+    /// of the request itself are not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SdkError::Http(_) | SdkError::Timeout { .. } | SdkError::Dropped { .. } => true,
+            SdkError::Node { status, .. } => *status >= 500 || *status == 429,
+            SdkError::Service { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+
+    /// Whether the thing asked for does not exist (`not_found` from the node, or
     /// [`SdkError::NotFound`]).
     pub fn is_not_found(&self) -> bool {
         matches!(self, SdkError::NotFound(_)) || self.code() == Some("not_found")
@@ -119,12 +145,13 @@ impl SdkError {
 }
 
 #[cfg(feature = "embedded")]
-impl From<comqute_node::ApiError> for SdkError {
-    fn from(e: comqute_node::ApiError) -> Self {
-        SdkError::Node {
-            status: e.status().as_u16(),
+impl From<comqute_node::ServiceError> for SdkError {
+    /// The embedded node's refusal, with its stable code.
+    fn from(e: comqute_node::ServiceError) -> Self {
+        SdkError::Service {
             code: e.code().to_string(),
             message: e.to_string(),
+            retryable: !e.kind().is_caller_fault(),
         }
     }
 }
@@ -164,6 +191,26 @@ fn transport_detail(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_trouble_and_node_failures_are_transient_refusals_are_not() {
+        let node = |status| SdkError::Node {
+            status,
+            code: String::new(),
+            message: String::new(),
+        };
+        let service = |retryable| SdkError::Service {
+            code: String::new(),
+            message: String::new(),
+            retryable,
+        };
+        assert!(SdkError::Http("connection refused".into()).is_transient());
+        assert!(node(503).is_transient() && node(429).is_transient());
+        assert!(!node(404).is_transient());
+        assert!(service(true).is_transient());
+        assert!(!service(false).is_transient());
+        assert!(!SdkError::NotFound("x".into()).is_transient());
+    }
 
     #[test]
     fn a_node_that_is_not_there_is_said_in_a_few_words() {

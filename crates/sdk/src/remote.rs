@@ -7,6 +7,7 @@ use std::time::Duration;
 use base64::Engine;
 use comqute_ledger::{Transaction, TxId};
 use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
+use comqute_wire::routes::{self, v1};
 use comqute_wire::{
     BalanceResponse, BlobPutResponse, BroadcastRequest, BroadcastResponse, ErrorBody, EventHead,
     EventPage, EventView, FaucetRequest, FaucetResponse, QueryRequest, QueryResponse,
@@ -108,20 +109,20 @@ impl Remote {
 
     pub(crate) async fn tick_info(&self) -> Result<TickInfo, SdkError> {
         Ok(self
-            .get::<TickInfoResponse>("/v1/tick-info")
+            .get::<TickInfoResponse>(&v1(routes::TICK_INFO, &[]))
             .await?
             .tick_info)
     }
 
     pub(crate) async fn balance(&self, id: &Identity) -> Result<Amount, SdkError> {
-        let b: BalanceResponse = self.get(&format!("/v1/balances/{id}")).await?;
+        let b: BalanceResponse = self.get(&v1(routes::BALANCE, &[id])).await?;
         Ok(Amount(b.balance.balance))
     }
 
     pub(crate) async fn broadcast(&self, tx: &Transaction) -> Result<TxId, SdkError> {
         let r: BroadcastResponse = self
             .post(
-                "/v1/broadcast-transaction",
+                &v1(routes::BROADCAST, &[]),
                 &BroadcastRequest {
                     encoded_transaction: b64(&tx.encode()),
                 },
@@ -134,7 +135,7 @@ impl Remote {
 
     pub(crate) async fn receipt(&self, id: &TxId) -> Result<Option<ReceiptView>, SdkError> {
         match self
-            .get::<ReceiptResponse>(&format!("/v1/receipts/{id}"))
+            .get::<ReceiptResponse>(&v1(routes::RECEIPT, &[id]))
             .await
         {
             Ok(r) => Ok(Some(r.receipt)),
@@ -151,7 +152,7 @@ impl Remote {
     ) -> Result<Vec<u8>, SdkError> {
         let r: QueryResponse = self
             .post(
-                "/v1/querySmartContract",
+                &v1(routes::QUERY, &[]),
                 &QueryRequest {
                     contract_index: contract.0,
                     input_type,
@@ -165,8 +166,8 @@ impl Remote {
             .map_err(|e| SdkError::decode("responseData", e))
     }
 
-    pub(crate) async fn contracts(&self) -> Result<Vec<crate::wire::ContractInfo>, SdkError> {
-        let r: crate::wire::ContractsResponse = self.get("/v1/contracts").await?;
+    pub(crate) async fn contracts(&self) -> Result<Vec<crate::wire::ContractView>, SdkError> {
+        let r: crate::wire::ContractsResponse = self.get(&v1(routes::CONTRACTS, &[])).await?;
         Ok(r.contracts)
     }
 
@@ -175,11 +176,8 @@ impl Remote {
         contract: &str,
         req: &crate::wire::EncodeCallRequest,
     ) -> Result<crate::wire::EncodeCallResponse, SdkError> {
-        self.post(
-            &format!("/v1/contracts/{}/encode", path_segment(contract)),
-            req,
-        )
-        .await
+        let seg = path_segment(contract);
+        self.post(&v1(routes::CONTRACT_ENCODE, &[&seg]), req).await
     }
 
     pub(crate) async fn query_json(
@@ -187,11 +185,8 @@ impl Remote {
         contract: &str,
         req: &crate::wire::ContractQueryRequest,
     ) -> Result<crate::wire::ContractQueryResponse, SdkError> {
-        self.post(
-            &format!("/v1/contracts/{}/query", path_segment(contract)),
-            req,
-        )
-        .await
+        let seg = path_segment(contract);
+        self.post(&v1(routes::CONTRACT_QUERY, &[&seg]), req).await
     }
 
     pub(crate) async fn events(
@@ -200,20 +195,23 @@ impl Remote {
         limit: usize,
     ) -> Result<Vec<EventView>, SdkError> {
         let p: EventPage = self
-            .get(&format!("/v1/events?after={after}&limit={limit}"))
+            .get(&format!(
+                "{}?after={after}&limit={limit}",
+                v1(routes::EVENTS, &[])
+            ))
             .await?;
         Ok(p.events)
     }
 
     pub(crate) async fn events_head(&self) -> Result<u64, SdkError> {
-        let h: EventHead = self.get("/v1/events/head").await?;
+        let h: EventHead = self.get(&v1(routes::EVENTS_HEAD, &[])).await?;
         Ok(h.next)
     }
 
     pub(crate) async fn put_blob(&self, body: Vec<u8>) -> Result<Hash32, SdkError> {
         let r: BlobPutResponse = Self::json(
             self.http
-                .put(self.url_of("/v1/blobs"))
+                .put(self.url_of(&v1(routes::BLOBS, &[])))
                 .body(body)
                 .send()
                 .await?,
@@ -225,7 +223,7 @@ impl Remote {
     pub(crate) async fn get_blob(&self, h: &Hash32) -> Result<Option<Vec<u8>>, SdkError> {
         let resp = self
             .http
-            .get(self.url_of(&format!("/v1/blobs/{h}")))
+            .get(self.url_of(&v1(routes::BLOB, &[h])))
             .send()
             .await?;
         match Self::check(resp).await {
@@ -238,7 +236,7 @@ impl Remote {
     pub(crate) async fn faucet(&self, id: &Identity, amount: Amount) -> Result<Amount, SdkError> {
         let r: FaucetResponse = self
             .post(
-                "/v1/devnet/faucet",
+                &v1(routes::FAUCET, &[]),
                 &FaucetRequest {
                     identity: id.to_string(),
                     amount: serde_json::Value::String(amount.0.to_string()),
@@ -249,7 +247,7 @@ impl Remote {
     }
 
     pub(crate) async fn warp(&self, req: &WarpRequest) -> Result<Tick, SdkError> {
-        let r: WarpResponse = self.post("/v1/devnet/warp", req).await?;
+        let r: WarpResponse = self.post(&v1(routes::WARP, &[]), req).await?;
         Ok(Tick(r.tick))
     }
 
@@ -258,11 +256,11 @@ impl Remote {
         job_id: u64,
         push: &TokenPush,
     ) -> Result<TokenPushResponse, SdkError> {
-        self.post(&format!("/v1/jobs/{job_id}/tokens"), push).await
+        self.post(&v1(routes::JOB_TOKENS, &[&job_id]), push).await
     }
 
     pub(crate) async fn token_page(&self, job_id: u64) -> Result<TokenPage, SdkError> {
-        self.get(&format!("/v1/jobs/{job_id}/tokens")).await
+        self.get(&v1(routes::JOB_TOKENS, &[&job_id])).await
     }
 
     /// Opens an SSE stream.
@@ -276,11 +274,11 @@ impl Remote {
         Self::check(resp).await
     }
 
-    /// Events from `after` on (SSE `/v1/events/stream`), reconnecting with backoff.
+    /// Events from `after` on (SSE [`routes::EVENTS_STREAM`]), reconnecting with backoff.
     pub(crate) fn subscribe_events(&self, after: u64) -> Subscription<EventView> {
         self.subscribe_sse(
             after,
-            |cursor| format!("/v1/events/stream?after={cursor}"),
+            |cursor| format!("{}?after={cursor}", v1(routes::EVENTS_STREAM, &[])),
             |cursor, msg| {
                 if msg.event != "event" {
                     return Flow::Skip;
@@ -297,12 +295,12 @@ impl Remote {
         )
     }
 
-    /// A job's tokens (SSE `/v1/jobs/{id}/tokens/stream`), reconnecting with backoff and
+    /// A job's tokens (SSE [`routes::JOB_TOKENS_STREAM`]), reconnecting with backoff and
     /// skipping chunks already delivered.
     pub(crate) fn subscribe_tokens(&self, job_id: u64) -> Subscription<TokenEvent> {
         self.subscribe_sse(
             0u32,
-            move |_| format!("/v1/jobs/{job_id}/tokens/stream"),
+            move |_| v1(routes::JOB_TOKENS_STREAM, &[&job_id]),
             |next, msg| match msg.event.as_str() {
                 "token" => match serde_json::from_str::<TokenChunk>(&msg.data) {
                     Ok(c) if c.seq < *next => Flow::Skip,

@@ -1,29 +1,43 @@
-//! The node's JSON shapes, defined once: the node serializes them, the SDK and the CLI
-//! deserialize the same types. Field names are camelCase and 64-bit numbers are decimal
-//! strings, like Qubic's gateway (`reference/qubic.md` §6); strings and numbers are both
-//! accepted when reading a 64-bit field.
+//! The node's JSON shapes and routes, defined once: the node serializes them and serves them
+//! at the paths of [`routes`], the SDK and the CLI deserialize the same types from the same
+//! paths. Field names are camelCase and 64-bit numbers are decimal strings, like Qubic's gateway
+//! (`reference/qubic.md` §6); strings and numbers are both accepted when reading a 64-bit
+//! field.
 //!
 //! - Qubic-shaped: [`TickInfoResponse`], [`BalanceResponse`], [`BroadcastRequest`] /
 //!   [`BroadcastResponse`], [`QueryRequest`] / [`QueryResponse`], [`TxStatusResponse`],
 //!   [`ApprovedTransactionsResponse`].
 //! - comqute's own: [`ReceiptResponse`], [`EventView`] / [`EventPage`], [`BlobPutResponse`],
 //!   devnet [`FaucetRequest`] / [`WarpRequest`], token streaming ([`TokenPush`],
-//!   [`TokenChunk`], [`token_digest`]), and the marketplace views ([`job_json`],
-//!   [`worker_json`], [`stats_json`], [`decode_event`]) rendered with [`value::to_json`].
+//!   [`TokenChunk`], [`token_digest`]), and the marketplace views, typed and built from the
+//!   contracts' records ([`JobView`], [`JobsPage`], [`JobEscrowView`], [`WorkerView`],
+//!   [`WorkersPage`], [`NetworkStatsView`], [`ContractsResponse`]).
+//! - Events keep their JSON as each contract renders it ([`EventView::decoded`],
+//!   [`decode_event`]): the node knows no contract's events by name.
 //! - Every error: [`ErrorBody`] `{"code", "message"}`.
 
 pub use comqute_qpi::json as value;
 
 use borsh::BorshDeserialize;
 use comqute_market::escrow::EscrowEvent;
-use comqute_market::job_registry::{Job, JobEvent, JobStatus, NetworkStats};
-use comqute_market::worker_registry::{WorkerEvent, WorkerInfo};
+use comqute_market::job_registry::{Job, JobEvent, JobStatus};
+use comqute_market::worker_registry::WorkerEvent;
 use comqute_market::{ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
 use comqute_qpi::{ContractIndex, Hash32};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use value::ValueError;
+
+pub mod market;
+pub mod routes;
+
+pub use market::{
+    amount, CapabilitiesView, ContractView, ContractsResponse, EntryView, ErrorCodeView,
+    EscrowTotalsView, JobCountersView, JobEscrowView, JobResultView, JobSpecView, JobView,
+    JobsPage, NetworkStatsView, SamplingView, WorkerStatsView, WorkerStatusName, WorkerView,
+    WorkersPage,
+};
 
 /// Serde for 64-bit integers as decimal strings; numbers are accepted when reading.
 pub mod dec {
@@ -58,6 +72,43 @@ pub mod dec {
             StrOrNum::I(n) => n.to_string(),
         };
         s.trim().parse().map_err(de::Error::custom)
+    }
+
+    /// The same for the values of a map keyed by strings.
+    pub mod map {
+        use std::collections::BTreeMap;
+        use std::fmt::Display;
+        use std::str::FromStr;
+
+        use serde::ser::SerializeMap;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Writes every value as a string.
+        pub fn serialize<T: Display, S: Serializer>(
+            m: &BTreeMap<String, T>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            let mut out = s.serialize_map(Some(m.len()))?;
+            for (k, v) in m {
+                out.serialize_entry(k, &v.to_string())?;
+            }
+            out.end()
+        }
+
+        /// Reads strings or numbers.
+        pub fn deserialize<'de, T, D>(d: D) -> Result<BTreeMap<String, T>, D::Error>
+        where
+            T: FromStr,
+            T::Err: Display,
+            D: Deserializer<'de>,
+        {
+            #[derive(Deserialize)]
+            struct Wrap(#[serde(deserialize_with = "super::deserialize")] String);
+            BTreeMap::<String, Wrap>::deserialize(d)?
+                .into_iter()
+                .map(|(k, Wrap(v))| v.parse().map(|v| (k, v)).map_err(serde::de::Error::custom))
+                .collect()
+        }
     }
 
     /// The same for `Option`s (`null` is `None`).
@@ -468,91 +519,11 @@ pub struct TokenPage {
 
 // --- the marketplace ------------------------------------------------------------------------
 
-/// Answer of `GET /v1/jobs`: job views ([`job_json`]), ascending by id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JobsPage {
-    /// The jobs.
-    pub jobs: Vec<Value>,
-    /// Pass as `cursor` for the next page; null on the last.
-    #[serde(with = "dec::opt")]
-    pub next_cursor: Option<u64>,
-}
-
-/// Answer of `GET /v1/workers?model=…`: worker views ([`worker_json`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkersPage {
-    /// The workers.
-    pub workers: Vec<Value>,
-    /// Pass as `cursor` for the next page; null on the last.
-    #[serde(with = "dec::opt")]
-    pub next_cursor: Option<u64>,
-}
-
 /// A job status from its name, any case (`open`, `Finalized`, …).
 pub fn parse_status(s: &str) -> Option<JobStatus> {
     JobStatus::ALL
         .into_iter()
         .find(|st| st.name().eq_ignore_ascii_case(s.trim()))
-}
-
-/// A job as JSON: the [`Job`] record with camelCase fields and 64-bit numbers as strings,
-/// `status` as its name (Open … Resolved), and, once a result is posted, `resultHash`,
-/// `outputTokens` and `runtime` at the top level.
-pub fn job_json(job: &Job) -> Result<Value, ValueError> {
-    let mut v = value::to_json(job)?;
-    if let (Some(r), Value::Object(m)) = (&job.result, &mut v) {
-        m.insert(
-            "resultHash".into(),
-            Value::String(r.result_hash.to_string()),
-        );
-        m.insert("outputTokens".into(), Value::from(r.output_tokens));
-        m.insert("runtime".into(), Value::String(r.runtime.to_string()));
-    }
-    Ok(v)
-}
-
-/// A worker as JSON: the record's fields, `online` and `canTakeJobs`; `status` is Active,
-/// Unbonding (with `unbondingUntil`) or Exited.
-pub fn worker_json(info: &WorkerInfo) -> Result<Value, ValueError> {
-    let mut m = match value::to_json(&info.worker)? {
-        Value::Object(m) => m,
-        other => return Ok(other),
-    };
-    if let Some(Value::Object(st)) = m.get("status").cloned() {
-        if let Some((name, Value::Object(fields))) = st.into_iter().next() {
-            m.insert("status".into(), Value::String(name));
-            if let Some(until) = fields.get("until") {
-                m.insert("unbondingUntil".into(), until.clone());
-            }
-        }
-    }
-    m.insert("online".into(), Value::Bool(info.online));
-    m.insert("canTakeJobs".into(), Value::Bool(info.can_take_jobs));
-    Ok(Value::Object(m))
-}
-
-/// Network statistics as JSON, with `jobs.byStatus` as an object keyed by status name and
-/// the last processed `tick`.
-pub fn stats_json(s: &NetworkStats, tick: u32) -> Result<Value, ValueError> {
-    let mut v = value::to_json(s)?;
-    if let Some(Value::Object(jobs)) = v.get_mut("jobs") {
-        let by: Map<String, Value> = JobStatus::ALL
-            .into_iter()
-            .map(|st| {
-                (
-                    st.name().to_string(),
-                    Value::String(s.jobs.count(st).to_string()),
-                )
-            })
-            .collect();
-        jobs.insert("byStatus".into(), Value::Object(by));
-    }
-    if let Value::Object(m) = &mut v {
-        m.insert("tick".into(), Value::from(tick));
-    }
-    Ok(v)
 }
 
 /// A marketplace contract's event, decoded.
@@ -725,133 +696,6 @@ pub fn id_page(
     (from..=to, (to < submitted).then_some(to))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{id_page, JobFilter, JobIndex};
-
-    #[test]
-    fn a_listing_walks_the_most_selective_index_and_pages_ids() {
-        let who = comqute_qpi::Identity([7; 32]);
-        let st = comqute_market::job_registry::JobStatus::Open;
-        let f = |status, requester, worker| JobFilter {
-            status,
-            requester,
-            worker,
-        };
-        assert_eq!(
-            f(Some(st), Some(who), Some(who)).index(),
-            JobIndex::Requester(who)
-        );
-        assert_eq!(f(Some(st), None, Some(who)).index(), JobIndex::Worker(who));
-        assert_eq!(f(Some(st), None, None).index(), JobIndex::Status(st));
-        assert_eq!(f(None, None, None).index(), JobIndex::Ids);
-        assert_eq!(id_page(None, 20, 5), (1..=5, None));
-        assert_eq!(id_page(Some(5), 2, 10), (6..=7, Some(7)));
-        assert_eq!(
-            id_page(None, 0, 3),
-            (1..=1, Some(1)),
-            "a limit of 0 reads one"
-        );
-        assert!(id_page(Some(3), 5, 3).0.is_empty(), "past the last job");
-    }
-
-    use super::*;
-    use comqute_market::job_registry::{JobResult, JobSpec, Sampling};
-    use comqute_qpi::{Amount, Identity, Tick};
-
-    fn job() -> Job {
-        Job {
-            id: 7,
-            requester: Identity([1; 32]),
-            spec: JobSpec {
-                model: Hash32::of(b"m"),
-                prompt_hash: Hash32::of(b"p"),
-                prompt_size: 1,
-                max_output_tokens: 100,
-                max_price_per_1k: Amount(5_000),
-                timeout_ticks: 10,
-                min_reputation: 0,
-                sampling: Sampling::default(),
-            },
-            escrow: Amount(500),
-            status: JobStatus::Completed,
-            worker: Some(Identity([2; 32])),
-            price_per_1k: Amount(4_000),
-            submitted_at: Tick(3),
-            assigned_at: Some(Tick(4)),
-            started_at: Some(Tick(5)),
-            completed_at: Some(Tick(6)),
-            deadline: Some(Tick(26)),
-            result: Some(JobResult {
-                result_hash: Hash32::of(b"out"),
-                output_tokens: 42,
-                runtime: Hash32::ZERO,
-            }),
-            failures: 0,
-            excluded: Vec::new(),
-            reason: None,
-            paid: Amount(0),
-            refunded: Amount(0),
-            slashed: Amount(0),
-            closed_at: None,
-        }
-    }
-
-    #[test]
-    fn a_job_shows_its_status_name_and_result() {
-        let v = job_json(&job()).unwrap();
-        assert_eq!(v["id"], "7");
-        assert_eq!(v["status"], "Completed");
-        assert_eq!(v["escrow"], "500");
-        assert_eq!(v["spec"]["maxPricePer1k"], "5000");
-        assert_eq!(v["resultHash"], Hash32::of(b"out").to_string());
-        assert_eq!(v["outputTokens"], 42);
-        assert_eq!(v["submittedAt"], 3);
-    }
-
-    #[test]
-    fn events_render_with_type_and_fields() {
-        let e = MarketEvent::Job(JobEvent::Cancelled {
-            job_id: 9,
-            refunded: Amount(12),
-        });
-        assert_eq!(
-            e.to_json().unwrap(),
-            serde_json::json!({"contract": "job-registry", "type": "Cancelled", "jobId": "9", "refunded": "12"})
-        );
-        let bytes = borsh::to_vec(&JobEvent::Cancelled {
-            job_id: 9,
-            refunded: Amount(12),
-        })
-        .unwrap();
-        assert_eq!(decode_event(JOB_REGISTRY, &bytes), Some(e));
-        assert_eq!(decode_event(ESCROW, &[0xff]), None);
-    }
-
-    #[test]
-    fn wide_numbers_read_from_strings_or_numbers() {
-        let p: EventPage = serde_json::from_str(r#"{"events": [], "next": 5}"#).unwrap();
-        assert_eq!(p.next, 5);
-        let p: EventPage = serde_json::from_str(r#"{"events": [], "next": "6"}"#).unwrap();
-        assert_eq!(p.next, 6);
-        let j: JobsPage = serde_json::from_str(r#"{"jobs": [], "nextCursor": null}"#).unwrap();
-        assert_eq!(j.next_cursor, None);
-        let j: JobsPage = serde_json::from_str(r#"{"jobs": [], "nextCursor": "3"}"#).unwrap();
-        assert_eq!(j.next_cursor, Some(3));
-        assert_eq!(parse_status("finalized"), Some(JobStatus::Finalized));
-        assert_eq!(parse_status("done"), None);
-    }
-
-    #[test]
-    fn the_token_digest_binds_every_field() {
-        let d = token_digest(1, 0, "hi", false);
-        assert_ne!(d, token_digest(2, 0, "hi", false));
-        assert_ne!(d, token_digest(1, 1, "hi", false));
-        assert_ne!(d, token_digest(1, 0, "hi!", false));
-        assert_ne!(d, token_digest(1, 0, "hi", true));
-    }
-}
-
 /// `POST /v1/contracts/{contract}/encode`: a procedure's input as JSON, to be encoded by the
 /// contract's own descriptor. `{contract}` is a name, an index or an identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -906,85 +750,78 @@ pub struct ContractQueryResponse {
     pub output: Value,
 }
 
-/// `GET /v1/contracts`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContractsResponse {
-    /// Every contract of the genesis, ascending by index.
-    pub contracts: Vec<ContractInfo>,
-}
+#[cfg(test)]
+mod tests {
+    use super::{id_page, JobFilter, JobIndex};
 
-/// A contract as it describes itself (`comqute_qpi::kit::ContractMeta`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContractInfo {
-    /// Its index.
-    pub index: u32,
-    /// Its name.
-    pub name: String,
-    /// Its identity.
-    pub identity: String,
-    /// Its procedures.
-    pub procedures: Vec<EntryInfo>,
-    /// Its functions.
-    pub functions: Vec<EntryInfo>,
-    /// Its error codes.
-    pub errors: Vec<ErrorCodeInfo>,
-}
-
-/// A procedure or function.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EntryInfo {
-    /// Its input type number.
-    pub number: u16,
-    /// Its name.
-    pub name: String,
-    /// Its input type's name.
-    pub input: String,
-    /// Its output type's name.
-    pub output: String,
-}
-
-/// An error code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorCodeInfo {
-    /// The code.
-    pub number: u16,
-    /// Its name.
-    pub name: String,
-}
-
-impl ContractInfo {
-    /// From a contract's own description.
-    pub fn from_meta(
-        index: ContractIndex,
-        name: &str,
-        meta: &comqute_qpi::kit::ContractMeta,
-    ) -> ContractInfo {
-        let entries = |list: &[comqute_qpi::kit::EntryPoint]| {
-            list.iter()
-                .map(|e| EntryInfo {
-                    number: e.number,
-                    name: e.name.to_string(),
-                    input: comqute_qpi::kit::short_type_name((e.input_type)()),
-                    output: comqute_qpi::kit::short_type_name((e.output_type)()),
-                })
-                .collect()
+    #[test]
+    fn a_listing_walks_the_most_selective_index_and_pages_ids() {
+        let who = comqute_qpi::Identity([7; 32]);
+        let st = comqute_market::job_registry::JobStatus::Open;
+        let f = |status, requester, worker| JobFilter {
+            status,
+            requester,
+            worker,
         };
-        ContractInfo {
-            index: index.0,
-            name: name.to_string(),
-            identity: comqute_qpi::Identity::contract(index).to_string(),
-            procedures: entries(meta.procedures),
-            functions: entries(meta.functions),
-            errors: meta
-                .errors
-                .iter()
-                .map(|e| ErrorCodeInfo {
-                    number: e.number,
-                    name: e.name.to_string(),
-                })
-                .collect(),
-        }
+        assert_eq!(
+            f(Some(st), Some(who), Some(who)).index(),
+            JobIndex::Requester(who)
+        );
+        assert_eq!(f(Some(st), None, Some(who)).index(), JobIndex::Worker(who));
+        assert_eq!(f(Some(st), None, None).index(), JobIndex::Status(st));
+        assert_eq!(f(None, None, None).index(), JobIndex::Ids);
+        assert_eq!(id_page(None, 20, 5), (1..=5, None));
+        assert_eq!(id_page(Some(5), 2, 10), (6..=7, Some(7)));
+        assert_eq!(
+            id_page(None, 0, 3),
+            (1..=1, Some(1)),
+            "a limit of 0 reads one"
+        );
+        assert!(id_page(Some(3), 5, 3).0.is_empty(), "past the last job");
+    }
+
+    use super::*;
+    use comqute_qpi::Amount;
+
+    #[test]
+    fn events_render_with_type_and_fields() {
+        let e = MarketEvent::Job(JobEvent::Cancelled {
+            job_id: 9,
+            refunded: Amount(12),
+        });
+        assert_eq!(
+            e.to_json().unwrap(),
+            serde_json::json!({"contract": "job-registry", "type": "Cancelled", "jobId": "9", "refunded": "12"})
+        );
+        let bytes = borsh::to_vec(&JobEvent::Cancelled {
+            job_id: 9,
+            refunded: Amount(12),
+        })
+        .unwrap();
+        assert_eq!(decode_event(JOB_REGISTRY, &bytes), Some(e));
+        assert_eq!(decode_event(ESCROW, &[0xff]), None);
+    }
+
+    #[test]
+    fn wide_numbers_read_from_strings_or_numbers() {
+        let p: EventPage = serde_json::from_str(r#"{"events": [], "next": 5}"#).unwrap();
+        assert_eq!(p.next, 5);
+        let p: EventPage = serde_json::from_str(r#"{"events": [], "next": "6"}"#).unwrap();
+        assert_eq!(p.next, 6);
+        let j: JobsPage = serde_json::from_str(r#"{"jobs": [], "nextCursor": null}"#).unwrap();
+        assert_eq!(j.next_cursor, None);
+        let j: JobsPage = serde_json::from_str(r#"{"jobs": [], "nextCursor": "3"}"#).unwrap();
+        assert_eq!(j.next_cursor, Some(3));
+        assert_eq!(parse_status("finalized"), Some(JobStatus::Finalized));
+        assert_eq!(parse_status("done"), None);
+    }
+
+    #[test]
+    fn the_token_digest_binds_every_field() {
+        let d = token_digest(1, 0, "hi", false);
+        assert_ne!(d, token_digest(2, 0, "hi", false));
+        assert_ne!(d, token_digest(1, 1, "hi", false));
+        assert_ne!(d, token_digest(1, 0, "hi!", false));
+        assert_ne!(d, token_digest(1, 0, "hi", true));
     }
 }

@@ -287,11 +287,9 @@ fn session_in_use(e: &SdkError) -> bool {
 }
 
 fn sdk_transient(e: &SdkError) -> bool {
-    match e {
-        SdkError::Http(_) | SdkError::Timeout { .. } | SdkError::Dropped { .. } => true,
-        SdkError::Node { status, .. } => *status >= 500 || *status == 429,
-        _ => false,
-    }
+    // The SDK's one rule for both transports (a remote 5xx/429 or a dropped connection, an
+    // embedded refusal the node marks retryable).
+    e.is_transient()
 }
 
 fn backoff_for(base: Duration, attempt: u32) -> Duration {

@@ -26,7 +26,7 @@ use anyhow::{bail, ensure, Context, Result};
 use base64::Engine;
 use clap::Args;
 use comqute_ledger::{Keypair, Transaction};
-use comqute_node::wire::{ErrorBody, TickInfoResponse};
+use comqute_node::wire::{routes, ErrorBody, TickInfoResponse};
 use comqute_node::{Node, NodeConfig};
 use comqute_qpi::{Amount, Identity, Tick};
 use serde_json::{json, Value};
@@ -314,8 +314,13 @@ async fn measure(
     funding: Amount,
     in_process: bool,
 ) -> Result<Value> {
+    let tick_info = routes::v1(routes::TICK_INFO, &[]);
+    let (signed_path, unsigned_path) = (
+        routes::v1(routes::BROADCAST, &[]),
+        routes::v1(routes::BROADCAST_UNSIGNED, &[]),
+    );
     let info: TickInfoResponse = client
-        .get(format!("{base}/v1/tick-info"))
+        .get(format!("{base}{tick_info}"))
         .send()
         .await
         .with_context(|| format!("no node answers at {base}"))?
@@ -327,7 +332,7 @@ async fn measure(
         // Fund the senders with the devnet faucet (what makes the node accept them).
         for k in senders {
             let r = client
-                .post(format!("{base}/v1/devnet/faucet"))
+                .post(format!("{base}{}", routes::v1(routes::FAUCET, &[])))
                 .json(&json!({ "identity": k.identity().to_string(), "amount": funding.0.to_string() }))
                 .send()
                 .await
@@ -362,12 +367,12 @@ async fn measure(
 
     // Warm up the connections.
     for _ in 0..a.concurrency.max(1) {
-        let _ = client.get(format!("{base}/v1/tick-info")).send().await;
+        let _ = client.get(format!("{base}{tick_info}")).send().await;
     }
     let limit = Duration::from_secs_f64(a.seconds);
     let mut s = phase(
         client,
-        format!("{base}/v1/broadcast-transaction"),
+        format!("{base}{signed_path}"),
         signed,
         a.concurrency,
         limit,
@@ -375,20 +380,20 @@ async fn measure(
     .await;
     let mut u = phase(
         client,
-        format!("{base}/v1/devnet/broadcast-unsigned"),
+        format!("{base}{unsigned_path}"),
         unsigned,
         a.concurrency,
         limit,
     )
     .await;
     if u.accepted == 0 && u.rejected.contains_key("not_found") {
-        bail!("the node has no /v1/devnet/broadcast-unsigned (an older node?)");
+        bail!("the node has no {unsigned_path} (an older node?)");
     }
     if u.accepted == 0 && u.rejected.contains_key("devnet_only") {
         bail!("the unsigned broadcast is a devnet power: start the node with --devnet");
     }
-    let sj = s.json("/v1/broadcast-transaction");
-    let uj = u.json("/v1/devnet/broadcast-unsigned");
+    let sj = s.json(&signed_path);
+    let uj = u.json(&unsigned_path);
     let ratio = match (sj["tps"].as_f64(), uj["tps"].as_f64()) {
         (Some(st), Some(ut)) if st > 0.0 => Some((ut / st * 100.0).round() / 100.0),
         _ => None,

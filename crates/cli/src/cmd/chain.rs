@@ -84,7 +84,9 @@ pub fn stats(g: &Global, a: StatsArgs) -> Result<()> {
         Ok::<_, comqute_sdk::SdkError>((st, tick))
     })??;
     if a.json {
-        print_json(&wire::stats_json(&st, tick.0)?);
+        print_json(&serde_json::to_value(wire::NetworkStatsView::new(
+            &st, tick.0,
+        ))?);
         return Ok(());
     }
     println!("tick {tick}");

@@ -345,25 +345,25 @@ async fn balances(client: &Client, names: &[(&str, Identity)]) -> Result<Vec<Amo
 /// Money conserved and the incremental digest equal to a full recomputation, on the node's
 /// own ledger.
 fn node_checks(node: &Node) -> Result<()> {
-    let chain = node.shared().chain()?;
-    let l = chain.ledger();
-    let total: i128 = l
-        .state()
-        .accounts_sorted()
-        .iter()
-        .map(|(_, a)| i128::from(a.balance))
-        .sum();
-    let supply = l.supply();
-    ensure!(total == supply.circulating(), "money was not conserved");
-    ensure!(
-        l.state_digest() == l.state().recompute_digest(),
-        "incremental digest drifted"
-    );
-    println!(
-        "checks passed: {} minted = sum of balances {total}; incremental state digest equals a \
-         full recomputation ({})",
-        supply.minted,
-        l.state_digest()
-    );
-    Ok(())
+    node.state().chain.read(|l| {
+        let total: i128 = l
+            .state()
+            .accounts_sorted()
+            .iter()
+            .map(|(_, a)| i128::from(a.balance))
+            .sum();
+        let supply = l.supply();
+        ensure!(total == supply.circulating(), "money was not conserved");
+        ensure!(
+            l.state_digest() == l.state().recompute_digest(),
+            "incremental digest drifted"
+        );
+        println!(
+            "checks passed: {} minted = sum of balances {total}; incremental state digest equals a \
+             full recomputation ({})",
+            supply.minted,
+            l.state_digest()
+        );
+        Ok(())
+    })?
 }

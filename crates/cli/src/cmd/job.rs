@@ -165,15 +165,33 @@ async fn model_name(client: &Client, job: &Job) -> Option<String> {
         .flatten()
 }
 
-/// A job as JSON, with `modelName` (null when no worker ever declared the model) and
-/// `standIn` (its result came from the stand-in, not a language model).
-async fn job_view(client: &Client, job: &Job) -> Result<Value> {
-    let mut v = wire::job_json(job)?;
-    v["modelName"] = json!(model_name(client, job).await);
-    v["standIn"] = json!(job
-        .result
-        .is_some_and(|r| comqute_inference::standin::is_stand_in_fingerprint(&r.runtime)));
-    Ok(v)
+/// A job as the CLI prints it: the node's view ([`wire::JobView`], with `modelName`, null
+/// when no worker ever declared the model) and `standIn` (its result came from the stand-in,
+/// not a language model).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JobOut {
+    #[serde(flatten)]
+    view: wire::JobView,
+    stand_in: bool,
+}
+
+/// A page of jobs as the CLI prints it: [`wire::JobsPage`] with [`JobOut`]s.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JobsOut {
+    jobs: Vec<JobOut>,
+    #[serde(with = "wire::dec::opt")]
+    next_cursor: Option<u64>,
+}
+
+async fn job_view(client: &Client, job: &Job) -> JobOut {
+    JobOut {
+        view: wire::JobView::new(job, model_name(client, job).await),
+        stand_in: job
+            .result
+            .is_some_and(|r| comqute_inference::standin::is_stand_in_fingerprint(&r.runtime)),
+    }
 }
 
 /// Why a job that ended without being paid out ended so.
@@ -187,7 +205,7 @@ fn why_not_finalized(job: &Job) -> String {
 
 async fn show(client: &Client, job: &Job, json: bool) -> Result<()> {
     if json {
-        print_json(&job_view(client, job).await?);
+        print_json(&serde_json::to_value(job_view(client, job).await)?);
         return Ok(());
     }
     let model = match model_name(client, job).await {
@@ -506,9 +524,9 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
                 if json {
                     let mut jobs = Vec::with_capacity(page.jobs.len());
                     for j in &page.jobs {
-                        jobs.push(job_view(&client, j).await?);
+                        jobs.push(job_view(&client, j).await);
                     }
-                    print_json(&serde_json::to_value(wire::JobsPage {
+                    print_json(&serde_json::to_value(JobsOut {
                         jobs,
                         next_cursor: page.next_cursor,
                     })?);

@@ -56,7 +56,9 @@ impl DataDir {
 }
 
 fn contracts(dir: &std::path::Path) -> Result<Vec<Arc<dyn Contract>>> {
-    let market = super::node::stored_market(dir)?.unwrap_or_default();
+    let market = comqute_node::genesis::GenesisRecord::new(dir)
+        .read()?
+        .unwrap_or_default();
     let genesis = comqute_node::market_genesis(&market)
         .build()
         .context("building the node's genesis")?;

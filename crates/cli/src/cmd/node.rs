@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use comqute_market::MarketConfig;
+use comqute_node::genesis::{self, MarketOverrides};
 use comqute_node::{Node, NodeConfig};
 
 /// Options of `comqute node`.
@@ -55,102 +55,31 @@ pub struct MarketArgs {
     accept_ticks: Option<u32>,
 }
 
-/// The file in a data directory that records the marketplace settings its genesis was built
-/// with: the node checks it on every start, and `comqute ledger verify/export` rebuild the
-/// same genesis from it.
-pub const MARKET_FILE: &str = "market.json";
-
-/// The marketplace settings recorded in a data directory, if any.
-pub fn stored_market(dir: &std::path::Path) -> Result<Option<MarketConfig>> {
-    let path = dir.join(MARKET_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            let c: MarketConfig = serde_json::from_slice(&bytes)
-                .with_context(|| format!("reading {}", path.display()))?;
-            c.validate()
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            Ok(Some(c))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
-}
-
 impl MarketArgs {
-    fn any(&self) -> bool {
-        self.resolver.is_some()
-            || self.challenge_window.is_some()
-            || self.heartbeat_window.is_some()
-            || self.unbonding_ticks.is_some()
-            || self.accept_ticks.is_some()
-    }
-
-    /// The settings for a node on `data_dir`: those recorded there (flags that contradict
-    /// them are refused), else the flags over the defaults, recorded for the next start.
-    fn for_dir(&self, data_dir: Option<&std::path::Path>) -> Result<MarketConfig> {
-        let Some(dir) = data_dir else {
-            return self.config_over(MarketConfig::default());
-        };
-        match stored_market(dir)? {
-            Some(stored) => {
-                if self.any() {
-                    let asked = self.config_over(stored.clone())?;
-                    if asked != stored {
-                        anyhow::bail!(
-                            "{} was created with other marketplace settings ({}); a node on it \
-                             must use them: drop the marketplace flags",
-                            dir.display(),
-                            dir.join(MARKET_FILE).display()
-                        );
-                    }
-                }
-                Ok(stored)
-            }
-            None => {
-                let c = self.config_over(MarketConfig::default())?;
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-                let path = dir.join(MARKET_FILE);
-                let tmp = dir.join(format!("{MARKET_FILE}.tmp"));
-                std::fs::write(&tmp, serde_json::to_vec_pretty(&c)?)
-                    .with_context(|| format!("writing {}", tmp.display()))?;
-                std::fs::rename(&tmp, &path)
-                    .with_context(|| format!("writing {}", path.display()))?;
-                Ok(c)
-            }
-        }
-    }
-
-    fn config_over(&self, d: MarketConfig) -> Result<MarketConfig> {
-        let c = MarketConfig {
-            workers: comqute_market::worker_registry::WorkerConfig {
-                heartbeat_window: self.heartbeat_window.unwrap_or(d.workers.heartbeat_window),
-                unbonding_ticks: self.unbonding_ticks.unwrap_or(d.workers.unbonding_ticks),
-                ..d.workers
-            },
-            jobs: comqute_market::job_registry::JobConfig {
-                resolver: match &self.resolver {
-                    Some(r) => r
-                        .trim()
+    /// The settings asked for on the command line (the node crate's genesis record decides
+    /// what a node on a data directory runs with).
+    fn overrides(&self) -> Result<MarketOverrides> {
+        Ok(MarketOverrides {
+            resolver: self
+                .resolver
+                .as_deref()
+                .map(|r| {
+                    r.trim()
                         .parse()
-                        .map_err(|e| anyhow::anyhow!("bad --resolver {r:?}: {e}"))?,
-                    None => d.jobs.resolver,
-                },
-                challenge_window: self.challenge_window.unwrap_or(d.jobs.challenge_window),
-                accept_ticks: self.accept_ticks.unwrap_or(d.jobs.accept_ticks),
-                ..d.jobs
-            },
-            ..d
-        };
-        c.validate()
-            .map_err(|e| anyhow::anyhow!("marketplace settings: {e}"))?;
-        Ok(c)
+                        .map_err(|e| anyhow::anyhow!("bad --resolver {r:?}: {e}"))
+                })
+                .transpose()?,
+            challenge_window: self.challenge_window,
+            heartbeat_window: self.heartbeat_window,
+            unbonding_ticks: self.unbonding_ticks,
+            accept_ticks: self.accept_ticks,
+        })
     }
 }
 
 /// Runs the node until a signal.
 pub fn run(a: NodeArgs) -> Result<()> {
-    let market = a.market.for_dir(a.data_dir.as_deref())?;
+    let market = genesis::market_settings(a.data_dir.as_deref(), &a.market.overrides()?)?;
     init_tracing();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -163,13 +92,9 @@ pub fn run(a: NodeArgs) -> Result<()> {
             tick_ms: a.tick_ms,
             epoch_ticks: a.epoch_ticks,
             devnet: a.devnet,
-            // A prompt the chain allows is a blob the node takes (and results as large).
-            max_blob_bytes: NodeConfig::test()
-                .max_blob_bytes
-                .max(market.jobs.max_prompt_bytes as usize),
-            genesis: comqute_node::market_genesis_fn(market),
             ..NodeConfig::test()
-        };
+        }
+        .with_market(market);
         let node = Node::start(config).await?;
         // The first line on stdout says where the node listens (tests read it).
         println!("listening on http://{}", node.addr());

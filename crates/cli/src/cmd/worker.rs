@@ -4,7 +4,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use comqute_sdk::contracts::worker_registry::{valid_model_name, Capabilities, MAX_MODEL_NAME};
 use comqute_sdk::{wire, Client, Identity};
-use serde_json::{json, Value};
 
 use super::global::{amount, block_on, identity, Global};
 use super::print_json;
@@ -209,76 +208,75 @@ async fn register_checks(
     }
 }
 
-async fn worker_view(client: &Client, id: &Identity) -> Result<Value> {
+/// A worker as the CLI prints it: the node's view ([`wire::WorkerView`]) with
+/// `lastHeartbeatAgo` (ticks since its last heartbeat, when the tick is known) and, after a
+/// withdrawal, `withdrawn`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkerOut {
+    #[serde(flatten)]
+    view: wire::WorkerView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_heartbeat_ago: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    withdrawn: Option<String>,
+}
+
+async fn worker_view(client: &Client, id: &Identity) -> Result<WorkerOut> {
     let info = client
         .workers()
         .get(id)
         .await?
         .ok_or_else(|| anyhow!("{id} is not a registered worker"))?;
-    let mut v = wire::worker_json(&info)?;
-    if let Ok(now) = client.tick().await {
-        v["lastHeartbeatAgo"] = json!(now.0.saturating_sub(info.worker.last_heartbeat.0));
-    }
-    Ok(v)
+    let last_heartbeat_ago = match client.tick().await {
+        Ok(now) => Some(now.0.saturating_sub(info.worker.last_heartbeat.0)),
+        Err(_) => None,
+    };
+    Ok(WorkerOut {
+        view: wire::WorkerView::from(&info),
+        last_heartbeat_ago,
+        withdrawn: None,
+    })
 }
 
-fn show(v: &Value, json: bool) {
+fn show(v: &WorkerOut, json: bool) -> Result<()> {
     if json {
-        print_json(v);
-        return;
+        print_json(&serde_json::to_value(v)?);
+        return Ok(());
     }
-    let s = |k: &str| match &v[k] {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    println!("worker {} (#{})", s("id"), s("number"));
-    let live = match v["lastHeartbeatAgo"].as_u64() {
-        _ if v["signedOff"] == Value::Bool(true) => "offline (its daemon signed off)".to_string(),
-        Some(ago) if v["online"] == Value::Bool(true) => {
-            format!("online (last heartbeat {ago} ticks ago)")
-        }
+    let w = &v.view;
+    println!("worker {} (#{})", w.id, w.number);
+    let live = match v.last_heartbeat_ago {
+        _ if w.signed_off => "offline (its daemon signed off)".to_string(),
+        Some(ago) if w.online => format!("online (last heartbeat {ago} ticks ago)"),
         Some(ago) => format!("offline (last heartbeat {ago} ticks ago)"),
-        None => format!("online {}", s("online")),
+        None => format!("online {}", w.online),
     };
     println!(
         "  {}  {live}  available {}  can take jobs {}",
-        s("status"),
-        s("available"),
-        s("canTakeJobs")
+        w.status.name(),
+        w.available,
+        w.can_take_jobs
     );
     println!(
         "  stake {} units  reputation {} / 10000  active jobs {}  settling {}",
-        s("stake"),
-        s("reputation"),
-        s("activeJobs"),
-        s("settlingJobs")
+        w.stake, w.reputation, w.active_jobs, w.settling_jobs
     );
     println!(
         "  earned {} units  slashed {} units",
-        s("totalEarned"),
-        s("totalSlashed")
+        w.total_earned, w.total_slashed
     );
-    let caps = &v["capabilities"];
-    let models: Vec<&str> = caps["models"]
-        .as_array()
-        .map(|m| m.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    println!("  models {}", models.join(", "));
+    let caps = &w.capabilities;
+    println!("  models {}", caps.models.join(", "));
     println!(
         "  price {} units per 1k tokens  speed {} tokens/s  gpu {}  max concurrent {}",
-        caps["pricePer1k"].as_str().unwrap_or("?"),
-        caps["tokensPerS"],
-        caps["gpu"].as_str().unwrap_or(""),
-        caps["maxConcurrent"]
+        caps.price_per_1k, caps.tokens_per_s, caps.gpu, caps.max_concurrent
     );
     println!(
         "  completed {}  declined {}  failed {}  expired {}  disputes lost {}",
-        s("jobsCompleted"),
-        s("jobsDeclined"),
-        s("jobsFailed"),
-        s("jobsExpired"),
-        s("disputesLost")
+        w.jobs_completed, w.jobs_declined, w.jobs_failed, w.jobs_expired, w.disputes_lost
     );
+    Ok(())
 }
 
 /// Runs a worker command.
@@ -308,7 +306,7 @@ pub fn run(g: &Global, c: WorkerCommand) -> Result<()> {
                         .await
                         .context("declaring availability")?;
                 }
-                show(&worker_view(&client, &key.identity()).await?, json);
+                show(&worker_view(&client, &key.identity()).await?, json)?;
             }
             WorkerCommand::Update { caps, json } => {
                 let key = g.keypair()?;
@@ -319,14 +317,14 @@ pub fn run(g: &Global, c: WorkerCommand) -> Result<()> {
                     .ok_or_else(|| anyhow!("{} is not a registered worker", key.identity()))?;
                 let caps = caps.apply(current.worker.capabilities)?;
                 w.update(&key, &caps).await.context("updating")?;
-                show(&worker_view(&client, &key.identity()).await?, json);
+                show(&worker_view(&client, &key.identity()).await?, json)?;
             }
             WorkerCommand::Status { identity: id, json } => {
                 let id = match id {
                     Some(s) => identity(&s)?,
                     None => g.keypair()?.identity(),
                 };
-                show(&worker_view(&client, &id).await?, json);
+                show(&worker_view(&client, &id).await?, json)?;
             }
             WorkerCommand::Heartbeat { json } => {
                 let key = g.keypair()?;
@@ -335,7 +333,7 @@ pub fn run(g: &Global, c: WorkerCommand) -> Result<()> {
                     .heartbeat(&key)
                     .await
                     .context("heartbeat")?;
-                show(&worker_view(&client, &key.identity()).await?, json);
+                show(&worker_view(&client, &key.identity()).await?, json)?;
             }
             WorkerCommand::Available { off, json } => {
                 let key = g.keypair()?;
@@ -344,7 +342,7 @@ pub fn run(g: &Global, c: WorkerCommand) -> Result<()> {
                     .set_available(&key, !off)
                     .await
                     .context("setting availability")?;
-                show(&worker_view(&client, &key.identity()).await?, json);
+                show(&worker_view(&client, &key.identity()).await?, json)?;
             }
             WorkerCommand::TopUp { amount: a, json } => {
                 let key = g.keypair()?;
@@ -353,12 +351,12 @@ pub fn run(g: &Global, c: WorkerCommand) -> Result<()> {
                     .top_up(&key, amount(&a)?)
                     .await
                     .context("topping up")?;
-                show(&worker_view(&client, &key.identity()).await?, json);
+                show(&worker_view(&client, &key.identity()).await?, json)?;
             }
             WorkerCommand::Unbond { json } => {
                 let key = g.keypair()?;
                 client.workers().unbond(&key).await.context("unbonding")?;
-                show(&worker_view(&client, &key.identity()).await?, json);
+                show(&worker_view(&client, &key.identity()).await?, json)?;
             }
             WorkerCommand::Withdraw { json } => {
                 let key = g.keypair()?;
@@ -369,11 +367,11 @@ pub fn run(g: &Global, c: WorkerCommand) -> Result<()> {
                     .context("withdrawing")?;
                 let mut v = worker_view(&client, &key.identity()).await?;
                 if json {
-                    v["withdrawn"] = json!(got.0.to_string());
-                    print_json(&v);
+                    v.withdrawn = Some(got.0.to_string());
+                    show(&v, true)?;
                 } else {
                     println!("withdrew {got}");
-                    show(&v, false);
+                    show(&v, false)?;
                 }
             }
         }

@@ -2,27 +2,28 @@
 
 use std::sync::Arc;
 
-use super::{blocking, parse_hash, BytesBody};
-use crate::error::ApiError;
-use crate::wire::BlobPutResponse;
-use crate::Shared;
+use super::{blocking, parse_hash, AreaRouter, BytesBody};
+use crate::error::ServiceError;
+use crate::wire::{routes, BlobPutResponse};
+use crate::NodeState;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use axum::routing;
 use axum::Json;
+
+/// The blob store.
+pub fn router() -> AreaRouter {
+    AreaRouter::new()
+        .route(routes::BLOB, routing::get(get))
+        .route(routes::BLOBS, routing::put(put))
+}
 
 /// Stores the body; idempotent.
 pub async fn put(
-    State(s): State<Arc<Shared>>,
+    State(s): State<Arc<NodeState>>,
     BytesBody(body): BytesBody,
-) -> Result<Json<BlobPutResponse>, ApiError> {
-    let limit = s.config.max_blob_bytes;
-    if body.len() > limit {
-        return Err(ApiError::TooLarge {
-            size: body.len(),
-            limit,
-        });
-    }
+) -> Result<Json<BlobPutResponse>, ServiceError> {
     let size = body.len();
     let h = blocking(move || s.blobs.put(&body)).await?;
     Ok(Json(BlobPutResponse {
@@ -35,12 +36,12 @@ pub async fn put(
 
 /// Returns a stored body.
 pub async fn get(
-    State(s): State<Arc<Shared>>,
+    State(s): State<Arc<NodeState>>,
     Path(h): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<impl IntoResponse, ServiceError> {
     let h = parse_hash(&h)?;
     let body = blocking(move || s.blobs.get(&h))
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no blob {h}")))?;
+        .ok_or_else(|| ServiceError::NotFound(format!("no blob {h}")))?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body))
 }

@@ -1,4 +1,4 @@
-//! Calls and queries by name with JSON inputs ([`crate::contracts`]).
+//! Calls and queries of any contract by name with JSON inputs ([`crate::contracts`]).
 //!
 //! | route | what |
 //! |---|---|
@@ -8,54 +8,37 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
+use axum::routing::post;
 use axum::Json;
 
-use crate::contracts::{self, ContractCallError};
-use crate::error::ApiError;
+use super::{AreaRouter, JsonBody};
+use crate::error::ServiceError;
 use crate::wire::{
-    ContractQueryRequest, ContractQueryResponse, EncodeCallRequest, EncodeCallResponse,
+    routes, ContractQueryRequest, ContractQueryResponse, EncodeCallRequest, EncodeCallResponse,
 };
-use crate::Shared;
+use crate::NodeState;
 
-impl From<ContractCallError> for ApiError {
-    fn from(e: ContractCallError) -> Self {
-        match e {
-            ContractCallError::UnknownContract { .. } | ContractCallError::UnknownEntry { .. } => {
-                ApiError::NotFound(e.to_string())
-            }
-            ContractCallError::Input(e) => ApiError::BadParam {
-                name: "input",
-                detail: e.to_string(),
-            },
-            ContractCallError::Contract(e) => ApiError::Contract(e),
-        }
-    }
+/// The area's routes.
+pub fn router() -> AreaRouter {
+    AreaRouter::new()
+        .route(routes::CONTRACT_ENCODE, post(encode))
+        .route(routes::CONTRACT_QUERY, post(query))
 }
 
 /// `POST /v1/contracts/{contract}/encode`.
-pub async fn encode(
-    State(s): State<Arc<Shared>>,
+async fn encode(
+    State(s): State<Arc<NodeState>>,
     Path(contract): Path<String>,
-    body: super::JsonBody<EncodeCallRequest>,
-) -> Result<Json<EncodeCallResponse>, ApiError> {
-    let chain = s.chain()?;
-    Ok(Json(contracts::encode_call(
-        chain.ledger().registry(),
-        &contract,
-        &body.0,
-    )?))
+    JsonBody(req): JsonBody<EncodeCallRequest>,
+) -> Result<Json<EncodeCallResponse>, ServiceError> {
+    Ok(Json(s.chain.encode_call(&contract, &req)?))
 }
 
 /// `POST /v1/contracts/{contract}/query`.
-pub async fn query(
-    State(s): State<Arc<Shared>>,
+async fn query(
+    State(s): State<Arc<NodeState>>,
     Path(contract): Path<String>,
-    body: super::JsonBody<ContractQueryRequest>,
-) -> Result<Json<ContractQueryResponse>, ApiError> {
-    let chain = s.chain()?;
-    Ok(Json(contracts::query_json(
-        chain.ledger(),
-        &contract,
-        &body.0,
-    )?))
+    JsonBody(req): JsonBody<ContractQueryRequest>,
+) -> Result<Json<ContractQueryResponse>, ServiceError> {
+    Ok(Json(s.chain.query_json(&contract, &req)?))
 }

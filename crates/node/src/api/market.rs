@@ -1,53 +1,57 @@
 //! The marketplace JSON API for apps and explorers: jobs (filtered, paged), one job, its
-//! escrow, workers serving a model, one worker, network statistics, and receipts. Every view
-//! comes from the contracts' own functions and is rendered by [`crate::wire`] (camelCase,
-//! 64-bit numbers as strings).
+//! escrow, workers serving a model, one worker, network statistics, the contracts, and
+//! receipts. Every view comes from [`crate::chain::ChainService`] and is a [`crate::wire`]
+//! type (camelCase, 64-bit numbers as strings).
 //!
 //! | route | answer |
 //! |---|---|
 //! | `GET /v1/jobs?status=&requester=&worker=&cursor=&limit=` | [`JobsPage`] |
-//! | `GET /v1/jobs/{id}` | a job ([`wire::job_json`], with `modelName`) |
-//! | `GET /v1/jobs/{id}/escrow` | the job's escrow account |
+//! | `GET /v1/jobs/{id}` | [`JobView`] (with `modelName`) |
+//! | `GET /v1/jobs/{id}/escrow` | [`JobEscrowView`] |
 //! | `GET /v1/workers?model=NAME \| modelId=HASH&cursor=&limit=` | [`WorkersPage`] |
-//! | `GET /v1/workers/{identity}` | a worker ([`wire::worker_json`]) |
-//! | `GET /v1/stats` | [`wire::stats_json`] |
-//! | `GET /v1/contracts` | every contract as it describes itself: index, name, identity, procedures, functions, error codes |
+//! | `GET /v1/workers/{identity}` | [`WorkerView`] |
+//! | `GET /v1/stats` | [`NetworkStatsView`] |
+//! | `GET /v1/contracts` | [`ContractsResponse`]: every contract as it describes itself |
 //! | `GET /v1/receipts/{txId}` | [`ReceiptResponse`] |
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
+use axum::routing::get;
 use axum::Json;
-use comqute_ledger::Ledger;
-use comqute_market::escrow::JobEscrow;
-use comqute_market::job_registry::{
-    Job, JobPage, JobRef, JobStatus, JobsByRequester, JobsByStatus, JobsByWorker, NetworkStats,
-    GET_JOB, JOBS_BY_REQUESTER, JOBS_BY_STATUS, JOBS_BY_WORKER, JOB_ESCROW, NETWORK_STATS,
-};
-use comqute_market::worker_registry::{
-    WorkerInfo, WorkerPage, WorkerQuery, WorkersByModel, GET_WORKER, MODEL_NAME, WORKERS_BY_MODEL,
-};
-use comqute_market::{model_id, JOB_REGISTRY, MAX_PAGE};
-use comqute_qpi::{Hash32, Identity};
-use serde_json::Value;
+use comqute_market::job_registry::JobStatus;
+use comqute_market::{model_id, MAX_PAGE};
+use comqute_qpi::Hash32;
 
-use super::{parse_hash, parse_identity, QueryParams};
-use crate::error::ApiError;
-use crate::wire::{self, JobsPage, ReceiptResponse, WorkersPage};
-use crate::Shared;
+use super::{parse_hash, parse_identity, parse_job_id, AreaRouter, QueryParams};
+use crate::error::ServiceError;
+use crate::wire::{
+    self, routes, ContractsResponse, JobEscrowView, JobFilter, JobView, JobsPage, NetworkStatsView,
+    ReceiptResponse, WorkerView, WorkersPage,
+};
+use crate::NodeState;
 
 type Params = QueryParams<HashMap<String, String>>;
 
-fn internal(e: wire::ValueError) -> ApiError {
-    ApiError::Internal(e.to_string())
+/// The marketplace API.
+pub fn router() -> AreaRouter {
+    AreaRouter::new()
+        .route(routes::JOBS, get(jobs))
+        .route(routes::JOB, get(job))
+        .route(routes::JOB_ESCROW, get(job_escrow))
+        .route(routes::WORKERS, get(workers))
+        .route(routes::WORKER, get(worker))
+        .route(routes::STATS, get(stats))
+        .route(routes::CONTRACTS, get(contracts))
+        .route(routes::RECEIPT, get(receipt))
 }
 
 /// Refuses query parameters the endpoint does not know (a typo would otherwise widen the
 /// filter silently).
-fn only(p: &HashMap<String, String>, known: &[&'static str]) -> Result<(), ApiError> {
+fn only(p: &HashMap<String, String>, known: &[&'static str]) -> Result<(), ServiceError> {
     match p.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(ApiError::BadParam {
+        Some(k) => Err(ServiceError::BadParam {
             name: "query",
             detail: format!("unknown parameter {k:?}; known: {}", known.join(", ")),
         }),
@@ -55,20 +59,8 @@ fn only(p: &HashMap<String, String>, known: &[&'static str]) -> Result<(), ApiEr
     }
 }
 
-/// A job id from a path or query: a positive decimal u64.
-pub fn parse_job_id(name: &'static str, s: &str) -> Result<u64, ApiError> {
-    s.trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::BadParam {
-            name,
-            detail: format!("{s:?} is not a job id (a positive integer)"),
-        })
-}
-
 /// `limit` (1 to 100, default 20) and `cursor` (a number) from a query.
-fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ApiError> {
+fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ServiceError> {
     let limit = match p.get("limit") {
         None => 20,
         Some(l) => l
@@ -76,7 +68,7 @@ fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ApiError> {
             .parse::<u16>()
             .ok()
             .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| ApiError::BadParam {
+            .ok_or_else(|| ServiceError::BadParam {
                 name: "limit",
                 detail: format!("{l:?} is not between 1 and {MAX_PAGE}"),
             })?,
@@ -84,118 +76,37 @@ fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ApiError> {
     let cursor = match p.get("cursor") {
         None => None,
         Some(c) if c.is_empty() => None,
-        Some(c) => Some(c.trim().parse::<u64>().map_err(|_| ApiError::BadParam {
-            name: "cursor",
-            detail: format!("{c:?} is not a cursor (a number from a nextCursor)"),
-        })?),
+        Some(c) => Some(
+            c.trim()
+                .parse::<u64>()
+                .map_err(|_| ServiceError::BadParam {
+                    name: "cursor",
+                    detail: format!("{c:?} is not a cursor (a number from a nextCursor)"),
+                })?,
+        ),
     };
     Ok((cursor, limit))
 }
 
-/// `GET /v1/contracts`: every contract as it describes itself ([`crate::contracts::list`]):
-/// index, name, identity, procedures and functions with their input and output types, error
-/// codes.
+/// `GET /v1/contracts`: every contract as it describes itself, ascending by index
+/// ([`comqute_qpi::contract::Contract::meta`]).
 pub async fn contracts(
-    State(s): State<Arc<Shared>>,
-) -> Result<Json<crate::wire::ContractsResponse>, ApiError> {
-    let chain = s.chain()?;
-    Ok(Json(crate::wire::ContractsResponse {
-        contracts: crate::contracts::list(chain.ledger().registry()),
+    State(s): State<Arc<NodeState>>,
+) -> Result<Json<ContractsResponse>, ServiceError> {
+    Ok(Json(ContractsResponse {
+        contracts: s.chain.contracts()?,
     }))
-}
-
-/// A job as JSON ([`wire::job_json`]) with `modelName`: the name the worker registry knows
-/// for its model id, or null when no worker ever declared it.
-pub fn job_view(l: &Ledger, job: &Job) -> Result<Value, ApiError> {
-    let mut v = wire::job_json(job).map_err(internal)?;
-    let name: Option<String> = l.query_fn(MODEL_NAME, &job.spec.model)?;
-    if let Value::Object(m) = &mut v {
-        m.insert("modelName".into(), name.map_or(Value::Null, Value::String));
-    }
-    Ok(v)
-}
-
-/// A job, or 404.
-pub fn get_job(l: &Ledger, id: u64) -> Result<Job, ApiError> {
-    l.query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB.number(), &JobRef { job_id: id })?
-        .ok_or_else(|| ApiError::NotFound(format!("no job {id}")))
-}
-
-/// Jobs filtered by status, requester and worker, ascending by id: the walk of
-/// [`wire::JobFilter::index`] (the SDK's listing walks the same), filtered by
-/// [`wire::JobFilter::matches`], so a page may hold fewer than `limit` jobs when filters
-/// combine: follow `nextCursor` until it is null.
-pub fn list_jobs(
-    l: &Ledger,
-    status: Option<JobStatus>,
-    requester: Option<Identity>,
-    worker: Option<Identity>,
-    cursor: Option<u64>,
-    limit: u16,
-) -> Result<(Vec<Job>, Option<u64>), ApiError> {
-    let filter = wire::JobFilter {
-        status,
-        requester,
-        worker,
-    };
-    let page: JobPage = match filter.index() {
-        wire::JobIndex::Requester(r) => l.query_fn(
-            JOBS_BY_REQUESTER,
-            &JobsByRequester {
-                requester: r,
-                cursor,
-                limit,
-            },
-        )?,
-        wire::JobIndex::Worker(w) => l.query_fn(
-            JOBS_BY_WORKER,
-            &JobsByWorker {
-                worker: w,
-                cursor,
-                limit,
-            },
-        )?,
-        wire::JobIndex::Status(st) => l.query_fn(
-            JOBS_BY_STATUS,
-            &JobsByStatus {
-                status: st,
-                cursor,
-                limit,
-            },
-        )?,
-        wire::JobIndex::Ids => {
-            let stats: NetworkStats = l.query_fn(NETWORK_STATS, &())?;
-            let (ids, next_cursor) = wire::id_page(cursor, limit, stats.jobs.submitted);
-            let mut jobs = Vec::new();
-            for id in ids {
-                if let Some(j) = l.query::<JobRef, Option<Job>>(
-                    JOB_REGISTRY,
-                    GET_JOB.number(),
-                    &JobRef { job_id: id },
-                )? {
-                    jobs.push(j);
-                }
-            }
-            JobPage { jobs, next_cursor }
-        }
-    };
-    let jobs = page
-        .jobs
-        .into_iter()
-        .filter(|j| filter.matches(j))
-        .collect();
-    Ok((jobs, page.next_cursor))
 }
 
 /// `GET /v1/jobs?status=NAME&requester=ID&worker=ID&cursor=N&limit=M`.
 pub async fn jobs(
-    State(s): State<Arc<Shared>>,
+    State(s): State<Arc<NodeState>>,
     QueryParams(p): Params,
-) -> Result<Json<JobsPage>, ApiError> {
+) -> Result<Json<JobsPage>, ServiceError> {
     only(&p, &["status", "requester", "worker", "cursor", "limit"])?;
     let status = match p.get("status") {
         None => None,
-        Some(v) => Some(wire::parse_status(v).ok_or_else(|| ApiError::BadParam {
+        Some(v) => Some(wire::parse_status(v).ok_or_else(|| ServiceError::BadParam {
             name: "status",
             detail: format!(
                 "{v:?} is not one of {}",
@@ -203,50 +114,37 @@ pub async fn jobs(
             ),
         })?),
     };
-    let requester = p.get("requester").map(|v| parse_identity(v)).transpose()?;
-    let worker = p.get("worker").map(|v| parse_identity(v)).transpose()?;
+    let filter = JobFilter {
+        status,
+        requester: p.get("requester").map(|v| parse_identity(v)).transpose()?,
+        worker: p.get("worker").map(|v| parse_identity(v)).transpose()?,
+    };
     let (cursor, limit) = paging(&p)?;
-    let chain = s.chain()?;
-    let l = chain.ledger();
-    let (jobs, next_cursor) = list_jobs(l, status, requester, worker, cursor, limit)?;
-    let jobs = jobs
-        .iter()
-        .map(|j| job_view(l, j))
-        .collect::<Result<Vec<Value>, _>>()?;
-    Ok(Json(JobsPage { jobs, next_cursor }))
+    Ok(Json(s.chain.jobs(&filter, cursor, limit)?))
 }
 
 /// `GET /v1/jobs/{id}`.
 pub async fn job(
-    State(s): State<Arc<Shared>>,
+    State(s): State<Arc<NodeState>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = parse_job_id("id", &id)?;
-    let chain = s.chain()?;
-    let job = get_job(chain.ledger(), id)?;
-    Ok(Json(job_view(chain.ledger(), &job)?))
+) -> Result<Json<JobView>, ServiceError> {
+    Ok(Json(s.chain.job(parse_job_id("id", &id)?)?))
 }
 
 /// `GET /v1/jobs/{id}/escrow`: the job's account in the escrow vault.
 pub async fn job_escrow(
-    State(s): State<Arc<Shared>>,
+    State(s): State<Arc<NodeState>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = parse_job_id("id", &id)?;
-    let e: Option<JobEscrow> = s
-        .chain()?
-        .ledger()
-        .query_fn(JOB_ESCROW, &JobRef { job_id: id })?;
-    let e = e.ok_or_else(|| ApiError::NotFound(format!("no escrow for job {id}")))?;
-    Ok(Json(wire::value::to_json(&e).map_err(internal)?))
+) -> Result<Json<JobEscrowView>, ServiceError> {
+    Ok(Json(s.chain.job_escrow(parse_job_id("id", &id)?)?))
 }
 
 /// The model filter of `/v1/workers`: `model` (a name, hashed) or `modelId` (a hash).
-fn model_param(p: &HashMap<String, String>) -> Result<Hash32, ApiError> {
+fn model_param(p: &HashMap<String, String>) -> Result<Hash32, ServiceError> {
     match (p.get("model"), p.get("modelId")) {
         (Some(name), None) if !name.trim().is_empty() => Ok(model_id(name.trim())),
         (None, Some(h)) => parse_hash(h),
-        _ => Err(ApiError::BadParam {
+        _ => Err(ServiceError::BadParam {
             name: "model",
             detail: "give exactly one of model (a name) or modelId (its hash)".into(),
         }),
@@ -255,64 +153,39 @@ fn model_param(p: &HashMap<String, String>) -> Result<Hash32, ApiError> {
 
 /// `GET /v1/workers?model=NAME&cursor=N&limit=M` (or `modelId=HASH`).
 pub async fn workers(
-    State(s): State<Arc<Shared>>,
+    State(s): State<Arc<NodeState>>,
     QueryParams(p): Params,
-) -> Result<Json<WorkersPage>, ApiError> {
+) -> Result<Json<WorkersPage>, ServiceError> {
     only(&p, &["model", "modelId", "cursor", "limit"])?;
     let model = model_param(&p)?;
     let (cursor, limit) = paging(&p)?;
-    let page: WorkerPage = s.chain()?.ledger().query_fn(
-        WORKERS_BY_MODEL,
-        &WorkersByModel {
-            model,
-            cursor,
-            limit,
-        },
-    )?;
-    let workers = page
-        .workers
-        .iter()
-        .map(wire::worker_json)
-        .collect::<Result<Vec<Value>, _>>()
-        .map_err(internal)?;
-    Ok(Json(WorkersPage {
-        workers,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(Json(s.chain.workers(model, cursor, limit)?))
 }
 
 /// `GET /v1/workers/{identity}`.
 pub async fn worker(
-    State(s): State<Arc<Shared>>,
+    State(s): State<Arc<NodeState>>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = parse_identity(&id)?;
-    let info: Option<WorkerInfo> = s
-        .chain()?
-        .ledger()
-        .query_fn(GET_WORKER, &WorkerQuery { worker: id })?;
-    let info = info.ok_or_else(|| ApiError::NotFound(format!("no worker {id}")))?;
-    Ok(Json(wire::worker_json(&info).map_err(internal)?))
+) -> Result<Json<WorkerView>, ServiceError> {
+    Ok(Json(s.chain.worker(&parse_identity(&id)?)?))
 }
 
 /// `GET /v1/stats`: jobs per status, money totals, workers (online included).
-pub async fn stats(State(s): State<Arc<Shared>>) -> Result<Json<Value>, ApiError> {
-    let c = s.chain()?;
-    let l = c.ledger();
-    let st: NetworkStats = l.query_fn(NETWORK_STATS, &())?;
-    let tick = l.next_tick().0.saturating_sub(1);
-    Ok(Json(wire::stats_json(&st, tick).map_err(internal)?))
+pub async fn stats(
+    State(s): State<Arc<NodeState>>,
+) -> Result<Json<NetworkStatsView>, ServiceError> {
+    Ok(Json(s.chain.stats()?))
 }
 
 /// `GET /v1/receipts/{txId}`: status, output and events of a transaction.
 pub async fn receipt(
-    State(s): State<Arc<Shared>>,
+    State(s): State<Arc<NodeState>>,
     Path(id): Path<String>,
-) -> Result<Json<ReceiptResponse>, ApiError> {
+) -> Result<Json<ReceiptResponse>, ServiceError> {
     let id = parse_hash(&id)?;
     let receipt = s
-        .chain()?
+        .chain
         .receipt(&id)?
-        .ok_or_else(|| ApiError::NotFound(format!("no transaction {id}")))?;
+        .ok_or_else(|| ServiceError::NotFound(format!("no transaction {id}")))?;
     Ok(Json(ReceiptResponse { receipt }))
 }

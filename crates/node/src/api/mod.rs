@@ -1,7 +1,9 @@
-//! The HTTP API: routes, extractors that turn every malformed request into an [`ApiError`],
-//! and the shared JSON helpers. Qubic-shaped endpoints are in [`qubic`], events in
-//! [`events`], blobs in [`blobs`], devnet powers in [`devnet`], the marketplace views in
-//! [`market`], token streaming in [`tokens`]. The JSON shapes are in [`crate::wire`].
+//! The HTTP API: thin axum adapters over the node's services. Each area has its router
+//! ([`qubic`], [`market`], [`contracts`], [`events`], [`tokens`], [`blobs`], [`devnet`]), merged in
+//! [`router`]; a handler parses the request (the extractors here turn every malformed one
+//! into a [`ServiceError`]), calls a service, and answers with a [`crate::wire`] type. A
+//! [`ServiceError`] becomes an HTTP status and `{"code", "message"}` in one place:
+//! [`http_status`] and its `IntoResponse`.
 
 pub mod blobs;
 pub mod contracts;
@@ -15,60 +17,69 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::routing::{get, post, put};
-use axum::Router;
-use comqute_qpi::{Hash32, Identity};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
-use crate::Shared;
+use crate::error::{ErrorKind, ServiceError};
+use crate::wire::{routes, ErrorBody};
+use crate::NodeState;
 
-/// The node's routes.
-pub fn router(shared: Arc<Shared>) -> Router {
-    let qubic = Router::new()
-        .route("/tick-info", get(qubic::tick_info))
-        .route("/block-height", get(qubic::tick_info))
-        .route("/balances/{id}", get(qubic::balance))
-        .route("/broadcast-transaction", post(qubic::broadcast))
-        .route("/querySmartContract", post(qubic::query_contract))
-        .route("/tx-status/{id}", get(qubic::tx_status))
-        .route(
-            "/ticks/{tick}/approved-transactions",
-            get(qubic::approved_transactions),
-        );
-    let v1 = qubic
-        .clone()
-        .route("/events", get(events::list))
-        .route("/events/stream", get(events::stream))
-        .route("/events/head", get(events::head))
-        .route("/jobs", get(market::jobs))
-        .route("/jobs/{id}", get(market::job))
-        .route("/jobs/{id}/escrow", get(market::job_escrow))
-        .route("/jobs/{id}/tokens", post(tokens::push).get(tokens::page))
-        .route("/jobs/{id}/tokens/stream", get(tokens::stream))
-        .route("/workers", get(market::workers))
-        .route("/workers/{id}", get(market::worker))
-        .route("/stats", get(market::stats))
-        .route("/contracts", get(market::contracts))
-        .route("/contracts/{contract}/encode", post(contracts::encode))
-        .route("/contracts/{contract}/query", post(contracts::query))
-        .route("/receipts/{id}", get(market::receipt))
-        .route("/devnet/faucet", post(devnet::faucet))
-        .route("/devnet/warp", post(devnet::warp))
-        .route(
-            "/devnet/broadcast-unsigned",
-            post(devnet::broadcast_unsigned),
-        )
-        .route("/blobs/{hash}", get(blobs::get))
-        .route("/blobs", put(blobs::put));
+pub use crate::parse::{b64, hash as parse_hash, identity as parse_identity, json as parse_json};
+pub use crate::parse::{job_id as parse_job_id, to_b64};
+
+/// The HTTP status of a service error: the one place the node maps its errors to HTTP.
+pub fn http_status(e: &ServiceError) -> StatusCode {
+    match e.kind() {
+        ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ServiceError {
+    /// [`http_status`] and `{"code", "message"}` ([`ErrorBody`]); server errors are logged.
+    fn into_response(self) -> Response {
+        let status = http_status(&self);
+        if status.is_server_error() {
+            tracing::error!(code = self.code(), "{self}");
+        }
+        let body = ErrorBody {
+            code: self.code().to_string(),
+            message: self.to_string(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// The node's routes: one router per area, merged here. The Qubic-shaped RPC is served
+/// under both [`routes::LIVE_V1`] and [`routes::V1`]; every other area under
+/// [`routes::V1`]. A new area (an explorer, metrics) is one more router merged here.
+pub fn router(state: Arc<NodeState>) -> Router {
+    let v1 = Router::new()
+        .merge(qubic::router())
+        .merge(market::router())
+        .merge(contracts::router())
+        .merge(events::router())
+        .merge(tokens::router())
+        .merge(blobs::router())
+        .merge(devnet::router());
     Router::new()
-        .nest("/live/v1", qubic)
-        .nest("/v1", v1)
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .nest(routes::LIVE_V1, qubic::router())
+        .nest(routes::V1, v1)
+        .fallback(|| async { ServiceError::NotFound("no such endpoint".into()) })
         // Bodies are limited by the extractors (`JsonBody`: max_body_bytes, `BytesBody`:
         // max_blob_bytes), which also drain what is over so the sender reads the 413.
-        .with_state(shared)
+        .with_state(state)
 }
+
+/// The router of one area, its routes relative to the prefix it is nested under.
+pub type AreaRouter = Router<Arc<NodeState>>;
 
 /// How much of an oversized body is still read (and dropped) before the 413 goes out: a
 /// client that is still sending then gets the answer instead of a reset connection.
@@ -77,7 +88,7 @@ pub const DRAIN_CAP: usize = 32 << 20;
 /// Reads a request body of at most `limit` bytes. A longer body is a 413 `body_too_large`;
 /// it is read on and dropped up to [`DRAIN_CAP`] (never stored), so the sender sees the
 /// answer.
-pub async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+pub async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, ServiceError> {
     use futures_util::StreamExt;
     let declared = req
         .headers()
@@ -86,14 +97,14 @@ pub async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, 
         .and_then(|v| v.parse::<usize>().ok());
     if let Some(n) = declared {
         if n > limit.saturating_add(DRAIN_CAP) {
-            return Err(ApiError::TooLarge { size: n, limit });
+            return Err(ServiceError::TooLarge { size: n, limit });
         }
     }
     let mut stream = req.into_body().into_data_stream();
     let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     let mut total = 0usize;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadParam {
+        let chunk = chunk.map_err(|e| ServiceError::BadParam {
             name: "body",
             detail: e.to_string(),
         })?;
@@ -108,18 +119,18 @@ pub async fn read_body(req: Request, limit: usize) -> Result<axum::body::Bytes, 
         }
     }
     if total > limit {
-        return Err(ApiError::TooLarge { size: total, limit });
+        return Err(ServiceError::TooLarge { size: total, limit });
     }
     Ok(buf.into())
 }
 
-/// A JSON body of at most `max_body_bytes` whose every failure is an [`ApiError`]
+/// A JSON body of at most `max_body_bytes` whose every failure is a [`ServiceError`]
 /// (malformed, or not `application/json` → `bad_json`; too large → 413 `body_too_large`).
 pub struct JsonBody<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<Arc<Shared>> for JsonBody<T> {
-    type Rejection = ApiError;
-    async fn from_request(req: Request, state: &Arc<Shared>) -> Result<Self, ApiError> {
+impl<T: DeserializeOwned> FromRequest<Arc<NodeState>> for JsonBody<T> {
+    type Rejection = ServiceError;
+    async fn from_request(req: Request, state: &Arc<NodeState>) -> Result<Self, ServiceError> {
         let json = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -129,7 +140,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<Shared>> for JsonBody<T> {
                 mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")
             });
         if !json {
-            return Err(ApiError::BadJson(
+            return Err(ServiceError::BadJson(
                 "expected a body with Content-Type: application/json".into(),
             ));
         }
@@ -138,33 +149,26 @@ impl<T: DeserializeOwned> FromRequest<Arc<Shared>> for JsonBody<T> {
     }
 }
 
-/// Parses a JSON request body the way [`JsonBody`] does: any failure is `bad_json`.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::BadJson(e.to_string()))
-}
-
-/// A raw body of at most `max_blob_bytes` whose failures are [`ApiError`]s (too large → 413
+/// A raw body of at most `max_blob_bytes` whose failures are [`ServiceError`]s (too large → 413
 /// `body_too_large`).
 pub struct BytesBody(pub axum::body::Bytes);
 
-impl FromRequest<Arc<Shared>> for BytesBody {
-    type Rejection = ApiError;
-    async fn from_request(req: Request, state: &Arc<Shared>) -> Result<Self, ApiError> {
-        read_body(req, state.config.max_blob_bytes)
-            .await
-            .map(BytesBody)
+impl FromRequest<Arc<NodeState>> for BytesBody {
+    type Rejection = ServiceError;
+    async fn from_request(req: Request, state: &Arc<NodeState>) -> Result<Self, ServiceError> {
+        read_body(req, state.blobs.max_bytes()).await.map(BytesBody)
     }
 }
 
-/// Query parameters whose every failure is an [`ApiError`] (`bad_parameter`).
+/// Query parameters whose every failure is a [`ServiceError`] (`bad_parameter`).
 pub struct QueryParams<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    type Rejection = ServiceError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ServiceError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(QueryParams(v)),
-            Err(r) => Err(ApiError::BadParam {
+            Err(r) => Err(ServiceError::BadParam {
                 name: "query",
                 detail: r.body_text(),
             }),
@@ -172,43 +176,70 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     }
 }
 
-/// Parses an identity from a path.
-pub fn parse_identity(s: &str) -> Result<Identity, ApiError> {
-    s.parse()
-        .map_err(|e: comqute_qpi::CodecError| ApiError::BadIdentity {
-            value: s.to_owned(),
-            detail: e.to_string(),
-        })
-}
-
-/// Parses a hash or transaction id (60 lowercase letters or 64 hex digits).
-pub fn parse_hash(s: &str) -> Result<Hash32, ApiError> {
-    s.parse()
-        .map_err(|e: comqute_qpi::CodecError| ApiError::BadIdentity {
-            value: s.to_owned(),
-            detail: e.to_string(),
-        })
-}
-
-/// Decodes a base64 field.
-pub fn b64(field: &'static str, s: &str) -> Result<Vec<u8>, ApiError> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(s.trim())
-        .map_err(|_| ApiError::BadBase64 { field })
-}
-
-/// Encodes bytes as base64.
-pub fn to_b64(b: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
 /// Runs a blocking closure off the async workers.
 pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
+    f: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ServiceError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use comqute_ledger::LedgerError;
+    use comqute_qpi::ContractError;
+
+    #[test]
+    fn every_kind_of_error_has_its_status() {
+        let cases: Vec<(ServiceError, &str, u16)> = vec![
+            (ServiceError::BadJson("x".into()), "bad_json", 400),
+            (
+                ServiceError::BadParam {
+                    name: "tick",
+                    detail: "x".into(),
+                },
+                "bad_parameter",
+                400,
+            ),
+            (ServiceError::NotFound("x".into()), "not_found", 404),
+            (
+                ServiceError::Contract(ContractError::UnknownContract(99)),
+                "unknown_contract",
+                404,
+            ),
+            (ServiceError::DevnetOnly("warp"), "devnet_only", 403),
+            (ServiceError::Forbidden("x".into()), "forbidden", 403),
+            (ServiceError::Conflict("x".into()), "conflict", 409),
+            (
+                ServiceError::TooLarge { size: 2, limit: 1 },
+                "body_too_large",
+                413,
+            ),
+            (
+                ServiceError::Ledger(LedgerError::TickFull {
+                    tick: comqute_qpi::Tick(3),
+                    capacity: 1,
+                }),
+                "tick_full",
+                503,
+            ),
+            (
+                ServiceError::Ledger(LedgerError::TickOverflow),
+                "ledger_error",
+                500,
+            ),
+            (ServiceError::Internal("x".into()), "internal", 500),
+        ];
+        for (e, code, status) in cases {
+            assert_eq!(e.code(), code, "{e}");
+            assert_eq!(http_status(&e).as_u16(), status, "{e}");
+            assert_eq!(
+                e.kind().is_caller_fault(),
+                status < 500,
+                "{e}: the kind and the status agree on whose fault it is"
+            );
+        }
+    }
 }
