@@ -62,8 +62,8 @@ async fn serve_one_job(client: &Client, walt: &Keypair, requester: Identity) -> 
             ..
         }) = e.job()
         {
-            if *r == requester {
-                break *job_id;
+            if r == requester {
+                break job_id;
             }
         }
     };
@@ -114,8 +114,7 @@ async fn outcome(client: &Client, job_id: u64, alice: &Identity, walt: &Identity
         let Some(last) = page.last() else { break };
         after = last.seq + 1;
         for e in &page {
-            if let Some(j) = e.job() {
-                let v = wire::MarketEvent::Job(j.clone()).to_json().unwrap();
+            if let (Some(_), Some(v)) = (e.job(), e.json.as_ref()) {
                 if v["jobId"].as_str().and_then(|s| s.parse().ok()) == Some(job_id) {
                     kinds.push(v["type"].clone());
                 }

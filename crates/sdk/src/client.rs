@@ -14,8 +14,8 @@ use comqute_market::worker_registry::WorkerEvent;
 use comqute_qpi::kit::{Func, Proc};
 use comqute_qpi::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
 use comqute_wire::{
-    decode_event, token_digest, EventView, MarketEvent, ReceiptView, TickInfo, TokenChunk,
-    TokenPage, TokenPush, TokenPushResponse, WarpRequest,
+    token_digest, EventView, ReceiptView, TickInfo, TokenChunk, TokenPage, TokenPush,
+    TokenPushResponse, WarpRequest,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -199,8 +199,6 @@ pub struct ContractEvent {
     pub contract: ContractIndex,
     /// Its borsh bytes.
     pub data: Vec<u8>,
-    /// Decoded, for the escrow, worker registry and job registry.
-    pub market: Option<MarketEvent>,
     /// As the emitting contract renders it: `{"contract", "type", ...fields}` for any
     /// contract that describes its events (`{"contract", "description"}` otherwise).
     pub json: Option<serde_json::Value>,
@@ -211,7 +209,6 @@ impl ContractEvent {
     pub fn from_view(v: &EventView) -> Result<ContractEvent, SdkError> {
         let e = v.to_event().map_err(|e| SdkError::decode("an event", e))?;
         Ok(ContractEvent {
-            market: decode_event(e.contract, &e.data),
             json: v.decoded.clone(),
             seq: e.seq,
             tick: e.tick,
@@ -221,28 +218,29 @@ impl ContractEvent {
         })
     }
 
-    /// The job registry event, if it is one.
-    pub fn job(&self) -> Option<&JobEvent> {
-        match &self.market {
-            Some(MarketEvent::Job(e)) => Some(e),
-            _ => None,
+    /// Its bytes as the event type `E` of the contract `contract` (`None`: another
+    /// contract's event, or bytes that are not an `E`). Works for any contract whose event
+    /// type the app has; [`ContractEvent::json`] renders any contract's without it.
+    pub fn decode<E: BorshDeserialize>(&self, contract: ContractIndex) -> Option<E> {
+        if self.contract != contract {
+            return None;
         }
+        E::try_from_slice(&self.data).ok()
+    }
+
+    /// The job registry event, if it is one.
+    pub fn job(&self) -> Option<JobEvent> {
+        self.decode(comqute_market::job_registry::INDEX)
     }
 
     /// The worker registry event, if it is one.
-    pub fn worker(&self) -> Option<&WorkerEvent> {
-        match &self.market {
-            Some(MarketEvent::Worker(e)) => Some(e),
-            _ => None,
-        }
+    pub fn worker(&self) -> Option<WorkerEvent> {
+        self.decode(comqute_market::worker_registry::INDEX)
     }
 
     /// The escrow event, if it is one.
-    pub fn escrow(&self) -> Option<&EscrowEvent> {
-        match &self.market {
-            Some(MarketEvent::Escrow(e)) => Some(e),
-            _ => None,
-        }
+    pub fn escrow(&self) -> Option<EscrowEvent> {
+        self.decode(comqute_market::escrow::INDEX)
     }
 }
 

@@ -31,7 +31,10 @@ async fn a_contract_outside_the_marketplace_renders_its_own_events() {
         .iter()
         .find(|e| e.contract == NOTARY)
         .expect("the notary's event");
-    assert!(e.market.is_none(), "not a marketplace event");
+    assert!(
+        e.job().is_none() && e.worker().is_none() && e.escrow().is_none(),
+        "not a marketplace event"
+    );
     let json = e.json.as_ref().expect("rendered by the contract");
     assert_eq!(json["contract"], "notary");
     assert_eq!(json["type"], "Recorded");

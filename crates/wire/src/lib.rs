@@ -13,16 +13,12 @@
 //!   contracts' records ([`JobView`], [`JobsPage`], [`JobEscrowView`], [`WorkerView`],
 //!   [`WorkersPage`], [`NetworkStatsView`], [`ContractsResponse`]).
 //! - Events keep their JSON as each contract renders it ([`EventView::decoded`],
-//!   [`decode_event`]): the node knows no contract's events by name.
+//!   [`described`]): the node knows no contract's events by name.
 //! - Every error: [`ErrorBody`] `{"code", "message"}`.
 
 pub use comqute_qpi::json as value;
 
-use borsh::BorshDeserialize;
-use comqute_market::escrow::EscrowEvent;
-use comqute_market::job_registry::{Job, JobEvent, JobStatus};
-use comqute_market::worker_registry::WorkerEvent;
-use comqute_market::{ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_market::job_registry::{Job, JobStatus};
 use comqute_qpi::{ContractIndex, Hash32};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -526,60 +522,6 @@ pub fn parse_status(s: &str) -> Option<JobStatus> {
         .find(|st| st.name().eq_ignore_ascii_case(s.trim()))
 }
 
-/// A marketplace contract's event, decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MarketEvent {
-    /// From the escrow vault (index 1).
-    Escrow(EscrowEvent),
-    /// From the worker registry (index 2).
-    Worker(WorkerEvent),
-    /// From the job registry (index 6).
-    Job(JobEvent),
-}
-
-impl MarketEvent {
-    /// The emitting contract's name.
-    pub fn contract_name(&self) -> &'static str {
-        match self {
-            MarketEvent::Escrow(_) => "escrow",
-            MarketEvent::Worker(_) => "worker-registry",
-            MarketEvent::Job(_) => "job-registry",
-        }
-    }
-
-    /// As JSON: `{"contract", "type": variant, ...fields}` (camelCase, 64-bit as strings),
-    /// the same as the node's event views, which the contracts render themselves.
-    pub fn to_json(&self) -> Result<Value, ValueError> {
-        let mut v = match self {
-            MarketEvent::Escrow(e) => value::event(e)?,
-            MarketEvent::Worker(e) => value::event(e)?,
-            MarketEvent::Job(e) => value::event(e)?,
-        };
-        if let Value::Object(m) = &mut v {
-            m.insert(
-                "contract".into(),
-                Value::String(self.contract_name().into()),
-            );
-        }
-        Ok(v)
-    }
-}
-
-/// Decodes an event of the marketplace contracts (`None`: another contract, or bytes that
-/// do not decode).
-pub fn decode_event(contract: ContractIndex, data: &[u8]) -> Option<MarketEvent> {
-    match contract {
-        c if c == ESCROW => EscrowEvent::try_from_slice(data)
-            .ok()
-            .map(MarketEvent::Escrow),
-        c if c == WORKER_REGISTRY => WorkerEvent::try_from_slice(data)
-            .ok()
-            .map(MarketEvent::Worker),
-        c if c == JOB_REGISTRY => JobEvent::try_from_slice(data).ok().map(MarketEvent::Job),
-        _ => None,
-    }
-}
-
 /// An event as the emitting contract describes it: its name, and its JSON rendering
 /// ([`comqute_qpi::contract::Contract::event_json`]) or, for a contract that renders none,
 /// its text description.
@@ -784,22 +726,28 @@ mod tests {
     use comqute_qpi::Amount;
 
     #[test]
-    fn events_render_with_type_and_fields() {
-        let e = MarketEvent::Job(JobEvent::Cancelled {
-            job_id: 9,
-            refunded: Amount(12),
-        });
-        assert_eq!(
-            e.to_json().unwrap(),
-            serde_json::json!({"contract": "job-registry", "type": "Cancelled", "jobId": "9", "refunded": "12"})
-        );
-        let bytes = borsh::to_vec(&JobEvent::Cancelled {
+    fn events_render_with_type_and_fields_by_their_contract() {
+        let set = comqute_market::contracts(comqute_market::MarketConfig::default());
+        let jobs = set
+            .iter()
+            .find(|c| c.index() == comqute_market::JOB_REGISTRY)
+            .unwrap();
+        let bytes = borsh::to_vec(&comqute_market::job_registry::JobEvent::Cancelled {
             job_id: 9,
             refunded: Amount(12),
         })
         .unwrap();
-        assert_eq!(decode_event(JOB_REGISTRY, &bytes), Some(e));
-        assert_eq!(decode_event(ESCROW, &[0xff]), None);
+        let (name, json) = described(jobs.as_ref(), &bytes);
+        assert_eq!(name, "job-registry");
+        assert_eq!(
+            json.unwrap(),
+            serde_json::json!({"type": "Cancelled", "jobId": "9", "refunded": "12"})
+        );
+        let (_, text) = described(jobs.as_ref(), &[0xff]);
+        assert!(
+            text.is_err(),
+            "bytes that are no event of its are described, not rendered"
+        );
     }
 
     #[test]

@@ -811,7 +811,7 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
                 Ok(e) => match e.job() {
                     // The daemon is stopping when nobody takes the wake-ups any more.
                     Some(JobEvent::Assigned { job_id, worker, .. })
-                        if *worker == sh.me && wake.send(*job_id).await.is_err() =>
+                        if worker == sh.me && wake.send(job_id).await.is_err() =>
                     {
                         return;
                     }
@@ -821,7 +821,7 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
                         slashed,
                         reason,
                         ..
-                    }) if *w == sh.me => {
+                    }) if w == sh.me => {
                         warn!(job = job_id, %slashed, "SLASHED {slashed} of stake: {reason}");
                     }
                     Some(JobEvent::Resolved {
@@ -829,8 +829,8 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
                         worker_wins: false,
                         slashed,
                         ..
-                    }) if *slashed > Amount::ZERO => {
-                        if let Ok(Some(j)) = sh.client.jobs().get(*job_id).await {
+                    }) if slashed > Amount::ZERO => {
+                        if let Ok(Some(j)) = sh.client.jobs().get(job_id).await {
                             if j.worker == Some(sh.me) {
                                 warn!(job = job_id, %slashed, "SLASHED {slashed} of stake: the dispute was resolved against this worker");
                             }
@@ -842,7 +842,7 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
                         answered: false,
                         reason,
                         ..
-                    }) if *worker == sh.me => {
+                    }) if worker == sh.me => {
                         warn!(job = job_id, "missed an offer (reputation lost): {reason}");
                     }
                     _ => {}
