@@ -256,10 +256,14 @@ impl Proc {
         (0..n as u64)
             .map(|k| {
                 let id = first + k;
-                let jr = || encode(&JobRef { job_id: id });
+                let jr = || {
+                    encode(&JobRef {
+                        job_id: comqute_market::JobId(id),
+                    })
+                };
                 let give_up = |reason: &str| {
                     encode(&GiveUp {
-                        job_id: id,
+                        job_id: comqute_market::JobId(id),
                         reason: reason.into(),
                     })
                 };
@@ -277,7 +281,7 @@ impl Proc {
                         POST_RESULT.number(),
                         Amount::ZERO,
                         encode(&PostResult {
-                            job_id: id,
+                            job_id: comqute_market::JobId(id),
                             result: JobResult {
                                 result_hash: Hash32::of(&id.to_be_bytes()),
                                 output_tokens: 500,
@@ -304,7 +308,7 @@ impl Proc {
                         RESOLVE.number(),
                         Amount::ZERO,
                         encode(&Resolve {
-                            job_id: id,
+                            job_id: comqute_market::JobId(id),
                             worker_wins: id.is_multiple_of(2),
                         }),
                     ),
@@ -424,7 +428,9 @@ pub fn mixed_tick(jobs: u64, tick: Tick) -> Vec<Transaction> {
     let step = (jobs / 2_048).max(1);
     for i in 0..2_048u64 {
         let id = 1 + i * step;
-        let jr = encode(&JobRef { job_id: id });
+        let jr = encode(&JobRef {
+            job_id: comqute_market::JobId(id),
+        });
         let tx = if i % 2 == 0 {
             Transaction::call(
                 worker_of(i / 2 + 1),

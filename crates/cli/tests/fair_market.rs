@@ -495,7 +495,7 @@ fn a_slash_the_worker_suffers_is_logged_with_its_reason() {
         let sdk = Client::remote(&node.url).unwrap();
         sdk.faucet(&resolver.identity(), Amount(10)).await.unwrap();
         sdk.jobs()
-            .resolve(&resolver, id.parse().unwrap(), false)
+            .resolve(&resolver, id.parse::<u64>().unwrap(), false)
             .await
             .unwrap();
     });

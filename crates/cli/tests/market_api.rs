@@ -230,7 +230,10 @@ fn jobs_workers_stats_events_and_tokens_over_http() {
                 Identity::contract(comqute_sdk::contracts::JOB_REGISTRY),
                 Amount::ZERO,
                 comqute_sdk::contracts::job_registry::START.number(),
-                borsh::to_vec(&comqute_sdk::contracts::job_registry::JobRef { job_id: 1 }).unwrap(),
+                borsh::to_vec(&comqute_sdk::contracts::job_registry::JobRef {
+                    job_id: comqute_sdk::contracts::JobId(1),
+                })
+                .unwrap(),
             )
             .await
             .unwrap();

@@ -69,19 +69,19 @@ async fn serve_one_job(client: &Client, walt: &Keypair, requester: Identity) -> 
     };
     drop(events);
     let jobs = client.jobs();
-    jobs.claim(walt, job_id).await.expect("claim");
-    jobs.start(walt, job_id).await.expect("start");
-    let mut w = jobs.token_writer(walt, job_id);
+    jobs.claim(walt, job_id.0).await.expect("claim");
+    jobs.start(walt, job_id.0).await.expect("start");
+    let mut w = jobs.token_writer(walt, job_id.0);
     for c in &CHUNKS[..CHUNKS.len() - 1] {
         w.write(c).await.expect("push a chunk");
     }
     w.finish(CHUNKS[CHUNKS.len() - 1])
         .await
         .expect("close the stream");
-    jobs.deliver(walt, job_id, &output(), OUTPUT_TOKENS, Hash32::ZERO)
+    jobs.deliver(walt, job_id.0, &output(), OUTPUT_TOKENS, Hash32::ZERO)
         .await
         .expect("deliver");
-    job_id
+    job_id.0
 }
 
 /// What must be equal on both transports: the job without its ticks, money, the worker,

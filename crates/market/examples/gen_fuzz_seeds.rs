@@ -124,17 +124,19 @@ fn contract_call_seeds() -> Vec<(&'static str, Vec<u8>)> {
             temperature_milli: 0,
         },
     };
-    let job = enc(&JobRef { job_id: 1 });
+    let job = enc(&JobRef {
+        job_id: comqute_market::JobId(1),
+    });
     let give_up = |reason: &str| {
         enc(&GiveUp {
-            job_id: 1,
+            job_id: comqute_market::JobId(1),
             reason: reason.into(),
         })
     };
     let heartbeat = |session: u64, takeover: bool| enc(&Heartbeat { session, takeover });
     let available = |available: bool, session: u64| enc(&SetAvailable { available, session });
     let post = enc(&PostResult {
-        job_id: 1,
+        job_id: comqute_market::JobId(1),
         result: JobResult {
             result_hash: Hash32(std::array::from_fn(|i| i as u8 + 1)),
             output_tokens: 10,

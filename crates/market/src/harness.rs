@@ -23,6 +23,7 @@
 //! The genesis (the marketplace, eight funded actors, three listed workers) is built once
 //! and every sequence runs on a fork of it, in O(1).
 
+use crate::ids::JobId;
 use std::sync::Mutex;
 
 use proptest::prelude::*;
@@ -314,7 +315,7 @@ fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) ->
     let jr = encode(&JobRef { job_id: job.id });
     let worker = job
         .worker
-        .map(|w| actor_of(&w))
+        .map(|w| actor_of(&w.0))
         .unwrap_or(3 + usize::from(flavor) % 3);
     let requester = actor_of(&job.requester);
     // A worker gives up now and then, more readily on a job given up or turned down before.
@@ -423,12 +424,12 @@ impl MarketModel {
         use MarketAct::*;
         let jr = |job: u8| {
             encode(&JobRef {
-                job_id: job_id(job, submitted),
+                job_id: JobId(job_id(job, submitted)),
             })
         };
         let gu = |job: u8, r: u8| {
             encode(&GiveUp {
-                job_id: job_id(job, submitted),
+                job_id: JobId(job_id(job, submitted)),
                 reason: reason(r),
             })
         };
@@ -536,7 +537,7 @@ impl MarketModel {
             } => (w(who), JOB_REGISTRY, DECLINE.number(), gu(job, r), 0),
             Post { who, job, tokens } => {
                 let input = PostResult {
-                    job_id: job_id(job, submitted),
+                    job_id: JobId(job_id(job, submitted)),
                     result: JobResult {
                         result_hash: Hash32::of(&tokens.to_le_bytes()),
                         output_tokens: u32::from(tokens),
@@ -564,7 +565,7 @@ impl MarketModel {
                 worker_wins,
             } => {
                 let r = crate::job_registry::Resolve {
-                    job_id: job_id(job, submitted),
+                    job_id: JobId(job_id(job, submitted)),
                     worker_wins,
                 };
                 (w(who), JOB_REGISTRY, RESOLVE.number(), encode(&r), 0)

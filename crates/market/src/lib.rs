@@ -18,6 +18,7 @@ pub mod escrow;
 pub mod genesis;
 #[cfg(feature = "harness")]
 pub mod harness;
+pub mod ids;
 pub mod job_registry;
 pub mod rules;
 pub mod worker_registry;
@@ -26,6 +27,7 @@ pub use genesis::{
     contracts, invalid_config, ConfigError, MarketConfig, ESCROW, INVALID_CONFIG, JOB_REGISTRY,
     POOLS, PRICE_ORACLE, VERIFICATION, WORKER_REGISTRY,
 };
+pub use ids::{JobId, WorkerId};
 pub use rules::{
     adjust_reputation, model_id, payment, required_escrow, tie_break, BPS, MAX_PAGE,
     MAX_REPUTATION, MAX_TEMPERATURE_MILLI, TOKENS_PER_PRICE_UNIT,

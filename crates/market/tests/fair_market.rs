@@ -27,6 +27,7 @@
 
 mod marketplace_common;
 
+use comqute_market::WorkerId;
 use std::collections::BTreeMap;
 
 use comqute_ledger::{Ledger, Transaction, TxId};
@@ -85,7 +86,7 @@ fn an_infeasible_job_is_declined_for_free_and_the_requester_only_gets_its_escrow
     let job = m.job(id);
     assert_eq!(
         (job.status, job.worker),
-        (JobStatus::Assigned, Some(walt.identity())),
+        (JobStatus::Assigned, Some(WorkerId(walt.identity()))),
         "matched at END_TICK: an offer"
     );
     assert!(
@@ -102,7 +103,7 @@ fn an_infeasible_job_is_declined_for_free_and_the_requester_only_gets_its_escrow
     let job = m.job(id);
     assert_eq!(
         (job.status, job.excluded.clone()),
-        (JobStatus::Open, vec![walt.identity()])
+        (JobStatus::Open, vec![WorkerId(walt.identity())])
     );
     m.warp_to(job.deadline.expect("reopened with an expiry").plus(1));
     let job = m.job(id);
@@ -153,7 +154,7 @@ fn a_job_every_worker_declines_fails_with_a_full_refund_and_costs_no_worker_anyt
         assert_eq!(job.status, JobStatus::Assigned, "{job:?}");
         let i = workers
             .iter()
-            .position(|w| Some(w.identity()) == job.worker)
+            .position(|w| Some(w.identity()) == job.worker.map(|w| w.0))
             .expect("offered to one of the workers");
         assert!(!feasible(&job.spec, speeds[i]));
         assert_executed(&m.decline(&workers[i], id, "too slow for this timeout"));
@@ -183,7 +184,7 @@ fn a_worker_that_never_answers_its_offer_is_not_slashed() {
     let burned = m.ledger.supply().burned;
 
     let id = m.submit(&alice, &spec(llama(), 500, 3_000, 3), 1_500);
-    assert_eq!(m.job(id).worker, Some(walt.identity()));
+    assert_eq!(m.job(id).worker, Some(WorkerId(walt.identity())));
     // Long past the job's timeout, the offer's answer deadline and the reopened expiry.
     m.advance(m.config.jobs.accept_ticks + 3 * 3 + 10);
     let job = m.job(id);
@@ -411,7 +412,11 @@ impl Run {
         let now = self.m.ledger.next_tick();
         let offers = self.m.jobs_in(JobStatus::Assigned);
         for job in offers {
-            let Some(i) = self.workers.iter().position(|w| Some(w.0) == job.worker) else {
+            let Some(i) = self
+                .workers
+                .iter()
+                .position(|w| Some(w.0) == job.worker.map(|w| w.0))
+            else {
                 continue;
             };
             let (who, w, _) = self.workers[i].clone();
@@ -423,14 +428,14 @@ impl Run {
             if feasible(&job.spec, speed) {
                 // Output of at most the maximum, from the case's seed.
                 let max = job.spec.max_output_tokens;
-                let h = Hash32::of(&[output_seed.to_le_bytes(), job.id.to_le_bytes()].concat());
+                let h = Hash32::of(&[output_seed.to_le_bytes(), job.id.0.to_le_bytes()].concat());
                 let tokens = 1 + (u32::from_le_bytes([h.0[0], h.0[1], h.0[2], h.0[3]]) % max);
                 let at = now.plus(ticks_for(tokens, speed));
                 assert!(
                     at <= now.plus(job.spec.timeout_ticks),
                     "the daemon's plan fits"
                 );
-                self.posts.insert(job.id, (at, tokens, i));
+                self.posts.insert(job.id.0, (at, tokens, i));
                 let input = encode(&JobRef { job_id: job.id });
                 self.honest(
                     who,
@@ -467,7 +472,7 @@ impl Run {
         for (job_id, tokens, i) in due {
             self.posts.remove(&job_id);
             let post = PostResult {
-                job_id,
+                job_id: comqute_market::JobId(job_id),
                 result: JobResult {
                     result_hash: Hash32::of(&job_id.to_le_bytes()),
                     output_tokens: tokens,
@@ -508,7 +513,7 @@ impl Run {
     fn requester_acts(&mut self, who: usize, act: &ReqAct) {
         let id = self.requesters[who];
         let pick = |jobs: &[Job], pick: u8| -> Option<u64> {
-            (!jobs.is_empty()).then(|| jobs[usize::from(pick) % jobs.len()].id)
+            ((!jobs.is_empty()).then(|| jobs[usize::from(pick) % jobs.len()].id)).map(|j| j.0)
         };
         match *act {
             ReqAct::Submit {
@@ -540,7 +545,9 @@ impl Run {
                         id,
                         JOB_REGISTRY,
                         CANCEL.number(),
-                        encode(&JobRef { job_id }),
+                        encode(&JobRef {
+                            job_id: comqute_market::JobId(job_id),
+                        }),
                         0,
                     );
                 }
@@ -551,7 +558,9 @@ impl Run {
                         id,
                         JOB_REGISTRY,
                         EXPIRE.number(),
-                        encode(&JobRef { job_id }),
+                        encode(&JobRef {
+                            job_id: comqute_market::JobId(job_id),
+                        }),
                         0,
                     );
                 }
@@ -567,7 +576,9 @@ impl Run {
                         id,
                         JOB_REGISTRY,
                         DISPUTE.number(),
-                        encode(&JobRef { job_id }),
+                        encode(&JobRef {
+                            job_id: comqute_market::JobId(job_id),
+                        }),
                         0,
                     );
                 }
@@ -716,7 +727,7 @@ fn play_case(case: &Case) -> Result<(), TestCaseError> {
     for (i, (id, _, _)) in run.workers.iter().enumerate() {
         let earned: i64 = jobs
             .iter()
-            .filter(|j| j.worker == Some(*id))
+            .filter(|j| j.worker == Some(comqute_market::WorkerId(*id)))
             .map(|j| j.paid.0)
             .sum();
         let w = run.m.try_worker(id).expect("registered").worker;

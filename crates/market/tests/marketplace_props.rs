@@ -136,14 +136,18 @@ fn check_slots(ledger: &Ledger) -> Result<(), String> {
         let info: Option<comqute_market::worker_registry::WorkerInfo> = ledger
             .query_fn(
                 comqute_market::worker_registry::GET_WORKER,
-                &comqute_market::worker_registry::WorkerQuery { worker: id },
+                &comqute_market::worker_registry::WorkerQuery {
+                    worker: comqute_market::WorkerId(id),
+                },
             )
             .map_err(|e| e.to_string())?;
         let Some(info) = info else { continue };
         let w = info.worker;
         let held = |statuses: &[JobStatus]| {
             jobs.iter()
-                .filter(|j| j.worker == Some(id) && statuses.contains(&j.status))
+                .filter(|j| {
+                    j.worker == Some(comqute_market::WorkerId(id)) && statuses.contains(&j.status)
+                })
                 .count()
         };
         let active = held(&[JobStatus::Assigned, JobStatus::Running]) as u16;
@@ -338,7 +342,7 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     ..
                 } => {
                     jobs.insert(
-                        job_id,
+                        job_id.0,
                         IndexedJob {
                             requester,
                             status: Some(JobStatus::Open),
@@ -355,9 +359,9 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     deadline,
                     ..
                 } => {
-                    let j = jobs.get_mut(&job_id).expect("known job");
+                    let j = jobs.get_mut(&job_id.0).expect("known job");
                     j.status = Some(JobStatus::Assigned);
-                    j.worker = Some(worker);
+                    j.worker = Some(worker.0);
                     j.price = price_per_1k;
                     j.deadline = Some(deadline);
                     (j.assigned_at, j.started_at) = (Some(e.tick), None);
@@ -365,7 +369,7 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                 JobEvent::Started {
                     job_id, deadline, ..
                 } => {
-                    let j = jobs.get_mut(&job_id).expect("known job");
+                    let j = jobs.get_mut(&job_id.0).expect("known job");
                     (j.status, j.started_at, j.deadline) =
                         (Some(JobStatus::Running), Some(e.tick), Some(deadline));
                 }
@@ -378,8 +382,8 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     refunded,
                     ..
                 } => {
-                    let j = jobs.get_mut(&job_id).expect("known job");
-                    j.turned_down(worker, reason, reopened, deadline, refunded);
+                    let j = jobs.get_mut(&job_id.0).expect("known job");
+                    j.turned_down(worker.0, reason, reopened, deadline, refunded);
                 }
                 JobEvent::ResultPosted {
                     job_id,
@@ -387,7 +391,7 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     challenge_ends,
                     ..
                 } => {
-                    let j = jobs.get_mut(&job_id).expect("known job");
+                    let j = jobs.get_mut(&job_id.0).expect("known job");
                     j.status = Some(JobStatus::Completed);
                     j.result = Some(result);
                     j.deadline = Some(challenge_ends);
@@ -398,12 +402,12 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     refunded,
                     ..
                 } => {
-                    let j = jobs.get_mut(&job_id).expect("known job");
+                    let j = jobs.get_mut(&job_id.0).expect("known job");
                     (j.status, j.paid, j.refunded, j.deadline) =
                         (Some(JobStatus::Finalized), paid, refunded, None);
                 }
                 JobEvent::Cancelled { job_id, refunded } => {
-                    let j = jobs.get_mut(&job_id).expect("known job");
+                    let j = jobs.get_mut(&job_id.0).expect("known job");
                     (j.status, j.refunded, j.deadline) =
                         (Some(JobStatus::Cancelled), refunded, None);
                 }
@@ -414,7 +418,7 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     slashed,
                     ..
                 } => {
-                    let j = jobs.get_mut(&job_id).expect("known job");
+                    let j = jobs.get_mut(&job_id.0).expect("known job");
                     (j.status, j.refunded, j.deadline) = (Some(JobStatus::Expired), refunded, None);
                     j.slashed = Amount(j.slashed.0 + slashed.0);
                     j.reason = Some(reason);
@@ -427,12 +431,12 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     deadline,
                     refunded,
                 } => {
-                    let j = jobs.get_mut(&job_id).expect("known job");
+                    let j = jobs.get_mut(&job_id.0).expect("known job");
                     j.failures += 1;
-                    j.turned_down(worker, reason, reopened, deadline, refunded);
+                    j.turned_down(worker.0, reason, reopened, deadline, refunded);
                 }
                 JobEvent::Disputed { job_id, resolve_by } => {
-                    let j = jobs.get_mut(&job_id).expect("known job");
+                    let j = jobs.get_mut(&job_id.0).expect("known job");
                     (j.status, j.deadline) = (Some(JobStatus::Disputed), Some(resolve_by));
                 }
                 JobEvent::Resolved {
@@ -442,7 +446,7 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     slashed,
                     ..
                 } => {
-                    let j = jobs.get_mut(&job_id).expect("known job");
+                    let j = jobs.get_mut(&job_id.0).expect("known job");
                     (j.status, j.paid, j.refunded, j.deadline) =
                         (Some(JobStatus::Resolved), paid, refunded, None);
                     j.slashed = Amount(j.slashed.0 + slashed.0);
@@ -456,13 +460,13 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     reputation,
                     ..
                 } => {
-                    let w = workers.entry(worker).or_default();
+                    let w = workers.entry(worker.0).or_default();
                     (w.stake, w.reputation, w.available, w.last_heartbeat) =
                         (stake, reputation, false, e.tick);
                 }
                 WorkerEvent::Updated { worker, .. } | WorkerEvent::Heartbeat { worker, .. } => {
                     workers
-                        .get_mut(&worker)
+                        .get_mut(&worker.0)
                         .expect("known worker")
                         .last_heartbeat = e.tick;
                 }
@@ -472,27 +476,27 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     signed_off,
                     ..
                 } => {
-                    let w = workers.get_mut(&worker).expect("known worker");
+                    let w = workers.get_mut(&worker.0).expect("known worker");
                     w.available = available;
                     if !signed_off {
                         w.last_heartbeat = e.tick;
                     }
                 }
                 WorkerEvent::ToppedUp { worker, stake, .. } => {
-                    let w = workers.get_mut(&worker).expect("known worker");
+                    let w = workers.get_mut(&worker.0).expect("known worker");
                     (w.stake, w.last_heartbeat) = (stake, e.tick);
                 }
                 WorkerEvent::Unbonding { worker, .. } => {
-                    workers.get_mut(&worker).expect("known worker").available = false
+                    workers.get_mut(&worker.0).expect("known worker").available = false
                 }
                 WorkerEvent::Withdrawn { worker, .. } => {
-                    workers.get_mut(&worker).expect("known worker").stake = Amount::ZERO
+                    workers.get_mut(&worker.0).expect("known worker").stake = Amount::ZERO
                 }
                 WorkerEvent::Assigned {
                     worker,
                     active_jobs,
                     ..
-                } => workers.get_mut(&worker).expect("known worker").active = active_jobs,
+                } => workers.get_mut(&worker.0).expect("known worker").active = active_jobs,
                 WorkerEvent::Released {
                     worker,
                     reputation,
@@ -501,7 +505,7 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                     settling_jobs,
                     ..
                 } => {
-                    let w = workers.get_mut(&worker).expect("known worker");
+                    let w = workers.get_mut(&worker.0).expect("known worker");
                     (w.reputation, w.stake, w.active, w.settling) =
                         (reputation, stake, active_jobs, settling_jobs);
                 }
@@ -521,7 +525,7 @@ fn check_index(ledger: &Ledger) -> Result<(), String> {
         let want = IndexedJob {
             requester: j.requester,
             status: Some(j.status),
-            worker: j.worker,
+            worker: j.worker.map(|w| w.0),
             escrow: j.escrow,
             price: j.price_per_1k,
             paid: j.paid,
@@ -532,10 +536,10 @@ fn check_index(ledger: &Ledger) -> Result<(), String> {
             assigned_at: j.assigned_at,
             started_at: j.started_at,
             failures: j.failures,
-            excluded: j.excluded,
+            excluded: j.excluded.iter().map(|w| w.0).collect(),
             reason: j.reason,
         };
-        let got = jobs.get(&j.id).cloned().unwrap_or_default();
+        let got = jobs.get(&j.id.0).cloned().unwrap_or_default();
         if got != want {
             return Err(format!(
                 "job {}: events say {got:?}, state says {want:?}",
@@ -547,7 +551,9 @@ fn check_index(ledger: &Ledger) -> Result<(), String> {
         let info: Option<comqute_market::worker_registry::WorkerInfo> = ledger
             .query_fn(
                 comqute_market::worker_registry::GET_WORKER,
-                &comqute_market::worker_registry::WorkerQuery { worker: id },
+                &comqute_market::worker_registry::WorkerQuery {
+                    worker: comqute_market::WorkerId(id),
+                },
             )
             .map_err(|e| e.to_string())?;
         match (info, workers.get(&id)) {

@@ -24,6 +24,7 @@ use comqute_market::worker_registry::{
     WorkersByModel, ASSIGN, RELEASE, SET_AVAILABLE, TOP_UP, UNBOND, UPDATE, WITHDRAW,
     WORKERS_BY_MODEL,
 };
+use comqute_market::WorkerId;
 use comqute_market::{MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
 use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use marketplace_common::*;
@@ -72,7 +73,7 @@ fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
     // `accept_ticks`.
     let job = m.job(id);
     assert_eq!(job.status, JobStatus::Assigned);
-    assert_eq!(job.worker, Some(walt.identity()));
+    assert_eq!(job.worker, Some(WorkerId(walt.identity())));
     assert_eq!(job.price_per_1k, Amount(2_000));
     assert_eq!(
         job.deadline,
@@ -93,8 +94,8 @@ fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
     assert_eq!(
         job_events(&r.events),
         vec![JobEvent::Started {
-            job_id: id,
-            worker: walt.identity(),
+            job_id: comqute_market::JobId(id),
+            worker: comqute_market::WorkerId(walt.identity()),
             deadline: r.tick.plus(20)
         }]
     );
@@ -142,13 +143,22 @@ fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
     assert_eq!(s.workers.online, 1);
     let acct: Option<JobEscrow> = m
         .ledger
-        .query_fn(JOB_ESCROW, &JobRef { job_id: id })
+        .query_fn(
+            JOB_ESCROW,
+            &JobRef {
+                job_id: comqute_market::JobId(id),
+            },
+        )
         .unwrap();
     let acct = acct.unwrap();
     assert_eq!(acct.state, EscrowState::Released);
     assert_eq!(
         (acct.paid, acct.refunded, acct.worker),
-        (Amount(1_200), Amount(1_800), Some(walt.identity()))
+        (
+            Amount(1_200),
+            Amount(1_800),
+            Some(WorkerId(walt.identity()))
+        )
     );
     m.assert_money();
 }
@@ -189,7 +199,7 @@ fn cancel_by_the_requester_refunds_in_full_and_only_while_open() {
     assert_executed(&r);
     assert_eq!(m.balance(&alice), START_BALANCE);
     assert!(job_events(&r.events).contains(&JobEvent::Cancelled {
-        job_id: id,
+        job_id: comqute_market::JobId(id),
         refunded: Amount(5_000)
     }));
     assert_eq!(m.job(id).status, JobStatus::Cancelled);
@@ -223,7 +233,7 @@ fn an_open_job_nobody_serves_expires_at_its_deadline_with_a_full_refund() {
     assert_eq!(
         evs,
         vec![JobEvent::Expired {
-            job_id: id,
+            job_id: comqute_market::JobId(id),
             worker: None,
             reason: format!("no worker took it before its deadline, tick {deadline}"),
             refunded: Amount(3_000),
@@ -319,8 +329,8 @@ fn failure_reopens_once_then_refunds() {
     assert_eq!(
         job_events(&r.events),
         vec![JobEvent::Failed {
-            job_id: id,
-            worker: walt.identity(),
+            job_id: comqute_market::JobId(id),
+            worker: comqute_market::WorkerId(walt.identity()),
             reason: "GPU fell off the bus".into(),
             reopened: true,
             deadline: Some(r.tick.plus(10)),
@@ -330,7 +340,7 @@ fn failure_reopens_once_then_refunds() {
     let job = m.job(id);
     assert_eq!(
         (job.status, job.failures, job.worker, job.excluded.clone()),
-        (JobStatus::Open, 1, None, vec![walt.identity()])
+        (JobStatus::Open, 1, None, vec![WorkerId(walt.identity())])
     );
     assert_eq!(job.reason.as_deref(), Some("GPU fell off the bus"));
     assert_eq!(
@@ -369,7 +379,7 @@ fn failure_reopens_once_then_refunds() {
             .query_fn(
                 JOBS_BY_WORKER,
                 &JobsByWorker {
-                    worker: w.identity(),
+                    worker: comqute_market::WorkerId(w.identity()),
                     cursor: None,
                     limit: 10,
                 },
@@ -386,7 +396,7 @@ fn a_reopened_job_is_matched_to_another_worker() {
     let (alice, walt, wendy) = (key("alice"), key("walt"), key("wendy"));
     m.available_worker(&walt, 500, 1);
     let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 10), 3_000);
-    assert_eq!(m.job(id).worker, Some(walt.identity()));
+    assert_eq!(m.job(id).worker, Some(WorkerId(walt.identity())));
     m.available_worker(&wendy, 2_000, 1);
     // walt is cheaper but excluded once it turns the offer down (FAIL on an offer not
     // started declines it, free): wendy gets it at END_TICK.
@@ -408,7 +418,7 @@ fn a_reopened_job_is_matched_to_another_worker() {
     let job = m.job(id);
     assert_eq!(
         (job.status, job.worker),
-        (JobStatus::Assigned, Some(wendy.identity()))
+        (JobStatus::Assigned, Some(WorkerId(wendy.identity())))
     );
     assert_eq!(job.price_per_1k, Amount(2_000));
     assert_eq!(job.failures, 0);
@@ -426,7 +436,7 @@ fn declining_an_offer_is_free_and_reopens_the_job() {
     m.available_worker(&walt, 1_000, 2);
     let walt_before = (m.balance(&walt), m.worker(&walt).worker);
     let id = m.submit(&alice, &spec(llama(), 500, 3_000, 3), 1_500);
-    assert_eq!(m.job(id).worker, Some(walt.identity()));
+    assert_eq!(m.job(id).worker, Some(WorkerId(walt.identity())));
     // Only its worker declines, with a reason of at most MAX_REASON bytes.
     assert_rejected(&m.decline(&bob, id, "mine now"), "NotAssignedWorker");
     assert_rejected(&m.decline(&alice, id, "no"), "NotAssignedWorker");
@@ -440,8 +450,8 @@ fn declining_an_offer_is_free_and_reopens_the_job() {
     assert_eq!(
         job_events(&r.events),
         vec![JobEvent::Declined {
-            job_id: id,
-            worker: walt.identity(),
+            job_id: comqute_market::JobId(id),
+            worker: comqute_market::WorkerId(walt.identity()),
             answered: true,
             reason: why.into(),
             reopened: true,
@@ -461,7 +471,7 @@ fn declining_an_offer_is_free_and_reopens_the_job() {
     let job = m.job(id);
     assert_eq!(
         (job.status, job.worker, job.excluded.clone(), job.failures),
-        (JobStatus::Open, None, vec![walt.identity()], 0)
+        (JobStatus::Open, None, vec![WorkerId(walt.identity())], 0)
     );
     assert_eq!(job.reason.as_deref(), Some(why));
     // Free of charge: stake, reputation, balance as before; the slot is back.
@@ -497,7 +507,7 @@ fn declining_an_offer_is_free_and_reopens_the_job() {
     assert_eq!(m.worker(&walt).worker.stake, walt_before.1.stake);
     // A started job is not declined (FAIL gives it up).
     let id2 = m.submit(&alice, &spec(llama(), 100, 3_000, 50), 300);
-    assert_eq!(m.job(id2).worker, Some(walt.identity()));
+    assert_eq!(m.job(id2).worker, Some(WorkerId(walt.identity())));
     assert_executed(&m.start(&walt, id2));
     assert_rejected(&m.decline(&walt, id2, "too late"), "WrongStatus");
     m.assert_money();
@@ -528,8 +538,8 @@ fn an_unanswered_offer_reopens_the_job_with_a_small_reputation_loss_and_no_slash
         (job.status, job.worker, job.excluded.clone()),
         (
             JobStatus::Assigned,
-            Some(wendy.identity()),
-            vec![walt.identity()]
+            Some(WorkerId(wendy.identity())),
+            vec![WorkerId(walt.identity())]
         )
     );
     let why = format!(
@@ -541,8 +551,8 @@ fn an_unanswered_offer_reopens_the_job_with_a_small_reputation_loss_and_no_slash
     assert_eq!(
         evs[0],
         JobEvent::Declined {
-            job_id: id,
-            worker: walt.identity(),
+            job_id: comqute_market::JobId(id),
+            worker: comqute_market::WorkerId(walt.identity()),
             answered: false,
             reason: why,
             reopened: true,
@@ -586,14 +596,18 @@ fn an_unanswered_offer_reopens_the_job_with_a_small_reputation_loss_and_no_slash
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::CLAIM.number(),
-        &JobRef { job_id: a },
+        &JobRef {
+            job_id: comqute_market::JobId(a),
+        },
         0,
     );
     m.queue(
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::CLAIM.number(),
-        &JobRef { job_id: b },
+        &JobRef {
+            job_id: comqute_market::JobId(b),
+        },
         0,
     );
     let t = m.tick();
@@ -646,8 +660,8 @@ fn a_job_turned_down_by_three_workers_fails_with_a_full_refund() {
     assert_eq!(
         job_events(&r.events),
         vec![JobEvent::Declined {
-            job_id: id,
-            worker: bob.identity(),
+            job_id: comqute_market::JobId(id),
+            worker: comqute_market::WorkerId(bob.identity()),
             answered: true,
             reason: "model not loaded".into(),
             reopened: false,
@@ -806,7 +820,7 @@ fn double_result_and_result_before_start_are_refused() {
     // Over the job's token maximum, and a zero hash.
     assert_rejected(&m.post(&walt, id2, 1_001), "InvalidResult");
     let zero = PostResult {
-        job_id: id2,
+        job_id: comqute_market::JobId(id2),
         result: comqute_market::job_registry::JobResult {
             result_hash: Hash32::ZERO,
             ..result(5)
@@ -899,7 +913,9 @@ fn unknown_jobs_are_refused_everywhere() {
         .ledger
         .query_fn(
             comqute_market::job_registry::GET_JOB,
-            &JobRef { job_id: 77 },
+            &JobRef {
+                job_id: comqute_market::JobId(77),
+            },
         )
         .unwrap();
     assert_eq!(j, None);
@@ -987,7 +1003,9 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::START.number(),
-        &JobRef { job_id: held },
+        &JobRef {
+            job_id: comqute_market::JobId(held),
+        },
         5,
     );
     refused(&mut m, r, "UnexpectedPayment");
@@ -998,7 +1016,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         ESCROW,
         escrow::LOCK_JOB.number(),
         &LockJob {
-            job_id: 99,
+            job_id: comqute_market::JobId(99),
             requester: mallory.identity(),
         },
         10,
@@ -1009,8 +1027,8 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         ESCROW,
         escrow::RELEASE_JOB.number(),
         &ReleaseJob {
-            job_id: open,
-            worker: mallory.identity(),
+            job_id: comqute_market::JobId(open),
+            worker: comqute_market::WorkerId(mallory.identity()),
             amount: Amount(3_000),
         },
         0,
@@ -1020,7 +1038,9 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         &alice,
         ESCROW,
         escrow::REFUND_JOB.number(),
-        &RefundJob { job_id: held },
+        &RefundJob {
+            job_id: comqute_market::JobId(held),
+        },
         0,
     );
     refused(&mut m, r, "NotAuthorized");
@@ -1029,7 +1049,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         ESCROW,
         escrow::LOCK_STAKE.number(),
         &LockStake {
-            worker: walt.identity(),
+            worker: comqute_market::WorkerId(walt.identity()),
         },
         10,
     );
@@ -1039,7 +1059,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         ESCROW,
         escrow::SLASH_STAKE.number(),
         &SlashStake {
-            worker: walt.identity(),
+            worker: comqute_market::WorkerId(walt.identity()),
             amount: Amount(10_000),
             requester: mallory.identity(),
             challenger: None,
@@ -1052,7 +1072,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         ESCROW,
         escrow::RETURN_STAKE.number(),
         &ReturnStake {
-            worker: walt.identity(),
+            worker: comqute_market::WorkerId(walt.identity()),
             amount: Amount(10_000),
         },
         0,
@@ -1060,8 +1080,8 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     refused(&mut m, r, "NotAuthorized");
     // The worker registry's job-registry-only doors.
     let assign = Assign {
-        worker: walt.identity(),
-        job_id: open,
+        worker: comqute_market::WorkerId(walt.identity()),
+        job_id: comqute_market::JobId(open),
         model: llama(),
         max_price_per_1k: Amount(5_000),
         min_reputation: 0,
@@ -1069,8 +1089,8 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let r = m.send(&walt, WORKER_REGISTRY, ASSIGN.number(), &assign, 0);
     refused(&mut m, r, "NotAuthorized");
     let release = Release {
-        worker: walt.identity(),
-        job_id: held,
+        worker: comqute_market::WorkerId(walt.identity()),
+        job_id: comqute_market::JobId(held),
         outcome: Outcome::Failed,
         requester: alice.identity(),
         challenger: None,
@@ -1258,7 +1278,7 @@ fn a_worker_slashed_under_the_minimum_takes_no_jobs_until_it_tops_up() {
     let (alice, walt) = (key("alice"), key("walt"));
     m.available_worker(&walt, 1_000, 1);
     let id = m.submit(&alice, &spec(llama(), 1_000, 3_000, 5), 3_000);
-    assert_eq!(m.job(id).worker, Some(walt.identity()));
+    assert_eq!(m.job(id).worker, Some(WorkerId(walt.identity())));
     // It accepts a 5-tick delivery deadline, and misses it.
     assert_executed(&m.start(&walt, id));
     m.advance(6);
@@ -1322,15 +1342,15 @@ fn matching_prefers_price_then_reputation_and_respects_job_limits() {
     assert_eq!(m.job(other).status, JobStatus::Open);
     // The cheaper worker first, then the other.
     let a = m.submit(&alice, &spec(llama(), 1_000, 3_000, 100), 3_000);
-    assert_eq!(m.job(a).worker, Some(wendy.identity()));
+    assert_eq!(m.job(a).worker, Some(WorkerId(wendy.identity())));
     let b = m.submit(&alice, &spec(llama(), 1_000, 3_000, 100), 3_000);
-    assert_eq!(m.job(b).worker, Some(walt.identity()));
+    assert_eq!(m.job(b).worker, Some(WorkerId(walt.identity())));
     // Both full: the next waits, and is matched when a slot frees.
     let c = m.submit(&alice, &spec(llama(), 1_000, 3_000, 100), 3_000);
     assert_eq!(m.job(c).status, JobStatus::Open);
     assert_executed(&m.start(&walt, b));
     assert_executed(&m.post(&walt, b, 1));
-    assert_eq!(m.job(c).worker, Some(walt.identity()));
+    assert_eq!(m.job(c).worker, Some(WorkerId(walt.identity())));
     assert_eq!(m.job(cheap).status, JobStatus::Open);
 }
 
@@ -1466,14 +1486,18 @@ fn a_bystander_expiring_a_started_job_gets_the_challenger_share() {
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::CLAIM.number(),
-        &JobRef { job_id: 1 },
+        &JobRef {
+            job_id: comqute_market::JobId(1),
+        },
         0,
     );
     m.queue(
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::CLAIM.number(),
-        &JobRef { job_id: 2 },
+        &JobRef {
+            job_id: comqute_market::JobId(2),
+        },
         0,
     );
     m.tick();
@@ -1483,14 +1507,18 @@ fn a_bystander_expiring_a_started_job_gets_the_challenger_share() {
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::START.number(),
-        &JobRef { job_id: 1 },
+        &JobRef {
+            job_id: comqute_market::JobId(1),
+        },
         0,
     );
     m.queue(
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::START.number(),
-        &JobRef { job_id: 2 },
+        &JobRef {
+            job_id: comqute_market::JobId(2),
+        },
         0,
     );
     let t = m.tick();
@@ -1582,12 +1610,22 @@ fn paged_functions_and_stats() {
     );
     let acct: Option<JobEscrow> = m
         .ledger
-        .query_fn(JOB_ESCROW, &JobRef { job_id: 3 })
+        .query_fn(
+            JOB_ESCROW,
+            &JobRef {
+                job_id: comqute_market::JobId(3),
+            },
+        )
         .unwrap();
     assert_eq!(acct.unwrap().state, EscrowState::Refunded);
     let none: Option<JobEscrow> = m
         .ledger
-        .query_fn(JOB_ESCROW, &JobRef { job_id: 99 })
+        .query_fn(
+            JOB_ESCROW,
+            &JobRef {
+                job_id: comqute_market::JobId(99),
+            },
+        )
         .unwrap();
     assert_eq!(none, None);
     m.assert_money();

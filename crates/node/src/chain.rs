@@ -4,6 +4,7 @@
 //! queries, the marketplace's jobs, workers and statistics, events, ticking, and the devnet
 //! powers (faucet, warp, unsigned broadcasts).
 
+use comqute_market::JobId;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::wire::{
@@ -576,8 +577,14 @@ impl ChainService {
 
     /// A job's account in the escrow vault (404 when there is none).
     pub fn job_escrow(&self, id: u64) -> Result<JobEscrowView, ServiceError> {
-        let e: Option<JobEscrow> =
-            self.read(|l| l.query_fn(JOB_ESCROW, &JobRef { job_id: id }))??;
+        let e: Option<JobEscrow> = self.read(|l| {
+            l.query_fn(
+                JOB_ESCROW,
+                &JobRef {
+                    job_id: comqute_market::JobId(id),
+                },
+            )
+        })??;
         e.map(|e| JobEscrowView::from(&e))
             .ok_or_else(|| ServiceError::NotFound(format!("no escrow for job {id}")))
     }
@@ -607,8 +614,14 @@ impl ChainService {
 
     /// A worker (404 when it never registered).
     pub fn worker(&self, id: &Identity) -> Result<WorkerView, ServiceError> {
-        let info: Option<WorkerInfo> =
-            self.read(|l| l.query_fn(GET_WORKER, &WorkerQuery { worker: *id }))??;
+        let info: Option<WorkerInfo> = self.read(|l| {
+            l.query_fn(
+                GET_WORKER,
+                &WorkerQuery {
+                    worker: comqute_market::WorkerId(*id),
+                },
+            )
+        })??;
         info.map(|i| WorkerView::from(&i))
             .ok_or_else(|| ServiceError::NotFound(format!("no worker {id}")))
     }
@@ -703,8 +716,14 @@ impl ChainService {
 
 /// A job's record, or 404.
 pub fn job_record(l: &Ledger, id: u64) -> Result<Job, ServiceError> {
-    l.query::<JobRef, Option<Job>>(JOB_REGISTRY, GET_JOB.number(), &JobRef { job_id: id })?
-        .ok_or_else(|| ServiceError::NotFound(format!("no job {id}")))
+    l.query::<JobRef, Option<Job>>(
+        JOB_REGISTRY,
+        GET_JOB.number(),
+        &JobRef {
+            job_id: comqute_market::JobId(id),
+        },
+    )?
+    .ok_or_else(|| ServiceError::NotFound(format!("no job {id}")))
 }
 
 /// A job's view with `modelName`: the name the worker registry knows for its model id, or
@@ -726,15 +745,15 @@ fn list_jobs(
             JOBS_BY_REQUESTER,
             &JobsByRequester {
                 requester: r,
-                cursor,
+                cursor: cursor.map(JobId),
                 limit,
             },
         )?,
         JobIndex::Worker(w) => l.query_fn(
             JOBS_BY_WORKER,
             &JobsByWorker {
-                worker: w,
-                cursor,
+                worker: comqute_market::WorkerId(w),
+                cursor: cursor.map(JobId),
                 limit,
             },
         )?,
@@ -742,7 +761,7 @@ fn list_jobs(
             JOBS_BY_STATUS,
             &JobsByStatus {
                 status: st,
-                cursor,
+                cursor: cursor.map(JobId),
                 limit,
             },
         )?,
@@ -754,12 +773,17 @@ fn list_jobs(
                 if let Some(j) = l.query::<JobRef, Option<Job>>(
                     JOB_REGISTRY,
                     GET_JOB.number(),
-                    &JobRef { job_id: id },
+                    &JobRef {
+                        job_id: comqute_market::JobId(id),
+                    },
                 )? {
                     jobs.push(j);
                 }
             }
-            JobPage { jobs, next_cursor }
+            JobPage {
+                jobs,
+                next_cursor: next_cursor.map(JobId),
+            }
         }
     };
     let jobs = page
@@ -767,7 +791,7 @@ fn list_jobs(
         .into_iter()
         .filter(|j| filter.matches(j))
         .collect();
-    Ok((jobs, page.next_cursor))
+    Ok((jobs, page.next_cursor.map(|j| j.0)))
 }
 
 #[cfg(test)]

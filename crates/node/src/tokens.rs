@@ -250,7 +250,7 @@ pub fn authorize(ledger: &Ledger, job_id: u64, push: &TokenPush) -> Result<Ident
             "the signature does not verify for {worker}"
         )));
     }
-    if job.worker != Some(worker) {
+    if job.worker != Some(comqute_market::WorkerId(worker)) {
         return Err(ServiceError::Forbidden(format!(
             "only the assigned worker of job {job_id} may push its tokens"
         )));

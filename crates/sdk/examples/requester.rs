@@ -79,10 +79,10 @@ async fn toy_worker(client: Client, model: String) -> Result<(), SdkError> {
         if let Some(JobEvent::Submitted { job_id, spec, .. }) = e.job() {
             let prompt = client.get_blob(&spec.prompt_hash).await?;
             let jobs = client.jobs();
-            jobs.claim(&worker, job_id).await?;
-            jobs.start(&worker, job_id).await?;
+            jobs.claim(&worker, job_id.0).await?;
+            jobs.start(&worker, job_id.0).await?;
             let text = format!("You asked: {}", String::from_utf8_lossy(&prompt));
-            let mut w = jobs.token_writer(&worker, job_id);
+            let mut w = jobs.token_writer(&worker, job_id.0);
             let words: Vec<&str> = text.split_inclusive(' ').collect();
             for word in &words {
                 w.write(word).await?;
@@ -90,7 +90,7 @@ async fn toy_worker(client: Client, model: String) -> Result<(), SdkError> {
             w.finish("").await?;
             // Invariant: a prompt's words number far below u32::MAX.
             let tokens = u32::try_from(words.len()).unwrap_or(u32::MAX);
-            jobs.deliver(&worker, job_id, text.as_bytes(), tokens, Hash32::ZERO)
+            jobs.deliver(&worker, job_id.0, text.as_bytes(), tokens, Hash32::ZERO)
                 .await?;
             return Ok(());
         }

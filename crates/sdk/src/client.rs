@@ -1,6 +1,7 @@
 //! [`Client`]: one face over the two transports. Build, sign, submit, wait for the receipt
 //! at its tick; query contract functions; blobs; devnet powers; events and token streams.
 
+use comqute_market::JobId;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -797,12 +798,13 @@ impl Client {
     pub async fn push_tokens(
         &self,
         key: &Keypair,
-        job_id: u64,
+        job_id: impl Into<JobId>,
         seq: u32,
         text: &str,
         done: bool,
     ) -> Result<TokenPushResponse, SdkError> {
-        let digest = token_digest(job_id, seq, text, done);
+        let job_id: JobId = job_id.into();
+        let digest = token_digest(job_id.0, seq, text, done);
         let push = TokenPush {
             worker: key.identity().to_string(),
             seq,
@@ -812,27 +814,29 @@ impl Client {
         };
         match &self.transport {
             #[cfg(feature = "embedded")]
-            Transport::Embedded(e) => e.push_tokens(job_id, &push),
-            Transport::Remote(r) => r.push_tokens(job_id, &push).await,
+            Transport::Embedded(e) => e.push_tokens(job_id.0, &push),
+            Transport::Remote(r) => r.push_tokens(job_id.0, &push).await,
         }
     }
 
     /// What was pushed of a job's output so far.
-    pub async fn tokens(&self, job_id: u64) -> Result<TokenPage, SdkError> {
+    pub async fn tokens(&self, job_id: impl Into<JobId>) -> Result<TokenPage, SdkError> {
+        let job_id: JobId = job_id.into();
         match &self.transport {
             #[cfg(feature = "embedded")]
-            Transport::Embedded(e) => e.token_page(job_id),
-            Transport::Remote(r) => r.token_page(job_id).await,
+            Transport::Embedded(e) => e.token_page(job_id.0),
+            Transport::Remote(r) => r.token_page(job_id.0).await,
         }
     }
 
     /// A job's output as it is pushed: what is there already, then live chunks, then the
     /// end. Needs a tokio runtime.
-    pub fn subscribe_tokens(&self, job_id: u64) -> Subscription<TokenEvent> {
+    pub fn subscribe_tokens(&self, job_id: impl Into<JobId>) -> Subscription<TokenEvent> {
+        let job_id: JobId = job_id.into();
         match &self.transport {
             #[cfg(feature = "embedded")]
-            Transport::Embedded(e) => e.subscribe_tokens(job_id),
-            Transport::Remote(r) => r.subscribe_tokens(job_id),
+            Transport::Embedded(e) => e.subscribe_tokens(job_id.0),
+            Transport::Remote(r) => r.subscribe_tokens(job_id.0),
         }
     }
 }

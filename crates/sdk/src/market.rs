@@ -21,6 +21,7 @@ use comqute_market::worker_registry::{
     SetAvailable, WorkerInfo, WorkerPage, WorkerQuery, WorkerStats, WorkersByModel,
 };
 use comqute_market::{model_id, MarketConfig};
+use comqute_market::{JobId, WorkerId};
 use comqute_qpi::{Amount, Hash32, Identity};
 
 use comqute_wire::{id_page, JobIndex};
@@ -41,16 +42,27 @@ impl EscrowClient {
     }
 
     /// Function 1: a job's account.
-    pub async fn job(&self, job_id: u64) -> Result<Option<JobEscrow>, SdkError> {
+    pub async fn job(&self, job_id: impl Into<JobId>) -> Result<Option<JobEscrow>, SdkError> {
+        let job_id: JobId = job_id.into();
         self.client
-            .query_fn(escrow::GET_JOB_ESCROW, &JobEscrowQuery { job_id })
+            .query_fn(
+                escrow::GET_JOB_ESCROW,
+                &JobEscrowQuery {
+                    job_id: comqute_market::JobId(job_id.0),
+                },
+            )
             .await
     }
 
     /// Function 2: a worker's stake account.
     pub async fn stake(&self, worker: &Identity) -> Result<Option<StakeAccount>, SdkError> {
         self.client
-            .query_fn(escrow::GET_STAKE, &StakeQuery { worker: *worker })
+            .query_fn(
+                escrow::GET_STAKE,
+                &StakeQuery {
+                    worker: comqute_market::WorkerId(*worker),
+                },
+            )
             .await
     }
 
@@ -243,7 +255,12 @@ impl WorkerClient {
     /// Function 1: one worker (`None`: never registered).
     pub async fn get(&self, worker: &Identity) -> Result<Option<WorkerInfo>, SdkError> {
         self.client
-            .query_fn(wr::GET_WORKER, &WorkerQuery { worker: *worker })
+            .query_fn(
+                wr::GET_WORKER,
+                &WorkerQuery {
+                    worker: comqute_market::WorkerId(*worker),
+                },
+            )
             .await
     }
 
@@ -267,7 +284,7 @@ impl WorkerClient {
     }
 
     /// Function 3: the best listed worker for these requirements.
-    pub async fn find(&self, q: &FindWorker) -> Result<Option<Identity>, SdkError> {
+    pub async fn find(&self, q: &FindWorker) -> Result<Option<WorkerId>, SdkError> {
         self.client.query_fn(wr::FIND_WORKER, q).await
     }
 
@@ -577,8 +594,9 @@ impl JobClient {
     }
 
     /// A handle on job `job_id` (not checked).
-    pub fn handle(&self, job_id: u64) -> JobHandle {
-        JobHandle::new(self.client.clone(), job_id)
+    pub fn handle(&self, job_id: impl Into<JobId>) -> JobHandle {
+        let job_id: JobId = job_id.into();
+        JobHandle::new(self.client.clone(), job_id.0)
     }
 
     /// Checks the request ([`JobRequest::check`]), uploads the prompt, then submits the job
@@ -611,27 +629,41 @@ impl JobClient {
     }
 
     /// Procedure 2: a worker claims an open job.
-    pub async fn claim(&self, key: &Keypair, job_id: u64) -> Result<TxReceipt, SdkError> {
-        self.job_ref(key, jr::CLAIM, job_id).await
+    pub async fn claim(
+        &self,
+        key: &Keypair,
+        job_id: impl Into<JobId>,
+    ) -> Result<TxReceipt, SdkError> {
+        let job_id: JobId = job_id.into();
+        self.job_ref(key, jr::CLAIM, job_id.0).await
     }
 
     /// Procedure 3: the assigned worker starts (Assigned → Running).
-    pub async fn start(&self, key: &Keypair, job_id: u64) -> Result<TxReceipt, SdkError> {
-        self.job_ref(key, jr::START, job_id).await
+    pub async fn start(
+        &self,
+        key: &Keypair,
+        job_id: impl Into<JobId>,
+    ) -> Result<TxReceipt, SdkError> {
+        let job_id: JobId = job_id.into();
+        self.job_ref(key, jr::START, job_id.0).await
     }
 
     /// Procedure 4: the assigned worker posts the result (Running → Completed).
     pub async fn post_result(
         &self,
         key: &Keypair,
-        job_id: u64,
+        job_id: impl Into<JobId>,
         result: JobResult,
     ) -> Result<TxReceipt, SdkError> {
+        let job_id: JobId = job_id.into();
         self.client
             .call_proc(
                 key,
                 jr::POST_RESULT,
-                &PostResult { job_id, result },
+                &PostResult {
+                    job_id: comqute_market::JobId(job_id.0),
+                    result,
+                },
                 Amount::ZERO,
             )
             .await
@@ -642,11 +674,12 @@ impl JobClient {
     pub async fn deliver(
         &self,
         key: &Keypair,
-        job_id: u64,
+        job_id: impl Into<JobId>,
         output: &[u8],
         output_tokens: u32,
         runtime: Hash32,
     ) -> Result<TxReceipt, SdkError> {
+        let job_id: JobId = job_id.into();
         let result_hash = self.client.put_blob(output).await?;
         self.post_result(
             key,
@@ -661,8 +694,13 @@ impl JobClient {
     }
 
     /// Procedure 5: the requester cancels an open job (full refund).
-    pub async fn cancel(&self, key: &Keypair, job_id: u64) -> Result<TxReceipt, SdkError> {
-        self.job_ref(key, jr::CANCEL, job_id).await
+    pub async fn cancel(
+        &self,
+        key: &Keypair,
+        job_id: impl Into<JobId>,
+    ) -> Result<TxReceipt, SdkError> {
+        let job_id: JobId = job_id.into();
+        self.job_ref(key, jr::CANCEL, job_id.0).await
     }
 
     /// Procedure 6: the assigned worker gives a started job up, saying why (on a job not
@@ -670,10 +708,11 @@ impl JobClient {
     pub async fn fail(
         &self,
         key: &Keypair,
-        job_id: u64,
+        job_id: impl Into<JobId>,
         reason: &str,
     ) -> Result<TxReceipt, SdkError> {
-        self.give_up(key, jr::FAIL, job_id, reason).await
+        let job_id: JobId = job_id.into();
+        self.give_up(key, jr::FAIL, job_id.0, reason).await
     }
 
     /// Procedure 10: the assigned worker turns down a job it has not started, free of
@@ -681,10 +720,11 @@ impl JobClient {
     pub async fn decline(
         &self,
         key: &Keypair,
-        job_id: u64,
+        job_id: impl Into<JobId>,
         reason: &str,
     ) -> Result<TxReceipt, SdkError> {
-        self.give_up(key, jr::DECLINE, job_id, reason).await
+        let job_id: JobId = job_id.into();
+        self.give_up(key, jr::DECLINE, job_id.0, reason).await
     }
 
     async fn give_up(
@@ -700,7 +740,7 @@ impl JobClient {
             end -= 1;
         }
         let input = jr::GiveUp {
-            job_id,
+            job_id: comqute_market::JobId(job_id),
             reason: reason[..end].to_string(),
         };
         self.client
@@ -709,23 +749,29 @@ impl JobClient {
     }
 
     /// Procedure 7: the requester disputes a result within the challenge window.
-    pub async fn dispute(&self, key: &Keypair, job_id: u64) -> Result<TxReceipt, SdkError> {
-        self.job_ref(key, jr::DISPUTE, job_id).await
+    pub async fn dispute(
+        &self,
+        key: &Keypair,
+        job_id: impl Into<JobId>,
+    ) -> Result<TxReceipt, SdkError> {
+        let job_id: JobId = job_id.into();
+        self.job_ref(key, jr::DISPUTE, job_id.0).await
     }
 
     /// Procedure 8: the resolver settles a dispute.
     pub async fn resolve(
         &self,
         key: &Keypair,
-        job_id: u64,
+        job_id: impl Into<JobId>,
         worker_wins: bool,
     ) -> Result<TxReceipt, SdkError> {
+        let job_id: JobId = job_id.into();
         self.client
             .call_proc(
                 key,
                 jr::RESOLVE,
                 &Resolve {
-                    job_id,
+                    job_id: comqute_market::JobId(job_id.0),
                     worker_wins,
                 },
                 Amount::ZERO,
@@ -734,8 +780,13 @@ impl JobClient {
     }
 
     /// Procedure 9: anyone expires a job whose deadline passed.
-    pub async fn expire(&self, key: &Keypair, job_id: u64) -> Result<TxReceipt, SdkError> {
-        self.job_ref(key, jr::EXPIRE, job_id).await
+    pub async fn expire(
+        &self,
+        key: &Keypair,
+        job_id: impl Into<JobId>,
+    ) -> Result<TxReceipt, SdkError> {
+        let job_id: JobId = job_id.into();
+        self.job_ref(key, jr::EXPIRE, job_id.0).await
     }
 
     async fn job_ref(
@@ -745,17 +796,33 @@ impl JobClient {
         job_id: u64,
     ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call_proc(key, proc, &JobRef { job_id }, Amount::ZERO)
+            .call_proc(
+                key,
+                proc,
+                &JobRef {
+                    job_id: comqute_market::JobId(job_id),
+                },
+                Amount::ZERO,
+            )
             .await
     }
 
     /// Function 1: one job (`None`: no such job).
-    pub async fn get(&self, job_id: u64) -> Result<Option<Job>, SdkError> {
-        self.client.query_fn(jr::GET_JOB, &JobRef { job_id }).await
+    pub async fn get(&self, job_id: impl Into<JobId>) -> Result<Option<Job>, SdkError> {
+        let job_id: JobId = job_id.into();
+        self.client
+            .query_fn(
+                jr::GET_JOB,
+                &JobRef {
+                    job_id: comqute_market::JobId(job_id.0),
+                },
+            )
+            .await
     }
 
     /// Function 1, or [`SdkError::NotFound`].
-    pub async fn job(&self, job_id: u64) -> Result<Job, SdkError> {
+    pub async fn job(&self, job_id: impl Into<JobId>) -> Result<Job, SdkError> {
+        let job_id: JobId = job_id.into();
         self.get(job_id)
             .await?
             .ok_or_else(|| SdkError::NotFound(format!("no job {job_id}")))
@@ -773,7 +840,7 @@ impl JobClient {
                 jr::JOBS_BY_STATUS,
                 &JobsByStatus {
                     status,
-                    cursor,
+                    cursor: cursor.map(JobId),
                     limit,
                 },
             )
@@ -792,7 +859,7 @@ impl JobClient {
                 jr::JOBS_BY_REQUESTER,
                 &JobsByRequester {
                     requester: *requester,
-                    cursor,
+                    cursor: cursor.map(JobId),
                     limit,
                 },
             )
@@ -810,8 +877,8 @@ impl JobClient {
             .query_fn(
                 jr::JOBS_BY_WORKER,
                 &JobsByWorker {
-                    worker: *worker,
-                    cursor,
+                    worker: comqute_market::WorkerId(*worker),
+                    cursor: cursor.map(JobId),
                     limit,
                 },
             )
@@ -843,7 +910,10 @@ impl JobClient {
                         jobs.push(j);
                     }
                 }
-                JobPage { jobs, next_cursor }
+                JobPage {
+                    jobs,
+                    next_cursor: next_cursor.map(JobId),
+                }
             }
         };
         Ok(JobPage {
@@ -857,9 +927,15 @@ impl JobClient {
     }
 
     /// Function 5: a job's escrow account.
-    pub async fn escrow(&self, job_id: u64) -> Result<Option<JobEscrow>, SdkError> {
+    pub async fn escrow(&self, job_id: impl Into<JobId>) -> Result<Option<JobEscrow>, SdkError> {
+        let job_id: JobId = job_id.into();
         self.client
-            .query_fn(jr::JOB_ESCROW, &JobRef { job_id })
+            .query_fn(
+                jr::JOB_ESCROW,
+                &JobRef {
+                    job_id: comqute_market::JobId(job_id.0),
+                },
+            )
             .await
     }
 
@@ -892,11 +968,12 @@ impl JobClient {
     }
 
     /// A writer of job `job_id`'s token stream, signing with `key` (its assigned worker).
-    pub fn token_writer(&self, key: &Keypair, job_id: u64) -> TokenWriter {
+    pub fn token_writer(&self, key: &Keypair, job_id: impl Into<JobId>) -> TokenWriter {
+        let job_id: JobId = job_id.into();
         TokenWriter {
             client: self.client.clone(),
             key: key.clone(),
-            job_id,
+            job_id: job_id.0,
             seq: 0,
             done: false,
         }

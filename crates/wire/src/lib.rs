@@ -608,7 +608,9 @@ impl JobFilter {
     pub fn matches(&self, job: &Job) -> bool {
         self.status.is_none_or(|s| job.status == s)
             && self.requester.is_none_or(|r| job.requester == r)
-            && self.worker.is_none_or(|w| job.worker == Some(w))
+            && self
+                .worker
+                .is_none_or(|w| job.worker == Some(comqute_market::WorkerId(w)))
     }
 
     /// The index to walk. The listing applies [`JobFilter::matches`] to the page it read, so
@@ -733,7 +735,7 @@ mod tests {
             .find(|c| c.index() == comqute_market::JOB_REGISTRY)
             .unwrap();
         let bytes = borsh::to_vec(&comqute_market::job_registry::JobEvent::Cancelled {
-            job_id: 9,
+            job_id: comqute_market::JobId(9),
             refunded: Amount(12),
         })
         .unwrap();

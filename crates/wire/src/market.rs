@@ -212,12 +212,12 @@ impl From<&Job> for JobView {
     /// The job without its model's name (`modelName` null); see [`JobView::new`].
     fn from(j: &Job) -> Self {
         JobView {
-            id: j.id,
+            id: j.id.0,
             requester: j.requester,
             spec: (&j.spec).into(),
             escrow: j.escrow,
             status: j.status,
-            worker: j.worker,
+            worker: j.worker.map(|w| w.0),
             price_per_1k: j.price_per_1k,
             submitted_at: j.submitted_at,
             assigned_at: j.assigned_at,
@@ -226,7 +226,7 @@ impl From<&Job> for JobView {
             deadline: j.deadline,
             result: j.result.as_ref().map(Into::into),
             failures: j.failures,
-            excluded: j.excluded.clone(),
+            excluded: j.excluded.iter().map(|w| w.0).collect(),
             reason: j.reason.clone(),
             paid: j.paid,
             refunded: j.refunded,
@@ -289,11 +289,11 @@ pub struct JobEscrowView {
 impl From<&JobEscrow> for JobEscrowView {
     fn from(e: &JobEscrow) -> Self {
         JobEscrowView {
-            job_id: e.job_id,
+            job_id: e.job_id.0,
             requester: e.requester,
             locked: e.locked,
             paid: e.paid,
-            worker: e.worker,
+            worker: e.worker.map(|w| w.0),
             refunded: e.refunded,
             state: e.state,
         }
@@ -432,7 +432,7 @@ impl From<&Worker> for WorkerView {
             WorkerStatus::Exited => (WorkerStatusName::Exited, None),
         };
         WorkerView {
-            id: w.id,
+            id: w.id.0,
             number: w.number,
             capabilities: (&w.capabilities).into(),
             stake: w.stake,
@@ -743,7 +743,7 @@ mod tests {
 
     fn job(result: bool) -> Job {
         Job {
-            id: 7,
+            id: comqute_market::JobId(7),
             requester: Identity([1; 32]),
             spec: JobSpec {
                 model: Hash32::of(b"m"),
@@ -760,7 +760,7 @@ mod tests {
             },
             escrow: Amount(500),
             status: JobStatus::Completed,
-            worker: Some(Identity([2; 32])),
+            worker: Some(comqute_market::WorkerId(Identity([2; 32]))),
             price_per_1k: Amount(4_000),
             submitted_at: Tick(3),
             assigned_at: Some(Tick(4)),
@@ -773,7 +773,7 @@ mod tests {
                 runtime: Hash32::ZERO,
             }),
             failures: 1,
-            excluded: vec![Identity([3; 32])],
+            excluded: vec![comqute_market::WorkerId(Identity([3; 32]))],
             reason: Some("slow".into()),
             paid: Amount(1),
             refunded: Amount(2),
@@ -785,7 +785,7 @@ mod tests {
     fn worker(status: WorkerStatus) -> WorkerInfo {
         WorkerInfo {
             worker: Worker {
-                id: Identity([2; 32]),
+                id: comqute_market::WorkerId(Identity([2; 32])),
                 number: 3,
                 capabilities: Capabilities {
                     models: vec!["llama3.2:1b".into()],
@@ -916,7 +916,7 @@ mod tests {
     #[test]
     fn an_escrow_view_is_the_account_in_the_json_rule() {
         let e = JobEscrow {
-            job_id: 9,
+            job_id: comqute_market::JobId(9),
             requester: Identity([1; 32]),
             locked: Amount(200),
             paid: Amount(100),

@@ -43,6 +43,7 @@
 //! On one machine a lock file beside the key ([`WorkerConfig::lock`]) says so before anything
 //! reaches the chain.
 
+use comqute_sdk::contracts::JobId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
@@ -687,28 +688,28 @@ impl Worker {
             match &o {
                 Outcome::Delivered { tokens } => {
                     report.delivered += 1;
-                    info!(job = id, tokens, "delivered");
+                    info!(job = %id, tokens, "delivered");
                 }
                 Outcome::Declined(why) => {
                     report.declined += 1;
-                    info!(job = id, "declined the job (free): {why}");
+                    info!(job = %id, "declined the job (free): {why}");
                 }
                 Outcome::Skipped(why) => {
                     // Not remembered: a job read in a passing state is looked at again.
-                    debug!(job = id, "skipped: {why}");
+                    debug!(job = %id, "skipped: {why}");
                     return;
                 }
                 Outcome::Failed(why) => {
                     report.failed += 1;
-                    warn!(job = id, "gave the job up: {why}");
+                    warn!(job = %id, "gave the job up: {why}");
                 }
                 Outcome::Abandoned => {
                     report.abandoned += 1;
-                    warn!(job = id, "gave the job up: stopping");
+                    warn!(job = %id, "gave the job up: stopping");
                 }
                 Outcome::Lost(why) => {
                     report.lost += 1;
-                    warn!(job = id, "left the job: {why}");
+                    warn!(job = %id, "left the job: {why}");
                 }
             }
             done.insert(id);
@@ -739,8 +740,8 @@ impl Worker {
                         Ok(ids) => {
                             first_scan = false;
                             for id in ids {
-                                if !done.contains(&id) && inflight.len() < usize::from(self.cfg.concurrency) {
-                                    spawn(id, &mut tasks, &mut inflight);
+                                if !done.contains(&id.0) && inflight.len() < usize::from(self.cfg.concurrency) {
+                                    spawn(id.0, &mut tasks, &mut inflight);
                                 }
                             }
                         }
@@ -811,7 +812,7 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
                 Ok(e) => match e.job() {
                     // The daemon is stopping when nobody takes the wake-ups any more.
                     Some(JobEvent::Assigned { job_id, worker, .. })
-                        if worker == sh.me && wake.send(job_id).await.is_err() =>
+                        if worker == sh.me && wake.send(job_id.0).await.is_err() =>
                     {
                         return;
                     }
@@ -822,7 +823,7 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
                         reason,
                         ..
                     }) if w == sh.me => {
-                        warn!(job = job_id, %slashed, "SLASHED {slashed} of stake: {reason}");
+                        warn!(job = %job_id, %slashed, "SLASHED {slashed} of stake: {reason}");
                     }
                     Some(JobEvent::Resolved {
                         job_id,
@@ -830,9 +831,9 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
                         slashed,
                         ..
                     }) if slashed > Amount::ZERO => {
-                        if let Ok(Some(j)) = sh.client.jobs().get(job_id).await {
-                            if j.worker == Some(sh.me) {
-                                warn!(job = job_id, %slashed, "SLASHED {slashed} of stake: the dispute was resolved against this worker");
+                        if let Ok(Some(j)) = sh.client.jobs().get(job_id.0).await {
+                            if j.worker == Some(comqute_sdk::contracts::WorkerId(sh.me)) {
+                                warn!(job = %job_id, %slashed, "SLASHED {slashed} of stake: the dispute was resolved against this worker");
                             }
                         }
                     }
@@ -843,7 +844,7 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
                         reason,
                         ..
                     }) if worker == sh.me => {
-                        warn!(job = job_id, "missed an offer (reputation lost): {reason}");
+                        warn!(job = %job_id, "missed an offer (reputation lost): {reason}");
                     }
                     _ => {}
                 },
@@ -891,7 +892,7 @@ async fn heartbeats(sh: Arc<Shared>, every: u32, poll: Duration) {
 
 /// Ids of the jobs assigned to this worker (and, on the first scan, the ones it was running
 /// when it stopped last time).
-async fn assigned_to_me(sh: &Shared, include_running: bool) -> Result<Vec<u64>, SdkError> {
+async fn assigned_to_me(sh: &Shared, include_running: bool) -> Result<Vec<JobId>, SdkError> {
     let jobs = sh.client.jobs();
     let mut ids = Vec::new();
     let statuses: &[JobStatus] = if include_running {
@@ -906,11 +907,11 @@ async fn assigned_to_me(sh: &Shared, include_running: bool) -> Result<Vec<u64>, 
             ids.extend(
                 page.jobs
                     .iter()
-                    .filter(|j| j.worker == Some(sh.me))
+                    .filter(|j| j.worker == Some(comqute_sdk::contracts::WorkerId(sh.me)))
                     .map(|j| j.id),
             );
             match page.next_cursor {
-                Some(c) => cursor = Some(c),
+                Some(c) => cursor = Some(c.0),
                 None => break,
             }
         }
@@ -990,7 +991,7 @@ impl Shared {
                 return Err(err);
             }
             let wait = backoff_for(self.backoff, attempt);
-            warn!(job = id, %err, "{what}: retrying in {wait:?}");
+            warn!(job = %id, %err, "{what}: retrying in {wait:?}");
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -1005,7 +1006,7 @@ impl Shared {
             id,
             || jobs.fail(&self.key, id, reason),
             |j| {
-                j.worker != Some(me)
+                j.worker != Some(comqute_sdk::contracts::WorkerId(me))
                     || !matches!(j.status, JobStatus::Assigned | JobStatus::Running)
             },
         )
@@ -1020,7 +1021,10 @@ impl Shared {
             "DECLINE",
             id,
             || jobs.decline(&self.key, id, reason),
-            |j| j.worker != Some(me) || j.status != JobStatus::Assigned,
+            |j| {
+                j.worker != Some(comqute_sdk::contracts::WorkerId(me))
+                    || j.status != JobStatus::Assigned
+            },
         )
         .await
     }
@@ -1123,7 +1127,7 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
         .await
         .map_err(|e| lost("reading the job", e))?
         .ok_or_else(|| Stopped::Skip("no such job".into()))?;
-    if job.worker != Some(sh.me) {
+    if job.worker != Some(comqute_sdk::contracts::WorkerId(sh.me)) {
         return Err(Stopped::Skip("assigned to another worker".into()));
     }
     let model = sh.model_name(&job.spec.model);
@@ -1175,15 +1179,18 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
                 "START",
                 id,
                 || jobs.start(&sh.key, id),
-                |j| j.status == JobStatus::Running && j.worker == Some(me),
+                |j| {
+                    j.status == JobStatus::Running
+                        && j.worker == Some(comqute_sdk::contracts::WorkerId(me))
+                },
             )
             .await
             .map_err(|e| lost("START", e))?;
-            info!(job = id, "started: accepted the delivery deadline");
+            info!(job = %id, "started: accepted the delivery deadline");
             (prompt, model)
         }
         JobStatus::Running => {
-            info!(job = id, "resuming a job started before");
+            info!(job = %id, "resuming a job started before");
             let Some(model) = model else {
                 sh.refresh.notify_one();
                 return Err(Stopped::Fail(format!(
@@ -1239,7 +1246,7 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
     )
     .await
     .map_err(|e| lost("POST_RESULT", e))?;
-    info!(job = id, %hash, tokens, runtime = %g.runtime.engine, "result posted");
+    info!(job = %id, %hash, tokens, runtime = %g.runtime.engine, "result posted");
     Ok(tokens)
 }
 
@@ -1261,7 +1268,7 @@ async fn fetch_prompt(sh: &Shared, job: &Job, patience: Duration) -> Result<Vec<
                     && started.elapsed() < patience =>
             {
                 let wait = backoff_for(sh.backoff, attempt);
-                debug!(job = job.id, %e, "prompt not available yet; retrying in {wait:?}");
+                debug!(job = %job.id, %e, "prompt not available yet; retrying in {wait:?}");
                 tokio::time::sleep(wait).await;
                 attempt += 1;
             }
@@ -1341,7 +1348,7 @@ async fn generate(
                         }
                     }
                 }
-                warn!(job = id, attempt, %e, "the backend failed; retrying in {wait:?}");
+                warn!(job = %id, attempt, %e, "the backend failed; retrying in {wait:?}");
                 tokio::time::sleep(wait).await;
             }
             Err(e) => {

@@ -3,6 +3,7 @@
 //! server. A job served and paid; a deadline the measured speed cannot meet declined for
 //! free; one daemon per key (the lock file, the chain session) and the sign-off at stop.
 
+use comqute_sdk::contracts::WorkerId;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -211,7 +212,7 @@ async fn a_job_is_offered_started_served_finalized_and_paid() {
     );
     let (handle, job) = submit_and_wait(c, &alice, &req).await;
     assert_eq!(job.status, JobStatus::Finalized, "{job:?}");
-    assert_eq!(job.worker, Some(walt.identity()));
+    assert_eq!(job.worker, Some(WorkerId(walt.identity())));
     assert!(job.started_at.is_some(), "the offer was accepted: {job:?}");
     let posted = job.result.expect("a result on chain");
     assert!(posted.output_tokens > 0 && posted.output_tokens <= 40);

@@ -165,9 +165,14 @@ fn mix(a: &Actors, tick: Tick, i: u64, first_job: u64) -> Vec<Transaction> {
                     output_tokens: 500,
                     runtime: Hash32::ZERO,
                 };
-                encode(&PostResult { job_id: id, result })
+                encode(&PostResult {
+                    job_id: comqute_market::JobId(id),
+                    result,
+                })
             } else {
-                encode(&JobRef { job_id: id })
+                encode(&JobRef {
+                    job_id: comqute_market::JobId(id),
+                })
             };
             out.push(Transaction::call(
                 w.identity(),

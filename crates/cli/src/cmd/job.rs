@@ -528,7 +528,7 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
                     }
                     print_json(&serde_json::to_value(JobsOut {
                         jobs,
-                        next_cursor: page.next_cursor,
+                        next_cursor: page.next_cursor.map(|j| j.0),
                     })?);
                 } else {
                     let mut names = std::collections::BTreeMap::new();

@@ -6,6 +6,8 @@ use comqute_qpi::contract_api;
 use comqute_qpi::primitives::{Amount, ContractIndex, Identity};
 use comqute_qpi::rejected_errors;
 use serde::{Deserialize, Serialize};
+
+use crate::ids::{JobId, WorkerId};
 use thiserror::Error;
 
 contract_api! {
@@ -92,7 +94,7 @@ impl EscrowConfig {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct LockJob {
     /// The job.
-    pub job_id: u64,
+    pub job_id: JobId,
     /// Who paid and gets refunds.
     pub requester: Identity,
 }
@@ -102,9 +104,9 @@ pub struct LockJob {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct ReleaseJob {
     /// The job.
-    pub job_id: u64,
+    pub job_id: JobId,
     /// The payee.
-    pub worker: Identity,
+    pub worker: WorkerId,
     /// The payment; at most the locked amount.
     pub amount: Amount,
 }
@@ -113,14 +115,14 @@ pub struct ReleaseJob {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct RefundJob {
     /// The job.
-    pub job_id: u64,
+    pub job_id: JobId,
 }
 
 /// Input of [`LOCK_STAKE`].
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct LockStake {
     /// The worker whose stake grows by the invocation reward.
-    pub worker: Identity,
+    pub worker: WorkerId,
 }
 
 /// Input of [`SLASH_STAKE`]: take `amount` from the worker's stake and share it out with the
@@ -128,7 +130,7 @@ pub struct LockStake {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct SlashStake {
     /// The slashed worker.
-    pub worker: Identity,
+    pub worker: WorkerId,
     /// How much; at most the stake.
     pub amount: Amount,
     /// The harmed requester.
@@ -158,7 +160,7 @@ pub struct SlashOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct ReturnStake {
     /// The worker paid back.
-    pub worker: Identity,
+    pub worker: WorkerId,
     /// How much; at most the stake.
     pub amount: Amount,
 }
@@ -167,14 +169,14 @@ pub struct ReturnStake {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct JobEscrowQuery {
     /// The job.
-    pub job_id: u64,
+    pub job_id: JobId,
 }
 
 /// Input of [`GET_STAKE`].
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct StakeQuery {
     /// The worker.
-    pub worker: Identity,
+    pub worker: WorkerId,
 }
 
 /// Where a job's account stands.
@@ -194,7 +196,7 @@ pub enum EscrowState {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct JobEscrow {
     /// The job.
-    pub job_id: u64,
+    pub job_id: JobId,
     /// Who paid.
     pub requester: Identity,
     /// What was locked.
@@ -202,7 +204,7 @@ pub struct JobEscrow {
     /// Paid to the worker.
     pub paid: Amount,
     /// The worker paid, if any.
-    pub worker: Option<Identity>,
+    pub worker: Option<WorkerId>,
     /// Refunded to the requester.
     pub refunded: Amount,
     /// Where it stands.
@@ -225,7 +227,7 @@ impl JobEscrow {
 )]
 pub struct StakeAccount {
     /// The worker.
-    pub worker: Identity,
+    pub worker: WorkerId,
     /// The stake held.
     pub amount: Amount,
     /// Everything ever slashed from it.
@@ -270,7 +272,7 @@ pub enum EscrowEvent {
     /// A job's payment was locked.
     JobLocked {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// Who paid.
         requester: Identity,
         /// How much.
@@ -279,9 +281,9 @@ pub enum EscrowEvent {
     /// A job's payment went to its worker, the rest back to the requester.
     JobReleased {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// The payee.
-        worker: Identity,
+        worker: WorkerId,
         /// Paid to the worker.
         paid: Amount,
         /// The requester.
@@ -292,7 +294,7 @@ pub enum EscrowEvent {
     /// A job's payment went back to the requester in full.
     JobRefunded {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// The requester.
         requester: Identity,
         /// Refunded.
@@ -301,7 +303,7 @@ pub enum EscrowEvent {
     /// A stake grew.
     StakeLocked {
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// Added.
         amount: Amount,
         /// The stake now.
@@ -310,7 +312,7 @@ pub enum EscrowEvent {
     /// A stake was slashed and shared out.
     StakeSlashed {
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// The requester paid.
         requester: Identity,
         /// The challenger paid, if any.
@@ -321,7 +323,7 @@ pub enum EscrowEvent {
     /// A stake (or part of it) went back to its worker.
     StakeReturned {
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// Returned.
         amount: Amount,
         /// The stake left.

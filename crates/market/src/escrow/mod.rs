@@ -14,6 +14,7 @@ mod api;
 
 pub use api::*;
 
+use crate::ids::WorkerId;
 use comqute_qpi::contract::{Contract, Ctx, KeyBuf, Output, TickWork, View};
 use comqute_qpi::error::ContractError;
 use comqute_qpi::kit::{dispatch_function, dispatch_procedure, ContractMeta};
@@ -99,9 +100,9 @@ impl Escrow {
         if amount <= Amount::ZERO {
             return Err(EscrowError::MissingPayment.into());
         }
-        let key = job_key(input.job_id);
+        let key = job_key(input.job_id.0);
         if ctx.get::<JobEscrow>(&key)?.is_some() {
-            return Err(EscrowError::JobExists(input.job_id).into());
+            return Err(EscrowError::JobExists(input.job_id.0).into());
         }
         let acct = JobEscrow {
             job_id: input.job_id,
@@ -152,14 +153,14 @@ impl Escrow {
             ctx.transfer(&acct.requester, refund)?;
         }
         acct.paid = pay;
-        acct.worker = worker;
+        acct.worker = worker.map(WorkerId);
         acct.refunded = refund;
         acct.state = if worker.is_some() {
             EscrowState::Released
         } else {
             EscrowState::Refunded
         };
-        ctx.put(&job_key(acct.job_id), &acct)?;
+        ctx.put(&job_key(acct.job_id.0), &acct)?;
         let mut t = Self::totals(&ctx.view())?;
         t.jobs_locked = sub(t.jobs_locked, acct.locked)?;
         t.total_paid = add(t.total_paid, pay)?;
@@ -169,7 +170,7 @@ impl Escrow {
         match worker {
             Some(w) => ctx.emit(&EscrowEvent::JobReleased {
                 job_id: acct.job_id,
-                worker: w,
+                worker: WorkerId(w),
                 paid: pay,
                 requester: acct.requester,
                 refunded: refund,
@@ -185,7 +186,7 @@ impl Escrow {
 
     fn stake(ctx: &Ctx<'_>, worker: &Identity) -> Result<StakeAccount, ContractError> {
         Ok(ctx.get(&stake_key(worker))?.unwrap_or(StakeAccount {
-            worker: *worker,
+            worker: WorkerId(*worker),
             ..StakeAccount::default()
         }))
     }
@@ -200,9 +201,9 @@ impl Escrow {
         if amount <= Amount::ZERO {
             return Err(EscrowError::MissingPayment.into());
         }
-        let mut acct = Self::stake(ctx, &input.worker)?;
+        let mut acct = Self::stake(ctx, &input.worker.0)?;
         acct.amount = add(acct.amount, amount)?;
-        ctx.put(&stake_key(&input.worker), &acct)?;
+        ctx.put(&stake_key(&input.worker.0), &acct)?;
         let mut t = Self::totals(&ctx.view())?;
         t.stakes = add(t.stakes, amount)?;
         ctx.put(K_TOTALS, &t)?;
@@ -224,7 +225,7 @@ impl Escrow {
         if input.amount.0 < 0 {
             return Err(EscrowError::InvalidAmount(input.amount).into());
         }
-        let mut acct = Self::stake(ctx, &input.worker)?;
+        let mut acct = Self::stake(ctx, &input.worker.0)?;
         if input.amount > acct.amount {
             return Err(EscrowError::InsufficientStake {
                 amount: input.amount,
@@ -253,7 +254,7 @@ impl Escrow {
         }
         acct.amount = sub(acct.amount, amount)?;
         acct.slashed = add(acct.slashed, amount)?;
-        ctx.put(&stake_key(&input.worker), &acct)?;
+        ctx.put(&stake_key(&input.worker.0), &acct)?;
         let mut t = Self::totals(&ctx.view())?;
         t.stakes = sub(t.stakes, amount)?;
         t.total_slashed = add(t.total_slashed, amount)?;
@@ -287,7 +288,7 @@ impl Escrow {
         if input.amount.0 < 0 {
             return Err(EscrowError::InvalidAmount(input.amount).into());
         }
-        let mut acct = Self::stake(ctx, &input.worker)?;
+        let mut acct = Self::stake(ctx, &input.worker.0)?;
         if input.amount > acct.amount {
             return Err(EscrowError::InsufficientStake {
                 amount: input.amount,
@@ -296,11 +297,11 @@ impl Escrow {
             .into());
         }
         if input.amount > Amount::ZERO {
-            ctx.transfer(&input.worker, input.amount)?;
+            ctx.transfer(&input.worker.0, input.amount)?;
         }
         acct.amount = sub(acct.amount, input.amount)?;
         acct.returned = add(acct.returned, input.amount)?;
-        ctx.put(&stake_key(&input.worker), &acct)?;
+        ctx.put(&stake_key(&input.worker.0), &acct)?;
         let mut t = Self::totals(&ctx.view())?;
         t.stakes = sub(t.stakes, input.amount)?;
         t.stakes_returned = add(t.stakes_returned, input.amount)?;
@@ -329,13 +330,13 @@ impl Contract for Escrow {
             .on(RELEASE_JOB, |ctx, r| {
                 self.require_job_client(ctx, RELEASE_JOB.number())?;
                 Self::no_payment(ctx)?;
-                let acct = Self::open_job(ctx, r.job_id)?;
-                Self::close_job(ctx, acct, Some(r.worker), r.amount)
+                let acct = Self::open_job(ctx, r.job_id.0)?;
+                Self::close_job(ctx, acct, Some(r.worker.0), r.amount)
             })
             .on(REFUND_JOB, |ctx, r| {
                 self.require_job_client(ctx, REFUND_JOB.number())?;
                 Self::no_payment(ctx)?;
-                let acct = Self::open_job(ctx, r.job_id)?;
+                let acct = Self::open_job(ctx, r.job_id.0)?;
                 Self::close_job(ctx, acct, None, Amount::ZERO)
             })
             .on(LOCK_STAKE, |ctx, i| self.lock_stake(ctx, i))
@@ -346,10 +347,10 @@ impl Contract for Escrow {
     fn function(&self, view: &View<'_>, input_type: u16, input: &[u8]) -> Output {
         dispatch_function(view, input_type, input)
             .on(GET_JOB_ESCROW, |view, q| {
-                view.get::<JobEscrow>(&job_key(q.job_id))
+                view.get::<JobEscrow>(&job_key(q.job_id.0))
             })
             .on(GET_STAKE, |view, q| {
-                view.get::<StakeAccount>(&stake_key(&q.worker))
+                view.get::<StakeAccount>(&stake_key(&q.worker.0))
             })
             .on(TOTALS, |view, ()| Self::totals(view))
             .done()

@@ -5,6 +5,8 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use comqute_qpi::primitives::{Amount, Hash32, Identity, Tick};
 use comqute_qpi::{contract_api, rejected_errors};
 use serde::{Deserialize, Serialize};
+
+use crate::ids::{JobId, WorkerId};
 use thiserror::Error;
 
 use crate::escrow::{EscrowTotals, JobEscrow};
@@ -14,7 +16,7 @@ contract_api! {
     index: 6, name: "job-registry", events: JobEvent, errors: JobError::ALL_CODES,
     procedures: {
         /// Submit a job; the invocation reward is the escrow. Output: the job id (from 1).
-        SUBMIT = 1 "submit": JobSpec => u64,
+        SUBMIT = 1 "submit": JobSpec => JobId,
         /// A worker claims one open job.
         CLAIM = 2 "claim": JobRef => (),
         /// The assigned worker starts (Assigned → Running), accepting the delivery deadline.
@@ -109,7 +111,7 @@ pub struct JobSpec {
 )]
 pub struct JobRef {
     /// The job.
-    pub job_id: u64,
+    pub job_id: JobId,
 }
 
 /// What the worker delivered.
@@ -132,7 +134,7 @@ pub struct JobResult {
 #[serde(rename_all = "camelCase")]
 pub struct GiveUp {
     /// The job.
-    pub job_id: u64,
+    pub job_id: JobId,
     /// Why, for the requester (UTF-8, at most [`MAX_REASON`] bytes).
     pub reason: String,
 }
@@ -143,7 +145,7 @@ pub struct GiveUp {
 )]
 pub struct PostResult {
     /// The job.
-    pub job_id: u64,
+    pub job_id: JobId,
     /// The result.
     pub result: JobResult,
 }
@@ -154,7 +156,7 @@ pub struct PostResult {
 )]
 pub struct Resolve {
     /// The job.
-    pub job_id: u64,
+    pub job_id: JobId,
     /// `true`: the result stands and the worker is paid; `false`: the requester is refunded
     /// and the worker slashed.
     pub worker_wins: bool,
@@ -168,7 +170,7 @@ pub struct JobsByStatus {
     /// The status.
     pub status: JobStatus,
     /// Start after this job id (`None`: from the first).
-    pub cursor: Option<u64>,
+    pub cursor: Option<JobId>,
     /// At most this many (capped at [`MAX_PAGE`]).
     pub limit: u16,
 }
@@ -181,7 +183,7 @@ pub struct JobsByRequester {
     /// The requester.
     pub requester: Identity,
     /// Start after this job id.
-    pub cursor: Option<u64>,
+    pub cursor: Option<JobId>,
     /// At most this many (capped at [`MAX_PAGE`]).
     pub limit: u16,
 }
@@ -192,9 +194,9 @@ pub struct JobsByRequester {
 )]
 pub struct JobsByWorker {
     /// The worker.
-    pub worker: Identity,
+    pub worker: WorkerId,
     /// Start after this job id.
-    pub cursor: Option<u64>,
+    pub cursor: Option<JobId>,
     /// At most this many (capped at [`MAX_PAGE`]).
     pub limit: u16,
 }
@@ -206,7 +208,7 @@ pub struct JobPage {
     /// The jobs.
     pub jobs: Vec<Job>,
     /// Pass as `cursor` for the next page; `None` when this was the last.
-    pub next_cursor: Option<u64>,
+    pub next_cursor: Option<JobId>,
 }
 
 /// Input of [`QUOTE`].
@@ -403,7 +405,7 @@ pub fn transition(from: JobStatus, step: Step) -> Option<&'static [JobStatus]> {
 #[serde(rename_all = "camelCase")]
 pub struct Job {
     /// Its id.
-    pub id: u64,
+    pub id: JobId,
     /// Who submitted and paid.
     pub requester: Identity,
     /// What was asked for.
@@ -413,7 +415,7 @@ pub struct Job {
     /// Where it stands.
     pub status: JobStatus,
     /// The worker holding it (or that held it last, once terminal); `None` while open.
-    pub worker: Option<Identity>,
+    pub worker: Option<WorkerId>,
     /// The worker's price, fixed at assignment.
     pub price_per_1k: Amount,
     /// Submission tick.
@@ -433,7 +435,7 @@ pub struct Job {
     pub failures: u8,
     /// Workers that declined it, left it unanswered or gave it up (at most
     /// [`MAX_TURNED_DOWN`]); never offered it again.
-    pub excluded: Vec<Identity>,
+    pub excluded: Vec<WorkerId>,
     /// Why it last reopened or ended badly: a worker's reason, or what the chain saw.
     pub reason: Option<String>,
     /// Paid to the worker.
@@ -512,7 +514,7 @@ pub enum JobEvent {
     /// A job was submitted (status Open).
     Submitted {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// Who paid.
         requester: Identity,
         /// What was asked.
@@ -525,9 +527,9 @@ pub enum JobEvent {
     /// A worker took the job (status Assigned).
     Assigned {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// Its price, fixed for the job.
         price_per_1k: Amount,
         /// The delivery deadline.
@@ -538,9 +540,9 @@ pub enum JobEvent {
     /// The worker started (status Running), accepting the delivery deadline.
     Started {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// The delivery deadline.
         deadline: Tick,
     },
@@ -548,9 +550,9 @@ pub enum JobEvent {
     /// Open) or, after [`MAX_TURNED_DOWN`] workers, refunded (status Failed).
     Declined {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// `false` when the worker did not answer within `accept_ticks`.
         answered: bool,
         /// Why.
@@ -565,9 +567,9 @@ pub enum JobEvent {
     /// A result was posted (status Completed).
     ResultPosted {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// The result.
         result: JobResult,
         /// The last tick of the challenge window.
@@ -576,9 +578,9 @@ pub enum JobEvent {
     /// Paid out after the challenge window (status Finalized).
     Finalized {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// Paid to the worker.
         paid: Amount,
         /// Refunded to the requester.
@@ -587,16 +589,16 @@ pub enum JobEvent {
     /// Cancelled by the requester (status Cancelled).
     Cancelled {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// Refunded.
         refunded: Amount,
     },
     /// The deadline passed (status Expired).
     Expired {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// The worker that started it and missed its delivery deadline, if any (slashed).
-        worker: Option<Identity>,
+        worker: Option<WorkerId>,
         /// What happened, in words.
         reason: String,
         /// Refunded to the requester.
@@ -609,9 +611,9 @@ pub enum JobEvent {
     /// The worker gave up: reopened (status Open) or refunded (status Failed).
     Failed {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// The worker that gave up (never assigned this job again).
-        worker: Identity,
+        worker: WorkerId,
         /// Its reason.
         reason: String,
         /// Whether the job reopened.
@@ -624,14 +626,14 @@ pub enum JobEvent {
     /// The requester disputed the result (status Disputed).
     Disputed {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// The dispute timeout.
         resolve_by: Tick,
     },
     /// The dispute was settled (status Resolved).
     Resolved {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// The verdict (`true` also when the timeout let the result stand).
         worker_wins: bool,
         /// Settled by the timeout, not the resolver.
@@ -656,7 +658,7 @@ pub enum JobError {
     #[error("job {job_id} is {}: cannot {action}", status.name())]
     WrongStatus {
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// Its status.
         status: JobStatus,
         /// What was tried.

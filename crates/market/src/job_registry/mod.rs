@@ -65,6 +65,7 @@ mod api;
 
 pub use api::*;
 
+use crate::ids::{JobId, WorkerId};
 use std::ops::Bound;
 
 use crate::escrow::{
@@ -182,7 +183,7 @@ impl JobRegistry {
         // Invariant: every caller checked the step first; a move outside MOVES is a bug.
         if !transition(job.status, step).is_some_and(|t| t.contains(&to)) {
             return Err(corrupt(
-                &job_key(job.id),
+                &job_key(job.id.0),
                 &format!(
                     "no move {step:?} from {} to {}",
                     job.status.name(),
@@ -191,8 +192,8 @@ impl JobRegistry {
             ));
         }
         let mut c = Self::counters(&ctx.view())?;
-        ctx.remove_key(&status_key(job.status, job.id))?;
-        ctx.insert_key(&status_key(to, job.id))?;
+        ctx.remove_key(&status_key(job.status, job.id.0))?;
+        ctx.insert_key(&status_key(to, job.id.0))?;
         c.bump(job.status, false);
         c.bump(to, true);
         if to.is_terminal() && !job.status.is_terminal() {
@@ -213,17 +214,17 @@ impl JobRegistry {
         to: Option<Tick>,
     ) -> Result<(), ContractError> {
         if let Some(old) = job.deadline {
-            ctx.remove_key(&deadline_key(old, job.id))?;
+            ctx.remove_key(&deadline_key(old, job.id.0))?;
         }
         if let Some(new) = to {
-            ctx.insert_key(&deadline_key(new, job.id))?;
+            ctx.insert_key(&deadline_key(new, job.id.0))?;
         }
         job.deadline = to;
         Ok(())
     }
 
     fn save(ctx: &mut Ctx<'_>, job: &Job) -> Result<(), ContractError> {
-        ctx.put(&job_key(job.id), job)
+        ctx.put(&job_key(job.id.0), job)
     }
 
     fn no_payment(ctx: &Ctx<'_>) -> Result<(), JobError> {
@@ -237,7 +238,7 @@ impl JobRegistry {
     fn require_worker(ctx: &Ctx<'_>, job: &Job) -> Result<Identity, JobError> {
         let caller = ctx.invocator();
         match job.worker {
-            Some(w) if w == caller => Ok(w),
+            Some(w) if w == caller => Ok(w.0),
             _ => Err(JobError::NotAssignedWorker),
         }
     }
@@ -276,7 +277,7 @@ impl JobRegistry {
 
     /// Pays the worker for the posted result, refunding the rest.
     fn pay(ctx: &mut Ctx<'_>, job: &mut Job) -> Result<Identity, ContractError> {
-        let key = job_key(job.id);
+        let key = job_key(job.id.0);
         let worker = job
             .worker
             .ok_or_else(|| corrupt(&key, "completed job without worker"))?;
@@ -295,7 +296,7 @@ impl JobRegistry {
         )?;
         job.paid = amount;
         job.refunded = Amount(job.escrow.0 - amount.0);
-        Ok(worker)
+        Ok(worker.0)
     }
 
     fn release_worker(
@@ -312,7 +313,7 @@ impl JobRegistry {
         let out: ReleaseOutcome = ctx.call(
             RELEASE,
             &Release {
-                worker,
+                worker: WorkerId(worker),
                 job_id: job.id,
                 outcome,
                 requester: job.requester,
@@ -335,7 +336,7 @@ impl JobRegistry {
         let a: Assignment = ctx.call(
             ASSIGN,
             &Assign {
-                worker,
+                worker: WorkerId(worker),
                 job_id: job.id,
                 model: job.spec.model,
                 max_price_per_1k: job.spec.max_price_per_1k,
@@ -346,18 +347,18 @@ impl JobRegistry {
         let now = ctx.tick();
         // The offer: START (accepting the delivery deadline) or DECLINE by then.
         let deadline = now.plus(self.config.accept_ticks);
-        job.worker = Some(worker);
+        job.worker = Some(WorkerId(worker));
         job.price_per_1k = a.price_per_1k;
         job.assigned_at = Some(now);
         job.started_at = None;
         let step = if claimed { Step::Claim } else { Step::Match };
         Self::set_status(ctx, job, step, JobStatus::Assigned)?;
         Self::set_deadline(ctx, job, Some(deadline))?;
-        ctx.insert_key(&worker_key(&worker, job.id))?;
+        ctx.insert_key(&worker_key(&worker, job.id.0))?;
         Self::save(ctx, job)?;
         ctx.emit(&JobEvent::Assigned {
             job_id: job.id,
-            worker,
+            worker: WorkerId(worker),
             price_per_1k: a.price_per_1k,
             deadline,
             claimed,
@@ -408,7 +409,7 @@ impl JobRegistry {
         Ok(())
     }
 
-    fn submit(&self, ctx: &mut Ctx<'_>, spec: JobSpec) -> Result<u64, ContractError> {
+    fn submit(&self, ctx: &mut Ctx<'_>, spec: JobSpec) -> Result<JobId, ContractError> {
         self.validate_spec(&spec)?;
         let escrow = ctx.invocation_reward();
         let needed = required_escrow(spec.max_output_tokens, spec.max_price_per_1k)
@@ -427,7 +428,7 @@ impl JobRegistry {
         let _: JobEscrow = ctx.call(
             LOCK_JOB,
             &LockJob {
-                job_id: id,
+                job_id: JobId(id),
                 requester,
             },
             escrow,
@@ -435,7 +436,7 @@ impl JobRegistry {
         let now = ctx.tick();
         let deadline = now.plus(spec.timeout_ticks);
         let job = Job {
-            id,
+            id: JobId(id),
             requester,
             spec: spec.clone(),
             escrow,
@@ -467,24 +468,24 @@ impl JobRegistry {
         ctx.put(K_COUNTERS, &c)?;
         Self::mark_dirty(ctx)?;
         ctx.emit(&JobEvent::Submitted {
-            job_id: id,
+            job_id: JobId(id),
             requester,
             spec,
             escrow,
             deadline,
         });
-        Ok(id)
+        Ok(JobId(id))
     }
 
     fn claim(&self, ctx: &mut Ctx<'_>, r: JobRef) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
-        let mut job = Self::load(&ctx.view(), r.job_id)?;
+        let mut job = Self::load(&ctx.view(), r.job_id.0)?;
         let worker = ctx.invocator();
         Self::check(&job, Step::Claim, "claim")?;
         if worker == job.requester {
             return Err(JobError::SelfDealing.into());
         }
-        if job.excluded.contains(&worker) {
+        if job.excluded.contains(&WorkerId(worker)) {
             return Err(JobError::ExcludedWorker.into());
         }
         self.assign(ctx, &mut job, worker, true)?;
@@ -493,7 +494,7 @@ impl JobRegistry {
 
     fn start(ctx: &mut Ctx<'_>, r: JobRef) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
-        let mut job = Self::load(&ctx.view(), r.job_id)?;
+        let mut job = Self::load(&ctx.view(), r.job_id.0)?;
         let worker = Self::require_worker(ctx, &job)?;
         Self::check(&job, Step::Start, "start")?;
         let now = ctx.tick();
@@ -505,7 +506,7 @@ impl JobRegistry {
         Self::save(ctx, &job)?;
         ctx.emit(&JobEvent::Started {
             job_id: job.id,
-            worker,
+            worker: WorkerId(worker),
             deadline,
         });
         Ok(())
@@ -528,8 +529,8 @@ impl JobRegistry {
         worker: Identity,
         reason: String,
     ) -> Result<Option<Tick>, ContractError> {
-        if !job.excluded.contains(&worker) {
-            job.excluded.push(worker);
+        if !job.excluded.contains(&WorkerId(worker)) {
+            job.excluded.push(WorkerId(worker));
         }
         job.reason = Some(reason);
         if job.failures < 2 && job.excluded.len() < MAX_TURNED_DOWN {
@@ -568,7 +569,7 @@ impl JobRegistry {
         let deadline = Self::reopen_or_fail(ctx, job, step, worker, reason.clone())?;
         ctx.emit(&JobEvent::Declined {
             job_id: job.id,
-            worker,
+            worker: WorkerId(worker),
             answered,
             reason,
             reopened: deadline.is_some(),
@@ -581,7 +582,7 @@ impl JobRegistry {
     fn decline(ctx: &mut Ctx<'_>, g: GiveUp) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
         Self::check_reason(&g)?;
-        let mut job = Self::load(&ctx.view(), g.job_id)?;
+        let mut job = Self::load(&ctx.view(), g.job_id.0)?;
         let worker = Self::require_worker(ctx, &job)?;
         Self::check(
             &job,
@@ -594,7 +595,7 @@ impl JobRegistry {
 
     fn post_result(&self, ctx: &mut Ctx<'_>, p: PostResult) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
-        let mut job = Self::load(&ctx.view(), p.job_id)?;
+        let mut job = Self::load(&ctx.view(), p.job_id.0)?;
         let worker = Self::require_worker(ctx, &job)?;
         Self::check(&job, Step::PostResult, "post a result")?;
         if p.result.result_hash == Hash32::ZERO {
@@ -617,7 +618,7 @@ impl JobRegistry {
         Self::save(ctx, &job)?;
         ctx.emit(&JobEvent::ResultPosted {
             job_id: job.id,
-            worker,
+            worker: WorkerId(worker),
             result: p.result,
             challenge_ends,
         });
@@ -626,7 +627,7 @@ impl JobRegistry {
 
     fn cancel(ctx: &mut Ctx<'_>, r: JobRef) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
-        let mut job = Self::load(&ctx.view(), r.job_id)?;
+        let mut job = Self::load(&ctx.view(), r.job_id.0)?;
         Self::require_requester(ctx, &job)?;
         Self::check(&job, Step::Cancel, "cancel")?;
         Self::refund(ctx, &mut job)?;
@@ -642,7 +643,7 @@ impl JobRegistry {
     fn fail(ctx: &mut Ctx<'_>, g: GiveUp) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
         Self::check_reason(&g)?;
-        let mut job = Self::load(&ctx.view(), g.job_id)?;
+        let mut job = Self::load(&ctx.view(), g.job_id.0)?;
         let worker = Self::require_worker(ctx, &job)?;
         // Not started: giving it up is declining it, free of charge.
         if transition(job.status, Step::Decline).is_some() {
@@ -655,7 +656,7 @@ impl JobRegistry {
         let deadline = Self::reopen_or_fail(ctx, &mut job, Step::Fail, worker, g.reason.clone())?;
         ctx.emit(&JobEvent::Failed {
             job_id: job.id,
-            worker,
+            worker: WorkerId(worker),
             reason: g.reason,
             reopened: deadline.is_some(),
             deadline,
@@ -666,12 +667,12 @@ impl JobRegistry {
 
     fn dispute(&self, ctx: &mut Ctx<'_>, r: JobRef) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
-        let mut job = Self::load(&ctx.view(), r.job_id)?;
+        let mut job = Self::load(&ctx.view(), r.job_id.0)?;
         Self::require_requester(ctx, &job)?;
         Self::check(&job, Step::Dispute, "dispute")?;
         let ends = job
             .deadline
-            .ok_or_else(|| corrupt(&job_key(job.id), "completed job without deadline"))?;
+            .ok_or_else(|| corrupt(&job_key(job.id.0), "completed job without deadline"))?;
         let now = ctx.tick();
         if now > ends {
             return Err(JobError::WindowClosed { ended: ends }.into());
@@ -689,7 +690,7 @@ impl JobRegistry {
 
     fn resolve(&self, ctx: &mut Ctx<'_>, r: Resolve) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
-        let mut job = Self::load(&ctx.view(), r.job_id)?;
+        let mut job = Self::load(&ctx.view(), r.job_id.0)?;
         let caller = ctx.invocator();
         if caller != self.config.resolver || caller == Identity::NULL {
             return Err(JobError::NotResolver.into());
@@ -697,14 +698,20 @@ impl JobRegistry {
         Self::check(&job, Step::Resolve, "resolve")?;
         let worker = job
             .worker
-            .ok_or_else(|| corrupt(&job_key(job.id), "disputed job without worker"))?;
+            .ok_or_else(|| corrupt(&job_key(job.id.0), "disputed job without worker"))?;
         let slashed = if r.worker_wins {
             Self::pay(ctx, &mut job)?;
-            Self::release_worker(ctx, &mut job, worker, Outcome::DisputeWon, None)?
+            Self::release_worker(ctx, &mut job, worker.0, Outcome::DisputeWon, None)?
         } else {
             Self::refund(ctx, &mut job)?;
             let requester = job.requester;
-            Self::release_worker(ctx, &mut job, worker, Outcome::DisputeLost, Some(requester))?
+            Self::release_worker(
+                ctx,
+                &mut job,
+                worker.0,
+                Outcome::DisputeLost,
+                Some(requester),
+            )?
         };
         Self::set_status(ctx, &mut job, Step::Resolve, JobStatus::Resolved)?;
         Self::save(ctx, &job)?;
@@ -745,7 +752,7 @@ impl JobRegistry {
             ),
         };
         let slashed = match holder {
-            Some(w) => Self::release_worker(ctx, job, w, Outcome::Expired, challenger)?,
+            Some(w) => Self::release_worker(ctx, job, w.0, Outcome::Expired, challenger)?,
             None => Amount::ZERO,
         };
         job.reason = Some(reason.clone());
@@ -764,7 +771,7 @@ impl JobRegistry {
 
     /// An offer nobody answered: the job reopens without its worker.
     fn no_answer(ctx: &mut Ctx<'_>, job: &mut Job) -> Result<(), ContractError> {
-        let key = job_key(job.id);
+        let key = job_key(job.id.0);
         let worker = job
             .worker
             .ok_or_else(|| corrupt(&key, "assigned job without worker"))?;
@@ -772,12 +779,12 @@ impl JobRegistry {
             "worker {worker} neither started nor declined it by tick {}",
             job.deadline.unwrap_or(ctx.tick())
         );
-        Self::turn_down(ctx, job, worker, false, reason)
+        Self::turn_down(ctx, job, worker.0, false, reason)
     }
 
     fn expire_now(ctx: &mut Ctx<'_>, r: JobRef) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
-        let mut job = Self::load(&ctx.view(), r.job_id)?;
+        let mut job = Self::load(&ctx.view(), r.job_id.0)?;
         if transition(job.status, Step::Expire).is_none()
             && transition(job.status, Step::NoAnswer).is_none()
         {
@@ -785,7 +792,7 @@ impl JobRegistry {
         }
         let deadline = job
             .deadline
-            .ok_or_else(|| corrupt(&job_key(job.id), "live job without deadline"))?;
+            .ok_or_else(|| corrupt(&job_key(job.id.0), "live job without deadline"))?;
         if ctx.tick() <= deadline {
             return Err(JobError::DeadlineNotPassed { deadline }.into());
         }
@@ -810,7 +817,7 @@ impl JobRegistry {
                 Self::save(ctx, &job)?;
                 ctx.emit(&JobEvent::Finalized {
                     job_id: job.id,
-                    worker,
+                    worker: WorkerId(worker),
                     paid: job.paid,
                     refunded: job.refunded,
                 });
@@ -913,7 +920,7 @@ impl JobRegistry {
             ms.cursor = Some(id);
             let mut job = Self::load(&ctx.view(), id)?;
             let mut exclude = vec![job.requester];
-            exclude.extend(job.excluded.iter().copied());
+            exclude.extend(job.excluded.iter().map(|w| w.0));
             let q = FindWorker {
                 model: job.spec.model,
                 max_price_per_1k: job.spec.max_price_per_1k,
@@ -921,7 +928,7 @@ impl JobRegistry {
                 exclude,
                 tie_seed: job_seed(&seed, id),
             };
-            let found: Option<Identity> = ctx.view().query(FIND_WORKER, &q)?;
+            let found: Option<Identity> = (ctx.view().query(FIND_WORKER, &q)?).map(|w| w.0);
             if let Some(worker) = found {
                 // The registry found it eligible a moment ago; should the assignment still
                 // be refused, its changes are undone and the job stays open.
@@ -989,18 +996,18 @@ impl Contract for JobRegistry {
     }
     fn function(&self, view: &View<'_>, input_type: u16, input: &[u8]) -> Output {
         dispatch_function(view, input_type, input)
-            .on(GET_JOB, |view, r| view.get::<Job>(&job_key(r.job_id)))
+            .on(GET_JOB, |view, r| view.get::<Job>(&job_key(r.job_id.0)))
             .on(JOBS_BY_STATUS, |view, q| {
                 let prefix = KeyBuf::table(T_STATUS).u8(q.status.code());
-                Self::page(view, &prefix, q.cursor, q.limit)
+                Self::page(view, &prefix, q.cursor.map(|j| j.0), q.limit)
             })
             .on(JOBS_BY_REQUESTER, |view, q| {
                 let prefix = KeyBuf::table(T_REQUESTER).bytes32(&q.requester.0);
-                Self::page(view, &prefix, q.cursor, q.limit)
+                Self::page(view, &prefix, q.cursor.map(|j| j.0), q.limit)
             })
             .on(JOBS_BY_WORKER, |view, q| {
-                let prefix = KeyBuf::table(T_WORKER).bytes32(&q.worker.0);
-                Self::page(view, &prefix, q.cursor, q.limit)
+                let prefix = KeyBuf::table(T_WORKER).bytes32(&q.worker.0 .0);
+                Self::page(view, &prefix, q.cursor.map(|j| j.0), q.limit)
             })
             .on(JOB_ESCROW, |view, r| {
                 view.query(GET_JOB_ESCROW, &JobEscrowQuery { job_id: r.job_id })
@@ -1139,7 +1146,7 @@ mod tests {
     #[test]
     fn errors_carry_their_names_and_codes() {
         let e: ContractError = JobError::WrongStatus {
-            job_id: 1,
+            job_id: JobId(1),
             status: JobStatus::Open,
             action: "start",
         }

@@ -5,6 +5,8 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use comqute_qpi::primitives::{Amount, ContractIndex, Hash32, Identity, Tick, MAX_AMOUNT};
 use comqute_qpi::{contract_api, rejected_errors};
 use serde::{Deserialize, Serialize};
+
+use crate::ids::{JobId, WorkerId};
 use thiserror::Error;
 
 use crate::escrow::SlashOutcome;
@@ -38,7 +40,7 @@ contract_api! {
         /// Workers serving a model.
         WORKERS_BY_MODEL = 2 "workers_by_model": WorkersByModel => WorkerPage,
         /// The best listed worker for a job.
-        FIND_WORKER = 3 "find_worker": FindWorker => Option<Identity>,
+        FIND_WORKER = 3 "find_worker": FindWorker => Option<WorkerId>,
         /// A counter that grows whenever a listed worker may have become a better match (the
         /// job registry re-runs matching when it moves).
         MATCH_VERSION = 4 "match_version": () => u64,
@@ -193,9 +195,9 @@ pub struct ModelPage {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Assign {
     /// The worker.
-    pub worker: Identity,
+    pub worker: WorkerId,
     /// The job.
-    pub job_id: u64,
+    pub job_id: JobId,
     /// The job's model.
     pub model: Hash32,
     /// The job's price ceiling.
@@ -243,9 +245,9 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Release {
     /// The worker.
-    pub worker: Identity,
+    pub worker: WorkerId,
     /// The job.
-    pub job_id: u64,
+    pub job_id: JobId,
     /// What happened.
     pub outcome: Outcome,
     /// The job's requester (paid a share of a slash).
@@ -269,7 +271,7 @@ pub struct ReleaseOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct WorkerQuery {
     /// The worker.
-    pub worker: Identity,
+    pub worker: WorkerId,
 }
 
 /// Input of [`WORKERS_BY_MODEL`]: a page of the workers serving `model`, by number.
@@ -333,7 +335,7 @@ pub enum WorkerStatus {
 #[serde(rename_all = "camelCase")]
 pub struct Worker {
     /// Its identity.
-    pub id: Identity,
+    pub id: WorkerId,
     /// Its number (registration order, from 1).
     pub number: u64,
     /// What it offers.
@@ -432,7 +434,7 @@ pub enum WorkerEvent {
     /// A worker registered (or re-registered after exiting).
     Registered {
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// Its number.
         number: u64,
         /// What it offers.
@@ -445,21 +447,21 @@ pub enum WorkerEvent {
     /// Capabilities replaced.
     Updated {
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// What it offers now.
         capabilities: Capabilities,
     },
     /// A heartbeat.
     Heartbeat {
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// The daemon session recorded now (0: none).
         session: u64,
     },
     /// Availability for auto-claim changed.
     AvailabilityChanged {
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// Now.
         available: bool,
         /// Its daemon signed off: offline at once, session over, heartbeat tick unchanged.
@@ -471,7 +473,7 @@ pub enum WorkerEvent {
     /// Stake added.
     ToppedUp {
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// Added.
         amount: Amount,
         /// The stake now.
@@ -480,23 +482,23 @@ pub enum WorkerEvent {
     /// Unbonding started; availability is off.
     Unbonding {
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// The first tick of withdrawal.
         until: Tick,
     },
     /// The stake went back; the worker exited.
     Withdrawn {
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// Returned.
         amount: Amount,
     },
     /// A job slot was taken.
     Assigned {
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// The price fixed for the job.
         price_per_1k: Amount,
         /// Jobs assigned or running now.
@@ -505,9 +507,9 @@ pub enum WorkerEvent {
     /// A job's outcome was applied.
     Released {
         /// The worker.
-        worker: Identity,
+        worker: WorkerId,
         /// The job.
-        job_id: u64,
+        job_id: JobId,
         /// What happened.
         outcome: Outcome,
         /// Reputation now.

@@ -43,6 +43,7 @@ mod api;
 
 pub use api::*;
 
+use crate::ids::WorkerId;
 use std::cmp::Reverse;
 use std::ops::Bound;
 
@@ -151,7 +152,7 @@ impl WorkerRegistry {
         after: &Worker,
         wake: bool,
     ) -> Result<(), ContractError> {
-        ctx.put(&worker_key(&after.id), after)?;
+        ctx.put(&worker_key(&after.id.0), after)?;
         let n = after.number;
         // Per-model indices, by model id.
         fn ids(w: Option<&Worker>, keep: impl Fn(&Worker) -> bool) -> &[Hash32] {
@@ -348,8 +349,13 @@ impl WorkerRegistry {
                 return Err(WorkerError::AlreadyRegistered(id).into());
             }
         }
-        let _: crate::escrow::StakeAccount =
-            ctx.call(LOCK_STAKE, &LockStake { worker: id }, stake)?;
+        let _: crate::escrow::StakeAccount = ctx.call(
+            LOCK_STAKE,
+            &LockStake {
+                worker: WorkerId(id),
+            },
+            stake,
+        )?;
         let now = ctx.tick();
         let number = match &before {
             Some(b) => b.number,
@@ -360,7 +366,7 @@ impl WorkerRegistry {
             }
         };
         let after = Worker {
-            id,
+            id: WorkerId(id),
             number,
             capabilities: caps.clone(),
             stake: before
@@ -390,7 +396,7 @@ impl WorkerRegistry {
         };
         self.save(ctx, before.as_ref(), &after, true)?;
         ctx.emit(&WorkerEvent::Registered {
-            worker: id,
+            worker: WorkerId(id),
             number,
             capabilities: caps,
             stake: after.stake,
@@ -403,7 +409,7 @@ impl WorkerRegistry {
         self.require_job_registry(ctx, ASSIGN.number())?;
         Self::no_payment(ctx)?;
         let before =
-            Self::load(&ctx.view(), &a.worker)?.ok_or(WorkerError::NotRegistered(a.worker))?;
+            Self::load(&ctx.view(), &a.worker.0)?.ok_or(WorkerError::NotRegistered(a.worker.0))?;
         self.check_eligible(
             &before,
             ctx.tick(),
@@ -430,7 +436,7 @@ impl WorkerRegistry {
         self.require_job_registry(ctx, RELEASE.number())?;
         Self::no_payment(ctx)?;
         let before =
-            Self::load(&ctx.view(), &r.worker)?.ok_or(WorkerError::NotRegistered(r.worker))?;
+            Self::load(&ctx.view(), &r.worker.0)?.ok_or(WorkerError::NotRegistered(r.worker.0))?;
         let mut w = before.clone();
         let c = &self.config;
         let take_active = |w: &mut Worker| -> Result<(), WorkerError> {
@@ -650,7 +656,7 @@ impl Contract for WorkerRegistry {
                 after.last_heartbeat = now;
                 self.save(ctx, Some(&before), &after, true)?;
                 ctx.emit(&WorkerEvent::Updated {
-                    worker: id,
+                    worker: WorkerId(id),
                     capabilities: caps,
                 });
                 Ok(())
@@ -670,7 +676,7 @@ impl Contract for WorkerRegistry {
                 }
                 self.save(ctx, Some(&before), &after, !was_online)?;
                 ctx.emit(&WorkerEvent::Heartbeat {
-                    worker: id,
+                    worker: WorkerId(id),
                     session: after.session,
                 });
                 Ok(())
@@ -696,7 +702,7 @@ impl Contract for WorkerRegistry {
                 }
                 self.save(ctx, Some(&before), &after, true)?;
                 ctx.emit(&WorkerEvent::AvailabilityChanged {
-                    worker: id,
+                    worker: WorkerId(id),
                     available,
                     signed_off: after.signed_off,
                     session: after.session,
@@ -709,8 +715,13 @@ impl Contract for WorkerRegistry {
                     return Err(WorkerError::MissingPayment.into());
                 }
                 let before = Self::load_active(ctx, &id)?;
-                let _: crate::escrow::StakeAccount =
-                    ctx.call(LOCK_STAKE, &LockStake { worker: id }, amount)?;
+                let _: crate::escrow::StakeAccount = ctx.call(
+                    LOCK_STAKE,
+                    &LockStake {
+                        worker: WorkerId(id),
+                    },
+                    amount,
+                )?;
                 let mut after = before.clone();
                 after.stake = before
                     .stake
@@ -719,7 +730,7 @@ impl Contract for WorkerRegistry {
                 after.last_heartbeat = now;
                 self.save(ctx, Some(&before), &after, true)?;
                 ctx.emit(&WorkerEvent::ToppedUp {
-                    worker: id,
+                    worker: WorkerId(id),
                     amount,
                     stake: after.stake,
                 });
@@ -740,7 +751,10 @@ impl Contract for WorkerRegistry {
                 after.status = WorkerStatus::Unbonding { until };
                 after.available = false;
                 self.save(ctx, Some(&before), &after, false)?;
-                ctx.emit(&WorkerEvent::Unbonding { worker: id, until });
+                ctx.emit(&WorkerEvent::Unbonding {
+                    worker: WorkerId(id),
+                    until,
+                });
                 Ok(())
             })
             .on(WITHDRAW, |ctx, ()| {
@@ -757,7 +771,10 @@ impl Contract for WorkerRegistry {
                 if amount > Amount::ZERO {
                     let _: crate::escrow::StakeAccount = ctx.call(
                         RETURN_STAKE,
-                        &ReturnStake { worker: id, amount },
+                        &ReturnStake {
+                            worker: WorkerId(id),
+                            amount,
+                        },
                         Amount::ZERO,
                     )?;
                 }
@@ -765,7 +782,10 @@ impl Contract for WorkerRegistry {
                 after.stake = Amount::ZERO;
                 after.status = WorkerStatus::Exited;
                 self.save(ctx, Some(&before), &after, false)?;
-                ctx.emit(&WorkerEvent::Withdrawn { worker: id, amount });
+                ctx.emit(&WorkerEvent::Withdrawn {
+                    worker: WorkerId(id),
+                    amount,
+                });
                 Ok(amount)
             })
             .on(ASSIGN, |ctx, a| self.assign(ctx, a))
@@ -776,7 +796,7 @@ impl Contract for WorkerRegistry {
         let now = view.tick();
         dispatch_function(view, input_type, input)
             .on(GET_WORKER, |view, q| {
-                Ok(Self::load(view, &q.worker)?.map(|w| self.info(w, now)))
+                Ok(Self::load(view, &q.worker.0)?.map(|w| self.info(w, now)))
             })
             .on(WORKERS_BY_MODEL, |view, q| {
                 let limit = usize::from(q.limit.clamp(1, MAX_PAGE));
@@ -805,7 +825,9 @@ impl Contract for WorkerRegistry {
                     next_cursor,
                 })
             })
-            .on(FIND_WORKER, |view, q| self.find_worker(view, &q))
+            .on(FIND_WORKER, |view, q| {
+                Ok(self.find_worker(view, &q)?.map(WorkerId))
+            })
             .on(MATCH_VERSION, |view, ()| {
                 Ok(view.get::<u64>(K_VERSION)?.unwrap_or(0))
             })

@@ -268,7 +268,12 @@ impl Market {
     /// A worker's record, if any.
     pub fn try_worker(&self, id: &Identity) -> Option<WorkerInfo> {
         self.ledger
-            .query_fn(GET_WORKER, &WorkerQuery { worker: *id })
+            .query_fn(
+                GET_WORKER,
+                &WorkerQuery {
+                    worker: comqute_market::WorkerId(*id),
+                },
+            )
             .expect("query")
     }
 
@@ -283,7 +288,15 @@ impl Market {
 
     /// Calls a job procedure that takes a [`JobRef`].
     pub fn job_call(&mut self, who: &Keypair, procedure: u16, job_id: u64) -> Receipt {
-        self.send(who, JOB_REGISTRY, procedure, &JobRef { job_id }, 0)
+        self.send(
+            who,
+            JOB_REGISTRY,
+            procedure,
+            &JobRef {
+                job_id: comqute_market::JobId(job_id),
+            },
+            0,
+        )
     }
 
     /// Claims.
@@ -297,7 +310,7 @@ impl Market {
     /// Posts a result of `tokens` output tokens.
     pub fn post(&mut self, who: &Keypair, job_id: u64, tokens: u32) -> Receipt {
         let input = PostResult {
-            job_id,
+            job_id: comqute_market::JobId(job_id),
             result: result(tokens),
         };
         self.send(who, JOB_REGISTRY, POST_RESULT.number(), &input, 0)
@@ -309,7 +322,7 @@ impl Market {
     /// Gives up, saying why (on a job not started yet this declines it).
     pub fn fail(&mut self, who: &Keypair, job_id: u64, reason: &str) -> Receipt {
         let g = GiveUp {
-            job_id,
+            job_id: comqute_market::JobId(job_id),
             reason: reason.to_owned(),
         };
         self.send(who, JOB_REGISTRY, FAIL.number(), &g, 0)
@@ -317,7 +330,7 @@ impl Market {
     /// Declines an offer, saying why.
     pub fn decline(&mut self, who: &Keypair, job_id: u64, reason: &str) -> Receipt {
         let g = GiveUp {
-            job_id,
+            job_id: comqute_market::JobId(job_id),
             reason: reason.to_owned(),
         };
         self.send(who, JOB_REGISTRY, DECLINE.number(), &g, 0)
@@ -337,7 +350,7 @@ impl Market {
             JOB_REGISTRY,
             RESOLVE.number(),
             &Resolve {
-                job_id,
+                job_id: comqute_market::JobId(job_id),
                 worker_wins,
             },
             0,
@@ -348,7 +361,12 @@ impl Market {
     pub fn job(&self, id: u64) -> Job {
         let j: Option<Job> = self
             .ledger
-            .query_fn(GET_JOB, &JobRef { job_id: id })
+            .query_fn(
+                GET_JOB,
+                &JobRef {
+                    job_id: comqute_market::JobId(id),
+                },
+            )
             .expect("query");
         j.expect("job exists")
     }
