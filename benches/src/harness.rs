@@ -8,6 +8,7 @@
 //! counts the time other processes hold the core. [`HarnessFigures::wall_over_cpu`] says how
 //! much the two differed during the run.
 
+use comqute_market::JobId;
 use std::time::{Duration, Instant};
 
 /// A start point on both clocks: the thread's CPU time and the wall clock.
@@ -189,12 +190,12 @@ pub fn happy_path(l: &mut Ledger, nonce: u64) -> Result<u64, LedgerError> {
     l.process_tick()?;
     let job_id = 1;
     let jr = encode(&JobRef {
-        job_id: comqute_market::JobId(job_id),
+        job_id: JobId(job_id),
     });
     queue(l, WORKER, JOB_REGISTRY, START.number(), jr, 0)?;
     l.process_tick()?;
     let post = PostResult {
-        job_id: comqute_market::JobId(job_id),
+        job_id: JobId(job_id),
         result: comqute_market::job_registry::JobResult {
             result_hash: Hash32::of(b"the sky scatters blue light"),
             output_tokens: 800,
@@ -219,12 +220,7 @@ pub fn happy_path(l: &mut Ledger, nonce: u64) -> Result<u64, LedgerError> {
 /// 1k = 800).
 pub fn check_paid(l: &Ledger, id: u64) -> Result<(), String> {
     let job: Option<Job> = l
-        .query_fn(
-            GET_JOB,
-            &JobRef {
-                job_id: comqute_market::JobId(id),
-            },
-        )
+        .query_fn(GET_JOB, &JobRef { job_id: JobId(id) })
         .map_err(|e| e.to_string())?;
     match job {
         Some(j) if j.status == JobStatus::Finalized && j.paid == Amount(800) => Ok(()),

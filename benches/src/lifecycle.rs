@@ -14,6 +14,7 @@ use comqute_market::job_registry::{
     DISPUTE, EXPIRE, FAIL, POST_RESULT, RESOLVE, START, SUBMIT,
 };
 use comqute_market::worker_registry::{Capabilities, REGISTER};
+use comqute_market::JobId;
 use comqute_market::{model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
 use comqute_qpi::contract::encode;
 use comqute_qpi::{Amount, Hash32, Identity, Tick};
@@ -256,14 +257,10 @@ impl Proc {
         (0..n as u64)
             .map(|k| {
                 let id = first + k;
-                let jr = || {
-                    encode(&JobRef {
-                        job_id: comqute_market::JobId(id),
-                    })
-                };
+                let jr = || encode(&JobRef { job_id: JobId(id) });
                 let give_up = |reason: &str| {
                     encode(&GiveUp {
-                        job_id: comqute_market::JobId(id),
+                        job_id: JobId(id),
                         reason: reason.into(),
                     })
                 };
@@ -281,7 +278,7 @@ impl Proc {
                         POST_RESULT.number(),
                         Amount::ZERO,
                         encode(&PostResult {
-                            job_id: comqute_market::JobId(id),
+                            job_id: JobId(id),
                             result: JobResult {
                                 result_hash: Hash32::of(&id.to_be_bytes()),
                                 output_tokens: 500,
@@ -308,7 +305,7 @@ impl Proc {
                         RESOLVE.number(),
                         Amount::ZERO,
                         encode(&Resolve {
-                            job_id: comqute_market::JobId(id),
+                            job_id: JobId(id),
                             worker_wins: id.is_multiple_of(2),
                         }),
                     ),
@@ -428,9 +425,7 @@ pub fn mixed_tick(jobs: u64, tick: Tick) -> Vec<Transaction> {
     let step = (jobs / 2_048).max(1);
     for i in 0..2_048u64 {
         let id = 1 + i * step;
-        let jr = encode(&JobRef {
-            job_id: comqute_market::JobId(id),
-        });
+        let jr = encode(&JobRef { job_id: JobId(id) });
         let tx = if i % 2 == 0 {
             Transaction::call(
                 worker_of(i / 2 + 1),

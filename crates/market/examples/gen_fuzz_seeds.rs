@@ -14,6 +14,7 @@ use comqute_market::worker_registry::{
     Capabilities, Heartbeat, SetAvailable, HEARTBEAT, REGISTER, SET_AVAILABLE, TOP_UP, UNBOND,
     WITHDRAW,
 };
+use comqute_market::JobId;
 use comqute_qpi::{Amount, Hash32, Identity, Tick};
 
 fn call(selector: u8, input_type: u16, amount_hundreds: u16, source: u8, input: &[u8]) -> Vec<u8> {
@@ -124,19 +125,17 @@ fn contract_call_seeds() -> Vec<(&'static str, Vec<u8>)> {
             temperature_milli: 0,
         },
     };
-    let job = enc(&JobRef {
-        job_id: comqute_market::JobId(1),
-    });
+    let job = enc(&JobRef { job_id: JobId(1) });
     let give_up = |reason: &str| {
         enc(&GiveUp {
-            job_id: comqute_market::JobId(1),
+            job_id: JobId(1),
             reason: reason.into(),
         })
     };
     let heartbeat = |session: u64, takeover: bool| enc(&Heartbeat { session, takeover });
     let available = |available: bool, session: u64| enc(&SetAvailable { available, session });
     let post = enc(&PostResult {
-        job_id: comqute_market::JobId(1),
+        job_id: JobId(1),
         result: JobResult {
             result_hash: Hash32(std::array::from_fn(|i| i as u8 + 1)),
             output_tokens: 10,

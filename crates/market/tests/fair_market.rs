@@ -27,7 +27,7 @@
 
 mod marketplace_common;
 
-use comqute_market::WorkerId;
+use comqute_market::{JobId, WorkerId};
 use std::collections::BTreeMap;
 
 use comqute_ledger::{Ledger, Transaction, TxId};
@@ -472,7 +472,7 @@ impl Run {
         for (job_id, tokens, i) in due {
             self.posts.remove(&job_id);
             let post = PostResult {
-                job_id: comqute_market::JobId(job_id),
+                job_id: JobId(job_id),
                 result: JobResult {
                     result_hash: Hash32::of(&job_id.to_le_bytes()),
                     output_tokens: tokens,
@@ -546,7 +546,7 @@ impl Run {
                         JOB_REGISTRY,
                         CANCEL.number(),
                         encode(&JobRef {
-                            job_id: comqute_market::JobId(job_id),
+                            job_id: JobId(job_id),
                         }),
                         0,
                     );
@@ -559,7 +559,7 @@ impl Run {
                         JOB_REGISTRY,
                         EXPIRE.number(),
                         encode(&JobRef {
-                            job_id: comqute_market::JobId(job_id),
+                            job_id: JobId(job_id),
                         }),
                         0,
                     );
@@ -577,7 +577,7 @@ impl Run {
                         JOB_REGISTRY,
                         DISPUTE.number(),
                         encode(&JobRef {
-                            job_id: comqute_market::JobId(job_id),
+                            job_id: JobId(job_id),
                         }),
                         0,
                     );
@@ -727,7 +727,7 @@ fn play_case(case: &Case) -> Result<(), TestCaseError> {
     for (i, (id, _, _)) in run.workers.iter().enumerate() {
         let earned: i64 = jobs
             .iter()
-            .filter(|j| j.worker == Some(comqute_market::WorkerId(*id)))
+            .filter(|j| j.worker == Some(WorkerId(*id)))
             .map(|j| j.paid.0)
             .sum();
         let w = run.m.try_worker(id).expect("registered").worker;

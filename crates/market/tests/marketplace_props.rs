@@ -18,6 +18,7 @@
 
 mod marketplace_common;
 
+use comqute_market::WorkerId;
 use std::collections::BTreeMap;
 
 use borsh::BorshDeserialize;
@@ -137,7 +138,7 @@ fn check_slots(ledger: &Ledger) -> Result<(), String> {
             .query_fn(
                 comqute_market::worker_registry::GET_WORKER,
                 &comqute_market::worker_registry::WorkerQuery {
-                    worker: comqute_market::WorkerId(id),
+                    worker: WorkerId(id),
                 },
             )
             .map_err(|e| e.to_string())?;
@@ -145,9 +146,7 @@ fn check_slots(ledger: &Ledger) -> Result<(), String> {
         let w = info.worker;
         let held = |statuses: &[JobStatus]| {
             jobs.iter()
-                .filter(|j| {
-                    j.worker == Some(comqute_market::WorkerId(id)) && statuses.contains(&j.status)
-                })
+                .filter(|j| j.worker == Some(WorkerId(id)) && statuses.contains(&j.status))
                 .count()
         };
         let active = held(&[JobStatus::Assigned, JobStatus::Running]) as u16;
@@ -552,7 +551,7 @@ fn check_index(ledger: &Ledger) -> Result<(), String> {
             .query_fn(
                 comqute_market::worker_registry::GET_WORKER,
                 &comqute_market::worker_registry::WorkerQuery {
-                    worker: comqute_market::WorkerId(id),
+                    worker: WorkerId(id),
                 },
             )
             .map_err(|e| e.to_string())?;

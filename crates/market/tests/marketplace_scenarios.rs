@@ -24,7 +24,7 @@ use comqute_market::worker_registry::{
     WorkersByModel, ASSIGN, RELEASE, SET_AVAILABLE, TOP_UP, UNBOND, UPDATE, WITHDRAW,
     WORKERS_BY_MODEL,
 };
-use comqute_market::WorkerId;
+use comqute_market::{JobId, WorkerId};
 use comqute_market::{MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
 use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use marketplace_common::*;
@@ -94,8 +94,8 @@ fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
     assert_eq!(
         job_events(&r.events),
         vec![JobEvent::Started {
-            job_id: comqute_market::JobId(id),
-            worker: comqute_market::WorkerId(walt.identity()),
+            job_id: JobId(id),
+            worker: WorkerId(walt.identity()),
             deadline: r.tick.plus(20)
         }]
     );
@@ -143,12 +143,7 @@ fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
     assert_eq!(s.workers.online, 1);
     let acct: Option<JobEscrow> = m
         .ledger
-        .query_fn(
-            JOB_ESCROW,
-            &JobRef {
-                job_id: comqute_market::JobId(id),
-            },
-        )
+        .query_fn(JOB_ESCROW, &JobRef { job_id: JobId(id) })
         .unwrap();
     let acct = acct.unwrap();
     assert_eq!(acct.state, EscrowState::Released);
@@ -199,7 +194,7 @@ fn cancel_by_the_requester_refunds_in_full_and_only_while_open() {
     assert_executed(&r);
     assert_eq!(m.balance(&alice), START_BALANCE);
     assert!(job_events(&r.events).contains(&JobEvent::Cancelled {
-        job_id: comqute_market::JobId(id),
+        job_id: JobId(id),
         refunded: Amount(5_000)
     }));
     assert_eq!(m.job(id).status, JobStatus::Cancelled);
@@ -233,7 +228,7 @@ fn an_open_job_nobody_serves_expires_at_its_deadline_with_a_full_refund() {
     assert_eq!(
         evs,
         vec![JobEvent::Expired {
-            job_id: comqute_market::JobId(id),
+            job_id: JobId(id),
             worker: None,
             reason: format!("no worker took it before its deadline, tick {deadline}"),
             refunded: Amount(3_000),
@@ -329,8 +324,8 @@ fn failure_reopens_once_then_refunds() {
     assert_eq!(
         job_events(&r.events),
         vec![JobEvent::Failed {
-            job_id: comqute_market::JobId(id),
-            worker: comqute_market::WorkerId(walt.identity()),
+            job_id: JobId(id),
+            worker: WorkerId(walt.identity()),
             reason: "GPU fell off the bus".into(),
             reopened: true,
             deadline: Some(r.tick.plus(10)),
@@ -379,7 +374,7 @@ fn failure_reopens_once_then_refunds() {
             .query_fn(
                 JOBS_BY_WORKER,
                 &JobsByWorker {
-                    worker: comqute_market::WorkerId(w.identity()),
+                    worker: WorkerId(w.identity()),
                     cursor: None,
                     limit: 10,
                 },
@@ -450,8 +445,8 @@ fn declining_an_offer_is_free_and_reopens_the_job() {
     assert_eq!(
         job_events(&r.events),
         vec![JobEvent::Declined {
-            job_id: comqute_market::JobId(id),
-            worker: comqute_market::WorkerId(walt.identity()),
+            job_id: JobId(id),
+            worker: WorkerId(walt.identity()),
             answered: true,
             reason: why.into(),
             reopened: true,
@@ -551,8 +546,8 @@ fn an_unanswered_offer_reopens_the_job_with_a_small_reputation_loss_and_no_slash
     assert_eq!(
         evs[0],
         JobEvent::Declined {
-            job_id: comqute_market::JobId(id),
-            worker: comqute_market::WorkerId(walt.identity()),
+            job_id: JobId(id),
+            worker: WorkerId(walt.identity()),
             answered: false,
             reason: why,
             reopened: true,
@@ -596,18 +591,14 @@ fn an_unanswered_offer_reopens_the_job_with_a_small_reputation_loss_and_no_slash
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::CLAIM.number(),
-        &JobRef {
-            job_id: comqute_market::JobId(a),
-        },
+        &JobRef { job_id: JobId(a) },
         0,
     );
     m.queue(
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::CLAIM.number(),
-        &JobRef {
-            job_id: comqute_market::JobId(b),
-        },
+        &JobRef { job_id: JobId(b) },
         0,
     );
     let t = m.tick();
@@ -660,8 +651,8 @@ fn a_job_turned_down_by_three_workers_fails_with_a_full_refund() {
     assert_eq!(
         job_events(&r.events),
         vec![JobEvent::Declined {
-            job_id: comqute_market::JobId(id),
-            worker: comqute_market::WorkerId(bob.identity()),
+            job_id: JobId(id),
+            worker: WorkerId(bob.identity()),
             answered: true,
             reason: "model not loaded".into(),
             reopened: false,
@@ -820,7 +811,7 @@ fn double_result_and_result_before_start_are_refused() {
     // Over the job's token maximum, and a zero hash.
     assert_rejected(&m.post(&walt, id2, 1_001), "InvalidResult");
     let zero = PostResult {
-        job_id: comqute_market::JobId(id2),
+        job_id: JobId(id2),
         result: comqute_market::job_registry::JobResult {
             result_hash: Hash32::ZERO,
             ..result(5)
@@ -913,9 +904,7 @@ fn unknown_jobs_are_refused_everywhere() {
         .ledger
         .query_fn(
             comqute_market::job_registry::GET_JOB,
-            &JobRef {
-                job_id: comqute_market::JobId(77),
-            },
+            &JobRef { job_id: JobId(77) },
         )
         .unwrap();
     assert_eq!(j, None);
@@ -1004,7 +993,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         JOB_REGISTRY,
         comqute_market::job_registry::START.number(),
         &JobRef {
-            job_id: comqute_market::JobId(held),
+            job_id: JobId(held),
         },
         5,
     );
@@ -1016,7 +1005,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         ESCROW,
         escrow::LOCK_JOB.number(),
         &LockJob {
-            job_id: comqute_market::JobId(99),
+            job_id: JobId(99),
             requester: mallory.identity(),
         },
         10,
@@ -1027,8 +1016,8 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         ESCROW,
         escrow::RELEASE_JOB.number(),
         &ReleaseJob {
-            job_id: comqute_market::JobId(open),
-            worker: comqute_market::WorkerId(mallory.identity()),
+            job_id: JobId(open),
+            worker: WorkerId(mallory.identity()),
             amount: Amount(3_000),
         },
         0,
@@ -1039,7 +1028,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         ESCROW,
         escrow::REFUND_JOB.number(),
         &RefundJob {
-            job_id: comqute_market::JobId(held),
+            job_id: JobId(held),
         },
         0,
     );
@@ -1049,7 +1038,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         ESCROW,
         escrow::LOCK_STAKE.number(),
         &LockStake {
-            worker: comqute_market::WorkerId(walt.identity()),
+            worker: WorkerId(walt.identity()),
         },
         10,
     );
@@ -1059,7 +1048,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         ESCROW,
         escrow::SLASH_STAKE.number(),
         &SlashStake {
-            worker: comqute_market::WorkerId(walt.identity()),
+            worker: WorkerId(walt.identity()),
             amount: Amount(10_000),
             requester: mallory.identity(),
             challenger: None,
@@ -1072,7 +1061,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         ESCROW,
         escrow::RETURN_STAKE.number(),
         &ReturnStake {
-            worker: comqute_market::WorkerId(walt.identity()),
+            worker: WorkerId(walt.identity()),
             amount: Amount(10_000),
         },
         0,
@@ -1080,8 +1069,8 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     refused(&mut m, r, "NotAuthorized");
     // The worker registry's job-registry-only doors.
     let assign = Assign {
-        worker: comqute_market::WorkerId(walt.identity()),
-        job_id: comqute_market::JobId(open),
+        worker: WorkerId(walt.identity()),
+        job_id: JobId(open),
         model: llama(),
         max_price_per_1k: Amount(5_000),
         min_reputation: 0,
@@ -1089,8 +1078,8 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let r = m.send(&walt, WORKER_REGISTRY, ASSIGN.number(), &assign, 0);
     refused(&mut m, r, "NotAuthorized");
     let release = Release {
-        worker: comqute_market::WorkerId(walt.identity()),
-        job_id: comqute_market::JobId(held),
+        worker: WorkerId(walt.identity()),
+        job_id: JobId(held),
         outcome: Outcome::Failed,
         requester: alice.identity(),
         challenger: None,
@@ -1486,18 +1475,14 @@ fn a_bystander_expiring_a_started_job_gets_the_challenger_share() {
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::CLAIM.number(),
-        &JobRef {
-            job_id: comqute_market::JobId(1),
-        },
+        &JobRef { job_id: JobId(1) },
         0,
     );
     m.queue(
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::CLAIM.number(),
-        &JobRef {
-            job_id: comqute_market::JobId(2),
-        },
+        &JobRef { job_id: JobId(2) },
         0,
     );
     m.tick();
@@ -1507,18 +1492,14 @@ fn a_bystander_expiring_a_started_job_gets_the_challenger_share() {
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::START.number(),
-        &JobRef {
-            job_id: comqute_market::JobId(1),
-        },
+        &JobRef { job_id: JobId(1) },
         0,
     );
     m.queue(
         &walt,
         JOB_REGISTRY,
         comqute_market::job_registry::START.number(),
-        &JobRef {
-            job_id: comqute_market::JobId(2),
-        },
+        &JobRef { job_id: JobId(2) },
         0,
     );
     let t = m.tick();
@@ -1610,22 +1591,12 @@ fn paged_functions_and_stats() {
     );
     let acct: Option<JobEscrow> = m
         .ledger
-        .query_fn(
-            JOB_ESCROW,
-            &JobRef {
-                job_id: comqute_market::JobId(3),
-            },
-        )
+        .query_fn(JOB_ESCROW, &JobRef { job_id: JobId(3) })
         .unwrap();
     assert_eq!(acct.unwrap().state, EscrowState::Refunded);
     let none: Option<JobEscrow> = m
         .ledger
-        .query_fn(
-            JOB_ESCROW,
-            &JobRef {
-                job_id: comqute_market::JobId(99),
-            },
-        )
+        .query_fn(JOB_ESCROW, &JobRef { job_id: JobId(99) })
         .unwrap();
     assert_eq!(none, None);
     m.assert_money();

@@ -4,7 +4,7 @@
 //! queries, the marketplace's jobs, workers and statistics, events, ticking, and the devnet
 //! powers (faucet, warp, unsigned broadcasts).
 
-use comqute_market::JobId;
+use comqute_market::{JobId, WorkerId};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::wire::{
@@ -577,14 +577,8 @@ impl ChainService {
 
     /// A job's account in the escrow vault (404 when there is none).
     pub fn job_escrow(&self, id: u64) -> Result<JobEscrowView, ServiceError> {
-        let e: Option<JobEscrow> = self.read(|l| {
-            l.query_fn(
-                JOB_ESCROW,
-                &JobRef {
-                    job_id: comqute_market::JobId(id),
-                },
-            )
-        })??;
+        let e: Option<JobEscrow> =
+            self.read(|l| l.query_fn(JOB_ESCROW, &JobRef { job_id: JobId(id) }))??;
         e.map(|e| JobEscrowView::from(&e))
             .ok_or_else(|| ServiceError::NotFound(format!("no escrow for job {id}")))
     }
@@ -618,7 +612,7 @@ impl ChainService {
             l.query_fn(
                 GET_WORKER,
                 &WorkerQuery {
-                    worker: comqute_market::WorkerId(*id),
+                    worker: WorkerId(*id),
                 },
             )
         })??;
@@ -719,9 +713,7 @@ pub fn job_record(l: &Ledger, id: u64) -> Result<Job, ServiceError> {
     l.query::<JobRef, Option<Job>>(
         JOB_REGISTRY,
         GET_JOB.number(),
-        &JobRef {
-            job_id: comqute_market::JobId(id),
-        },
+        &JobRef { job_id: JobId(id) },
     )?
     .ok_or_else(|| ServiceError::NotFound(format!("no job {id}")))
 }
@@ -752,7 +744,7 @@ fn list_jobs(
         JobIndex::Worker(w) => l.query_fn(
             JOBS_BY_WORKER,
             &JobsByWorker {
-                worker: comqute_market::WorkerId(w),
+                worker: WorkerId(w),
                 cursor: cursor.map(JobId),
                 limit,
             },
@@ -773,9 +765,7 @@ fn list_jobs(
                 if let Some(j) = l.query::<JobRef, Option<Job>>(
                     JOB_REGISTRY,
                     GET_JOB.number(),
-                    &JobRef {
-                        job_id: comqute_market::JobId(id),
-                    },
+                    &JobRef { job_id: JobId(id) },
                 )? {
                     jobs.push(j);
                 }

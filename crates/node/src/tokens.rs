@@ -12,6 +12,7 @@
 //! and the hub at most `max_streams` streams; when full, the oldest closed stream is dropped,
 //! else the oldest empty one, else the oldest. Readers already attached keep their copy.
 
+use comqute_market::WorkerId;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -250,7 +251,7 @@ pub fn authorize(ledger: &Ledger, job_id: u64, push: &TokenPush) -> Result<Ident
             "the signature does not verify for {worker}"
         )));
     }
-    if job.worker != Some(comqute_market::WorkerId(worker)) {
+    if job.worker != Some(WorkerId(worker)) {
         return Err(ServiceError::Forbidden(format!(
             "only the assigned worker of job {job_id} may push its tokens"
         )));

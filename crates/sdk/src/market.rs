@@ -45,12 +45,7 @@ impl EscrowClient {
     pub async fn job(&self, job_id: impl Into<JobId>) -> Result<Option<JobEscrow>, SdkError> {
         let job_id: JobId = job_id.into();
         self.client
-            .query_fn(
-                escrow::GET_JOB_ESCROW,
-                &JobEscrowQuery {
-                    job_id: comqute_market::JobId(job_id.0),
-                },
-            )
+            .query_fn(escrow::GET_JOB_ESCROW, &JobEscrowQuery { job_id })
             .await
     }
 
@@ -60,7 +55,7 @@ impl EscrowClient {
             .query_fn(
                 escrow::GET_STAKE,
                 &StakeQuery {
-                    worker: comqute_market::WorkerId(*worker),
+                    worker: WorkerId(*worker),
                 },
             )
             .await
@@ -258,7 +253,7 @@ impl WorkerClient {
             .query_fn(
                 wr::GET_WORKER,
                 &WorkerQuery {
-                    worker: comqute_market::WorkerId(*worker),
+                    worker: WorkerId(*worker),
                 },
             )
             .await
@@ -635,7 +630,7 @@ impl JobClient {
         job_id: impl Into<JobId>,
     ) -> Result<TxReceipt, SdkError> {
         let job_id: JobId = job_id.into();
-        self.job_ref(key, jr::CLAIM, job_id.0).await
+        self.job_ref(key, jr::CLAIM, job_id).await
     }
 
     /// Procedure 3: the assigned worker starts (Assigned → Running).
@@ -645,7 +640,7 @@ impl JobClient {
         job_id: impl Into<JobId>,
     ) -> Result<TxReceipt, SdkError> {
         let job_id: JobId = job_id.into();
-        self.job_ref(key, jr::START, job_id.0).await
+        self.job_ref(key, jr::START, job_id).await
     }
 
     /// Procedure 4: the assigned worker posts the result (Running → Completed).
@@ -660,10 +655,7 @@ impl JobClient {
             .call_proc(
                 key,
                 jr::POST_RESULT,
-                &PostResult {
-                    job_id: comqute_market::JobId(job_id.0),
-                    result,
-                },
+                &PostResult { job_id, result },
                 Amount::ZERO,
             )
             .await
@@ -700,7 +692,7 @@ impl JobClient {
         job_id: impl Into<JobId>,
     ) -> Result<TxReceipt, SdkError> {
         let job_id: JobId = job_id.into();
-        self.job_ref(key, jr::CANCEL, job_id.0).await
+        self.job_ref(key, jr::CANCEL, job_id).await
     }
 
     /// Procedure 6: the assigned worker gives a started job up, saying why (on a job not
@@ -712,7 +704,7 @@ impl JobClient {
         reason: &str,
     ) -> Result<TxReceipt, SdkError> {
         let job_id: JobId = job_id.into();
-        self.give_up(key, jr::FAIL, job_id.0, reason).await
+        self.give_up(key, jr::FAIL, job_id, reason).await
     }
 
     /// Procedure 10: the assigned worker turns down a job it has not started, free of
@@ -724,14 +716,14 @@ impl JobClient {
         reason: &str,
     ) -> Result<TxReceipt, SdkError> {
         let job_id: JobId = job_id.into();
-        self.give_up(key, jr::DECLINE, job_id.0, reason).await
+        self.give_up(key, jr::DECLINE, job_id, reason).await
     }
 
     async fn give_up(
         &self,
         key: &Keypair,
         procedure: comqute_qpi::kit::Proc<jr::GiveUp, ()>,
-        job_id: u64,
+        job_id: JobId,
         reason: &str,
     ) -> Result<TxReceipt, SdkError> {
         // Cut on a character boundary to the contract's limit.
@@ -740,7 +732,7 @@ impl JobClient {
             end -= 1;
         }
         let input = jr::GiveUp {
-            job_id: comqute_market::JobId(job_id),
+            job_id,
             reason: reason[..end].to_string(),
         };
         self.client
@@ -755,7 +747,7 @@ impl JobClient {
         job_id: impl Into<JobId>,
     ) -> Result<TxReceipt, SdkError> {
         let job_id: JobId = job_id.into();
-        self.job_ref(key, jr::DISPUTE, job_id.0).await
+        self.job_ref(key, jr::DISPUTE, job_id).await
     }
 
     /// Procedure 8: the resolver settles a dispute.
@@ -771,7 +763,7 @@ impl JobClient {
                 key,
                 jr::RESOLVE,
                 &Resolve {
-                    job_id: comqute_market::JobId(job_id.0),
+                    job_id,
                     worker_wins,
                 },
                 Amount::ZERO,
@@ -786,38 +778,24 @@ impl JobClient {
         job_id: impl Into<JobId>,
     ) -> Result<TxReceipt, SdkError> {
         let job_id: JobId = job_id.into();
-        self.job_ref(key, jr::EXPIRE, job_id.0).await
+        self.job_ref(key, jr::EXPIRE, job_id).await
     }
 
     async fn job_ref(
         &self,
         key: &Keypair,
         proc: comqute_qpi::kit::Proc<JobRef, ()>,
-        job_id: u64,
+        job_id: JobId,
     ) -> Result<TxReceipt, SdkError> {
         self.client
-            .call_proc(
-                key,
-                proc,
-                &JobRef {
-                    job_id: comqute_market::JobId(job_id),
-                },
-                Amount::ZERO,
-            )
+            .call_proc(key, proc, &JobRef { job_id }, Amount::ZERO)
             .await
     }
 
     /// Function 1: one job (`None`: no such job).
     pub async fn get(&self, job_id: impl Into<JobId>) -> Result<Option<Job>, SdkError> {
         let job_id: JobId = job_id.into();
-        self.client
-            .query_fn(
-                jr::GET_JOB,
-                &JobRef {
-                    job_id: comqute_market::JobId(job_id.0),
-                },
-            )
-            .await
+        self.client.query_fn(jr::GET_JOB, &JobRef { job_id }).await
     }
 
     /// Function 1, or [`SdkError::NotFound`].
@@ -877,7 +855,7 @@ impl JobClient {
             .query_fn(
                 jr::JOBS_BY_WORKER,
                 &JobsByWorker {
-                    worker: comqute_market::WorkerId(*worker),
+                    worker: WorkerId(*worker),
                     cursor: cursor.map(JobId),
                     limit,
                 },
@@ -930,12 +908,7 @@ impl JobClient {
     pub async fn escrow(&self, job_id: impl Into<JobId>) -> Result<Option<JobEscrow>, SdkError> {
         let job_id: JobId = job_id.into();
         self.client
-            .query_fn(
-                jr::JOB_ESCROW,
-                &JobRef {
-                    job_id: comqute_market::JobId(job_id.0),
-                },
-            )
+            .query_fn(jr::JOB_ESCROW, &JobRef { job_id })
             .await
     }
 

@@ -19,6 +19,7 @@
 pub use comqute_qpi::json as value;
 
 use comqute_market::job_registry::{Job, JobStatus};
+use comqute_market::WorkerId;
 use comqute_qpi::{ContractIndex, Hash32};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -608,9 +609,7 @@ impl JobFilter {
     pub fn matches(&self, job: &Job) -> bool {
         self.status.is_none_or(|s| job.status == s)
             && self.requester.is_none_or(|r| job.requester == r)
-            && self
-                .worker
-                .is_none_or(|w| job.worker == Some(comqute_market::WorkerId(w)))
+            && self.worker.is_none_or(|w| job.worker == Some(WorkerId(w)))
     }
 
     /// The index to walk. The listing applies [`JobFilter::matches`] to the page it read, so

@@ -739,11 +739,12 @@ mod tests {
     use super::*;
     use crate::value;
     use comqute_market::job_registry::{JobResult, JobSpec, Sampling};
+    use comqute_market::{JobId, WorkerId};
     use serde_json::{json, Value};
 
     fn job(result: bool) -> Job {
         Job {
-            id: comqute_market::JobId(7),
+            id: JobId(7),
             requester: Identity([1; 32]),
             spec: JobSpec {
                 model: Hash32::of(b"m"),
@@ -760,7 +761,7 @@ mod tests {
             },
             escrow: Amount(500),
             status: JobStatus::Completed,
-            worker: Some(comqute_market::WorkerId(Identity([2; 32]))),
+            worker: Some(WorkerId(Identity([2; 32]))),
             price_per_1k: Amount(4_000),
             submitted_at: Tick(3),
             assigned_at: Some(Tick(4)),
@@ -773,7 +774,7 @@ mod tests {
                 runtime: Hash32::ZERO,
             }),
             failures: 1,
-            excluded: vec![comqute_market::WorkerId(Identity([3; 32]))],
+            excluded: vec![WorkerId(Identity([3; 32]))],
             reason: Some("slow".into()),
             paid: Amount(1),
             refunded: Amount(2),
@@ -785,7 +786,7 @@ mod tests {
     fn worker(status: WorkerStatus) -> WorkerInfo {
         WorkerInfo {
             worker: Worker {
-                id: comqute_market::WorkerId(Identity([2; 32])),
+                id: WorkerId(Identity([2; 32])),
                 number: 3,
                 capabilities: Capabilities {
                     models: vec!["llama3.2:1b".into()],
@@ -916,7 +917,7 @@ mod tests {
     #[test]
     fn an_escrow_view_is_the_account_in_the_json_rule() {
         let e = JobEscrow {
-            job_id: comqute_market::JobId(9),
+            job_id: JobId(9),
             requester: Identity([1; 32]),
             locked: Amount(200),
             paid: Amount(100),

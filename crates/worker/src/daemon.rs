@@ -43,7 +43,7 @@
 //! On one machine a lock file beside the key ([`WorkerConfig::lock`]) says so before anything
 //! reaches the chain.
 
-use comqute_sdk::contracts::JobId;
+use comqute_sdk::contracts::{JobId, WorkerId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
@@ -832,7 +832,7 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
                         ..
                     }) if slashed > Amount::ZERO => {
                         if let Ok(Some(j)) = sh.client.jobs().get(job_id.0).await {
-                            if j.worker == Some(comqute_sdk::contracts::WorkerId(sh.me)) {
+                            if j.worker == Some(WorkerId(sh.me)) {
                                 warn!(job = %job_id, %slashed, "SLASHED {slashed} of stake: the dispute was resolved against this worker");
                             }
                         }
@@ -907,7 +907,7 @@ async fn assigned_to_me(sh: &Shared, include_running: bool) -> Result<Vec<JobId>
             ids.extend(
                 page.jobs
                     .iter()
-                    .filter(|j| j.worker == Some(comqute_sdk::contracts::WorkerId(sh.me)))
+                    .filter(|j| j.worker == Some(WorkerId(sh.me)))
                     .map(|j| j.id),
             );
             match page.next_cursor {
@@ -1006,7 +1006,7 @@ impl Shared {
             id,
             || jobs.fail(&self.key, id, reason),
             |j| {
-                j.worker != Some(comqute_sdk::contracts::WorkerId(me))
+                j.worker != Some(WorkerId(me))
                     || !matches!(j.status, JobStatus::Assigned | JobStatus::Running)
             },
         )
@@ -1021,10 +1021,7 @@ impl Shared {
             "DECLINE",
             id,
             || jobs.decline(&self.key, id, reason),
-            |j| {
-                j.worker != Some(comqute_sdk::contracts::WorkerId(me))
-                    || j.status != JobStatus::Assigned
-            },
+            |j| j.worker != Some(WorkerId(me)) || j.status != JobStatus::Assigned,
         )
         .await
     }
@@ -1127,7 +1124,7 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
         .await
         .map_err(|e| lost("reading the job", e))?
         .ok_or_else(|| Stopped::Skip("no such job".into()))?;
-    if job.worker != Some(comqute_sdk::contracts::WorkerId(sh.me)) {
+    if job.worker != Some(WorkerId(sh.me)) {
         return Err(Stopped::Skip("assigned to another worker".into()));
     }
     let model = sh.model_name(&job.spec.model);
@@ -1179,10 +1176,7 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
                 "START",
                 id,
                 || jobs.start(&sh.key, id),
-                |j| {
-                    j.status == JobStatus::Running
-                        && j.worker == Some(comqute_sdk::contracts::WorkerId(me))
-                },
+                |j| j.status == JobStatus::Running && j.worker == Some(WorkerId(me)),
             )
             .await
             .map_err(|e| lost("START", e))?;

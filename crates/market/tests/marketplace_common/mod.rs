@@ -17,6 +17,7 @@ use comqute_market::worker_registry::{
     REGISTER, SET_AVAILABLE,
 };
 use comqute_market::{self, model_id, MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_market::{JobId, WorkerId};
 use comqute_qpi::contract::encode;
 use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 
@@ -271,7 +272,7 @@ impl Market {
             .query_fn(
                 GET_WORKER,
                 &WorkerQuery {
-                    worker: comqute_market::WorkerId(*id),
+                    worker: WorkerId(*id),
                 },
             )
             .expect("query")
@@ -293,7 +294,7 @@ impl Market {
             JOB_REGISTRY,
             procedure,
             &JobRef {
-                job_id: comqute_market::JobId(job_id),
+                job_id: JobId(job_id),
             },
             0,
         )
@@ -310,7 +311,7 @@ impl Market {
     /// Posts a result of `tokens` output tokens.
     pub fn post(&mut self, who: &Keypair, job_id: u64, tokens: u32) -> Receipt {
         let input = PostResult {
-            job_id: comqute_market::JobId(job_id),
+            job_id: JobId(job_id),
             result: result(tokens),
         };
         self.send(who, JOB_REGISTRY, POST_RESULT.number(), &input, 0)
@@ -322,7 +323,7 @@ impl Market {
     /// Gives up, saying why (on a job not started yet this declines it).
     pub fn fail(&mut self, who: &Keypair, job_id: u64, reason: &str) -> Receipt {
         let g = GiveUp {
-            job_id: comqute_market::JobId(job_id),
+            job_id: JobId(job_id),
             reason: reason.to_owned(),
         };
         self.send(who, JOB_REGISTRY, FAIL.number(), &g, 0)
@@ -330,7 +331,7 @@ impl Market {
     /// Declines an offer, saying why.
     pub fn decline(&mut self, who: &Keypair, job_id: u64, reason: &str) -> Receipt {
         let g = GiveUp {
-            job_id: comqute_market::JobId(job_id),
+            job_id: JobId(job_id),
             reason: reason.to_owned(),
         };
         self.send(who, JOB_REGISTRY, DECLINE.number(), &g, 0)
@@ -350,7 +351,7 @@ impl Market {
             JOB_REGISTRY,
             RESOLVE.number(),
             &Resolve {
-                job_id: comqute_market::JobId(job_id),
+                job_id: JobId(job_id),
                 worker_wins,
             },
             0,
@@ -361,12 +362,7 @@ impl Market {
     pub fn job(&self, id: u64) -> Job {
         let j: Option<Job> = self
             .ledger
-            .query_fn(
-                GET_JOB,
-                &JobRef {
-                    job_id: comqute_market::JobId(id),
-                },
-            )
+            .query_fn(GET_JOB, &JobRef { job_id: JobId(id) })
             .expect("query");
         j.expect("job exists")
     }
