@@ -389,7 +389,7 @@ descriptor!(
 macro_rules! dispatcher {
     (
         $(#[$doc:meta])* $ty:ident, $start:ident, $desc:ident, $host:ident: $host_ty:ty,
-        $handle:ty, $unknown:ident, $what:literal
+        $handle:ty, $($mutability:ident)?, $unknown:ident, $what:literal
     ) => {
         $(#[$doc])*
         pub struct $ty<'c, 'a> {
@@ -411,24 +411,38 @@ macro_rules! dispatcher {
 
         impl<'a> $ty<'_, 'a> {
             #[doc = concat!("Runs `handler` with the decoded input when the call is for this ", $what, ".")]
+            ///
+            /// Takes and returns `&mut self`, so a chain of `.on(…)` moves nothing: a
+            /// dispatch is a series of number comparisons and one call.
             #[inline]
             pub fn on<I: BorshDeserialize, O: BorshSerialize>(
-                mut self,
+                &mut self,
                 d: $desc<I, O>,
                 handler: impl FnOnce($handle, I) -> Result<O, ContractError>,
-            ) -> Self {
+            ) -> &mut Self {
                 if self.out.is_none() && d.number == self.number {
-                    let out = decode_input::<I>(self.input)
-                        .and_then(|i| handler(self.$host, i))
-                        .map(|o| encode(&o));
-                    self.out = Some(out);
+                    self.out = Some(Self::run(&$($mutability)? *self.$host, self.input, handler));
                 }
                 self
             }
 
+            /// Decodes, handles and encodes one call in a frame of its own: inlined into
+            /// the dispatch chain, every handler's locals would share (and grow) the
+            /// caller's frame, which measured slower than one call per dispatch.
+            #[inline(never)]
+            fn run<I: BorshDeserialize, O: BorshSerialize>(
+                host: $handle,
+                input: &[u8],
+                handler: impl FnOnce($handle, I) -> Result<O, ContractError>,
+            ) -> Output {
+                decode_input::<I>(input)
+                    .and_then(|i| handler(host, i))
+                    .map(|o| encode(&o))
+            }
+
             #[doc = concat!("The handler's result, or [`ContractError::", stringify!($unknown), "`].")]
-            pub fn done(self) -> Output {
-                match self.out {
+            pub fn done(&mut self) -> Output {
+                match self.out.take() {
                     Some(out) => out,
                     None => Err(ContractError::$unknown {
                         contract: self.$host.info().contract.0,
@@ -442,12 +456,12 @@ macro_rules! dispatcher {
 
 dispatcher!(
     /// Routes a procedure call: `.on(DESCRIPTOR, handler)` per procedure, then `.done()`.
-    ProcedureDispatch, dispatch_procedure, Proc, ctx: &'c mut Ctx<'a>, &mut Ctx<'a>,
+    ProcedureDispatch, dispatch_procedure, Proc, ctx: &'c mut Ctx<'a>, &mut Ctx<'a>, mut,
     UnknownProcedure, "procedure"
 );
 dispatcher!(
     /// Routes a function call: `.on(DESCRIPTOR, handler)` per function, then `.done()`.
-    FunctionDispatch, dispatch_function, Func, view: &'c View<'a>, &View<'a>,
+    FunctionDispatch, dispatch_function, Func, view: &'c View<'a>, &View<'a>, ,
     UnknownFunction, "function"
 );
 
