@@ -567,3 +567,38 @@ fn bad_input_to_the_marketplace_api_gets_a_typed_4xx() {
     let (code, _) = get(&http, &format!("{base}/v1/stats"));
     assert_eq!(code, 200);
 }
+
+/// Every error is the documented JSON error: a known route with another method answers 405
+/// `method_not_allowed` (not an empty body), and a path segment that is not UTF-8 once
+/// decoded answers 400 `bad_parameter` (not axum's plain-text "Invalid URL").
+#[test]
+fn wrong_methods_and_undecodable_paths_get_json_errors() {
+    let node = NodeProc::start("api-json-errors");
+    let base = node.url.clone();
+    let http = Http::new();
+    for (method, path) in [
+        ("GET", "/live/v1/broadcast-transaction"),
+        ("DELETE", "/v1/jobs"),
+        ("PUT", "/v1/tick-info"),
+    ] {
+        let r = http
+            .request(method.parse().unwrap(), format!("{base}{path}"))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 405, "{method} {path}");
+        let v: Value = r.json().unwrap_or(Value::Null);
+        assert_eq!(v["code"], "method_not_allowed", "{method} {path}: {v}");
+        assert!(
+            v["message"].as_str().unwrap().contains(path),
+            "{method} {path}: {v}"
+        );
+    }
+    for path in ["/v1/jobs/%FF", "/v1/blobs/%FF%FE", "/v1/receipts/%C3%28"] {
+        let (code, v) = get(&http, &format!("{base}{path}"));
+        assert_eq!(code, 400, "{path}: {v}");
+        assert_eq!(v["code"], "bad_parameter", "{path}: {v}");
+    }
+    // The node keeps serving.
+    let (code, _) = get(&http, &format!("{base}/v1/tick-info"));
+    assert_eq!(code, 200);
+}

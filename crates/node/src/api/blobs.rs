@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use super::{blocking, parse_hash, AreaRouter, BytesBody};
+use super::{blocking, parse_hash, AreaRouter, BytesBody, PathParam};
 use crate::error::ServiceError;
 use crate::wire::{routes, BlobPutResponse};
 use crate::NodeState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing;
@@ -37,7 +37,7 @@ pub async fn put(
 /// Returns a stored body.
 pub async fn get(
     State(s): State<Arc<NodeState>>,
-    Path(h): Path<String>,
+    PathParam(h): PathParam<String>,
 ) -> Result<impl IntoResponse, ServiceError> {
     let h = parse_hash(&h)?;
     let body = blocking(move || s.blobs.get(&h))

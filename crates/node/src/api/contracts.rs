@@ -7,11 +7,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::post;
 use axum::Json;
 
-use super::{AreaRouter, JsonBody};
+use super::{AreaRouter, JsonBody, PathParam};
 use crate::error::ServiceError;
 use crate::wire::{
     routes, ContractQueryRequest, ContractQueryResponse, EncodeCallRequest, EncodeCallResponse,
@@ -28,7 +28,7 @@ pub fn router() -> AreaRouter {
 /// `POST /v1/contracts/{contract}/encode`.
 async fn encode(
     State(s): State<Arc<NodeState>>,
-    Path(contract): Path<String>,
+    PathParam(contract): PathParam<String>,
     JsonBody(req): JsonBody<EncodeCallRequest>,
 ) -> Result<Json<EncodeCallResponse>, ServiceError> {
     Ok(Json(s.chain.encode_call(&contract, &req)?))
@@ -37,7 +37,7 @@ async fn encode(
 /// `POST /v1/contracts/{contract}/query`.
 async fn query(
     State(s): State<Arc<NodeState>>,
-    Path(contract): Path<String>,
+    PathParam(contract): PathParam<String>,
     JsonBody(req): JsonBody<ContractQueryRequest>,
 ) -> Result<Json<ContractQueryResponse>, ServiceError> {
     Ok(Json(s.chain.query_json(&contract, &req)?))

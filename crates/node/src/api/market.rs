@@ -17,14 +17,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::Json;
 use comqute_market::job_registry::JobStatus;
 use comqute_market::{model_id, MAX_PAGE};
 use comqute_qpi::Hash32;
 
-use super::{parse_hash, parse_identity, parse_job_id, AreaRouter, QueryParams};
+use super::{parse_hash, parse_identity, parse_job_id, AreaRouter, PathParam, QueryParams};
 use crate::error::ServiceError;
 use crate::wire::{
     self, routes, ContractsResponse, JobEscrowView, JobFilter, JobView, JobsPage, NetworkStatsView,
@@ -126,7 +126,7 @@ pub async fn jobs(
 /// `GET /v1/jobs/{id}`.
 pub async fn job(
     State(s): State<Arc<NodeState>>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<JobView>, ServiceError> {
     Ok(Json(s.chain.job(parse_job_id("id", &id)?)?))
 }
@@ -134,7 +134,7 @@ pub async fn job(
 /// `GET /v1/jobs/{id}/escrow`: the job's account in the escrow vault.
 pub async fn job_escrow(
     State(s): State<Arc<NodeState>>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<JobEscrowView>, ServiceError> {
     Ok(Json(s.chain.job_escrow(parse_job_id("id", &id)?)?))
 }
@@ -165,7 +165,7 @@ pub async fn workers(
 /// `GET /v1/workers/{identity}`.
 pub async fn worker(
     State(s): State<Arc<NodeState>>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<WorkerView>, ServiceError> {
     Ok(Json(s.chain.worker(&parse_identity(&id)?)?))
 }
@@ -180,7 +180,7 @@ pub async fn stats(
 /// `GET /v1/receipts/{txId}`: status, output and events of a transaction.
 pub async fn receipt(
     State(s): State<Arc<NodeState>>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<ReceiptResponse>, ServiceError> {
     let id = parse_hash(&id)?;
     let receipt = s

@@ -73,6 +73,8 @@ pub fn router(state: Arc<NodeState>) -> Router {
         .nest(routes::LIVE_V1, qubic::router())
         .nest(routes::V1, v1)
         .fallback(|| async { ServiceError::NotFound("no such endpoint".into()) })
+        // A known path with another method: the documented JSON error, not an empty 405.
+        .method_not_allowed_fallback(method_not_allowed)
         // Bodies are limited by the extractors (`JsonBody`: max_body_bytes, `BytesBody`:
         // max_blob_bytes), which also drain what is over so the sender reads the 413.
         .with_state(state)
@@ -157,6 +159,34 @@ impl FromRequest<Arc<NodeState>> for BytesBody {
     type Rejection = ServiceError;
     async fn from_request(req: Request, state: &Arc<NodeState>) -> Result<Self, ServiceError> {
         read_body(req, state.blobs.max_bytes()).await.map(BytesBody)
+    }
+}
+
+/// `405 {"code": "method_not_allowed", "message"}` for a route that exists with other
+/// methods.
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let body = ErrorBody {
+        code: "method_not_allowed".into(),
+        message: format!("{method} is not allowed on {}", uri.path()),
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+/// Path parameters whose every failure is a [`ServiceError`] (`bad_parameter`): a segment
+/// that is not UTF-8 once percent-decoded (`/v1/jobs/%FF`) gets the documented JSON error,
+/// not axum's plain-text "Invalid URL".
+pub struct PathParam<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ServiceError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ServiceError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(PathParam(v)),
+            Err(r) => Err(ServiceError::BadParam {
+                name: "path",
+                detail: r.body_text(),
+            }),
+        }
     }
 }
 

@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use super::{b64, blocking, parse_hash, parse_identity, to_b64, AreaRouter, JsonBody};
+use super::{b64, blocking, parse_hash, parse_identity, to_b64, AreaRouter, JsonBody, PathParam};
 use crate::error::ServiceError;
 use crate::wire::{
     routes, ApprovedTransactionsResponse, BalanceResponse, BroadcastRequest, BroadcastResponse,
     QueryRequest, QueryResponse, TickInfoResponse, TxStatusResponse,
 };
 use crate::NodeState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Json;
 use comqute_ledger::Transaction;
@@ -40,7 +40,7 @@ pub async fn tick_info(
 /// `GET balances/{identity}`.
 pub async fn balance(
     State(s): State<Arc<NodeState>>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<BalanceResponse>, ServiceError> {
     let id = parse_identity(&id)?;
     Ok(Json(BalanceResponse {
@@ -102,7 +102,7 @@ pub async fn query_contract(
 /// `GET tx-status/{txId}`: pending, executed, failed or dropped, with Qubic's `moneyFlew`.
 pub async fn tx_status(
     State(s): State<Arc<NodeState>>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<TxStatusResponse>, ServiceError> {
     let id = parse_hash(&id)?;
     let view = s
@@ -117,7 +117,7 @@ pub async fn tx_status(
 /// `GET ticks/{tick}/approved-transactions`: the transactions of a processed tick.
 pub async fn approved_transactions(
     State(s): State<Arc<NodeState>>,
-    Path(tick): Path<String>,
+    PathParam(tick): PathParam<String>,
 ) -> Result<Json<ApprovedTransactionsResponse>, ServiceError> {
     let tick: u32 = tick.parse().map_err(|_| ServiceError::BadParam {
         name: "tick",

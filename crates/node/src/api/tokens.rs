@@ -12,13 +12,13 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::{get, post};
 use axum::Json;
 use futures_util::stream::Stream;
 
-use super::{blocking, parse_job_id, AreaRouter, JsonBody};
+use super::{blocking, parse_job_id, AreaRouter, JsonBody, PathParam};
 use crate::error::ServiceError;
 use crate::tokens::TokenFeed;
 use crate::wire::{routes, TokenPage, TokenPush, TokenPushResponse};
@@ -34,7 +34,7 @@ pub fn router() -> AreaRouter {
 /// `POST /v1/jobs/{id}/tokens`.
 pub async fn push(
     State(s): State<Arc<NodeState>>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
     JsonBody(p): JsonBody<TokenPush>,
 ) -> Result<Json<TokenPushResponse>, ServiceError> {
     let id = parse_job_id("id", &id)?;
@@ -47,7 +47,7 @@ pub async fn push(
 /// `GET /v1/jobs/{id}/tokens`.
 pub async fn page(
     State(s): State<Arc<NodeState>>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Json<TokenPage>, ServiceError> {
     let id = parse_job_id("id", &id)?;
     Ok(Json(s.tokens.page(&s.chain, id)?))
@@ -56,7 +56,7 @@ pub async fn page(
 /// `GET /v1/jobs/{id}/tokens/stream`: [`crate::tokens::TokenService::follow`] as SSE.
 pub async fn stream(
     State(s): State<Arc<NodeState>>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ServiceError> {
     let id = parse_job_id("id", &id)?;
     let feed = s.tokens.follow(&s.chain, id)?;
