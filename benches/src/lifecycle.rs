@@ -10,8 +10,8 @@
 
 use comqute_ledger::{Ledger, LedgerBuilder, Retention, Transaction};
 use comqute_market::job_registry::{
-    GiveUp, JobRef, JobResult, JobSpec, PostResult, Resolve, Sampling, CANCEL, CLAIM, DECLINE,
-    DISPUTE, EXPIRE, FAIL, POST_RESULT, RESOLVE, START, SUBMIT,
+    GiveUp, JobRef, JobResult, JobSpec, PostResult, Resolve, Sampling, CANCEL, CHALLENGE, CLAIM,
+    DECLINE, EXPIRE, FAIL, FORCE_VERDICT, POST_RESULT, START, SUBMIT,
 };
 use comqute_market::worker_registry::{Capabilities, REGISTER};
 use comqute_market::JobId;
@@ -23,7 +23,7 @@ use comqute_qpi::{Amount, Hash32, Identity, Tick};
 pub const WORKERS: u32 = 1_024;
 /// Funded requesters; job `id` belongs to requester `(id - 1) % REQUESTERS`.
 pub const REQUESTERS: u32 = 256;
-/// The identity that resolves disputes.
+/// The devnet resolver that forces verdicts.
 pub const RESOLVER: Identity = Identity([0xEE; 32]);
 /// Largest tick of one procedure's calls (the tick capacity).
 pub const MAX_TICK: usize = 4_096;
@@ -58,7 +58,8 @@ pub fn worker_of(id: u64) -> Identity {
 
 /// The marketplace settings: defaults, with long timeouts allowed, workers online for
 /// 1,000,000 ticks after registering (loading a million jobs takes 245 ticks, and workers
-/// here send no heartbeats), a resolver, and `settlements` deadlines handled per END_TICK.
+/// here send no heartbeats), a devnet resolver, no spot checks (every result waits out its
+/// window, as the challenge step needs), and `settlements` deadlines handled per END_TICK.
 pub fn config(settlements: u32) -> MarketConfig {
     MarketConfig {
         workers: comqute_market::worker_registry::WorkerConfig {
@@ -68,8 +69,13 @@ pub fn config(settlements: u32) -> MarketConfig {
         jobs: comqute_market::job_registry::JobConfig {
             max_timeout_ticks: 1_000_000,
             resolver: RESOLVER,
+            forced_verdicts: true,
             max_settlements_per_tick: settlements,
             ..MarketConfig::default().jobs
+        },
+        verification: comqute_market::verification::VerifyConfig {
+            spot_checks: false,
+            ..MarketConfig::default().verification
         },
         ..MarketConfig::default()
     }
@@ -189,10 +195,11 @@ pub enum Proc {
     Cancel,
     /// [`FAIL`] of running jobs by their workers (the first failure: the job reopens).
     Fail,
-    /// [`DISPUTE`] of completed jobs by their requesters, inside the challenge window.
+    /// [`CHALLENGE`] of completed jobs by their requesters, inside the challenge window,
+    /// with a bond (each opens a check and draws its replicas).
     Dispute,
-    /// [`RESOLVE`] of disputed jobs by the resolver; the worker wins every other one (paid),
-    /// loses the rest (refund and slash).
+    /// [`FORCE_VERDICT`] of checked jobs by the devnet's resolver; the worker wins every
+    /// other one (paid), loses the rest (refund, slash and its split).
     Resolve,
     /// [`EXPIRE`] of open jobs past their deadline, before END_TICK got to them.
     Expire,
@@ -223,8 +230,8 @@ impl Proc {
             Proc::PostResult => "post_result",
             Proc::Cancel => "cancel",
             Proc::Fail => "fail",
-            Proc::Dispute => "dispute",
-            Proc::Resolve => "resolve",
+            Proc::Dispute => "challenge",
+            Proc::Resolve => "force_verdict",
             Proc::Expire => "expire",
         }
     }
@@ -239,7 +246,7 @@ impl Proc {
     }
 
     /// How far the jobs must have gone before the calls: 0 none, 1 open, 2 assigned,
-    /// 3 running, 4 completed, 5 disputed.
+    /// 3 running, 4 completed, 5 checked.
     fn depth(self) -> u8 {
         match self {
             Proc::Submit => 0,
@@ -299,10 +306,17 @@ impl Proc {
                         Amount::ZERO,
                         give_up("out of memory"),
                     ),
-                    Proc::Dispute => (requester_of(id), DISPUTE.number(), Amount::ZERO, jr()),
+                    // A bond over what any job here needs (three replicas' rewards, at least
+                    // the replica bond).
+                    Proc::Dispute => (
+                        requester_of(id),
+                        CHALLENGE.number(),
+                        Amount(1_000_000),
+                        jr(),
+                    ),
                     Proc::Resolve => (
                         RESOLVER,
-                        RESOLVE.number(),
+                        FORCE_VERDICT.number(),
                         Amount::ZERO,
                         encode(&Resolve {
                             job_id: JobId(id),

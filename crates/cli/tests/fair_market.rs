@@ -489,13 +489,33 @@ fn a_slash_the_worker_suffers_is_logged_with_its_reason() {
     let o = submit(&node, &alice_file, &["--max-tokens", "20"]);
     let id = stdout_json(&o)["id"].as_str().unwrap().to_string();
     node.wait_job_status(&id, "Completed", 60);
-    node.cli_json(Some(&alice_file), &["job", "dispute", &id, "--json"]);
     let rt = support::runtime();
+    let sdk = Client::remote(&node.url).unwrap();
+    // Two more workers of the model, so a challenge gets replicas and stays open for the
+    // devnet's resolver.
     rt.block_on(async {
-        let sdk = Client::remote(&node.url).unwrap();
+        let caps = comqute_sdk::contracts::worker_registry::Capabilities {
+            models: vec!["stand-in".into()],
+            gpu: String::new(),
+            vram_mb: 0,
+            tokens_per_s: 1,
+            price_per_1k: Amount(100),
+            max_concurrent: 1,
+        };
+        for name in ["rita", "ravi"] {
+            let k = support::key(name);
+            sdk.faucet(&k.identity(), Amount(100_000)).await.unwrap();
+            sdk.workers()
+                .register(&k, &caps, Amount(20_000))
+                .await
+                .unwrap();
+        }
+    });
+    node.cli_json(Some(&alice_file), &["job", "challenge", &id, "--json"]);
+    rt.block_on(async {
         sdk.faucet(&resolver.identity(), Amount(10)).await.unwrap();
         sdk.jobs()
-            .resolve(&resolver, id.parse::<u64>().unwrap(), false)
+            .force_verdict(&resolver, id.parse::<u64>().unwrap(), false)
             .await
             .unwrap();
     });
@@ -505,7 +525,8 @@ fn a_slash_the_worker_suffers_is_logged_with_its_reason() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(
-        d.log().contains("resolved against this worker"),
+        d.log()
+            .contains("the result failed its check (a forced verdict)"),
         "{}",
         d.log()
     );

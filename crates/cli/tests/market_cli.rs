@@ -294,7 +294,7 @@ fn a_worker_registers_updates_unbonds_and_withdraws_from_the_command_line() {
 }
 
 #[test]
-fn a_disputed_result_is_settled_by_the_genesis_resolver() {
+fn a_challenged_result_is_checked_and_a_devnet_resolver_may_force_the_verdict() {
     use comqute_sdk::contracts::worker_registry::Capabilities;
     use comqute_sdk::{Amount, Client, Hash32};
 
@@ -327,6 +327,16 @@ fn a_disputed_result_is_settled_by_the_genesis_resolver() {
             .register(&walt, &caps, Amount(20_000))
             .await
             .unwrap();
+        // Two more workers of the model: a challenge gets replicas, so its check stays open
+        // for the resolver.
+        for name in ["rita", "ravi"] {
+            let k = support::key(name);
+            sdk.faucet(&k.identity(), Amount(100_000)).await.unwrap();
+            sdk.workers()
+                .register(&k, &caps, Amount(20_000))
+                .await
+                .unwrap();
+        }
         sdk.event_head().await.unwrap()
     });
     let job = submit(&node, &alice_file, &[]);
@@ -353,18 +363,32 @@ fn a_disputed_result_is_settled_by_the_genesis_resolver() {
     });
     let job = node.cli_json(
         Some(&alice_file),
-        &["job", "dispute", &id.to_string(), "--json"],
+        &["job", "challenge", &id.to_string(), "--json"],
     );
-    assert_eq!(job["status"], "Disputed");
+    assert_eq!(job["status"], "Checking");
     assert_eq!(job["resultHash"], Hash32::of(b"made up").to_string());
-    // Only the resolver settles it; the requester won.
+    let check = node.cli_json(None, &["job", "verify", &id.to_string(), "--json"]);
+    assert_eq!(check["verdict"], "pending");
+    assert_eq!(check["seats"].as_array().map(Vec::len), Some(2), "{check}");
+    // On this devnet the resolver may force the verdict; nobody else may.
     rt.block_on(async {
-        let e = sdk.jobs().resolve(&alice, id, false).await.unwrap_err();
+        let e = sdk
+            .jobs()
+            .force_verdict(&alice, id, false)
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("NotResolver"), "{e}");
-        sdk.jobs().resolve(&resolver, id, false).await.unwrap();
+        sdk.jobs()
+            .force_verdict(&resolver, id, false)
+            .await
+            .unwrap();
     });
+    let check = node.cli_json(None, &["job", "verify", &id.to_string(), "--json"]);
+    assert_eq!(check["verdict"], "failed");
+    assert_eq!(check["forced"], true);
     let job = node.job(&id.to_string());
     assert_eq!(job["status"], "Resolved");
+    assert_eq!(job["verdict"], "Failed");
     assert_eq!(job["refunded"], "1500", "the escrow back in full");
     assert_eq!(job["slashed"], "5000");
     assert!(
@@ -376,7 +400,7 @@ fn a_disputed_result_is_settled_by_the_genesis_resolver() {
         &["worker", "status", &walt.identity().to_string(), "--json"],
     );
     assert_eq!(w["stake"], "15000");
-    assert_eq!(w["disputesLost"], "1");
+    assert_eq!(w["checksFailed"], "1");
 }
 
 #[test]

@@ -240,7 +240,11 @@ fn cli_requester_and_sdk_worker_finish_a_job_and_the_embedded_transport_agrees()
     assert_eq!(job["status"], "Finalized");
     assert_eq!(job["resultHash"], Hash32::of(&output()).to_string());
     assert_eq!(job["outputTokens"], OUTPUT_TOKENS);
-    assert_eq!(job["paid"], "642", "321 tokens × 2,000 per 1k");
+    assert_eq!(
+        (&job["paid"], &job["fee"]),
+        (&json!("578"), &json!("64")),
+        "321 tokens × 2,000 per 1k = 642, of which the 10% verification fee"
+    );
     assert_eq!(job["refunded"], "858");
     assert_eq!(job["spec"]["sampling"]["temperatureMilli"], 700);
     assert_eq!(job["spec"]["sampling"]["seed"], "7");
@@ -262,7 +266,7 @@ fn cli_requester_and_sdk_worker_finish_a_job_and_the_embedded_transport_agrees()
     assert_eq!(r["resultHash"], job["resultHash"]);
     assert_eq!(std::fs::read(&out).unwrap(), output());
     assert_eq!(node.balance(&alice.identity()), REQUESTER_FUNDS - 642);
-    assert_eq!(node.balance(&walt.identity()), WORKER_FUNDS - STAKE + 642);
+    assert_eq!(node.balance(&walt.identity()), WORKER_FUNDS - STAKE + 578);
     let w = node.cli_json(
         None,
         &["worker", "status", &walt.identity().to_string(), "--json"],

@@ -207,11 +207,18 @@ fn two_workers_serve_twenty_cli_jobs_and_survive_a_killed_backend() {
         assert!(tokens > 0 && tokens <= i64::from(MAX_TOKENS));
         let escrow = num(&v["escrow"]);
         let paid = num(&v["paid"]);
-        assert_eq!(paid, (tokens * price / 1000).min(escrow), "job {id}");
-        assert_eq!(paid + num(&v["refunded"]), escrow, "job {id}");
+        let fee = num(&v["fee"]);
+        let charged = (tokens * price / 1000).min(escrow);
+        // The 10% verification fee is part of the price.
+        assert_eq!(
+            (paid, fee),
+            (charged - charged / 10, charged / 10),
+            "job {id}"
+        );
+        assert_eq!(paid + fee + num(&v["refunded"]), escrow, "job {id}");
         *paid_by
             .entry(v["requester"].as_str().unwrap().to_string())
-            .or_default() += paid;
+            .or_default() += paid + fee;
         *paid_by.entry(worker.to_string()).or_default() += paid;
     }
     assert_eq!(
@@ -521,7 +528,7 @@ fn garbage_and_bad_prompts_are_given_up_and_refunded_and_busy_is_retried() {
     // Everything but the served job came back.
     assert_eq!(
         node.balance(&r.identity()),
-        REQUESTER_FUNDS - num(&v["paid"])
+        REQUESTER_FUNDS - num(&v["paid"]) - num(&v["fee"])
     );
 }
 

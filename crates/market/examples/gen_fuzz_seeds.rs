@@ -6,7 +6,7 @@
 use comqute_ledger::durable::{inspect_log, DurableConfig, DurableLedger};
 use comqute_ledger::{Ledger, Transaction};
 use comqute_market::job_registry::{
-    GiveUp, JobRef, JobResult, JobSpec, PostResult, Sampling, CANCEL, CLAIM, DECLINE, DISPUTE,
+    GiveUp, JobRef, JobResult, JobSpec, PostResult, Sampling, CANCEL, CHALLENGE, CLAIM, DECLINE,
     EXPIRE, FAIL, POST_RESULT, START, SUBMIT,
 };
 use comqute_market::model_id;
@@ -171,7 +171,7 @@ fn contract_call_seeds() -> Vec<(&'static str, Vec<u8>)> {
                 call(JOBS, START.number(), 0, 0, &job),
                 call(JOBS, POST_RESULT.number(), 0, 0, &post),
                 call(WORKERS, HEARTBEAT.number(), 0, 0, &heartbeat(0, false)),
-                call(JOBS, DISPUTE.number(), 0, 1, &job),
+                call(JOBS, CHALLENGE.number(), 0, 1, &job),
                 call(JOBS, EXPIRE.number(), 0, 2, &job),
             ]),
         ),

@@ -11,27 +11,29 @@
 //! | 2 | worker registry: stake, capabilities, heartbeat, reputation | [`crate::worker_registry`] | escrow |
 //! | 3 | reserved: compute pools | | escrow, worker registry |
 //! | 4 | reserved: price oracle | | (reads the job registry's settled jobs through calls it receives) |
-//! | 5 | reserved: verification (spot checks, replicas, challenges) | | escrow, worker registry, pools |
+//! | 5 | verification: spot checks, replicas, verdicts, the slash's split | [`crate::verification`] | worker registry (replica lists, reputation) |
 //! | 6 | job registry: the job lifecycle, matching, deadlines | [`crate::job_registry`] | all of the above |
 //!
-//! Money only ever rests in the escrow vault. The job registry moves a job's payment there
-//! on submission and releases or refunds it; the worker registry moves stakes there and
+//! Job payments and stakes rest in the escrow vault. The job registry moves a job's payment
+//! there on submission and releases or refunds it; the worker registry moves stakes there and
 //! slashes or returns them. The vault refuses every other invocator (its clients are set
 //! here, [`contracts`]), so a job's money can only leave through the job lifecycle and a
-//! stake only through the worker registry's rules.
+//! stake only through the worker registry's rules. The verification contract holds only
+//! what checks need: replicas' and challengers' bonds, the fee pool (a share of every
+//! payment) and, for the moment of its split, a failed check's slash.
 //!
 //! Adding a contract: its own module (an `api` with [`comqute_qpi::contract_api!`] and its
 //! implementation), its settings section in [`MarketConfig`] if it has settings, and one line
 //! in [`contracts`].
 //!
 //! ```
-//! use comqute_market::{contracts, MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+//! use comqute_market::{contracts, MarketConfig, ESCROW, JOB_REGISTRY, VERIFICATION, WORKER_REGISTRY};
 //!
 //! let config = MarketConfig::default();
 //! assert!(config.validate().is_ok());
 //! let set = contracts(config);
 //! let indices: Vec<u32> = set.iter().map(|c| c.index().0).collect();
-//! assert_eq!(indices, vec![ESCROW.0, WORKER_REGISTRY.0, JOB_REGISTRY.0]);
+//! assert_eq!(indices, vec![ESCROW.0, WORKER_REGISTRY.0, VERIFICATION.0, JOB_REGISTRY.0]);
 //! ```
 
 use std::sync::Arc;
@@ -44,6 +46,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::escrow::{self, Escrow, EscrowConfig, EscrowConfigError};
 use crate::job_registry::{self, JobConfig, JobConfigError, JobRegistry};
+use crate::verification::{self, Verification, VerifyConfig, VerifyConfigError};
 use crate::worker_registry::{self, WorkerConfig, WorkerConfigError, WorkerRegistry};
 
 /// The escrow vault's contract index.
@@ -54,8 +57,8 @@ pub const WORKER_REGISTRY: ContractIndex = worker_registry::INDEX;
 pub const POOLS: ContractIndex = ContractIndex(3);
 /// Kept for the price oracle (a later issue).
 pub const PRICE_ORACLE: ContractIndex = ContractIndex(4);
-/// Kept for the verification contract (a later issue).
-pub const VERIFICATION: ContractIndex = ContractIndex(5);
+/// The verification contract's index.
+pub const VERIFICATION: ContractIndex = verification::INDEX;
 /// The job registry's contract index: last, so it can call every contract it settles with.
 pub const JOB_REGISTRY: ContractIndex = job_registry::INDEX;
 
@@ -63,7 +66,8 @@ pub const JOB_REGISTRY: ContractIndex = job_registry::INDEX;
 /// figures for a devnet; [`MarketConfig::validate`] checks a custom one (each contract's
 /// `initialize` checks its own section, so a ledger with a bad configuration does not build).
 ///
-/// As JSON (a node's `market.json`): `{"escrow": {...}, "workers": {...}, "jobs": {...}}`,
+/// As JSON (a node's `market.json`): `{"escrow": {...}, "workers": {...}, "jobs": {...},
+/// "verification": {...}}`,
 /// camelCase fields, any of them left out taking its default.
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
@@ -76,6 +80,8 @@ pub struct MarketConfig {
     pub workers: WorkerConfig,
     /// The job registry's settings.
     pub jobs: JobConfig,
+    /// The verification contract's settings.
+    pub verification: VerifyConfig,
 }
 
 /// Why a [`MarketConfig`] is refused: the section and what is wrong in it.
@@ -90,6 +96,21 @@ pub enum ConfigError {
     /// In the job registry's section.
     #[error("job settings: {0}")]
     Jobs(#[from] JobConfigError),
+    /// In the verification section.
+    #[error("verification settings: {0}")]
+    Verification(#[from] VerifyConfigError),
+    /// The job registry would stop waiting for a check before its replicas are done.
+    #[error(
+        "jobs.checkTimeoutTicks {timeout} is shorter than a check can take: at least \
+         {needed} (4 × (verification.commitTicks + verification.revealTicks): two rounds, \
+         each with a replacement)"
+    )]
+    CheckTimeout {
+        /// The job registry's check timeout.
+        timeout: u32,
+        /// The least it must be.
+        needed: u32,
+    },
 }
 
 impl MarketConfig {
@@ -98,6 +119,14 @@ impl MarketConfig {
         self.escrow.validate()?;
         self.workers.validate()?;
         self.jobs.validate()?;
+        self.verification.validate()?;
+        let needed = self.verification.longest_check_ticks();
+        if self.jobs.check_timeout_ticks < needed {
+            return Err(ConfigError::CheckTimeout {
+                timeout: self.jobs.check_timeout_ticks,
+                needed,
+            });
+        }
         Ok(())
     }
 }
@@ -120,16 +149,23 @@ pub fn contracts(config: MarketConfig) -> Vec<Arc<dyn Contract>> {
     let MarketConfig {
         mut escrow,
         mut workers,
-        jobs,
+        mut jobs,
+        mut verification,
     } = config;
     // Who may move money in the vault and take worker slots: the set's own wiring, not a
     // setting.
     escrow.job_clients = vec![JOB_REGISTRY];
     escrow.stake_clients = vec![WORKER_REGISTRY];
     workers.job_clients = vec![JOB_REGISTRY];
+    workers.check_clients = vec![VERIFICATION];
+    verification.job_clients = vec![JOB_REGISTRY];
+    jobs.verification = Some(VERIFICATION);
+    jobs.fee_bps = verification.fee_bps;
+    jobs.check_min_ticks = verification.longest_check_ticks();
     vec![
         Arc::new(Escrow::new(escrow)),
         Arc::new(WorkerRegistry::new(workers)),
+        Arc::new(Verification::new(verification)),
         Arc::new(JobRegistry::new(jobs)),
     ]
 }

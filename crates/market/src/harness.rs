@@ -5,7 +5,9 @@
 //! - **Actions** ([`MarketAct`]): every worker-registry procedure (register, update,
 //!   heartbeat and availability, with daemon sessions, top-up, unbond, withdraw), every
 //!   job-registry procedure (submit, claim, start, decline, post result, cancel, fail,
-//!   dispute, resolve, expire; reasons short, long and too long), a state-guided "next
+//!   challenge, force a verdict, expire; reasons short, long and too long), replicas'
+//!   commits and reveals on running checks (honest, wrong, abstaining, with bad bonds and
+//!   salts), a state-guided "next
 //!   natural step of a live job" (an offer is started, declined, given up or left
 //!   unanswered), and waits. Actor and job fields are picked modulo what exists, so a
 //!   sequence stays meaningful whatever came before; wrong callers and unknown jobs are part
@@ -18,7 +20,8 @@
 //!   answer deadline, a running job the delivery deadline its worker accepted by starting,
 //!   exactly `timeout_ticks` after the start; and it is never overdue by more than the
 //!   settlement backlog allows); no slash but for a started job's missed delivery deadline
-//!   or a lost dispute (the fair-deadline rule); no hook ever fails.
+//!   or a failed check (the fair-deadline rule); every checked job ends in exactly one
+//!   verdict, and its payout never leaves escrow before it; no hook ever fails.
 //!
 //! The genesis (the marketplace, eight funded actors, three listed workers) is built once
 //! and every sequence runs on a fork of it, in O(1).
@@ -32,14 +35,18 @@ use serde::{Deserialize, Serialize};
 use crate::escrow::{EscrowEvent, EscrowTotals, TOTALS};
 use crate::job_registry::{
     GiveUp, Job, JobPage, JobRef, JobResult, JobSpec, JobStatus, JobsByStatus, NetworkStats,
-    PostResult, Resolve, Sampling, CANCEL, CLAIM, DECLINE, DISPUTE, EXPIRE, FAIL, GET_JOB,
-    JOBS_BY_STATUS, MAX_REASON, NETWORK_STATS, POST_RESULT, RESOLVE, START, SUBMIT,
+    PostResult, Resolve, Sampling, CANCEL, CHALLENGE, CLAIM, DECLINE, EXPIRE, FAIL, FORCE_VERDICT,
+    GET_JOB, JOBS_BY_STATUS, MAX_REASON, NETWORK_STATS, POST_RESULT, START, SUBMIT,
+};
+use crate::verification::{
+    commitment, Check, CheckPhase, CheckStats, Commit, Reveal, Seat, SeatState, VerdictKind, Vote,
+    COMMIT, GET_CHECK, REVEAL, STATS,
 };
 use crate::worker_registry::{
     Capabilities, Outcome, WorkerEvent, HEARTBEAT, REGISTER, SET_AVAILABLE, TOP_UP, UNBOND, UPDATE,
     WITHDRAW,
 };
-use crate::{MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
+use crate::{MarketConfig, ESCROW, JOB_REGISTRY, VERIFICATION, WORKER_REGISTRY};
 use borsh::BorshDeserialize;
 use comqute_qpi::contract::encode;
 use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
@@ -129,10 +136,17 @@ pub enum MarketAct {
         #[serde(default)]
         reason: u8,
     },
-    /// Job registry: dispute.
-    Dispute { who: u8, job: u8 },
-    /// Job registry: resolve a dispute.
-    Resolve { who: u8, job: u8, worker_wins: bool },
+    /// Job registry: challenge a result, with a bond of `bond` (0: the least bond).
+    #[serde(alias = "Dispute")]
+    Challenge {
+        who: u8,
+        job: u8,
+        #[serde(default)]
+        bond: u16,
+    },
+    /// Job registry: force a check's verdict (only the devnet's resolver may).
+    #[serde(alias = "Resolve")]
+    ForceVerdict { who: u8, job: u8, worker_wins: bool },
     /// Job registry: expire an overdue job.
     Expire { who: u8, job: u8 },
     /// The natural next step of a live job (picked by `pick`); with `alt`, that actor calls
@@ -172,7 +186,8 @@ impl Default for MarketModel {
                 },
                 jobs: crate::job_registry::JobConfig {
                     challenge_window: 3,
-                    dispute_timeout_ticks: 8,
+                    check_timeout_ticks: 80,
+                    forced_verdicts: true,
                     max_settlements_per_tick: 3,
                     max_matches_per_tick: 2,
                     max_timeout_ticks: MAX_TIMEOUT,
@@ -180,6 +195,13 @@ impl Default for MarketModel {
                     // Offers lapse within a few actions, so unanswered ones come into play.
                     accept_ticks: 5,
                     ..MarketConfig::default().jobs
+                },
+                verification: crate::verification::VerifyConfig {
+                    commit_ticks: 10,
+                    reveal_ticks: 8,
+                    replica_bond: Amount(50),
+                    max_deadlines_per_tick: 3,
+                    ..MarketConfig::default().verification
                 },
                 ..MarketConfig::default()
             },
@@ -287,9 +309,10 @@ pub fn blind_act() -> BoxedStrategy<MarketAct> {
         3 => (worker_actor(), pick(), 0u16..2_500).prop_map(|(who, job, tokens)| Post { who, job, tokens }),
         1 => (requester_actor(), pick()).prop_map(|(who, job)| Cancel { who, job }),
         1 => (worker_actor(), pick(), any::<u8>()).prop_map(|(who, job, reason)| Fail { who, job, reason }),
-        2 => (requester_actor(), pick()).prop_map(|(who, job)| Dispute { who, job }),
-        2 => (prop_oneof![3 => Just(6u8), 1 => 0u8..8], pick(), any::<bool>())
-            .prop_map(|(who, job, worker_wins)| Resolve { who, job, worker_wins }),
+        2 => (prop_oneof![3 => 0u8..3, 1 => 0u8..8], pick(), prop_oneof![3 => Just(0u16), 1 => 1u16..2_000])
+            .prop_map(|(who, job, bond)| Challenge { who, job, bond }),
+        1 => (prop_oneof![3 => Just(6u8), 1 => 0u8..8], pick(), any::<bool>())
+            .prop_map(|(who, job, worker_wins)| ForceVerdict { who, job, worker_wins }),
         1 => (0u8..8, pick()).prop_map(|(who, job)| Expire { who, job }),
     ]
     .boxed()
@@ -350,13 +373,23 @@ fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) ->
             };
             (worker, POST_RESULT.number(), encode(&post))
         }
-        JobStatus::Completed => (requester, DISPUTE.number(), jr),
-        JobStatus::Disputed => {
+        // A challenge with the bond a result of up to 2,500 tokens at 1,500 needs at most
+        // (3 replicas × the payment).
+        JobStatus::Completed if flavor.is_multiple_of(3) => {
+            return Some((
+                alt.map_or(7, usize::from),
+                JOB_REGISTRY,
+                CHALLENGE.number(),
+                jr,
+                12_000,
+            ))
+        }
+        JobStatus::Checking if flavor.is_multiple_of(16) => {
             let r = Resolve {
                 job_id: job.id,
-                worker_wins: flavor.is_multiple_of(2),
+                worker_wins: flavor.is_multiple_of(32),
             };
-            (6, RESOLVE.number(), encode(&r))
+            (6, FORCE_VERDICT.number(), encode(&r))
         }
         _ => return None,
     };
@@ -367,6 +400,109 @@ fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) ->
         input,
         0,
     ))
+}
+
+/// The salt a model replica commits with.
+fn replica_salt(job: JobId, replica: &Identity) -> Hash32 {
+    let mut b = job.0.to_le_bytes().to_vec();
+    b.extend_from_slice(&replica.0);
+    Hash32::of(&b)
+}
+
+/// What a model replica finds for a job: mostly the posted hash, sometimes another one,
+/// sometimes nothing (fixed per job and replica, so its commit and reveal agree).
+pub fn replica_vote(check: &Check, replica: &Identity) -> Vote {
+    let h = replica_salt(check.job.job_id, replica);
+    match h.0[0] % 8 {
+        0 | 1 => Vote::Reproduced {
+            result_hash: Hash32::of(&h.0),
+        },
+        2 => Vote::Unable,
+        3 => Vote::Scored {
+            agreement_bps: u16::from(h.0[1]) * 39,
+        },
+        _ => Vote::Reproduced {
+            result_hash: check.job.result_hash,
+        },
+    }
+}
+
+/// When `a` is a [`MarketAct::Progress`] that picks a job under check (and is not the
+/// resolver's turn, see [`MarketAct::ForceVerdict`]): `Some` of a replica's commit or reveal
+/// ([`check_call`]), or `Some(None)` when no seat has one. `None` for any other action.
+pub fn check_progress(
+    ledger: &Ledger,
+    a: &MarketAct,
+    live: &[Job],
+    bond: Amount,
+) -> Option<Result<Call, LedgerError>> {
+    let MarketAct::Progress {
+        pick, flavor, alt, ..
+    } = *a
+    else {
+        return None;
+    };
+    // Checks get most of the turns: a check needs every replica to commit and reveal in its
+    // windows.
+    let checking: Vec<&Job> = live
+        .iter()
+        .filter(|j| j.status == JobStatus::Checking)
+        .collect();
+    let job = match checking.len() {
+        n if n > 0 && !flavor.is_multiple_of(3) => checking[usize::from(pick) % n],
+        _ => live.get(usize::from(pick) % live.len().max(1))?,
+    };
+    if job.status != JobStatus::Checking || flavor.is_multiple_of(16) || alt.is_some() {
+        return None;
+    }
+    let check: Option<Check> =
+        match ledger.query_fn(GET_CHECK, &crate::verification::JobRef { job_id: job.id }) {
+            Ok(c) => c,
+            Err(e) => return Some(Err(LedgerError::Contract(e))),
+        };
+    check
+        .as_ref()
+        .and_then(|c| check_call(c, flavor, bond))
+        .map(Ok)
+}
+
+/// A replica's next step on a running check: a commit (with the bond, now and then one too
+/// small) or a reveal (now and then with the wrong salt); `None` when no seat has one.
+pub fn check_call(check: &Check, flavor: u8, bond: Amount) -> Option<Call> {
+    let open: Vec<&Seat> = check
+        .current()
+        .filter(|s| matches!(s.state, SeatState::Assigned | SeatState::Committed))
+        .collect();
+    let seat = open.get(usize::from(flavor) % open.len().max(1))?;
+    let who = actor_of(&seat.replica.0);
+    let vote = replica_vote(check, &seat.replica.0);
+    let salt = replica_salt(seat.job_id, &seat.replica.0);
+    Some(match seat.state {
+        SeatState::Assigned => {
+            let c = Commit {
+                job_id: seat.job_id,
+                commitment: commitment(&vote, &salt, &seat.replica.0, seat.job_id),
+            };
+            let amount = if flavor.is_multiple_of(11) {
+                bond.0 - 1
+            } else {
+                bond.0
+            };
+            (who, VERIFICATION, COMMIT.number(), encode(&c), amount)
+        }
+        _ => {
+            let r = Reveal {
+                job_id: seat.job_id,
+                vote,
+                salt: if flavor.is_multiple_of(13) {
+                    Hash32::ZERO
+                } else {
+                    salt
+                },
+            };
+            (who, VERIFICATION, REVEAL.number(), encode(&r), 0)
+        }
+    })
 }
 
 impl MarketModel {
@@ -558,8 +694,14 @@ impl MarketModel {
                 job,
                 reason: r,
             } => (w(who), JOB_REGISTRY, FAIL.number(), gu(job, r), 0),
-            Dispute { who, job } => (w(who), JOB_REGISTRY, DISPUTE.number(), jr(job), 0),
-            Resolve {
+            Challenge { who, job, bond } => (
+                w(who),
+                JOB_REGISTRY,
+                CHALLENGE.number(),
+                jr(job),
+                if bond == 0 { 12_000 } else { i64::from(bond) },
+            ),
+            ForceVerdict {
                 who,
                 job,
                 worker_wins,
@@ -568,7 +710,7 @@ impl MarketModel {
                     job_id: JobId(job_id(job, submitted)),
                     worker_wins,
                 };
-                (w(who), JOB_REGISTRY, RESOLVE.number(), encode(&r), 0)
+                (w(who), JOB_REGISTRY, FORCE_VERDICT.number(), encode(&r), 0)
             }
             Expire { who, job } => (w(who), JOB_REGISTRY, EXPIRE.number(), jr(job), 0),
             Progress {
@@ -590,10 +732,14 @@ impl MarketModel {
         submitted: u64,
         live: &[Job],
     ) -> Result<(), LedgerError> {
-        let Some((who, contract, procedure, input, amount)) = self.call_of(a, submitted, live)
-        else {
+        let Some(call) = self.call_of(a, submitted, live) else {
             return Ok(());
         };
+        self.submit_call(ledger, call)
+    }
+
+    fn submit_call(&self, ledger: &mut Ledger, call: Call) -> Result<(), LedgerError> {
+        let (who, contract, procedure, input, amount) = call;
         let tx = Transaction::call(
             actor(who),
             contract,
@@ -664,6 +810,31 @@ pub fn money_conserved(ledger: &Ledger) -> Result<(), String> {
             return Err(format!("contract {idx} holds {b}"));
         }
     }
+    // The verification contract holds the bonds of its open checks, and a fee pool.
+    let cs: CheckStats = ledger.query_fn(STATS, &()).map_err(|e| e.to_string())?;
+    let held = ledger.balance(&Identity::contract(VERIFICATION)).0;
+    if held < cs.bonds_held.0 {
+        return Err(format!(
+            "verification holds {held}, less than its bonds {}",
+            cs.bonds_held
+        ));
+    }
+    let mut bonds = 0i64;
+    for j in all_jobs(ledger)?.iter().filter(|j| j.checked) {
+        let c: Option<Check> = ledger
+            .query_fn(GET_CHECK, &crate::verification::JobRef { job_id: j.id })
+            .map_err(|e| e.to_string())?;
+        let c = c.ok_or_else(|| format!("checked job {} has no check", j.id))?;
+        if c.phase != CheckPhase::Settled {
+            bonds += c.challenger_bond.0 + c.seats.iter().map(|s| s.bond.0).sum::<i64>();
+        }
+    }
+    if bonds != cs.bonds_held.0 {
+        return Err(format!(
+            "open checks hold bonds of {bonds}, the contract says {}",
+            cs.bonds_held
+        ));
+    }
     let stats: NetworkStats = ledger
         .query_fn(NETWORK_STATS, &())
         .map_err(|e| e.to_string())?;
@@ -703,13 +874,13 @@ pub fn no_job_paid_over_escrow(ledger: &Ledger) -> Result<(), String> {
                 job.id, job.paid, job.escrow
             ));
         }
-        if job.status.is_terminal() && job.paid.0 + job.refunded.0 != job.escrow.0 {
+        if job.status.is_terminal() && job.paid.0 + job.fee.0 + job.refunded.0 != job.escrow.0 {
             return Err(format!(
-                "closed job {} paid {} + refunded {} != {}",
-                job.id, job.paid, job.refunded, job.escrow
+                "closed job {} paid {} + fee {} + refunded {} != {}",
+                job.id, job.paid, job.fee, job.refunded, job.escrow
             ));
         }
-        if !job.status.is_terminal() && (job.paid.0 != 0 || job.refunded.0 != 0) {
+        if !job.status.is_terminal() && (job.paid.0 != 0 || job.refunded.0 != 0 || job.fee.0 != 0) {
             return Err(format!("live job {} already paid or refunded", job.id));
         }
     }
@@ -754,7 +925,7 @@ pub fn jobs_terminal_after_deadline(ledger: &Ledger) -> Result<(), String> {
                     && j.started_at.map(|s| s.plus(j.spec.timeout_ticks)) == Some(d)
             }
             JobStatus::Completed => j.result.is_some() && j.completed_at.is_some_and(|c| c <= d),
-            JobStatus::Disputed => j.result.is_some() && j.worker.is_some(),
+            JobStatus::Checking => j.result.is_some() && j.worker.is_some() && j.checked,
             _ => true,
         };
         if !shape {
@@ -826,19 +997,23 @@ pub fn slashes_only_for_accepted_deadlines(ledger: &Ledger) -> Result<(), String
                     ));
                 }
             }
-            Outcome::DisputeLost => {
+            Outcome::CheckFailed => {
                 let j = job()?;
-                if j.status != JobStatus::Resolved || j.paid != Amount::ZERO {
+                if j.status != JobStatus::Resolved
+                    || j.paid != Amount::ZERO
+                    || j.verdict != Some(VerdictKind::Failed)
+                {
                     return Err(format!(
-                        "job {job_id}: dispute lost (slashed {slashed}) but it is {:?}, paid {}",
-                        j.status, j.paid
+                        "job {job_id}: slashed {slashed} for a failed check but it is {:?}, \
+                         verdict {:?}, paid {}",
+                        j.status, j.verdict, j.paid
                     ));
                 }
             }
             _ if slashed != Amount::ZERO => {
                 return Err(format!(
                     "job {job_id}: {outcome:?} slashed {slashed}; only a missed accepted \
-                     deadline or a lost dispute may"
+                     deadline or a failed check may"
                 ));
             }
             _ => {}
@@ -849,6 +1024,39 @@ pub fn slashes_only_for_accepted_deadlines(ledger: &Ledger) -> Result<(), String
             "tick {last}: the vault slashed {vault_slashed}, the registry's releases say \
              {released_slashed}"
         ));
+    }
+    Ok(())
+}
+
+/// Every checked job ends in exactly one verdict: a checked job has a check; while it is
+/// Checking the check is not settled; once Resolved by a verdict, the check was settled
+/// with that same verdict; a job's payout never leaves escrow before (live jobs are
+/// neither paid nor refunded: [`no_job_paid_over_escrow`]).
+pub fn checks_end_in_one_verdict(ledger: &Ledger) -> Result<(), String> {
+    for j in all_jobs(ledger)? {
+        let c: Option<Check> = ledger
+            .query_fn(GET_CHECK, &crate::verification::JobRef { job_id: j.id })
+            .map_err(|e| e.to_string())?;
+        match (j.checked, c) {
+            (false, None) => {}
+            (false, Some(_)) => return Err(format!("job {} has a check but is not checked", j.id)),
+            (true, None) => return Err(format!("checked job {} has no check", j.id)),
+            (true, Some(c)) => match (j.status, j.verdict) {
+                (JobStatus::Checking, None) if c.phase != CheckPhase::Settled => {}
+                (JobStatus::Resolved | JobStatus::Finalized, Some(v))
+                    if c.verdict == Some(v)
+                        && c.phase == CheckPhase::Settled
+                        && (j.status == JobStatus::Finalized) == v.pays_worker() => {}
+                // The check outlived its timeout: the job was paid unverified.
+                (JobStatus::Finalized, None) => {}
+                (s, v) => {
+                    return Err(format!(
+                        "job {} is {s:?} with verdict {v:?}, its check is {:?} with {:?}",
+                        j.id, c.phase, c.verdict
+                    ))
+                }
+            },
+        }
     }
     Ok(())
 }
@@ -890,6 +1098,13 @@ impl ActionModel for MarketModel {
                     .into_iter()
                     .filter(|j| !j.status.is_terminal())
                     .collect();
+                // A check in progress: mostly a replica's commit or reveal.
+                if let Some(call) =
+                    check_progress(ledger, action, &live, self.config.verification.replica_bond)
+                {
+                    self.submit_call(ledger, call?)?;
+                    return Ok(1);
+                }
                 self.queue(ledger, action, 0, &live)?;
                 Ok(1)
             }
@@ -913,8 +1128,12 @@ impl ActionModel for MarketModel {
                 jobs_terminal_after_deadline,
             ),
             (
-                "no slash but for an accepted deadline missed or a dispute lost",
+                "no slash but for an accepted deadline missed or a failed check",
                 slashes_only_for_accepted_deadlines,
+            ),
+            (
+                "every checked job ends in exactly one verdict",
+                checks_end_in_one_verdict,
             ),
             ("no hook fails", no_hook_failures),
         ]
@@ -946,13 +1165,14 @@ fn fuzz_genesis() -> Ledger {
 pub fn fuzz_contract_calls(data: &[u8]) {
     use comqute_qpi::examples::{FAULTY, NOTARY, SEND_MANY};
     // Selectors 0..5, as the committed seeds use them.
-    const CONTRACTS: [u32; 6] = [
+    const CONTRACTS: [u32; 7] = [
         ESCROW.0,
         WORKER_REGISTRY.0,
         JOB_REGISTRY.0,
         NOTARY.0,
         SEND_MANY.0,
         FAULTY.0,
+        VERIFICATION.0,
     ];
     let mut l = fuzz_genesis();
     let mut rest = data;

@@ -22,8 +22,10 @@
 //! - A property: whatever several requesters do (sizes, timeouts, prices, cancellations,
 //!   EXPIRE calls as challengers, disputes in the window; the null resolver lets disputes
 //!   time out), no honest worker's stake or stake-plus-balance ever goes down, no requester
-//!   ever holds more than it started with (at the end: exactly its start minus what it paid
-//!   for delivered work), nothing is slashed or burned, and money is conserved.
+//!   ever holds more than it started with (at the end: at most its start minus what it paid
+//!   for delivered work and its fee), nothing is slashed, no check fails, and money is
+//!   conserved. The honest workers also serve the replica seats the chain hands them, as the
+//!   daemon does: spot checks and challenges of honest results pass.
 
 mod marketplace_common;
 
@@ -33,11 +35,15 @@ use std::collections::BTreeMap;
 use comqute_ledger::{Ledger, Transaction, TxId};
 use comqute_market::harness as invariants;
 use comqute_market::job_registry::{
-    GiveUp, Job, JobEvent, JobRef, JobResult, JobSpec, JobStatus, PostResult, CANCEL, DECLINE,
-    DISPUTE, EXPIRE, POST_RESULT, START, SUBMIT,
+    GiveUp, Job, JobEvent, JobRef, JobResult, JobSpec, JobStatus, PostResult, CANCEL, CHALLENGE,
+    DECLINE, EXPIRE, POST_RESULT, START, SUBMIT,
+};
+use comqute_market::verification::{
+    commitment, Check, CheckPhase, CheckStats, Commit, JobRef as VJobRef, Reveal, Seat, SeatState,
+    Vote, ASSIGNMENTS, COMMIT, GET_CHECK, REVEAL, STATS,
 };
 use comqute_market::worker_registry::{Heartbeat, SetAvailable, HEARTBEAT, SET_AVAILABLE};
-use comqute_market::{MarketConfig, JOB_REGISTRY, WORKER_REGISTRY};
+use comqute_market::{MarketConfig, JOB_REGISTRY, VERIFICATION, WORKER_REGISTRY};
 use comqute_qpi::contract::encode;
 use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use marketplace_common::*;
@@ -353,7 +359,7 @@ fn fair_config() -> MarketConfig {
     MarketConfig {
         jobs: comqute_market::job_registry::JobConfig {
             challenge_window: 10,
-            dispute_timeout_ticks: 30,
+            check_timeout_ticks: 200,
             max_timeout_ticks: 300,
             ..MarketConfig::default().jobs
         },
@@ -488,6 +494,58 @@ impl Run {
                 format!("post {job_id}"),
             );
         }
+        // Replica duty, as the daemon does it: re-run the job (here: the honest output's
+        // hash, the same for every honest worker), commit with the bond, reveal once reveals
+        // open.
+        let bond = self.m.config.verification.replica_bond;
+        for i in 0..self.workers.len() {
+            let who = self.workers[i].0;
+            let seats: Vec<Seat> = self
+                .m
+                .ledger
+                .query_fn(ASSIGNMENTS, &WorkerId(who))
+                .expect("assignments");
+            for seat in seats {
+                let vote = Vote::Reproduced {
+                    result_hash: Hash32::of(&seat.job_id.0.to_le_bytes()),
+                };
+                let salt = Hash32::of(&[seat.job_id.0.to_le_bytes(), [i as u8; 8]].concat());
+                let what = format!("replica {i} on job {}", seat.job_id);
+                match seat.state {
+                    SeatState::Assigned => {
+                        let c = Commit {
+                            job_id: seat.job_id,
+                            commitment: commitment(&vote, &salt, &who, seat.job_id),
+                        };
+                        let id = self
+                            .queue(who, VERIFICATION, COMMIT.number(), encode(&c), bond.0)
+                            .expect("a commit is admitted");
+                        self.honest_txs.push((id, what));
+                    }
+                    _ => {
+                        let check: Check = self
+                            .m
+                            .ledger
+                            .query_fn(
+                                GET_CHECK,
+                                &VJobRef {
+                                    job_id: seat.job_id,
+                                },
+                            )
+                            .expect("check")
+                            .expect("a seat's check exists");
+                        if check.phase == CheckPhase::Reveal {
+                            let r = Reveal {
+                                job_id: seat.job_id,
+                                vote,
+                                salt,
+                            };
+                            self.honest(who, VERIFICATION, REVEAL.number(), encode(&r), what);
+                        }
+                    }
+                }
+            }
+        }
         for i in 0..self.workers.len() {
             if self.heartbeats[i] <= now {
                 self.heartbeats[i] = now.plus(HEARTBEAT_EVERY);
@@ -572,14 +630,19 @@ impl Run {
                     .filter(|j| j.status == JobStatus::Completed)
                     .collect();
                 if let Some(job_id) = pick(&done, p) {
+                    let job = self.m.job(job_id);
+                    let pay = job.result.map_or(Amount::ZERO, |r| {
+                        comqute_market::payment(r.output_tokens, job.price_per_1k, job.escrow)
+                    });
+                    let bond = self.m.config.verification.challenge_bond(pay);
                     self.queue(
                         id,
                         JOB_REGISTRY,
-                        DISPUTE.number(),
+                        CHALLENGE.number(),
                         encode(&JobRef {
                             job_id: JobId(job_id),
                         }),
-                        0,
+                        bond.0,
                     );
                 }
             }
@@ -587,16 +650,37 @@ impl Run {
     }
 }
 
-/// Every honest worker's (stake, balance + stake, reputation).
+/// Every honest worker's (stake, balance + stake + replica bonds held, reputation).
 fn worker_books(run: &Run) -> Vec<(i64, i64, u16)> {
     run.workers
         .iter()
         .map(|(id, _, _)| {
             let w = run.m.try_worker(id).expect("registered").worker;
             let balance = run.m.ledger.balance(id).0;
-            (w.stake.0, balance + w.stake.0, w.reputation)
+            (
+                w.stake.0,
+                balance + w.stake.0 + bonds_held(&run.m, id),
+                w.reputation,
+            )
         })
         .collect()
+}
+
+/// The replica bonds `who` has in checks not settled yet.
+fn bonds_held(m: &Market, who: &Identity) -> i64 {
+    all_jobs(&m.ledger)
+        .iter()
+        .filter(|j| j.checked)
+        .filter_map(|j| {
+            m.ledger
+                .query_fn(GET_CHECK, &VJobRef { job_id: j.id })
+                .expect("check")
+        })
+        .filter(|c: &Check| c.phase != CheckPhase::Settled)
+        .flat_map(|c| c.seats)
+        .filter(|s| s.replica.0 == *who)
+        .map(|s| s.bond.0)
+        .sum()
 }
 
 fn play_case(case: &Case) -> Result<(), TestCaseError> {
@@ -712,17 +796,19 @@ fn play_case(case: &Case) -> Result<(), TestCaseError> {
         }
         prop_assert!(now < give_up_at, "jobs still live at tick {now}");
     }
-    // Settled: every requester paid exactly for the work delivered to it, nothing more
-    // (refunds in full otherwise, no slash share ever); every worker kept its stake and was
-    // paid for its results; nothing slashed or burned.
+    // Settled: every requester paid at least for the work delivered to it (the price with
+    // its verification fee; a challenge of an honest result also costs its bond), never a
+    // slash share; every worker kept its stake and was paid for its results (and maybe more:
+    // replica rewards, a lost challenge's bond); nothing slashed, nothing burned but a
+    // split's remainders.
     let jobs = all_jobs(&run.m.ledger);
     for r in &run.requesters {
         let paid: i64 = jobs
             .iter()
             .filter(|j| j.requester == *r)
-            .map(|j| j.paid.0)
+            .map(|j| j.paid.0 + j.fee.0)
             .sum();
-        prop_assert_eq!(run.m.ledger.balance(r).0, START_BALANCE - paid);
+        prop_assert!(run.m.ledger.balance(r).0 <= START_BALANCE - paid);
     }
     for (i, (id, _, _)) in run.workers.iter().enumerate() {
         let earned: i64 = jobs
@@ -732,10 +818,7 @@ fn play_case(case: &Case) -> Result<(), TestCaseError> {
             .sum();
         let w = run.m.try_worker(id).expect("registered").worker;
         prop_assert_eq!(w.stake.0, initial[i].0, "worker {}'s stake", i);
-        prop_assert_eq!(
-            stake_of(&run.m, id).0 + run.m.ledger.balance(id).0,
-            initial[i].1 + earned
-        );
+        prop_assert!(stake_of(&run.m, id).0 + run.m.ledger.balance(id).0 >= initial[i].1 + earned);
         prop_assert_eq!(
             (w.jobs_expired, w.jobs_failed, w.total_slashed),
             (0, 0, Amount::ZERO)
@@ -744,7 +827,12 @@ fn play_case(case: &Case) -> Result<(), TestCaseError> {
     let s = run.m.stats();
     prop_assert_eq!(s.jobs.total_slashed, Amount::ZERO);
     prop_assert_eq!(s.jobs.total_escrowed, Amount::ZERO);
-    prop_assert_eq!(run.m.ledger.supply().burned, burned);
+    let checks: CheckStats = run.m.ledger.query_fn(STATS, &()).expect("check stats");
+    prop_assert_eq!(
+        run.m.ledger.supply().burned,
+        burned + i128::from(checks.burned.0)
+    );
+    prop_assert_eq!(checks.failed, 0);
     check_money(&run.m.ledger).map_err(TestCaseError::fail)?;
     Ok(())
 }

@@ -29,7 +29,9 @@ use comqute_market::{MarketConfig, ESCROW, JOB_REGISTRY, WORKER_REGISTRY};
 use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use marketplace_common::*;
 
-const CAST: &[&str] = &["alice", "bob", "walt", "wendy", "rex", "mallory"];
+const CAST: &[&str] = &[
+    "alice", "bob", "walt", "wendy", "rex", "mallory", "rita", "ravi",
+];
 
 /// A llama job spec with a distinct sampling seed, so identical submissions in one tick are
 /// distinct transactions (there are no nonces).
@@ -691,112 +693,6 @@ fn completed_job(m: &mut Market, tokens: u32) -> u64 {
 }
 
 #[test]
-fn dispute_won_by_the_worker_pays_it() {
-    let mut m = market();
-    let (alice, walt, rex) = (key("alice"), key("walt"), key("rex"));
-    let id = completed_job(&mut m, 800);
-    assert_rejected(&m.dispute(&walt, id), "NotRequester");
-    let r = m.dispute(&alice, id);
-    assert_executed(&r);
-    let job = m.job(id);
-    assert_eq!(job.status, JobStatus::Disputed);
-    assert_eq!(
-        job.deadline,
-        Some(r.tick.plus(m.config.jobs.dispute_timeout_ticks))
-    );
-    // Disputed jobs are not finalized when the window would have ended.
-    m.advance(m.config.jobs.challenge_window + 2);
-    assert_eq!(m.job(id).status, JobStatus::Disputed);
-    let walt_before = m.balance(&walt);
-    assert_rejected(&m.resolve(&alice, id, false), "NotResolver");
-    assert_executed(&m.resolve(&rex, id, true));
-    let job = m.job(id);
-    assert_eq!(
-        (job.status, job.paid, job.refunded),
-        (JobStatus::Resolved, Amount(800), Amount(2_200))
-    );
-    assert_eq!(m.balance(&walt), walt_before + 800);
-    let w = m.worker(&walt).worker;
-    assert_eq!(
-        (w.reputation, w.settling_jobs, w.stake),
-        (5_100, 0, Amount(10_000))
-    );
-    assert_rejected(&m.resolve(&rex, id, false), "WrongStatus");
-    m.assert_money();
-}
-
-#[test]
-fn dispute_won_by_the_requester_refunds_and_slashes() {
-    let mut m = market();
-    let (alice, walt, rex) = (key("alice"), key("walt"), key("rex"));
-    let id = completed_job(&mut m, 800);
-    assert_executed(&m.dispute(&alice, id));
-    let alice_before = m.balance(&alice);
-    let burned_before = m.ledger.supply().burned;
-    let r = m.resolve(&rex, id, false);
-    assert_executed(&r);
-    let job = m.job(id);
-    assert_eq!(
-        (job.status, job.paid, job.refunded, job.slashed),
-        (
-            JobStatus::Resolved,
-            Amount::ZERO,
-            Amount(3_000),
-            Amount(5_000)
-        )
-    );
-    // Refund 3,000 plus the requester's and the challenger's shares (the disputing requester
-    // is the challenger): 2,500 + 1,000; 1,500 burned.
-    assert_eq!(m.balance(&alice), alice_before + 3_000 + 3_500);
-    assert_eq!(m.ledger.supply().burned - burned_before, 1_500);
-    let w = m.worker(&walt).worker;
-    assert_eq!(
-        (w.reputation, w.stake, w.disputes_lost, w.settling_jobs),
-        (3_000, Amount(5_000), 1, 0)
-    );
-    assert!(r.events.iter().any(|e| e.contract == WORKER_REGISTRY
-        && matches!(
-            WorkerEvent::try_from_slice(&e.data),
-            Ok(WorkerEvent::Released {
-                outcome: Outcome::DisputeLost,
-                slashed: Amount(5_000),
-                ..
-            })
-        )));
-    m.assert_money();
-}
-
-#[test]
-fn an_unresolved_dispute_times_out_and_the_result_stands() {
-    let mut m = market();
-    let (alice, walt) = (key("alice"), key("walt"));
-    let id = completed_job(&mut m, 500);
-    assert_executed(&m.dispute(&alice, id));
-    m.advance(m.config.jobs.dispute_timeout_ticks + 1);
-    let job = m.job(id);
-    assert_eq!((job.status, job.paid), (JobStatus::Resolved, Amount(500)));
-    assert_eq!(m.worker(&walt).worker.reputation, 5_000);
-    assert!(job_events(m.ledger.events()).iter().any(|e| matches!(
-        e,
-        JobEvent::Resolved {
-            by_timeout: true,
-            ..
-        }
-    )));
-    m.assert_money();
-}
-
-#[test]
-fn a_dispute_after_the_window_is_refused() {
-    let mut m = market();
-    let alice = key("alice");
-    let id = completed_job(&mut m, 500);
-    m.advance(m.config.jobs.challenge_window + 1);
-    assert_eq!(m.job(id).status, JobStatus::Finalized);
-    assert_rejected(&m.dispute(&alice, id), "WrongStatus");
-}
-
-#[test]
 fn double_result_and_result_before_start_are_refused() {
     let mut m = market();
     let walt = key("walt");
@@ -891,7 +787,7 @@ fn unknown_jobs_are_refused_everywhere() {
         (&walt, comqute_market::job_registry::CLAIM),
         (&walt, comqute_market::job_registry::START),
         (&alice, comqute_market::job_registry::CANCEL),
-        (&alice, comqute_market::job_registry::DISPUTE),
+        (&alice, comqute_market::job_registry::CHALLENGE),
         (&alice, comqute_market::job_registry::EXPIRE),
     ] {
         assert_rejected(&m.job_call(who, p.number(), 77), "UnknownJob");
@@ -921,7 +817,12 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         jobs: comqute_market::job_registry::JobConfig {
             challenge_window: 500,
             accept_ticks: 500,
+            check_timeout_ticks: 2_080,
             ..config(key("rex").identity()).jobs
+        },
+        verification: comqute_market::verification::VerifyConfig {
+            commit_ticks: 500,
+            ..config(key("rex").identity()).verification
         },
         ..config(key("rex").identity())
     };
@@ -929,6 +830,9 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let (alice, walt, wendy, mallory) = (key("alice"), key("walt"), key("wendy"), key("mallory"));
     m.register(&walt, 10_000, caps(&[LLAMA], 1_000, 2));
     m.register(&wendy, 10_000, caps(&[LLAMA], 1_000, 2));
+    // Two more workers, so a challenge has replicas and its check stays open.
+    m.register(&key("rita"), 10_000, caps(&[LLAMA], 1_000, 2));
+    m.register(&key("ravi"), 10_000, caps(&[LLAMA], 1_000, 2));
     let open = m.submit(&alice, &spec(llama(), 1_000, 3_000, 500), 3_000);
     let held = m.submit(&alice, &spec(llama(), 1_000, 3_000, 500), 3_000);
     assert_executed(&m.claim(&walt, held));
@@ -976,9 +880,13 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     let r = m.cancel(&mallory, open);
     refused(&mut m, r, "NotRequester");
     let r = m.dispute(&walt, done);
-    refused(&mut m, r, "NotRequester");
-    let r = m.dispute(&mallory, done);
-    refused(&mut m, r, "NotRequester");
+    refused(&mut m, r, "OwnResult");
+    let r = m.job_call(
+        &mallory,
+        comqute_market::job_registry::CHALLENGE.number(),
+        done,
+    );
+    refused(&mut m, r, "BondTooSmall");
     let r = m.resolve(&alice, disputed, false);
     refused(&mut m, r, "NotResolver");
     let r = m.resolve(&wendy, disputed, true);
@@ -1019,6 +927,8 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
             job_id: JobId(open),
             worker: WorkerId(mallory.identity()),
             amount: Amount(3_000),
+            fee: Amount::ZERO,
+            fee_to: None,
         },
         0,
     );
@@ -1052,6 +962,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
             amount: Amount(10_000),
             requester: mallory.identity(),
             challenger: None,
+            recipient: Some(mallory.identity()),
         },
         0,
     );
@@ -1084,6 +995,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
         requester: alice.identity(),
         challenger: None,
         earned: Amount::ZERO,
+        slash_to: None,
     };
     let r = m.send(&mallory, WORKER_REGISTRY, RELEASE.number(), &release, 0);
     refused(&mut m, r, "NotAuthorized");
@@ -1123,7 +1035,7 @@ fn wrong_callers_are_refused_on_every_procedure_and_change_nothing() {
     assert_eq!(m.job(open).status, JobStatus::Open);
     assert_eq!(m.job(held).status, JobStatus::Assigned);
     assert_eq!(m.job(done).status, JobStatus::Completed);
-    assert_eq!(m.job(disputed).status, JobStatus::Disputed);
+    assert_eq!(m.job(disputed).status, JobStatus::Checking);
 }
 
 #[test]

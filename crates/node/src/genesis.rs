@@ -62,10 +62,16 @@ pub enum GenesisError {
 /// the recorded value holds).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MarketOverrides {
-    /// The identity that resolves disputes.
+    /// A devnet's resolver (forces check verdicts when `forced_verdicts`).
     pub resolver: Option<Identity>,
-    /// Ticks after a result during which the requester may dispute.
+    /// Whether the resolver may force verdicts (a `--devnet` node).
+    pub forced_verdicts: Option<bool>,
+    /// Ticks after a result during which anyone may challenge it.
     pub challenge_window: Option<u32>,
+    /// Ticks a replica has to commit.
+    pub commit_ticks: Option<u32>,
+    /// Ticks a replica has to reveal.
+    pub reveal_ticks: Option<u32>,
     /// Ticks without a heartbeat after which a worker is offline.
     pub heartbeat_window: Option<u32>,
     /// Ticks between unbonding and withdrawal.
@@ -92,9 +98,15 @@ impl MarketOverrides {
             },
             jobs: comqute_market::job_registry::JobConfig {
                 resolver: self.resolver.unwrap_or(base.jobs.resolver),
+                forced_verdicts: self.forced_verdicts.unwrap_or(base.jobs.forced_verdicts),
                 challenge_window: self.challenge_window.unwrap_or(base.jobs.challenge_window),
                 accept_ticks: self.accept_ticks.unwrap_or(base.jobs.accept_ticks),
                 ..base.jobs
+            },
+            verification: comqute_market::verification::VerifyConfig {
+                commit_ticks: self.commit_ticks.unwrap_or(base.verification.commit_ticks),
+                reveal_ticks: self.reveal_ticks.unwrap_or(base.verification.reveal_ticks),
+                ..base.verification
             },
             ..base
         };

@@ -243,6 +243,11 @@ impl ContractEvent {
     pub fn escrow(&self) -> Option<EscrowEvent> {
         self.decode(comqute_market::escrow::INDEX)
     }
+
+    /// The verification contract's event, if it is one.
+    pub fn check(&self) -> Option<comqute_market::verification::CheckEvent> {
+        self.decode(comqute_market::verification::INDEX)
+    }
 }
 
 /// What a job's token stream delivers.
@@ -387,6 +392,11 @@ impl Client {
     /// The job registry's typed client.
     pub fn jobs(&self) -> JobClient {
         JobClient::new(self.clone())
+    }
+
+    /// The verification contract's typed client.
+    pub fn verification(&self) -> crate::market::VerificationClient {
+        crate::market::VerificationClient::new(self.clone())
     }
 
     // --- reading ----------------------------------------------------------------------------

@@ -99,8 +99,14 @@ impl JobHandle {
         self.client.jobs().cancel(key, self.id).await
     }
 
-    /// Disputes the result (the requester, within the challenge window).
-    pub async fn dispute(&self, key: &Keypair) -> Result<TxReceipt, SdkError> {
-        self.client.jobs().dispute(key, self.id).await
+    /// Challenges the result (anyone but its worker, within the challenge window), posting
+    /// the bond the verification contract asks for.
+    pub async fn challenge(&self, key: &Keypair) -> Result<TxReceipt, SdkError> {
+        self.client.jobs().challenge(key, self.id).await
+    }
+
+    /// The job's check, if its result was checked.
+    pub async fn check(&self) -> Result<Option<comqute_market::verification::Check>, SdkError> {
+        self.client.verification().check(self.id).await
     }
 }

@@ -58,7 +58,8 @@
 //! // The requester waits out the challenge window and checks the result against the chain.
 //! let done = job.wait_final(Duration::from_secs(10)).await?;
 //! assert_eq!(done.status.name(), "Finalized");
-//! assert_eq!(done.paid, Amount(100), "50 tokens at 2,000 per 1k");
+//! // 50 tokens at 2,000 per 1k: 100, of which the 10% verification fee.
+//! assert_eq!((done.paid, done.fee), (Amount(90), Amount(10)));
 //! assert_eq!(job.result().await?, b"Rayleigh scattering.");
 //! assert_eq!(client.tokens(job.id()).await?.text, "Rayleigh scattering.");
 //! # Ok(()) }
@@ -102,6 +103,6 @@ pub use job::JobHandle;
 pub use keys::new_seed;
 pub use market::{
     EscrowClient, JobClient, JobFilter, JobRequest, ModelMarket, RequestError, TokenWriter,
-    WorkerClient,
+    VerificationClient, WorkerClient,
 };
 pub use remote::Remote;

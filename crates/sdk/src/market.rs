@@ -1,4 +1,4 @@
-//! Typed clients of the three marketplace contracts: every procedure (signed, submitted,
+//! Typed clients of the four marketplace contracts: every procedure (signed, submitted,
 //! waited for, its output decoded) and every function.
 //!
 //! Procedures return the [`TxReceipt`] of an executed transaction, or
@@ -16,6 +16,7 @@ use comqute_market::job_registry::{
     self as jr, EscrowQuote, Job, JobPage, JobRef, JobResult, JobSpec, JobStatus, JobsByRequester,
     JobsByStatus, JobsByWorker, NetworkStats, PostResult, Resolve, Sampling,
 };
+use comqute_market::verification::{self as vf, Check, CheckRecord, CheckStats, Seat, Vote};
 use comqute_market::worker_registry::{
     self as wr, Assign, Capabilities, FindWorker, Heartbeat, ModelPage, ModelsQuery, Release,
     SetAvailable, WorkerInfo, WorkerPage, WorkerQuery, WorkerStats, WorkersByModel,
@@ -740,18 +741,41 @@ impl JobClient {
             .await
     }
 
-    /// Procedure 7: the requester disputes a result within the challenge window.
-    pub async fn dispute(
+    /// Procedure 7: anyone but its worker challenges a completed result within the challenge
+    /// window, posting the bond the verification contract asks for a job of this payment
+    /// (its `challenge_bond`). The result is then checked by replicas: a failed check refunds
+    /// the requester, slashes the worker and pays the challenger a share; a passed one costs
+    /// the bond.
+    pub async fn challenge(
         &self,
         key: &Keypair,
         job_id: impl Into<JobId>,
     ) -> Result<TxReceipt, SdkError> {
         let job_id: JobId = job_id.into();
-        self.job_ref(key, jr::DISPUTE, job_id).await
+        let bond = self.challenge_bond(job_id).await?;
+        self.client
+            .call_proc(key, jr::CHALLENGE, &JobRef { job_id }, bond)
+            .await
     }
 
-    /// Procedure 8: the resolver settles a dispute.
-    pub async fn resolve(
+    /// The bond a challenge of this job needs now (from its posted result's payment).
+    pub async fn challenge_bond(&self, job_id: impl Into<JobId>) -> Result<Amount, SdkError> {
+        let job_id: JobId = job_id.into();
+        let job = self
+            .get(job_id)
+            .await?
+            .ok_or_else(|| SdkError::NotFound(format!("job {job_id}")))?;
+        let pay = job.result.map_or(Amount::ZERO, |r| {
+            comqute_market::payment(r.output_tokens, job.price_per_1k, job.escrow)
+        });
+        self.client
+            .query_fn(comqute_market::verification::CHALLENGE_BOND, &pay)
+            .await
+    }
+
+    /// Procedure 8: a devnet's resolver forces the verdict of a running check (refused on a
+    /// normal node, where only replicas decide).
+    pub async fn force_verdict(
         &self,
         key: &Keypair,
         job_id: impl Into<JobId>,
@@ -761,7 +785,7 @@ impl JobClient {
         self.client
             .call_proc(
                 key,
-                jr::RESOLVE,
+                jr::FORCE_VERDICT,
                 &Resolve {
                     job_id,
                     worker_wins,
@@ -991,5 +1015,110 @@ impl TokenWriter {
         self.seq = r.next;
         self.done = r.done;
         Ok(())
+    }
+}
+
+/// The verification contract (contract 5): checks, replicas' seats and records.
+#[derive(Clone, Debug)]
+pub struct VerificationClient {
+    client: Client,
+}
+
+impl VerificationClient {
+    pub(crate) fn new(client: Client) -> Self {
+        VerificationClient { client }
+    }
+
+    /// Function 1: a job's check (`None`: its result was never checked).
+    pub async fn check(&self, job_id: impl Into<JobId>) -> Result<Option<Check>, SdkError> {
+        let job_id: JobId = job_id.into();
+        self.client
+            .query_fn(vf::GET_CHECK, &vf::JobRef { job_id })
+            .await
+    }
+
+    /// Function 2: a worker's record, as checked worker and as replica.
+    pub async fn record(&self, worker: &Identity) -> Result<CheckRecord, SdkError> {
+        self.client
+            .query_fn(vf::WORKER_CHECKS, &WorkerId(*worker))
+            .await
+    }
+
+    /// Function 3: the seats `worker` holds and has still to commit or reveal.
+    pub async fn assignments(&self, worker: &Identity) -> Result<Vec<Seat>, SdkError> {
+        self.client
+            .query_fn(vf::ASSIGNMENTS, &WorkerId(*worker))
+            .await
+    }
+
+    /// Function 4: the spot-check rate (ppm) for a job of this payment and stake at risk
+    /// done by `worker`.
+    pub async fn rate(
+        &self,
+        worker: &Identity,
+        payment: Amount,
+        stake_at_risk: Amount,
+    ) -> Result<u32, SdkError> {
+        self.client
+            .query_fn(
+                vf::RATE,
+                &vf::RateQuery {
+                    worker: WorkerId(*worker),
+                    payment,
+                    stake_at_risk,
+                },
+            )
+            .await
+    }
+
+    /// Function 5: counts and money totals.
+    pub async fn stats(&self) -> Result<CheckStats, SdkError> {
+        self.client.query_fn(vf::STATS, &()).await
+    }
+
+    /// Function 8: the genesis settings (the replica bond, the windows, the thresholds).
+    pub async fn settings(&self) -> Result<comqute_market::verification::VerifyConfig, SdkError> {
+        self.client.query_fn(vf::SETTINGS, &()).await
+    }
+
+    /// Function 6: the bond a challenge of a job paying `payment` needs.
+    pub async fn challenge_bond(&self, payment: Amount) -> Result<Amount, SdkError> {
+        self.client.query_fn(vf::CHALLENGE_BOND, &payment).await
+    }
+
+    /// Procedure 2: a replica commits to `vote` (hashed with `salt`, its identity and the
+    /// job: [`vf::commitment`]), posting `bond`.
+    pub async fn commit(
+        &self,
+        key: &Keypair,
+        job_id: impl Into<JobId>,
+        vote: &Vote,
+        salt: &Hash32,
+        bond: Amount,
+    ) -> Result<TxReceipt, SdkError> {
+        let job_id: JobId = job_id.into();
+        let commitment = vf::commitment(vote, salt, &key.identity(), job_id);
+        self.client
+            .call_proc(key, vf::COMMIT, &vf::Commit { job_id, commitment }, bond)
+            .await
+    }
+
+    /// Procedure 3: a replica reveals the vote it committed to.
+    pub async fn reveal(
+        &self,
+        key: &Keypair,
+        job_id: impl Into<JobId>,
+        vote: Vote,
+        salt: Hash32,
+    ) -> Result<TxReceipt, SdkError> {
+        let job_id: JobId = job_id.into();
+        self.client
+            .call_proc(
+                key,
+                vf::REVEAL,
+                &vf::Reveal { job_id, vote, salt },
+                Amount::ZERO,
+            )
+            .await
     }
 }

@@ -13,6 +13,7 @@ use comqute_market::escrow::{EscrowState, EscrowTotals, JobEscrow};
 use comqute_market::job_registry::{
     Job, JobCounters, JobResult, JobSpec, JobStatus, NetworkStats, Sampling,
 };
+use comqute_market::verification::VerdictKind;
 use comqute_market::worker_registry::{
     Capabilities, Worker, WorkerInfo, WorkerStats, WorkerStatus,
 };
@@ -105,6 +106,9 @@ pub struct JobView {
     /// Paid to the worker.
     #[serde(with = "amount")]
     pub paid: Amount,
+    /// Of the payment, the verification fee (paid to the verification contract's pool).
+    #[serde(with = "amount")]
+    pub fee: Amount,
     /// Refunded to the requester.
     #[serde(with = "amount")]
     pub refunded: Amount,
@@ -113,6 +117,10 @@ pub struct JobView {
     pub slashed: Amount,
     /// The tick it became terminal.
     pub closed_at: Option<Tick>,
+    /// Whether its result was checked (the chain's draw or a challenge).
+    pub checked: bool,
+    /// The check's verdict (`Passed`, `Failed`, `NoMajority`, `Unverifiable`), once reached.
+    pub verdict: Option<VerdictKind>,
     /// `result.resultHash`, present once a result is posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_hash: Option<Hash32>,
@@ -229,9 +237,12 @@ impl From<&Job> for JobView {
             excluded: j.excluded.iter().map(|w| w.0).collect(),
             reason: j.reason.clone(),
             paid: j.paid,
+            fee: j.fee,
             refunded: j.refunded,
             slashed: j.slashed,
             closed_at: j.closed_at,
+            checked: j.checked,
+            verdict: j.verdict,
             result_hash: j.result.map(|r| r.result_hash),
             output_tokens: j.result.map(|r| r.output_tokens),
             runtime: j.result.map(|r| r.runtime),
@@ -276,6 +287,9 @@ pub struct JobEscrowView {
     /// Paid to the worker.
     #[serde(with = "amount")]
     pub paid: Amount,
+    /// Paid as the verification fee.
+    #[serde(with = "amount")]
+    pub fee: Amount,
     /// The worker paid, if any.
     pub worker: Option<Identity>,
     /// Refunded to the requester.
@@ -293,6 +307,7 @@ impl From<&JobEscrow> for JobEscrowView {
             requester: e.requester,
             locked: e.locked,
             paid: e.paid,
+            fee: e.fee,
             worker: e.worker.map(|w| w.0),
             refunded: e.refunded,
             state: e.state,
@@ -368,7 +383,7 @@ pub struct WorkerView {
     pub jobs_expired: u64,
     /// Disputes lost.
     #[serde(with = "dec")]
-    pub disputes_lost: u64,
+    pub checks_failed: u64,
     /// Assignments declined or left unanswered.
     #[serde(with = "dec")]
     pub jobs_declined: u64,
@@ -447,7 +462,7 @@ impl From<&Worker> for WorkerView {
             jobs_completed: w.jobs_completed,
             jobs_failed: w.jobs_failed,
             jobs_expired: w.jobs_expired,
-            disputes_lost: w.disputes_lost,
+            checks_failed: w.checks_failed,
             jobs_declined: w.jobs_declined,
             total_slashed: w.total_slashed,
             total_earned: w.total_earned,
@@ -520,6 +535,9 @@ pub struct JobCountersView {
     /// Ever slashed from workers over jobs.
     #[serde(with = "amount")]
     pub total_slashed: Amount,
+    /// Ever paid as verification fees.
+    #[serde(with = "amount")]
+    pub total_fees: Amount,
 }
 
 impl JobCountersView {
@@ -551,6 +569,9 @@ pub struct EscrowTotalsView {
     /// Ever refunded to requesters.
     #[serde(with = "amount")]
     pub total_refunded: Amount,
+    /// Ever paid as verification fees.
+    #[serde(with = "amount")]
+    pub total_fees: Amount,
     /// Ever slashed.
     #[serde(with = "amount")]
     pub total_slashed: Amount,
@@ -563,6 +584,9 @@ pub struct EscrowTotalsView {
     /// Of that, burned.
     #[serde(with = "amount")]
     pub slashed_burned: Amount,
+    /// Of that, forwarded whole for the verification contract's split.
+    #[serde(with = "amount")]
+    pub slashed_forwarded: Amount,
     /// Stakes ever returned.
     #[serde(with = "amount")]
     pub stakes_returned: Amount,
@@ -604,6 +628,7 @@ impl From<&JobCounters> for JobCountersView {
             total_paid: c.total_paid,
             total_refunded: c.total_refunded,
             total_slashed: c.total_slashed,
+            total_fees: c.total_fees,
         }
     }
 }
@@ -617,10 +642,12 @@ impl From<&EscrowTotals> for EscrowTotalsView {
             total_locked: t.total_locked,
             total_paid: t.total_paid,
             total_refunded: t.total_refunded,
+            total_fees: t.total_fees,
             total_slashed: t.total_slashed,
             slashed_to_requesters: t.slashed_to_requesters,
             slashed_to_challengers: t.slashed_to_challengers,
             slashed_burned: t.slashed_burned,
+            slashed_forwarded: t.slashed_forwarded,
             stakes_returned: t.stakes_returned,
         }
     }
@@ -777,9 +804,12 @@ mod tests {
             excluded: vec![WorkerId(Identity([3; 32]))],
             reason: Some("slow".into()),
             paid: Amount(1),
+            fee: Amount(4),
             refunded: Amount(2),
             slashed: Amount(3),
             closed_at: None,
+            checked: true,
+            verdict: Some(VerdictKind::Passed),
         }
     }
 
@@ -807,7 +837,7 @@ mod tests {
                 jobs_completed: 4,
                 jobs_failed: 5,
                 jobs_expired: 6,
-                disputes_lost: 7,
+                checks_failed: 7,
                 jobs_declined: 8,
                 total_slashed: Amount(9),
                 total_earned: Amount(10),
@@ -921,6 +951,7 @@ mod tests {
             requester: Identity([1; 32]),
             locked: Amount(200),
             paid: Amount(100),
+            fee: Amount(0),
             worker: None,
             refunded: Amount(100),
             state: EscrowState::Released,

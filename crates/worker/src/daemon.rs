@@ -825,15 +825,20 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
                     }) if w == sh.me => {
                         warn!(job = %job_id, %slashed, "SLASHED {slashed} of stake: {reason}");
                     }
-                    Some(JobEvent::Resolved {
+                    Some(JobEvent::Verified {
                         job_id,
-                        worker_wins: false,
                         slashed,
+                        forced,
                         ..
                     }) if slashed > Amount::ZERO => {
                         if let Ok(Some(j)) = sh.client.jobs().get(job_id.0).await {
                             if j.worker == Some(WorkerId(sh.me)) {
-                                warn!(job = %job_id, %slashed, "SLASHED {slashed} of stake: the dispute was resolved against this worker");
+                                let how = if forced {
+                                    "a forced verdict"
+                                } else {
+                                    "its replicas"
+                                };
+                                warn!(job = %job_id, %slashed, "SLASHED {slashed} of stake: the result failed its check ({how})");
                             }
                         }
                     }

@@ -296,11 +296,11 @@ async fn run_market(a: &DemoArgs, url: &str) -> Result<()> {
             r.output_tokens, r.result_hash, r.runtime
         );
         println!(
-            "  paid {} to walt, refunded {} of the escrow",
-            job.paid, job.refunded
+            "  paid {} to walt and {} as the verification fee, refunded {} of the escrow",
+            job.paid, job.fee, job.refunded
         );
         paid_total += job.paid.0;
-        paid_by[who] += job.paid.0;
+        paid_by[who] += job.paid.0 + job.fee.0;
     }
 
     let _ = stop_tx.send(Stop::Drain);
@@ -326,7 +326,7 @@ async fn run_market(a: &DemoArgs, url: &str) -> Result<()> {
     );
     ensure!(
         after[1].0 == before[1].0 - paid_by[0] && after[2].0 == before[2].0 - paid_by[1],
-        "a requester's balance is off"
+        "a requester's balance is off (it pays the worker and the verification fee)"
     );
     if picked.stand_in {
         println!("(the output above came from the STAND-IN, not a language model)");

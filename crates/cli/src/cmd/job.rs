@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use comqute_sdk::contracts::job_registry::{Job, JobStatus, Sampling};
+use comqute_sdk::contracts::verification::Check;
 use comqute_sdk::contracts::MAX_TEMPERATURE_MILLI;
 use comqute_sdk::{wire, Client, JobFilter, JobHandle, JobRequest, TokenEvent};
 use serde_json::{json, Value};
@@ -124,11 +125,22 @@ pub enum JobCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Disputes a job's result within the challenge window (its requester only).
-    Dispute {
+    /// Challenges a job's result within the challenge window (anyone but its worker),
+    /// posting the bond the chain asks for; replicas then check it (`job verify`).
+    #[command(alias = "dispute")]
+    Challenge {
         /// The job id.
         id: String,
         /// Print the job as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows a job's check: its replicas, their votes, and the verdict (pending, passed,
+    /// failed, no-majority, unverifiable; not-checked when the chain never checked it).
+    Verify {
+        /// The job id.
+        id: String,
+        /// Print `{"jobId", "verdict", "phase", "seats": [...], ...}`.
         #[arg(long)]
         json: bool,
     },
@@ -203,6 +215,87 @@ fn why_not_finalized(job: &Job) -> String {
     }
 }
 
+/// The verdict word of a job's check, as `job verify` prints it.
+fn verdict_word(job: &Job, check: Option<&Check>) -> &'static str {
+    match check {
+        None => "not-checked",
+        Some(c) => match c.verdict {
+            Some(v) => v.name(),
+            // The job settled by its check timeout while replicas still worked.
+            None if job.status.is_terminal() => "timed-out",
+            None => "pending",
+        },
+    }
+}
+
+fn show_check(job: &Job, check: Option<&Check>, json: bool) -> Result<()> {
+    let verdict = verdict_word(job, check);
+    if json {
+        // The check's record (its own `verdict` is the contract's, null while pending),
+        // then the word a script reads.
+        let mut v = match check {
+            Some(c) => serde_json::to_value(c)?,
+            None => json!({}),
+        };
+        v["jobId"] = json!(job.id.to_string());
+        v["jobStatus"] = json!(job.status.name());
+        v["verdict"] = json!(verdict);
+        if check.is_none() && job.status == JobStatus::Completed {
+            v["challengeEnds"] = json!(job.deadline.map(|d| d.0));
+        }
+        print_json(&v);
+        return Ok(());
+    }
+    println!("job {}: {} — verdict: {verdict}", job.id, job.status.name());
+    let Some(c) = check else {
+        match (job.status, job.deadline) {
+            (JobStatus::Completed, Some(d)) => println!(
+                "  the chain's draw did not check it; anyone may challenge it until tick {d} (`comqute job challenge {}`)",
+                job.id
+            ),
+            _ => println!("  its result was never checked"),
+        }
+        return Ok(());
+    };
+    let why = match c.job.challenger {
+        Some(ch) => format!(
+            "challenged by {ch} with a bond of {} units",
+            c.challenger_bond
+        ),
+        None => format!(
+            "spot check drawn by the chain at {:.2}%",
+            f64::from(c.rate_ppm) / 10_000.0
+        ),
+    };
+    println!(
+        "  {why}; opened at tick {}, round {} of {} seats, phase {:?}",
+        c.opened_at, c.round, c.seats_wanted, c.phase
+    );
+    for s in &c.seats {
+        let vote = match (s.vote, s.passes) {
+            (Some(v), Some(true)) => format!("{v:?}: pass"),
+            (Some(v), Some(false)) => format!("{v:?}: FAIL"),
+            (Some(v), None) => format!("{v:?}: abstains"),
+            (None, _) => String::new(),
+        };
+        println!(
+            "  round {} {} {:?}{} {}",
+            s.round,
+            s.replica,
+            s.state,
+            if s.replacement { " (replacement)" } else { "" },
+            vote
+        );
+    }
+    if let Some(st) = &c.settlement {
+        println!(
+            "  settled: rewards {} · slash to replicas {} · challenger {} · requester {} · burned {} · bonds forfeited {}",
+            st.rewards, st.to_replicas, st.to_challenger, st.to_requester, st.burned, st.bonds_forfeited
+        );
+    }
+    Ok(())
+}
+
 async fn show(client: &Client, job: &Job, json: bool) -> Result<()> {
     if json {
         print_json(&serde_json::to_value(job_view(client, job).await)?);
@@ -227,7 +320,7 @@ async fn show(client: &Client, job: &Job, json: bool) -> Result<()> {
             JobStatus::Assigned => "the worker must start or decline by",
             JobStatus::Running => "delivery deadline",
             JobStatus::Completed => "challenge window ends",
-            JobStatus::Disputed => "dispute times out",
+            JobStatus::Checking => "the check times out (replicas decide before)",
             _ => "next deadline",
         };
         println!("  {what}: tick {d}");
@@ -565,15 +658,31 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
                     .with_context(|| format!("cancelling job {id}"))?;
                 show(&client, &client.jobs().job(id).await?, json).await?;
             }
-            JobCommand::Dispute { id, json } => {
+            JobCommand::Challenge { id, json } => {
                 let id = job_id(&id)?;
                 let key = g.keypair()?;
+                let bond = client
+                    .jobs()
+                    .challenge_bond(id)
+                    .await
+                    .with_context(|| format!("the bond to challenge job {id}"))?;
                 client
                     .jobs()
-                    .dispute(&key, id)
+                    .challenge(&key, id)
                     .await
-                    .with_context(|| format!("disputing job {id}"))?;
+                    .with_context(|| format!("challenging job {id} (bond {bond} units)"))?;
+                if !json {
+                    println!(
+                        "challenged job {id} with a bond of {bond} units; follow it with `comqute job verify {id}`"
+                    );
+                }
                 show(&client, &client.jobs().job(id).await?, json).await?;
+            }
+            JobCommand::Verify { id, json } => {
+                let id = job_id(&id)?;
+                let job = client.jobs().job(id).await?;
+                let check = client.verification().check(id).await?;
+                show_check(&job, check.as_ref(), json)?;
             }
             JobCommand::Tokens { id, json } => {
                 let id = job_id(&id)?;

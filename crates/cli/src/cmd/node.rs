@@ -25,7 +25,8 @@ pub struct NodeArgs {
     /// Ticks per epoch.
     #[arg(long, default_value_t = 1000)]
     epoch_ticks: u32,
-    /// Turn on devnet powers (faucet, warp). Never on a shared node.
+    /// Turn on devnet powers (faucet, warp, and forced verdicts by `--resolver`). Never on
+    /// a shared node.
     #[arg(long)]
     devnet: bool,
     /// Marketplace genesis settings. A node restarted on a data directory must be given the
@@ -37,12 +38,19 @@ pub struct NodeArgs {
 /// The marketplace settings a node can be started with (the rest keep their defaults).
 #[derive(Args)]
 pub struct MarketArgs {
-    /// The identity that resolves disputes (default: none; disputes end by timeout).
+    /// A devnet's resolver: with `--devnet`, it may force the verdict of a running check
+    /// (marked as forced). On a normal node replicas alone decide.
     #[arg(long, value_name = "IDENTITY")]
     resolver: Option<String>,
-    /// Ticks after a result during which the requester may dispute.
+    /// Ticks after a result during which anyone may challenge it.
     #[arg(long, value_name = "TICKS")]
     challenge_window: Option<u32>,
+    /// Ticks a replica has to commit its vote on a check (default 30).
+    #[arg(long, value_name = "TICKS")]
+    commit_ticks: Option<u32>,
+    /// Ticks a replica has to reveal its vote after the commit deadline (default 20).
+    #[arg(long, value_name = "TICKS")]
+    reveal_ticks: Option<u32>,
     /// Ticks without a heartbeat after which a worker is offline.
     #[arg(long, value_name = "TICKS")]
     heartbeat_window: Option<u32>,
@@ -70,6 +78,9 @@ impl MarketArgs {
                 })
                 .transpose()?,
             challenge_window: self.challenge_window,
+            commit_ticks: self.commit_ticks,
+            reveal_ticks: self.reveal_ticks,
+            forced_verdicts: None,
             heartbeat_window: self.heartbeat_window,
             unbonding_ticks: self.unbonding_ticks,
             accept_ticks: self.accept_ticks,
@@ -79,7 +90,10 @@ impl MarketArgs {
 
 /// Runs the node until a signal.
 pub fn run(a: NodeArgs) -> Result<()> {
-    let market = genesis::market_settings(a.data_dir.as_deref(), &a.market.overrides()?)?;
+    let mut overrides = a.market.overrides()?;
+    // Only a devnet's resolver may force verdicts.
+    overrides.forced_verdicts = (a.devnet && overrides.resolver.is_some()).then_some(true);
+    let market = genesis::market_settings(a.data_dir.as_deref(), &overrides)?;
     init_tracing();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

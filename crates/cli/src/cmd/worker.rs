@@ -105,6 +105,15 @@ pub enum WorkerCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Shows a worker's check record (default: the key's): its results checked, passed and
+    /// failed, and its seats as a replica.
+    Checks {
+        /// The worker's identity.
+        identity: Option<String>,
+        /// Print the record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Sends a heartbeat (keeps the worker online for matching).
     Heartbeat {
         /// Print the worker as JSON.
@@ -274,7 +283,7 @@ fn show(v: &WorkerOut, json: bool) -> Result<()> {
     );
     println!(
         "  completed {}  declined {}  failed {}  expired {}  disputes lost {}",
-        w.jobs_completed, w.jobs_declined, w.jobs_failed, w.jobs_expired, w.disputes_lost
+        w.jobs_completed, w.jobs_declined, w.jobs_failed, w.jobs_expired, w.checks_failed
     );
     Ok(())
 }
@@ -325,6 +334,32 @@ pub fn run(g: &Global, c: WorkerCommand) -> Result<()> {
                     None => g.keypair()?.identity(),
                 };
                 show(&worker_view(&client, &id).await?, json)?;
+            }
+            WorkerCommand::Checks { identity: id, json } => {
+                let id = match id {
+                    Some(s) => identity(&s)?,
+                    None => g.keypair()?.identity(),
+                };
+                let r = client
+                    .verification()
+                    .record(&id)
+                    .await
+                    .context("the worker's check record")?;
+                if json {
+                    let mut v = serde_json::to_value(&r)?;
+                    v["worker"] = serde_json::json!(id.to_string());
+                    print_json(&v);
+                } else {
+                    println!("worker {id}");
+                    println!(
+                        "  results checked {}: passed {}, failed {}, inconclusive {}; passed in a row {}",
+                        r.checked, r.passed, r.failed, r.inconclusive, r.streak
+                    );
+                    println!(
+                        "  as replica: {} seats, with the majority {}, outvoted {}, silent {}; earned {} units, bonds lost {} units",
+                        r.seats, r.with_majority, r.outvoted, r.silent, r.earned, r.bonds_lost
+                    );
+                }
             }
             WorkerCommand::Heartbeat { json } => {
                 let key = g.keypair()?;

@@ -107,8 +107,12 @@ pub struct ReleaseJob {
     pub job_id: JobId,
     /// The payee.
     pub worker: WorkerId,
-    /// The payment; at most the locked amount.
+    /// The payment, the fee included; at most the locked amount.
     pub amount: Amount,
+    /// Of `amount`, the verification fee, paid to `fee_to` instead of the worker.
+    pub fee: Amount,
+    /// Where the fee goes (the verification contract's fee pool).
+    pub fee_to: Option<Identity>,
 }
 
 /// Input of [`REFUND_JOB`].
@@ -137,6 +141,9 @@ pub struct SlashStake {
     pub requester: Identity,
     /// Who challenged, if anyone; without one, the challenger's share is burned.
     pub challenger: Option<Identity>,
+    /// Pay the whole slash to this identity (the verification contract, which splits it by
+    /// its own rule) instead of the genesis split.
+    pub recipient: Option<Identity>,
 }
 
 /// Output of [`SLASH_STAKE`].
@@ -152,6 +159,8 @@ pub struct SlashOutcome {
     pub to_challenger: Amount,
     /// Burned.
     pub burned: Amount,
+    /// Paid whole to [`SlashStake::recipient`] for its own split.
+    pub forwarded: Amount,
     /// The stake left.
     pub remaining: Amount,
 }
@@ -203,6 +212,8 @@ pub struct JobEscrow {
     pub locked: Amount,
     /// Paid to the worker.
     pub paid: Amount,
+    /// Paid as the verification fee.
+    pub fee: Amount,
     /// The worker paid, if any.
     pub worker: Option<WorkerId>,
     /// Refunded to the requester.
@@ -254,6 +265,8 @@ pub struct EscrowTotals {
     pub total_paid: Amount,
     /// Ever refunded to requesters.
     pub total_refunded: Amount,
+    /// Ever paid as verification fees.
+    pub total_fees: Amount,
     /// Ever slashed.
     pub total_slashed: Amount,
     /// Of that, paid to requesters.
@@ -262,6 +275,8 @@ pub struct EscrowTotals {
     pub slashed_to_challengers: Amount,
     /// Of that, burned.
     pub slashed_burned: Amount,
+    /// Of that, forwarded whole for another contract's split.
+    pub slashed_forwarded: Amount,
     /// Stakes ever returned.
     pub stakes_returned: Amount,
 }
@@ -286,6 +301,8 @@ pub enum EscrowEvent {
         worker: WorkerId,
         /// Paid to the worker.
         paid: Amount,
+        /// Paid as the verification fee.
+        fee: Amount,
         /// The requester.
         requester: Identity,
         /// Refunded to the requester.

@@ -109,6 +109,7 @@ impl Escrow {
             requester: input.requester,
             locked: amount,
             paid: Amount::ZERO,
+            fee: Amount::ZERO,
             worker: None,
             refunded: Amount::ZERO,
             state: EscrowState::Locked,
@@ -132,9 +133,15 @@ impl Escrow {
         mut acct: JobEscrow,
         worker: Option<Identity>,
         pay: Amount,
+        fee: Amount,
+        fee_to: Option<Identity>,
     ) -> Result<JobEscrow, ContractError> {
         if pay.0 < 0 {
             return Err(EscrowError::InvalidAmount(pay).into());
+        }
+        // The fee is a part of the payment and needs somewhere to go.
+        if fee.0 < 0 || fee > pay || (fee > Amount::ZERO && fee_to.is_none()) {
+            return Err(EscrowError::InvalidAmount(fee).into());
         }
         if pay > acct.locked {
             return Err(EscrowError::OverRelease {
@@ -144,15 +151,22 @@ impl Escrow {
             .into());
         }
         let refund = sub(acct.locked, pay)?;
+        let to_worker = sub(pay, fee)?;
         if let Some(w) = worker {
-            if pay > Amount::ZERO {
-                ctx.transfer(&w, pay)?;
+            if to_worker > Amount::ZERO {
+                ctx.transfer(&w, to_worker)?;
+            }
+        }
+        if let Some(f) = fee_to {
+            if fee > Amount::ZERO {
+                ctx.transfer(&f, fee)?;
             }
         }
         if refund > Amount::ZERO {
             ctx.transfer(&acct.requester, refund)?;
         }
-        acct.paid = pay;
+        acct.paid = to_worker;
+        acct.fee = fee;
         acct.worker = worker.map(WorkerId);
         acct.refunded = refund;
         acct.state = if worker.is_some() {
@@ -163,7 +177,8 @@ impl Escrow {
         ctx.put(&job_key(acct.job_id.0), &acct)?;
         let mut t = Self::totals(&ctx.view())?;
         t.jobs_locked = sub(t.jobs_locked, acct.locked)?;
-        t.total_paid = add(t.total_paid, pay)?;
+        t.total_paid = add(t.total_paid, to_worker)?;
+        t.total_fees = add(t.total_fees, fee)?;
         t.total_refunded = add(t.total_refunded, refund)?;
         t.open_accounts = t.open_accounts.saturating_sub(1);
         ctx.put(K_TOTALS, &t)?;
@@ -171,7 +186,8 @@ impl Escrow {
             Some(w) => ctx.emit(&EscrowEvent::JobReleased {
                 job_id: acct.job_id,
                 worker: WorkerId(w),
-                paid: pay,
+                paid: to_worker,
+                fee,
                 requester: acct.requester,
                 refunded: refund,
             }),
@@ -234,13 +250,23 @@ impl Escrow {
             .into());
         }
         let amount = input.amount;
-        let to_requester = amount.basis_points(self.config.slash_requester_bps);
+        let forwarded = match input.recipient {
+            Some(_) => amount,
+            None => Amount::ZERO,
+        };
+        let split = sub(amount, forwarded)?;
+        let to_requester = split.basis_points(self.config.slash_requester_bps);
         let to_challenger = match input.challenger {
-            Some(_) => amount.basis_points(self.config.slash_challenger_bps),
+            Some(_) => split.basis_points(self.config.slash_challenger_bps),
             None => Amount::ZERO,
         };
         // The burn takes the remainder, rounding included, so the split always sums up.
-        let burned = sub(sub(amount, to_requester)?, to_challenger)?;
+        let burned = sub(sub(split, to_requester)?, to_challenger)?;
+        if let Some(r) = input.recipient {
+            if forwarded > Amount::ZERO {
+                ctx.transfer(&r, forwarded)?;
+            }
+        }
         if to_requester > Amount::ZERO {
             ctx.transfer(&input.requester, to_requester)?;
         }
@@ -261,12 +287,14 @@ impl Escrow {
         t.slashed_to_requesters = add(t.slashed_to_requesters, to_requester)?;
         t.slashed_to_challengers = add(t.slashed_to_challengers, to_challenger)?;
         t.slashed_burned = add(t.slashed_burned, burned)?;
+        t.slashed_forwarded = add(t.slashed_forwarded, forwarded)?;
         ctx.put(K_TOTALS, &t)?;
         let outcome = SlashOutcome {
             slashed: amount,
             to_requester,
             to_challenger,
             burned,
+            forwarded,
             remaining: acct.amount,
         };
         ctx.emit(&EscrowEvent::StakeSlashed {
@@ -331,13 +359,13 @@ impl Contract for Escrow {
                 self.require_job_client(ctx, RELEASE_JOB.number())?;
                 Self::no_payment(ctx)?;
                 let acct = Self::open_job(ctx, r.job_id.0)?;
-                Self::close_job(ctx, acct, Some(r.worker.0), r.amount)
+                Self::close_job(ctx, acct, Some(r.worker.0), r.amount, r.fee, r.fee_to)
             })
             .on(REFUND_JOB, |ctx, r| {
                 self.require_job_client(ctx, REFUND_JOB.number())?;
                 Self::no_payment(ctx)?;
                 let acct = Self::open_job(ctx, r.job_id.0)?;
-                Self::close_job(ctx, acct, None, Amount::ZERO)
+                Self::close_job(ctx, acct, None, Amount::ZERO, Amount::ZERO, None)
             })
             .on(LOCK_STAKE, |ctx, i| self.lock_stake(ctx, i))
             .on(SLASH_STAKE, |ctx, i| self.slash_stake(ctx, i))

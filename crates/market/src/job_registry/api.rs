@@ -2,7 +2,7 @@
 //! the lifecycle's transition table and genesis settings.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_qpi::primitives::{Amount, Hash32, Identity, Tick};
+use comqute_qpi::primitives::{Amount, ContractIndex, Hash32, Identity, Tick};
 use comqute_qpi::{contract_api, rejected_errors};
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +10,7 @@ use crate::ids::{JobId, WorkerId};
 use thiserror::Error;
 
 use crate::escrow::{EscrowTotals, JobEscrow};
+use crate::verification::VerdictKind;
 use crate::worker_registry::WorkerStats;
 
 contract_api! {
@@ -28,10 +29,13 @@ contract_api! {
         /// The assigned worker gives a started job up: the job reopens once, then is
         /// refunded. (On a job not started yet it is a [`DECLINE`].)
         FAIL = 6 "fail": GiveUp => (),
-        /// The requester disputes a result within the challenge window.
-        DISPUTE = 7 "dispute": JobRef => (),
-        /// The resolver settles a dispute.
-        RESOLVE = 8 "resolve": Resolve => (),
+        /// Anyone challenges a completed result within the challenge window (not its own
+        /// worker); the invocation reward is the bond (`challenge_bond` of the verification
+        /// contract). The result is then checked by replicas.
+        CHALLENGE = 7 "challenge": JobRef => (),
+        /// A devnet's resolver forces the verdict of a running check (marked as forced);
+        /// refused on a normal node.
+        FORCE_VERDICT = 8 "force_verdict": Resolve => (),
         /// Anyone expires a job whose deadline has passed (normally END_TICK does it first);
         /// the caller is the challenger of any slash.
         EXPIRE = 9 "expire": JobRef => (),
@@ -150,7 +154,7 @@ pub struct PostResult {
     pub result: JobResult,
 }
 
-/// Input of [`RESOLVE`].
+/// Input of [`FORCE_VERDICT`].
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
@@ -245,7 +249,8 @@ pub enum JobStatus {
     Running,
     /// A result is posted; the challenge window runs.
     Completed,
-    /// Paid out. Terminal.
+    /// Paid out: after the challenge window, or by a check's verdict that pays (passed,
+    /// unverifiable) or its timeout. Terminal.
     Finalized,
     /// Cancelled by the requester while open; refunded. Terminal.
     Cancelled,
@@ -253,9 +258,11 @@ pub enum JobStatus {
     Expired,
     /// Given up twice; refunded. Terminal.
     Failed,
-    /// Disputed by the requester; waits for the resolver.
-    Disputed,
-    /// Dispute settled. Terminal.
+    /// Its result is being checked by replicas (the chain's spot check, or a challenge);
+    /// payment waits for the verdict.
+    Checking,
+    /// Refunded by a check's verdict (failed, or no majority: [`Job::verdict`]). Terminal.
+    /// (A verdict that pays the worker ends the job Finalized.)
     Resolved,
 }
 
@@ -270,7 +277,7 @@ impl JobStatus {
         JobStatus::Cancelled,
         JobStatus::Expired,
         JobStatus::Failed,
-        JobStatus::Disputed,
+        JobStatus::Checking,
         JobStatus::Resolved,
     ];
     /// Its one-byte code (its position in [`JobStatus::ALL`]), used in index keys.
@@ -284,7 +291,7 @@ impl JobStatus {
             JobStatus::Cancelled => 5,
             JobStatus::Expired => 6,
             JobStatus::Failed => 7,
-            JobStatus::Disputed => 8,
+            JobStatus::Checking => 8,
             JobStatus::Resolved => 9,
         }
     }
@@ -310,7 +317,7 @@ impl JobStatus {
             JobStatus::Cancelled => "Cancelled",
             JobStatus::Expired => "Expired",
             JobStatus::Failed => "Failed",
-            JobStatus::Disputed => "Disputed",
+            JobStatus::Checking => "Checking",
             JobStatus::Resolved => "Resolved",
         }
     }
@@ -342,12 +349,12 @@ pub enum Step {
     Fail,
     /// The end of the challenge window.
     Finalize,
-    /// [`DISPUTE`].
-    Dispute,
-    /// [`RESOLVE`].
-    Resolve,
-    /// A dispute left unresolved past its timeout.
-    DisputeTimeout,
+    /// [`CHALLENGE`].
+    Challenge,
+    /// A check's verdict (replicas, or [`FORCE_VERDICT`] on a devnet).
+    Verdict,
+    /// A check left without a verdict past its timeout.
+    CheckTimeout,
 }
 
 impl Step {
@@ -364,9 +371,9 @@ impl Step {
         Step::PostResult,
         Step::Fail,
         Step::Finalize,
-        Step::Dispute,
-        Step::Resolve,
-        Step::DisputeTimeout,
+        Step::Challenge,
+        Step::Verdict,
+        Step::CheckTimeout,
     ];
 }
 
@@ -382,13 +389,21 @@ pub const MOVES: &[(Option<JobStatus>, Step, &[JobStatus])] = {
         (Some(S::Assigned), Step::Start, &[S::Running]),
         (Some(S::Assigned), Step::Decline, &[S::Open, S::Failed]),
         (Some(S::Assigned), Step::NoAnswer, &[S::Open, S::Failed]),
-        (Some(S::Running), Step::PostResult, &[S::Completed]),
+        (
+            Some(S::Running),
+            Step::PostResult,
+            &[S::Completed, S::Checking],
+        ),
         (Some(S::Running), Step::Fail, &[S::Open, S::Failed]),
         (Some(S::Running), Step::Expire, &[S::Expired]),
         (Some(S::Completed), Step::Finalize, &[S::Finalized]),
-        (Some(S::Completed), Step::Dispute, &[S::Disputed]),
-        (Some(S::Disputed), Step::Resolve, &[S::Resolved]),
-        (Some(S::Disputed), Step::DisputeTimeout, &[S::Resolved]),
+        (Some(S::Completed), Step::Challenge, &[S::Checking]),
+        (
+            Some(S::Checking),
+            Step::Verdict,
+            &[S::Finalized, S::Resolved],
+        ),
+        (Some(S::Checking), Step::CheckTimeout, &[S::Finalized]),
     ]
 };
 
@@ -426,7 +441,7 @@ pub struct Job {
     pub started_at: Option<Tick>,
     /// Result tick.
     pub completed_at: Option<Tick>,
-    /// The pending deadline (expiry, end of the challenge window, dispute timeout); `None`
+    /// The pending deadline (expiry, end of the challenge window, check timeout); `None`
     /// once terminal.
     pub deadline: Option<Tick>,
     /// The result, once posted.
@@ -440,12 +455,18 @@ pub struct Job {
     pub reason: Option<String>,
     /// Paid to the worker.
     pub paid: Amount,
+    /// Of the payment, the verification fee (paid to the verification contract's pool).
+    pub fee: Amount,
     /// Refunded to the requester.
     pub refunded: Amount,
     /// Slashed from the worker over this job.
     pub slashed: Amount,
     /// The tick it became terminal.
     pub closed_at: Option<Tick>,
+    /// Whether the chain's draw or a challenge had its result checked.
+    pub checked: bool,
+    /// The check's verdict, once reached.
+    pub verdict: Option<VerdictKind>,
 }
 
 /// Job counts and money totals, part of [`NetworkStats`].
@@ -466,6 +487,8 @@ pub struct JobCounters {
     pub total_refunded: Amount,
     /// Ever slashed from workers over jobs.
     pub total_slashed: Amount,
+    /// Ever paid as verification fees.
+    pub total_fees: Amount,
 }
 
 impl JobCounters {
@@ -572,8 +595,11 @@ pub enum JobEvent {
         worker: WorkerId,
         /// The result.
         result: JobResult,
-        /// The last tick of the challenge window.
-        challenge_ends: Tick,
+        /// The last tick of the challenge window (`None` when the chain's draw checks it:
+        /// payment waits for the verdict).
+        challenge_ends: Option<Tick>,
+        /// The spot-check rate the draw used, ppm.
+        check_rate_ppm: u32,
     },
     /// Paid out after the challenge window (status Finalized).
     Finalized {
@@ -583,6 +609,8 @@ pub enum JobEvent {
         worker: WorkerId,
         /// Paid to the worker.
         paid: Amount,
+        /// Paid as the verification fee.
+        fee: Amount,
         /// Refunded to the requester.
         refunded: Amount,
     },
@@ -623,23 +651,41 @@ pub enum JobEvent {
         /// Refunded when not reopened.
         refunded: Amount,
     },
-    /// The requester disputed the result (status Disputed).
-    Disputed {
+    /// Someone challenged the result (status Checking).
+    Challenged {
         /// The job.
         job_id: JobId,
-        /// The dispute timeout.
-        resolve_by: Tick,
+        /// Who.
+        challenger: Identity,
+        /// The bond posted.
+        bond: Amount,
+        /// The check timeout.
+        check_by: Tick,
     },
-    /// The dispute was settled (status Resolved).
-    Resolved {
+    /// The chain's draw chose the result for a spot check (status Checking).
+    SpotChecked {
         /// The job.
         job_id: JobId,
-        /// The verdict (`true` also when the timeout let the result stand).
-        worker_wins: bool,
-        /// Settled by the timeout, not the resolver.
-        by_timeout: bool,
+        /// The rate used, ppm.
+        rate_ppm: u32,
+        /// The check timeout.
+        check_by: Tick,
+    },
+    /// A check's verdict was applied (status Finalized when it pays the worker, Resolved
+    /// when it refunds the requester).
+    Verified {
+        /// The job.
+        job_id: JobId,
+        /// The status it ended in.
+        status: JobStatus,
+        /// The verdict; `None` when the check timed out (the result stood, unverified).
+        verdict: Option<VerdictKind>,
+        /// Forced by a devnet's resolver.
+        forced: bool,
         /// Paid to the worker.
         paid: Amount,
+        /// Paid as the verification fee.
+        fee: Amount,
         /// Refunded to the requester.
         refunded: Amount,
         /// Slashed from the worker.
@@ -670,8 +716,8 @@ pub enum JobError {
     /// Only the assigned worker may do this.
     #[error("only the job's assigned worker may do this")]
     NotAssignedWorker,
-    /// Only the resolver may do this.
-    #[error("only the resolver may resolve disputes")]
+    /// Only a devnet's resolver may force a verdict.
+    #[error("verdicts are reached by replicas: only a devnet's resolver may force one")]
     NotResolver,
     /// The escrow does not cover the job's maximum cost.
     #[error("escrow {got} does not cover {needed}")]
@@ -711,6 +757,12 @@ pub enum JobError {
     /// A reason that is too long.
     #[error("a reason is at most {MAX_REASON} bytes, got {0}")]
     ReasonTooLong(usize),
+    /// A worker may not challenge its own result.
+    #[error("a worker may not challenge its own result")]
+    OwnResult,
+    /// This chain has no verification contract.
+    #[error("this chain has no verification contract")]
+    NoVerification,
 }
 
 rejected_errors!(JobError {
@@ -728,27 +780,33 @@ rejected_errors!(JobError {
     ExcludedWorker = 411,
     UnexpectedPayment = 412,
     ReasonTooLong = 413,
+    OwnResult = 414,
+    NoVerification = 415,
 });
 
 /// The job registry's genesis settings.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct JobConfig {
-    /// Ticks after a result during which the requester may dispute (default 20).
+    /// Ticks after a result during which anyone may challenge it (default 20).
     pub challenge_window: u32,
-    /// Ticks a dispute may wait for the resolver; after that the posted result stands and
-    /// the worker is paid, with no reputation change (default 1,000).
-    pub dispute_timeout_ticks: u32,
+    /// Ticks a check may take; after that the posted result stands unverified and the
+    /// worker is paid, with no reputation change (default 1,000; replicas normally decide
+    /// within the verification contract's commit and reveal windows).
+    pub check_timeout_ticks: u32,
     /// The most deadlines (expiries, finalizations, dispute timeouts) handled in one
     /// END_TICK; the rest carry over to the next tick (default 64).
     pub max_settlements_per_tick: u32,
     /// The most open jobs the matcher examines in one END_TICK; each may get one worker; the
     /// pass carries over (default 32).
     pub max_matches_per_tick: u32,
-    /// The identity that resolves disputes (a later issue replaces it with replicated
-    /// verification). The default, the null identity, can sign nothing: disputes then end by
-    /// timeout.
+    /// A devnet's resolver: may force the verdict of a running check when
+    /// [`forced_verdicts`](Self::forced_verdicts) is on. The default, the null identity, can
+    /// sign nothing.
     pub resolver: Identity,
+    /// Whether the resolver may force verdicts (a `--devnet` node's harness); off on a normal
+    /// node, where only replicas decide.
+    pub forced_verdicts: bool,
     /// Ticks an assigned worker has to START (accepting the delivery deadline) or DECLINE the
     /// job; after that the job reopens without it (default 20).
     pub accept_ticks: u32,
@@ -760,21 +818,36 @@ pub struct JobConfig {
     pub max_output_tokens: u32,
     /// The largest prompt, in bytes (default 8 MiB, the node's largest blob).
     pub max_prompt_bytes: u32,
+    /// The verification contract that checks results. Genesis wiring, not a setting.
+    #[serde(skip)]
+    pub verification: Option<ContractIndex>,
+    /// The verification fee, bps of each payment (the verification contract's setting,
+    /// copied by the genesis).
+    #[serde(skip)]
+    pub fee_bps: u16,
+    /// The longest a check can take (the verification contract's windows, from the
+    /// genesis): the check timeout must not be shorter.
+    #[serde(skip)]
+    pub check_min_ticks: u32,
 }
 
 impl Default for JobConfig {
     fn default() -> Self {
         JobConfig {
             challenge_window: 20,
-            dispute_timeout_ticks: 1_000,
+            check_timeout_ticks: 1_000,
             max_settlements_per_tick: 64,
             max_matches_per_tick: 32,
             resolver: Identity::NULL,
+            forced_verdicts: false,
             accept_ticks: 20,
             min_timeout_ticks: 1,
             max_timeout_ticks: 100_000,
             max_output_tokens: 1_000_000,
             max_prompt_bytes: 8 << 20,
+            verification: None,
+            fee_bps: 0,
+            check_min_ticks: 0,
         }
     }
 }
@@ -785,6 +858,14 @@ pub enum JobConfigError {
     /// A count that must be positive is 0.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+    /// The check timeout is shorter than a check can take.
+    #[error("checkTimeoutTicks {timeout} is shorter than a check can take ({needed} ticks)")]
+    CheckTimeout {
+        /// The check timeout.
+        timeout: u32,
+        /// The least it must be.
+        needed: u32,
+    },
     /// The timeout bounds are the wrong way round.
     #[error("maxTimeoutTicks {max} is below minTimeoutTicks {min}")]
     TimeoutBounds {
@@ -803,13 +884,19 @@ impl JobConfig {
             ("maxSettlementsPerTick", self.max_settlements_per_tick),
             ("maxMatchesPerTick", self.max_matches_per_tick),
             ("minTimeoutTicks", self.min_timeout_ticks),
-            ("disputeTimeoutTicks", self.dispute_timeout_ticks),
+            ("checkTimeoutTicks", self.check_timeout_ticks),
             ("maxOutputTokens", self.max_output_tokens),
             ("maxPromptBytes", self.max_prompt_bytes),
         ] {
             if v == 0 {
                 return Err(JobConfigError::Zero(field));
             }
+        }
+        if self.check_timeout_ticks < self.check_min_ticks {
+            return Err(JobConfigError::CheckTimeout {
+                timeout: self.check_timeout_ticks,
+                needed: self.check_min_ticks,
+            });
         }
         if self.max_timeout_ticks < self.min_timeout_ticks {
             return Err(JobConfigError::TimeoutBounds {

@@ -12,13 +12,13 @@
 //! | Open | `Expire`: deadline passed (END_TICK, or [`EXPIRE`] by anyone) | Expired | full refund, nobody slashed |
 //! | Assigned | `Start`: [`START`] (its worker), accepting the delivery deadline | Running | — |
 //! | Assigned | `Decline`: [`DECLINE`] or [`FAIL`] (its worker); `NoAnswer`: no answer within `accept_ticks` | Open, or Failed once 3 workers turned it down | no cost (no answer: a small reputation loss); refund when Failed |
-//! | Running | `PostResult`: [`POST_RESULT`] (its worker) | Completed | — |
+//! | Running | `PostResult`: [`POST_RESULT`] (its worker) | Completed, or Checking when the chain's draw checks it | — |
 //! | Running | `Fail`: [`FAIL`] (its worker) | Open the first time, Failed the second | —, full refund |
 //! | Running | `Expire`: delivery deadline passed (END_TICK, or [`EXPIRE`]) | Expired | full refund; the worker is slashed |
-//! | Completed | `Finalize`: end of the challenge window (END_TICK) | Finalized | worker paid, rest refunded |
-//! | Completed | `Dispute`: [`DISPUTE`] (requester, within the window) | Disputed | — |
-//! | Disputed | `Resolve`: [`RESOLVE`] (the resolver) | Resolved | worker wins: paid; requester wins: full refund and slash |
-//! | Disputed | `DisputeTimeout`: the dispute timeout (END_TICK) | Resolved | worker paid (the result stands) |
+//! | Completed | `Finalize`: end of the challenge window (END_TICK) | Finalized | worker paid (less the verification fee), rest refunded |
+//! | Completed | `Challenge`: [`CHALLENGE`] (anyone but its worker, with a bond, within the window) | Checking | bond held by the verification contract |
+//! | Checking | `Verdict`: the replicas' verdict (END_TICK), or [`FORCE_VERDICT`] (a devnet's resolver) | Finalized (passed, unverifiable), or Resolved (failed, no majority) | passed or unverifiable: paid; failed: full refund and slash, split by rule; no majority: full refund |
+//! | Checking | `CheckTimeout`: no verdict by the check timeout (END_TICK) | Finalized | worker paid (the result stands unverified) |
 //!
 //! ## The fair-deadline rule
 //! A worker is only ever slashed for a deadline **it accepted**. An assignment is an offer:
@@ -44,22 +44,31 @@
 //! - **Deadlines**: each live job has one deadline in an ordered index: an open job's expiry
 //!   (`timeout_ticks` after it opened), an assigned job's answer deadline (`accept_ticks`
 //!   after the assignment), a running job's delivery deadline (`timeout_ticks` after START),
-//!   a completed job's end of challenge window, a disputed job's resolution timeout.
+//!   a completed job's end of challenge window, a checked job's check timeout.
 //!   END_TICK handles due deadlines, at most [`JobConfig::max_settlements_per_tick`] per
 //!   tick, oldest first; the rest carry over. A result posted in the deadline's own tick is
 //!   in time (transactions run before END_TICK); a dispute is accepted up to and including
 //!   the window's last tick.
 //! - **Money**: on finalization the worker gets `output_tokens × price_per_1k / 1000` (its
 //!   price, fixed at assignment), never more than the escrow; the requester gets the rest.
-//!   Cancel, expiry, a job given up twice (or turned down three times) and a lost dispute
-//!   refund the requester in full; the expiry of a started job and a lost dispute also slash
-//!   the worker's stake.
+//!   Every payment carries the verification fee ([`crate::verification::VerifyConfig::fee_bps`]),
+//!   paid to the verification contract's pool. Cancel, expiry, a job given up twice (or
+//!   turned down three times), a failed check and a check without a majority refund the
+//!   requester in full; the expiry of a started job and a failed check also slash the
+//!   worker's stake.
+//! - **Checks** ([`crate::verification`]): when a result is posted, the verification
+//!   contract draws whether it is spot-checked; within the challenge window anyone but its
+//!   worker may challenge it with a bond. A checked job waits in Checking, unpaid, for the
+//!   replicas' verdict, which this contract takes at END_TICK and applies: the job's money
+//!   first, then the verification contract's settlement (rewards, bonds, the slash's split).
+//!   No identity decides a verdict on a normal node; a `--devnet` node's resolver may force
+//!   one ([`FORCE_VERDICT`], marked as forced in the events).
 //! - **Why**: a job that failed, expired or was turned down says why in [`Job::reason`] (the
 //!   worker's own words for DECLINE and FAIL).
-//! - **Callers**: only the requester cancels or disputes, only the assigned worker starts,
-//!   declines, posts or fails, only the genesis resolver resolves; anyone may [`EXPIRE`] a
-//!   job whose deadline has passed (and, as challenger, gets a share of a slash). A wrong
-//!   caller gets a typed error and nothing changes.
+//! - **Callers**: only the requester cancels, only the assigned worker starts, declines,
+//!   posts or fails; anyone but the worker challenges; only a devnet's resolver forces a
+//!   verdict; anyone may [`EXPIRE`] a job whose deadline has passed (and, as challenger, gets
+//!   a share of a slash). A wrong caller gets a typed error and nothing changes.
 
 mod api;
 
@@ -73,6 +82,10 @@ use crate::escrow::{
     REFUND_JOB, RELEASE_JOB, TOTALS,
 };
 use crate::rules::{payment, required_escrow, MAX_PAGE, MAX_REPUTATION, MAX_TEMPERATURE_MILLI};
+use crate::verification::{
+    CheckOpened, Force, OpenCheck, Settle, Settlement, Verdict, VerdictKind, FORCE, OPEN_CHECK,
+    PENDING_VERDICTS, SETTLE, TAKE_VERDICTS,
+};
 use crate::worker_registry::{
     Assign, Assignment, FindWorker, Outcome, Release, ReleaseOutcome, ASSIGN, FIND_WORKER,
     MATCH_VERSION, RELEASE, WORKER_STATS,
@@ -201,6 +214,7 @@ impl JobRegistry {
             job.closed_at = Some(ctx.tick());
             c.total_escrowed = Amount(c.total_escrowed.0 - job.escrow.0);
             c.total_paid = Amount(c.total_paid.0 + job.paid.0);
+            c.total_fees = Amount(c.total_fees.0 + job.fee.0);
             c.total_refunded = Amount(c.total_refunded.0 + job.refunded.0);
             c.total_slashed = Amount(c.total_slashed.0 + job.slashed.0);
         }
@@ -275,8 +289,9 @@ impl JobRegistry {
         Ok(())
     }
 
-    /// Pays the worker for the posted result, refunding the rest.
-    fn pay(ctx: &mut Ctx<'_>, job: &mut Job) -> Result<Identity, ContractError> {
+    /// Pays the worker for the posted result (less the verification fee), refunding the
+    /// rest.
+    fn pay(&self, ctx: &mut Ctx<'_>, job: &mut Job) -> Result<Identity, ContractError> {
         let key = job_key(job.id.0);
         let worker = job
             .worker
@@ -285,16 +300,26 @@ impl JobRegistry {
             .result
             .ok_or_else(|| corrupt(&key, "completed job without result"))?;
         let amount = payment(result.output_tokens, job.price_per_1k, job.escrow);
+        let (fee, fee_to) = match self.config.verification {
+            Some(v) => (
+                crate::verification::share(amount, self.config.fee_bps),
+                Some(Identity::contract(v)),
+            ),
+            None => (Amount::ZERO, None),
+        };
         let _: JobEscrow = ctx.call(
             RELEASE_JOB,
             &ReleaseJob {
                 job_id: job.id,
                 worker,
                 amount,
+                fee,
+                fee_to,
             },
             Amount::ZERO,
         )?;
-        job.paid = amount;
+        job.paid = Amount(amount.0 - fee.0);
+        job.fee = fee;
         job.refunded = Amount(job.escrow.0 - amount.0);
         Ok(worker.0)
     }
@@ -306,8 +331,20 @@ impl JobRegistry {
         outcome: Outcome,
         challenger: Option<Identity>,
     ) -> Result<Amount, ContractError> {
+        Self::release_worker_to(ctx, job, worker, outcome, challenger, None)
+            .map(|o| o.slash.slashed)
+    }
+
+    fn release_worker_to(
+        ctx: &mut Ctx<'_>,
+        job: &mut Job,
+        worker: Identity,
+        outcome: Outcome,
+        challenger: Option<Identity>,
+        slash_to: Option<Identity>,
+    ) -> Result<ReleaseOutcome, ContractError> {
         let earned = match outcome {
-            Outcome::Finalized | Outcome::DisputeWon | Outcome::Unresolved => job.paid,
+            Outcome::Finalized | Outcome::CheckPassed | Outcome::Unresolved => job.paid,
             _ => Amount::ZERO,
         };
         let out: ReleaseOutcome = ctx.call(
@@ -319,11 +356,12 @@ impl JobRegistry {
                 requester: job.requester,
                 challenger,
                 earned,
+                slash_to,
             },
             Amount::ZERO,
         )?;
         job.slashed = Amount(job.slashed.0 + out.slash.slashed.0);
-        Ok(out.slash.slashed)
+        Ok(out)
     }
 
     fn assign(
@@ -453,9 +491,12 @@ impl JobRegistry {
             excluded: Vec::new(),
             reason: None,
             paid: Amount::ZERO,
+            fee: Amount::ZERO,
             refunded: Amount::ZERO,
             slashed: Amount::ZERO,
             closed_at: None,
+            checked: false,
+            verdict: None,
         };
         ctx.insert_key(&status_key(JobStatus::Open, id))?;
         ctx.insert_key(&requester_key(&requester, id))?;
@@ -608,20 +649,47 @@ impl JobRegistry {
             ))
             .into());
         }
-        Self::release_worker(ctx, &mut job, worker, Outcome::Delivered, None)?;
+        let released =
+            Self::release_worker_to(ctx, &mut job, worker, Outcome::Delivered, None, None)?;
         let now = ctx.tick();
-        let challenge_ends = now.plus(self.config.challenge_window);
         job.result = Some(p.result);
         job.completed_at = Some(now);
-        Self::set_status(ctx, &mut job, Step::PostResult, JobStatus::Completed)?;
-        Self::set_deadline(ctx, &mut job, Some(challenge_ends))?;
+        // The chain draws whether the result is checked before anyone is paid for it.
+        let opened = match self.config.verification {
+            Some(_) => {
+                let o = self.open_check(ctx, &job, None, released.at_risk)?;
+                Some(o)
+            }
+            None => None,
+        };
+        let rate = opened.as_ref().map_or(0, |o| o.rate_ppm);
+        let checked = opened.as_ref().is_some_and(|o| o.checked);
+        let (to, deadline) = if checked {
+            job.checked = true;
+            (
+                JobStatus::Checking,
+                now.plus(self.config.check_timeout_ticks),
+            )
+        } else {
+            (JobStatus::Completed, now.plus(self.config.challenge_window))
+        };
+        Self::set_status(ctx, &mut job, Step::PostResult, to)?;
+        Self::set_deadline(ctx, &mut job, Some(deadline))?;
         Self::save(ctx, &job)?;
         ctx.emit(&JobEvent::ResultPosted {
             job_id: job.id,
             worker: WorkerId(worker),
             result: p.result,
-            challenge_ends,
+            challenge_ends: (!checked).then_some(deadline),
+            check_rate_ppm: rate,
         });
+        if checked {
+            ctx.emit(&JobEvent::SpotChecked {
+                job_id: job.id,
+                rate_ppm: rate,
+                check_by: deadline,
+            });
+        }
         Ok(())
     }
 
@@ -665,11 +733,49 @@ impl JobRegistry {
         Ok(())
     }
 
-    fn dispute(&self, ctx: &mut Ctx<'_>, r: JobRef) -> Result<(), ContractError> {
-        Self::no_payment(ctx)?;
+    /// Offers the job's result to the verification contract: the chain's draw
+    /// (`challenger` `None`) or a challenge with its `bond`.
+    fn open_check(
+        &self,
+        ctx: &mut Ctx<'_>,
+        job: &Job,
+        challenger: Option<(Identity, Amount)>,
+        at_risk: Amount,
+    ) -> Result<CheckOpened, ContractError> {
+        let key = job_key(job.id.0);
+        let worker = job
+            .worker
+            .ok_or_else(|| corrupt(&key, "completed job without worker"))?;
+        let result = job
+            .result
+            .ok_or_else(|| corrupt(&key, "completed job without result"))?;
+        let o = OpenCheck {
+            job_id: job.id,
+            worker,
+            requester: job.requester,
+            model: job.spec.model,
+            runtime: result.runtime,
+            result_hash: result.result_hash,
+            output_tokens: result.output_tokens,
+            temperature_milli: job.spec.sampling.temperature_milli,
+            payment: payment(result.output_tokens, job.price_per_1k, job.escrow),
+            stake_at_risk: at_risk,
+            challenger: challenger.map(|(c, _)| c),
+        };
+        let bond = challenger.map_or(Amount::ZERO, |(_, b)| b);
+        ctx.call(OPEN_CHECK, &o, bond)
+    }
+
+    fn challenge(&self, ctx: &mut Ctx<'_>, r: JobRef) -> Result<(), ContractError> {
         let mut job = Self::load(&ctx.view(), r.job_id.0)?;
-        Self::require_requester(ctx, &job)?;
-        Self::check(&job, Step::Dispute, "dispute")?;
+        Self::check(&job, Step::Challenge, "challenge")?;
+        if self.config.verification.is_none() {
+            return Err(JobError::NoVerification.into());
+        }
+        let caller = ctx.invocator();
+        if job.worker.is_some_and(|w| w == caller) {
+            return Err(JobError::OwnResult.into());
+        }
         let ends = job
             .deadline
             .ok_or_else(|| corrupt(&job_key(job.id.0), "completed job without deadline"))?;
@@ -677,52 +783,125 @@ impl JobRegistry {
         if now > ends {
             return Err(JobError::WindowClosed { ended: ends }.into());
         }
-        let resolve_by = now.plus(self.config.dispute_timeout_ticks);
-        Self::set_status(ctx, &mut job, Step::Dispute, JobStatus::Disputed)?;
-        Self::set_deadline(ctx, &mut job, Some(resolve_by))?;
+        let bond = ctx.invocation_reward();
+        // The stake at risk only sets a spot check's rate; a challenge is always checked.
+        self.open_check(ctx, &job, Some((caller, bond)), Amount::ZERO)?;
+        let check_by = now.plus(self.config.check_timeout_ticks);
+        job.checked = true;
+        Self::set_status(ctx, &mut job, Step::Challenge, JobStatus::Checking)?;
+        Self::set_deadline(ctx, &mut job, Some(check_by))?;
         Self::save(ctx, &job)?;
-        ctx.emit(&JobEvent::Disputed {
+        ctx.emit(&JobEvent::Challenged {
             job_id: job.id,
-            resolve_by,
+            challenger: caller,
+            bond,
+            check_by,
         });
         Ok(())
     }
 
-    fn resolve(&self, ctx: &mut Ctx<'_>, r: Resolve) -> Result<(), ContractError> {
+    fn force_verdict(&self, ctx: &mut Ctx<'_>, r: Resolve) -> Result<(), ContractError> {
         Self::no_payment(ctx)?;
-        let mut job = Self::load(&ctx.view(), r.job_id.0)?;
+        let job = Self::load(&ctx.view(), r.job_id.0)?;
         let caller = ctx.invocator();
-        if caller != self.config.resolver || caller == Identity::NULL {
+        if !self.config.forced_verdicts
+            || caller != self.config.resolver
+            || caller == Identity::NULL
+        {
             return Err(JobError::NotResolver.into());
         }
-        Self::check(&job, Step::Resolve, "resolve")?;
-        let worker = job
-            .worker
-            .ok_or_else(|| corrupt(&job_key(job.id.0), "disputed job without worker"))?;
-        let slashed = if r.worker_wins {
-            Self::pay(ctx, &mut job)?;
-            Self::release_worker(ctx, &mut job, worker.0, Outcome::DisputeWon, None)?
-        } else {
-            Self::refund(ctx, &mut job)?;
-            let requester = job.requester;
-            Self::release_worker(
-                ctx,
-                &mut job,
-                worker.0,
-                Outcome::DisputeLost,
-                Some(requester),
-            )?
-        };
-        Self::set_status(ctx, &mut job, Step::Resolve, JobStatus::Resolved)?;
-        Self::save(ctx, &job)?;
-        ctx.emit(&JobEvent::Resolved {
-            job_id: job.id,
-            worker_wins: r.worker_wins,
-            by_timeout: false,
-            paid: job.paid,
-            refunded: job.refunded,
-            slashed,
-        });
+        Self::check(&job, Step::Verdict, "force a verdict")?;
+        let v: Verdict = ctx.call(
+            FORCE,
+            &Force {
+                job_id: job.id,
+                passed: r.worker_wins,
+            },
+            Amount::ZERO,
+        )?;
+        self.apply_verdict(ctx, v)
+    }
+
+    /// Moves a checked job's money by its verdict, then lets the verification contract pay
+    /// replicas, bonds and the slash's split.
+    fn apply_verdict(&self, ctx: &mut Ctx<'_>, v: Verdict) -> Result<(), ContractError> {
+        let mut job = Self::load(&ctx.view(), v.job_id.0)?;
+        let mut slashed = Amount::ZERO;
+        // A check that outlived its timeout: the job settled already; only the check's own
+        // money (bonds, rewards) moves.
+        if job.status == JobStatus::Checking {
+            let worker = job
+                .worker
+                .ok_or_else(|| corrupt(&job_key(job.id.0), "checked job without worker"))?
+                .0;
+            match v.kind {
+                VerdictKind::Passed | VerdictKind::Unverifiable => {
+                    self.pay(ctx, &mut job)?;
+                    let outcome = if v.kind == VerdictKind::Passed {
+                        Outcome::CheckPassed
+                    } else {
+                        Outcome::Unresolved
+                    };
+                    Self::release_worker(ctx, &mut job, worker, outcome, None)?;
+                }
+                VerdictKind::Failed => {
+                    Self::refund(ctx, &mut job)?;
+                    let to = self.config.verification.map(Identity::contract);
+                    let out = Self::release_worker_to(
+                        ctx,
+                        &mut job,
+                        worker,
+                        Outcome::CheckFailed,
+                        None,
+                        to,
+                    )?;
+                    slashed = out.slash.forwarded;
+                }
+                VerdictKind::NoMajority => {
+                    Self::refund(ctx, &mut job)?;
+                    Self::release_worker(ctx, &mut job, worker, Outcome::Unresolved, None)?;
+                }
+            }
+            job.verdict = Some(v.kind);
+            let to = if v.kind.pays_worker() {
+                JobStatus::Finalized
+            } else {
+                JobStatus::Resolved
+            };
+            Self::set_status(ctx, &mut job, Step::Verdict, to)?;
+            Self::save(ctx, &job)?;
+            ctx.emit(&JobEvent::Verified {
+                job_id: job.id,
+                status: to,
+                verdict: Some(v.kind),
+                forced: v.forced,
+                paid: job.paid,
+                fee: job.fee,
+                refunded: job.refunded,
+                slashed: job.slashed,
+            });
+        }
+        let _: Settlement = ctx.call(
+            SETTLE,
+            &Settle {
+                job_id: job.id,
+                slashed,
+            },
+            Amount::ZERO,
+        )?;
+        Ok(())
+    }
+
+    fn verdicts_pending(&self, view: &View<'_>) -> bool {
+        self.config.verification.is_some() && view.query(PENDING_VERDICTS, &()).is_ok_and(|n| n > 0)
+    }
+
+    fn apply_verdicts(&self, ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
+        let max = u16::try_from(self.config.max_settlements_per_tick).unwrap_or(u16::MAX);
+        let verdicts: Vec<Verdict> = ctx.call(TAKE_VERDICTS, &max, Amount::ZERO)?;
+        for v in verdicts {
+            self.apply_verdict(ctx, v)?;
+        }
         Ok(())
     }
 
@@ -806,12 +985,12 @@ impl JobRegistry {
     }
 
     /// Handles one due deadline.
-    fn on_deadline(ctx: &mut Ctx<'_>, mut job: Job) -> Result<(), ContractError> {
+    fn on_deadline(&self, ctx: &mut Ctx<'_>, mut job: Job) -> Result<(), ContractError> {
         match job.status {
             JobStatus::Open | JobStatus::Running => Self::expire(ctx, &mut job, None),
             JobStatus::Assigned => Self::no_answer(ctx, &mut job),
             JobStatus::Completed => {
-                let worker = Self::pay(ctx, &mut job)?;
+                let worker = self.pay(ctx, &mut job)?;
                 Self::release_worker(ctx, &mut job, worker, Outcome::Finalized, None)?;
                 Self::set_status(ctx, &mut job, Step::Finalize, JobStatus::Finalized)?;
                 Self::save(ctx, &job)?;
@@ -819,20 +998,23 @@ impl JobRegistry {
                     job_id: job.id,
                     worker: WorkerId(worker),
                     paid: job.paid,
+                    fee: job.fee,
                     refunded: job.refunded,
                 });
                 Ok(())
             }
-            JobStatus::Disputed => {
-                let worker = Self::pay(ctx, &mut job)?;
+            JobStatus::Checking => {
+                let worker = self.pay(ctx, &mut job)?;
                 Self::release_worker(ctx, &mut job, worker, Outcome::Unresolved, None)?;
-                Self::set_status(ctx, &mut job, Step::DisputeTimeout, JobStatus::Resolved)?;
+                Self::set_status(ctx, &mut job, Step::CheckTimeout, JobStatus::Finalized)?;
                 Self::save(ctx, &job)?;
-                ctx.emit(&JobEvent::Resolved {
+                ctx.emit(&JobEvent::Verified {
                     job_id: job.id,
-                    worker_wins: true,
-                    by_timeout: true,
+                    status: JobStatus::Finalized,
+                    verdict: None,
+                    forced: false,
                     paid: job.paid,
+                    fee: job.fee,
                     refunded: job.refunded,
                     slashed: Amount::ZERO,
                 });
@@ -864,7 +1046,7 @@ impl JobRegistry {
                 ctx.remove_key(&key)?;
                 continue;
             }
-            Self::on_deadline(ctx, job)?;
+            self.on_deadline(ctx, job)?;
         }
         Ok(())
     }
@@ -988,8 +1170,8 @@ impl Contract for JobRegistry {
             .on(POST_RESULT, |ctx, p| self.post_result(ctx, p))
             .on(CANCEL, |ctx, r| Self::cancel(ctx, r))
             .on(FAIL, |ctx, g| Self::fail(ctx, g))
-            .on(DISPUTE, |ctx, r| self.dispute(ctx, r))
-            .on(RESOLVE, |ctx, r| self.resolve(ctx, r))
+            .on(CHALLENGE, |ctx, r| self.challenge(ctx, r))
+            .on(FORCE_VERDICT, |ctx, r| self.force_verdict(ctx, r))
             .on(EXPIRE, |ctx, r| Self::expire_now(ctx, r))
             .on(DECLINE, |ctx, g| Self::decline(ctx, g))
             .done()
@@ -1026,6 +1208,9 @@ impl Contract for JobRegistry {
             .done()
     }
     fn end_tick(&self, ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
+        if self.verdicts_pending(&ctx.view()) {
+            self.apply_verdicts(ctx)?;
+        }
         let now = ctx.tick();
         let first_due = ctx
             .view()
@@ -1043,6 +1228,9 @@ impl Contract for JobRegistry {
         false
     }
     fn next_tick_work(&self, view: &View<'_>) -> TickWork {
+        if self.verdicts_pending(view) {
+            return TickWork::At(view.tick());
+        }
         match Self::matching_due(view) {
             Ok(true) | Err(_) => return TickWork::At(view.tick()),
             Ok(false) => {}

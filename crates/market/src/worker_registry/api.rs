@@ -33,6 +33,9 @@ contract_api! {
         ASSIGN = 20 "assign": Assign => Assignment,
         /// Job registry only: report a job's outcome.
         RELEASE = 21 "release": Release => ReleaseOutcome,
+        /// Verification only: move a replica's reputation by a verdict. Output: the
+        /// reputation now.
+        REPUTE = 22 "repute": Repute => u16,
     },
     functions: {
         /// One worker.
@@ -233,11 +236,12 @@ pub enum Outcome {
     /// The worker started the job and let its delivery deadline pass: slashed, reputation
     /// down.
     Expired,
-    /// The resolver sided with the worker: reputation up.
-    DisputeWon,
-    /// The resolver sided with the requester: slashed, reputation down.
-    DisputeLost,
-    /// No verdict before the dispute timeout: the result stood, no reputation change.
+    /// A check found the result right: reputation up.
+    CheckPassed,
+    /// A check found the result wrong: slashed, reputation down.
+    CheckFailed,
+    /// A check without a verdict (no majority, unverifiable, or no verdict before the
+    /// check timeout): no reputation change.
     Unresolved,
 }
 
@@ -256,6 +260,17 @@ pub struct Release {
     pub challenger: Option<Identity>,
     /// Paid to the worker for the job (finalized outcomes), for its earnings record.
     pub earned: Amount,
+    /// Pay a slash whole to this identity (the verification contract splits it).
+    pub slash_to: Option<Identity>,
+}
+
+/// Input of [`REPUTE`].
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Repute {
+    /// The replica.
+    pub worker: WorkerId,
+    /// The change, clamped to `0..=10,000`.
+    pub delta: i32,
 }
 
 /// Output of [`RELEASE`].
@@ -265,6 +280,9 @@ pub struct ReleaseOutcome {
     pub reputation: u16,
     /// The slash, if any.
     pub slash: SlashOutcome,
+    /// What a failed check of this job would take from the stake now (the slash amount,
+    /// capped by the stake): `S` in the spot-check rate.
+    pub at_risk: Amount,
 }
 
 /// Input of [`GET_WORKER`].
@@ -362,8 +380,8 @@ pub struct Worker {
     pub jobs_failed: u64,
     /// Jobs it let expire.
     pub jobs_expired: u64,
-    /// Disputes lost.
-    pub disputes_lost: u64,
+    /// Checks failed (slashed).
+    pub checks_failed: u64,
     /// Assignments declined, or left unanswered, before starting.
     pub jobs_declined: u64,
     /// Everything ever slashed.
@@ -523,6 +541,15 @@ pub enum WorkerEvent {
         /// Jobs settling now.
         settling_jobs: u32,
     },
+    /// A verdict moved a replica's reputation.
+    Reputed {
+        /// The replica.
+        worker: WorkerId,
+        /// The change asked for.
+        delta: i32,
+        /// Reputation now.
+        reputation: u16,
+    },
 }
 
 /// Why the worker registry refused a call. Codes 200–299.
@@ -677,8 +704,8 @@ pub struct WorkerConfig {
     pub reputation_loss_failure: u16,
     /// Reputation lost when a held job expires (default 1,000).
     pub reputation_loss_expiry: u16,
-    /// Reputation lost with a dispute (default 2,000).
-    pub reputation_loss_dispute: u16,
+    /// Reputation lost with a failed check (default 2,000).
+    pub reputation_loss_check: u16,
     /// Reputation lost when an assigned worker neither starts nor declines in time (default
     /// 50). Declining is free.
     pub reputation_loss_no_answer: u16,
@@ -686,6 +713,10 @@ pub struct WorkerConfig {
     /// (the job registry); they are not a setting of a node's `market.json`.
     #[serde(skip)]
     pub job_clients: Vec<ContractIndex>,
+    /// The contracts that may move a replica's reputation by a verdict (the verification
+    /// contract). Genesis wiring.
+    #[serde(skip)]
+    pub check_clients: Vec<ContractIndex>,
 }
 
 impl Default for WorkerConfig {
@@ -700,9 +731,10 @@ impl Default for WorkerConfig {
             reputation_gain: 100,
             reputation_loss_failure: 200,
             reputation_loss_expiry: 1_000,
-            reputation_loss_dispute: 2_000,
+            reputation_loss_check: 2_000,
             reputation_loss_no_answer: 50,
             job_clients: Vec::new(),
+            check_clients: Vec::new(),
         }
     }
 }
@@ -748,7 +780,7 @@ impl WorkerConfig {
             ("reputationGain", self.reputation_gain),
             ("reputationLossFailure", self.reputation_loss_failure),
             ("reputationLossExpiry", self.reputation_loss_expiry),
-            ("reputationLossDispute", self.reputation_loss_dispute),
+            ("reputationLossCheck", self.reputation_loss_check),
             ("reputationLossNoAnswer", self.reputation_loss_no_answer),
         ] {
             if value > crate::rules::MAX_REPUTATION {

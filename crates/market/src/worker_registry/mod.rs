@@ -56,7 +56,7 @@ use comqute_qpi::contract::{
 };
 use comqute_qpi::error::ContractError;
 use comqute_qpi::kit::{dispatch_function, dispatch_procedure, ContractMeta};
-use comqute_qpi::primitives::{Amount, Hash32, Identity, Tick};
+use comqute_qpi::primitives::{Amount, ContractIndex, Hash32, Identity, Tick};
 
 const T_WORKER: u8 = 1; // map: identity -> Worker
 const T_NUMBER: u8 = 2; // map: number -> identity
@@ -245,16 +245,38 @@ impl WorkerRegistry {
     }
 
     fn require_job_registry(&self, ctx: &Ctx<'_>, procedure: u16) -> Result<(), WorkerError> {
+        Self::require_client(&self.config.job_clients, ctx, procedure)
+    }
+
+    fn require_client(
+        clients: &[ContractIndex],
+        ctx: &Ctx<'_>,
+        procedure: u16,
+    ) -> Result<(), WorkerError> {
         let caller = ctx.invocator();
-        if !self
-            .config
-            .job_clients
-            .iter()
-            .any(|c| Identity::contract(*c) == caller)
-        {
+        if !clients.iter().any(|c| Identity::contract(*c) == caller) {
             return Err(WorkerError::NotAuthorized { caller, procedure });
         }
         Ok(())
+    }
+
+    /// A verdict moves a replica's reputation (the verification contract only).
+    fn repute(&self, ctx: &mut Ctx<'_>, r: Repute) -> Result<u16, ContractError> {
+        Self::require_client(&self.config.check_clients, ctx, REPUTE.number())?;
+        Self::no_payment(ctx)?;
+        let before =
+            Self::load(&ctx.view(), &r.worker.0)?.ok_or(WorkerError::NotRegistered(r.worker.0))?;
+        let mut w = before.clone();
+        w.reputation = adjust_reputation(w.reputation, r.delta);
+        if w.reputation != before.reputation {
+            self.save(ctx, Some(&before), &w, true)?;
+            ctx.emit(&WorkerEvent::Reputed {
+                worker: r.worker,
+                delta: r.delta,
+                reputation: w.reputation,
+            });
+        }
+        Ok(w.reputation)
     }
 
     /// Whether `w` may take a job with these requirements at `now`.
@@ -386,7 +408,7 @@ impl WorkerRegistry {
             jobs_completed: before.as_ref().map_or(0, |b| b.jobs_completed),
             jobs_failed: before.as_ref().map_or(0, |b| b.jobs_failed),
             jobs_expired: before.as_ref().map_or(0, |b| b.jobs_expired),
-            disputes_lost: before.as_ref().map_or(0, |b| b.disputes_lost),
+            checks_failed: before.as_ref().map_or(0, |b| b.checks_failed),
             jobs_declined: before.as_ref().map_or(0, |b| b.jobs_declined),
             total_slashed: before.as_ref().map_or(Amount::ZERO, |b| b.total_slashed),
             total_earned: before.as_ref().map_or(Amount::ZERO, |b| b.total_earned),
@@ -459,7 +481,7 @@ impl WorkerRegistry {
                 take_active(&mut w)?;
                 w.settling_jobs += 1;
             }
-            Outcome::Finalized | Outcome::DisputeWon => {
+            Outcome::Finalized | Outcome::CheckPassed => {
                 take_settling(&mut w)?;
                 w.reputation = adjust_reputation(w.reputation, i32::from(c.reputation_gain));
                 w.jobs_completed += 1;
@@ -491,11 +513,10 @@ impl WorkerRegistry {
                 w.jobs_expired += 1;
                 slash = true;
             }
-            Outcome::DisputeLost => {
+            Outcome::CheckFailed => {
                 take_settling(&mut w)?;
-                w.reputation =
-                    adjust_reputation(w.reputation, -i32::from(c.reputation_loss_dispute));
-                w.disputes_lost += 1;
+                w.reputation = adjust_reputation(w.reputation, -i32::from(c.reputation_loss_check));
+                w.checks_failed += 1;
                 slash = true;
             }
         }
@@ -520,6 +541,7 @@ impl WorkerRegistry {
                         amount,
                         requester: r.requester,
                         challenger,
+                        recipient: r.slash_to,
                     },
                     Amount::ZERO,
                 )?;
@@ -541,6 +563,7 @@ impl WorkerRegistry {
         Ok(ReleaseOutcome {
             reputation: w.reputation,
             slash: outcome,
+            at_risk: c.slash_amount.min(w.stake),
         })
     }
 
@@ -790,6 +813,7 @@ impl Contract for WorkerRegistry {
             })
             .on(ASSIGN, |ctx, a| self.assign(ctx, a))
             .on(RELEASE, |ctx, r| self.release(ctx, r))
+            .on(REPUTE, |ctx, r| self.repute(ctx, r))
             .done()
     }
     fn function(&self, view: &View<'_>, input_type: u16, input: &[u8]) -> Output {

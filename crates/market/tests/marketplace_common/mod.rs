@@ -9,8 +9,8 @@ use comqute_market::escrow::{EscrowTotals, TOTALS};
 use comqute_market::harness as marketplace_invariants;
 use comqute_market::job_registry::{
     GiveUp, Job, JobPage, JobRef, JobSpec, JobStatus, JobsByStatus, NetworkStats, PostResult,
-    Resolve, Sampling, CANCEL, CLAIM, DECLINE, DISPUTE, EXPIRE, FAIL, GET_JOB, JOBS_BY_STATUS,
-    NETWORK_STATS, POST_RESULT, RESOLVE, START, SUBMIT,
+    Resolve, Sampling, CANCEL, CHALLENGE, CLAIM, DECLINE, EXPIRE, FAIL, FORCE_VERDICT, GET_JOB,
+    JOBS_BY_STATUS, NETWORK_STATS, POST_RESULT, START, SUBMIT,
 };
 use comqute_market::worker_registry::{
     Capabilities, Heartbeat, SetAvailable, WorkerInfo, WorkerQuery, GET_WORKER, HEARTBEAT,
@@ -79,7 +79,9 @@ pub fn spec(model: Hash32, max_tokens: u32, max_price: i64, timeout: u32) -> Job
     }
 }
 
-/// A test configuration with a resolver and short windows.
+/// A test configuration with a devnet resolver (forced verdicts on), short windows, no
+/// spot checks and no verification fee, so a result waits out its window untouched and a
+/// worker is paid its whole price (the verification tests turn them on).
 pub fn config(resolver: Identity) -> MarketConfig {
     MarketConfig {
         workers: comqute_market::worker_registry::WorkerConfig {
@@ -89,9 +91,15 @@ pub fn config(resolver: Identity) -> MarketConfig {
         },
         jobs: comqute_market::job_registry::JobConfig {
             resolver,
+            forced_verdicts: true,
             challenge_window: 5,
-            dispute_timeout_ticks: 40,
+            check_timeout_ticks: 400,
             ..MarketConfig::default().jobs
+        },
+        verification: comqute_market::verification::VerifyConfig {
+            spot_checks: false,
+            fee_bps: 0,
+            ..MarketConfig::default().verification
         },
         ..MarketConfig::default()
     }
@@ -338,7 +346,20 @@ impl Market {
     }
     /// Disputes.
     pub fn dispute(&mut self, who: &Keypair, job_id: u64) -> Receipt {
-        self.job_call(who, DISPUTE.number(), job_id)
+        let job = self.job(job_id);
+        let pay = job.result.map_or(Amount::ZERO, |r| {
+            comqute_market::payment(r.output_tokens, job.price_per_1k, job.escrow)
+        });
+        let bond = self.config.verification.challenge_bond(pay);
+        self.send(
+            who,
+            JOB_REGISTRY,
+            CHALLENGE.number(),
+            &JobRef {
+                job_id: JobId(job_id),
+            },
+            bond.0,
+        )
     }
     /// Expires.
     pub fn expire(&mut self, who: &Keypair, job_id: u64) -> Receipt {
@@ -349,7 +370,7 @@ impl Market {
         self.send(
             who,
             JOB_REGISTRY,
-            RESOLVE.number(),
+            FORCE_VERDICT.number(),
             &Resolve {
                 job_id: JobId(job_id),
                 worker_wins,
