@@ -616,7 +616,12 @@ const SIM_TOKENS: u32 = 100;
 impl Sim {
     /// Cheaters ask 900 per 1k, honest workers 1,000: a cheater undercuts to get work.
     fn new(behaviours: &[Behaviour], stake: i64) -> Sim {
-        let cfg = MarketConfig {
+        Sim::with(behaviours, stake, |_| {})
+    }
+
+    /// The same with settings changed by `tweak`.
+    fn with(behaviours: &[Behaviour], stake: i64, tweak: impl FnOnce(&mut MarketConfig)) -> Sim {
+        let mut cfg = MarketConfig {
             jobs: comqute_market::job_registry::JobConfig {
                 challenge_window: 10,
                 max_matches_per_tick: 64,
@@ -625,6 +630,7 @@ impl Sim {
             },
             ..MarketConfig::default()
         };
+        tweak(&mut cfg);
         let mut names: Vec<&str> = SIM_WORKERS[..behaviours.len()].to_vec();
         names.extend(SIM_REQUESTERS);
         let mut m = Market::with_config(&names, cfg);
@@ -962,4 +968,83 @@ fn a_cheater_is_caught_at_the_predicted_rate_and_ends_below_honest_pay() {
     );
     sim.m.assert_money();
     invariants::checks_end_in_one_verdict(&sim.m.ledger).unwrap();
+}
+
+/// A cheater that lies on every job, at spot-check rates p and slash amounts S set by hand:
+/// its measured earnings per job beside the formula. Per job a pure cheater (it does no work,
+/// so it saves the whole price) expects `(1 − p)(P − fee) − p·S`; honesty (paid `P − fee`
+/// for work that costs up to `P`) is worth at least 0. The Proof-of-Sampling rate
+/// `P / ((1−q)(P+S))` is where the first turns negative (q = 0 here: no colluders).
+#[test]
+fn a_cheaters_profit_per_job_follows_the_formula_across_rates_and_stakes() {
+    let mut rows = Vec::new();
+    for (slash, rates) in [
+        (1_000i64, &[0u32, 100_000, 250_000][..]),
+        (5_000, &[0, 50_000, 100_000, 250_000][..]),
+    ] {
+        for &rate in rates {
+            let mut behaviours = vec![Behaviour::Honest; 5];
+            behaviours[0] = Behaviour::Cheater(PPM);
+            let mut sim = Sim::with(&behaviours, 5_000_000, |c| {
+                c.workers.slash_amount = Amount(slash);
+                c.verification.min_rate_ppm = rate;
+                c.verification.newcomer_rate_ppm = rate;
+                // The formula's floor below these rates: collusion assumed away and a stake
+                // far above the price, so the rate is the one set here.
+                c.verification.collusion_ppm = 0;
+            });
+            sim.run(2_000, 25);
+            let cheater = sim.workers[0].0;
+            // The rate the draw used on each of the cheater's results: the one set here, or
+            // the deterring bound when that is higher (the contract never goes below it).
+            let rates: Vec<u32> = sim
+                .m
+                .ledger
+                .events()
+                .iter()
+                .filter(|e| e.contract == JOB_REGISTRY)
+                .filter_map(|e| match JobEvent::try_from_slice(&e.data) {
+                    Ok(JobEvent::ResultPosted {
+                        worker,
+                        check_rate_ppm,
+                        ..
+                    }) if worker.0 == cheater => Some(check_rate_ppm),
+                    _ => None,
+                })
+                .collect();
+            let served = rates.len() as f64;
+            // What it earned by its own results: its money, less what it earned as a
+            // replica of others' checks.
+            let as_replica = record(&sim.m, &cheater).earned.0;
+            let net = (sim.worker_net(0) - as_replica) as f64;
+            let p = rates.iter().map(|r| f64::from(*r)).sum::<f64>() / served / 1e6;
+            let (pay, fee) = (90.0, 9.0);
+            let formula = (1.0 - p) * (pay - fee) - p * slash as f64;
+            let measured = net / served;
+            let bound = pay / (pay + slash as f64);
+            rows.push((slash, p, served, measured, formula, bound));
+            // Within the binomial noise of the draws: sd of the per-job figure is
+            // (P − fee + S)·sqrt(p(1−p)/n).
+            let sd = (pay - fee + slash as f64) * (p * (1.0 - p) / served).sqrt();
+            assert!(
+                (measured - formula).abs() <= 4.0 * sd + 1.0,
+                "S {slash}, p {p}: measured {measured:.1} a job, formula {formula:.1} ± {sd:.1}"
+            );
+        }
+    }
+    eprintln!("| stake at risk S | rate p (as drawn) | jobs the cheater served | measured units / job | formula (1−p)(P−fee) − p·S | p where cheating stops paying, P/(P+S) |");
+    eprintln!("|---|---|---|---|---|---|");
+    for (slash, p, served, measured, formula, bound) in rows {
+        eprintln!(
+            "| {slash} | {:.1}% | {served} | {measured:.1} | {formula:.1} | {:.2}% |",
+            p * 100.0,
+            bound * 100.0
+        );
+    }
+    let c = VerifyConfig::default();
+    eprintln!(
+        "default: S = 5,000, P = 90: p = {:.2}% for a trusted worker, {:.0}% for a new one",
+        f64::from(c.rate_ppm(Amount(90), Amount(5_000), c.trusted_after)) / 1e4,
+        f64::from(c.newcomer_rate_ppm) / 1e4
+    );
 }
