@@ -325,6 +325,18 @@ async fn show(client: &Client, job: &Job, json: bool) -> Result<()> {
         };
         println!("  {what}: tick {d}");
     }
+    if job.checked {
+        let v = match job.verdict {
+            Some(v) => v.name(),
+            None if job.status.is_terminal() => "timed out (paid unverified)",
+            None => "pending",
+        };
+        println!(
+            "  checked by replicas: verdict {v} (`comqute job verify {}`)",
+            job.id
+        );
+    }
+
     if let Some(r) = &job.result {
         let runtime = if comqute_inference::standin::is_stand_in_fingerprint(&r.runtime) {
             " by the STAND-IN (not a language model)"
@@ -346,8 +358,8 @@ async fn show(client: &Client, job: &Job, json: bool) -> Result<()> {
     }
     if job.status.is_terminal() {
         println!(
-            "  paid {} units  refunded {} units  slashed {} units",
-            job.paid, job.refunded, job.slashed
+            "  paid {} units (and {} as the verification fee)  refunded {} units  slashed {} units",
+            job.paid, job.fee, job.refunded, job.slashed
         );
     }
     Ok(())

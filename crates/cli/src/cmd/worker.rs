@@ -229,6 +229,9 @@ struct WorkerOut {
     last_heartbeat_ago: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     withdrawn: Option<String>,
+    /// Its check record (verification), when the node answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<comqute_sdk::contracts::verification::CheckRecord>,
 }
 
 async fn worker_view(client: &Client, id: &Identity) -> Result<WorkerOut> {
@@ -241,10 +244,12 @@ async fn worker_view(client: &Client, id: &Identity) -> Result<WorkerOut> {
         Ok(now) => Some(now.0.saturating_sub(info.worker.last_heartbeat.0)),
         Err(_) => None,
     };
+    let checks = client.verification().record(id).await.ok();
     Ok(WorkerOut {
         view: wire::WorkerView::from(&info),
         last_heartbeat_ago,
         withdrawn: None,
+        checks,
     })
 }
 
@@ -282,9 +287,15 @@ fn show(v: &WorkerOut, json: bool) -> Result<()> {
         caps.price_per_1k, caps.tokens_per_s, caps.gpu, caps.max_concurrent
     );
     println!(
-        "  completed {}  declined {}  failed {}  expired {}  disputes lost {}",
+        "  completed {}  declined {}  failed {}  expired {}  checks failed {}",
         w.jobs_completed, w.jobs_declined, w.jobs_failed, w.jobs_expired, w.checks_failed
     );
+    if let Some(r) = &v.checks {
+        println!(
+            "  results checked {} (passed {}, failed {}, unverifiable or no majority {})  as replica: {} seats, {} outvoted, {} silent",
+            r.checked, r.passed, r.failed, r.inconclusive, r.seats, r.outvoted, r.silent
+        );
+    }
     Ok(())
 }
 
