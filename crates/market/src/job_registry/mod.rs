@@ -289,16 +289,23 @@ impl JobRegistry {
         Ok(())
     }
 
-    /// Pays the worker for the posted result (less the verification fee), refunding the
-    /// rest.
-    fn pay(&self, ctx: &mut Ctx<'_>, job: &mut Job) -> Result<Identity, ContractError> {
+    /// The worker and result of a job past POST_RESULT.
+    fn delivered(job: &Job) -> Result<(WorkerId, JobResult), ContractError> {
         let key = job_key(job.id.0);
+        // Invariant: a job leaves Running only with its worker and result set.
         let worker = job
             .worker
             .ok_or_else(|| corrupt(&key, "completed job without worker"))?;
         let result = job
             .result
             .ok_or_else(|| corrupt(&key, "completed job without result"))?;
+        Ok((worker, result))
+    }
+
+    /// Pays the worker for the posted result (less the verification fee), refunding the
+    /// rest.
+    fn pay(&self, ctx: &mut Ctx<'_>, job: &mut Job) -> Result<Identity, ContractError> {
+        let (worker, result) = Self::delivered(job)?;
         let amount = payment(result.output_tokens, job.price_per_1k, job.escrow);
         let (fee, fee_to) = match self.config.verification {
             Some(v) => (
@@ -742,13 +749,7 @@ impl JobRegistry {
         challenger: Option<(Identity, Amount)>,
         at_risk: Amount,
     ) -> Result<CheckOpened, ContractError> {
-        let key = job_key(job.id.0);
-        let worker = job
-            .worker
-            .ok_or_else(|| corrupt(&key, "completed job without worker"))?;
-        let result = job
-            .result
-            .ok_or_else(|| corrupt(&key, "completed job without result"))?;
+        let (worker, result) = Self::delivered(job)?;
         let o = OpenCheck {
             job_id: job.id,
             worker,
