@@ -1296,7 +1296,7 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         .saturating_add(1);
     let text: std::borrow::Cow<'_, str> = match sh.lie_every {
-        Some(n) if served % u64::from(n) == 0 => {
+        Some(n) if served.is_multiple_of(u64::from(n)) => {
             warn!(job = %id, "TEST ONLY: posting a made-up result (--test-lie-every)");
             format!("{} [made up]", g.text).into()
         }

@@ -68,8 +68,12 @@ use crate::WorkerError;
 pub trait Scorer: Send + Sync {
     /// Scores `claimed` as the continuation of `prompt` for a job sampled at
     /// `temperature_milli`.
-    fn score(&self, prompt: &str, claimed: &str, temperature_milli: u16)
-        -> Result<u16, WorkerError>;
+    fn score(
+        &self,
+        prompt: &str,
+        claimed: &str,
+        temperature_milli: u16,
+    ) -> Result<u16, WorkerError>;
 }
 
 impl std::fmt::Debug for dyn Scorer {
@@ -95,7 +99,10 @@ impl ReplicaState {
     pub(crate) fn new(file: Option<PathBuf>) -> ReplicaState {
         let votes = file.as_deref().map(read_votes).unwrap_or_default();
         if !votes.is_empty() {
-            info!(seats = votes.len(), "replica votes from the last run, to reveal");
+            info!(
+                seats = votes.len(),
+                "replica votes from the last run, to reveal"
+            );
         }
         ReplicaState {
             votes: Mutex::new(votes),
@@ -216,6 +223,8 @@ pub(crate) fn on_event(sh: &Shared, ev: &CheckEvent) {
     let st = &sh.replica;
     match ev {
         CheckEvent::ReplicaAssigned { replica, .. } if replica.0 == me => st.wake.notify_one(),
+        // A commit on a check this worker voted on may open its reveals: look now.
+        CheckEvent::Committed { job_id, .. } if st.vote(job_id.0).is_some() => st.wake.notify_one(),
         CheckEvent::Revealed {
             job_id,
             replica,
@@ -308,7 +317,13 @@ pub(crate) async fn serve_seats(
                     match seat.state {
                         SeatState::Assigned => {
                             if taken.insert((id, seat.round)) {
-                                info!(job = id, round = seat.round, commit_by = seat.commit_by.0, reveal_by = seat.reveal_by.0, "replica seat taken");
+                                info!(
+                                    job = id,
+                                    round = seat.round,
+                                    commit_by = seat.commit_by.0,
+                                    reveal_by = seat.reveal_by.0,
+                                    "replica seat taken"
+                                );
                             }
                             let b = match bond {
                                 Some(b) => b,
@@ -485,7 +500,10 @@ async fn work_out_vote(sh: &Shared, scorer: Option<Arc<dyn Scorer>>, id: u64) ->
     match try_vote(sh, scorer, id).await {
         Ok(v) => v,
         Err(why) => {
-            warn!(job = id, "replica cannot check the result: {why}; abstaining");
+            warn!(
+                job = id,
+                "replica cannot check the result: {why}; abstaining"
+            );
             Vote::Unable
         }
     }
@@ -523,7 +541,10 @@ async fn try_vote(sh: &Shared, scorer: Option<Arc<dyn Scorer>>, id: u64) -> Resu
                 result_hash: Hash32::of(g.text.as_bytes()),
             });
         }
-        debug!(job = id, "the re-run reported another runtime than predicted");
+        debug!(
+            job = id,
+            "the re-run reported another runtime than predicted"
+        );
     }
     let Some(scorer) = scorer else {
         return Ok(Vote::Unable);
@@ -544,7 +565,7 @@ async fn try_vote(sh: &Shared, scorer: Option<Arc<dyn Scorer>>, id: u64) -> Resu
     let bps = tokio::task::spawn_blocking(move || scorer.score(&prompt, &claimed, t))
         .await
         .map_err(|e| format!("the scoring thread: {e}"))?
-    .map_err(|e| format!("scoring: {}", e.describe()))?;
+        .map_err(|e| format!("scoring: {}", e.describe()))?;
     Ok(Vote::Scored {
         agreement_bps: bps.min(10_000),
     })

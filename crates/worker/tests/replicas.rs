@@ -210,7 +210,10 @@ async fn liar_is_caught(backend: Arc<dyn Backend>, model: &str) {
     assert_eq!(job.worker, Some(WorkerId(liar.identity())), "{job:?}");
     assert_eq!(job.status, JobStatus::Resolved, "{job:?}");
     assert_eq!(job.verdict, Some(VerdictKind::Failed), "{job:?}");
-    assert_eq!(job.refunded, job.escrow, "the requester is refunded in full");
+    assert_eq!(
+        job.refunded, job.escrow,
+        "the requester is refunded in full"
+    );
     assert_eq!(job.paid, Amount::ZERO);
     assert!(job.slashed > Amount::ZERO, "{job:?}");
     let check = c
@@ -267,7 +270,12 @@ async fn liar_is_caught(backend: Arc<dyn Backend>, model: &str) {
     let req = JobRequest {
         min_reputation: floor,
         timeout_ticks: TIMEOUT_TICKS,
-        ..JobRequest::new(model, "Here is a short poem about the sea:", MAX_TOKENS, Amount(2_000))
+        ..JobRequest::new(
+            model,
+            "Here is a short poem about the sea:",
+            MAX_TOKENS,
+            Amount(2_000),
+        )
     };
     let (handle, job) = challenged(c, &alice, &req).await;
     assert_eq!(job.worker, Some(WorkerId(honest_a.identity())), "{job:?}");
@@ -284,7 +292,10 @@ async fn liar_is_caught(backend: Arc<dyn Backend>, model: &str) {
         "the honest worker is paid, and half the lost challenge's bond"
     );
     assert_eq!(check.seats.len(), 2, "{check:?}");
-    assert!(check.seats.iter().all(|s| s.passes == Some(true)), "{check:?}");
+    assert!(
+        check.seats.iter().all(|s| s.passes == Some(true)),
+        "{check:?}"
+    );
     // The liar re-runs honestly as a replica: it lies only when serving.
     assert!(
         check.seats.iter().any(|s| s.replica.0 == liar.identity()),
@@ -317,7 +328,10 @@ async fn honest_daemons_catch_a_liar_on_the_builtin_runtime() {
             );
             return;
         }
-        Err(e) => panic!("CI=true: the built-in model must be installed: {}", e.describe()),
+        Err(e) => panic!(
+            "CI=true: the built-in model must be installed: {}",
+            e.describe()
+        ),
     };
     // One model in memory, shared by the three daemons (each would load the same file).
     let backend: Arc<dyn Backend> = Arc::new(BuiltinBackend::new(MODEL, model));
