@@ -443,6 +443,16 @@ pub trait Backend: Send + Sync {
         request: &GenerateRequest,
         sink: TokenSink,
     ) -> Result<Generation, InferenceError>;
+
+    /// The runtime `request` would run on, known without running it, for a backend whose
+    /// output is the same bytes for the same request ([`RuntimeInfo::exact_replay`]); the
+    /// fingerprint is the one [`generate`](Self::generate) reports. A replica compares it with
+    /// a posted fingerprint before spending a re-run on an exact replay. `None` (the default):
+    /// not known ahead, or no exact replay (servers this crate does not control).
+    fn replay_runtime(&self, request: &GenerateRequest) -> Option<RuntimeInfo> {
+        let _ = request;
+        None
+    }
 }
 
 #[cfg(test)]

@@ -254,13 +254,21 @@ impl Backend for StandInBackend {
                 first_token,
                 ..Timings::default()
             },
-            runtime: {
-                let mut r = RuntimeInfo::describe(ENGINE, env!("CARGO_PKG_VERSION"), "", true, req);
-                r.fingerprint.0[..FINGERPRINT_PREFIX.len()].copy_from_slice(FINGERPRINT_PREFIX);
-                r
-            },
+            runtime: stand_in_runtime(req),
         })
     }
+
+    fn replay_runtime(&self, req: &GenerateRequest) -> Option<RuntimeInfo> {
+        Some(stand_in_runtime(req))
+    }
+}
+
+/// The runtime the stand-in reports for `req` (deterministic: exact replay), its fingerprint
+/// marked with [`FINGERPRINT_PREFIX`].
+fn stand_in_runtime(req: &GenerateRequest) -> RuntimeInfo {
+    let mut r = RuntimeInfo::describe(ENGINE, env!("CARGO_PKG_VERSION"), "", true, req);
+    r.fingerprint.0[..FINGERPRINT_PREFIX.len()].copy_from_slice(FINGERPRINT_PREFIX);
+    r
 }
 
 #[cfg(test)]

@@ -59,6 +59,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 use crate::error::WorkerError;
+use crate::replica::{ReplicaState, Scorer};
 
 /// What the daemon's fallible steps return.
 type Result<T, E = WorkerError> = std::result::Result<T, E>;
@@ -108,6 +109,15 @@ pub struct WorkerConfig {
     pub lock: Option<std::path::PathBuf>,
     /// Decline jobs the measured speed cannot deliver in time ([`fits_deadline`]).
     pub check_deadlines: bool,
+    /// Teacher-forced scoring for replica seats whose result this backend cannot re-run
+    /// exactly ([`crate::replica`]); without one such seats abstain ([`Vote::Unable`]).
+    ///
+    /// [`Vote::Unable`]: comqute_sdk::contracts::verification::Vote::Unable
+    pub scorer: Option<Arc<dyn Scorer>>,
+    /// TEST ONLY (`comqute worker run --test-lie-every N`, hidden): post a made-up result on
+    /// every Nth job served, so end-to-end tests can watch replicas catch a liar. Never set
+    /// it on a real worker: the lie is slashed.
+    pub test_lie_every: Option<u32>,
 }
 
 impl Default for WorkerConfig {
@@ -128,6 +138,8 @@ impl Default for WorkerConfig {
             takeover: false,
             lock: None,
             check_deadlines: true,
+            scorer: None,
+            test_lie_every: None,
         }
     }
 }
@@ -221,17 +233,17 @@ pub struct Worker {
     _lock: Option<std::fs::File>,
 }
 
-/// What every job task needs.
-struct Shared {
-    client: Client,
-    key: Keypair,
-    me: Identity,
-    backend: Arc<dyn Backend>,
+/// What every job task (and the replica seats, [`crate::replica`]) needs.
+pub(crate) struct Shared {
+    pub(crate) client: Client,
+    pub(crate) key: Keypair,
+    pub(crate) me: Identity,
+    pub(crate) backend: Arc<dyn Backend>,
     /// Model id → the backend's name for it: what is declared on chain now.
     models: std::sync::RwLock<BTreeMap<Hash32, String>>,
-    attempts: u32,
-    patience: Duration,
-    backoff: Duration,
+    pub(crate) attempts: u32,
+    pub(crate) patience: Duration,
+    pub(crate) backoff: Duration,
     /// Woken when a job finds a model gone: the backend's models are read again.
     refresh: tokio::sync::Notify,
     /// This daemon's session on the chain.
@@ -241,6 +253,14 @@ struct Shared {
     /// The backend's measured speed (benchmark, then served jobs).
     speed: std::sync::Mutex<Option<Speed>>,
     check_deadlines: bool,
+    /// The `concurrency` slots: a job or a replica run holds one while it runs.
+    pub(crate) slots: Arc<tokio::sync::Semaphore>,
+    /// The replica seats' votes and events.
+    pub(crate) replica: ReplicaState,
+    /// TEST ONLY: lie on every Nth job ([`WorkerConfig::test_lie_every`]).
+    lie_every: Option<u32>,
+    /// Jobs run to a result so far (counts the lies).
+    served: std::sync::atomic::AtomicU64,
 }
 
 /// Takes the lock file at `path` (created if missing), or says who holds it.
@@ -293,13 +313,13 @@ fn sdk_transient(e: &SdkError) -> bool {
     e.is_transient()
 }
 
-fn backoff_for(base: Duration, attempt: u32) -> Duration {
+pub(crate) fn backoff_for(base: Duration, attempt: u32) -> Duration {
     base.saturating_mul(1 << attempt.min(3))
 }
 
 /// Runs `op` until it succeeds, fails for good, or `patience` is used up on transient
 /// failures.
-async fn retry_sdk<T, F, Fut>(
+pub(crate) async fn retry_sdk<T, F, Fut>(
     what: &str,
     patience: Duration,
     base: Duration,
@@ -450,7 +470,16 @@ impl Worker {
             taken_over: tokio::sync::Notify::new(),
             speed: std::sync::Mutex::new(None),
             check_deadlines: cfg.check_deadlines,
+            slots: Arc::new(tokio::sync::Semaphore::new(usize::from(
+                cfg.concurrency.max(1),
+            ))),
+            replica: ReplicaState::new(cfg.lock.as_deref().map(crate::replica::votes_file)),
+            lie_every: cfg.test_lie_every.filter(|&n| n > 0),
+            served: std::sync::atomic::AtomicU64::new(0),
         });
+        if let Some(n) = cfg.test_lie_every.filter(|&n| n > 0) {
+            warn!("TEST ONLY: posting a made-up result on every {n}th job (--test-lie-every)");
+        }
         let w = Worker {
             shared,
             cfg,
@@ -677,12 +706,28 @@ impl Worker {
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         refresh.reset();
 
+        // Replica seats run beside the jobs, sharing their concurrency slots.
+        let seats = tokio::spawn(crate::replica::serve_seats(
+            sh.clone(),
+            self.cfg.scorer.clone(),
+            self.cfg.scan_interval,
+            stop.clone(),
+        ));
+        // A job takes a free slot or waits for the next scan; a replica run may hold one.
         let spawn = |id: u64, tasks: &mut JoinSet<(u64, Outcome)>, inflight: &mut BTreeSet<u64>| {
-            if inflight.insert(id) {
-                let sh = sh.clone();
-                let abort = abort_rx.clone();
-                tasks.spawn(async move { (id, serve(&sh, id, abort).await) });
+            if inflight.contains(&id) {
+                return;
             }
+            let Ok(slot) = sh.slots.clone().try_acquire_owned() else {
+                return;
+            };
+            inflight.insert(id);
+            let sh = sh.clone();
+            let abort = abort_rx.clone();
+            tasks.spawn(async move {
+                let _slot = slot;
+                (id, serve(&sh, id, abort).await)
+            });
         };
         let record = |id: u64, o: Outcome, report: &mut WorkerReport, done: &mut BTreeSet<u64>| {
             match &o {
@@ -789,6 +834,19 @@ impl Worker {
                 }
             }
         }
+        // Seats still held get what is left of the grace period to reveal.
+        if !seats.is_finished() {
+            info!("waiting for the replica seats held to reveal");
+        }
+        let mut seats = seats;
+        tokio::select! {
+            _ = &mut seats => {}
+            _ = &mut grace => {
+                warn!("grace period over: leaving the replica seats still held");
+                seats.abort();
+            }
+            _ = stop.wait_for(|s| *s == Stop::Abort), if !aborting => seats.abort(),
+        }
         beat.abort();
         info!("worker stopped: {report}");
         Ok(report)
@@ -808,6 +866,12 @@ async fn listen(sh: Arc<Shared>, wake: mpsc::Sender<u64>) {
         };
         let mut events = sh.client.subscribe(head);
         while let Some(item) = events.next().await {
+            if let Ok(e) = &item {
+                if let Some(ce) = e.check() {
+                    crate::replica::on_event(&sh, &ce);
+                    continue;
+                }
+            }
             match item {
                 Ok(e) => match e.job() {
                     // The daemon is stopping when nobody takes the wake-ups any more.
@@ -940,7 +1004,7 @@ enum Stopped {
 
 impl Shared {
     /// The backend's name for a model id, if it is served.
-    fn model_name(&self, id: &Hash32) -> Option<String> {
+    pub(crate) fn model_name(&self, id: &Hash32) -> Option<String> {
         // A poisoned lock only means a panic elsewhere; the map itself is always whole.
         let m = self.models.read().unwrap_or_else(|p| p.into_inner());
         m.get(id).cloned()
@@ -958,7 +1022,7 @@ impl Shared {
         *m = model_map(served);
     }
 
-    async fn job(&self, id: u64) -> Result<Option<Job>, SdkError> {
+    pub(crate) async fn job(&self, id: u64) -> Result<Option<Job>, SdkError> {
         let jobs = self.client.jobs();
         retry_sdk("reading the job", self.patience, self.backoff, || {
             jobs.get(id)
@@ -1227,8 +1291,19 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
     } else {
         g.output_tokens
     };
+    let served = sh
+        .served
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .saturating_add(1);
+    let text: std::borrow::Cow<'_, str> = match sh.lie_every {
+        Some(n) if served.is_multiple_of(u64::from(n)) => {
+            warn!(job = %id, "TEST ONLY: posting a made-up result (--test-lie-every)");
+            format!("{} [made up]", g.text).into()
+        }
+        _ => g.text.as_str().into(),
+    };
     let hash = retry_sdk("uploading the result", sh.patience, sh.backoff, || {
-        sh.client.put_blob(g.text.as_bytes())
+        sh.client.put_blob(text.as_bytes())
     })
     .await
     .map_err(|e| lost("uploading the result", e))?;

@@ -10,6 +10,8 @@
 //!   the first of several [`Candidate`]s that works ([`pick_first`]), and the built-in
 //!   model loaded from its installed file or a GGUF path ([`load_builtin`]).
 //! - [`replay`](mod@replay): the exact-replay verifier ([`replay()`](replay::replay) → [`Replay`]).
+//! - [`replica`]: the daemon's replica seats on other workers' checks (re-run or score,
+//!   commit, reveal), and the [`Scorer`] seam for teacher-forced scoring.
 //!
 //! Errors are one type, [`WorkerError`].
 //!
@@ -22,6 +24,7 @@ pub mod backend;
 pub mod daemon;
 mod error;
 pub mod replay;
+pub mod replica;
 
 pub use backend::{
     load_builtin, pick_first, BackendKind, BackendSpec, Candidate, PickEvent, Picked,
@@ -29,3 +32,4 @@ pub use backend::{
 pub use daemon::{fits_deadline, Speed, Stop, Worker, WorkerConfig, WorkerReport};
 pub use error::WorkerError;
 pub use replay::{replay, Replay, ReplayOptions, Rerun};
+pub use replica::Scorer;

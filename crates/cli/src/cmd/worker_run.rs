@@ -58,6 +58,10 @@ pub struct RunArgs {
     /// slashed if late).
     #[arg(long)]
     pub accept_any_deadline: bool,
+    /// TEST ONLY: post a made-up result on every Nth job served, so end-to-end tests can
+    /// watch replicas catch a liar (the lie is slashed). Hidden from `--help`.
+    #[arg(long, hide = true, value_name = "N")]
+    pub test_lie_every: Option<u32>,
 }
 
 fn price(s: &str) -> Result<comqute_sdk::Amount> {
@@ -95,6 +99,7 @@ impl RunArgs {
             refresh_interval: Duration::from_secs(self.refresh.max(1)),
             takeover: self.takeover,
             check_deadlines: !self.accept_any_deadline,
+            test_lie_every: self.test_lie_every.filter(|&n| n > 0),
             ..WorkerConfig::default()
         })
     }

@@ -119,6 +119,10 @@ impl Backend for BuiltinBackend {
         }])
     }
 
+    fn replay_runtime(&self, req: &GenerateRequest) -> Option<RuntimeInfo> {
+        Some(self.runtime(req))
+    }
+
     async fn generate(
         &self,
         req: &GenerateRequest,
