@@ -92,9 +92,12 @@
 //! positions and the output head (262,144 × 640, tied embeddings) in blocks of 32 positions.
 //! On this 2-core AVX2 machine the pass is compute-bound in candle's quantized kernels, whose
 //! multi-row path is a tiled loop of dot products rather than a blocked GEMM, so batching
-//! gains little: scoring runs at roughly the speed of generation (see `comqute bench
-//! inference`, `score_tokens_per_s`), not the 10× the issue asks for. The output head is
-//! about 60 % of the work per position (168M of ~270M multiply-adds).
+//! gains little: scoring runs at roughly the speed of generation, not the 10× the issue asks
+//! for. `comqute bench inference --max-tokens 128`, five runs on an idle machine: generation
+//! 53–58 tokens/s, scoring the same 128 tokens 56.4–57.4 tokens/s (ratio 0.98–1.06), prompt
+//! processing (blocks only, one head row) ~205 tokens/s. So the blocks cost ~5 ms a position
+//! and the output head ~12 ms (168M of ~270M multiply-adds a position): a faster scorer needs
+//! a cheaper head (a blocked GEMM, or heading only sampled positions), not more batching.
 
 use std::time::{Duration, Instant};
 
