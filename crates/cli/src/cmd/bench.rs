@@ -1,13 +1,14 @@
 //! `comqute bench …`: measurements. `bench inference` times the built-in runtime (load,
 //! prompt and generation speed, memory) and, when `LLAMA_SERVER` names a llama-server
-//! binary, llama.cpp on the same file in the same run.
+//! binary, llama.cpp on the same file in the same run, and the teacher-forced scorer (issue
+//! 18) on the generated output.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use comqute_inference::builtin::GenerateRequest;
+use comqute_inference::builtin::{GenerateRequest, ScoreRequest};
 use comqute_inference::{llama_server, process_memory};
 use serde_json::{json, Value};
 
@@ -98,6 +99,9 @@ fn inference(a: InferenceArgs) -> Result<()> {
     let decoded = u64::from(out.output_tokens.saturating_sub(1));
     let builtin_tps = per_s(decoded, out.generation_duration);
     let prompt_tps = per_s(u64::from(out.prompt_tokens), out.prompt_duration);
+    // Scoring the same output by one teacher-forced pass (issue 18 asks ≥ 10× generation).
+    let scored = model.score(&ScoreRequest::new(BENCH_PROMPT, out.text.clone()))?;
+    let score_tps = scored.tokens_per_s();
 
     let mut report = json!({
         "model": a.gguf.as_ref().map(|_| path.display().to_string()).unwrap_or(a.model.clone()),
@@ -108,6 +112,9 @@ fn inference(a: InferenceArgs) -> Result<()> {
         "prompt_tokens_per_s": round2(prompt_tps),
         "output_tokens": out.output_tokens,
         "builtin_tokens_per_s": round2(builtin_tps),
+        "score_tokens": scored.tokens,
+        "score_tokens_per_s": round2(score_tps),
+        "score_ratio": round2(score_tps / builtin_tps.max(1e-9)),
         "rss_after_load_bytes": after_load.map(|m| m.rss_bytes),
         "rss_bytes": mem.map(|m| m.rss_bytes),
         "peak_rss_bytes": mem.map(|m| m.peak_rss_bytes),
@@ -151,6 +158,11 @@ fn inference(a: InferenceArgs) -> Result<()> {
     println!(
         "generation       {} tokens, {builtin_tps:.1} tokens/s (target ≥ {TARGET_TOKENS_PER_S})",
         out.output_tokens
+    );
+    println!(
+        "scoring          {} tokens, {score_tps:.1} tokens/s ({:.2}× generation)",
+        scored.tokens,
+        score_tps / builtin_tps.max(1e-9)
     );
     println!(
         "memory           {} resident, {} peak (target ≤ 2 GB)",

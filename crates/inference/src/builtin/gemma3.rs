@@ -41,6 +41,11 @@ use crate::InferenceError;
 /// bounded.
 pub(crate) const PROMPT_CHUNK: usize = 256;
 
+/// [`Gemma3::forward_each`] applies the output head to this many positions at a time: a
+/// matrix product wide enough for candle's row tiles (16 rows) to reuse each weight block,
+/// and `HEAD_ROWS × vocab` floats (32 MiB for Gemma 3's 262,144 tokens) of logits at most.
+pub(crate) const HEAD_ROWS: usize = 32;
+
 /// Model shape read from the GGUF metadata.
 #[derive(Clone, Debug)]
 pub struct Gemma3Config {
@@ -374,6 +379,58 @@ impl Gemma3 {
         state: &mut State,
         tokens: &[u32],
     ) -> Result<Vec<f32>, InferenceError> {
+        let n = self.cfg.n_embd;
+        let m = tokens.len();
+        let x = self.blocks(state, tokens)?;
+        self.head(&x[(m - 1) * n..m * n], 1)
+    }
+
+    /// [`forward`](Self::forward), with the logits of every position from row `from` of the
+    /// chunk on (not only the last) handed to `each(row, logits)` in order: the batched pass a
+    /// teacher-forced scorer needs. The output head runs over [`HEAD_ROWS`] rows at a time
+    /// (matrix × matrix), so at most that many vocabulary-wide rows exist at once. Rows
+    /// before `from` still update the state; with `from >= tokens.len()` nothing is called.
+    pub(crate) fn forward_each(
+        &self,
+        state: &mut State,
+        tokens: &[u32],
+        from: usize,
+        mut each: impl FnMut(usize, &[f32]) -> Result<(), InferenceError>,
+    ) -> Result<(), InferenceError> {
+        let n = self.cfg.n_embd;
+        let m = tokens.len();
+        let x = self.blocks(state, tokens)?;
+        let mut start = from;
+        while start < m {
+            let end = m.min(start + HEAD_ROWS);
+            let logits = self.head(&x[start * n..end * n], end - start)?;
+            for (r, row) in logits.chunks_exact(self.cfg.vocab).enumerate() {
+                each(start + r, row)?;
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Final norm, output head (tied embeddings) and soft-capping over `rows` rows of hidden
+    /// state: `rows × vocab` logits.
+    fn head(&self, hidden: &[f32], rows: usize) -> Result<Vec<f32>, InferenceError> {
+        let c = &self.cfg;
+        let mut h = hidden.to_vec();
+        rms_norm_rows_in_place(&mut h, &self.output_norm, c.eps, c.n_embd);
+        let mut logits = matmul(&self.output, &h, rows, c.n_embd)?;
+        if c.final_logit_softcap > 0.0 {
+            let cap = c.final_logit_softcap;
+            for l in &mut logits {
+                *l = libm::tanhf(*l / cap) * cap;
+            }
+        }
+        Ok(logits)
+    }
+
+    /// The transformer blocks over `tokens` (at most [`PROMPT_CHUNK`]) at the state's next
+    /// positions: the `tokens.len() × n_embd` hidden state before the final norm.
+    fn blocks(&self, state: &mut State, tokens: &[u32]) -> Result<Vec<f32>, InferenceError> {
         let c = &self.cfg;
         let m = tokens.len();
         if m == 0 || m > PROMPT_CHUNK {
@@ -508,17 +565,7 @@ impl Gemma3 {
             }
         }
         state.pos += m;
-
-        let mut last = x[(m - 1) * n..m * n].to_vec();
-        rms_norm_in_place(&mut last, &self.output_norm, c.eps);
-        let mut logits = matmul(&self.output, &last, 1, n)?;
-        if c.final_logit_softcap > 0.0 {
-            let cap = c.final_logit_softcap;
-            for l in &mut logits {
-                *l = libm::tanhf(*l / cap) * cap;
-            }
-        }
-        Ok(logits)
+        Ok(x)
     }
 }
 

@@ -24,6 +24,7 @@
 pub mod backend;
 pub mod gemma3;
 pub mod sampler;
+pub mod score;
 pub mod tokenizer;
 
 use std::fmt;
@@ -40,6 +41,7 @@ pub use backend::BuiltinBackend;
 use gemma3::{Gemma3, PROMPT_CHUNK};
 pub use sampler::SamplingParams;
 use sampler::{sample, Rng};
+pub use score::{ScoreError, ScoreReport, ScoreRequest};
 pub use tokenizer::{TokenKind, Tokenizer};
 
 /// The engine name that goes into the runtime fingerprint.
