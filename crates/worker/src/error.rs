@@ -178,6 +178,9 @@ pub enum WorkerError {
     /// generation that failed.
     #[error(transparent)]
     Inference(Box<InferenceError>),
+    /// The scorer failed (not the claim: a claim that cannot be scored scores 0).
+    #[error("scoring a claimed output: {0}")]
+    Scoring(String),
 
     // --- replay ---
     /// The job has no result to replay.

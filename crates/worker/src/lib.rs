@@ -32,4 +32,4 @@ pub use backend::{
 pub use daemon::{fits_deadline, Speed, Stop, Worker, WorkerConfig, WorkerReport};
 pub use error::WorkerError;
 pub use replay::{replay, Replay, ReplayOptions, Rerun};
-pub use replica::Scorer;
+pub use replica::{BuiltinScorer, Scorer};

@@ -63,17 +63,79 @@ use crate::daemon::{backoff_for, retry_sdk, Shared, Stop};
 use crate::WorkerError;
 
 /// Teacher-forced scoring of a claimed output (the built-in runtime's `BuiltinModel::score`
-/// behind it): the share of the claimed output's tokens the scoring model agrees with, in
-/// basis points (0..=10,000). Called on a blocking thread.
+/// behind [`BuiltinScorer`]): the share of the claimed output's tokens inside the scoring
+/// model's top `top_k`, in basis points (0..=10,000). Called on a blocking thread.
 pub trait Scorer: Send + Sync {
-    /// Scores `claimed` as the continuation of `prompt` for a job sampled at
-    /// `temperature_milli`.
+    /// Scores `claimed` as the answer to `req` (the request the serving path builds for the
+    /// job: its model, prompt and sampling). `None` when this scorer has no model for
+    /// `req.model` (the replica then abstains).
     fn score(
         &self,
-        prompt: &str,
+        req: &comqute_inference::backend::GenerateRequest,
         claimed: &str,
-        temperature_milli: u16,
-    ) -> Result<u16, WorkerError>;
+        top_k: u32,
+    ) -> Result<Option<u16>, WorkerError>;
+}
+
+/// The built-in runtime's scorer: the model the built-in runtime knows by the job's model
+/// name (Gemma 3 270M), loaded from its installed file on first use (a worker on Ollama
+/// pays the memory only once it scores). A claim the model cannot take (too long for its
+/// context, token ids outside its vocabulary) scores 0; only a failure of the scorer itself
+/// is an error.
+#[derive(Debug, Default)]
+pub struct BuiltinScorer {
+    gguf: Option<std::path::PathBuf>,
+    threads: Option<usize>,
+    model: std::sync::OnceLock<Result<Arc<comqute_inference::builtin::BuiltinModel>, String>>,
+}
+
+impl BuiltinScorer {
+    /// A scorer loading the installed model (or `gguf`) with `threads` on first use.
+    pub fn new(gguf: Option<std::path::PathBuf>, threads: Option<usize>) -> Self {
+        BuiltinScorer {
+            gguf,
+            threads,
+            model: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether the built-in model for `model` is installed on this machine (so scoring can
+    /// run without a download).
+    pub fn available_for(model: &str) -> bool {
+        comqute_inference::install::find_model(model)
+            .ok()
+            .and_then(comqute_inference::install::installed_path)
+            .is_some()
+    }
+}
+
+impl Scorer for BuiltinScorer {
+    fn score(
+        &self,
+        req: &comqute_inference::backend::GenerateRequest,
+        claimed: &str,
+        top_k: u32,
+    ) -> Result<Option<u16>, WorkerError> {
+        use comqute_inference::builtin::score::ScoreRequest;
+        let Ok(spec) = comqute_inference::install::find_model(&req.model) else {
+            return Ok(None);
+        };
+        let model = self.model.get_or_init(|| {
+            crate::backend::load_builtin(spec.name, self.gguf.as_deref(), self.threads)
+                .map(Arc::new)
+                .map_err(|e| e.describe())
+        });
+        let model = model
+            .as_ref()
+            .map_err(|e| WorkerError::Scoring(e.clone()))?;
+        let mut sr = ScoreRequest::for_backend_request(req, claimed);
+        sr.top_k = top_k.max(1);
+        match model.score(&sr) {
+            Ok(r) => Ok(Some(r.agreement_bps)),
+            Err(e) if e.is_claim_fault() => Ok(Some(0)),
+            Err(e) => Err(WorkerError::Scoring(e.to_string())),
+        }
+    }
 }
 
 impl std::fmt::Debug for dyn Scorer {
@@ -223,8 +285,10 @@ pub(crate) fn on_event(sh: &Shared, ev: &CheckEvent) {
     let st = &sh.replica;
     match ev {
         CheckEvent::ReplicaAssigned { replica, .. } if replica.0 == me => st.wake.notify_one(),
-        // A commit on a check this worker voted on may open its reveals: look now.
-        CheckEvent::Committed { job_id, .. } if st.vote(job_id.0).is_some() => st.wake.notify_one(),
+        // Reveals opened on a check this worker voted on: reveal now.
+        CheckEvent::RevealsOpen { job_id, .. } if st.vote(job_id.0).is_some() => {
+            st.wake.notify_one()
+        }
         CheckEvent::Revealed {
             job_id,
             replica,
@@ -550,7 +614,7 @@ async fn try_vote(sh: &Shared, scorer: Option<Arc<dyn Scorer>>, id: u64) -> Resu
         return Ok(Vote::Unable);
     };
     let claimed = fetch(sh, &posted.result_hash, "the claimed output").await?;
-    let prompt = String::from_utf8(prompt).map_err(|_| "the prompt is not UTF-8")?;
+    std::str::from_utf8(&prompt).map_err(|_| "the prompt is not UTF-8")?;
     let Ok(claimed) = String::from_utf8(claimed) else {
         // Not text: no model produced it.
         return Ok(Vote::Scored { agreement_bps: 0 });
@@ -561,13 +625,19 @@ async fn try_vote(sh: &Shared, scorer: Option<Arc<dyn Scorer>>, id: u64) -> Resu
         .acquire_owned()
         .await
         .map_err(|_| "the daemon is stopping")?;
-    let t = job.spec.sampling.temperature_milli;
-    let bps = tokio::task::spawn_blocking(move || scorer.score(&prompt, &claimed, t))
+    let top_k = match sh.client.verification().settings().await {
+        Ok(s) => s.score_top_k,
+        Err(e) => return Err(format!("reading the scoring settings: {e}")),
+    };
+    let bps = tokio::task::spawn_blocking(move || scorer.score(&req, &claimed, top_k))
         .await
         .map_err(|e| format!("the scoring thread: {e}"))?
         .map_err(|e| format!("scoring: {}", e.describe()))?;
-    Ok(Vote::Scored {
-        agreement_bps: bps.min(10_000),
+    Ok(match bps {
+        Some(bps) => Vote::Scored {
+            agreement_bps: bps.min(10_000),
+        },
+        None => Vote::Unable,
     })
 }
 

@@ -337,3 +337,115 @@ async fn honest_daemons_catch_a_liar_on_the_builtin_runtime() {
     let backend: Arc<dyn Backend> = Arc::new(BuiltinBackend::new(MODEL, model));
     liar_is_caught(backend, MODEL).await;
 }
+
+/// A result from a runtime a replica cannot reproduce (an Ollama) is scored on the built-in
+/// model instead: text the model does not agree with (here the Ollama-compatible test
+/// server's stand-in words under the name `gemma3:270m`) fails the check by score, and its
+/// worker is slashed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_from_another_runtime_is_scored_and_made_up_text_fails() {
+    use comqute_inference::testserver::{TestServer, TestServerConfig};
+    use comqute_sdk::contracts::verification::Vote;
+    const MODEL: &str = "gemma3:270m";
+    let loaded =
+        tokio::task::spawn_blocking(|| comqute_worker::load_builtin(MODEL, None, None)).await;
+    let model = match loaded.expect("the loading thread") {
+        Ok(m) => m,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!(
+                "the built-in model is not installed ({}): skipping",
+                e.describe()
+            );
+            return;
+        }
+        Err(e) => panic!(
+            "CI=true: the built-in model must be installed: {}",
+            e.describe()
+        ),
+    };
+    let server = TestServer::start(TestServerConfig {
+        models: vec![MODEL.into()],
+        ..TestServerConfig::default()
+    })
+    .await
+    .expect("the test server starts");
+    let ollama: Arc<dyn Backend> = Arc::new(
+        comqute_inference::ollama::OllamaBackend::new(&server.url()).expect("an Ollama backend"),
+    );
+    let builtin: Arc<dyn Backend> = Arc::new(BuiltinBackend::new(MODEL, model));
+    let chain = Chain::start();
+    let c = &chain.client;
+    let (other, honest_a, honest_b, alice) = (key('o'), key('h'), key('k'), key('a'));
+    for k in [&other, &honest_a, &honest_b, &alice] {
+        c.faucet(&k.identity(), Amount(FUNDS)).await.unwrap();
+    }
+    let scorer: Arc<dyn comqute_worker::Scorer> =
+        Arc::new(comqute_worker::BuiltinScorer::new(None, None));
+    let cfg = |price: i64, scorer: Option<Arc<dyn comqute_worker::Scorer>>| WorkerConfig {
+        models: vec![MODEL.to_string()],
+        stake: Some(Amount(STAKE)),
+        price_per_1k: Some(Amount(price)),
+        scan_interval: Duration::from_millis(50),
+        chain_patience: Duration::from_secs(10),
+        grace: Duration::from_secs(10),
+        benchmark: false,
+        scorer,
+        ..WorkerConfig::default()
+    };
+    let o = Running::start(c, &other, ollama, cfg(1_000, None)).await;
+    let a = Running::start(
+        c,
+        &honest_a,
+        builtin.clone(),
+        cfg(1_500, Some(scorer.clone())),
+    )
+    .await;
+    let b = Running::start(c, &honest_b, builtin, cfg(2_000, Some(scorer))).await;
+    for k in [&other, &honest_a, &honest_b] {
+        eventually("the worker is available", 60, || async {
+            info(c, &k.identity()).await.can_take_jobs.then_some(())
+        })
+        .await;
+    }
+    let req = JobRequest {
+        timeout_ticks: TIMEOUT_TICKS,
+        ..JobRequest::new(MODEL, "The capital of France is", 32, Amount(1_000))
+    };
+    let (handle, job) = challenged(c, &alice, &req).await;
+    assert_eq!(job.worker, Some(WorkerId(other.identity())), "{job:?}");
+    assert_eq!(job.verdict, Some(VerdictKind::Failed), "{job:?}");
+    assert_eq!(job.refunded, job.escrow);
+    let check = c.verification().check(handle.id()).await.unwrap().unwrap();
+    assert_eq!(check.seats.len(), 2, "{check:?}");
+    let threshold = c.verification().settings().await.unwrap().pass_bps_greedy;
+    for s in &check.seats {
+        match s.vote {
+            Some(Vote::Scored { agreement_bps }) => {
+                eprintln!("replica scored the made-up text at {agreement_bps} bps");
+                assert!(agreement_bps < threshold, "{s:?}");
+            }
+            other => panic!("a scored vote, not {other:?}"),
+        }
+        assert_eq!(s.passes, Some(false));
+    }
+    assert_eq!(
+        info(c, &other.identity()).await.worker.stake,
+        Amount(STAKE - job.slashed.0)
+    );
+    for r in [o, a, b] {
+        r.stop().await;
+    }
+}
+
+/// The verification contract's scoring defaults are the scorer's calibration
+/// (`comqute_inference::builtin::score`): the market crate cannot depend on the inference
+/// crate, so this test keeps the two in line.
+#[test]
+fn the_contracts_scoring_defaults_are_the_scorers_calibration() {
+    use comqute_inference::builtin::score::{DEFAULT_TOP_K, PASS_BPS_GREEDY, PASS_BPS_SAMPLED};
+    let v = VerifyConfig::default();
+    assert_eq!(
+        (v.score_top_k, v.pass_bps_greedy, v.pass_bps_sampled),
+        (DEFAULT_TOP_K, PASS_BPS_GREEDY, PASS_BPS_SAMPLED)
+    );
+}

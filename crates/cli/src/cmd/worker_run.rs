@@ -58,6 +58,11 @@ pub struct RunArgs {
     /// slashed if late).
     #[arg(long)]
     pub accept_any_deadline: bool,
+    /// Replica seats on results this machine cannot reproduce bit-exactly (from Ollama, an
+    /// OpenAI-compatible server, another hardware class) are scored on the built-in model
+    /// when it is installed (`auto`), or abstained from (`off`).
+    #[arg(long, value_enum, default_value_t = ScorerChoice::Auto)]
+    pub scorer: ScorerChoice,
     /// TEST ONLY: post a made-up result on every Nth job served, so end-to-end tests can
     /// watch replicas catch a liar (the lie is slashed). Hidden from `--help`.
     #[arg(long, hide = true, value_name = "N")]
@@ -100,9 +105,30 @@ impl RunArgs {
             takeover: self.takeover,
             check_deadlines: !self.accept_any_deadline,
             test_lie_every: self.test_lie_every.filter(|&n| n > 0),
+            scorer: match self.scorer {
+                ScorerChoice::Auto
+                    if comqute_worker::BuiltinScorer::available_for("gemma3:270m") =>
+                {
+                    Some(std::sync::Arc::new(comqute_worker::BuiltinScorer::new(
+                        self.backend.gguf.clone(),
+                        self.backend.threads,
+                    ))
+                        as std::sync::Arc<dyn comqute_worker::Scorer>)
+                }
+                _ => None,
+            },
             ..WorkerConfig::default()
         })
     }
+}
+
+/// Whether replica seats are scored on the built-in model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScorerChoice {
+    /// Score when the built-in model is installed here; abstain otherwise.
+    Auto,
+    /// Never score: abstain from seats this machine cannot reproduce.
+    Off,
 }
 
 /// Runs the daemon until Ctrl-C.

@@ -482,6 +482,13 @@ pub enum CheckEvent {
         /// Its bond.
         bond: Amount,
     },
+    /// Every seat of the round committed (or the rest went silent): reveals are open.
+    RevealsOpen {
+        /// The job.
+        job_id: JobId,
+        /// The round.
+        round: u8,
+    },
     /// A replica revealed.
     Revealed {
         /// The job.
@@ -641,9 +648,14 @@ pub struct VerifyConfig {
     pub commit_ticks: u32,
     /// Ticks a replica has to reveal after the commit deadline (default 20).
     pub reveal_ticks: u32,
-    /// Teacher-forced scoring: the least agreement to pass a greedy (temperature 0) job, bps.
+    /// Teacher-forced scoring: a claimed token agrees when it is among the scoring model's
+    /// top `score_top_k` at its position (default 8).
+    pub score_top_k: u32,
+    /// The least agreement to pass a greedy (temperature 0) job, bps (default 9,500:
+    /// calibrated on honest and 10%-corrupted outputs of the built-in runtime and
+    /// llama.cpp's server, `comqute_inference::builtin::score`).
     pub pass_bps_greedy: u16,
-    /// The same for a sampled job.
+    /// The same for a sampled job (default 9,000, calibrated up to temperature 0.7).
     pub pass_bps_sampled: u16,
     /// The slash split on a failed check: majority replicas, bps (default 4,000).
     pub slash_replicas_bps: u16,
@@ -682,8 +694,9 @@ impl Default for VerifyConfig {
             replica_bond: Amount(1_000),
             commit_ticks: 30,
             reveal_ticks: 20,
-            pass_bps_greedy: 9_000,
-            pass_bps_sampled: 8_000,
+            score_top_k: 8,
+            pass_bps_greedy: 9_500,
+            pass_bps_sampled: 9_000,
             slash_replicas_bps: 4_000,
             slash_challenger_bps: 2_000,
             slash_requester_bps: 2_000,
@@ -758,6 +771,7 @@ impl VerifyConfig {
             ("revealTicks", self.reveal_ticks),
             ("maxDeadlinesPerTick", self.max_deadlines_per_tick),
             ("replicaScanLimit", self.replica_scan_limit),
+            ("scoreTopK", self.score_top_k),
         ] {
             if v == 0 {
                 return Err(VerifyConfigError::Zero(field));

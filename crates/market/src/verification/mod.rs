@@ -197,6 +197,18 @@ impl Verification {
         }
     }
 
+    /// Moves a running check to the phase its seats call for, saying when reveals open.
+    fn update_phase(ctx: &mut Ctx<'_>, check: &mut Check) {
+        let next = Self::phase_of(check);
+        if check.phase == CheckPhase::Commit && next == CheckPhase::Reveal {
+            ctx.emit(&CheckEvent::RevealsOpen {
+                job_id: check.job.job_id,
+                round: check.round,
+            });
+        }
+        check.phase = next;
+    }
+
     /// Draws up to `n` replicas for `check`, never the worker, the requester, the challenger
     /// or anyone who held a seat on it before.
     fn draw_replicas(
@@ -330,7 +342,7 @@ impl Verification {
             .current()
             .any(|s| matches!(s.state, SeatState::Assigned | SeatState::Committed))
         {
-            check.phase = Self::phase_of(check);
+            Self::update_phase(ctx, check);
             return Ok(());
         }
         let passes = check.current().filter(|s| s.passes == Some(true)).count();
@@ -363,7 +375,7 @@ impl Verification {
             });
             if replicas.len() >= usize::from(Self::majority(check.seats_wanted)) {
                 self.add_seats(ctx, check, replicas, false)?;
-                check.phase = Self::phase_of(check);
+                check.phase = CheckPhase::Commit;
                 return Ok(());
             }
             Some(VerdictKind::NoMajority)
@@ -582,14 +594,13 @@ impl Verification {
         let mut stats = Self::stats(&ctx.view())?;
         stats.bonds_held = add(stats.bonds_held, bond);
         ctx.put(K_STATS, &stats)?;
-        check.phase = Self::phase_of(&check);
-        Self::save(ctx, &check, old)?;
         ctx.emit(&CheckEvent::Committed {
             job_id: c.job_id,
             replica,
             bond,
         });
-        Ok(())
+        Self::update_phase(ctx, &mut check);
+        Self::save(ctx, &check, old)
     }
 
     fn reveal(&self, ctx: &mut Ctx<'_>, r: Reveal) -> Result<(), ContractError> {
