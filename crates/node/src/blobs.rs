@@ -41,19 +41,37 @@ impl BlobStore {
             }
             BlobStore::Dir(dir) => {
                 let path = Self::path(dir, &h);
-                if path.exists() {
-                    return Ok(h);
+                // Stored already, and intact: nothing to do. A file that does not hash to its
+                // name (a torn or tampered write) is replaced, so a PUT repairs it.
+                match std::fs::read(&path) {
+                    Ok(old) if Hash32::of(&old) == h => return Ok(h),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(e)),
                 }
+                // Invariant: `path` is `dir/ab/cdef…`, two components below `dir`.
                 let parent = path.parent().expect("a blob path has a parent directory");
                 std::fs::create_dir_all(parent).map_err(io)?;
-                let tmp = parent.join(format!(".tmp-{}-{}", std::process::id(), &h.to_hex()[..16]));
-                {
+                // A temporary name of this writer's own: concurrent PUTs of one body each
+                // write their own file, and the renames (atomic) leave one whole copy.
+                static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let tmp = parent.join(format!(
+                    ".tmp-{}-{n}-{}",
+                    std::process::id(),
+                    &h.to_hex()[..16]
+                ));
+                let written = (|| {
                     use std::io::Write;
-                    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-                    f.write_all(body).map_err(io)?;
-                    f.sync_all().map_err(io)?;
+                    let mut f = std::fs::File::create(&tmp)?;
+                    f.write_all(body)?;
+                    f.sync_all()?;
+                    std::fs::rename(&tmp, &path)
+                })();
+                if let Err(e) = written {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(io(e));
                 }
-                std::fs::rename(&tmp, &path).map_err(io)?;
             }
         }
         Ok(h)
@@ -114,5 +132,65 @@ impl BlobService {
     /// The blob with this hash, checked against it (`None`: not stored).
     pub fn get(&self, h: &Hash32) -> Result<Option<Vec<u8>>, ServiceError> {
         self.store.get(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("comqute-blobs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    /// Eight writers of one body and readers in between: every PUT and GET answers, no GET
+    /// sees a torn file, and no temporary file is left behind.
+    #[test]
+    fn concurrent_puts_of_one_body_all_succeed_and_reads_see_it_whole() {
+        let d = dir("race");
+        let store = std::sync::Arc::new(BlobStore::Dir(d.clone()));
+        let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let h = Hash32::of(&body);
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, body) = (store.clone(), body.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..20 {
+                        assert_eq!(store.put(&body).unwrap(), h);
+                        match store.get(&h).unwrap() {
+                            Some(b) => assert_eq!(b, body),
+                            None => panic!("stored, then missing"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let hex = h.to_hex();
+        let left: Vec<_> = std::fs::read_dir(d.join(&hex[..2]))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// A blob corrupted on disk is reported as such, and the next PUT of its body repairs it.
+    #[test]
+    fn a_put_repairs_a_blob_corrupted_on_disk() {
+        let d = dir("repair");
+        let store = BlobStore::Dir(d.clone());
+        let h = store.put(b"the prompt").unwrap();
+        let hex = h.to_hex();
+        std::fs::write(d.join(&hex[..2]).join(&hex[2..]), b"the prompX").unwrap();
+        let e = store.get(&h).unwrap_err();
+        assert!(e.to_string().contains("corrupt"), "{e}");
+        assert_eq!(store.put(b"the prompt").unwrap(), h);
+        assert_eq!(store.get(&h).unwrap().as_deref(), Some(&b"the prompt"[..]));
+        let _ = std::fs::remove_dir_all(&d);
     }
 }
