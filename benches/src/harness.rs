@@ -217,13 +217,17 @@ pub fn happy_path(l: &mut Ledger, nonce: u64) -> Result<u64, LedgerError> {
 }
 
 /// Whether job `id` on `l` is finalized with the expected payment (800 tokens at 1,000 per
-/// 1k = 800).
+/// 1k = 800: 720 to the worker, 80 as the verification fee).
 pub fn check_paid(l: &Ledger, id: u64) -> Result<(), String> {
     let job: Option<Job> = l
         .query_fn(GET_JOB, &JobRef { job_id: JobId(id) })
         .map_err(|e| e.to_string())?;
     match job {
-        Some(j) if j.status == JobStatus::Finalized && j.paid == Amount(800) => Ok(()),
+        Some(j)
+            if j.status == JobStatus::Finalized && (j.paid, j.fee) == (Amount(720), Amount(80)) =>
+        {
+            Ok(())
+        }
         other => Err(format!("job {id} not finalized and paid: {other:?}")),
     }
 }
@@ -606,5 +610,19 @@ pub fn measure_one(name: &str, sizes: Sizes) -> Result<String, String> {
             Ok(format!("{{\"invariant_runs_per_s\":{per_s:.1}}}"))
         }
         other => Err(format!("unknown figure {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scenario `bench harness` times is the one it checks: a job finalized and paid.
+    #[test]
+    fn the_timed_scenario_pays_its_worker() {
+        let mut genesis = scenario_genesis().expect("the scenario's genesis");
+        let mut fork = genesis.fork();
+        let id = happy_path(&mut fork, 0).expect("the happy path runs");
+        check_paid(&fork, id).unwrap();
     }
 }
