@@ -91,10 +91,11 @@ pub fn stats(g: &Global, a: StatsArgs) -> Result<()> {
     }
     println!("tick {tick}");
     println!(
-        "jobs: {} submitted; escrowed now {}, paid {}, refunded {}, slashed {}",
+        "jobs: {} submitted; escrowed now {}, paid {} (and {} in verification fees), refunded {}, slashed {}",
         st.jobs.submitted,
         st.jobs.total_escrowed,
         st.jobs.total_paid,
+        st.jobs.total_fees,
         st.jobs.total_refunded,
         st.jobs.total_slashed
     );
