@@ -58,6 +58,12 @@ pub enum LedgerError {
     #[error("bad configuration: {0}")]
     Config(String),
     /// The tick counter would pass u32::MAX.
-    #[error("tick counter exhausted")]
+    #[error("tick counter exhausted: ticks are numbered in a u32 and {} is the last", u32::MAX - 1)]
     TickOverflow,
+    /// The epoch counter would pass u16::MAX.
+    #[error("epoch counter exhausted: epochs are numbered in a u16 and tick {last_tick} is the last tick of the last one")]
+    EpochOverflow {
+        /// The last tick with an epoch.
+        last_tick: Tick,
+    },
 }

@@ -437,6 +437,23 @@ impl Ledger {
     pub fn next_tick(&self) -> Tick {
         self.next_tick
     }
+    /// The last tick that has an epoch (epochs are numbered in a `u16`).
+    pub fn last_tick_with_epoch(&self) -> Tick {
+        let epochs = u64::from(u16::MAX - self.config.genesis_epoch.0) + 1;
+        let last =
+            u64::from(self.config.genesis_tick.0) + epochs * u64::from(self.config.epoch_ticks) - 1;
+        Tick(u32::try_from(last).unwrap_or(u32::MAX))
+    }
+
+    /// Refuses tick `t` when its epoch would be past the last one.
+    fn check_epoch_range(&self, t: Tick) -> Result<(), LedgerError> {
+        let last = self.last_tick_with_epoch();
+        if t > last {
+            return Err(LedgerError::EpochOverflow { last_tick: last });
+        }
+        Ok(())
+    }
+
     /// The epoch of a tick.
     pub fn epoch_of(&self, tick: Tick) -> Epoch {
         let since = tick.0.saturating_sub(self.config.genesis_tick.0) / self.config.epoch_ticks;
@@ -907,6 +924,19 @@ impl Ledger {
             && (t.0 - self.config.genesis_tick.0 + 1).is_multiple_of(self.config.epoch_ticks)
     }
 
+    /// Whether `c`'s epoch hooks have work at tick `t` ([`Contract::epoch_work`]).
+    fn epoch_due(&self, c: &dyn Contract, t: Tick, seed: Hash32) -> bool {
+        let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed);
+        view_of(&self.state, &self.registry, info, |v| c.epoch_work(v))
+    }
+
+    /// Whether any contract's epoch hooks have work, given the state at tick `t`.
+    fn any_epoch_work(&self, t: Tick, seed: Hash32) -> bool {
+        self.registry
+            .ascending()
+            .any(|c| self.epoch_due(c.as_ref(), t, seed))
+    }
+
     /// Whether `c`'s tick hooks have work at tick `t`.
     fn hook_due(&self, c: &dyn Contract, t: Tick, seed: Hash32) -> bool {
         let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed);
@@ -966,6 +996,7 @@ impl Ledger {
     pub fn process_tick(&mut self) -> Result<Tick, LedgerError> {
         let t = self.next_tick;
         let after = t.next().ok_or(LedgerError::TickOverflow)?;
+        self.check_epoch_range(t)?;
         let pending = self.pool.take(t);
         self.run_tick(t, after, pending);
         Ok(t)
@@ -1018,7 +1049,9 @@ impl Ledger {
         }
         if self.is_last_of_epoch(t) {
             for c in registry.ascending() {
-                self.run_hook(c, EntryPoint::EndEpoch, t, seed, &mut events);
+                if self.epoch_due(c.as_ref(), t, seed) {
+                    self.run_hook(c, EntryPoint::EndEpoch, t, seed, &mut events);
+                }
             }
         }
         self.push_events(t, None, &mut events, None);
@@ -1109,7 +1142,9 @@ impl Ledger {
         // transactions in slot order, then END hooks, which is the order they ran in.
         if self.is_first_of_epoch(t) {
             for c in registry.ascending() {
-                self.run_hook(c, EntryPoint::BeginEpoch, t, seed, events);
+                if self.epoch_due(c.as_ref(), t, seed) {
+                    self.run_hook(c, EntryPoint::BeginEpoch, t, seed, events);
+                }
             }
         }
         for c in registry.ascending() {
@@ -1273,6 +1308,10 @@ impl Ledger {
     /// or ends are skipped at no cost; by the digest rule of [`Ledger::process_tick`] the
     /// result equals running them one by one.
     pub fn warp_to_tick(&mut self, target: Tick) -> Result<(), LedgerError> {
+        if target > self.next_tick {
+            // Every tick before the target must have an epoch: refuse before moving at all.
+            self.check_epoch_range(Tick(target.0 - 1))?;
+        }
         while self.next_tick < target {
             let t = self.next_tick;
             match self.skippable_until(t, target) {
@@ -1302,22 +1341,27 @@ impl Ledger {
 
     /// If tick `t` is idle, the first tick after it (at most `target`) that may not be.
     fn skippable_until(&self, t: Tick, target: Tick) -> Option<Tick> {
-        if self.pool.next_tick_from(t) == Some(t)
-            || self.is_first_of_epoch(t)
-            || self.is_last_of_epoch(t)
-        {
+        if self.pool.next_tick_from(t) == Some(t) {
+            return None;
+        }
+        let seed = self.seed_for(t);
+        // Epoch boundaries stop a warp only when some contract's epoch hooks have work; the
+        // state does not change during the skip, so the answer holds for every boundary in it.
+        let epochs = self.any_epoch_work(t, seed);
+        if epochs && (self.is_first_of_epoch(t) || self.is_last_of_epoch(t)) {
             return None;
         }
         let mut until = target;
         if let Some(p) = self.pool.next_tick_from(t) {
             until = until.min(p);
         }
-        // The last tick of t's epoch.
-        let since = t.0 - self.config.genesis_tick.0;
-        let last = u64::from(t.0)
-            + u64::from(self.config.epoch_ticks - 1 - since % self.config.epoch_ticks);
-        until = until.min(Tick(u32::try_from(last).unwrap_or(u32::MAX)));
-        let seed = self.seed_for(t);
+        if epochs {
+            // The last tick of t's epoch.
+            let since = t.0 - self.config.genesis_tick.0;
+            let last = u64::from(t.0)
+                + u64::from(self.config.epoch_ticks - 1 - since % self.config.epoch_ticks);
+            until = until.min(Tick(u32::try_from(last).unwrap_or(u32::MAX)));
+        }
         for c in self.registry.ascending() {
             let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed);
             match view_of(&self.state, &self.registry, info, |v| c.next_tick_work(v)) {

@@ -557,3 +557,47 @@ fn digests_follow_the_documented_rules() {
     let want = Hash32(*blake3::keyed_hash(&prev.0, &both).as_bytes());
     assert_eq!((s.digest, l.digest()), (want, want));
 }
+
+/// A far warp costs what an idle warp costs: epoch boundaries stop it only when a contract's
+/// epoch hooks have work (here, the send-many fee pot), and the epoch range ends with a
+/// typed error before it runs out, instead of a frozen or silently stuck ledger.
+#[test]
+fn a_far_warp_crosses_idle_epochs_at_no_cost_and_the_epoch_range_ends_with_an_error() {
+    let (mut l, keys) = example_ledger(2, 1_000);
+    let last = l.last_tick_with_epoch();
+    // Every epoch from genesis to the last one: no contract has epoch work, so no tick runs.
+    let busy = l.tick_summaries().len();
+    let digest = l.digest();
+    l.warp_to_tick(Tick(last.0 - 5)).unwrap();
+    assert_eq!(l.tick_summaries().len(), busy, "idle epochs leave no trace");
+    assert_eq!(l.digest(), digest);
+    assert_eq!(l.epoch().0, u16::MAX);
+
+    // A fee paid into send-many gives its end-of-epoch hook work: the warp stops there.
+    let (a, b) = (&keys[0], &keys[1]);
+    let t = l.next_tick();
+    let input = borsh::to_vec(&SendToMany {
+        payments: vec![(b.identity(), Amount(10))],
+    })
+    .unwrap();
+    let tx = Transaction::call(a.identity(), SEND_MANY, Amount(20), t, SEND_TO_MANY, input).sign(a);
+    l.submit(tx).unwrap();
+    l.warp_to_tick(last.next().unwrap()).unwrap();
+    assert!(
+        l.events().iter().any(|e| e.contract == SEND_MANY
+            && matches!(
+                SendManyEvent::try_from_slice(&e.data),
+                Ok(SendManyEvent::EpochClosed { .. })
+            )),
+        "the epoch with a fee was closed"
+    );
+
+    // Past the last epoch: a typed error, before anything moves.
+    let digest = l.digest();
+    let e = l.warp_to_tick(Tick(u32::MAX - 1)).unwrap_err();
+    assert_eq!(e, LedgerError::EpochOverflow { last_tick: last }, "{e}");
+    let e = l.process_tick().unwrap_err();
+    assert!(e.to_string().contains("epoch counter exhausted"), "{e}");
+    assert_eq!(l.next_tick(), last.next().unwrap());
+    assert_eq!(l.digest(), digest);
+}

@@ -351,6 +351,8 @@ pub struct ChainService {
     ticks: watch::Sender<Tick>,
     tick_ms: u64,
     devnet: bool,
+    /// Why ticking stopped, once it has: transactions are then refused with it.
+    halted: Mutex<Option<String>>,
 }
 
 fn last_processed(l: &Ledger) -> Tick {
@@ -367,6 +369,28 @@ impl ChainService {
             ticks,
             tick_ms,
             devnet,
+            halted: Mutex::new(None),
+        }
+    }
+
+    /// Records that ticking stopped, and why: every broadcast is refused with the reason
+    /// from now on ([`ServiceError::Halted`]), instead of being queued for a tick that never
+    /// comes.
+    pub fn halt(&self, reason: String) {
+        if let Ok(mut h) = self.halted.lock() {
+            h.get_or_insert(reason);
+        }
+    }
+
+    /// Why ticking stopped, if it has.
+    pub fn halted(&self) -> Option<String> {
+        self.halted.lock().ok().and_then(|h| h.clone())
+    }
+
+    fn require_ticking(&self) -> Result<(), ServiceError> {
+        match self.halted() {
+            Some(reason) => Err(ServiceError::Halted(reason)),
+            None => Ok(()),
         }
     }
 
@@ -459,6 +483,7 @@ impl ChainService {
     /// Checks the signature (~50 µs of curve arithmetic, before the lock is taken) and
     /// queues the transaction for its tick.
     pub fn broadcast(&self, tx: Transaction) -> Result<TxId, ServiceError> {
+        self.require_ticking()?;
         let verified = VerifiedTx::verify(tx)?;
         self.lock()?.submit_verified(verified)
     }
@@ -466,6 +491,7 @@ impl ChainService {
     /// **Devnet power**: queues a transaction without checking its signature.
     pub fn broadcast_unsigned(&self, tx: Transaction) -> Result<TxId, ServiceError> {
         self.require_devnet("unsigned broadcast")?;
+        self.require_ticking()?;
         self.lock()?.submit_unsigned(tx)
     }
 
@@ -825,6 +851,45 @@ mod tests {
         let e = Warp::By(u32::MAX).target(Tick(2)).unwrap_err();
         assert_eq!(e.code(), "bad_parameter");
         assert_eq!(c.tick_info().unwrap().tick, last.0);
+    }
+
+    /// A far warp (issue 21: `{"tick": 4294967294}` froze a devnet node for 85 s and more)
+    /// is refused at once when it passes the last epoch, and a warp to the last epoch's end
+    /// runs no tick that has nothing to do. When ticking can go no further the node says so: a
+    /// broadcast gets `chain_halted` with the reason.
+    #[test]
+    fn a_far_warp_is_refused_or_instant_and_a_halted_chain_says_so() {
+        let c = service(true);
+        let e = c.warp(Warp::To(Tick(u32::MAX - 1))).unwrap_err();
+        assert_eq!(
+            (e.code(), e.kind()),
+            ("past_last_epoch", ErrorKind::Invalid),
+            "{e}"
+        );
+        assert!(e.to_string().contains("epoch counter exhausted"), "{e}");
+        let last = c.lock().unwrap().ledger().last_tick_with_epoch();
+        let busy = c.lock().unwrap().ledger().tick_summaries().len();
+        assert_eq!(c.warp(Warp::To(last.next().unwrap())).unwrap(), last);
+        // Not a tick of the 65,535 epochs ran: nothing had work in them.
+        assert_eq!(c.lock().unwrap().ledger().tick_summaries().len(), busy);
+        let e = c.process_tick().unwrap_err();
+        assert_eq!(e.code(), "past_last_epoch");
+        c.halt(e.to_string());
+        let k = comqute_ledger::Seed::new(&"a".repeat(55))
+            .unwrap()
+            .keypair();
+        let tx = Transaction::new(
+            k.identity(),
+            Identity([1; 32]),
+            Amount(1),
+            last.next().unwrap(),
+            0,
+            Vec::new(),
+        )
+        .sign(&k);
+        let e = c.broadcast(tx).unwrap_err();
+        assert_eq!(e.code(), "chain_halted");
+        assert!(e.to_string().contains("epoch counter exhausted"), "{e}");
     }
 
     #[test]

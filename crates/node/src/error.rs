@@ -73,6 +73,10 @@ pub enum ServiceError {
     /// A bug or an I/O failure on the node's side.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The node's ticking stopped (a range of the ledger ran out, or a tick failed): nothing
+    /// new can execute.
+    #[error("the chain has halted: {0}")]
+    Halted(String),
 }
 
 /// Whose fault a [`ServiceError`] is, and what the caller can do about it.
@@ -122,6 +126,8 @@ impl ServiceError {
                 LedgerError::Tx(_) => "malformed_transaction",
                 LedgerError::Contract(_) => "contract_error",
                 LedgerError::UnknownSnapshot(_) => "unknown_snapshot",
+                LedgerError::TickOverflow => "past_last_tick",
+                LedgerError::EpochOverflow { .. } => "past_last_epoch",
                 _ => "ledger_error",
             },
             ServiceError::Contract(ContractError::UnknownContract(_)) => "unknown_contract",
@@ -135,6 +141,7 @@ impl ServiceError {
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::Conflict(_) => "conflict",
             ServiceError::Internal(_) => "internal",
+            ServiceError::Halted(_) => "chain_halted",
         }
     }
 
@@ -150,9 +157,9 @@ impl ServiceError {
                 ErrorKind::Conflict
             }
             ServiceError::Ledger(LedgerError::TickFull { .. }) => ErrorKind::Busy,
-            ServiceError::Storage(_)
-            | ServiceError::Internal(_)
-            | ServiceError::Ledger(LedgerError::TickOverflow) => ErrorKind::Internal,
+            ServiceError::Storage(_) | ServiceError::Internal(_) | ServiceError::Halted(_) => {
+                ErrorKind::Internal
+            }
             _ => ErrorKind::Invalid,
         }
     }

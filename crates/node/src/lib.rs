@@ -308,16 +308,17 @@ async fn tick_loop(chain: Arc<ChainService>, tick_ms: u64) {
         every.tick().await;
         let c = chain.clone();
         // The tick's fsync must not stall the async workers.
-        match tokio::task::spawn_blocking(move || c.process_tick()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                tracing::error!("tick failed, ticking stopped: {e}");
-                return;
-            }
-            Err(e) => {
-                tracing::error!("tick task failed, ticking stopped: {e}");
-                return;
-            }
+        let reason = match tokio::task::spawn_blocking(move || c.process_tick()).await {
+            Ok(Ok(_)) => continue,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => format!("the tick task failed: {e}"),
+        };
+        // Never silently: transactions are refused with the reason from now on, and the log
+        // says it again every minute while the node runs.
+        chain.halt(reason.clone());
+        loop {
+            tracing::error!("ticking stopped: {reason}; broadcasts are refused (chain_halted)");
+            tokio::time::sleep(Duration::from_secs(60)).await;
         }
     }
 }

@@ -407,6 +407,14 @@ pub trait Contract: Send + Sync + 'static {
     fn end_epoch(&self, _ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
         Ok(())
     }
+    /// Whether `begin_epoch`/`end_epoch` have anything to do at the coming epoch boundaries,
+    /// given the state now. The ledger runs a contract's epoch hooks only when it answers
+    /// `true`, and a warp crosses epoch boundaries at no cost when every contract answers
+    /// `false`. A contract without epoch hooks answers `false`; the default, `true`, is
+    /// always right.
+    fn epoch_work(&self, _view: &View<'_>) -> bool {
+        true
+    }
     /// When `begin_tick`/`end_tick` next have work. A contract that overrides either hook must
     /// answer truthfully or keep the default ([`TickWork::EveryTick`]); one that has no tick
     /// hooks answers [`TickWork::Idle`].

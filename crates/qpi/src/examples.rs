@@ -106,6 +106,9 @@ impl Contract for Notary {
             })
             .done()
     }
+    fn epoch_work(&self, _view: &View<'_>) -> bool {
+        false
+    }
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
         TickWork::Idle
     }
@@ -449,6 +452,11 @@ impl Contract for SendMany {
         });
         Ok(())
     }
+    /// Work at an epoch's end when the epoch has fees to share out or payers to forget.
+    fn epoch_work(&self, view: &View<'_>) -> bool {
+        Self::stats(view).is_ok_and(|s| s.epoch_fees > 0)
+            || view.first_with_prefix(&[SM_PAYERS]).is_some()
+    }
     fn next_tick_work(&self, view: &View<'_>) -> TickWork {
         match view.first_with_prefix(&[SM_DUE]) {
             Some(key) => match key_u32(&key, 1) {
@@ -539,6 +547,9 @@ impl Contract for Faulty {
                 input_type: other,
             }),
         }
+    }
+    fn epoch_work(&self, _view: &View<'_>) -> bool {
+        false
     }
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
         TickWork::Idle

@@ -1228,6 +1228,9 @@ impl Contract for JobRegistry {
     fn has_begin_tick(&self) -> bool {
         false
     }
+    fn epoch_work(&self, _view: &View<'_>) -> bool {
+        false
+    }
     fn next_tick_work(&self, view: &View<'_>) -> TickWork {
         if self.verdicts_pending(view) {
             return TickWork::At(view.tick());

@@ -1017,6 +1017,9 @@ impl Contract for Verification {
     fn has_begin_tick(&self) -> bool {
         false
     }
+    fn epoch_work(&self, _view: &View<'_>) -> bool {
+        false
+    }
     fn next_tick_work(&self, view: &View<'_>) -> TickWork {
         match view
             .first_with_prefix(&[T_DEADLINE])

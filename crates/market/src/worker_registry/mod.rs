@@ -898,6 +898,9 @@ impl Contract for WorkerRegistry {
     fn has_begin_tick(&self) -> bool {
         false
     }
+    fn epoch_work(&self, _view: &View<'_>) -> bool {
+        false
+    }
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
         TickWork::Idle
     }

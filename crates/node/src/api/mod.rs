@@ -255,11 +255,21 @@ mod tests {
                 "tick_full",
                 503,
             ),
+            // Asking past the ledger's ranges (a warp) is the caller's error; a node whose
+            // ticking ran into them is halted.
             (
                 ServiceError::Ledger(LedgerError::TickOverflow),
-                "ledger_error",
-                500,
+                "past_last_tick",
+                400,
             ),
+            (
+                ServiceError::Ledger(LedgerError::EpochOverflow {
+                    last_tick: comqute_qpi::Tick(9),
+                }),
+                "past_last_epoch",
+                400,
+            ),
+            (ServiceError::Halted("x".into()), "chain_halted", 500),
             (ServiceError::Internal("x".into()), "internal", 500),
         ];
         for (e, code, status) in cases {
