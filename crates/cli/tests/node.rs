@@ -426,3 +426,56 @@ fn a_killed_node_restarts_with_every_reported_transaction() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = ContractIndex(0);
 }
+
+/// One identity cannot fill the pending pool (issue 21: 20,000 future transactions from one
+/// identity were all taken): past its cap it gets 429 `too_many_pending` with `Retry-After`,
+/// what it has pending still runs, and another identity is not affected.
+#[test]
+fn one_identity_cannot_fill_the_pending_pool() {
+    let node = NodeProc::start(&["--devnet", "--max-pending-per-identity", "3"]);
+    let c = Client::new();
+    let base = &node.url;
+    let (flooder, other) = (key("flooder"), key("other"));
+    for k in [&flooder, &other] {
+        let (code, v) = post(
+            &c,
+            &format!("{base}/v1/devnet/faucet"),
+            &json!({"identity": k.identity().to_string(), "amount": "1000"}),
+        );
+        assert_eq!(code, 200, "{v}");
+    }
+    let far = Tick(tick(&c, base) + 400);
+    let tx = |k: &Keypair, n: u32| {
+        Transaction::new(
+            k.identity(),
+            Identity([7; 32]),
+            Amount(1),
+            Tick(far.0 + n),
+            0,
+            Vec::new(),
+        )
+        .sign(k)
+    };
+    for n in 0..3 {
+        let (code, v) = broadcast(&c, base, &tx(&flooder, n));
+        assert_eq!(code, 200, "{v}");
+    }
+    let r = c
+        .post(format!("{base}/live/v1/broadcast-transaction"))
+        .json(&json!({ "encodedTransaction": b64(&tx(&flooder, 3).encode()) }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    assert_eq!(
+        r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["code"], "too_many_pending", "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("3 transactions"),
+        "{v}"
+    );
+    let (code, v) = broadcast(&c, base, &tx(&other, 0));
+    assert_eq!(code, 200, "another identity is not held back: {v}");
+}

@@ -433,6 +433,11 @@ impl Ledger {
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
+    /// Transactions from `source` waiting for their tick (a node caps them per identity).
+    pub fn pending_from(&self, source: &Identity) -> usize {
+        self.pool.pending_from(source)
+    }
+
     /// The next tick to be processed.
     pub fn next_tick(&self) -> Tick {
         self.next_tick

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use comqute_qpi::Tick;
+use comqute_qpi::{Identity, Tick};
 use rustc_hash::FxHashMap;
 
 use crate::tx::{Transaction, TxId};
@@ -37,6 +37,9 @@ pub(crate) struct Pool {
     ticks: BTreeMap<Tick, Vec<PendingTx>>,
     /// Ids of every pending transaction (lookups only, never iterated).
     ids: FxHashMap<TxId, Tick>,
+    /// Pending transactions per source identity (lookups only, never iterated): what a
+    /// node's per-identity cap reads.
+    per_source: FxHashMap<Identity, u32>,
     /// An emptied tick vector kept for the next tick (no allocation per tick).
     spare: Option<Vec<PendingTx>>,
 }
@@ -53,6 +56,7 @@ impl Clone for Pool {
         Pool {
             ticks: self.ticks.clone(),
             ids,
+            per_source: self.per_source.clone(),
             spare: None,
         }
     }
@@ -71,6 +75,7 @@ impl Pool {
             .or_insert_with(|| spare.take().unwrap_or_default());
         if slots.len() < capacity {
             self.ids.insert(p.id, p.tx.tick);
+            *self.per_source.entry(p.tx.source).or_insert(0) += 1;
             slots.push(p);
             return Admission::Added;
         }
@@ -88,7 +93,9 @@ impl Pool {
         }
         let evicted = slots.remove(at);
         self.ids.remove(&evicted.id);
+        Self::forget_source(&mut self.per_source, &evicted.tx.source);
         self.ids.insert(p.id, p.tx.tick);
+        *self.per_source.entry(p.tx.source).or_insert(0) += 1;
         slots.push(p);
         Admission::Evicted(Box::new(evicted))
     }
@@ -98,8 +105,23 @@ impl Pool {
         let txs = self.ticks.remove(&tick).unwrap_or_default();
         for p in &txs {
             self.ids.remove(&p.id);
+            Self::forget_source(&mut self.per_source, &p.tx.source);
         }
         txs
+    }
+
+    fn forget_source(per_source: &mut FxHashMap<Identity, u32>, source: &Identity) {
+        if let Some(n) = per_source.get_mut(source) {
+            *n -= 1;
+            if *n == 0 {
+                per_source.remove(source);
+            }
+        }
+    }
+
+    /// Pending transactions from `source`.
+    pub fn pending_from(&self, source: &Identity) -> usize {
+        self.per_source.get(source).map_or(0, |n| *n as usize)
     }
 
     /// A tick's worth of one transaction, in a reused vector, without entering the pool

@@ -353,6 +353,8 @@ pub struct ChainService {
     devnet: bool,
     /// Why ticking stopped, once it has: transactions are then refused with it.
     halted: Mutex<Option<String>>,
+    /// The most transactions one identity may have pending.
+    max_pending: usize,
 }
 
 fn last_processed(l: &Ledger) -> Tick {
@@ -370,7 +372,26 @@ impl ChainService {
             tick_ms,
             devnet,
             halted: Mutex::new(None),
+            max_pending: usize::MAX,
         }
+    }
+
+    /// At most `n` transactions pending per source identity (default: no cap).
+    pub fn with_max_pending(mut self, n: usize) -> ChainService {
+        self.max_pending = n;
+        self
+    }
+
+    /// Refuses a transaction whose source already has its share of the pending pool.
+    fn check_pending(&self, chain: &Chain, source: &Identity) -> Result<(), ServiceError> {
+        let pending = chain.ledger().pending_from(source);
+        if pending >= self.max_pending {
+            return Err(ServiceError::TooManyPending {
+                identity: *source,
+                limit: self.max_pending,
+            });
+        }
+        Ok(())
     }
 
     /// Records that ticking stopped, and why: every broadcast is refused with the reason
@@ -485,14 +506,18 @@ impl ChainService {
     pub fn broadcast(&self, tx: Transaction) -> Result<TxId, ServiceError> {
         self.require_ticking()?;
         let verified = VerifiedTx::verify(tx)?;
-        self.lock()?.submit_verified(verified)
+        let mut chain = self.lock()?;
+        self.check_pending(&chain, &verified.tx().source)?;
+        chain.submit_verified(verified)
     }
 
     /// **Devnet power**: queues a transaction without checking its signature.
     pub fn broadcast_unsigned(&self, tx: Transaction) -> Result<TxId, ServiceError> {
         self.require_devnet("unsigned broadcast")?;
         self.require_ticking()?;
-        self.lock()?.submit_unsigned(tx)
+        let mut chain = self.lock()?;
+        self.check_pending(&chain, &tx.source)?;
+        chain.submit_unsigned(tx)
     }
 
     /// What is known of a transaction (`None`: never seen).

@@ -6,7 +6,7 @@
 
 use comqute_ledger::durable::DurableError;
 use comqute_ledger::{LedgerError, TxError};
-use comqute_qpi::ContractError;
+use comqute_qpi::{ContractError, Identity};
 
 /// Why a service refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +73,17 @@ pub enum ServiceError {
     /// A bug or an I/O failure on the node's side.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The source identity has its share of the pending pool: wait for its transactions'
+    /// ticks.
+    #[error(
+        "{identity} already has {limit} transactions waiting for their ticks: wait for some to run"
+    )]
+    TooManyPending {
+        /// The source identity.
+        identity: Identity,
+        /// The cap.
+        limit: usize,
+    },
     /// The node's ticking stopped (a range of the ledger ran out, or a tick failed): nothing
     /// new can execute.
     #[error("the chain has halted: {0}")]
@@ -94,15 +105,21 @@ pub enum ErrorKind {
     TooLarge,
     /// The node is full for now (the tick is full): try again later.
     Busy,
+    /// A per-caller limit: this caller must wait before more (429, `Retry-After`).
+    Limited,
     /// The node failed: not the caller's fault.
     Internal,
 }
 
 impl ErrorKind {
-    /// Whether the caller is at fault (every kind but [`ErrorKind::Busy`] and
-    /// [`ErrorKind::Internal`]).
+    /// Whether the caller is at fault (every kind but [`ErrorKind::Busy`],
+    /// [`ErrorKind::Limited`] and [`ErrorKind::Internal`]: those may succeed later as they
+    /// are).
     pub fn is_caller_fault(self) -> bool {
-        !matches!(self, ErrorKind::Busy | ErrorKind::Internal)
+        !matches!(
+            self,
+            ErrorKind::Busy | ErrorKind::Limited | ErrorKind::Internal
+        )
     }
 }
 
@@ -142,6 +159,7 @@ impl ServiceError {
             ServiceError::Conflict(_) => "conflict",
             ServiceError::Internal(_) => "internal",
             ServiceError::Halted(_) => "chain_halted",
+            ServiceError::TooManyPending { .. } => "too_many_pending",
         }
     }
 
@@ -157,6 +175,7 @@ impl ServiceError {
                 ErrorKind::Conflict
             }
             ServiceError::Ledger(LedgerError::TickFull { .. }) => ErrorKind::Busy,
+            ServiceError::TooManyPending { .. } => ErrorKind::Limited,
             ServiceError::Storage(_) | ServiceError::Internal(_) | ServiceError::Halted(_) => {
                 ErrorKind::Internal
             }

@@ -88,10 +88,13 @@ pub struct NodeConfig {
     pub max_stream_bytes: usize,
     /// The most token streams kept in memory.
     pub max_streams: usize,
+    /// The most transactions one identity may have waiting for their ticks; more are
+    /// refused with 429 `too_many_pending` (issue 21: one identity filled the pool).
+    pub max_pending_per_identity: usize,
 }
 
-/// The node's default genesis: the marketplace (escrow #1, worker registry #2, job registry
-/// #6) with [`MarketConfig::default`], the example contracts (notary #10, send-many #11,
+/// The node's default genesis: the marketplace (escrow #1, worker registry #2, verification
+/// #5, job registry #6) with [`MarketConfig::default`], the example contracts (notary #10, send-many #11,
 /// faulty #12), and no balances (devnet faucets fund identities).
 pub fn default_genesis() -> LedgerBuilder {
     market_genesis(&MarketConfig::default())
@@ -126,6 +129,7 @@ impl NodeConfig {
             durable: DurableConfig::default(),
             max_stream_bytes: 1 << 20,
             max_streams: 1024,
+            max_pending_per_identity: 1024,
         }
     }
 
@@ -189,7 +193,10 @@ impl NodeState {
             None => blobs::BlobStore::Memory(Mutex::default()),
         };
         Arc::new(NodeState {
-            chain: Arc::new(ChainService::new(chain, config.tick_ms, config.devnet)),
+            chain: Arc::new(
+                ChainService::new(chain, config.tick_ms, config.devnet)
+                    .with_max_pending(config.max_pending_per_identity),
+            ),
             tokens: tokens::TokenService::new(config.max_stream_bytes, config.max_streams),
             blobs: blobs::BlobService::new(store, config.max_blob_bytes),
             config,

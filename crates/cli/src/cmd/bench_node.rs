@@ -280,6 +280,8 @@ async fn bench(a: NodeBenchArgs, url: Option<String>) -> Result<()> {
                 tick_ms: a.tick_ms,
                 genesis: comqute_node::genesis_with_funds(funds),
                 max_streams: 16,
+                // The benchmark floods from a few senders on purpose: no per-identity cap.
+                max_pending_per_identity: usize::MAX,
                 ..NodeConfig::test()
             })
             .await

@@ -25,6 +25,10 @@ pub struct NodeArgs {
     /// Ticks per epoch.
     #[arg(long, default_value_t = 1000)]
     epoch_ticks: u32,
+    /// The most transactions one identity may have waiting for their ticks; more are refused
+    /// with 429 `too_many_pending` and `Retry-After`.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_pending_per_identity: usize,
     /// Turn on devnet powers (faucet, warp, and forced verdicts by `--resolver`). Never on
     /// a shared node.
     #[arg(long)]
@@ -106,6 +110,7 @@ pub fn run(a: NodeArgs) -> Result<()> {
             tick_ms: a.tick_ms,
             epoch_ticks: a.epoch_ticks,
             devnet: a.devnet,
+            max_pending_per_identity: a.max_pending_per_identity.max(1),
             ..NodeConfig::test()
         }
         .with_market(market);

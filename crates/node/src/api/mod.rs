@@ -38,6 +38,7 @@ pub fn http_status(e: &ServiceError) -> StatusCode {
         ErrorKind::Conflict => StatusCode::CONFLICT,
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Limited => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -53,6 +54,10 @@ impl IntoResponse for ServiceError {
             code: self.code().to_string(),
             message: self.to_string(),
         };
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // A limit per caller: a tick or so frees room.
+            return (status, [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response();
+        }
         (status, Json(body)).into_response()
     }
 }
@@ -270,14 +275,23 @@ mod tests {
                 400,
             ),
             (ServiceError::Halted("x".into()), "chain_halted", 500),
+            (
+                ServiceError::TooManyPending {
+                    identity: comqute_qpi::Identity([1; 32]),
+                    limit: 3,
+                },
+                "too_many_pending",
+                429,
+            ),
             (ServiceError::Internal("x".into()), "internal", 500),
         ];
         for (e, code, status) in cases {
             assert_eq!(e.code(), code, "{e}");
             assert_eq!(http_status(&e).as_u16(), status, "{e}");
+            // 4xx is the caller's to fix, except 429: the same request succeeds later.
             assert_eq!(
                 e.kind().is_caller_fault(),
-                status < 500,
+                status < 500 && status != 429,
                 "{e}: the kind and the status agree on whose fault it is"
             );
         }
