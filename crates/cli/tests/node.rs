@@ -479,3 +479,58 @@ fn one_identity_cannot_fill_the_pending_pool() {
     let (code, v) = broadcast(&c, base, &tx(&other, 0));
     assert_eq!(code, 200, "another identity is not held back: {v}");
 }
+
+/// Live subscriptions are capped per address (issue 21: 500 clients that never read stalled
+/// the API): past the cap, 429 `too_many_subscriptions` with `Retry-After`; a closed stream
+/// frees its place; the rest of the API keeps answering.
+#[test]
+fn live_subscriptions_are_capped_per_address_and_freed_when_closed() {
+    let node = NodeProc::start(&["--devnet", "--max-subscribers-per-address", "2"]);
+    let base = &node.url;
+    let c = Client::builder().timeout(None).build().unwrap();
+    let open = || {
+        c.get(format!("{base}/v1/events/stream?after=0"))
+            .send()
+            .unwrap()
+    };
+    let first = open();
+    let second = open();
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let third = open();
+    assert_eq!(third.status().as_u16(), 429);
+    assert_eq!(
+        third
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let v: Value = third.json().unwrap();
+    assert_eq!(v["code"], "too_many_subscriptions", "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("one address"),
+        "{v}"
+    );
+    // The rest of the API answers meanwhile.
+    let quick = Client::new();
+    assert!(tick(&quick, base) > 0);
+    // Closing a stream frees its place (the server notices the closed connection on its
+    // next write: the keep-alive or the next event, within seconds).
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let again = open();
+        if again.status().as_u16() == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed stream's place never came back"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(second);
+}

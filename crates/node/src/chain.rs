@@ -688,9 +688,12 @@ impl ChainService {
     /// Every event numbered `after` or more, then live ones as ticks are processed. A
     /// failure is the last item. The feed runs on a task of its own (a tokio runtime is
     /// needed) until the receiver is dropped.
+    /// A subscriber that leaves its next event untaken for `patience` is dropped (`None`:
+    /// waited on, for in-process subscribers).
     pub fn follow_events(
         self: &Arc<Self>,
         after: u64,
+        patience: Option<std::time::Duration>,
     ) -> mpsc::Receiver<Result<EventView, ServiceError>> {
         let mut ticks = self.subscribe();
         let me = self.clone();
@@ -708,7 +711,7 @@ impl ChainService {
                 let full = page.len() == MAX_EVENT_PAGE;
                 for e in page {
                     cursor = e.seq + 1;
-                    if tx.send(Ok(e)).await.is_err() {
+                    if !crate::limits::send_or_drop(&tx, Ok(e), patience).await {
                         return;
                     }
                 }

@@ -84,6 +84,14 @@ pub enum ServiceError {
         /// The cap.
         limit: usize,
     },
+    /// Too many live subscriptions (event or token streams) open.
+    #[error("too many live subscriptions from {scope}: at most {limit}; close one or retry later")]
+    TooManySubscriptions {
+        /// "one address" or "this node".
+        scope: &'static str,
+        /// The cap.
+        limit: usize,
+    },
     /// The node's ticking stopped (a range of the ledger ran out, or a tick failed): nothing
     /// new can execute.
     #[error("the chain has halted: {0}")]
@@ -160,6 +168,7 @@ impl ServiceError {
             ServiceError::Internal(_) => "internal",
             ServiceError::Halted(_) => "chain_halted",
             ServiceError::TooManyPending { .. } => "too_many_pending",
+            ServiceError::TooManySubscriptions { .. } => "too_many_subscriptions",
         }
     }
 
@@ -175,7 +184,9 @@ impl ServiceError {
                 ErrorKind::Conflict
             }
             ServiceError::Ledger(LedgerError::TickFull { .. }) => ErrorKind::Busy,
-            ServiceError::TooManyPending { .. } => ErrorKind::Limited,
+            ServiceError::TooManyPending { .. } | ServiceError::TooManySubscriptions { .. } => {
+                ErrorKind::Limited
+            }
             ServiceError::Storage(_) | ServiceError::Internal(_) | ServiceError::Halted(_) => {
                 ErrorKind::Internal
             }

@@ -38,6 +38,7 @@ pub mod contracts;
 pub mod error;
 pub mod fuzz;
 pub mod genesis;
+pub mod limits;
 pub mod parse;
 pub mod tokens;
 /// The wire crate, as the node's API speaks it ([`comqute_wire`]).
@@ -91,6 +92,12 @@ pub struct NodeConfig {
     /// The most transactions one identity may have waiting for their ticks; more are
     /// refused with 429 `too_many_pending` (issue 21: one identity filled the pool).
     pub max_pending_per_identity: usize,
+    /// The most live subscriptions (event and token streams) at once ([`limits`]).
+    pub max_subscribers: usize,
+    /// The most live subscriptions from one client address.
+    pub max_subscribers_per_address: usize,
+    /// Seconds a subscriber may leave its next message untaken before it is dropped.
+    pub slow_reader_secs: u64,
 }
 
 /// The node's default genesis: the marketplace (escrow #1, worker registry #2, verification
@@ -130,6 +137,9 @@ impl NodeConfig {
             max_stream_bytes: 1 << 20,
             max_streams: 1024,
             max_pending_per_identity: 1024,
+            max_subscribers: 1024,
+            max_subscribers_per_address: 32,
+            slow_reader_secs: 30,
         }
     }
 
@@ -179,6 +189,8 @@ pub struct NodeState {
     pub tokens: tokens::TokenService,
     /// Blob store.
     pub blobs: blobs::BlobService,
+    /// Live subscriptions, counted and capped.
+    pub subscribers: Arc<limits::SubscriberLimits>,
     /// Settings.
     pub config: NodeConfig,
 }
@@ -199,6 +211,10 @@ impl NodeState {
             ),
             tokens: tokens::TokenService::new(config.max_stream_bytes, config.max_streams),
             blobs: blobs::BlobService::new(store, config.max_blob_bytes),
+            subscribers: limits::SubscriberLimits::new(
+                config.max_subscribers,
+                config.max_subscribers_per_address,
+            ),
             config,
         })
     }
@@ -258,12 +274,15 @@ impl Node {
         let app = api::router(state.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .map_err(|e| NodeError::Runtime(e.to_string()))
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(|e| NodeError::Runtime(e.to_string()))
         });
         let ticker = (config.tick_ms > 0)
             .then(|| tokio::spawn(tick_loop(state.chain.clone(), config.tick_ms)));

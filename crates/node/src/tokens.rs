@@ -344,6 +344,7 @@ impl TokenService {
         &self,
         chain: &Arc<ChainService>,
         job_id: u64,
+        patience: Option<std::time::Duration>,
     ) -> Result<mpsc::Receiver<Result<TokenFeed, ServiceError>>, ServiceError> {
         chain.job_record(job_id)?;
         let stream = self.hub.get_or_create(job_id)?;
@@ -359,7 +360,12 @@ impl TokenService {
                     Ok((chunks, done)) => {
                         for c in chunks {
                             *next = c.seq + 1;
-                            tx.send(Ok(TokenFeed::Chunk(c))).await.ok()?;
+                            // A reader that takes nothing within the patience is dropped.
+                            if !crate::limits::send_or_drop(&tx, Ok(TokenFeed::Chunk(c)), patience)
+                                .await
+                            {
+                                return None;
+                            }
                         }
                         Some(done)
                     }

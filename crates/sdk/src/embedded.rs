@@ -222,12 +222,12 @@ impl Embedded {
 
     /// Events from `after` on, then live ones as ticks are processed.
     pub(crate) fn subscribe_events(&self, after: u64) -> Subscription<EventView> {
-        forward(self.state.chain.follow_events(after), |e| e)
+        forward(self.state.chain.follow_events(after, None), |e| e)
     }
 
     /// A job's tokens: what was pushed, then live chunks, then its end.
     pub(crate) fn subscribe_tokens(&self, job_id: u64) -> Subscription<TokenEvent> {
-        match self.state.tokens.follow(&self.state.chain, job_id) {
+        match self.state.tokens.follow(&self.state.chain, job_id, None) {
             Ok(feed) => forward(feed, |item| match item {
                 TokenFeed::Chunk(c) => TokenEvent::Chunk(c),
                 TokenFeed::End(end) => match end.status {

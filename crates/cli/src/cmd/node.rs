@@ -29,6 +29,15 @@ pub struct NodeArgs {
     /// with 429 `too_many_pending` and `Retry-After`.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_pending_per_identity: usize,
+    /// The most live subscriptions (event and token streams over SSE) at once.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_subscribers: usize,
+    /// The most live subscriptions from one client address.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    max_subscribers_per_address: usize,
+    /// Seconds a subscriber may leave its next message untaken before it is dropped.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    slow_reader_secs: u64,
     /// Turn on devnet powers (faucet, warp, and forced verdicts by `--resolver`). Never on
     /// a shared node.
     #[arg(long)]
@@ -111,6 +120,9 @@ pub fn run(a: NodeArgs) -> Result<()> {
             epoch_ticks: a.epoch_ticks,
             devnet: a.devnet,
             max_pending_per_identity: a.max_pending_per_identity.max(1),
+            max_subscribers: a.max_subscribers.max(1),
+            max_subscribers_per_address: a.max_subscribers_per_address.max(1),
+            slow_reader_secs: a.slow_reader_secs.max(1),
             ..NodeConfig::test()
         }
         .with_market(market);

@@ -11,7 +11,7 @@ use axum::Json;
 use futures_util::stream::Stream;
 use serde::Deserialize;
 
-use super::{AreaRouter, QueryParams};
+use super::{AreaRouter, ClientAddr, QueryParams};
 use crate::error::ServiceError;
 use crate::wire::{routes, EventHead, EventPage};
 use crate::NodeState;
@@ -59,11 +59,17 @@ pub async fn head(State(s): State<Arc<NodeState>>) -> Result<Json<EventHead>, Se
 /// `id` = the event number (resume with `after`); a failure is an `error` message, last.
 pub async fn stream(
     State(s): State<Arc<NodeState>>,
+    ClientAddr(addr): ClientAddr,
     QueryParams(p): QueryParams<Page>,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let feed = s.chain.follow_events(p.after);
-    let events =
-        futures_util::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(feed), |item| {
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ServiceError> {
+    // A place among the node's live subscriptions, held as long as the stream lives.
+    let place = s.subscribers.acquire(addr)?;
+    let patience = Duration::from_secs(s.config.slow_reader_secs.max(1));
+    let feed = s.chain.follow_events(p.after, Some(patience));
+    let events = futures_util::StreamExt::map(
+        tokio_stream::wrappers::ReceiverStream::new(feed),
+        move |item| {
+            let _held = &place;
             Ok(match item {
                 Ok(e) => SseEvent::default()
                     .id(e.seq.to_string())
@@ -71,6 +77,7 @@ pub async fn stream(
                     .data(serde_json::to_string(&e).unwrap_or_default()),
                 Err(e) => SseEvent::default().event("error").data(e.to_string()),
             })
-        });
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        },
+    );
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

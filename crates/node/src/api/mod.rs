@@ -29,6 +29,25 @@ use crate::NodeState;
 pub use crate::parse::{b64, hash as parse_hash, identity as parse_identity, json as parse_json};
 pub use crate::parse::{job_id as parse_job_id, to_b64};
 
+/// The client's address, when the server knows it (`None` for a router called in-process).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 /// The HTTP status of a service error: the one place the node maps its errors to HTTP.
 pub fn http_status(e: &ServiceError) -> StatusCode {
     match e.kind() {

@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 use axum::Json;
 use futures_util::stream::Stream;
 
-use super::{blocking, parse_job_id, AreaRouter, JsonBody, PathParam};
+use super::{blocking, parse_job_id, AreaRouter, ClientAddr, JsonBody, PathParam};
 use crate::error::ServiceError;
 use crate::tokens::TokenFeed;
 use crate::wire::{routes, TokenPage, TokenPush, TokenPushResponse};
@@ -56,12 +56,18 @@ pub async fn page(
 /// `GET /v1/jobs/{id}/tokens/stream`: [`crate::tokens::TokenService::follow`] as SSE.
 pub async fn stream(
     State(s): State<Arc<NodeState>>,
+    ClientAddr(addr): ClientAddr,
     PathParam(id): PathParam<String>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ServiceError> {
     let id = parse_job_id("id", &id)?;
-    let feed = s.tokens.follow(&s.chain, id)?;
-    let events =
-        futures_util::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(feed), |item| {
+    // A place among the node's live subscriptions, held as long as the stream lives.
+    let place = s.subscribers.acquire(addr)?;
+    let patience = Duration::from_secs(s.config.slow_reader_secs.max(1));
+    let feed = s.tokens.follow(&s.chain, id, Some(patience))?;
+    let events = futures_util::StreamExt::map(
+        tokio_stream::wrappers::ReceiverStream::new(feed),
+        move |item| {
+            let _held = &place;
             Ok(match item {
                 Ok(TokenFeed::Chunk(c)) => SseEvent::default()
                     .id(c.seq.to_string())
@@ -73,6 +79,7 @@ pub async fn stream(
                     .data(serde_json::to_string(&end).unwrap_or_default()),
                 Err(e) => SseEvent::default().event("error").data(e.to_string()),
             })
-        });
+        },
+    );
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -1,0 +1,157 @@
+//! Live subscriptions (the event stream and token streams over SSE) are a node's most
+//! expensive answers: each holds a task, a buffer and a connection for as long as its client
+//! stays. Issue 21 found 500 clients that never read stalling the whole API. So:
+//!
+//! - **Caps**: at most [`SubscriberLimits::max_total`] at once, and at most
+//!   [`SubscriberLimits::max_per_address`] from one client address; past either, 429
+//!   `too_many_subscriptions` with `Retry-After` ([`crate::ServiceError::TooManySubscriptions`]).
+//! - **Bounded buffers, slow readers dropped**: each subscription buffers a bounded number of
+//!   messages; a client that has not taken the next one within the node's patience
+//!   ([`crate::NodeConfig::slow_reader_secs`]) is dropped (its stream ends), so one client
+//!   never holds a feed, a lock or a tick back for the others. It may reconnect with its
+//!   cursor.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::error::ServiceError;
+
+/// The node's live subscriptions, counted.
+#[derive(Debug)]
+pub struct SubscriberLimits {
+    max_total: usize,
+    max_per_address: usize,
+    open: Mutex<(usize, BTreeMap<IpAddr, usize>)>,
+}
+
+impl SubscriberLimits {
+    /// At most `max_total` subscriptions, `max_per_address` from one address.
+    pub fn new(max_total: usize, max_per_address: usize) -> Arc<SubscriberLimits> {
+        Arc::new(SubscriberLimits {
+            max_total,
+            max_per_address,
+            open: Mutex::new((0, BTreeMap::new())),
+        })
+    }
+
+    /// The most subscriptions at once.
+    pub fn max_total(&self) -> usize {
+        self.max_total
+    }
+
+    /// The most from one address.
+    pub fn max_per_address(&self) -> usize {
+        self.max_per_address
+    }
+
+    /// Subscriptions open now.
+    pub fn open(&self) -> usize {
+        self.open.lock().map_or(0, |o| o.0)
+    }
+
+    /// A place for one more subscription from `addr` (`None`: an in-process caller, counted
+    /// in the total only), held until the guard drops.
+    pub fn acquire(
+        self: &Arc<Self>,
+        addr: Option<IpAddr>,
+    ) -> Result<SubscriberGuard, ServiceError> {
+        let mut open = self
+            .open
+            .lock()
+            .map_err(|_| ServiceError::poisoned("subscriptions"))?;
+        if open.0 >= self.max_total {
+            return Err(ServiceError::TooManySubscriptions {
+                scope: "this node",
+                limit: self.max_total,
+            });
+        }
+        if let Some(ip) = addr {
+            let n = open.1.get(&ip).copied().unwrap_or(0);
+            if n >= self.max_per_address {
+                return Err(ServiceError::TooManySubscriptions {
+                    scope: "one address",
+                    limit: self.max_per_address,
+                });
+            }
+            open.1.insert(ip, n + 1);
+        }
+        open.0 += 1;
+        Ok(SubscriberGuard {
+            limits: self.clone(),
+            addr,
+        })
+    }
+}
+
+/// One open subscription; dropping it frees its place.
+#[derive(Debug)]
+pub struct SubscriberGuard {
+    limits: Arc<SubscriberLimits>,
+    addr: Option<IpAddr>,
+}
+
+impl Drop for SubscriberGuard {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.limits.open.lock() {
+            open.0 = open.0.saturating_sub(1);
+            if let Some(ip) = self.addr {
+                if let Some(n) = open.1.get_mut(&ip) {
+                    *n -= 1;
+                    if *n == 0 {
+                        open.1.remove(&ip);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sends `item` to a subscriber, waiting at most `patience` for room in its buffer (`None`:
+/// as long as it takes, for in-process subscribers); `false` when the subscriber is gone or
+/// too slow (the feed then ends).
+pub async fn send_or_drop<T>(tx: &mpsc::Sender<T>, item: T, patience: Option<Duration>) -> bool {
+    match patience {
+        Some(p) => matches!(tokio::time::timeout(p, tx.send(item)).await, Ok(Ok(()))),
+        None => tx.send(item).await.is_ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_are_capped_in_total_and_per_address_and_freed_on_drop() {
+        let l = SubscriberLimits::new(3, 2);
+        let a: IpAddr = [127, 0, 0, 1].into();
+        let b: IpAddr = [127, 0, 0, 2].into();
+        let g1 = l.acquire(Some(a)).unwrap();
+        let _g2 = l.acquire(Some(a)).unwrap();
+        let e = l.acquire(Some(a)).unwrap_err();
+        assert_eq!(e.code(), "too_many_subscriptions");
+        assert!(e.to_string().contains("one address"), "{e}");
+        let _g3 = l.acquire(Some(b)).unwrap();
+        let e = l.acquire(None).unwrap_err();
+        assert!(e.to_string().contains("this node"), "{e}");
+        drop(g1);
+        assert_eq!(l.open(), 2);
+        let _g4 = l.acquire(Some(a)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_does_not_read_is_dropped_after_the_patience() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let patience = Some(Duration::from_millis(50));
+        assert!(send_or_drop(&tx, 1, patience).await);
+        assert!(send_or_drop(&tx, 2, patience).await);
+        // The buffer is full and nobody reads: given up, not waited on forever.
+        assert!(!send_or_drop(&tx, 3, patience).await);
+        assert_eq!(rx.recv().await, Some(1));
+        drop(rx);
+        assert!(!send_or_drop(&tx, 4, patience).await);
+    }
+}
