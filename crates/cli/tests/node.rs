@@ -534,3 +534,39 @@ fn live_subscriptions_are_capped_per_address_and_freed_when_closed() {
     }
     drop(second);
 }
+
+/// Writes and live streams are rate-limited per client address (token buckets): past the
+/// burst, 429 `rate_limited` with `Retry-After`; reads are not counted.
+#[test]
+fn writes_past_the_rate_get_429_with_retry_after_and_reads_are_free() {
+    let node = NodeProc::start(&["--devnet", "--rate-per-address", "1", "--rate-burst", "2"]);
+    let c = Client::new();
+    let base = &node.url;
+    let who = key("limited").identity().to_string();
+    let faucet = || {
+        c.post(format!("{base}/v1/devnet/faucet"))
+            .json(&json!({"identity": who, "amount": "10"}))
+            .send()
+            .unwrap()
+    };
+    assert_eq!(faucet().status().as_u16(), 200);
+    assert_eq!(faucet().status().as_u16(), 200);
+    let r = faucet();
+    assert_eq!(r.status().as_u16(), 429);
+    let after: u64 = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After in seconds");
+    assert!((1..=2).contains(&after), "{after}");
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["code"], "rate_limited", "{v}");
+    // Reads go on.
+    for _ in 0..5 {
+        assert!(tick(&c, base) > 0);
+    }
+    // After the wait, a write is taken again.
+    std::thread::sleep(Duration::from_secs(after));
+    assert_eq!(faucet().status().as_u16(), 200);
+}

@@ -92,6 +92,12 @@ pub enum ServiceError {
         /// The cap.
         limit: usize,
     },
+    /// Too many requests from one address: wait `retry_after_secs`.
+    #[error("too many requests from this address: retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the next request is taken.
+        retry_after_secs: u64,
+    },
     /// The node's ticking stopped (a range of the ledger ran out, or a tick failed): nothing
     /// new can execute.
     #[error("the chain has halted: {0}")]
@@ -169,6 +175,7 @@ impl ServiceError {
             ServiceError::Halted(_) => "chain_halted",
             ServiceError::TooManyPending { .. } => "too_many_pending",
             ServiceError::TooManySubscriptions { .. } => "too_many_subscriptions",
+            ServiceError::RateLimited { .. } => "rate_limited",
         }
     }
 
@@ -184,13 +191,24 @@ impl ServiceError {
                 ErrorKind::Conflict
             }
             ServiceError::Ledger(LedgerError::TickFull { .. }) => ErrorKind::Busy,
-            ServiceError::TooManyPending { .. } | ServiceError::TooManySubscriptions { .. } => {
-                ErrorKind::Limited
-            }
+            ServiceError::TooManyPending { .. }
+            | ServiceError::TooManySubscriptions { .. }
+            | ServiceError::RateLimited { .. } => ErrorKind::Limited,
             ServiceError::Storage(_) | ServiceError::Internal(_) | ServiceError::Halted(_) => {
                 ErrorKind::Internal
             }
             _ => ErrorKind::Invalid,
+        }
+    }
+
+    /// Seconds to wait before retrying, for the limits ([`ErrorKind::Limited`]).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ServiceError::RateLimited { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            ServiceError::TooManyPending { .. } | ServiceError::TooManySubscriptions { .. } => {
+                Some(1)
+            }
+            _ => None,
         }
     }
 

@@ -98,6 +98,11 @@ pub struct NodeConfig {
     pub max_subscribers_per_address: usize,
     /// Seconds a subscriber may leave its next message untaken before it is dropped.
     pub slow_reader_secs: u64,
+    /// Requests a second per client address on what costs the node (writes and live
+    /// streams; 0: no limit), and the burst taken at once ([`limits::RequestLimiter`]).
+    pub rate_per_address: u32,
+    /// See [`NodeConfig::rate_per_address`].
+    pub rate_burst: u32,
 }
 
 /// The node's default genesis: the marketplace (escrow #1, worker registry #2, verification
@@ -140,6 +145,8 @@ impl NodeConfig {
             max_subscribers: 1024,
             max_subscribers_per_address: 32,
             slow_reader_secs: 30,
+            rate_per_address: 200,
+            rate_burst: 400,
         }
     }
 
@@ -191,6 +198,8 @@ pub struct NodeState {
     pub blobs: blobs::BlobService,
     /// Live subscriptions, counted and capped.
     pub subscribers: Arc<limits::SubscriberLimits>,
+    /// Requests per client address.
+    pub requests: limits::RequestLimiter,
     /// Settings.
     pub config: NodeConfig,
 }
@@ -215,6 +224,7 @@ impl NodeState {
                 config.max_subscribers,
                 config.max_subscribers_per_address,
             ),
+            requests: limits::RequestLimiter::new(config.rate_per_address, config.rate_burst),
             config,
         })
     }

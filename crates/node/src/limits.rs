@@ -110,6 +110,60 @@ impl Drop for SubscriberGuard {
     }
 }
 
+/// Requests per client address, as token buckets ([governor]): `per_second` refilled, up to
+/// `burst` at once. Applied to what costs the node: every request that changes something
+/// (broadcasts, blob uploads, token pushes, devnet powers) and every live subscription.
+/// Past it, 429 `rate_limited` with `Retry-After`.
+pub struct RequestLimiter {
+    limiter: Option<governor::DefaultKeyedRateLimiter<IpAddr>>,
+    checks: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for RequestLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestLimiter")
+            .field("on", &self.limiter.is_some())
+            .finish()
+    }
+}
+
+impl RequestLimiter {
+    /// `per_second` requests a second per address, bursts of `burst`; `per_second` 0 turns
+    /// the limit off.
+    pub fn new(per_second: u32, burst: u32) -> RequestLimiter {
+        let limiter = std::num::NonZeroU32::new(per_second).map(|rate| {
+            let burst = std::num::NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
+            governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))
+        });
+        RequestLimiter {
+            limiter,
+            checks: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one request from `addr` (`None`: in-process, never limited).
+    pub fn check(&self, addr: Option<IpAddr>) -> Result<(), ServiceError> {
+        let (Some(l), Some(ip)) = (&self.limiter, addr) else {
+            return Ok(());
+        };
+        // Forget addresses whose buckets are full again, now and then: the store stays as
+        // large as the set of recent clients.
+        let n = self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % 4_096 == 4_095 {
+            l.retain_recent();
+        }
+        l.check_key(&ip).map_err(|not_until| {
+            use governor::clock::Clock;
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            ServiceError::RateLimited {
+                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            }
+        })
+    }
+}
+
 /// Sends `item` to a subscriber, waiting at most `patience` for room in its buffer (`None`:
 /// as long as it takes, for in-process subscribers); `false` when the subscriber is gone or
 /// too slow (the feed then ends).
@@ -140,6 +194,26 @@ mod tests {
         drop(g1);
         assert_eq!(l.open(), 2);
         let _g4 = l.acquire(Some(a)).unwrap();
+    }
+
+    #[test]
+    fn requests_past_the_burst_are_refused_with_a_wait() {
+        let l = RequestLimiter::new(1, 3);
+        let a: IpAddr = [10, 0, 0, 1].into();
+        for _ in 0..3 {
+            l.check(Some(a)).unwrap();
+        }
+        let e = l.check(Some(a)).unwrap_err();
+        assert_eq!(e.code(), "rate_limited");
+        assert_eq!(e.retry_after(), Some(1));
+        // Another address, and in-process callers, are not held back.
+        l.check(Some([10, 0, 0, 2].into())).unwrap();
+        l.check(None).unwrap();
+        // Off.
+        let off = RequestLimiter::new(0, 0);
+        for _ in 0..100 {
+            off.check(Some(a)).unwrap();
+        }
     }
 
     #[tokio::test]

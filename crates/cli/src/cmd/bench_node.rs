@@ -280,8 +280,10 @@ async fn bench(a: NodeBenchArgs, url: Option<String>) -> Result<()> {
                 tick_ms: a.tick_ms,
                 genesis: comqute_node::genesis_with_funds(funds),
                 max_streams: 16,
-                // The benchmark floods from a few senders on purpose: no per-identity cap.
+                // The benchmark floods from a few senders on one address on purpose: no
+                // per-identity cap, no per-address rate.
                 max_pending_per_identity: usize::MAX,
+                rate_per_address: 0,
                 ..NodeConfig::test()
             })
             .await

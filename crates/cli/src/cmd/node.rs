@@ -38,6 +38,13 @@ pub struct NodeArgs {
     /// Seconds a subscriber may leave its next message untaken before it is dropped.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     slow_reader_secs: u64,
+    /// Requests a second per client address on writes and live streams (0: no limit);
+    /// past it, 429 `rate_limited` with `Retry-After`.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    rate_per_address: u32,
+    /// The burst of such requests taken at once from one address.
+    #[arg(long, value_name = "N", default_value_t = 400)]
+    rate_burst: u32,
     /// Turn on devnet powers (faucet, warp, and forced verdicts by `--resolver`). Never on
     /// a shared node.
     #[arg(long)]
@@ -123,6 +130,8 @@ pub fn run(a: NodeArgs) -> Result<()> {
             max_subscribers: a.max_subscribers.max(1),
             max_subscribers_per_address: a.max_subscribers_per_address.max(1),
             slow_reader_secs: a.slow_reader_secs.max(1),
+            rate_per_address: a.rate_per_address,
+            rate_burst: a.rate_burst,
             ..NodeConfig::test()
         }
         .with_market(market);

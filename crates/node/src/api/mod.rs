@@ -73,9 +73,14 @@ impl IntoResponse for ServiceError {
             code: self.code().to_string(),
             message: self.to_string(),
         };
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            // A limit per caller: a tick or so frees room.
-            return (status, [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response();
+        if let Some(secs) = self.retry_after() {
+            let after = secs.to_string();
+            return (
+                status,
+                [(axum::http::header::RETRY_AFTER, after)],
+                Json(body),
+            )
+                .into_response();
         }
         (status, Json(body)).into_response()
     }
@@ -101,7 +106,32 @@ pub fn router(state: Arc<NodeState>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are limited by the extractors (`JsonBody`: max_body_bytes, `BytesBody`:
         // max_blob_bytes), which also drain what is over so the sender reads the 413.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit_requests,
+        ))
         .with_state(state)
+}
+
+/// The per-address request limit ([`crate::limits::RequestLimiter`]) on what costs the node:
+/// every request that is not a plain read, and every live stream.
+async fn limit_requests(
+    axum::extract::State(s): axum::extract::State<Arc<NodeState>>,
+    ClientAddr(addr): ClientAddr,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let read = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let stream = req.uri().path().ends_with("/stream");
+    if !read || stream {
+        if let Err(e) = s.requests.check(addr) {
+            return e.into_response();
+        }
+    }
+    next.run(req).await
 }
 
 /// The router of one area, its routes relative to the prefix it is nested under.
