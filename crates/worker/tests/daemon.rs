@@ -4,7 +4,6 @@
 //! free; one daemon per key (the lock file, the chain session) and the sign-off at stop.
 
 use comqute_sdk::contracts::WorkerId;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,15 +12,13 @@ use comqute_inference::{Backend, StandInBackend};
 use comqute_sdk::contracts::job_registry::{Job, JobStatus};
 use comqute_sdk::contracts::worker_registry::{Worker as WorkerRecord, WorkerInfo};
 use comqute_sdk::contracts::MarketConfig;
-use comqute_sdk::{
-    Amount, Client, Embedded, Identity, JobHandle, JobRequest, Keypair, Seed, TickMode, Transport,
-};
+use comqute_sdk::{Amount, Client, Identity, JobHandle, JobRequest, Keypair, Seed};
 use comqute_worker::{
-    pick_first, BackendSpec, Candidate, PickEvent, Stop, Worker, WorkerConfig, WorkerError,
-    WorkerReport,
+    pick_first, BackendSpec, Candidate, PickEvent, WorkerConfig, WorkerError, WorkerReport,
 };
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+
+mod common;
+use common::{eventually, Chain, Running};
 
 const FUNDS: i64 = 1_000_000;
 const STAKE: i64 = 20_000;
@@ -50,39 +47,6 @@ fn market() -> MarketConfig {
     }
 }
 
-/// An embedded ledger in manual tick mode, ticked every 10 ms by a task of the test (the
-/// node's clock, without HTTP), and a client of it.
-struct Chain {
-    client: Client,
-    ticker: JoinHandle<()>,
-}
-
-impl Chain {
-    fn start() -> Chain {
-        let ledger = comqute_node::market_genesis(&market())
-            .build()
-            .expect("the marketplace genesis builds");
-        let embedded = Embedded::with_mode(ledger, TickMode::Manual);
-        let ticking = embedded.clone();
-        let ticker = tokio::spawn(async move {
-            loop {
-                ticking.tick().expect("a tick of the embedded ledger");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        });
-        Chain {
-            client: Client::new(Transport::Embedded(embedded)),
-            ticker,
-        }
-    }
-}
-
-impl Drop for Chain {
-    fn drop(&mut self) {
-        self.ticker.abort();
-    }
-}
-
 /// The stand-in, serving `stand-in`.
 fn stand_in() -> Arc<dyn Backend> {
     Arc::new(StandInBackend::new(vec!["stand-in".into()]).expect("a stand-in name"))
@@ -100,56 +64,6 @@ fn config(model: &str) -> WorkerConfig {
         chain_patience: Duration::from_secs(10),
         grace: Duration::from_secs(10),
         ..WorkerConfig::default()
-    }
-}
-
-/// A daemon running in a task, and the switch that stops it.
-struct Running {
-    stop: watch::Sender<Stop>,
-    task: JoinHandle<Result<WorkerReport, WorkerError>>,
-}
-
-impl Running {
-    async fn start(
-        client: &Client,
-        key: &Keypair,
-        backend: Arc<dyn Backend>,
-        cfg: WorkerConfig,
-    ) -> Result<Running, WorkerError> {
-        let (stop, mut rx) = watch::channel(Stop::Run);
-        let w = Worker::prepare(client.clone(), key.clone(), backend, cfg, &mut rx).await?;
-        Ok(Running {
-            stop,
-            task: tokio::spawn(w.run(rx)),
-        })
-    }
-
-    /// Drains and waits for the report.
-    async fn stop(self) -> WorkerReport {
-        self.stop.send(Stop::Drain).expect("the daemon listens");
-        tokio::time::timeout(Duration::from_secs(60), self.task)
-            .await
-            .expect("the daemon stops within a minute")
-            .expect("the daemon task")
-            .expect("the daemon's report")
-    }
-}
-
-/// Polls `f` every 20 ms until it gives a value; panics after `secs` seconds.
-async fn eventually<T, Fut>(what: &str, secs: u64, mut f: impl FnMut() -> Fut) -> T
-where
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {secs} s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -196,7 +110,7 @@ async fn worker_info(client: &Client, id: &Identity) -> WorkerInfo {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_is_offered_started_served_finalized_and_paid() {
-    let chain = Chain::start();
+    let chain = Chain::start(&market());
     let c = &chain.client;
     let (walt, alice, daemon, registered) = walt_serving(c, stand_in(), "stand-in").await;
     assert_eq!(registered.stake, Amount(STAKE));
@@ -335,7 +249,7 @@ async fn a_deadline_the_measured_speed_cannot_meet_is_declined_for_free() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_daemon_per_key_and_the_first_one_signs_off_at_its_stop() {
-    let chain = Chain::start();
+    let chain = Chain::start(&market());
     let c = &chain.client;
     let walt = key('w');
     c.faucet(&walt.identity(), Amount(FUNDS)).await.unwrap();

@@ -8,7 +8,6 @@
 //! On the built-in Gemma 3 runtime when its model is installed (`comqute models install
 //! gemma3:270m`; under `CI=true` it must be), and always on the stand-in.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,12 +17,11 @@ use comqute_sdk::contracts::job_registry::{Job, JobStatus};
 use comqute_sdk::contracts::verification::{CheckPhase, VerdictKind, VerifyConfig};
 use comqute_sdk::contracts::worker_registry::WorkerInfo;
 use comqute_sdk::contracts::{MarketConfig, WorkerId};
-use comqute_sdk::{
-    Amount, Client, Embedded, Identity, JobHandle, JobRequest, Keypair, Seed, TickMode, Transport,
-};
-use comqute_worker::{Stop, Worker, WorkerConfig, WorkerError, WorkerReport};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use comqute_sdk::{Amount, Client, Identity, JobHandle, JobRequest, Keypair, Seed};
+use comqute_worker::WorkerConfig;
+
+mod common;
+use common::{eventually, Chain, Running};
 
 const FUNDS: i64 = 1_000_000;
 const STAKE: i64 = 20_000;
@@ -63,83 +61,24 @@ fn market() -> MarketConfig {
     }
 }
 
-struct Chain {
-    client: Client,
-    ticker: JoinHandle<()>,
-}
-
-impl Chain {
-    fn start() -> Chain {
-        let ledger = comqute_node::market_genesis(&market())
-            .build()
-            .expect("the marketplace genesis builds");
-        let embedded = Embedded::with_mode(ledger, TickMode::Manual);
-        let ticking = embedded.clone();
-        let ticker = tokio::spawn(async move {
-            loop {
-                ticking.tick().expect("a tick of the embedded ledger");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        });
-        Chain {
-            client: Client::new(Transport::Embedded(embedded)),
-            ticker,
+/// The built-in model, loaded; `None` (with a message) when it is not installed here, which
+/// fails under `CI=true` instead.
+async fn builtin_or_skip(name: &'static str) -> Option<comqute_inference::builtin::BuiltinModel> {
+    let loaded =
+        tokio::task::spawn_blocking(move || comqute_worker::load_builtin(name, None, None)).await;
+    match loaded.expect("the loading thread") {
+        Ok(m) => Some(m),
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!(
+                "the built-in model is not installed ({}): skipping; `comqute models install {name}` runs it",
+                e.describe()
+            );
+            None
         }
-    }
-}
-
-impl Drop for Chain {
-    fn drop(&mut self) {
-        self.ticker.abort();
-    }
-}
-
-struct Running {
-    stop: watch::Sender<Stop>,
-    task: JoinHandle<Result<WorkerReport, WorkerError>>,
-}
-
-impl Running {
-    async fn start(
-        client: &Client,
-        key: &Keypair,
-        backend: Arc<dyn Backend>,
-        cfg: WorkerConfig,
-    ) -> Running {
-        let (stop, mut rx) = watch::channel(Stop::Run);
-        let w = Worker::prepare(client.clone(), key.clone(), backend, cfg, &mut rx)
-            .await
-            .expect("the daemon registers");
-        Running {
-            stop,
-            task: tokio::spawn(w.run(rx)),
-        }
-    }
-
-    async fn stop(self) -> WorkerReport {
-        self.stop.send(Stop::Drain).expect("the daemon listens");
-        tokio::time::timeout(Duration::from_secs(60), self.task)
-            .await
-            .expect("the daemon stops within a minute")
-            .expect("the daemon task")
-            .expect("the daemon's report")
-    }
-}
-
-async fn eventually<T, Fut>(what: &str, secs: u64, mut f: impl FnMut() -> Fut) -> T
-where
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {secs} s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        Err(e) => panic!(
+            "CI=true: the built-in model must be installed: {}",
+            e.describe()
+        ),
     }
 }
 
@@ -172,7 +111,7 @@ async fn challenged(c: &Client, requester: &Keypair, req: &JobRequest) -> (JobHa
 }
 
 async fn liar_is_caught(backend: Arc<dyn Backend>, model: &str) {
-    let chain = Chain::start();
+    let chain = Chain::start(&market());
     let c = &chain.client;
     let (liar, honest_a, honest_b, alice) = (key('l'), key('h'), key('k'), key('a'));
     for k in [&liar, &honest_a, &honest_b, &alice] {
@@ -190,9 +129,15 @@ async fn liar_is_caught(backend: Arc<dyn Backend>, model: &str) {
         ..WorkerConfig::default()
     };
     // The liar is the cheapest: the matcher offers it a job capped at its price.
-    let l = Running::start(c, &liar, backend.clone(), cfg(1_000, Some(1))).await;
-    let a = Running::start(c, &honest_a, backend.clone(), cfg(1_500, None)).await;
-    let b = Running::start(c, &honest_b, backend.clone(), cfg(2_000, None)).await;
+    let l = Running::start(c, &liar, backend.clone(), cfg(1_000, Some(1)))
+        .await
+        .expect("the daemon registers");
+    let a = Running::start(c, &honest_a, backend.clone(), cfg(1_500, None))
+        .await
+        .expect("the daemon registers");
+    let b = Running::start(c, &honest_b, backend.clone(), cfg(2_000, None))
+        .await
+        .expect("the daemon registers");
     for k in [&liar, &honest_a, &honest_b] {
         eventually("the worker is available", 60, || async {
             info(c, &k.identity()).await.can_take_jobs.then_some(())
@@ -317,21 +262,8 @@ async fn honest_daemons_catch_a_liar_on_the_stand_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn honest_daemons_catch_a_liar_on_the_builtin_runtime() {
     const MODEL: &str = "gemma3:270m";
-    let loaded =
-        tokio::task::spawn_blocking(|| comqute_worker::load_builtin(MODEL, None, None)).await;
-    let model = match loaded.expect("the loading thread") {
-        Ok(m) => m,
-        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!(
-                "the built-in model is not installed ({}): skipping; `comqute models install {MODEL}` runs it",
-                e.describe()
-            );
-            return;
-        }
-        Err(e) => panic!(
-            "CI=true: the built-in model must be installed: {}",
-            e.describe()
-        ),
+    let Some(model) = builtin_or_skip(MODEL).await else {
+        return;
     };
     // One model in memory, shared by the three daemons (each would load the same file).
     let backend: Arc<dyn Backend> = Arc::new(BuiltinBackend::new(MODEL, model));
@@ -347,21 +279,8 @@ async fn a_result_from_another_runtime_is_scored_and_made_up_text_fails() {
     use comqute_inference::testserver::{TestServer, TestServerConfig};
     use comqute_sdk::contracts::verification::Vote;
     const MODEL: &str = "gemma3:270m";
-    let loaded =
-        tokio::task::spawn_blocking(|| comqute_worker::load_builtin(MODEL, None, None)).await;
-    let model = match loaded.expect("the loading thread") {
-        Ok(m) => m,
-        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!(
-                "the built-in model is not installed ({}): skipping",
-                e.describe()
-            );
-            return;
-        }
-        Err(e) => panic!(
-            "CI=true: the built-in model must be installed: {}",
-            e.describe()
-        ),
+    let Some(model) = builtin_or_skip(MODEL).await else {
+        return;
     };
     let server = TestServer::start(TestServerConfig {
         models: vec![MODEL.into()],
@@ -373,7 +292,7 @@ async fn a_result_from_another_runtime_is_scored_and_made_up_text_fails() {
         comqute_inference::ollama::OllamaBackend::new(&server.url()).expect("an Ollama backend"),
     );
     let builtin: Arc<dyn Backend> = Arc::new(BuiltinBackend::new(MODEL, model));
-    let chain = Chain::start();
+    let chain = Chain::start(&market());
     let c = &chain.client;
     let (other, honest_a, honest_b, alice) = (key('o'), key('h'), key('k'), key('a'));
     for k in [&other, &honest_a, &honest_b, &alice] {
@@ -392,15 +311,20 @@ async fn a_result_from_another_runtime_is_scored_and_made_up_text_fails() {
         scorer,
         ..WorkerConfig::default()
     };
-    let o = Running::start(c, &other, ollama, cfg(1_000, None)).await;
+    let o = Running::start(c, &other, ollama, cfg(1_000, None))
+        .await
+        .expect("the daemon registers");
     let a = Running::start(
         c,
         &honest_a,
         builtin.clone(),
         cfg(1_500, Some(scorer.clone())),
     )
-    .await;
-    let b = Running::start(c, &honest_b, builtin, cfg(2_000, Some(scorer))).await;
+    .await
+    .expect("the daemon registers");
+    let b = Running::start(c, &honest_b, builtin, cfg(2_000, Some(scorer)))
+        .await
+        .expect("the daemon registers");
     for k in [&other, &honest_a, &honest_b] {
         eventually("the worker is available", 60, || async {
             info(c, &k.identity()).await.can_take_jobs.then_some(())
