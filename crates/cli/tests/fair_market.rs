@@ -52,24 +52,8 @@ fn worker_json(node: &NodeProc, key: &Path) -> Value {
     node.cli_json(Some(key), &["worker", "status", "--json"])
 }
 
-/// Waits until the key's worker is online and available for matching.
 fn wait_ready(node: &NodeProc, key: &Path, d: &WorkerDaemon) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let o = node.cli(Some(key), &["worker", "status", "--json"]);
-        if o.status.success() {
-            let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-            if v["available"] == true && v["online"] == true {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the worker never became ready: {}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    node.wait_worker_ready(key, d, 60);
 }
 
 /// Walt's key running a ready daemon, and Alice's funded key, on `node`.

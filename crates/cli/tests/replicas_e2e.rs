@@ -71,22 +71,7 @@ fn worker_json(node: &NodeProc, key: &Path) -> Value {
 }
 
 fn wait_ready(node: &NodeProc, key: &Path, d: &WorkerDaemon) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let o = node.cli(Some(key), &["worker", "status", "--json"]);
-        if o.status.success() {
-            let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-            if v["available"] == true && v["online"] == true {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the worker never became ready: {}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    node.wait_worker_ready(key, d, 120);
 }
 
 fn submit(node: &NodeProc, key: &Path, prompt: &str, price: &str, extra: &[&str]) -> String {

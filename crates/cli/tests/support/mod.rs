@@ -176,6 +176,27 @@ impl NodeProc {
     }
 
     /// Polls `job status --json` until `status`, failing after `secs` seconds.
+    /// Waits until the key's worker is online and available for matching, for at most
+    /// `secs` seconds (the daemon's log in the failure).
+    pub fn wait_worker_ready(&self, key: &Path, d: &WorkerDaemon, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let o = self.cli(Some(key), &["worker", "status", "--json"]);
+            if o.status.success() {
+                let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+                if v["available"] == true && v["online"] == true {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the worker never became ready: {}",
+                d.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     pub fn wait_job_status(&self, id: &str, status: &str, secs: u64) -> Value {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
