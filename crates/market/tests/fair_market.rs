@@ -267,6 +267,7 @@ fn job_events(l: &Ledger) -> Vec<JobEvent> {
 
 const REQUESTERS: [&str; 3] = ["reqa", "reqb", "reqc"];
 const WORKERS: [&str; 4] = ["wka", "wkb", "wkc", "wkd"];
+const ROGUE: &str = "rogue";
 /// Requesters act in ticks `0..ACT_TICKS` after the workers are set up.
 const ACT_TICKS: u16 = 120;
 /// An honest daemon heartbeats this often (the window is longer).
@@ -309,6 +310,9 @@ struct Case {
     acts: Vec<(u16, u8, ReqAct)>,
     /// Picks the output sizes.
     output_seed: u64,
+    /// A rogue replica: a registered worker that takes no jobs but votes against every
+    /// result it is seated to check (a requester's accomplice).
+    rogue: bool,
 }
 
 fn req_act() -> impl Strategy<Value = ReqAct> {
@@ -343,12 +347,14 @@ fn case() -> impl Strategy<Value = Case> {
         1usize..=3,
         prop::collection::vec((0..ACT_TICKS, 0u8..3, req_act()), 1..40),
         any::<u64>(),
+        any::<bool>(),
     )
-        .prop_map(|(workers, requesters, acts, output_seed)| Case {
+        .prop_map(|(workers, requesters, acts, output_seed, rogue)| Case {
             workers,
             requesters,
             acts,
             output_seed,
+            rogue,
         })
 }
 
@@ -379,6 +385,8 @@ struct Run {
     /// The honest workers' transactions, each must execute.
     honest_txs: Vec<(TxId, String)>,
     nonce: u64,
+    /// The rogue replica, if the case has one.
+    rogue: Option<Identity>,
 }
 
 impl Run {
@@ -546,6 +554,47 @@ impl Run {
                 }
             }
         }
+        // The rogue replica: a lie on every seat, revealed as soon as reveals open; a
+        // heartbeat now and then to stay online (so it is drawn).
+        if let Some(rogue) = self.rogue {
+            if now.0.is_multiple_of(HEARTBEAT_EVERY) {
+                self.queue(
+                    rogue,
+                    WORKER_REGISTRY,
+                    HEARTBEAT.number(),
+                    encode(&Heartbeat::default()),
+                    0,
+                );
+            }
+            let seats: Vec<Seat> = self
+                .m
+                .ledger
+                .query_fn(ASSIGNMENTS, &WorkerId(rogue))
+                .expect("assignments");
+            for seat in seats {
+                let vote = Vote::Reproduced {
+                    result_hash: Hash32::of(b"not what the worker posted"),
+                };
+                let salt = Hash32::of(&seat.job_id.0.to_le_bytes());
+                match seat.state {
+                    SeatState::Assigned => {
+                        let c = Commit {
+                            job_id: seat.job_id,
+                            commitment: commitment(&vote, &salt, &rogue, seat.job_id),
+                        };
+                        self.queue(rogue, VERIFICATION, COMMIT.number(), encode(&c), bond.0);
+                    }
+                    _ => {
+                        let r = Reveal {
+                            job_id: seat.job_id,
+                            vote,
+                            salt,
+                        };
+                        self.queue(rogue, VERIFICATION, REVEAL.number(), encode(&r), 0);
+                    }
+                }
+            }
+        }
         for i in 0..self.workers.len() {
             if self.heartbeats[i] <= now {
                 self.heartbeats[i] = now.plus(HEARTBEAT_EVERY);
@@ -686,6 +735,7 @@ fn bonds_held(m: &Market, who: &Identity) -> i64 {
 fn play_case(case: &Case) -> Result<(), TestCaseError> {
     let mut names: Vec<&str> = REQUESTERS[..case.requesters].to_vec();
     names.extend(&WORKERS[..case.workers.len()]);
+    names.push(ROGUE);
     let mut m = Market::with_config(&names, fair_config());
     let slowest = case
         .workers
@@ -734,7 +784,16 @@ fn play_case(case: &Case) -> Result<(), TestCaseError> {
         heartbeats,
         honest_txs: Vec::new(),
         nonce: 0,
+        rogue: None,
     };
+    if case.rogue {
+        // Never matched (its price is over every requester's ceiling), never available:
+        // it only sits in checks, online by its heartbeats.
+        let k = key(ROGUE);
+        let stake = run.m.config.workers.min_stake.0;
+        run.m.register(&k, stake, caps(&[LLAMA], 1_000_000, 1));
+        run.rogue = Some(k.identity());
+    }
     let burned = run.m.ledger.supply().burned;
     let initial = worker_books(&run);
     let mut books = initial.clone();
@@ -823,6 +882,19 @@ fn play_case(case: &Case) -> Result<(), TestCaseError> {
             (w.jobs_expired, w.jobs_failed, w.total_slashed),
             (0, 0, Amount::ZERO)
         );
+    }
+    // No strategy, a rogue replica's included, keeps an honest worker from its pay: every
+    // result the honest workers posted ended Finalized, paid.
+    for j in &jobs {
+        if j.result.is_some() {
+            prop_assert_eq!(
+                j.status,
+                JobStatus::Finalized,
+                "an honest result went unpaid: {:?}",
+                j
+            );
+            prop_assert!(j.verdict != Some(comqute_market::verification::VerdictKind::Failed));
+        }
     }
     let s = run.m.stats();
     prop_assert_eq!(s.jobs.total_slashed, Amount::ZERO);

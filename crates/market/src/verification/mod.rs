@@ -26,7 +26,9 @@
 //! 4. **Verdicts.** More than half of the round's seats passing: **Passed**; failing:
 //!    **Failed**. Otherwise a second round of 5 fresh replicas; still no majority:
 //!    **NoMajority** (refund, nobody slashed). Nobody able to check (no replica available,
-//!    or every vote an abstention): **Unverifiable** (paid, never slashed).
+//!    every vote an abstention, or too few fresh workers for the second round):
+//!    **Unverifiable** (paid, never slashed) — so one replica of the requester's own cannot
+//!    split a small check into a free refund.
 //! 5. **Money** ([`SETTLE`], after the job registry moved the job's money): a failed check's
 //!    slash is split 40% to the majority replicas, 20% to the challenger (to the replicas for
 //!    a spot check), 20% to the requester, 20% burned, remainders burned. Replicas that voted
@@ -362,23 +364,29 @@ impl Verification {
             Some(VerdictKind::Unverifiable)
         } else if check.round == 1 {
             // Escalate once: a larger round of fresh replicas.
+            let (round, wanted) = (check.round, check.seats_wanted);
             check.round = 2;
             check.seats_wanted = self.config.escalation_replicas;
             let n = usize::from(check.seats_wanted);
             let replicas = self.draw_replicas(ctx, check, n, 0)?;
-            let mut stats = Self::stats(&ctx.view())?;
-            stats.escalated += 1;
-            ctx.put(K_STATS, &stats)?;
-            ctx.emit(&CheckEvent::Escalated {
-                job_id: check.job.job_id,
-                seats: check.seats_wanted,
-            });
             if replicas.len() >= usize::from(Self::majority(check.seats_wanted)) {
+                let mut stats = Self::stats(&ctx.view())?;
+                stats.escalated += 1;
+                ctx.put(K_STATS, &stats)?;
+                ctx.emit(&CheckEvent::Escalated {
+                    job_id: check.job.job_id,
+                    seats: check.seats_wanted,
+                });
                 self.add_seats(ctx, check, replicas, false)?;
                 check.phase = CheckPhase::Commit;
                 return Ok(());
             }
-            Some(VerdictKind::NoMajority)
+            // Too few fresh workers for the second round: the rule cannot run, so the
+            // result is unverifiable (paid, nobody slashed). A refund here would let a
+            // requester with one replica of its own, in a small market, split a check and
+            // get honest work for free.
+            (check.round, check.seats_wanted) = (round, wanted);
+            Some(VerdictKind::Unverifiable)
         } else {
             Some(VerdictKind::NoMajority)
         };
