@@ -12,7 +12,7 @@ use crate::wire::{
     JobIndex, JobView, JobsPage, NetworkStatsView, ReceiptView, TickInfo, WarpRequest, WorkerView,
     WorkersPage,
 };
-use comqute_ledger::durable::{DurableLedger, TxOutcome, TxRecord, TxState};
+use comqute_ledger::durable::{DurableLedger, PendingSync, TxOutcome, TxRecord, TxState};
 use comqute_ledger::{Event, Ledger, Transaction, TxId, TxLookup, TxStatus, VerifiedTx};
 use comqute_market::escrow::JobEscrow;
 use comqute_market::job_registry::{
@@ -61,6 +61,23 @@ impl Chain {
         Ok(match self {
             Chain::Memory(l) => l.submit_unsigned(tx)?,
             Chain::Durable(d) => d.submit_unsigned(tx)?,
+        })
+    }
+
+    /// Submissions accepted so far: the ticket [`Chain::make_durable`] takes (0 in memory).
+    pub fn accepted(&self) -> u64 {
+        match self {
+            Chain::Memory(_) => 0,
+            Chain::Durable(d) => d.accepted(),
+        }
+    }
+
+    /// Writes the first `upto` submissions to the log; returns the sync still owed, to be
+    /// waited for outside the lock (nothing in memory).
+    pub fn make_durable(&mut self, upto: u64) -> Result<Option<PendingSync>, ServiceError> {
+        Ok(match self {
+            Chain::Memory(_) => None,
+            Chain::Durable(d) => d.make_durable(upto)?,
         })
     }
 
@@ -501,23 +518,49 @@ impl ChainService {
         })
     }
 
-    /// Checks the signature (~50 µs of curve arithmetic, before the lock is taken) and
-    /// queues the transaction for its tick.
+    /// Checks the signature (~50 µs of curve arithmetic, before the lock is taken), queues
+    /// the transaction for its tick and, on a durable chain, returns only once it is in the
+    /// synced log ([`ChainService::make_durable`]): what was answered for survives a crash.
     pub fn broadcast(&self, tx: Transaction) -> Result<TxId, ServiceError> {
         self.require_ticking()?;
         let verified = VerifiedTx::verify(tx)?;
-        let mut chain = self.lock()?;
-        self.check_pending(&chain, &verified.tx().source)?;
-        chain.submit_verified(verified)
+        let (id, ticket) = {
+            let mut chain = self.lock()?;
+            self.check_pending(&chain, &verified.tx().source)?;
+            let id = chain.submit_verified(verified)?;
+            (id, chain.accepted())
+        };
+        self.make_durable(ticket)?;
+        Ok(id)
     }
 
-    /// **Devnet power**: queues a transaction without checking its signature.
+    /// **Devnet power**: queues a transaction without checking its signature (durable
+    /// before it returns, as [`ChainService::broadcast`]).
     pub fn broadcast_unsigned(&self, tx: Transaction) -> Result<TxId, ServiceError> {
         self.require_devnet("unsigned broadcast")?;
         self.require_ticking()?;
-        let mut chain = self.lock()?;
-        self.check_pending(&chain, &tx.source)?;
-        chain.submit_unsigned(tx)
+        let (id, ticket) = {
+            let mut chain = self.lock()?;
+            self.check_pending(&chain, &tx.source)?;
+            let id = chain.submit_unsigned(tx)?;
+            (id, chain.accepted())
+        };
+        self.make_durable(ticket)?;
+        Ok(id)
+    }
+
+    /// Group commit: the lock is released between a submission and this, so the first of
+    /// several concurrent broadcasts writes one record for all of them; the sync runs
+    /// outside the lock, so ticks and reads do not wait on the disk.
+    fn make_durable(&self, ticket: u64) -> Result<(), ServiceError> {
+        if ticket == 0 {
+            return Ok(());
+        }
+        let owed = self.lock()?.make_durable(ticket)?;
+        if let Some(sync) = owed {
+            sync.wait()?;
+        }
+        Ok(())
     }
 
     /// What is known of a transaction (`None`: never seen).

@@ -15,6 +15,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use comqute_qpi::Tick;
 
@@ -217,7 +218,7 @@ pub(crate) fn scan(
 /// Appends records to the newest segment, syncing before it returns (or every n records).
 pub(crate) struct LogWriter {
     dir: PathBuf,
-    file: File,
+    file: Arc<File>,
     len: u64,
     segment_bytes: u64,
     fsync_every: u32,
@@ -253,7 +254,7 @@ impl LogWriter {
         }
         let mut w = LogWriter {
             dir: log_dir.to_path_buf(),
-            file,
+            file: Arc::new(file),
             len,
             segment_bytes,
             fsync_every: fsync_every.max(1),
@@ -265,35 +266,48 @@ impl LogWriter {
 
     fn seek_end(&mut self, path: &Path) -> Result<(), DurableError> {
         use std::io::{Seek, SeekFrom};
-        self.file
+        (&*self.file)
             .seek(SeekFrom::Start(self.len))
             .map_err(io_err(path, "seek"))?;
         Ok(())
     }
 
-    /// Appends one framed record numbered `seq`; syncs unless group commit defers it.
-    pub fn append(&mut self, seq: u64, bytes: &[u8]) -> Result<(), DurableError> {
+    /// Appends one framed record numbered `seq`; syncs unless group commit defers it or
+    /// `sync` is false (the caller syncs [`LogWriter::file`] itself).
+    pub fn append(&mut self, seq: u64, bytes: &[u8], sync: bool) -> Result<(), DurableError> {
         if self.len > 0 && self.len >= self.segment_bytes {
             self.sync()?;
             let path = self.dir.join(segment_name(seq));
-            self.file = OpenOptions::new()
-                .create(true)
-                .truncate(true)
-                .write(true)
-                .open(&path)
-                .map_err(io_err(&path, "create"))?;
+            self.file = Arc::new(
+                OpenOptions::new()
+                    .create(true)
+                    .truncate(true)
+                    .write(true)
+                    .open(&path)
+                    .map_err(io_err(&path, "create"))?,
+            );
             self.len = 0;
             sync_dir(&self.dir)?;
         }
-        self.file
+        (&*self.file)
             .write_all(bytes)
             .map_err(io_err(&self.dir, "append to the log in"))?;
         self.len += bytes.len() as u64;
         self.unsynced += 1;
-        if self.unsynced >= self.fsync_every {
+        if sync && self.unsynced >= self.fsync_every {
             self.sync()?;
         }
         Ok(())
+    }
+
+    /// The segment being appended to, to sync outside the writer.
+    pub fn file(&self) -> Arc<File> {
+        Arc::clone(&self.file)
+    }
+
+    /// Whether every appended record is synced.
+    pub fn synced(&self) -> bool {
+        self.unsynced == 0
     }
 
     /// Makes every appended record durable.

@@ -19,9 +19,11 @@
 //!
 //! A record is written — and synced, before the call returns — when a tick with effects is
 //! processed, on every faucet and warp, and on [`DurableLedger::flush`]. Submissions and idle
-//! ticks are buffered into the next record: they report nothing that must survive (a
-//! transaction's fate is reported with its tick), and an idle tick changes no digest.
-//! Group commit ([`DurableConfig::fsync_every`] > 1) syncs every n records instead, for
+//! ticks are buffered into the next record, unless the caller asks for them to be durable
+//! now ([`DurableLedger::make_durable`]): a node does before it answers a broadcast, so that a
+//! transaction it accepted survives a crash, executes at its tick after the restart, or gets
+//! a receipt saying why it was dropped. Concurrent submissions share that record and its
+//! sync. Group commit ([`DurableConfig::fsync_every`] > 1) syncs every n records instead, for
 //! benchmarks only: receipts reported between syncs may then be lost.
 //!
 //! ## Start-up
@@ -66,6 +68,7 @@ mod worker;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use comqute_qpi::{Amount, Epoch, Identity, Tick};
@@ -298,6 +301,11 @@ pub struct DurableLedger {
     worker: Worker,
     ops: Vec<Op>,
     records: u64,
+    /// Submissions accepted since start-up, and how many of them are in a synced record.
+    accepted: u64,
+    durable_accepted: Arc<AtomicU64>,
+    /// Submissions in records written (synced or not).
+    logged_accepted: u64,
     /// What the index has (tick summaries, receipts, events of the in-memory history).
     seen: Seen,
     /// Tick summaries already written to the log.
@@ -451,6 +459,9 @@ impl DurableLedger {
             worker,
             ops: Vec::new(),
             records: end.next_seq,
+            accepted: 0,
+            durable_accepted: Arc::new(AtomicU64::new(0)),
+            logged_accepted: 0,
             logged_ticks,
             seen,
             event_base,
@@ -558,6 +569,7 @@ impl DurableLedger {
             tx: bytes,
             verified: false,
         });
+        self.accepted += 1;
         Ok(id)
     }
 
@@ -570,6 +582,7 @@ impl DurableLedger {
             tx: bytes,
             verified: true,
         });
+        self.accepted += 1;
         Ok(id)
     }
 
@@ -582,6 +595,7 @@ impl DurableLedger {
             tx: bytes,
             verified: true,
         });
+        self.accepted += 1;
         Ok(id)
     }
 
@@ -684,8 +698,41 @@ impl DurableLedger {
             self.commit()?;
         }
         self.log.sync().map_err(|e| self.poison(e))?;
+        self.durable_accepted
+            .fetch_max(self.logged_accepted, Ordering::AcqRel);
         self.index_durable();
         self.worker.wait().map_err(DurableError::Index)
+    }
+
+    /// Submissions accepted since start-up: a ticket for [`DurableLedger::make_durable`].
+    pub fn accepted(&self) -> u64 {
+        self.accepted
+    }
+
+    /// Makes the first `upto` submissions since start-up durable, in two steps so that the
+    /// sync happens outside the caller's lock: this writes buffered inputs as a record
+    /// (unless an earlier call did) and returns the sync still owed, if any; the caller
+    /// releases its lock and calls [`PendingSync::wait`]. Concurrent submissions share one
+    /// record and, mostly, one sync (group commit). A node does this after a broadcast and
+    /// before it answers 200. Under [`DurableConfig::fsync_every`] > 1 (benchmarks only)
+    /// nothing is owed: the record is synced with its group.
+    pub fn make_durable(&mut self, upto: u64) -> Result<Option<PendingSync>, DurableError> {
+        self.live()?;
+        if self.durable_accepted.load(Ordering::Acquire) >= upto {
+            return Ok(None);
+        }
+        if self.logged_accepted < upto {
+            self.commit_with(false)?;
+        }
+        if self.config.fsync_every > 1 || self.log.synced() {
+            return Ok(None);
+        }
+        Ok(Some(PendingSync {
+            file: self.log.file(),
+            dir: self.dir.clone(),
+            covers: self.logged_accepted,
+            durable: Arc::clone(&self.durable_accepted),
+        }))
     }
 
     /// Flushes, then writes a snapshot now.
@@ -702,6 +749,12 @@ impl DurableLedger {
     }
 
     fn commit(&mut self) -> Result<(), DurableError> {
+        self.commit_with(true)
+    }
+
+    /// Writes buffered inputs as a record; `sync` as [`DurableConfig::fsync_every`] says, or
+    /// not at all (the caller syncs: [`DurableLedger::make_durable`]).
+    fn commit_with(&mut self, sync: bool) -> Result<(), DurableError> {
         let mut ops = std::mem::take(&mut self.ops);
         // A signature proven when its tick ran needs no check on replay.
         for op in ops.iter_mut() {
@@ -738,9 +791,14 @@ impl DurableLedger {
         };
         let bytes = encode_record(self.records, Tick(next.0.saturating_sub(1)), &body);
         self.log
-            .append(self.records, &bytes)
+            .append(self.records, &bytes, sync)
             .map_err(|e| self.poison(e))?;
         self.records += 1;
+        self.logged_accepted = self.accepted;
+        if self.log.synced() {
+            self.durable_accepted
+                .fetch_max(self.logged_accepted, Ordering::AcqRel);
+        }
         self.logged_ticks = self.ledger.tick_summaries().len();
         if self.index.is_some() && self.ledger.receipts().len() - self.seen.receipts >= INDEX_BATCH
         {
@@ -811,6 +869,30 @@ impl DurableLedger {
         self.snap_tick = self.ledger.next_tick();
         self.snap_epoch = self.ledger.epoch();
         Ok(path)
+    }
+}
+
+/// A sync owed to make submissions durable ([`DurableLedger::make_durable`]), done outside
+/// the ledger's lock.
+#[must_use = "the submissions are durable only once the sync is waited for"]
+pub struct PendingSync {
+    file: Arc<File>,
+    dir: PathBuf,
+    covers: u64,
+    durable: Arc<AtomicU64>,
+}
+
+impl PendingSync {
+    /// Syncs the log, unless another sync covered these submissions meanwhile.
+    pub fn wait(self) -> Result<(), DurableError> {
+        if self.durable.load(Ordering::Acquire) >= self.covers {
+            return Ok(());
+        }
+        self.file
+            .sync_data()
+            .map_err(io_err(&self.dir, "sync the log in"))?;
+        self.durable.fetch_max(self.covers, Ordering::AcqRel);
+        Ok(())
     }
 }
 

@@ -89,7 +89,7 @@ pub async fn broadcast_unsigned(
 ) -> Result<Json<BroadcastResponse>, ServiceError> {
     s.chain.require_devnet("unsigned broadcast")?;
     let tx = super::qubic::decode_broadcast(&b)?;
-    let id = s.chain.broadcast_unsigned(tx)?;
+    let id = blocking(move || s.chain.broadcast_unsigned(tx)).await?;
     Ok(Json(BroadcastResponse {
         peers_broadcasted: 1,
         encoded_transaction: b.encoded_transaction,
