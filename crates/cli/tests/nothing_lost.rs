@@ -54,7 +54,7 @@ fn flood(base: &str, k: &Keypair, seed: u64, stop: &AtomicBool, ok: &Mutex<Vec<(
     let mut now = None;
     let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        if n % 32 == 0 || now.is_none() {
+        if n.is_multiple_of(32) || now.is_none() {
             now = tick(&c, base);
         }
         n += 1;

@@ -576,3 +576,82 @@ fn a_worker_on_a_real_ollama_serves_a_job_when_ollama_url_is_set() {
     let r = node.cli_json(None, &["job", "result", &id, "--json"]);
     assert_eq!(r["resultHash"], v["resultHash"]);
 }
+
+/// Token streams survive a restart (issue 21): the node is SIGKILLed while a job streams;
+/// the subscriber, reconnecting from where it was, gets every chunk exactly once and in
+/// order, the worker's pushes carry on after the restart, and the whole stream hashes to the
+/// result posted on chain. A new subscriber after the job finished replays it all.
+#[test]
+fn a_token_stream_survives_a_node_killed_while_it_streams() {
+    let rt = runtime();
+    let server = rt
+        .block_on(TestServer::start(TestServerConfig {
+            models: vec![TINY.to_string()],
+            // 24 tokens over ~3 s: the kill lands mid-stream.
+            token_delay: Duration::from_millis(120),
+            ..TestServerConfig::default()
+        }))
+        .unwrap();
+    let mut node = NodeProc::start("stream-node-crash");
+    let (w_key, _) = node.funded_key("walt", WORKER_FUNDS);
+    let (r_key, _) = node.funded_key("alice", REQUESTER_FUNDS);
+    let worker = WorkerProc::start(&node, &w_key, &server.url(), TINY, "2000");
+    node.wait_worker_ready(&w_key, &worker, 60);
+    let id = submit(&node, &r_key, TINY, "A stream across a crash.", 3, 2000);
+    let job: u64 = id.parse().unwrap();
+    let client = comqute_sdk::Client::remote(&node.url).unwrap();
+    let (chunks, end) = rt.block_on(async {
+        let mut tokens = client.subscribe_tokens(job);
+        let mut chunks = Vec::new();
+        let mut killed = false;
+        loop {
+            let ev = tokens
+                .next_within(Duration::from_secs(60))
+                .await
+                .expect("the stream goes on")
+                .expect("no stream error");
+            match ev {
+                comqute_sdk::TokenEvent::Chunk(c) => {
+                    chunks.push(c);
+                    if chunks.len() == 3 && !killed {
+                        node.crash_and_restart();
+                        killed = true;
+                    }
+                }
+                end => return (chunks, end),
+            }
+        }
+    });
+    assert!(
+        matches!(end, comqute_sdk::TokenEvent::Done { chunks: n } if n as usize == chunks.len()),
+        "the worker closed the stream after every chunk: {end:?}\n{}",
+        worker.log()
+    );
+    let seqs: Vec<u32> = chunks.iter().map(|c| c.seq).collect();
+    let expected: Vec<u32> = (0..chunks.len() as u32).collect();
+    assert_eq!(seqs, expected, "every chunk exactly once, in order");
+    assert!(chunks.len() > 3, "chunks arrived after the restart too");
+    let text: String = chunks.iter().map(|c| c.text.as_str()).collect();
+
+    let v = wait_terminal(&node, &id, 120, &[&worker]);
+    assert_eq!(v["status"], "Finalized", "{v}\n{}", worker.log());
+    assert_eq!(
+        v["resultHash"],
+        comqute_sdk::Hash32::of(text.as_bytes()).to_string(),
+        "the stream hashes to the posted result"
+    );
+    // A finished job's stream is read whole by a newcomer, and from a cursor.
+    let page = node.cli_json(None, &["job", "tokens", &id, "--json"]);
+    assert_eq!(page["text"], text);
+    let tail = rt.block_on(async {
+        let r = reqwest::get(format!("{}/v1/jobs/{id}/tokens/stream?from=2", node.url))
+            .await
+            .unwrap();
+        r.text().await.unwrap()
+    });
+    assert!(
+        tail.contains("id: 2\n") && !tail.contains("id: 1\n"),
+        "{tail}"
+    );
+    assert!(tail.contains("event: done"), "{tail}");
+}

@@ -40,6 +40,7 @@ pub mod fuzz;
 pub mod genesis;
 pub mod limits;
 pub mod parse;
+pub mod token_log;
 pub mod tokens;
 /// The wire crate, as the node's API speaks it ([`comqute_wire`]).
 pub use comqute_wire as wire;
@@ -218,7 +219,8 @@ impl NodeState {
                 ChainService::new(chain, config.tick_ms, config.devnet)
                     .with_max_pending(config.max_pending_per_identity),
             ),
-            tokens: tokens::TokenService::new(config.max_stream_bytes, config.max_streams),
+            tokens: tokens::TokenService::new(config.max_stream_bytes, config.max_streams)
+                .stored_in(config.data_dir.as_ref().map(|d| d.join("streams"))),
             blobs: blobs::BlobService::new(store, config.max_blob_bytes),
             subscribers: limits::SubscriberLimits::new(
                 config.max_subscribers,

@@ -11,9 +11,17 @@
 //! **Bounded memory**: a stream holds at most `max_bytes` of text (a push past it gets 413),
 //! and the hub at most `max_streams` streams; when full, the oldest closed stream is dropped,
 //! else the oldest empty one, else the oldest. Readers already attached keep their copy.
+//!
+//! **Kept with the data** (a node with a data directory): every chunk is written to the
+//! stream's file ([`crate::token_log`]) before its push is answered, and a stream not in
+//! memory (after a restart, or dropped from memory) is loaded from its file when asked for.
+//! A requester who reconnects after a restart replays the stream from the start or from a
+//! cursor, and the worker's pushes carry on where the file ends.
 
 use comqute_market::WorkerId;
 use std::collections::{BTreeMap, VecDeque};
+use std::fs::File;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use comqute_ledger::Ledger;
@@ -31,6 +39,8 @@ pub struct TokenHub {
     inner: Mutex<Hub>,
     max_bytes: usize,
     max_streams: usize,
+    /// Where streams are kept (`None`: in memory only).
+    dir: Option<PathBuf>,
 }
 
 #[derive(Default)]
@@ -51,6 +61,8 @@ struct StreamState {
     chunks: Vec<String>,
     bytes: usize,
     done: bool,
+    /// The stream's file, opened at its first push since it was loaded.
+    file: Option<File>,
 }
 
 fn poisoned<T>(_: T) -> ServiceError {
@@ -58,10 +70,14 @@ fn poisoned<T>(_: T) -> ServiceError {
 }
 
 impl TokenStream {
-    fn new() -> TokenStream {
+    fn new(state: StreamState) -> TokenStream {
+        let at = (
+            u32::try_from(state.chunks.len()).unwrap_or(u32::MAX),
+            state.done,
+        );
         TokenStream {
-            state: Mutex::new(StreamState::default()),
-            changed: watch::channel((0, false)).0,
+            state: Mutex::new(state),
+            changed: watch::channel(at).0,
         }
     }
 
@@ -108,26 +124,59 @@ impl TokenHub {
             inner: Mutex::new(Hub::default()),
             max_bytes,
             max_streams: max_streams.max(1),
+            dir: None,
         }
     }
 
-    /// The job's stream, if any.
-    pub fn get(&self, job_id: u64) -> Result<Option<Arc<TokenStream>>, ServiceError> {
-        Ok(self
-            .inner
-            .lock()
-            .map_err(poisoned)?
-            .streams
-            .get(&job_id)
-            .cloned())
+    /// Keeps the streams in `dir` too (see the module's notes); `None` keeps them in memory.
+    pub fn stored_in(mut self, dir: Option<PathBuf>) -> TokenHub {
+        self.dir = dir;
+        self
     }
 
-    /// The job's stream, created empty if missing (dropping an old one when full).
+    /// The job's stream, if any (loaded from its file when it is not in memory).
+    pub fn get(&self, job_id: u64) -> Result<Option<Arc<TokenStream>>, ServiceError> {
+        self.lookup(job_id, false)
+    }
+
+    /// The job's stream, loaded from its file or created empty if missing (dropping an old
+    /// one from memory when full).
     pub fn get_or_create(&self, job_id: u64) -> Result<Arc<TokenStream>, ServiceError> {
+        // Invariant: with `create`, `lookup` returns a stream or an error.
+        self.lookup(job_id, true)?
+            .ok_or_else(|| ServiceError::Internal("token stream not created".into()))
+    }
+
+    fn load(&self, job_id: u64) -> Result<Option<StreamState>, ServiceError> {
+        let Some(dir) = &self.dir else {
+            return Ok(None);
+        };
+        let loaded = crate::token_log::load(dir, job_id).map_err(|e| {
+            ServiceError::Internal(format!("token stream of job {job_id} unreadable: {e}"))
+        })?;
+        Ok(loaded.map(|l| {
+            if let Some(cut) = l.cut {
+                tracing::warn!(job_id, cut, "cut a damaged tail off a stored token stream");
+            }
+            StreamState {
+                bytes: l.chunks.iter().map(String::len).sum(),
+                chunks: l.chunks,
+                done: l.done,
+                file: None,
+            }
+        }))
+    }
+
+    fn lookup(&self, job_id: u64, create: bool) -> Result<Option<Arc<TokenStream>>, ServiceError> {
         let mut hub = self.inner.lock().map_err(poisoned)?;
         if let Some(s) = hub.streams.get(&job_id) {
-            return Ok(s.clone());
+            return Ok(Some(s.clone()));
         }
+        let initial = match self.load(job_id)? {
+            Some(st) => st,
+            None if create => StreamState::default(),
+            None => return Ok(None),
+        };
         while hub.streams.len() >= self.max_streams {
             // Closed streams go first, then empty ones (readers waiting on jobs nobody
             // streams yet), then the oldest: a live stream is dropped last.
@@ -153,10 +202,10 @@ impl TokenHub {
                 None => break,
             }
         }
-        let s = Arc::new(TokenStream::new());
+        let s = Arc::new(TokenStream::new(initial));
         hub.streams.insert(job_id, s.clone());
         hub.order.push_back(job_id);
-        Ok(s)
+        Ok(Some(s))
     }
 
     /// Appends chunk `seq` to the job's stream. The same chunk pushed again is accepted and
@@ -205,6 +254,24 @@ impl TokenHub {
                 size,
                 limit: self.max_bytes,
             });
+        }
+        if let Some(dir) = &self.dir {
+            let stored = match &mut st.file {
+                Some(f) => crate::token_log::append(f, seq, text, done),
+                None => crate::token_log::open_append(dir, job_id).and_then(|mut f| {
+                    crate::token_log::append(&mut f, seq, text, done)?;
+                    st.file = Some(f);
+                    Ok(())
+                }),
+            };
+            if let Err(e) = stored {
+                // A partial record is cut off when the file is next loaded; the worker
+                // pushes this chunk again.
+                st.file = None;
+                return Err(ServiceError::Internal(format!(
+                    "chunk {seq} of job {job_id} not stored: {e}"
+                )));
+            }
         }
         st.bytes = size;
         st.chunks.push(text.to_owned());
@@ -290,6 +357,12 @@ impl TokenService {
         }
     }
 
+    /// Keeps the streams in `dir` as well (`None`: memory only).
+    pub fn stored_in(mut self, dir: Option<PathBuf>) -> TokenService {
+        self.hub = self.hub.stored_in(dir);
+        self
+    }
+
     /// The streams.
     pub fn hub(&self) -> &TokenHub {
         &self.hub
@@ -335,7 +408,8 @@ impl TokenService {
         })
     }
 
-    /// A job's output as it is pushed: every chunk so far, then live ones, then the
+    /// A job's output as it is pushed: every chunk from number `from` on, then live ones,
+    /// then the
     /// [`TokenFeed::End`] when the worker closes the stream or the job reaches a terminal
     /// status first (what arrived meanwhile is delivered before). A failure is the last
     /// item. The feed runs on a task of its own (a tokio runtime is needed) until it ends
@@ -344,6 +418,7 @@ impl TokenService {
         &self,
         chain: &Arc<ChainService>,
         job_id: u64,
+        from: u32,
         patience: Option<std::time::Duration>,
     ) -> Result<mpsc::Receiver<Result<TokenFeed, ServiceError>>, ServiceError> {
         chain.job_record(job_id)?;
@@ -353,7 +428,7 @@ impl TokenService {
         let chain = chain.clone();
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(async move {
-            let mut next = 0u32;
+            let mut next = from;
             // Sends what is there from `next` on; `false` when the feed is over.
             let send_from = async |next: &mut u32| -> Option<bool> {
                 match stream.read_from(*next) {

@@ -227,7 +227,7 @@ impl Embedded {
 
     /// A job's tokens: what was pushed, then live chunks, then its end.
     pub(crate) fn subscribe_tokens(&self, job_id: u64) -> Subscription<TokenEvent> {
-        match self.state.tokens.follow(&self.state.chain, job_id, None) {
+        match self.state.tokens.follow(&self.state.chain, job_id, 0, None) {
             Ok(feed) => forward(feed, |item| match item {
                 TokenFeed::Chunk(c) => TokenEvent::Chunk(c),
                 TokenFeed::End(end) => match end.status {

@@ -300,7 +300,8 @@ impl Remote {
     pub(crate) fn subscribe_tokens(&self, job_id: u64) -> Subscription<TokenEvent> {
         self.subscribe_sse(
             0u32,
-            move |_| v1(routes::JOB_TOKENS_STREAM, &[&job_id]),
+            // A reconnection (after a node restart, say) resumes at the next chunk.
+            move |next| format!("{}?from={next}", v1(routes::JOB_TOKENS_STREAM, &[&job_id])),
             |next, msg| match msg.event.as_str() {
                 "token" => match serde_json::from_str::<TokenChunk>(&msg.data) {
                     Ok(c) if c.seq < *next => Flow::Skip,

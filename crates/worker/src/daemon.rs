@@ -1267,7 +1267,7 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
     };
     let req = comqute_inference::job::request_for_job(&job.spec, &model, &prompt)
         .map_err(|e| Stopped::Fail(e.to_string()))?;
-    let mut stream = Streamer::new(jobs.token_writer(&sh.key, id));
+    let mut stream = Streamer::new(jobs.token_writer(&sh.key, id), sh.patience);
     let clock = TickClock::start(sh).await;
     let deadline = sh.job(id).await.ok().flatten().and_then(|j| j.deadline);
     let g = generate(
@@ -1464,19 +1464,46 @@ fn describe_failure(e: &InferenceError, attempts: u32) -> String {
 }
 
 /// Pushes a job's output to the node as it is generated, across retries: only text that
-/// extends what was already pushed goes out.
+/// extends what was already pushed goes out. A node that does not answer (restarting, say)
+/// is retried for the chain patience while the text generated meanwhile gathers into the
+/// next push, so the stream a requester replays after the restart is whole.
 struct Streamer {
     writer: TokenWriter,
     pushed: String,
     broken: bool,
+    patience: Duration,
 }
 
 impl Streamer {
-    fn new(writer: TokenWriter) -> Streamer {
+    fn new(writer: TokenWriter, patience: Duration) -> Streamer {
         Streamer {
             writer,
             pushed: String::new(),
             broken: false,
+            patience,
+        }
+    }
+
+    /// One push, retried with backoff (50 ms doubling to 1 s) while the node's answer
+    /// says it may succeed later and the patience lasts. A push that landed before its
+    /// answer was lost is accepted again as the same chunk.
+    async fn push(&mut self, text: &str, done: bool) -> Result<(), SdkError> {
+        let start = std::time::Instant::now();
+        let mut wait = Duration::from_millis(50);
+        loop {
+            let r = if done {
+                self.writer.finish(text).await
+            } else {
+                self.writer.write(text).await
+            };
+            match r {
+                Err(e) if e.is_transient() && start.elapsed() + wait < self.patience => {
+                    debug!(%e, "token push: retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(1));
+                }
+                r => return r,
+            }
         }
     }
 
@@ -1502,8 +1529,9 @@ impl Streamer {
                 continue;
             }
             let new = &attempt[self.pushed.len()..];
-            match self.writer.write(new).await {
-                Ok(()) => self.pushed.push_str(new),
+            let new = new.to_owned();
+            match self.push(&new, false).await {
+                Ok(()) => self.pushed.push_str(&new),
                 Err(e) => self.stop_streaming(&format!("the node refused tokens: {e}")),
             }
         }
@@ -1516,7 +1544,7 @@ impl Streamer {
 
     async fn finish(&mut self) {
         if !self.broken {
-            if let Err(e) = self.writer.finish("").await {
+            if let Err(e) = self.push("", true).await {
                 debug!(%e, "closing the token stream");
             }
         }
