@@ -570,3 +570,77 @@ fn writes_past_the_rate_get_429_with_retry_after_and_reads_are_free() {
     std::thread::sleep(Duration::from_secs(after));
     assert_eq!(faucet().status().as_u16(), 200);
 }
+
+/// Blob quotas (issue 21: 1 GB from one client in 7 s, no identity): unsigned uploads count
+/// against the client address, uploads signed by an identity the chain knows against that
+/// identity; past either, 429 `blob_quota` with `Retry-After`. A blob already stored costs
+/// nothing; a signature that does not verify is 403.
+#[test]
+fn blob_uploads_count_against_the_uploader_and_stop_at_its_quota() {
+    let node = NodeProc::start(&[
+        "--devnet",
+        "--anonymous-blob-quota",
+        "1",
+        "--blob-quota",
+        "2",
+    ]);
+    let c = Client::new();
+    let base = &node.url;
+    let put = |body: Vec<u8>, signer: Option<&Keypair>| {
+        let mut r = c.put(format!("{base}/v1/blobs")).body(body.clone());
+        if let Some(k) = signer {
+            let digest = comqute_node::wire::blob_upload_digest(&comqute_qpi::Hash32::of(&body));
+            r = r
+                .header("x-comqute-uploader", k.identity().to_string())
+                .header("x-comqute-signature", hex::encode(k.sign_digest(&digest)));
+        }
+        let r = r.send().unwrap();
+        let status = r.status().as_u16();
+        let retry = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let v: Value = r.json().unwrap();
+        (status, v, retry)
+    };
+    let body = |fill: u8, kib: usize| vec![fill; kib << 10];
+
+    // Unsigned: 1 MiB an hour for this address.
+    assert_eq!(put(body(1, 700), None).0, 200);
+    let (code, v, retry) = put(body(2, 700), None);
+    assert_eq!(code, 429, "{v}");
+    assert_eq!(v["code"], "blob_quota", "{v}");
+    assert!(v["message"].as_str().unwrap().contains("address"), "{v}");
+    assert!(retry.unwrap().parse::<u64>().unwrap() >= 1);
+    assert_eq!(put(body(1, 700), None).0, 200, "stored already: free");
+
+    // Signed by a funded identity: its own 2 MiB.
+    let (alice, bob, stranger) = (key("alice"), key("bob"), key("stranger"));
+    for k in [&alice, &bob] {
+        let (code, v) = post(
+            &c,
+            &format!("{base}/v1/devnet/faucet"),
+            &json!({"identity": k.identity().to_string(), "amount": "1000"}),
+        );
+        assert_eq!(code, 200, "{v}");
+    }
+    assert_eq!(put(body(3, 1500), Some(&alice)).0, 200);
+    let (code, v, _) = put(body(4, 1000), Some(&alice));
+    assert_eq!((code, v["code"].as_str()), (429, Some("blob_quota")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("identity"), "{v}");
+    assert_eq!(put(body(4, 1000), Some(&bob)).0, 200, "bob has his own");
+    // An identity the chain does not know counts as its address (used up above).
+    let (code, v, _) = put(body(5, 400), Some(&stranger));
+    assert_eq!((code, v["code"].as_str()), (429, Some("blob_quota")), "{v}");
+    // A forged signature is refused, whoever it names.
+    let r = c
+        .put(format!("{base}/v1/blobs"))
+        .header("x-comqute-uploader", bob.identity().to_string())
+        .header("x-comqute-signature", "00".repeat(64))
+        .body(body(6, 1))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["code"], "forbidden", "{v}");
+}

@@ -77,6 +77,17 @@ impl BlobStore {
         Ok(h)
     }
 
+    /// Whether a blob with this hash is stored (not checked: a PUT repairs a damaged one).
+    pub fn contains(&self, h: &Hash32) -> Result<bool, ServiceError> {
+        match self {
+            BlobStore::Memory(m) => Ok(m
+                .lock()
+                .map_err(|_| ServiceError::poisoned("blob store"))?
+                .contains_key(h)),
+            BlobStore::Dir(dir) => Ok(Self::path(dir, h).is_file()),
+        }
+    }
+
     /// The blob with this hash, checked against it.
     pub fn get(&self, h: &Hash32) -> Result<Option<Vec<u8>>, ServiceError> {
         let body = match self {
@@ -100,16 +111,48 @@ impl BlobStore {
     }
 }
 
-/// The blob store with the node's size limit.
+/// The blob store with the node's size limit and quotas.
 pub struct BlobService {
     store: BlobStore,
     max_bytes: usize,
+    quota: crate::limits::BlobQuota,
 }
 
 impl BlobService {
-    /// Blobs of at most `max_bytes` in `store`.
+    /// Blobs of at most `max_bytes` in `store`, no quotas.
     pub fn new(store: BlobStore, max_bytes: usize) -> BlobService {
-        BlobService { store, max_bytes }
+        BlobService {
+            store,
+            max_bytes,
+            quota: crate::limits::BlobQuota::new(0, 0),
+        }
+    }
+
+    /// With these quotas on new bytes stored.
+    pub fn with_quota(mut self, quota: crate::limits::BlobQuota) -> BlobService {
+        self.quota = quota;
+        self
+    }
+
+    /// Stores `body` for `who` (`None`: in-process, not counted): the size limit (413),
+    /// then, unless it is stored already, `who`'s quota (429 `blob_quota`).
+    pub fn put_for(
+        &self,
+        body: &[u8],
+        who: Option<crate::limits::Uploader>,
+    ) -> Result<Hash32, ServiceError> {
+        if body.len() > self.max_bytes {
+            return Err(ServiceError::TooLarge {
+                size: body.len(),
+                limit: self.max_bytes,
+            });
+        }
+        if let Some(who) = who {
+            if !self.store.contains(&Hash32::of(body))? {
+                self.quota.charge(who, body.len())?;
+            }
+        }
+        self.store.put(body)
     }
 
     /// The largest blob taken.

@@ -98,6 +98,17 @@ pub enum ServiceError {
         /// Seconds until the next request is taken.
         retry_after_secs: u64,
     },
+    #[error("blob quota of {uploader} used up ({mib_per_hour} MiB an hour): retry in {retry_after_secs} s")]
+    /// An uploader (an identity, or a client address for unsigned uploads) used up its
+    /// blob quota for now.
+    BlobQuota {
+        /// Who: an identity or an address.
+        uploader: String,
+        /// The quota, in MiB an hour.
+        mib_per_hour: u32,
+        /// Seconds until this blob fits.
+        retry_after_secs: u64,
+    },
     /// The node's ticking stopped (a range of the ledger ran out, or a tick failed): nothing
     /// new can execute.
     #[error("the chain has halted: {0}")]
@@ -176,6 +187,7 @@ impl ServiceError {
             ServiceError::TooManyPending { .. } => "too_many_pending",
             ServiceError::TooManySubscriptions { .. } => "too_many_subscriptions",
             ServiceError::RateLimited { .. } => "rate_limited",
+            ServiceError::BlobQuota { .. } => "blob_quota",
         }
     }
 
@@ -193,7 +205,8 @@ impl ServiceError {
             ServiceError::Ledger(LedgerError::TickFull { .. }) => ErrorKind::Busy,
             ServiceError::TooManyPending { .. }
             | ServiceError::TooManySubscriptions { .. }
-            | ServiceError::RateLimited { .. } => ErrorKind::Limited,
+            | ServiceError::RateLimited { .. }
+            | ServiceError::BlobQuota { .. } => ErrorKind::Limited,
             ServiceError::Storage(_) | ServiceError::Internal(_) | ServiceError::Halted(_) => {
                 ErrorKind::Internal
             }
@@ -204,7 +217,10 @@ impl ServiceError {
     /// Seconds to wait before retrying, for the limits ([`ErrorKind::Limited`]).
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            ServiceError::RateLimited { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            ServiceError::RateLimited { retry_after_secs }
+            | ServiceError::BlobQuota {
+                retry_after_secs, ..
+            } => Some((*retry_after_secs).max(1)),
             ServiceError::TooManyPending { .. } | ServiceError::TooManySubscriptions { .. } => {
                 Some(1)
             }

@@ -104,6 +104,11 @@ pub struct NodeConfig {
     pub rate_per_address: u32,
     /// See [`NodeConfig::rate_per_address`].
     pub rate_burst: u32,
+    /// New blob bytes an identity may store an hour, in MiB (signed uploads by identities
+    /// the chain knows; 0: no quota) ([`limits::BlobQuota`]).
+    pub blob_quota_mib_per_hour: u32,
+    /// The same for unsigned uploads, per client address.
+    pub anonymous_blob_quota_mib_per_hour: u32,
 }
 
 /// The node's default genesis: the marketplace (escrow #1, worker registry #2, verification
@@ -148,6 +153,8 @@ impl NodeConfig {
             slow_reader_secs: 30,
             rate_per_address: 200,
             rate_burst: 400,
+            blob_quota_mib_per_hour: 1024,
+            anonymous_blob_quota_mib_per_hour: 64,
         }
     }
 
@@ -221,7 +228,12 @@ impl NodeState {
             ),
             tokens: tokens::TokenService::new(config.max_stream_bytes, config.max_streams)
                 .stored_in(config.data_dir.as_ref().map(|d| d.join("streams"))),
-            blobs: blobs::BlobService::new(store, config.max_blob_bytes),
+            blobs: blobs::BlobService::new(store, config.max_blob_bytes).with_quota(
+                limits::BlobQuota::new(
+                    config.blob_quota_mib_per_hour,
+                    config.anonymous_blob_quota_mib_per_hour,
+                ),
+            ),
             subscribers: limits::SubscriberLimits::new(
                 config.max_subscribers,
                 config.max_subscribers_per_address,

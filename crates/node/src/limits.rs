@@ -174,6 +174,122 @@ pub async fn send_or_drop<T>(tx: &mpsc::Sender<T>, item: T, patience: Option<Dur
     }
 }
 
+/// Who a blob upload is counted against: a signed upload by an identity the chain knows (a
+/// balance, or money received once) counts against that identity, anything else against
+/// the client's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Uploader {
+    /// A known identity that signed the upload.
+    Identity(comqute_qpi::Identity),
+    /// The client address of an unsigned upload (or one signed by an unknown identity).
+    Address(IpAddr),
+}
+
+impl std::fmt::Display for Uploader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Uploader::Identity(id) => write!(f, "identity {id}"),
+            Uploader::Address(a) => write!(f, "address {a}"),
+        }
+    }
+}
+
+type ByteBuckets<K> = governor::DefaultKeyedRateLimiter<K>;
+
+/// Blob quotas: new bytes stored an hour per uploader, as token buckets in KiB that refill
+/// over the hour and hold an hour's worth (governor). A blob already stored costs nothing.
+/// In memory: a restart refills every bucket.
+pub struct BlobQuota {
+    identity: Option<(u32, ByteBuckets<comqute_qpi::Identity>)>,
+    address: Option<(u32, ByteBuckets<IpAddr>)>,
+    checks: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for BlobQuota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobQuota")
+            .field(
+                "identity_mib_per_hour",
+                &self.identity.as_ref().map(|q| q.0),
+            )
+            .field("address_mib_per_hour", &self.address.as_ref().map(|q| q.0))
+            .finish()
+    }
+}
+
+fn byte_buckets<K: Clone + Eq + std::hash::Hash>(
+    mib_per_hour: u32,
+) -> Option<(u32, ByteBuckets<K>)> {
+    let kib = std::num::NonZeroU32::new(mib_per_hour.saturating_mul(1024))?;
+    Some((
+        mib_per_hour,
+        governor::RateLimiter::keyed(governor::Quota::per_hour(kib).allow_burst(kib)),
+    ))
+}
+
+impl BlobQuota {
+    /// `identity_mib_per_hour` for known identities, `address_mib_per_hour` for the rest
+    /// (0: no quota).
+    pub fn new(identity_mib_per_hour: u32, address_mib_per_hour: u32) -> BlobQuota {
+        BlobQuota {
+            identity: byte_buckets(identity_mib_per_hour),
+            address: byte_buckets(address_mib_per_hour),
+            checks: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Takes `bytes` from `who`'s bucket, or says when they fit: 429 `blob_quota` with
+    /// `Retry-After`; a blob larger than a whole hour's quota gets 413.
+    pub fn charge(&self, who: Uploader, bytes: usize) -> Result<(), ServiceError> {
+        let kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        // Invariant: `max(1)` above.
+        let n = std::num::NonZeroU32::new(kib).expect("at least 1 KiB is charged");
+        let tidy = self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % 4_096
+            == 4_095;
+        let (mib, outcome) = match who {
+            Uploader::Identity(id) => match &self.identity {
+                None => return Ok(()),
+                Some((mib, l)) => {
+                    if tidy {
+                        l.retain_recent();
+                    }
+                    (*mib, l.check_key_n(&id, n))
+                }
+            },
+            Uploader::Address(a) => match &self.address {
+                None => return Ok(()),
+                Some((mib, l)) => {
+                    if tidy {
+                        l.retain_recent();
+                    }
+                    (*mib, l.check_key_n(&a, n))
+                }
+            },
+        };
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => {
+                use governor::clock::Clock;
+                let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+                Err(ServiceError::BlobQuota {
+                    uploader: who.to_string(),
+                    mib_per_hour: mib,
+                    retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                })
+            }
+            Err(_) => Err(ServiceError::TooLarge {
+                size: bytes,
+                limit: usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +343,36 @@ mod tests {
         assert_eq!(rx.recv().await, Some(1));
         drop(rx);
         assert!(!send_or_drop(&tx, 4, patience).await);
+    }
+
+    #[test]
+    fn blob_quotas_are_per_uploader_and_say_when_to_come_back() {
+        let q = BlobQuota::new(1, 2);
+        let alice = Uploader::Identity(comqute_qpi::Identity([1; 32]));
+        let bob = Uploader::Identity(comqute_qpi::Identity([2; 32]));
+        let addr = Uploader::Address([10, 0, 0, 1].into());
+        // An hour's worth at once: 1 MiB for an identity.
+        q.charge(alice, 600 << 10).unwrap();
+        q.charge(alice, 424 << 10).unwrap();
+        let e = q.charge(alice, 100).unwrap_err();
+        assert_eq!(e.code(), "blob_quota");
+        assert!(e.to_string().contains("identity"), "{e}");
+        // 1 KiB refills in 3.5 s (1 MiB an hour).
+        assert!((1..=4).contains(&e.retry_after().unwrap()), "{e}");
+        // Others are not held back; addresses have their own quota.
+        q.charge(bob, 1 << 20).unwrap();
+        q.charge(addr, 2 << 20).unwrap();
+        assert_eq!(q.charge(addr, 1).unwrap_err().code(), "blob_quota");
+        // Larger than an hour's quota: never fits.
+        assert_eq!(
+            q.charge(Uploader::Identity(comqute_qpi::Identity([3; 32])), 2 << 20)
+                .unwrap_err()
+                .code(),
+            "body_too_large"
+        );
+        // Off.
+        let off = BlobQuota::new(0, 0);
+        off.charge(alice, 1 << 30).unwrap();
+        off.charge(addr, 1 << 30).unwrap();
     }
 }

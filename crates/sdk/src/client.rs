@@ -733,12 +733,35 @@ impl Client {
 
     // --- blobs ------------------------------------------------------------------------------
 
-    /// Stores a blob (a prompt, a result); returns its blake3 hash, checked.
+    /// Stores a blob (a prompt, a result); returns its blake3 hash, checked. A node counts
+    /// an unsigned upload against the client's address quota: [`Client::put_blob_as`]
+    /// counts it against an identity's own, larger one.
     pub async fn put_blob(&self, body: &[u8]) -> Result<Hash32, SdkError> {
+        self.put_blob_signed(body, None).await
+    }
+
+    /// Stores a blob signed by `key`, so that the node counts it against that identity's
+    /// blob quota (when the chain knows the identity) instead of the client address's.
+    pub async fn put_blob_as(&self, key: &Keypair, body: &[u8]) -> Result<Hash32, SdkError> {
+        self.put_blob_signed(body, Some(key)).await
+    }
+
+    async fn put_blob_signed(
+        &self,
+        body: &[u8],
+        key: Option<&Keypair>,
+    ) -> Result<Hash32, SdkError> {
         let h = match &self.transport {
+            // In-process: nothing is counted.
             #[cfg(feature = "embedded")]
             Transport::Embedded(e) => e.put_blob(body)?,
-            Transport::Remote(r) => r.put_blob(body.to_vec()).await?,
+            Transport::Remote(r) => {
+                let signed = key.map(|k| {
+                    let digest = comqute_wire::blob_upload_digest(&Hash32::of(body));
+                    (k.identity(), hex::encode(k.sign_digest(&digest)))
+                });
+                r.put_blob(body.to_vec(), signed).await?
+            }
         };
         let want = Hash32::of(body);
         if h != want {

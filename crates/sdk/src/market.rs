@@ -600,7 +600,7 @@ impl JobClient {
     pub async fn request(&self, key: &Keypair, req: &JobRequest) -> Result<JobHandle, SdkError> {
         req.check().map_err(|e| SdkError::Invalid(e.to_string()))?;
         let spec = req.spec()?;
-        self.client.put_blob(&req.prompt).await?;
+        self.client.put_blob_as(key, &req.prompt).await?;
         self.submit(key, &spec).await
     }
 
@@ -673,7 +673,7 @@ impl JobClient {
         runtime: Hash32,
     ) -> Result<TxReceipt, SdkError> {
         let job_id: JobId = job_id.into();
-        let result_hash = self.client.put_blob(output).await?;
+        let result_hash = self.client.put_blob_as(key, output).await?;
         self.post_result(
             key,
             job_id,

@@ -208,15 +208,18 @@ impl Remote {
         Ok(h.next)
     }
 
-    pub(crate) async fn put_blob(&self, body: Vec<u8>) -> Result<Hash32, SdkError> {
-        let r: BlobPutResponse = Self::json(
-            self.http
-                .put(self.url_of(&v1(routes::BLOBS, &[])))
-                .body(body)
-                .send()
-                .await?,
-        )
-        .await?;
+    pub(crate) async fn put_blob(
+        &self,
+        body: Vec<u8>,
+        signed: Option<(Identity, String)>,
+    ) -> Result<Hash32, SdkError> {
+        let mut req = self.http.put(self.url_of(&v1(routes::BLOBS, &[])));
+        if let Some((who, sig)) = signed {
+            req = req
+                .header(comqute_wire::UPLOADER_HEADER, who.to_string())
+                .header(comqute_wire::UPLOAD_SIGNATURE_HEADER, sig);
+        }
+        let r: BlobPutResponse = Self::json(req.body(body).send().await?).await?;
         r.hash.parse().map_err(|e| SdkError::decode("blob hash", e))
     }
 

@@ -449,6 +449,23 @@ pub fn token_digest(job_id: u64, seq: u32, text: &str, done: bool) -> Hash32 {
     Hash32(*h.finalize().as_bytes())
 }
 
+/// Domain of [`blob_upload_digest`].
+pub const BLOB_UPLOAD_DOMAIN: &[u8] = b"comqute blob upload v1";
+/// The header naming who uploads a blob (an identity, 60 letters).
+pub const UPLOADER_HEADER: &str = "x-comqute-uploader";
+/// The header with the uploader's ed25519 signature over [`blob_upload_digest`] (128 hex).
+pub const UPLOAD_SIGNATURE_HEADER: &str = "x-comqute-signature";
+
+/// What an uploader signs to have a blob counted against its own quota:
+/// `blake3(BLOB_UPLOAD_DOMAIN ‖ blake3(body))`. The same signed upload sent again stores
+/// nothing new, so a replayed signature costs its signer nothing.
+pub fn blob_upload_digest(blob: &Hash32) -> Hash32 {
+    let mut h = blake3::Hasher::new();
+    h.update(BLOB_UPLOAD_DOMAIN);
+    h.update(&blob.0);
+    Hash32(*h.finalize().as_bytes())
+}
+
 /// Body of `POST /v1/jobs/{id}/tokens`: chunk `seq` (from 0, no gaps) of the job's output,
 /// signed by the assigned worker. `done` closes the stream (its text may be empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1303,7 +1303,7 @@ async fn run_job(sh: &Shared, id: u64) -> Result<u32, Stopped> {
         _ => g.text.as_str().into(),
     };
     let hash = retry_sdk("uploading the result", sh.patience, sh.backoff, || {
-        sh.client.put_blob(text.as_bytes())
+        sh.client.put_blob_as(&sh.key, text.as_bytes())
     })
     .await
     .map_err(|e| lost("uploading the result", e))?;

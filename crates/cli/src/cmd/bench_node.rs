@@ -281,9 +281,11 @@ async fn bench(a: NodeBenchArgs, url: Option<String>) -> Result<()> {
                 genesis: comqute_node::genesis_with_funds(funds),
                 max_streams: 16,
                 // The benchmark floods from a few senders on one address on purpose: no
-                // per-identity cap, no per-address rate.
+                // per-identity cap, no per-address rate, no blob quota.
                 max_pending_per_identity: usize::MAX,
                 rate_per_address: 0,
+                blob_quota_mib_per_hour: 0,
+                anonymous_blob_quota_mib_per_hour: 0,
                 ..NodeConfig::test()
             })
             .await

@@ -45,6 +45,13 @@ pub struct NodeArgs {
     /// The burst of such requests taken at once from one address.
     #[arg(long, value_name = "N", default_value_t = 400)]
     rate_burst: u32,
+    /// New blob bytes (prompts, results) an identity may store an hour, in MiB: uploads
+    /// signed by an identity the chain knows (0: no quota); past it, 429 `blob_quota`.
+    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    blob_quota: u32,
+    /// The same for unsigned uploads, per client address.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    anonymous_blob_quota: u32,
     /// Turn on devnet powers (faucet, warp, and forced verdicts by `--resolver`). Never on
     /// a shared node.
     #[arg(long)]
@@ -132,6 +139,8 @@ pub fn run(a: NodeArgs) -> Result<()> {
             slow_reader_secs: a.slow_reader_secs.max(1),
             rate_per_address: a.rate_per_address,
             rate_burst: a.rate_burst,
+            blob_quota_mib_per_hour: a.blob_quota,
+            anonymous_blob_quota_mib_per_hour: a.anonymous_blob_quota,
             ..NodeConfig::test()
         }
         .with_market(market);

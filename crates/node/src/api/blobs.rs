@@ -1,16 +1,28 @@
 //! `PUT /v1/blobs` stores a body under its blake3 hash; `GET /v1/blobs/{hash}` returns it.
+//! Uploads are counted against quotas ([`crate::limits::BlobQuota`]): a signed upload
+//! (headers `x-comqute-uploader` and `x-comqute-signature`, see
+//! [`crate::wire::blob_upload_digest`]) against its identity, others against the client
+//! address.
 
 use std::sync::Arc;
 
-use super::{blocking, parse_hash, AreaRouter, BytesBody, PathParam};
+use std::net::IpAddr;
+
+use super::{blocking, parse_hash, AreaRouter, BytesBody, ClientAddr, PathParam};
 use crate::error::ServiceError;
-use crate::wire::{routes, BlobPutResponse};
+use crate::limits::Uploader;
+use crate::wire::{
+    blob_upload_digest, routes, BlobPutResponse, UPLOADER_HEADER, UPLOAD_SIGNATURE_HEADER,
+};
 use crate::NodeState;
 use axum::extract::State;
 use axum::http::header;
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::routing;
 use axum::Json;
+use comqute_qpi::Hash32;
+use ed25519_dalek::{Signature, VerifyingKey};
 
 /// The blob store.
 pub fn router() -> AreaRouter {
@@ -19,19 +31,79 @@ pub fn router() -> AreaRouter {
         .route(routes::BLOBS, routing::put(put))
 }
 
-/// Stores the body; idempotent.
+/// Stores the body; idempotent. New bytes count against the uploader's quota: the identity
+/// named by [`UPLOADER_HEADER`] when [`UPLOAD_SIGNATURE_HEADER`] proves it and the chain
+/// knows it, else the client's address.
 pub async fn put(
     State(s): State<Arc<NodeState>>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
     BytesBody(body): BytesBody,
 ) -> Result<Json<BlobPutResponse>, ServiceError> {
     let size = body.len();
-    let h = blocking(move || s.blobs.put(&body)).await?;
+    let h = blocking(move || {
+        let who = uploader(&s, &headers, &body, addr)?;
+        s.blobs.put_for(&body, who)
+    })
+    .await?;
     Ok(Json(BlobPutResponse {
         hash: h.to_string(),
         hex: h.to_hex(),
         // Invariant: blobs are capped far below 4 GiB; saturate regardless.
         size: u32::try_from(size).unwrap_or(u32::MAX),
     }))
+}
+
+/// Who an upload is counted against (`None`: in-process and unsigned, not counted). A
+/// signature that does not verify is 403; a malformed header 400.
+fn uploader(
+    s: &NodeState,
+    headers: &HeaderMap,
+    body: &[u8],
+    addr: Option<IpAddr>,
+) -> Result<Option<Uploader>, ServiceError> {
+    let header = |name: &'static str| -> Result<Option<&str>, ServiceError> {
+        headers
+            .get(name)
+            .map(|v| {
+                v.to_str().map_err(|_| ServiceError::BadParam {
+                    name,
+                    detail: "not text".into(),
+                })
+            })
+            .transpose()
+    };
+    let by_address = addr.map(Uploader::Address);
+    let Some(who) = header(UPLOADER_HEADER)? else {
+        return Ok(by_address);
+    };
+    let id = crate::parse::identity(who)?;
+    let sig: [u8; 64] = header(UPLOAD_SIGNATURE_HEADER)?
+        .and_then(|v| hex::decode(v.trim()).ok())
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| ServiceError::BadParam {
+            name: UPLOAD_SIGNATURE_HEADER,
+            detail: "expected 128 hex digits (an ed25519 signature over the upload digest)".into(),
+        })?;
+    let digest = blob_upload_digest(&Hash32::of(body));
+    let ok = VerifyingKey::from_bytes(&id.0).ok().is_some_and(|k| {
+        k.verify_strict(&digest.0, &Signature::from_bytes(&sig))
+            .is_ok()
+    });
+    if !ok {
+        return Err(ServiceError::Forbidden(format!(
+            "the upload signature does not verify for {id}"
+        )));
+    }
+    let known = s.chain.read(|l| {
+        let a = l.account(&id);
+        a.balance > 0 || a.number_of_incoming_transfers > 0
+    })?;
+    Ok(if known {
+        Some(Uploader::Identity(id))
+    } else {
+        by_address
+    })
 }
 
 /// Returns a stored body.
