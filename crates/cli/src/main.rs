@@ -84,7 +84,7 @@ enum Command {
 /// stdout"); with the default disposition the process ends on SIGPIPE, whatever prints.
 ///
 /// The processes that keep running and hold HTTP connections keep SIGPIPE ignored: `node`,
-/// `demo` (a node in the process), `bench node` and `worker run`. hyper writes responses and
+/// `demo` (a node in the process), `bench node`, `bench abuse` and `worker run`. hyper writes responses and
 /// requests with `writev`, which raises SIGPIPE on Linux when the peer has hung up, so with
 /// the default a client that disconnects mid-answer (or a node restarting under a worker)
 /// would kill the process instead of failing one request.
@@ -94,7 +94,7 @@ fn restore_sigpipe(m: &clap::ArgMatches) {
     let long_running = match m.subcommand() {
         Some(("node" | "demo", _)) => true,
         #[cfg(feature = "bench")]
-        Some(("bench", b)) => b.subcommand_name() == Some("node"),
+        Some(("bench", b)) => matches!(b.subcommand_name(), Some("node" | "abuse")),
         Some(("worker", w)) => w.subcommand_name() == Some("run"),
         _ => false,
     };

@@ -26,6 +26,9 @@ pub enum BenchCommand {
     /// Bounded loopback load on a node's broadcast endpoint: accepted tx/s and p50/p99
     /// latency with signature checks and without (devnet unsigned broadcast).
     Node(super::bench_node::NodeBenchArgs),
+    /// Bounded loopback abuse: one identity floods broadcasts and blob uploads while an
+    /// honest requester runs jobs; its latency idle and under the flood, and its jobs' ends.
+    Abuse(super::bench_abuse::AbuseBenchArgs),
 }
 
 /// Options of `comqute bench inference`.
@@ -72,6 +75,7 @@ pub fn run(c: BenchCommand) -> Result<()> {
         BenchCommand::Harness(a) => super::bench_harness::run(a),
         BenchCommand::Ledger(a) => super::bench_ledger::run(a),
         BenchCommand::Node(a) => super::bench_node::run(a),
+        BenchCommand::Abuse(a) => super::bench_abuse::run(a),
     }
 }
 

@@ -3,6 +3,8 @@
 #[cfg(feature = "bench")]
 pub mod bench;
 #[cfg(feature = "bench")]
+pub mod bench_abuse;
+#[cfg(feature = "bench")]
 pub mod bench_harness;
 #[cfg(feature = "bench")]
 pub mod bench_ledger;
