@@ -22,6 +22,7 @@ pub mod models_install;
 pub mod node;
 pub mod tx;
 pub mod worker;
+pub mod worker_config;
 pub mod worker_run;
 
 /// Prints a JSON value on one line.
