@@ -24,6 +24,7 @@ pub mod tx;
 pub mod worker;
 pub mod worker_config;
 pub mod worker_run;
+pub mod worker_setup;
 
 /// Prints a JSON value on one line.
 pub fn print_json(v: &serde_json::Value) {
