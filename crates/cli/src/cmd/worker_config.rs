@@ -239,6 +239,74 @@ mod tests {
         assert!(e.starts_with("line 1:"), "{e}");
     }
 
+    /// `worker run ARGS` parsed as `main` does, with the ids given on the command line.
+    fn run_args(args: &[&str]) -> RunArgs {
+        let m = <RunArgs as clap::Args>::augment_args(clap::Command::new("run"))
+            .try_get_matches_from(std::iter::once("run").chain(args.iter().copied()))
+            .unwrap();
+        let mut a = <RunArgs as clap::FromArgMatches>::from_arg_matches(&m).unwrap();
+        a.given = given_on_command_line(&m);
+        a
+    }
+
+    fn global(node_given: bool, key_given: bool) -> Global {
+        Global {
+            node: "http://from-env-or-default".into(),
+            key: key_given.then(|| PathBuf::from("/cli/key.json")),
+            strict: false,
+            node_given,
+            key_given,
+        }
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_file_and_the_file_over_the_rest() {
+        let f = WorkerFile::parse(
+            "node = \"http://from-file\"\nkey = \"k.json\"\nollama = \"http://o\"\n\
+             models = [\"m:1b\"]\nconcurrency = 2\nprice-per-1k = 7\nstake = 11000\n\
+             heartbeat-ticks = 9\nno-benchmark = true\nscorer = \"off\"\n",
+        )
+        .unwrap();
+        // Nothing on the command line: all from the file, the key beside it.
+        let (mut g, mut a) = (global(false, false), run_args(&[]));
+        f.apply(Path::new("/etc/w"), &mut g, &mut a).unwrap();
+        assert_eq!(g.node, "http://from-file");
+        assert_eq!(g.key, Some(PathBuf::from("/etc/w/k.json")));
+        assert_eq!(a.backend.ollama.as_deref(), Some("http://o"));
+        assert_eq!(a.models, vec!["m:1b".to_string()]);
+        assert_eq!((a.concurrency, a.heartbeat_ticks), (2, 9));
+        assert_eq!(a.price_per_1k.as_deref(), Some("7"));
+        assert_eq!(a.stake.as_deref(), Some("11000"));
+        assert!(a.no_benchmark);
+        assert_eq!(a.scorer, ScorerChoice::Off);
+        // Given on the command line: those win, the rest still comes from the file.
+        let (mut g, mut a) = (
+            global(true, true),
+            run_args(&["--concurrency", "3", "--openai", "http://x", "--model", "z"]),
+        );
+        f.apply(Path::new("/etc/w"), &mut g, &mut a).unwrap();
+        assert_eq!(g.node, "http://from-env-or-default");
+        assert_eq!(g.key, Some(PathBuf::from("/cli/key.json")));
+        assert_eq!(a.concurrency, 3);
+        assert_eq!(a.backend.openai.as_deref(), Some("http://x"));
+        assert_eq!(
+            a.backend.ollama, None,
+            "the file's other backend URL is not mixed in"
+        );
+        assert_eq!(a.models, vec!["z".to_string()]);
+        assert_eq!(a.price_per_1k.as_deref(), Some("7"));
+        // A bad value in the file is named.
+        let bad = WorkerFile::parse("backend = \"gpu\"\n").unwrap();
+        let e = bad
+            .apply(
+                Path::new("."),
+                &mut global(false, false),
+                &mut run_args(&[]),
+            )
+            .unwrap_err();
+        assert!(e.to_string().starts_with("backend = \"gpu\""), "{e}");
+    }
+
     #[test]
     fn a_written_file_reads_back_the_same() {
         let f = WorkerFile {
