@@ -471,3 +471,64 @@ fn an_existing_key_is_never_overwritten_without_a_yes() {
     assert!(worker(&s.node, &id).is_none());
     assert!(!config.exists());
 }
+
+#[test]
+fn interactive_defaults_find_the_ollama_and_start_the_worker_when_asked() {
+    let s = scene("setup-defaults");
+    let url = s.server.url();
+    // No flags but the node: the Ollama at OLLAMA_URL is found and offered first.
+    let mut c = comqute_cmd(&s.work);
+    c.env("TERM", "xterm")
+        .env("OLLAMA_URL", &url)
+        .env("RUST_LOG", "info")
+        .args(["worker", "setup", "--node", &s.node.url]);
+    let mut p = rexpect::session::spawn_command(c, Some(30_000)).expect("a pty");
+    expect(&mut p, "Config file to write");
+    keys(&mut p, "\r");
+    expect(&mut p, "Which backend runs the model?");
+    expect(&mut p, &format!("Ollama at {url} (1 model)"));
+    keys(&mut p, "\r");
+    expect(&mut p, "Which model will this worker serve?");
+    keys(&mut p, "\r");
+    expect(&mut p, "Key file (created when missing)");
+    keys(&mut p, "\r");
+    expect(&mut p, "Create a new key in");
+    keys(&mut p, "y");
+    expect(&mut p, "Stake to lock");
+    keys(&mut p, "\r");
+    expect(&mut p, "no price oracle yet");
+    keys(&mut p, "\r");
+    expect(&mut p, "Ask the node's devnet faucet for 10100?");
+    keys(&mut p, "y");
+    expect(&mut p, "Register ");
+    keys(&mut p, "y");
+    expect(&mut p, "Start the worker now?");
+    keys(&mut p, "y");
+    expect(&mut p, "Starting: comqute worker run --config");
+
+    let key = s.work.join("comqute-worker-key.json");
+    let config = s.work.join("comqute-worker.toml");
+    let id = identity_of(&key);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let w = worker(&s.node, &id).expect("registered");
+        if w["online"] == true && w["available"] == true {
+            assert_eq!(num(&w["stake"]), 10_000, "{w}");
+            assert_eq!(num(&w["capabilities"]["pricePer1k"]), 1_000, "{w}");
+            assert_eq!(w["capabilities"]["models"], serde_json::json!([MODEL]));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker started by setup never came online: {w}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains(&format!("ollama = \"{url}\"")), "{text}");
+    // Ctrl-C stops it as it stops `worker run`.
+    p.send_control('c').unwrap();
+    expect(&mut p, "worker stopped");
+    let (rest, code) = finish(p);
+    assert_eq!(code, 0, "{rest}");
+}

@@ -483,7 +483,9 @@ async fn choose_backend(a: &SetupArgs, ui: &Ui) -> Result<(BackendSpec, Arc<dyn 
         };
         let mut items = Vec::new();
         if let Some((_, m)) = &found {
-            items.push(format!("Ollama at {env_url} ({} models)", m.len()));
+            let n = m.len();
+            let plural = if n == 1 { "" } else { "s" };
+            items.push(format!("Ollama at {env_url} ({n} model{plural})"));
         }
         items.push("Ollama at another URL".into());
         items.push("llama.cpp's llama-server, or another OpenAI-compatible server (URL)".into());
