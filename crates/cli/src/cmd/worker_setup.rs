@@ -51,7 +51,9 @@ const BENCH_TOKENS: u32 = 32;
 #[derive(Args, Clone, Debug)]
 pub struct SetupArgs {
     /// Take every default and never ask (also when stdin is not a terminal). An existing
-    /// key file is then used only when named with --key; a new one is made otherwise.
+    /// key file is then used only when named with --key (or COMQUTE_KEY); otherwise a new
+    /// key is made, and setup stops rather than touch a key file already at the default
+    /// path.
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Where the model runs (default: the Ollama at $OLLAMA_URL or localhost:11434 when it
