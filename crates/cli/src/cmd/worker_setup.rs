@@ -339,6 +339,12 @@ async fn setup(g: &Global, a: SetupArgs, ui: &Ui) -> Result<PathBuf> {
     // 10. Funded?
     if !already {
         fund(&client, ui, &a, &me, &key_path, stake).await?;
+    } else if client.balance(&me).await.context("reading the balance")?.0 <= 0 {
+        // Registered, but the daemon could not send a heartbeat.
+        bail!(
+            "{me} is a registered worker with no balance to sign transactions with: send it {SIGNING_RESERVE} units (`comqute transfer {me} {SIGNING_RESERVE}` with a funded --key, or `comqute faucet {me} {SIGNING_RESERVE}` on a devnet node), then run setup again with --key {}",
+            key_path.display()
+        );
     }
 
     // 11. Register (the config first: a failed registration takes it back).
