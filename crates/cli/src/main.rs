@@ -112,7 +112,20 @@ fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     #[cfg(unix)]
     restore_sigpipe(&matches);
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Which settings the command line gave: a worker config file gives way to them.
+    let on_command_line =
+        |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    cli.global.node_given = on_command_line("node");
+    cli.global.key_given = on_command_line("key");
+    if let Command::Worker(cmd::worker::WorkerCommand::Run(a)) = &mut cli.command {
+        if let Some(run) = matches
+            .subcommand_matches("worker")
+            .and_then(|w| w.subcommand_matches("run"))
+        {
+            a.given = cmd::worker_config::given_on_command_line(run);
+        }
+    }
     let talks_to_node = matches!(
         cli.command,
         Command::Tick(_)

@@ -40,11 +40,16 @@ pub struct BackendSpec {
     /// An Ollama server's URL.
     #[cfg_attr(
         feature = "clap",
-        arg(long, value_name = "URL", conflicts_with = "openai")
+        arg(
+            long,
+            value_name = "URL",
+            conflicts_with = "openai",
+            alias = "ollama-url"
+        )
     )]
     pub ollama: Option<String>,
     /// An OpenAI-compatible server's base URL (`http://127.0.0.1:8081`).
-    #[cfg_attr(feature = "clap", arg(long, value_name = "URL"))]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "URL", alias = "openai-url"))]
     pub openai: Option<String>,
     /// Bearer key for the OpenAI-compatible server.
     #[cfg_attr(

@@ -31,6 +31,13 @@ pub struct Global {
         value_parser = clap::builder::FalseyValueParser::new()
     )]
     pub strict: bool,
+    /// Whether `--node` was on the command line (a config file's `node` gives way to it,
+    /// and wins over `COMQUTE_NODE` and the default). Set by `main`.
+    #[arg(skip)]
+    pub node_given: bool,
+    /// Whether `--key` was on the command line (the same for a config file's `key`).
+    #[arg(skip)]
+    pub key_given: bool,
 }
 
 impl Global {

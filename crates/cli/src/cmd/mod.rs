@@ -24,7 +24,9 @@ pub mod models_install;
 pub mod node;
 pub mod tx;
 pub mod worker;
+pub mod worker_config;
 pub mod worker_run;
+pub mod worker_setup;
 
 /// Prints a JSON value on one line.
 pub fn print_json(v: &serde_json::Value) {

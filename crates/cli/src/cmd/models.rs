@@ -180,13 +180,13 @@ async fn list(a: ListArgs) -> Result<()> {
 
 /// Sums a pull's per-layer progress into one bar.
 #[derive(Default)]
-struct PullTotals {
+pub(crate) struct PullTotals {
     total: BTreeMap<String, u64>,
     done: BTreeMap<String, u64>,
 }
 
 impl PullTotals {
-    fn update(&mut self, p: &PullProgress) -> (u64, u64) {
+    pub(crate) fn update(&mut self, p: &PullProgress) -> (u64, u64) {
         if let Some(d) = &p.digest {
             if let Some(t) = p.total {
                 self.total.insert(d.clone(), t);

@@ -73,6 +73,11 @@ pub enum WorkerCommand {
     /// Runs the worker daemon: serves the jobs assigned to the key on a backend (Ollama, an
     /// OpenAI-compatible server, the built-in model), until Ctrl-C.
     Run(Box<super::worker_run::RunArgs>),
+    /// Sets a worker up in one guided command: finds a backend and a model, benchmarks it,
+    /// creates or imports the key, funds it (a devnet faucet), registers it with a stake and
+    /// a price, writes a config file and prints the `comqute worker run --config FILE` that
+    /// runs it. Asks in a terminal; `--yes` (or no terminal) takes every default.
+    Setup(Box<super::worker_setup::SetupArgs>),
     /// Registers the key as a worker, locking `--stake` in the escrow vault.
     Register {
         /// The stake (at least the genesis minimum).
@@ -304,11 +309,14 @@ pub fn run(g: &Global, c: WorkerCommand) -> Result<()> {
     if let WorkerCommand::Run(a) = c {
         return super::worker_run::run(g, *a);
     }
+    if let WorkerCommand::Setup(a) = c {
+        return super::worker_setup::run(g, *a);
+    }
     let client = g.client()?;
     block_on(async move {
         match c {
             // Handled above, on a runtime of its own.
-            WorkerCommand::Run(_) => {}
+            WorkerCommand::Run(_) | WorkerCommand::Setup(_) => {}
             WorkerCommand::Register {
                 stake,
                 caps,

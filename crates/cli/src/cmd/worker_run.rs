@@ -15,6 +15,15 @@ use super::global::{amount, Global};
 /// Options of `comqute worker run`.
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
+    /// Read the settings from this config file (TOML, as `comqute worker setup` writes it:
+    /// one key per option of this command, plus `node`, `key` and `models`). Options given
+    /// on the command line beside it win over the file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The ids of the options given on the command line (set by `main`; a config file gives
+    /// way to them).
+    #[arg(skip)]
+    pub given: std::collections::BTreeSet<String>,
     /// Where the model runs.
     #[command(flatten)]
     pub backend: BackendSpec,
@@ -131,8 +140,25 @@ pub enum ScorerChoice {
     Off,
 }
 
+/// The settings with `--config FILE` applied (options on the command line win over it).
+pub fn with_config(g: &Global, mut a: RunArgs) -> Result<(Global, RunArgs)> {
+    let mut g = g.clone();
+    if let Some(path) = a.config.clone() {
+        let file = super::worker_config::WorkerFile::load(&path)?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        file.apply(dir, &mut g, &mut a)
+            .with_context(|| format!("config file {}", path.display()))?;
+    }
+    Ok((g, a))
+}
+
 /// Runs the daemon until Ctrl-C.
 pub fn run(g: &Global, a: RunArgs) -> Result<()> {
+    let (g, a) = with_config(g, a)?;
+    let g = &g;
     super::node::init_tracing();
     let mut cfg = a.config()?;
     let key = g.keypair()?;
