@@ -84,7 +84,7 @@ enum Command {
 /// stdout"); with the default disposition the process ends on SIGPIPE, whatever prints.
 ///
 /// The processes that keep running and hold HTTP connections keep SIGPIPE ignored: `node`,
-/// `demo` (a node in the process), `bench node`, `bench abuse` and `worker run`. hyper writes responses and
+/// `demo` (a node in the process), `bench node`, `bench abuse`, `worker run` and `worker setup`. hyper writes responses and
 /// requests with `writev`, which raises SIGPIPE on Linux when the peer has hung up, so with
 /// the default a client that disconnects mid-answer (or a node restarting under a worker)
 /// would kill the process instead of failing one request.
@@ -95,7 +95,8 @@ fn restore_sigpipe(m: &clap::ArgMatches) {
         Some(("node" | "demo", _)) => true,
         #[cfg(feature = "bench")]
         Some(("bench", b)) => matches!(b.subcommand_name(), Some("node" | "abuse")),
-        Some(("worker", w)) => w.subcommand_name() == Some("run"),
+        // `worker setup` may end by running the daemon in this process.
+        Some(("worker", w)) => matches!(w.subcommand_name(), Some("run" | "setup")),
         _ => false,
     };
     if long_running {
