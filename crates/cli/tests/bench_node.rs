@@ -68,3 +68,28 @@ fn only_loopback_nodes_are_loaded() {
         assert!(o.stdout.is_empty(), "{url}");
     }
 }
+
+/// `comqute bench abuse` (issue 21), short: the flooder is refused by the limits (rates,
+/// blob quotas) while the honest requester's jobs all end paid. Latency ratios are the
+/// benchmark's to report (BENCHMARKS.md), not this test's to time.
+#[test]
+fn under_a_flood_the_honest_jobs_all_end_paid_and_the_flooder_is_refused() {
+    let o = comqute(&["bench", "abuse", "--jobs", "4", "--seconds", "90", "--json"]);
+    assert!(
+        o.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    assert_eq!(r["jobs"], 8, "{r}");
+    assert_eq!(r["dropped"], 0, "{r}");
+    assert_eq!(r["job_ends"]["Finalized"], 8, "{r}");
+    let answers = &r["flooder"]["answers"];
+    assert!(answers["429 rate_limited"].as_u64().unwrap_or(0) > 0, "{r}");
+    assert!(answers["429 blob_quota"].as_u64().unwrap_or(0) > 0, "{r}");
+    for phase in ["idle", "flood"] {
+        for k in ["reads", "uploads", "submit", "first_token", "result"] {
+            assert!(r[phase][k]["n"].as_u64().unwrap() > 0, "{phase} {k}: {r}");
+        }
+    }
+}

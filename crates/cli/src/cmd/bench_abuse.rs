@@ -9,7 +9,7 @@
 //!   20 ms (tick info, the job's status);
 //! - **the flooder** (from `127.0.0.2`, one identity) runs `--flooders` connections as fast as
 //!   the node answers, ignoring `Retry-After`: half broadcast signed transfers for future
-//!   ticks, half upload fresh 256 KiB blobs (alternately unsigned and signed).
+//!   ticks, half upload fresh 1 MiB blobs (one in four signed by its identity, the rest not).
 //!
 //! Twice: idle (no flooder), then under the flood. The report: the honest requester's
 //! request latency p50/p99 (the prober's reads and its uploads), the p99 ratio flood/idle,
@@ -58,7 +58,7 @@ pub struct AbuseBenchArgs {
 const MODEL: &str = "stand-in";
 const MAX_TOKENS: u32 = 48;
 const PRICE: i64 = 2_000;
-const BLOB_KIB: usize = 256;
+const BLOB_KIB: usize = 1024;
 const HONEST: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
 const FLOODER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 
@@ -446,7 +446,7 @@ async fn flood(
             body[..8].copy_from_slice(&n.to_le_bytes());
             body[8] = i as u8;
             let mut req = http.put(format!("{base}/v1/blobs"));
-            if n % 2 == 0 {
+            if n % 4 == 0 {
                 let digest = comqute_node::wire::blob_upload_digest(&Hash32::of(&body));
                 req = req
                     .header(
