@@ -574,7 +574,7 @@ fn writes_past_the_rate_get_429_with_retry_after_and_reads_are_free() {
 /// Blob quotas (issue 21: 1 GB from one client in 7 s, no identity): unsigned uploads count
 /// against the client address, uploads signed by an identity the chain knows against that
 /// identity; past either, 429 `blob_quota` with `Retry-After`. A blob already stored costs
-/// nothing; a signature that does not verify is 403.
+/// nothing (until its uploader is refused once); a signature that does not verify is 403.
 #[test]
 fn blob_uploads_count_against_the_uploader_and_stop_at_its_quota() {
     let node = NodeProc::start(&[
@@ -607,12 +607,16 @@ fn blob_uploads_count_against_the_uploader_and_stop_at_its_quota() {
 
     // Unsigned: 1 MiB an hour for this address.
     assert_eq!(put(body(1, 700), None).0, 200);
+    assert_eq!(put(body(1, 700), None).0, 200, "stored already: free");
     let (code, v, retry) = put(body(2, 700), None);
     assert_eq!(code, 429, "{v}");
     assert_eq!(v["code"], "blob_quota", "{v}");
     assert!(v["message"].as_str().unwrap().contains("address"), "{v}");
     assert!(retry.unwrap().parse::<u64>().unwrap() >= 1);
-    assert_eq!(put(body(1, 700), None).0, 200, "stored already: free");
+    // Refused lately: refused before the body is read until the bucket refills, even for a
+    // blob stored already.
+    let (code, v, _) = put(body(1, 700), None);
+    assert_eq!((code, v["code"].as_str()), (429, Some("blob_quota")), "{v}");
 
     // Signed by a funded identity: its own 2 MiB.
     let (alice, bob, stranger) = (key("alice"), key("bob"), key("stranger"));

@@ -128,6 +128,11 @@ impl BlobService {
         }
     }
 
+    /// The quotas.
+    pub fn quota(&self) -> &crate::limits::BlobQuota {
+        &self.quota
+    }
+
     /// With these quotas on new bytes stored.
     pub fn with_quota(mut self, quota: crate::limits::BlobQuota) -> BlobService {
         self.quota = quota;

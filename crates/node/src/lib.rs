@@ -153,8 +153,8 @@ impl NodeConfig {
             slow_reader_secs: 30,
             rate_per_address: 200,
             rate_burst: 400,
-            blob_quota_mib_per_hour: 1024,
-            anonymous_blob_quota_mib_per_hour: 64,
+            blob_quota_mib_per_hour: 256,
+            anonymous_blob_quota_mib_per_hour: 32,
         }
     }
 

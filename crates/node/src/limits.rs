@@ -203,6 +203,9 @@ pub struct BlobQuota {
     identity: Option<(u32, ByteBuckets<comqute_qpi::Identity>)>,
     address: Option<(u32, ByteBuckets<IpAddr>)>,
     checks: std::sync::atomic::AtomicU64,
+    /// Uploaders refused lately, and until when: their next upload is refused before its
+    /// body is read ([`BlobQuota::refused_early`]).
+    blocked: Mutex<BTreeMap<Uploader, (std::time::Instant, u32)>>,
 }
 
 impl std::fmt::Debug for BlobQuota {
@@ -235,6 +238,43 @@ impl BlobQuota {
             identity: byte_buckets(identity_mib_per_hour),
             address: byte_buckets(address_mib_per_hour),
             checks: std::sync::atomic::AtomicU64::new(0),
+            blocked: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Whether an upload that says it comes from `who` is refused now, before its body is
+    /// read: `who` was refused lately and its bucket has not refilled by the time given then.
+    /// Nothing is taken from any bucket, so naming someone else's identity costs them
+    /// nothing; the full check follows for an upload let through.
+    pub fn refused_early(&self, who: Uploader) -> Result<(), ServiceError> {
+        let Ok(mut b) = self.blocked.lock() else {
+            return Ok(());
+        };
+        let now = std::time::Instant::now();
+        match b.get(&who) {
+            Some(&(until, mib)) if until > now => {
+                let wait = until - now;
+                Err(ServiceError::BlobQuota {
+                    uploader: who.to_string(),
+                    mib_per_hour: mib,
+                    retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                })
+            }
+            Some(_) => {
+                b.remove(&who);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn block(&self, who: Uploader, wait: Duration, mib: u32) {
+        if let Ok(mut b) = self.blocked.lock() {
+            let now = std::time::Instant::now();
+            if b.len() >= 4_096 {
+                b.retain(|_, (until, _)| *until > now);
+            }
+            b.insert(who, (now + wait, mib));
         }
     }
 
@@ -276,6 +316,7 @@ impl BlobQuota {
             Ok(Err(not_until)) => {
                 use governor::clock::Clock;
                 let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+                self.block(who, wait, mib);
                 Err(ServiceError::BlobQuota {
                     uploader: who.to_string(),
                     mib_per_hour: mib,
@@ -370,6 +411,11 @@ mod tests {
                 .code(),
             "body_too_large"
         );
+        // Refused lately: the next upload from the same uploader is refused before its body
+        // is read, without taking anything; others are let through.
+        assert_eq!(q.refused_early(alice).unwrap_err().code(), "blob_quota");
+        assert_eq!(q.refused_early(addr).unwrap_err().code(), "blob_quota");
+        q.refused_early(bob).unwrap();
         // Off.
         let off = BlobQuota::new(0, 0);
         off.charge(alice, 1 << 30).unwrap();

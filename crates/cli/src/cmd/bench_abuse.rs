@@ -27,7 +27,6 @@ use anyhow::{bail, ensure, Context, Result};
 use base64::Engine;
 use clap::Args;
 use comqute_ledger::{Keypair, Seed, Transaction};
-use comqute_node::wire::TickInfoResponse;
 use comqute_node::{Node, NodeConfig};
 use comqute_qpi::{Amount, Hash32, Identity, Tick};
 use comqute_sdk::{Client, JobRequest, TokenEvent};
@@ -59,6 +58,8 @@ const MODEL: &str = "stand-in";
 const MAX_TOKENS: u32 = 48;
 const PRICE: i64 = 2_000;
 const BLOB_KIB: usize = 1024;
+/// Transactions the flooder signs before it starts (sent round and round).
+const FLOOD_TXS: usize = 4_096;
 const HONEST: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
 const FLOODER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 
@@ -204,12 +205,35 @@ async fn phases(
     let stop = Arc::new(AtomicBool::new(false));
     let codes = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
     let blob_bytes = Arc::new(AtomicU64::new(0));
+    // Signed before the clock starts, as an attacker would (its CPU is not the node's): 1 KB
+    // inputs for ticks far ahead, what fills a pending pool.
+    let now = client.tick().await?.0;
+    let txs: Arc<Vec<String>> = Arc::new(
+        (0..FLOOD_TXS)
+            .map(|n| {
+                let tx = Transaction::new(
+                    flooder.identity(),
+                    Identity([7; 32]),
+                    Amount(1),
+                    Tick(now + 1_000 + n as u32),
+                    0,
+                    vec![(n % 251) as u8; 1000],
+                )
+                .sign(flooder);
+                json!({
+                    "encodedTransaction":
+                        base64::engine::general_purpose::STANDARD.encode(tx.encode())
+                })
+                .to_string()
+            })
+            .collect(),
+    );
     let mut floods = Vec::new();
     for i in 0..a.flooders.max(1) {
         let (stop, codes, blob_bytes) = (stop.clone(), codes.clone(), blob_bytes.clone());
-        let (base, k) = (base.to_string(), flooder.clone());
+        let (base, k, txs) = (base.to_string(), flooder.clone(), txs.clone());
         floods.push(tokio::spawn(async move {
-            flood(i, &base, &k, &stop, &codes, &blob_bytes).await
+            flood(i, &base, &k, &txs, &stop, &codes, &blob_bytes).await
         }));
     }
     let started = Instant::now();
@@ -398,6 +422,7 @@ async fn flood(
     i: usize,
     base: &str,
     key: &Keypair,
+    txs: &[String],
     stop: &AtomicBool,
     codes: &Mutex<BTreeMap<String, u64>>,
     blob_bytes: &AtomicU64,
@@ -414,31 +439,11 @@ async fn flood(
     let mut n: u64 = 0;
     while !stop.load(Ordering::Relaxed) {
         n += 1;
-        let r = if i % 2 == 0 {
-            let info = match http.get(format!("{base}/v1/tick-info")).send().await {
-                Ok(r) => r.json::<TickInfoResponse>().await.ok(),
-                Err(_) => None,
-            };
-            let Some(info) = info else {
-                count("transport error".into());
-                continue;
-            };
-            let tick = info.tick_info.tick;
-            // 1 KB inputs far ahead: what fills a pending pool.
-            let tx = Transaction::new(
-                key.identity(),
-                Identity([7; 32]),
-                Amount(1),
-                Tick(tick + 1_000 + (n % 50_000) as u32),
-                0,
-                vec![i as u8; 1000],
-            )
-            .sign(key);
-            let body = json!({
-                "encodedTransaction": base64::engine::general_purpose::STANDARD.encode(tx.encode())
-            });
+        let r = if i.is_multiple_of(2) {
+            let body = &txs[(n as usize * 7 + i) % txs.len()];
             http.post(format!("{base}/live/v1/broadcast-transaction"))
-                .json(&body)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
                 .send()
                 .await
         } else {
@@ -446,7 +451,7 @@ async fn flood(
             body[..8].copy_from_slice(&n.to_le_bytes());
             body[8] = i as u8;
             let mut req = http.put(format!("{base}/v1/blobs"));
-            if n % 4 == 0 {
+            if n.is_multiple_of(4) {
                 let digest = comqute_node::wire::blob_upload_digest(&Hash32::of(&body));
                 req = req
                     .header(

@@ -47,10 +47,10 @@ pub struct NodeArgs {
     rate_burst: u32,
     /// New blob bytes (prompts, results) an identity may store an hour, in MiB: uploads
     /// signed by an identity the chain knows (0: no quota); past it, 429 `blob_quota`.
-    #[arg(long, value_name = "MIB", default_value_t = 1024)]
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
     blob_quota: u32,
     /// The same for unsigned uploads, per client address.
-    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    #[arg(long, value_name = "MIB", default_value_t = 32)]
     anonymous_blob_quota: u32,
     /// Turn on devnet powers (faucet, warp, and forced verdicts by `--resolver`). Never on
     /// a shared node.

@@ -38,6 +38,7 @@ pub async fn put(
     State(s): State<Arc<NodeState>>,
     ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
+    _gate: QuotaGate,
     BytesBody(body): BytesBody,
 ) -> Result<Json<BlobPutResponse>, ServiceError> {
     let size = body.len();
@@ -52,6 +53,39 @@ pub async fn put(
         // Invariant: blobs are capped far below 4 GiB; saturate regardless.
         size: u32::try_from(size).unwrap_or(u32::MAX),
     }))
+}
+
+/// Refuses an upload from an uploader refused lately, before its body is read
+/// ([`crate::limits::BlobQuota::refused_early`]): a flooder past its quota costs the node a
+/// header, not a body and a hash. The uploader is the one the upload names (unverified:
+/// nothing is taken), else the client address.
+pub struct QuotaGate;
+
+impl axum::extract::FromRequestParts<Arc<NodeState>> for QuotaGate {
+    type Rejection = ServiceError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        s: &Arc<NodeState>,
+    ) -> Result<Self, ServiceError> {
+        let named = parts
+            .headers
+            .get(UPLOADER_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| crate::parse::identity(v).ok());
+        let addr = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let who = match (named, addr) {
+            (Some(id), _) => Some(Uploader::Identity(id)),
+            (None, Some(a)) => Some(Uploader::Address(a)),
+            (None, None) => None,
+        };
+        if let Some(who) = who {
+            s.blobs.quota().refused_early(who)?;
+        }
+        Ok(QuotaGate)
+    }
 }
 
 /// Who an upload is counted against (`None`: in-process and unsigned, not counted). A
