@@ -104,6 +104,8 @@ pub struct NodeConfig {
     pub rate_per_address: u32,
     /// See [`NodeConfig::rate_per_address`].
     pub rate_burst: u32,
+    /// Milliseconds a request refused by the rate limit is held before its 429 goes out.
+    pub refusal_delay_ms: u64,
     /// New blob bytes an identity may store an hour, in MiB (signed uploads by identities
     /// the chain knows; 0: no quota) ([`limits::BlobQuota`]).
     pub blob_quota_mib_per_hour: u32,
@@ -153,6 +155,7 @@ impl NodeConfig {
             slow_reader_secs: 30,
             rate_per_address: 200,
             rate_burst: 400,
+            refusal_delay_ms: 100,
             blob_quota_mib_per_hour: 256,
             anonymous_blob_quota_mib_per_hour: 32,
         }

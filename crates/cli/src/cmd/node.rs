@@ -45,6 +45,10 @@ pub struct NodeArgs {
     /// The burst of such requests taken at once from one address.
     #[arg(long, value_name = "N", default_value_t = 400)]
     rate_burst: u32,
+    /// Milliseconds a request refused by the rate limit is held before its 429 goes out
+    /// (a tarpit: a flooder that ignores `Retry-After` gets few answers a second).
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    refusal_delay_ms: u64,
     /// New blob bytes (prompts, results) an identity may store an hour, in MiB: uploads
     /// signed by an identity the chain knows (0: no quota); past it, 429 `blob_quota`.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
@@ -139,6 +143,7 @@ pub fn run(a: NodeArgs) -> Result<()> {
             slow_reader_secs: a.slow_reader_secs.max(1),
             rate_per_address: a.rate_per_address,
             rate_burst: a.rate_burst,
+            refusal_delay_ms: a.refusal_delay_ms,
             blob_quota_mib_per_hour: a.blob_quota,
             anonymous_blob_quota_mib_per_hour: a.anonymous_blob_quota,
             ..NodeConfig::test()

@@ -114,7 +114,10 @@ pub fn router(state: Arc<NodeState>) -> Router {
 }
 
 /// The per-address request limit ([`crate::limits::RequestLimiter`]) on what costs the node:
-/// every request that is not a plain read, and every live stream.
+/// every request that is not a plain read, and every live stream. A refusal is held for
+/// [`crate::NodeConfig::refusal_delay_ms`] before it goes out (a tarpit): a client that
+/// ignores `Retry-After` and floods gets few answers a second per connection, so refusing it
+/// costs the node little CPU, which the other clients keep.
 async fn limit_requests(
     axum::extract::State(s): axum::extract::State<Arc<NodeState>>,
     ClientAddr(addr): ClientAddr,
@@ -128,6 +131,10 @@ async fn limit_requests(
     let stream = req.uri().path().ends_with("/stream");
     if !read || stream {
         if let Err(e) = s.requests.check(addr) {
+            if s.config.refusal_delay_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(s.config.refusal_delay_ms))
+                    .await;
+            }
             return e.into_response();
         }
     }
