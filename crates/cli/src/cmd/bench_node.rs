@@ -52,6 +52,10 @@ pub struct NodeBenchArgs {
     /// Milliseconds per tick of the in-process node.
     #[arg(long, default_value_t = 1000)]
     tick_ms: u64,
+    /// Give the in-process node a data directory (a temporary one): every broadcast is
+    /// answered once it is in the synced log, as on a real node.
+    #[arg(long)]
+    durable: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -276,7 +280,14 @@ async fn bench(a: NodeBenchArgs, url: Option<String>) -> Result<()> {
         Some(u) => (None, u),
         None => {
             let funds = senders.iter().map(|k| (k.identity(), funding)).collect();
+            let data_dir = a.durable.then(|| {
+                std::env::temp_dir().join(format!("comqute-bench-node-{}", std::process::id()))
+            });
+            if let Some(d) = &data_dir {
+                let _ = std::fs::remove_dir_all(d);
+            }
             let node = Node::start(NodeConfig {
+                data_dir: data_dir.clone(),
                 tick_ms: a.tick_ms,
                 genesis: comqute_node::genesis_with_funds(funds),
                 max_streams: 16,
@@ -302,6 +313,11 @@ async fn bench(a: NodeBenchArgs, url: Option<String>) -> Result<()> {
     let result = measure(&a, &client, &base, &senders, funding, node.is_some()).await;
     if let Some(n) = node {
         n.shutdown().await.context("stopping the in-process node")?;
+        if a.durable {
+            let _ = std::fs::remove_dir_all(
+                std::env::temp_dir().join(format!("comqute-bench-node-{}", std::process::id())),
+            );
+        }
     }
     let report = result?;
     if a.json {
@@ -407,6 +423,7 @@ async fn measure(
     Ok(json!({
         "url": base,
         "in_process": in_process,
+        "durable": in_process && a.durable,
         "txs": a.txs,
         "seconds_limit": a.seconds,
         "concurrency": a.concurrency,
