@@ -467,6 +467,8 @@ fn a_slash_the_worker_suffers_is_logged_with_its_reason() {
             &resolver.identity().to_string(),
             "--challenge-window",
             "400",
+            // Unchecked until alice challenges it.
+            "--no-spot-checks",
         ],
     );
     let (walt_file, alice_file, d) = served(&node);

@@ -306,6 +306,9 @@ fn a_challenged_result_is_checked_and_a_devnet_resolver_may_force_the_verdict() 
             &resolver.identity().to_string(),
             "--challenge-window",
             "400",
+            // The result must stay unchecked until alice challenges it (a newcomer's is
+            // otherwise spot-checked one time in four, by the tick's seed).
+            "--no-spot-checks",
         ],
     );
     let (alice_file, alice) = node.funded_key("alice", FUNDS);

@@ -78,6 +78,9 @@ pub struct MarketOverrides {
     pub unbonding_ticks: Option<u32>,
     /// Ticks an assigned worker has to start or decline a job.
     pub accept_ticks: Option<u32>,
+    /// Whether results are spot-checked at the chain's rates (challenges are checked
+    /// regardless).
+    pub spot_checks: Option<bool>,
 }
 
 impl MarketOverrides {
@@ -106,6 +109,7 @@ impl MarketOverrides {
             verification: comqute_market::verification::VerifyConfig {
                 commit_ticks: self.commit_ticks.unwrap_or(base.verification.commit_ticks),
                 reveal_ticks: self.reveal_ticks.unwrap_or(base.verification.reveal_ticks),
+                spot_checks: self.spot_checks.unwrap_or(base.verification.spot_checks),
                 ..base.verification
             },
             ..base

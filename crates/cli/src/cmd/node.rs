@@ -92,6 +92,10 @@ pub struct MarketArgs {
     /// node with very short ticks).
     #[arg(long, value_name = "TICKS")]
     accept_ticks: Option<u32>,
+    /// No spot checks: results are checked only when challenged (a genesis setting, for
+    /// devnets whose tests need a result to stay unchecked until they challenge it).
+    #[arg(long)]
+    no_spot_checks: bool,
 }
 
 impl MarketArgs {
@@ -115,6 +119,7 @@ impl MarketArgs {
             heartbeat_window: self.heartbeat_window,
             unbonding_ticks: self.unbonding_ticks,
             accept_ticks: self.accept_ticks,
+            spot_checks: self.no_spot_checks.then_some(false),
         })
     }
 }
