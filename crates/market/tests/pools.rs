@@ -546,3 +546,56 @@ proptest! {
         assert_no_cross_pool_pay(&m);
     }
 }
+
+#[test]
+fn checked_pool_jobs_pay_and_count_when_passed_and_slash_the_pool_when_failed() {
+    let mut m = market();
+    // Three replicas besides walt, so that a dispute opens a check the resolver decides.
+    for w in ["walt", "wendy", "wade", "will"] {
+        worker(&mut m, w);
+    }
+    let pool = create(&mut m, "olga", 0, PayoutScheme::ByStake);
+    assert_executed(&join(&mut m, "walt", pool, 1_000));
+    assert_executed(&join(&mut m, "wendy", pool, 1_000));
+    let alice = key("alice");
+    let disputed = |m: &mut Market| {
+        let id = m.submit(&alice, &spec(llama(), 1_000, 1_000, 500), 1_000);
+        assert_executed(&m.claim(&key("walt"), id));
+        assert_executed(&m.start(&key("walt"), id));
+        assert_executed(&m.post(&key("walt"), id, 600));
+        assert_executed(&m.dispute(&alice, id));
+        assert_eq!(
+            m.job(id).status,
+            comqute_market::job_registry::JobStatus::Checking
+        );
+        id
+    };
+    // A passed check: paid through the pool, the tokens count as verified.
+    let id = disputed(&mut m);
+    assert_executed(&m.resolve(&key("rex"), id, true));
+    assert_eq!(view(&m, pool).pool.received, Amount(600));
+    let verified: Vec<u32> = m
+        .ledger
+        .events()
+        .iter()
+        .filter(|e| e.contract == POOLS)
+        .filter_map(|e| match PoolEvent::try_from_slice(&e.data).ok()? {
+            PoolEvent::JobSettled {
+                verified_tokens, ..
+            } => Some(verified_tokens),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(verified, vec![600]);
+    // A failed check: nothing paid, the pool's slash taken (1,000 from walt, 1,000 from
+    // wendy) and paid to the requester.
+    let id = disputed(&mut m);
+    let before = m.balance(&alice);
+    assert_executed(&m.resolve(&key("rex"), id, false));
+    assert_eq!(view(&m, pool).pool.received, Amount(600));
+    assert_eq!(view(&m, pool).pool.slashed, Amount(2_000));
+    assert_eq!(view(&m, pool).pool.total_stake, Amount::ZERO);
+    assert!(m.balance(&alice) - before >= 2_000 + 1_000);
+    assert_pools(&m);
+    assert_no_cross_pool_pay(&m);
+}
