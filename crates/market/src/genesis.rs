@@ -9,16 +9,18 @@
 //! |---|---|---|---|
 //! | 1 | escrow vault: job payments and worker stakes | [`crate::escrow`] | — |
 //! | 2 | worker registry: stake, capabilities, heartbeat, reputation | [`crate::worker_registry`] | escrow |
-//! | 3 | reserved: compute pools | | escrow, worker registry |
+//! | 3 | compute pools: member stakes, profit sharing, tiers, pool slashes | [`crate::pools`] | worker registry (is a joiner a registered worker) |
 //! | 4 | reserved: price oracle | | (reads the job registry's settled jobs through calls it receives) |
 //! | 5 | verification: spot checks, replicas, verdicts, the slash's split | [`crate::verification`] | worker registry (replica lists, reputation) |
-//! | 6 | job registry: the job lifecycle, matching, deadlines | [`crate::job_registry`] | all of the above |
+//! | 6 | job registry: the job lifecycle, matching, deadlines | [`crate::job_registry`] | all of the above (pools: a member's payment and slash at settlement) |
 //!
 //! Job payments and stakes rest in the escrow vault. The job registry moves a job's payment
 //! there on submission and releases or refunds it; the worker registry moves stakes there and
 //! slashes or returns them. The vault refuses every other invocator (its clients are set
 //! here, [`contracts`]), so a job's money can only leave through the job lifecycle and a
-//! stake only through the worker registry's rules. The verification contract holds only
+//! stake only through the worker registry's rules. The pools contract holds its pools'
+//! deposits, members' pool stakes and pool job payments not yet paid out (the escrow vault
+//! pays a pool member's job to it; it shares the payment out). The verification contract holds only
 //! what checks need: replicas' and challengers' bonds, the fee pool (a share of every
 //! payment) and, for the moment of its split, a failed check's slash.
 //!
@@ -27,13 +29,13 @@
 //! in [`contracts`].
 //!
 //! ```
-//! use comqute_market::{contracts, MarketConfig, ESCROW, JOB_REGISTRY, VERIFICATION, WORKER_REGISTRY};
+//! use comqute_market::{contracts, MarketConfig, ESCROW, JOB_REGISTRY, POOLS, VERIFICATION, WORKER_REGISTRY};
 //!
 //! let config = MarketConfig::default();
 //! assert!(config.validate().is_ok());
 //! let set = contracts(config);
 //! let indices: Vec<u32> = set.iter().map(|c| c.index().0).collect();
-//! assert_eq!(indices, vec![ESCROW.0, WORKER_REGISTRY.0, VERIFICATION.0, JOB_REGISTRY.0]);
+//! assert_eq!(indices, vec![ESCROW.0, WORKER_REGISTRY.0, POOLS.0, VERIFICATION.0, JOB_REGISTRY.0]);
 //! ```
 
 use std::sync::Arc;
@@ -46,6 +48,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::escrow::{self, Escrow, EscrowConfig, EscrowConfigError};
 use crate::job_registry::{self, JobConfig, JobConfigError, JobRegistry};
+use crate::pools::{self, PoolConfig, PoolConfigError, Pools};
 use crate::verification::{self, Verification, VerifyConfig, VerifyConfigError};
 use crate::worker_registry::{self, WorkerConfig, WorkerConfigError, WorkerRegistry};
 
@@ -53,8 +56,8 @@ use crate::worker_registry::{self, WorkerConfig, WorkerConfigError, WorkerRegist
 pub const ESCROW: ContractIndex = escrow::INDEX;
 /// The worker registry's contract index.
 pub const WORKER_REGISTRY: ContractIndex = worker_registry::INDEX;
-/// Kept for compute pools (a later issue).
-pub const POOLS: ContractIndex = ContractIndex(3);
+/// The compute pools' contract index.
+pub const POOLS: ContractIndex = pools::INDEX;
 /// Kept for the price oracle (a later issue).
 pub const PRICE_ORACLE: ContractIndex = ContractIndex(4);
 /// The verification contract's index.
@@ -67,7 +70,7 @@ pub const JOB_REGISTRY: ContractIndex = job_registry::INDEX;
 /// `initialize` checks its own section, so a ledger with a bad configuration does not build).
 ///
 /// As JSON (a node's `market.json`): `{"escrow": {...}, "workers": {...}, "jobs": {...},
-/// "verification": {...}}`,
+/// "verification": {...}, "pools": {...}}`,
 /// camelCase fields, any of them left out taking its default.
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
@@ -82,6 +85,8 @@ pub struct MarketConfig {
     pub jobs: JobConfig,
     /// The verification contract's settings.
     pub verification: VerifyConfig,
+    /// The compute pools' settings.
+    pub pools: PoolConfig,
 }
 
 /// Why a [`MarketConfig`] is refused: the section and what is wrong in it.
@@ -99,6 +104,9 @@ pub enum ConfigError {
     /// In the verification section.
     #[error("verification settings: {0}")]
     Verification(#[from] VerifyConfigError),
+    /// In the pools section.
+    #[error("pool settings: {0}")]
+    Pools(#[from] PoolConfigError),
     /// The job registry would stop waiting for a check before its replicas are done.
     #[error(
         "jobs.checkTimeoutTicks {timeout} is shorter than a check can take: at least \
@@ -120,6 +128,7 @@ impl MarketConfig {
         self.workers.validate()?;
         self.jobs.validate()?;
         self.verification.validate()?;
+        self.pools.validate()?;
         let needed = self.verification.longest_check_ticks();
         if self.jobs.check_timeout_ticks < needed {
             return Err(ConfigError::CheckTimeout {
@@ -151,6 +160,7 @@ pub fn contracts(config: MarketConfig) -> Vec<Arc<dyn Contract>> {
         mut workers,
         mut jobs,
         mut verification,
+        mut pools,
     } = config;
     // Who may move money in the vault and take worker slots: the set's own wiring, not a
     // setting.
@@ -160,11 +170,14 @@ pub fn contracts(config: MarketConfig) -> Vec<Arc<dyn Contract>> {
     workers.check_clients = vec![VERIFICATION];
     verification.job_clients = vec![JOB_REGISTRY];
     jobs.verification = Some(VERIFICATION);
+    pools.job_clients = vec![JOB_REGISTRY];
+    pools.worker_registry = Some(WORKER_REGISTRY);
     jobs.fee_bps = verification.fee_bps;
     jobs.check_min_ticks = verification.longest_check_ticks();
     vec![
         Arc::new(Escrow::new(escrow)),
         Arc::new(WorkerRegistry::new(workers)),
+        Arc::new(Pools::new(pools)),
         Arc::new(Verification::new(verification)),
         Arc::new(JobRegistry::new(jobs)),
     ]
@@ -183,6 +196,12 @@ mod tests {
         let mut bad = MarketConfig::default();
         bad.jobs.max_timeout_ticks = 0;
         assert!(matches!(bad.validate(), Err(ConfigError::Jobs(_))));
+        let mut bad = MarketConfig::default();
+        bad.pools.max_fee_bps = 2_001;
+        assert!(matches!(bad.validate(), Err(ConfigError::Pools(_))));
+        let mut bad = MarketConfig::default();
+        bad.pools.tiers.swap(0, 3);
+        assert!(matches!(bad.validate(), Err(ConfigError::Pools(_))));
         let mut bad = MarketConfig::default();
         bad.workers.heartbeat_window = 0;
         let e = bad.validate().unwrap_err();

@@ -5,7 +5,8 @@
 //! [`worker_registry`] (index 2), [`verification`] (index 5: spot checks drawn by the chain,
 //! replicas that commit and reveal, verdicts by majority, the slash's split) and the
 //! [`job_registry`] (index 6, the job lifecycle with END_TICK matching, deadlines and
-//! settlement). Indices 3 and 4 are kept for pools and the price oracle: a contract calls
+//! settlement), and [`pools`] (index 3: compute pools, profit sharing, tiers). Index 4 is
+//! kept for the price oracle: a contract calls
 //! only lower indices, so the job registry comes last. [`genesis`] alone knows the whole set; [`rules`] holds the shared arithmetic.
 //!
 //! Each contract is one module: `api` (its [`comqute_qpi::contract_api!`] declaration —
@@ -21,6 +22,7 @@ pub mod genesis;
 pub mod harness;
 pub mod ids;
 pub mod job_registry;
+pub mod pools;
 pub mod rules;
 pub mod verification;
 pub mod worker_registry;

@@ -314,11 +314,12 @@ impl JobRegistry {
             ),
             None => (Amount::ZERO, None),
         };
+        let payee = Self::pool_payee(&ctx.view(), worker)?;
         let _: JobEscrow = ctx.call(
             RELEASE_JOB,
             &ReleaseJob {
                 job_id: job.id,
-                worker,
+                worker: payee,
                 amount,
                 fee,
                 fee_to,
@@ -328,6 +329,7 @@ impl JobRegistry {
         job.paid = Amount(amount.0 - fee.0);
         job.fee = fee;
         job.refunded = Amount(job.escrow.0 - amount.0);
+        Self::settle_in_pool(ctx, job, worker, payee, result.output_tokens)?;
         Ok(worker.0)
     }
 
@@ -368,6 +370,7 @@ impl JobRegistry {
             Amount::ZERO,
         )?;
         job.slashed = Amount(job.slashed.0 + out.slash.slashed.0);
+        Self::slash_in_pool(ctx, job, worker, outcome)?;
         Ok(out)
     }
 
@@ -835,6 +838,8 @@ impl JobRegistry {
                 .worker
                 .ok_or_else(|| corrupt(&job_key(job.id.0), "checked job without worker"))?
                 .0;
+            // Set before paying: a pool counts a passed check's tokens as verified.
+            job.verdict = Some(v.kind);
             match v.kind {
                 VerdictKind::Passed | VerdictKind::Unverifiable => {
                     self.pay(ctx, &mut job)?;
@@ -863,7 +868,6 @@ impl JobRegistry {
                     Self::release_worker(ctx, &mut job, worker, Outcome::Unresolved, None)?;
                 }
             }
-            job.verdict = Some(v.kind);
             let to = if v.kind.pays_worker() {
                 JobStatus::Finalized
             } else {
@@ -1151,6 +1155,82 @@ impl JobRegistry {
             None
         };
         Ok(JobPage { jobs, next_cursor })
+    }
+}
+
+// --- compute pools (issue 19): the settlement and slash hooks ---------------------------------
+//
+// A pool member's job is paid to the pools contract (index 3), which shares it out by the
+// pool's rule; a slash on a member's job also reaches its pool's stakes. Kept here, apart,
+// so that the settlement code above changes by one call at each point.
+impl JobRegistry {
+    /// Who the escrow vault pays for `worker`'s job: the pools contract when the worker is in
+    /// a pool, the worker otherwise.
+    fn pool_payee(view: &View<'_>, worker: WorkerId) -> Result<WorkerId, ContractError> {
+        let member = view.query(crate::pools::MEMBER_OF, &worker)?;
+        Ok(match member {
+            Some(_) => WorkerId(Identity::contract(crate::pools::INDEX)),
+            None => worker,
+        })
+    }
+
+    /// After the vault paid the pools contract (`payee`), has the pool share the payment
+    /// out. Undisputed jobs and passed checks count as verified work.
+    fn settle_in_pool(
+        ctx: &mut Ctx<'_>,
+        job: &Job,
+        worker: WorkerId,
+        payee: WorkerId,
+        output_tokens: u32,
+    ) -> Result<(), ContractError> {
+        if payee == worker {
+            return Ok(());
+        }
+        let verified =
+            job.status == JobStatus::Completed || job.verdict == Some(VerdictKind::Passed);
+        let _: crate::pools::PoolSettlement = ctx.call(
+            crate::pools::SETTLE_JOB,
+            &crate::pools::SettleJob {
+                job_id: job.id,
+                worker,
+                amount: job.paid,
+                output_tokens,
+                verified,
+            },
+            Amount::ZERO,
+        )?;
+        Ok(())
+    }
+
+    /// A slashing outcome (an expired delivery, a failed check) of a pool member's job
+    /// also takes the pool's slash, paid to the requester.
+    fn slash_in_pool(
+        ctx: &mut Ctx<'_>,
+        job: &Job,
+        worker: Identity,
+        outcome: Outcome,
+    ) -> Result<(), ContractError> {
+        if !matches!(outcome, Outcome::Expired | Outcome::CheckFailed) {
+            return Ok(());
+        }
+        let worker = WorkerId(worker);
+        if ctx
+            .view()
+            .query(crate::pools::MEMBER_OF, &worker)?
+            .is_none()
+        {
+            return Ok(());
+        }
+        let _: crate::pools::PoolSlash = ctx.call(
+            crate::pools::SLASH_MEMBER,
+            &crate::pools::SlashMember {
+                job_id: job.id,
+                worker,
+                to: job.requester,
+            },
+            Amount::ZERO,
+        )?;
+        Ok(())
     }
 }
 
