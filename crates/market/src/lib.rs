@@ -5,8 +5,9 @@
 //! [`worker_registry`] (index 2), [`verification`] (index 5: spot checks drawn by the chain,
 //! replicas that commit and reveal, verdicts by majority, the slash's split) and the
 //! [`job_registry`] (index 6, the job lifecycle with END_TICK matching, deadlines and
-//! settlement). Indices 3 and 4 are kept for pools and the price oracle: a contract calls
-//! only lower indices, so the job registry comes last. [`genesis`] alone knows the whole set; [`rules`] holds the shared arithmetic.
+//! settlement). The [`price_oracle`] (index 4) publishes a per-model market price from
+//! settled jobs, for estimates. Index 3 is kept for pools: a contract calls only lower
+//! indices, so the job registry comes last. [`genesis`] alone knows the whole set; [`rules`] holds the shared arithmetic.
 //!
 //! Each contract is one module: `api` (its [`comqute_qpi::contract_api!`] declaration —
 //! index, typed procedure and function descriptors — inputs, outputs, events, errors and
@@ -21,6 +22,7 @@ pub mod genesis;
 pub mod harness;
 pub mod ids;
 pub mod job_registry;
+pub mod price_oracle;
 pub mod rules;
 pub mod verification;
 pub mod worker_registry;
