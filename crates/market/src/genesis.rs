@@ -10,7 +10,7 @@
 //! | 1 | escrow vault: job payments and worker stakes | [`crate::escrow`] | — |
 //! | 2 | worker registry: stake, capabilities, heartbeat, reputation | [`crate::worker_registry`] | escrow |
 //! | 3 | reserved: compute pools | | escrow, worker registry |
-//! | 4 | reserved: price oracle | | (reads the job registry's settled jobs through calls it receives) |
+//! | 4 | price oracle: per-model weighted median of settled unit prices, for estimates | [`crate::price_oracle`] | — (the job registry calls it when a job settles) |
 //! | 5 | verification: spot checks, replicas, verdicts, the slash's split | [`crate::verification`] | worker registry (replica lists, reputation) |
 //! | 6 | job registry: the job lifecycle, matching, deadlines | [`crate::job_registry`] | all of the above |
 //!
@@ -27,13 +27,18 @@
 //! in [`contracts`].
 //!
 //! ```
-//! use comqute_market::{contracts, MarketConfig, ESCROW, JOB_REGISTRY, VERIFICATION, WORKER_REGISTRY};
+//! use comqute_market::{
+//!     contracts, MarketConfig, ESCROW, JOB_REGISTRY, PRICE_ORACLE, VERIFICATION, WORKER_REGISTRY,
+//! };
 //!
 //! let config = MarketConfig::default();
 //! assert!(config.validate().is_ok());
 //! let set = contracts(config);
 //! let indices: Vec<u32> = set.iter().map(|c| c.index().0).collect();
-//! assert_eq!(indices, vec![ESCROW.0, WORKER_REGISTRY.0, VERIFICATION.0, JOB_REGISTRY.0]);
+//! assert_eq!(
+//!     indices,
+//!     vec![ESCROW.0, WORKER_REGISTRY.0, PRICE_ORACLE.0, VERIFICATION.0, JOB_REGISTRY.0]
+//! );
 //! ```
 
 use std::sync::Arc;
@@ -46,6 +51,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::escrow::{self, Escrow, EscrowConfig, EscrowConfigError};
 use crate::job_registry::{self, JobConfig, JobConfigError, JobRegistry};
+use crate::price_oracle::{self, OracleConfig, OracleConfigError, PriceOracle};
 use crate::verification::{self, Verification, VerifyConfig, VerifyConfigError};
 use crate::worker_registry::{self, WorkerConfig, WorkerConfigError, WorkerRegistry};
 
@@ -55,8 +61,8 @@ pub const ESCROW: ContractIndex = escrow::INDEX;
 pub const WORKER_REGISTRY: ContractIndex = worker_registry::INDEX;
 /// Kept for compute pools (a later issue).
 pub const POOLS: ContractIndex = ContractIndex(3);
-/// Kept for the price oracle (a later issue).
-pub const PRICE_ORACLE: ContractIndex = ContractIndex(4);
+/// The price oracle's contract index.
+pub const PRICE_ORACLE: ContractIndex = price_oracle::INDEX;
 /// The verification contract's index.
 pub const VERIFICATION: ContractIndex = verification::INDEX;
 /// The job registry's contract index: last, so it can call every contract it settles with.
@@ -67,7 +73,7 @@ pub const JOB_REGISTRY: ContractIndex = job_registry::INDEX;
 /// `initialize` checks its own section, so a ledger with a bad configuration does not build).
 ///
 /// As JSON (a node's `market.json`): `{"escrow": {...}, "workers": {...}, "jobs": {...},
-/// "verification": {...}}`,
+/// "verification": {...}, "oracle": {...}}`,
 /// camelCase fields, any of them left out taking its default.
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
@@ -82,6 +88,8 @@ pub struct MarketConfig {
     pub jobs: JobConfig,
     /// The verification contract's settings.
     pub verification: VerifyConfig,
+    /// The price oracle's settings.
+    pub oracle: OracleConfig,
 }
 
 /// Why a [`MarketConfig`] is refused: the section and what is wrong in it.
@@ -99,6 +107,9 @@ pub enum ConfigError {
     /// In the verification section.
     #[error("verification settings: {0}")]
     Verification(#[from] VerifyConfigError),
+    /// In the price oracle's section.
+    #[error("oracle settings: {0}")]
+    Oracle(#[from] OracleConfigError),
     /// The job registry would stop waiting for a check before its replicas are done.
     #[error(
         "jobs.checkTimeoutTicks {timeout} is shorter than a check can take: at least \
@@ -120,6 +131,7 @@ impl MarketConfig {
         self.workers.validate()?;
         self.jobs.validate()?;
         self.verification.validate()?;
+        self.oracle.validate()?;
         let needed = self.verification.longest_check_ticks();
         if self.jobs.check_timeout_ticks < needed {
             return Err(ConfigError::CheckTimeout {
@@ -151,6 +163,7 @@ pub fn contracts(config: MarketConfig) -> Vec<Arc<dyn Contract>> {
         mut workers,
         mut jobs,
         mut verification,
+        mut oracle,
     } = config;
     // Who may move money in the vault and take worker slots: the set's own wiring, not a
     // setting.
@@ -162,9 +175,12 @@ pub fn contracts(config: MarketConfig) -> Vec<Arc<dyn Contract>> {
     jobs.verification = Some(VERIFICATION);
     jobs.fee_bps = verification.fee_bps;
     jobs.check_min_ticks = verification.longest_check_ticks();
+    jobs.price_oracle = Some(PRICE_ORACLE);
+    oracle.record_clients = vec![JOB_REGISTRY];
     vec![
         Arc::new(Escrow::new(escrow)),
         Arc::new(WorkerRegistry::new(workers)),
+        Arc::new(PriceOracle::new(oracle)),
         Arc::new(Verification::new(verification)),
         Arc::new(JobRegistry::new(jobs)),
     ]
@@ -183,6 +199,9 @@ mod tests {
         let mut bad = MarketConfig::default();
         bad.jobs.max_timeout_ticks = 0;
         assert!(matches!(bad.validate(), Err(ConfigError::Jobs(_))));
+        let mut bad = MarketConfig::default();
+        bad.oracle.max_samples = 0;
+        assert!(matches!(bad.validate(), Err(ConfigError::Oracle(_))));
         let mut bad = MarketConfig::default();
         bad.workers.heartbeat_window = 0;
         let e = bad.validate().unwrap_err();
