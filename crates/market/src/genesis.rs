@@ -10,7 +10,7 @@
 //! | 1 | escrow vault: job payments and worker stakes | [`crate::escrow`] | — |
 //! | 2 | worker registry: stake, capabilities, heartbeat, reputation | [`crate::worker_registry`] | escrow |
 //! | 3 | compute pools: member stakes, profit sharing, tiers, pool slashes | [`crate::pools`] | worker registry (is a joiner a registered worker) |
-//! | 4 | reserved: price oracle | | (reads the job registry's settled jobs through calls it receives) |
+//! | 4 | price oracle: per-model weighted median of settled unit prices, for estimates | [`crate::price_oracle`] | — (the job registry calls it when a job settles) |
 //! | 5 | verification: spot checks, replicas, verdicts, the slash's split | [`crate::verification`] | worker registry (replica lists, reputation) |
 //! | 6 | job registry: the job lifecycle, matching, deadlines | [`crate::job_registry`] | all of the above (pools: a member's payment and slash at settlement) |
 //!
@@ -29,13 +29,19 @@
 //! in [`contracts`].
 //!
 //! ```
-//! use comqute_market::{contracts, MarketConfig, ESCROW, JOB_REGISTRY, POOLS, VERIFICATION, WORKER_REGISTRY};
+//! use comqute_market::{
+//!     contracts, MarketConfig, ESCROW, JOB_REGISTRY, POOLS, PRICE_ORACLE, VERIFICATION,
+//!     WORKER_REGISTRY,
+//! };
 //!
 //! let config = MarketConfig::default();
 //! assert!(config.validate().is_ok());
 //! let set = contracts(config);
 //! let indices: Vec<u32> = set.iter().map(|c| c.index().0).collect();
-//! assert_eq!(indices, vec![ESCROW.0, WORKER_REGISTRY.0, POOLS.0, VERIFICATION.0, JOB_REGISTRY.0]);
+//! assert_eq!(
+//!     indices,
+//!     vec![ESCROW.0, WORKER_REGISTRY.0, POOLS.0, PRICE_ORACLE.0, VERIFICATION.0, JOB_REGISTRY.0]
+//! );
 //! ```
 
 use std::sync::Arc;
@@ -49,6 +55,7 @@ use serde::{Deserialize, Serialize};
 use crate::escrow::{self, Escrow, EscrowConfig, EscrowConfigError};
 use crate::job_registry::{self, JobConfig, JobConfigError, JobRegistry};
 use crate::pools::{self, PoolConfig, PoolConfigError, Pools};
+use crate::price_oracle::{self, OracleConfig, OracleConfigError, PriceOracle};
 use crate::verification::{self, Verification, VerifyConfig, VerifyConfigError};
 use crate::worker_registry::{self, WorkerConfig, WorkerConfigError, WorkerRegistry};
 
@@ -58,8 +65,8 @@ pub const ESCROW: ContractIndex = escrow::INDEX;
 pub const WORKER_REGISTRY: ContractIndex = worker_registry::INDEX;
 /// The compute pools' contract index.
 pub const POOLS: ContractIndex = pools::INDEX;
-/// Kept for the price oracle (a later issue).
-pub const PRICE_ORACLE: ContractIndex = ContractIndex(4);
+/// The price oracle's contract index.
+pub const PRICE_ORACLE: ContractIndex = price_oracle::INDEX;
 /// The verification contract's index.
 pub const VERIFICATION: ContractIndex = verification::INDEX;
 /// The job registry's contract index: last, so it can call every contract it settles with.
@@ -70,7 +77,7 @@ pub const JOB_REGISTRY: ContractIndex = job_registry::INDEX;
 /// `initialize` checks its own section, so a ledger with a bad configuration does not build).
 ///
 /// As JSON (a node's `market.json`): `{"escrow": {...}, "workers": {...}, "jobs": {...},
-/// "verification": {...}, "pools": {...}}`,
+/// "verification": {...}, "pools": {...}, "oracle": {...}}`,
 /// camelCase fields, any of them left out taking its default.
 #[derive(
     Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
@@ -87,6 +94,8 @@ pub struct MarketConfig {
     pub verification: VerifyConfig,
     /// The compute pools' settings.
     pub pools: PoolConfig,
+    /// The price oracle's settings.
+    pub oracle: OracleConfig,
 }
 
 /// Why a [`MarketConfig`] is refused: the section and what is wrong in it.
@@ -107,6 +116,9 @@ pub enum ConfigError {
     /// In the pools section.
     #[error("pool settings: {0}")]
     Pools(#[from] PoolConfigError),
+    /// In the price oracle's section.
+    #[error("oracle settings: {0}")]
+    Oracle(#[from] OracleConfigError),
     /// The job registry would stop waiting for a check before its replicas are done.
     #[error(
         "jobs.checkTimeoutTicks {timeout} is shorter than a check can take: at least \
@@ -129,6 +141,7 @@ impl MarketConfig {
         self.jobs.validate()?;
         self.verification.validate()?;
         self.pools.validate()?;
+        self.oracle.validate()?;
         let needed = self.verification.longest_check_ticks();
         if self.jobs.check_timeout_ticks < needed {
             return Err(ConfigError::CheckTimeout {
@@ -161,6 +174,7 @@ pub fn contracts(config: MarketConfig) -> Vec<Arc<dyn Contract>> {
         mut jobs,
         mut verification,
         mut pools,
+        mut oracle,
     } = config;
     // Who may move money in the vault and take worker slots: the set's own wiring, not a
     // setting.
@@ -174,10 +188,13 @@ pub fn contracts(config: MarketConfig) -> Vec<Arc<dyn Contract>> {
     pools.worker_registry = Some(WORKER_REGISTRY);
     jobs.fee_bps = verification.fee_bps;
     jobs.check_min_ticks = verification.longest_check_ticks();
+    jobs.price_oracle = Some(PRICE_ORACLE);
+    oracle.record_clients = vec![JOB_REGISTRY];
     vec![
         Arc::new(Escrow::new(escrow)),
         Arc::new(WorkerRegistry::new(workers)),
         Arc::new(Pools::new(pools)),
+        Arc::new(PriceOracle::new(oracle)),
         Arc::new(Verification::new(verification)),
         Arc::new(JobRegistry::new(jobs)),
     ]
@@ -202,6 +219,9 @@ mod tests {
         let mut bad = MarketConfig::default();
         bad.pools.tiers.swap(0, 3);
         assert!(matches!(bad.validate(), Err(ConfigError::Pools(_))));
+        let mut bad = MarketConfig::default();
+        bad.oracle.max_samples = 0;
+        assert!(matches!(bad.validate(), Err(ConfigError::Oracle(_))));
         let mut bad = MarketConfig::default();
         bad.workers.heartbeat_window = 0;
         let e = bad.validate().unwrap_err();

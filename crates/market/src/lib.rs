@@ -5,9 +5,10 @@
 //! [`worker_registry`] (index 2), [`verification`] (index 5: spot checks drawn by the chain,
 //! replicas that commit and reveal, verdicts by majority, the slash's split) and the
 //! [`job_registry`] (index 6, the job lifecycle with END_TICK matching, deadlines and
-//! settlement), and [`pools`] (index 3: compute pools, profit sharing, tiers). Index 4 is
-//! kept for the price oracle: a contract calls
-//! only lower indices, so the job registry comes last. [`genesis`] alone knows the whole set; [`rules`] holds the shared arithmetic.
+//! settlement), [`pools`] (index 3: compute pools, profit sharing, tiers) and the
+//! [`price_oracle`] (index 4: a per-model market price from settled jobs, for estimates). A
+//! contract calls only lower indices, so the job registry comes last. [`genesis`] alone
+//! knows the whole set; [`rules`] holds the shared arithmetic.
 //!
 //! Each contract is one module: `api` (its [`comqute_qpi::contract_api!`] declaration —
 //! index, typed procedure and function descriptors — inputs, outputs, events, errors and
@@ -23,6 +24,7 @@ pub mod harness;
 pub mod ids;
 pub mod job_registry;
 pub mod pools;
+pub mod price_oracle;
 pub mod rules;
 pub mod verification;
 pub mod worker_registry;

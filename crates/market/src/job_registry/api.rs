@@ -829,6 +829,10 @@ pub struct JobConfig {
     /// genesis): the check timeout must not be shorter.
     #[serde(skip)]
     pub check_min_ticks: u32,
+    /// The price oracle told of every job settled with a paid worker. Genesis wiring, not a
+    /// setting.
+    #[serde(skip)]
+    pub price_oracle: Option<ContractIndex>,
 }
 
 impl Default for JobConfig {
@@ -848,6 +852,7 @@ impl Default for JobConfig {
             verification: None,
             fee_bps: 0,
             check_min_ticks: 0,
+            price_oracle: None,
         }
     }
 }

@@ -56,6 +56,9 @@
 //!   turned down three times), a failed check and a check without a majority refund the
 //!   requester in full; the expiry of a started job and a failed check also slash the
 //!   worker's stake.
+//! - **Prices**: a job finalized undisputed or after a passed check is reported to the
+//!   [`crate::price_oracle`] ([`RECORD`]), which publishes a per-model market price for
+//!   estimates; it never sets a payment.
 //! - **Checks** ([`crate::verification`]): when a result is posted, the verification
 //!   contract draws whether it is spot-checked; within the challenge window anyone but its
 //!   worker may challenge it with a bond. A checked job waits in Checking, unpaid, for the
@@ -81,6 +84,8 @@ use crate::escrow::{
     JobEscrow, JobEscrowQuery, LockJob, RefundJob, ReleaseJob, GET_JOB_ESCROW, LOCK_JOB,
     REFUND_JOB, RELEASE_JOB, TOTALS,
 };
+use crate::price_oracle::{Observation, Recorded, RECORD};
+use crate::rules::TOKENS_PER_PRICE_UNIT;
 use crate::rules::{payment, required_escrow, MAX_PAGE, MAX_REPUTATION, MAX_TEMPERATURE_MILLI};
 use crate::verification::{
     CheckOpened, Force, OpenCheck, Settle, Settlement, Verdict, VerdictKind, FORCE, OPEN_CHECK,
@@ -331,6 +336,42 @@ impl JobRegistry {
         job.refunded = Amount(job.escrow.0 - amount.0);
         Self::settle_in_pool(ctx, job, worker, payee, result.output_tokens)?;
         Ok(worker.0)
+    }
+
+    /// Tells the price oracle of a job that settled and paid its worker, undisputed or
+    /// after a passed check (never one refunded or left unverified): its unit price is an
+    /// observation of its model's market ([`crate::price_oracle`], which skips a requester
+    /// paying itself).
+    fn report_price(&self, ctx: &mut Ctx<'_>, job: &Job) -> Result<(), ContractError> {
+        let priced = job.status == JobStatus::Finalized
+            && match job.verdict {
+                Some(v) => v == VerdictKind::Passed,
+                None => !job.checked,
+            };
+        if self.config.price_oracle.is_none() || !priced {
+            return Ok(());
+        }
+        let (worker, result) = Self::delivered(job)?;
+        // The unit price charged: the worker's price, or less when the escrow capped the
+        // payment.
+        let charged = i128::from(job.paid.0) + i128::from(job.fee.0);
+        let tokens = i128::from(result.output_tokens);
+        let full = tokens * i128::from(job.price_per_1k.0) / TOKENS_PER_PRICE_UNIT;
+        let price_per_1k = if tokens > 0 && charged < full {
+            Amount(i64::try_from(charged * TOKENS_PER_PRICE_UNIT / tokens).unwrap_or(0))
+        } else {
+            job.price_per_1k
+        };
+        let observation = Observation {
+            job_id: job.id,
+            model: job.spec.model,
+            worker,
+            requester: job.requester,
+            price_per_1k,
+            output_tokens: result.output_tokens,
+        };
+        let _: Recorded = ctx.call(RECORD, &observation, Amount::ZERO)?;
+        Ok(())
     }
 
     fn release_worker(
@@ -875,6 +916,7 @@ impl JobRegistry {
             };
             Self::set_status(ctx, &mut job, Step::Verdict, to)?;
             Self::save(ctx, &job)?;
+            self.report_price(ctx, &job)?;
             ctx.emit(&JobEvent::Verified {
                 job_id: job.id,
                 status: to,
@@ -999,6 +1041,7 @@ impl JobRegistry {
                 Self::release_worker(ctx, &mut job, worker, Outcome::Finalized, None)?;
                 Self::set_status(ctx, &mut job, Step::Finalize, JobStatus::Finalized)?;
                 Self::save(ctx, &job)?;
+                self.report_price(ctx, &job)?;
                 ctx.emit(&JobEvent::Finalized {
                     job_id: job.id,
                     worker: WorkerId(worker),
