@@ -70,6 +70,9 @@ enum Command {
     /// Inference jobs: submit, follow, fetch results.
     #[command(subcommand)]
     Job(cmd::job::JobCommand),
+    /// Compute pools: create, join, leave, claim, list, show.
+    #[command(subcommand)]
+    Pool(cmd::pool::PoolCommand),
     /// The contracts of the node's genesis: procedures, functions, input and output types.
     Contracts(cmd::contract::ContractsArgs),
     /// Calls any contract's procedure by name with a JSON input, signed with `--key`.
@@ -136,6 +139,7 @@ fn main() -> ExitCode {
             | Command::Transfer(_)
             | Command::Worker(_)
             | Command::Job(_)
+            | Command::Pool(_)
             | Command::Contracts(_)
             | Command::Call(_)
             | Command::Query(_)
@@ -155,6 +159,7 @@ fn main() -> ExitCode {
         Command::Transfer(a) => cmd::chain::transfer(&cli.global, a),
         Command::Worker(c) => cmd::worker::run(&cli.global, c),
         Command::Job(c) => cmd::job::run(&cli.global, c),
+        Command::Pool(c) => cmd::pool::run(&cli.global, c),
         Command::Contracts(a) => cmd::contract::contracts(&cli.global, a),
         Command::Call(a) => cmd::contract::call(&cli.global, a),
         Command::Query(a) => cmd::contract::query(&cli.global, a),

@@ -399,6 +399,16 @@ impl Client {
         crate::market::VerificationClient::new(self.clone())
     }
 
+    /// The compute pools' typed client.
+    pub fn pools(&self) -> crate::pools::PoolClient {
+        crate::pools::PoolClient::new(self.clone())
+    }
+
+    /// The price oracle's typed client.
+    pub fn oracle(&self) -> crate::pools::OracleClient {
+        crate::pools::OracleClient::new(self.clone())
+    }
+
     // --- reading ----------------------------------------------------------------------------
 
     /// The last processed tick, its epoch and the tick duration.

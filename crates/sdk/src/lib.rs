@@ -79,6 +79,7 @@ pub mod error;
 pub mod job;
 pub mod keys;
 pub mod market;
+pub mod pools;
 pub mod remote;
 
 pub use comqute_ledger::{
@@ -105,4 +106,5 @@ pub use market::{
     EscrowClient, JobClient, JobFilter, JobRequest, ModelMarket, RequestError, TokenWriter,
     VerificationClient, WorkerClient,
 };
+pub use pools::{OracleClient, PoolClient};
 pub use remote::Remote;

@@ -31,8 +31,9 @@ pub struct SubmitArgs {
     /// A file holding the prompt.
     #[arg(long)]
     prompt_file: Option<PathBuf>,
-    /// The highest price per 1,000 output tokens accepted.
-    #[arg(long, value_name = "N")]
+    /// The highest price per 1,000 output tokens accepted, or `auto`: the market's p75 from
+    /// the price oracle (most workers serve at it; the escrow not charged is refunded).
+    #[arg(long, visible_alias = "price", value_name = "N|auto")]
     max_price_per_1k: String,
     /// The most output tokens paid for (1 to 1,000,000).
     #[arg(long, value_name = "N")]
@@ -74,6 +75,8 @@ pub struct SubmitArgs {
 pub enum JobCommand {
     /// Uploads a prompt and submits a job, locking the escrow the contract requires.
     Submit(SubmitArgs),
+    /// What a job would cost at the market's published prices (the price oracle).
+    Estimate(super::pool::EstimateArgs),
     /// Shows a job.
     Status {
         /// The job id.
@@ -421,11 +424,26 @@ async fn submit(g: &Global, client: &Client, a: SubmitArgs) -> Result<()> {
         &a.max_tokens,
         u64::from(limits.jobs.max_output_tokens),
     )?;
-    let max_price = whole(
-        "--max-price-per-1k",
-        &a.max_price_per_1k,
-        comqute_sdk::qpi::MAX_AMOUNT as u64,
-    )?;
+    let max_price = if a.max_price_per_1k.trim().eq_ignore_ascii_case("auto") {
+        let p = super::pool::auto_price(
+            client,
+            a.model.trim(),
+            super::pool::AutoPrice::P75,
+            "--max-price-per-1k",
+        )
+        .await?;
+        eprintln!(
+            "--max-price-per-1k auto: {p} per 1k (the market's p75 for {:?})",
+            a.model.trim()
+        );
+        u64::try_from(p.0).unwrap_or(0)
+    } else {
+        whole(
+            "--max-price-per-1k",
+            &a.max_price_per_1k,
+            comqute_sdk::qpi::MAX_AMOUNT as u64,
+        )?
+    };
     // Invariant: both were checked against limits that fit their types.
     let (max_tokens, max_price) = (max_tokens as u32, max_price as i64);
     let mut req = JobRequest {
@@ -542,6 +560,7 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
     block_on(async move {
         match c {
             JobCommand::Submit(a) => submit(g, &client, a).await?,
+            JobCommand::Estimate(a) => super::pool::estimate(&client, a).await?,
             JobCommand::Status { id, json } => {
                 let job = client.jobs().job(job_id(&id)?).await?;
                 show(&client, &job, json).await?;

@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod models;
 pub mod models_install;
 pub mod node;
+pub mod pool;
 pub mod tx;
 pub mod worker;
 pub mod worker_config;

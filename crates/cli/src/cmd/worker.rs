@@ -14,8 +14,9 @@ pub struct CapsArgs {
     /// A model served, by name (repeat for several).
     #[arg(long = "model", value_name = "NAME")]
     models: Vec<String>,
-    /// Price per 1,000 output tokens.
-    #[arg(long, value_name = "N")]
+    /// Price per 1,000 output tokens, or `auto` when registering: the market's median for
+    /// the first model, from the price oracle.
+    #[arg(long, visible_alias = "price", value_name = "N|auto")]
     price_per_1k: Option<String>,
     /// GPU name.
     #[arg(long)]
@@ -165,6 +166,29 @@ async fn register_checks(
     caps: &CapsArgs,
 ) -> Result<Capabilities> {
     let mut problems: Vec<String> = Vec::new();
+    // `--price auto`: the oracle's median for the first model, said before anything is signed.
+    let mut caps = caps.clone();
+    if caps
+        .price_per_1k
+        .as_deref()
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("auto"))
+    {
+        let model = caps
+            .models
+            .first()
+            .map(|m| m.trim().to_string())
+            .ok_or_else(|| anyhow!("--price-per-1k auto needs a --model NAME to price"))?;
+        let p = super::pool::auto_price(
+            client,
+            &model,
+            super::pool::AutoPrice::Median,
+            "--price-per-1k",
+        )
+        .await?;
+        eprintln!("--price-per-1k auto: {p} per 1k (the market's median for {model:?})");
+        caps.price_per_1k = Some(p.0.to_string());
+    }
+    let caps = &caps;
     if caps.models.is_empty() {
         problems.push("give at least one --model NAME".into());
     }

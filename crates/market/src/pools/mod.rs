@@ -856,23 +856,22 @@ impl Pools {
         }))
     }
 
+    /// Pools are numbered 1, 2, … in creation order and never deleted (a closed one is
+    /// marked), so a page is a range of ids: no index to keep.
     fn page(view: &View<'_>, q: PoolsQuery) -> Result<PoolPage, ContractError> {
-        let limit = usize::from(q.limit.clamp(1, crate::rules::MAX_PAGE));
-        let prefix = [T_POOL];
-        let after = q.cursor.map(pool_key);
-        let keys = view.keys_with_prefix(&prefix, after.as_deref(), limit + 1);
+        let limit = u64::from(q.limit.clamp(1, crate::rules::MAX_PAGE));
+        let created = Self::stats(view)?.created;
+        let first = q.cursor.unwrap_or(0).saturating_add(1);
+        let last = first.saturating_add(limit - 1).min(created);
         let mut pools = Vec::new();
-        for k in keys.iter().take(limit) {
+        for id in first..=last {
+            let k = pool_key(id);
             let p: Pool = view
-                .get(k)?
-                .ok_or_else(|| corrupt(k, "listed pool missing"))?;
+                .get(&k)?
+                .ok_or_else(|| corrupt(&k, "a pool numbered below the count is missing"))?;
             pools.push(p);
         }
-        let next_cursor = if keys.len() > limit {
-            pools.last().map(|p| p.id)
-        } else {
-            None
-        };
+        let next_cursor = (last < created).then_some(last);
         Ok(PoolPage { pools, next_cursor })
     }
 }
