@@ -10,7 +10,7 @@ use thiserror::Error;
 use crate::ids::{JobId, WorkerId};
 
 contract_api! {
-    index: 4, name: "price_oracle", events: OracleEvent, errors: OracleError::ALL_CODES,
+    index: 4, name: "price-oracle", events: OracleEvent, errors: OracleError::ALL_CODES,
     procedures: {
         /// Job registry only: a job settled and paid its worker (undisputed, or after a
         /// passed check); its unit price becomes an observation of its model's market.
