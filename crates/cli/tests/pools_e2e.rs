@@ -218,6 +218,47 @@ fn two_daemons_in_one_pool_are_paid_through_it_and_the_oracle_prices_what_settle
     let v = wait_final(&node, &id, &[&w1, &w2]);
     assert_eq!(num(&v["spec"]["maxPricePer1k"]), PRICE, "{v}");
 
+    // The node's JSON views say the same.
+    let get = |path: &str| {
+        let r = c.get(format!("{}{path}", node.url)).send().unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap())
+    };
+    let (code, v) = get("/v1/pools");
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["pools"][0]["id"], pool.as_str(), "{v}");
+    let (code, v) = get(&format!("/v1/pools/{pool}"));
+    assert_eq!(code, 200, "{v}");
+    assert!(
+        num(&v["pool"]["received"]) > paid,
+        "the auto-priced job too: {v}"
+    );
+    assert_eq!(v["members"].as_array().map(Vec::len), Some(2), "{v}");
+    assert_eq!(get("/v1/pools/99").0, 404);
+    assert_eq!(get("/v1/pools/x").0, 400);
+    let (code, v) = get(&format!("/v1/prices/{MODEL}?maxTokens=500"));
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(num(&v["priced"]["costMedian"]), PRICE / 2, "{v}");
+    let (code, v) = get("/v1/prices/unknown-model");
+    assert_eq!((code, v.get("noData").is_some()), (200, true), "{v}");
+    let (code, v) = get("/v1/prices");
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["models"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(get("/v1/prices/x?maxTokens=lots").0, 400);
+
+    // The pool's operator buying from its own members is one party: not observed.
+    let own = submit(&node, &op_key, "From the pool's operator.", "3000");
+    wait_final(&node, &own, &[&w1, &w2]);
+    let (_, ev) = get("/v1/events?limit=1000");
+    let skipped: Vec<&Value> = ev["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["decoded"]["type"] == "ObservationSkipped")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0]["decoded"]["jobId"], own.as_str());
+    assert_eq!(skipped[0]["decoded"]["reason"], "SelfDealing");
+
     // Leaving waits out the unbonding period.
     let v = node.cli_json(Some(&wanda_key), &["pool", "leave", "--json"]);
     assert!(v["withdrawFrom"].as_u64().unwrap() > 0, "{v}");

@@ -190,6 +190,7 @@ pub fn contracts(config: MarketConfig) -> Vec<Arc<dyn Contract>> {
     jobs.check_min_ticks = verification.longest_check_ticks();
     jobs.price_oracle = Some(PRICE_ORACLE);
     oracle.record_clients = vec![JOB_REGISTRY];
+    oracle.pools = Some(POOLS);
     vec![
         Arc::new(Escrow::new(escrow)),
         Arc::new(WorkerRegistry::new(workers)),

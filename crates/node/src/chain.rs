@@ -27,6 +27,7 @@ use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use tokio::sync::{mpsc, watch};
 
 use crate::error::ServiceError;
+use crate::wire::pools::{KitJson, PoolDetail, PoolsPage, PriceEstimate, PricesPage};
 
 /// A durable or in-memory ledger.
 pub enum Chain {
@@ -712,6 +713,60 @@ impl ChainService {
         })??;
         info.map(|i| WorkerView::from(&i))
             .ok_or_else(|| ServiceError::NotFound(format!("no worker {id}")))
+    }
+
+    /// A page of pools after `cursor`.
+    pub fn pools(&self, cursor: Option<u64>, limit: u16) -> Result<PoolsPage, ServiceError> {
+        let page = self.read(|l| {
+            l.query_fn(
+                comqute_market::pools::POOLS,
+                &comqute_market::pools::PoolsQuery { cursor, limit },
+            )
+        })??;
+        Ok(KitJson(page))
+    }
+
+    /// One pool with its members (404 when there is none).
+    pub fn pool(&self, id: u64) -> Result<PoolDetail, ServiceError> {
+        let v: Option<comqute_market::pools::PoolView> = self.read(|l| {
+            l.query_fn(
+                comqute_market::pools::GET_POOL,
+                &comqute_market::pools::PoolRef { pool: id },
+            )
+        })??;
+        v.map(KitJson)
+            .ok_or_else(|| ServiceError::NotFound(format!("no pool {id}")))
+    }
+
+    /// A page of the models the price oracle has observed, after `cursor`.
+    pub fn prices(&self, cursor: Option<Hash32>, limit: u16) -> Result<PricesPage, ServiceError> {
+        let page = self.read(|l| {
+            l.query_fn(
+                comqute_market::price_oracle::MODELS,
+                &comqute_market::price_oracle::ModelsQuery { cursor, limit },
+            )
+        })??;
+        Ok(KitJson(page))
+    }
+
+    /// What a job of `model` would cost at the published prices.
+    pub fn estimate(
+        &self,
+        model: &str,
+        prompt_tokens: u32,
+        max_output_tokens: u32,
+    ) -> Result<PriceEstimate, ServiceError> {
+        let e = self.read(|l| {
+            l.query_fn(
+                comqute_market::price_oracle::ESTIMATE,
+                &comqute_market::price_oracle::EstimateQuery {
+                    model: comqute_market::price_oracle::ModelRef::Name(model.to_string()),
+                    prompt_tokens,
+                    max_output_tokens,
+                },
+            )
+        })??;
+        Ok(KitJson(e))
     }
 
     /// Jobs per status, money totals and workers, as of the last processed tick.

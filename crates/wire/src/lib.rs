@@ -27,6 +27,7 @@ use serde_json::Value;
 pub use value::ValueError;
 
 pub mod market;
+pub mod pools;
 pub mod routes;
 
 pub use market::{

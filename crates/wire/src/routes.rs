@@ -71,6 +71,14 @@ pub const JOB_TOKENS_STREAM: &str = "/jobs/{id}/tokens/stream";
 pub const WORKERS: &str = "/workers";
 /// `GET`: one worker ([`crate::WorkerView`]).
 pub const WORKER: &str = "/workers/{id}";
+/// `GET ?cursor=&limit=`: pools ([`crate::pools::PoolsPage`]).
+pub const POOLS: &str = "/pools";
+/// `GET`: one pool with its members ([`crate::pools::PoolDetail`]).
+pub const POOL: &str = "/pools/{id}";
+/// `GET ?cursor=&limit=`: the priced models ([`crate::pools::PricesPage`]).
+pub const PRICES: &str = "/prices";
+/// `GET ?maxTokens=&promptTokens=`: a model's estimate ([`crate::pools::PriceEstimate`]).
+pub const PRICE: &str = "/prices/{model}";
 /// `GET`: network statistics ([`crate::NetworkStatsView`]).
 pub const STATS: &str = "/stats";
 /// `GET`: every contract as it describes itself ([`crate::ContractsResponse`]).

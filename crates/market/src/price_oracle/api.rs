@@ -304,6 +304,10 @@ pub struct OracleConfig {
     /// a setting.
     #[serde(skip)]
     pub record_clients: Vec<ContractIndex>,
+    /// The compute pools, asked whether a job's requester and worker are one party through
+    /// a pool (genesis wiring, not a setting; `None`: not asked).
+    #[serde(skip)]
+    pub pools: Option<ContractIndex>,
 }
 
 impl Default for OracleConfig {
@@ -315,6 +319,7 @@ impl Default for OracleConfig {
             max_samples: 256,
             max_models: 1_024,
             record_clients: Vec::new(),
+            pools: None,
         }
     }
 }

@@ -132,10 +132,33 @@ pub struct Summary {
     pub samples: u32,
 }
 
-/// The requester and worker are one party: the requester itself (and, once pools exist,
-/// the worker's pool — the hook for it is here). Such a job is not observed.
+/// The requester and worker are one party: the requester itself. Such a job is not
+/// observed ([`PriceOracle`] also skips one whose requester shares the worker's pool or
+/// operates it: `same_pool`).
 pub fn same_party(o: &Observation) -> bool {
     o.requester == o.worker.0
+}
+
+/// Whether the requester is in the worker's pool, or operates it (the pools contract asked:
+/// a function call into a lower index). A pool trading with itself is one party.
+fn same_pool(
+    ctx: &Ctx<'_>,
+    pools: comqute_qpi::primitives::ContractIndex,
+    o: &Observation,
+) -> Result<bool, ContractError> {
+    use crate::pools::{MemberView, PoolRef, PoolView, GET_POOL, MEMBER_OF};
+    debug_assert_eq!(pools, MEMBER_OF.contract());
+    let view = ctx.view();
+    let Some(w) = view.query::<_, Option<MemberView>>(MEMBER_OF, &o.worker)? else {
+        return Ok(false);
+    };
+    let pool = w.member.pool;
+    let r: Option<MemberView> = view.query(MEMBER_OF, &crate::ids::WorkerId(o.requester))?;
+    if r.is_some_and(|r| r.member.pool == pool) {
+        return Ok(true);
+    }
+    let p: Option<PoolView> = view.query(GET_POOL, &PoolRef { pool })?;
+    Ok(p.is_some_and(|p| p.pool.operator == o.requester))
 }
 
 /// `tokens` decayed over `age` epochs at `decay_bps` per epoch, rounded down at each step.
@@ -273,7 +296,11 @@ impl PriceOracle {
         if reward != Amount::ZERO {
             return Err(OracleError::UnexpectedPayment(reward).into());
         }
-        let reason = if same_party(&o) {
+        let pooled = match self.config.pools {
+            Some(pools) => same_pool(ctx, pools, &o)?,
+            None => false,
+        };
+        let reason = if same_party(&o) || pooled {
             Some(SkipReason::SelfDealing)
         } else if o.output_tokens == 0 {
             Some(SkipReason::NoTokens)

@@ -11,6 +11,10 @@
 //! | `GET /v1/workers?model=NAME \| modelId=HASH&cursor=&limit=` | [`WorkersPage`] |
 //! | `GET /v1/workers/{identity}` | [`WorkerView`] |
 //! | `GET /v1/stats` | [`NetworkStatsView`] |
+//! | `GET /v1/pools?cursor=&limit=` | [`wire::pools::PoolsPage`] |
+//! | `GET /v1/pools/{id}` | [`wire::pools::PoolDetail`] |
+//! | `GET /v1/prices?cursor=&limit=` | [`wire::pools::PricesPage`] |
+//! | `GET /v1/prices/{model}?maxTokens=&promptTokens=` | [`wire::pools::PriceEstimate`] (`noData` until a price is published) |
 //! | `GET /v1/contracts` | [`ContractsResponse`]: every contract as it describes itself |
 //! | `GET /v1/receipts/{txId}` | [`ReceiptResponse`] |
 
@@ -43,6 +47,10 @@ pub fn router() -> AreaRouter {
         .route(routes::WORKERS, get(workers))
         .route(routes::WORKER, get(worker))
         .route(routes::STATS, get(stats))
+        .route(routes::POOLS, get(pools))
+        .route(routes::POOL, get(pool))
+        .route(routes::PRICES, get(prices))
+        .route(routes::PRICE, get(price))
         .route(routes::CONTRACTS, get(contracts))
         .route(routes::RECEIPT, get(receipt))
 }
@@ -168,6 +176,68 @@ pub async fn worker(
     PathParam(id): PathParam<String>,
 ) -> Result<Json<WorkerView>, ServiceError> {
     Ok(Json(s.chain.worker(&parse_identity(&id)?)?))
+}
+
+/// `GET /v1/pools?cursor=N&limit=M`.
+pub async fn pools(
+    State(s): State<Arc<NodeState>>,
+    QueryParams(p): Params,
+) -> Result<Json<wire::pools::PoolsPage>, ServiceError> {
+    only(&p, &["cursor", "limit"])?;
+    let (cursor, limit) = paging(&p)?;
+    Ok(Json(s.chain.pools(cursor, limit)?))
+}
+
+/// `GET /v1/pools/{id}`.
+pub async fn pool(
+    State(s): State<Arc<NodeState>>,
+    PathParam(id): PathParam<String>,
+) -> Result<Json<wire::pools::PoolDetail>, ServiceError> {
+    let id = id
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| ServiceError::BadParam {
+            name: "id",
+            detail: format!("{id:?} is not a pool id (a whole number)"),
+        })?;
+    Ok(Json(s.chain.pool(id)?))
+}
+
+/// `GET /v1/prices?cursor=MODEL_ID&limit=M`.
+pub async fn prices(
+    State(s): State<Arc<NodeState>>,
+    QueryParams(p): Params,
+) -> Result<Json<wire::pools::PricesPage>, ServiceError> {
+    only(&p, &["cursor", "limit"])?;
+    let mut q = p.clone();
+    let cursor = q.remove("cursor").map(|c| parse_hash(&c)).transpose()?;
+    let (_, limit) = paging(&q)?;
+    Ok(Json(s.chain.prices(cursor, limit)?))
+}
+
+/// `GET /v1/prices/{model}?maxTokens=N&promptTokens=N` (`maxTokens` default 1,000).
+pub async fn price(
+    State(s): State<Arc<NodeState>>,
+    PathParam(model): PathParam<String>,
+    QueryParams(p): Params,
+) -> Result<Json<wire::pools::PriceEstimate>, ServiceError> {
+    only(&p, &["maxTokens", "promptTokens"])?;
+    let number = |name: &'static str, default: u32| -> Result<u32, ServiceError> {
+        match p.get(name) {
+            None => Ok(default),
+            Some(v) => v.trim().parse().map_err(|_| ServiceError::BadParam {
+                name,
+                detail: format!("{v:?} is not a whole number"),
+            }),
+        }
+    };
+    let max_tokens = number("maxTokens", 1_000)?;
+    let prompt_tokens = number("promptTokens", 0)?;
+    Ok(Json(s.chain.estimate(
+        model.trim(),
+        prompt_tokens,
+        max_tokens,
+    )?))
 }
 
 /// `GET /v1/stats`: jobs per status, money totals, workers (online included).
