@@ -14,6 +14,23 @@ pub const MAX_TEMPERATURE_MILLI: u16 = 2_000;
 /// The most items one paged function returns.
 pub const MAX_PAGE: u16 = 100;
 
+/// Whether the invocator is one of `clients` (contracts wired at genesis: the only callers
+/// of a contract's inter-contract procedures); `Err` with the caller when it is not.
+pub fn invoked_by(
+    ctx: &comqute_qpi::contract::Ctx<'_>,
+    clients: &[comqute_qpi::primitives::ContractIndex],
+) -> Result<(), comqute_qpi::primitives::Identity> {
+    let caller = ctx.invocator();
+    if clients
+        .iter()
+        .any(|c| comqute_qpi::primitives::Identity::contract(*c) == caller)
+    {
+        Ok(())
+    } else {
+        Err(caller)
+    }
+}
+
 /// A model's id: blake3 of its name (`"llama3.2:1b"`).
 pub fn model_id(name: &str) -> Hash32 {
     Hash32::of(name.as_bytes())

@@ -63,11 +63,8 @@ impl Escrow {
         ctx: &Ctx<'_>,
         procedure: u16,
     ) -> Result<(), EscrowError> {
-        let caller = ctx.invocator();
-        if clients.iter().any(|c| Identity::contract(*c) == caller) {
-            return Ok(());
-        }
-        Err(EscrowError::NotAuthorized { caller, procedure })
+        crate::rules::invoked_by(ctx, clients)
+            .map_err(|caller| EscrowError::NotAuthorized { caller, procedure })
     }
     fn require_job_client(&self, ctx: &Ctx<'_>, procedure: u16) -> Result<(), EscrowError> {
         Self::require(&self.config.job_clients, ctx, procedure)

@@ -265,16 +265,8 @@ impl PriceOracle {
     }
 
     fn require_client(&self, ctx: &Ctx<'_>, procedure: u16) -> Result<(), OracleError> {
-        let caller = ctx.invocator();
-        if self
-            .config
-            .record_clients
-            .iter()
-            .any(|c| Identity::contract(*c) == caller)
-        {
-            return Ok(());
-        }
-        Err(OracleError::NotAuthorized { caller, procedure })
+        crate::rules::invoked_by(ctx, &self.config.record_clients)
+            .map_err(|caller| OracleError::NotAuthorized { caller, procedure })
     }
 
     fn book(view: &View<'_>, model: &Hash32) -> Result<Option<Book>, ContractError> {

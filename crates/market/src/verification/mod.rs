@@ -119,16 +119,8 @@ impl Verification {
     }
 
     fn require_job_client(&self, ctx: &Ctx<'_>, procedure: u16) -> Result<(), CheckError> {
-        let caller = ctx.invocator();
-        if self
-            .config
-            .job_clients
-            .iter()
-            .any(|c| Identity::contract(*c) == caller)
-        {
-            return Ok(());
-        }
-        Err(CheckError::NotAuthorized { caller, procedure })
+        crate::rules::invoked_by(ctx, &self.config.job_clients)
+            .map_err(|caller| CheckError::NotAuthorized { caller, procedure })
     }
 
     fn no_payment(ctx: &Ctx<'_>) -> Result<(), CheckError> {

@@ -253,11 +253,8 @@ impl WorkerRegistry {
         ctx: &Ctx<'_>,
         procedure: u16,
     ) -> Result<(), WorkerError> {
-        let caller = ctx.invocator();
-        if !clients.iter().any(|c| Identity::contract(*c) == caller) {
-            return Err(WorkerError::NotAuthorized { caller, procedure });
-        }
-        Ok(())
+        crate::rules::invoked_by(ctx, clients)
+            .map_err(|caller| WorkerError::NotAuthorized { caller, procedure })
     }
 
     /// A verdict moves a replica's reputation (the verification contract only).
