@@ -261,6 +261,12 @@ pub struct HarnessFigures {
     pub invariant_runs_per_s: f64,
     /// Jobs actually live in the 1M state (a check of the setup).
     pub live_jobs_1m: u64,
+    /// The pools scenario (issue 19, [`measure_pools`]): whole runs per second.
+    pub pools_scenarios_per_s: f64,
+    /// The pools scenario: settled jobs per second.
+    pub pools_jobs_per_s: f64,
+    /// The pools scenario: the oracle's cost per settled job, ns.
+    pub oracle_ns_per_settled_job: f64,
     /// Wall time over on-CPU time for the whole run: 1.0 on a quiet machine.
     pub wall_over_cpu: f64,
 }
@@ -275,7 +281,9 @@ impl HarnessFigures {
                 "\"snapshot_restore_ns_1m\":{:.0},\"snapshot_restore_ns_1k\":{:.0},",
                 "\"snapshot_restore_ratio_1m_vs_1k\":{:.2},\"warp_1m_idle_ticks_ms\":{:.3},",
                 "\"harness_start_us\":{:.1},\"fork_ns\":{:.0},\"invariant_runs_per_s\":{:.0},",
-                "\"live_jobs_1m\":{},\"clock\":\"thread_cpu\",\"wall_over_cpu\":{:.2}}}"
+                "\"live_jobs_1m\":{},\"pools_scenarios_per_s\":{:.3},\"pools_jobs_per_s\":{:.0},",
+                "\"oracle_ns_per_settled_job\":{:.0},",
+                "\"clock\":\"thread_cpu\",\"wall_over_cpu\":{:.2}}}"
             ),
             self.unsigned_transfer_ns,
             self.unsigned_transfer_bounded_history_ns,
@@ -289,6 +297,9 @@ impl HarnessFigures {
             self.fork_ns,
             self.invariant_runs_per_s,
             self.live_jobs_1m,
+            self.pools_scenarios_per_s,
+            self.pools_jobs_per_s,
+            self.oracle_ns_per_settled_job,
             self.wall_over_cpu,
         )
     }
@@ -539,12 +550,37 @@ pub fn measure(sizes: Sizes, mut progress: impl FnMut(&str)) -> Result<HarnessFi
             .map_err(|e| e.to_string())?;
         f.invariant_runs_per_s = f64::from(stats.cases) / start.elapsed().as_secs_f64();
     }
+    progress("pools and the oracle");
+    {
+        let p = measure_pools(pool_sizes_for(sizes), pool_reps_for(sizes))?;
+        f.pools_scenarios_per_s = p.scenarios_per_s;
+        f.pools_jobs_per_s = p.jobs_per_s;
+        f.oracle_ns_per_settled_job = p.oracle_ns_per_job;
+    }
     f.wall_over_cpu = run.wall().as_secs_f64() / run.elapsed().as_secs_f64().max(1e-9);
     Ok(f)
 }
 
+/// Issue 19's pool sizes for a full run, the quick ones otherwise.
+fn pool_sizes_for(sizes: Sizes) -> PoolSizes {
+    if sizes.reps >= Sizes::full().reps {
+        PoolSizes::full()
+    } else {
+        PoolSizes::quick()
+    }
+}
+
+/// Best of 3 on a full run, one otherwise.
+fn pool_reps_for(sizes: Sizes) -> u32 {
+    if sizes.reps >= Sizes::full().reps {
+        3
+    } else {
+        1
+    }
+}
+
 /// One figure alone, for profiling: `transfer`, `scenario`, `warp`, `start`,
-/// `snapshot1m` or `invariants`. Returns a JSON line.
+/// `snapshot1m`, `invariants` or `pools` (issue 19's market with pools and the oracle). Returns a JSON line.
 pub fn measure_one(name: &str, sizes: Sizes) -> Result<String, String> {
     let e = |e: LedgerError| e.to_string();
     match name {
@@ -609,14 +645,7 @@ pub fn measure_one(name: &str, sizes: Sizes) -> Result<String, String> {
             let per_s = f64::from(stats.cases) / start.elapsed().as_secs_f64();
             Ok(format!("{{\"invariant_runs_per_s\":{per_s:.1}}}"))
         }
-        "pools" => {
-            let (pool_sizes, reps) = if sizes.reps >= 100_000 {
-                (PoolSizes::full(), 3)
-            } else {
-                (PoolSizes::quick(), 1)
-            };
-            measure_pools(pool_sizes, reps).map(|f| f.to_json())
-        }
+        "pools" => measure_pools(pool_sizes_for(sizes), pool_reps_for(sizes)).map(|f| f.to_json()),
         other => Err(format!("unknown figure {other}")),
     }
 }

@@ -11,7 +11,9 @@
 //!   natural step of a live job" (an offer is started, declined, given up or left
 //!   unanswered), and waits. Actor and job fields are picked modulo what exists, so a
 //!   sequence stays meaningful whatever came before; wrong callers and unknown jobs are part
-//!   of it.
+//!   of it. The pools' procedures (create, join, leave, withdraw, claim, close, refresh)
+//!   with random fees, schemes and stakes; a progress step with nothing live submits a
+//!   fresh job; an epoch end (the oracle publishes).
 //! - **Invariants** ([`MarketModel::invariants`]): money conserved (balances sum to the
 //!   circulating supply, the vault holds exactly its escrows and stakes, the registries hold
 //!   nothing); escrow never negative; no job paid over its escrow (and a closed job's payment
@@ -21,7 +23,12 @@
 //!   exactly `timeout_ticks` after the start; and it is never overdue by more than the
 //!   settlement backlog allows); no slash but for a started job's missed delivery deadline
 //!   or a failed check (the fair-deadline rule); every checked job ends in exactly one
-//!   verdict, and its payout never leaves escrow before it; no hook ever fails.
+//!   verdict, and its payout never leaves escrow before it; no hook ever fails; no balance
+//!   negative; the pools contract holds its books to the unit and paid + carried ==
+//!   received per pool; no member paid out of another pool; the oracle's published median
+//!   moves within its per-epoch cap.
+//!
+//! The genesis has two pools: workers 3 and 4 serve jobs as members of pool 1.
 //!
 //! The genesis (the marketplace, eight funded actors, three listed workers) is built once
 //! and every sequence runs on a fork of it, in O(1).
