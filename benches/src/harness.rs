@@ -261,6 +261,12 @@ pub struct HarnessFigures {
     pub invariant_runs_per_s: f64,
     /// Jobs actually live in the 1M state (a check of the setup).
     pub live_jobs_1m: u64,
+    /// The pools scenario (issue 19, [`measure_pools`]): whole runs per second.
+    pub pools_scenarios_per_s: f64,
+    /// The pools scenario: settled jobs per second.
+    pub pools_jobs_per_s: f64,
+    /// The pools scenario: the oracle's cost per settled job, ns.
+    pub oracle_ns_per_settled_job: f64,
     /// Wall time over on-CPU time for the whole run: 1.0 on a quiet machine.
     pub wall_over_cpu: f64,
 }
@@ -275,7 +281,9 @@ impl HarnessFigures {
                 "\"snapshot_restore_ns_1m\":{:.0},\"snapshot_restore_ns_1k\":{:.0},",
                 "\"snapshot_restore_ratio_1m_vs_1k\":{:.2},\"warp_1m_idle_ticks_ms\":{:.3},",
                 "\"harness_start_us\":{:.1},\"fork_ns\":{:.0},\"invariant_runs_per_s\":{:.0},",
-                "\"live_jobs_1m\":{},\"clock\":\"thread_cpu\",\"wall_over_cpu\":{:.2}}}"
+                "\"live_jobs_1m\":{},\"pools_scenarios_per_s\":{:.3},\"pools_jobs_per_s\":{:.0},",
+                "\"oracle_ns_per_settled_job\":{:.0},",
+                "\"clock\":\"thread_cpu\",\"wall_over_cpu\":{:.2}}}"
             ),
             self.unsigned_transfer_ns,
             self.unsigned_transfer_bounded_history_ns,
@@ -289,6 +297,9 @@ impl HarnessFigures {
             self.fork_ns,
             self.invariant_runs_per_s,
             self.live_jobs_1m,
+            self.pools_scenarios_per_s,
+            self.pools_jobs_per_s,
+            self.oracle_ns_per_settled_job,
             self.wall_over_cpu,
         )
     }
@@ -539,12 +550,37 @@ pub fn measure(sizes: Sizes, mut progress: impl FnMut(&str)) -> Result<HarnessFi
             .map_err(|e| e.to_string())?;
         f.invariant_runs_per_s = f64::from(stats.cases) / start.elapsed().as_secs_f64();
     }
+    progress("pools and the oracle");
+    {
+        let p = measure_pools(pool_sizes_for(sizes), pool_reps_for(sizes))?;
+        f.pools_scenarios_per_s = p.scenarios_per_s;
+        f.pools_jobs_per_s = p.jobs_per_s;
+        f.oracle_ns_per_settled_job = p.oracle_ns_per_job;
+    }
     f.wall_over_cpu = run.wall().as_secs_f64() / run.elapsed().as_secs_f64().max(1e-9);
     Ok(f)
 }
 
+/// Issue 19's pool sizes for a full run, the quick ones otherwise.
+fn pool_sizes_for(sizes: Sizes) -> PoolSizes {
+    if sizes.reps >= Sizes::full().reps {
+        PoolSizes::full()
+    } else {
+        PoolSizes::quick()
+    }
+}
+
+/// Best of 3 on a full run, one otherwise.
+fn pool_reps_for(sizes: Sizes) -> u32 {
+    if sizes.reps >= Sizes::full().reps {
+        3
+    } else {
+        1
+    }
+}
+
 /// One figure alone, for profiling: `transfer`, `scenario`, `warp`, `start`,
-/// `snapshot1m` or `invariants`. Returns a JSON line.
+/// `snapshot1m`, `invariants` or `pools` (issue 19's market with pools and the oracle). Returns a JSON line.
 pub fn measure_one(name: &str, sizes: Sizes) -> Result<String, String> {
     let e = |e: LedgerError| e.to_string();
     match name {
@@ -609,6 +645,7 @@ pub fn measure_one(name: &str, sizes: Sizes) -> Result<String, String> {
             let per_s = f64::from(stats.cases) / start.elapsed().as_secs_f64();
             Ok(format!("{{\"invariant_runs_per_s\":{per_s:.1}}}"))
         }
+        "pools" => measure_pools(pool_sizes_for(sizes), pool_reps_for(sizes)).map(|f| f.to_json()),
         other => Err(format!("unknown figure {other}")),
     }
 }
@@ -619,10 +656,364 @@ mod tests {
 
     /// The scenario `bench harness` times is the one it checks: a job finalized and paid.
     #[test]
+    fn the_pools_scenario_settles_every_job_through_pools_and_publishes_prices() {
+        let f = measure_pools(PoolSizes::quick(), 1).unwrap();
+        assert_eq!(f.settled, 400);
+        assert!(f.pool_settlements > 0 && f.pool_settlements < f.settled);
+        assert!(f.publications > 0 && f.epochs >= 2, "{f:?}");
+    }
+
+    #[test]
     fn the_timed_scenario_pays_its_worker() {
         let mut genesis = scenario_genesis().expect("the scenario's genesis");
         let mut fork = genesis.fork();
         let id = happy_path(&mut fork, 0).expect("the happy path runs");
         check_paid(&fork, id).unwrap();
     }
+}
+
+// --- issue 19: a market with pools and the price oracle ---------------------------------------
+
+/// The pools scenario's size: pools, workers (most of them in pools), jobs, and jobs
+/// submitted per batch (a batch is submitted, matched, started, posted and settled
+/// together).
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSizes {
+    /// Pools, one operator each.
+    pub pools: u32,
+    /// Workers registered and listed.
+    pub workers: u32,
+    /// Of those, members of a pool (spread evenly).
+    pub members: u32,
+    /// Jobs served and settled.
+    pub jobs: u32,
+    /// Jobs submitted per batch.
+    pub batch: u32,
+    /// Ticks per epoch (so the jobs span several epochs and the oracle folds).
+    pub epoch_ticks: u32,
+}
+
+impl PoolSizes {
+    /// Issue 19's sizes: 20 pools, 500 workers (400 in pools), 10,000 jobs.
+    pub fn full() -> PoolSizes {
+        PoolSizes {
+            pools: 20,
+            workers: 500,
+            members: 400,
+            jobs: 10_000,
+            batch: 500,
+            epoch_ticks: 30,
+        }
+    }
+    /// A quick run (tests).
+    pub fn quick() -> PoolSizes {
+        PoolSizes {
+            pools: 4,
+            workers: 40,
+            members: 32,
+            jobs: 400,
+            batch: 100,
+            epoch_ticks: 10,
+        }
+    }
+}
+
+/// What the pools scenario measured.
+#[derive(Debug, Clone, Default)]
+pub struct PoolFigures {
+    /// Whole scenarios (every job served and settled) per second, oracle on.
+    pub scenarios_per_s: f64,
+    /// Settled jobs per second, oracle on.
+    pub jobs_per_s: f64,
+    /// The oracle's cost per settled job, ns: the same scenario with the job registry
+    /// reporting to the oracle (its `record` calls and epoch folds) minus without.
+    pub oracle_ns_per_job: f64,
+    /// Jobs finalized and paid.
+    pub settled: u64,
+    /// Of those, settled through a pool.
+    pub pool_settlements: u64,
+    /// Prices the oracle published (epoch folds with a new median).
+    pub publications: u64,
+    /// Epochs the run spans.
+    pub epochs: u32,
+}
+
+impl PoolFigures {
+    /// One JSON line.
+    pub fn to_json(&self) -> String {
+        format!(
+            concat!(
+                "{{\"pools_scenarios_per_s\":{:.3},\"pools_jobs_per_s\":{:.0},",
+                "\"oracle_ns_per_settled_job\":{:.0},\"settled_jobs\":{},",
+                "\"pool_settlements\":{},\"oracle_publications\":{},\"epochs\":{},",
+                "\"clock\":\"thread_cpu\"}}"
+            ),
+            self.scenarios_per_s,
+            self.jobs_per_s,
+            self.oracle_ns_per_job,
+            self.settled,
+            self.pool_settlements,
+            self.publications,
+            self.epochs,
+        )
+    }
+}
+
+/// The pools scenario's settings: matching and settlement caps above a batch, workers
+/// online all run long, a challenge window of 3, and no spot checks (a newcomer's result is
+/// otherwise checked one time in four, and a check needs replicas this scenario does not
+/// play: it measures settlement through pools and the oracle, not verification).
+pub fn pools_config(sizes: PoolSizes) -> MarketConfig {
+    let mut c = scenario_config();
+    c.verification.spot_checks = false;
+    c.jobs.max_matches_per_tick = sizes.batch.max(1);
+    c.jobs.max_settlements_per_tick = sizes.batch.max(1);
+    c.workers.heartbeat_window = 1_000_000;
+    c.pools.create_deposit = Amount(1_000);
+    c
+}
+
+/// The marketplace contracts with the job registry reporting to the oracle or not (the
+/// oracle is there either way; without reports it records and folds nothing).
+pub fn pool_contracts(
+    config: &MarketConfig,
+    oracle: bool,
+) -> Vec<std::sync::Arc<dyn comqute_qpi::contract::Contract>> {
+    let mut set = comqute_market::contracts(config.clone());
+    if !oracle {
+        let mut jobs = config.jobs.clone();
+        jobs.verification = Some(comqute_market::VERIFICATION);
+        jobs.fee_bps = config.verification.fee_bps;
+        jobs.check_min_ticks = config.verification.longest_check_ticks();
+        jobs.price_oracle = None;
+        if let Some(last) = set.last_mut() {
+            *last = std::sync::Arc::new(comqute_market::job_registry::JobRegistry::new(jobs));
+        }
+    }
+    set
+}
+
+fn tagged(tag: u8, i: u32) -> Identity {
+    let mut b = [tag; 32];
+    b[..4].copy_from_slice(&i.to_le_bytes());
+    Identity(b)
+}
+/// The pools scenario's i-th operator.
+pub fn pool_operator(i: u32) -> Identity {
+    tagged(0x0E, i)
+}
+/// The pools scenario's i-th worker.
+pub fn pool_worker(i: u32) -> Identity {
+    tagged(0x0F, i)
+}
+/// The pools scenario's i-th requester (50 of them).
+pub fn pool_requester(i: u32) -> Identity {
+    tagged(0x0D, i % 50)
+}
+
+/// The pools scenario's genesis (not timed): the marketplace with the oracle reporting or
+/// not; the operators open their pools (by stake, fees 0 to 19%), the workers register at
+/// prices 800 to 1,199 per 1k and list themselves, and the first `members` join the pools
+/// round robin.
+pub fn pools_genesis(sizes: PoolSizes, oracle: bool) -> Result<Ledger, LedgerError> {
+    use comqute_market::pools::{CreatePool, PayoutScheme, PoolRef, CREATE, JOIN};
+    let config = pools_config(sizes);
+    let mut b = Ledger::builder().epoch_ticks(sizes.epoch_ticks);
+    for c in pool_contracts(&config, oracle) {
+        b = b.contract_arc(c);
+    }
+    let funded = (0..sizes.pools)
+        .map(pool_operator)
+        .chain((0..sizes.workers).map(pool_worker))
+        .chain((0..50).map(pool_requester));
+    for id in funded {
+        b = b.fund(id, Amount(1_000_000_000));
+    }
+    let mut l = b.build()?;
+    let pools = comqute_market::POOLS;
+    for i in 0..sizes.pools {
+        let c = CreatePool {
+            fee_bps: u16::try_from(i % 20).unwrap_or(0) * 100,
+            scheme: PayoutScheme::ByStake,
+            min_member_stake: Amount(100),
+        };
+        queue(
+            &mut l,
+            pool_operator(i),
+            pools,
+            CREATE.number(),
+            encode(&c),
+            1_000,
+        )?;
+    }
+    for i in 0..sizes.workers {
+        let caps = Capabilities {
+            models: vec!["llama3.2:1b".into()],
+            gpu: "RTX 4090".into(),
+            vram_mb: 24_576,
+            tokens_per_s: 120,
+            price_per_1k: Amount(800 + i64::from(i * 37 % 400)),
+            max_concurrent: 4,
+        };
+        let stake = config.workers.min_stake.0;
+        queue(
+            &mut l,
+            pool_worker(i),
+            WORKER_REGISTRY,
+            REGISTER.number(),
+            encode(&caps),
+            stake,
+        )?;
+    }
+    l.process_tick()?;
+    let available = encode(&SetAvailable {
+        available: true,
+        session: 0,
+    });
+    for i in 0..sizes.workers {
+        queue(
+            &mut l,
+            pool_worker(i),
+            WORKER_REGISTRY,
+            SET_AVAILABLE.number(),
+            available.clone(),
+            0,
+        )?;
+        if i < sizes.members && sizes.pools > 0 {
+            let r = PoolRef {
+                pool: u64::from(i % sizes.pools) + 1,
+            };
+            queue(
+                &mut l,
+                pool_worker(i),
+                pools,
+                JOIN.number(),
+                encode(&r),
+                1_000 + i64::from(i),
+            )?;
+        }
+    }
+    l.process_tick()?;
+    Ok(l)
+}
+
+/// Serves and settles `sizes.jobs` jobs on `l` (a fork of [`pools_genesis`]), a batch at a
+/// time: the requesters submit, END_TICK matches, each assigned worker starts and posts
+/// 500 to 999 tokens, the challenge window passes and END_TICK pays (the pools contract
+/// for a member, which shares it out). Returns the jobs finalized.
+pub fn pools_scenario(l: &mut Ledger, sizes: PoolSizes) -> Result<u64, LedgerError> {
+    let batch = sizes.batch.max(1);
+    let mut nonce = 0u64;
+    let mut first = 1u64;
+    let mut left = sizes.jobs;
+    let window = pools_config(sizes).jobs.challenge_window;
+    while left > 0 {
+        let n = left.min(batch);
+        for _ in 0..n {
+            nonce += 1;
+            let mut spec = scenario_spec(nonce);
+            spec.max_price_per_1k = Amount(1_200);
+            let requester = pool_requester(u32::try_from(nonce).unwrap_or(0));
+            queue(
+                l,
+                requester,
+                JOB_REGISTRY,
+                SUBMIT.number(),
+                encode(&spec),
+                1_200,
+            )?;
+        }
+        l.process_tick()?;
+        let ids: Vec<u64> = (first..first + u64::from(n)).collect();
+        first += u64::from(n);
+        let mut assigned = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let job: Option<Job> = l
+                .query_fn(GET_JOB, &JobRef { job_id: JobId(*id) })
+                .map_err(LedgerError::Contract)?;
+            if let Some(w) = job.and_then(|j| j.worker) {
+                assigned.push((*id, w.0));
+            }
+        }
+        for (id, w) in &assigned {
+            let jr = encode(&JobRef { job_id: JobId(*id) });
+            queue(l, *w, JOB_REGISTRY, START.number(), jr, 0)?;
+        }
+        l.process_tick()?;
+        for (id, w) in &assigned {
+            let post = PostResult {
+                job_id: JobId(*id),
+                result: comqute_market::job_registry::JobResult {
+                    result_hash: Hash32::of(&id.to_le_bytes()),
+                    output_tokens: 500 + u32::try_from(id % 500).unwrap_or(0),
+                    runtime: Hash32::ZERO,
+                },
+            };
+            queue(l, *w, JOB_REGISTRY, POST_RESULT.number(), encode(&post), 0)?;
+        }
+        l.process_tick()?;
+        l.advance_ticks(window + 1)?;
+        left -= n;
+    }
+    let stats: comqute_market::job_registry::NetworkStats = l
+        .query_fn(comqute_market::job_registry::NETWORK_STATS, &())
+        .map_err(LedgerError::Contract)?;
+    let settled = stats.jobs.count(JobStatus::Finalized);
+    if settled < u64::from(sizes.jobs) {
+        return Err(LedgerError::Config(format!(
+            "{settled} of {} jobs settled: {:?}",
+            sizes.jobs, stats.jobs.by_status
+        )));
+    }
+    Ok(settled)
+}
+
+/// Runs the pools scenario with the oracle and without, `reps` times each (alternating, the
+/// best time of each kept), and counts what happened in the last run with the oracle.
+pub fn measure_pools(sizes: PoolSizes, reps: u32) -> Result<PoolFigures, String> {
+    use comqute_market::pools::{PoolEvent, PoolStats, POOL_STATS};
+    use comqute_market::price_oracle::OracleEvent;
+    let e = |e: LedgerError| e.to_string();
+    let mut with = pools_genesis(sizes, true).map_err(e)?;
+    let mut without = pools_genesis(sizes, false).map_err(e)?;
+    let (mut best_with, mut best_without) = (f64::MAX, f64::MAX);
+    let mut f = PoolFigures::default();
+    for _ in 0..reps.max(1) {
+        let mut fork = without.fork();
+        let start = Clock::now();
+        pools_scenario(&mut fork, sizes).map_err(e)?;
+        best_without = best_without.min(start.elapsed().as_secs_f64());
+        drop(fork);
+        let mut fork = with.fork();
+        let start = Clock::now();
+        let settled = pools_scenario(&mut fork, sizes).map_err(e)?;
+        best_with = best_with.min(start.elapsed().as_secs_f64());
+        f.settled = settled;
+        f.epochs = u32::from(fork.epoch().0 - with.epoch().0);
+        f.pool_settlements = 0;
+        f.publications = 0;
+        for ev in fork.events() {
+            if ev.contract == comqute_market::POOLS {
+                if let Ok(PoolEvent::JobSettled { .. }) = borsh::from_slice(&ev.data) {
+                    f.pool_settlements += 1;
+                }
+            } else if ev.contract == comqute_market::PRICE_ORACLE {
+                if let Ok(OracleEvent::PricePublished { .. }) = borsh::from_slice(&ev.data) {
+                    f.publications += 1;
+                }
+            }
+        }
+        let ps: PoolStats = fork.query_fn(POOL_STATS, &()).map_err(|e| e.to_string())?;
+        let held = fork.balance(&Identity::contract(comqute_market::POOLS));
+        if ps.held != held {
+            return Err(format!("pools hold {held}, their books say {}", ps.held));
+        }
+    }
+    if f.settled < u64::from(sizes.jobs) {
+        return Err(format!("{} of {} jobs settled", f.settled, sizes.jobs));
+    }
+    f.scenarios_per_s = 1.0 / best_with;
+    f.jobs_per_s = f.settled as f64 / best_with;
+    f.oracle_ns_per_job = (best_with - best_without) * 1e9 / f.settled.max(1) as f64;
+    Ok(f)
 }

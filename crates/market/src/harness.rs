@@ -11,7 +11,9 @@
 //!   natural step of a live job" (an offer is started, declined, given up or left
 //!   unanswered), and waits. Actor and job fields are picked modulo what exists, so a
 //!   sequence stays meaningful whatever came before; wrong callers and unknown jobs are part
-//!   of it.
+//!   of it. The pools' procedures (create, join, leave, withdraw, claim, close, refresh)
+//!   with random fees, schemes and stakes; a progress step with nothing live submits a
+//!   fresh job; an epoch end (the oracle publishes).
 //! - **Invariants** ([`MarketModel::invariants`]): money conserved (balances sum to the
 //!   circulating supply, the vault holds exactly its escrows and stakes, the registries hold
 //!   nothing); escrow never negative; no job paid over its escrow (and a closed job's payment
@@ -21,7 +23,12 @@
 //!   exactly `timeout_ticks` after the start; and it is never overdue by more than the
 //!   settlement backlog allows); no slash but for a started job's missed delivery deadline
 //!   or a failed check (the fair-deadline rule); every checked job ends in exactly one
-//!   verdict, and its payout never leaves escrow before it; no hook ever fails.
+//!   verdict, and its payout never leaves escrow before it; no hook ever fails; no balance
+//!   negative; the pools contract holds its books to the unit and paid + carried ==
+//!   received per pool; no member paid out of another pool; the oracle's published median
+//!   moves within its per-epoch cap.
+//!
+//! The genesis has two pools: workers 3 and 4 serve jobs as members of pool 1.
 //!
 //! The genesis (the marketplace, eight funded actors, three listed workers) is built once
 //! and every sequence runs on a fork of it, in O(1).
@@ -38,6 +45,14 @@ use crate::job_registry::{
     PostResult, Resolve, Sampling, CANCEL, CHALLENGE, CLAIM, DECLINE, EXPIRE, FAIL, FORCE_VERDICT,
     GET_JOB, JOBS_BY_STATUS, MAX_REASON, NETWORK_STATS, POST_RESULT, START, SUBMIT,
 };
+use crate::pools::{
+    CreatePool, PayoutScheme, PoolConfig, PoolEvent, PoolRef, PoolStats, PoolView, TierRule,
+    CLAIM as P_CLAIM, CLOSE as P_CLOSE, CREATE as P_CREATE, GET_POOL, JOIN as P_JOIN,
+    LEAVE as P_LEAVE, POOL_STATS, REFRESH as P_REFRESH, WITHDRAW as P_WITHDRAW,
+};
+use crate::price_oracle::{
+    ModelPrice, ModelRef, OracleConfig, OracleEvent, PRICE, SETTINGS as ORACLE_SETTINGS,
+};
 use crate::verification::{
     commitment, Check, CheckPhase, CheckStats, Commit, Reveal, Seat, SeatState, VerdictKind, Vote,
     COMMIT, GET_CHECK, REVEAL, STATS,
@@ -46,7 +61,9 @@ use crate::worker_registry::{
     Capabilities, Outcome, WorkerEvent, HEARTBEAT, REGISTER, SET_AVAILABLE, TOP_UP, UNBOND, UPDATE,
     WITHDRAW,
 };
-use crate::{MarketConfig, ESCROW, JOB_REGISTRY, VERIFICATION, WORKER_REGISTRY};
+use crate::{
+    MarketConfig, ESCROW, JOB_REGISTRY, POOLS, PRICE_ORACLE, VERIFICATION, WORKER_REGISTRY,
+};
 use borsh::BorshDeserialize;
 use comqute_qpi::contract::encode;
 use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
@@ -159,6 +176,31 @@ pub enum MarketAct {
     },
     /// Ticks pass with no call.
     Wait { ticks: u8 },
+    /// Ticks pass until the next epoch begins (its END_EPOCH ran: the oracle publishes).
+    EpochEnd,
+    /// Pools: open a pool with a fee (now and then over the cap), a scheme (`scheme % 6`:
+    /// 0 by stake, else by work over the last `scheme % 6 - 1` jobs, 0 refused), a minimum
+    /// member stake, and a deposit (`short`: one under the genesis deposit).
+    PoolCreate {
+        who: u8,
+        fee_bps: u16,
+        scheme: u8,
+        min_stake: u16,
+        short: bool,
+    },
+    /// Pools: join pool `pool` (picked modulo the pools created, plus 0 and one past the
+    /// last) with a stake.
+    PoolJoin { who: u8, pool: u8, stake: u16 },
+    /// Pools: start leaving.
+    PoolLeave { who: u8 },
+    /// Pools: withdraw after unbonding.
+    PoolWithdraw { who: u8 },
+    /// Pools: claim what is owed (with `pay`, a payment the procedure refuses).
+    PoolClaim { who: u8, pay: bool },
+    /// Pools: close a pool (only its operator, only empty).
+    PoolClose { who: u8, pool: u8 },
+    /// Pools: take a pool's due throughput readings.
+    PoolRefresh { who: u8, pool: u8 },
 }
 
 /// The marketplace model: settings with short windows so deadlines come into play.
@@ -203,9 +245,30 @@ impl Default for MarketModel {
                     max_deadlines_per_tick: 3,
                     ..MarketConfig::default().verification
                 },
+                // Short unbonding and reading windows, a slash a member's stake does not
+                // cover, and room for three members, so leaving, withdrawing, tiers, slashes
+                // shared with the other members and full pools all come into play.
+                pools: PoolConfig {
+                    create_deposit: Amount(1_000),
+                    unbonding_ticks: 6,
+                    slash_amount: Amount(2_500),
+                    reading_ticks: 10,
+                    average_weight: 2,
+                    max_members: 3,
+                    max_work_window: 8,
+                    tiers: [(20, 1_000), (60, 2_000), (300, 3_000), (3_000, 4_000)]
+                        .into_iter()
+                        .map(|(t, s)| TierRule {
+                            min_tokens_per_tick: t,
+                            min_stake: Amount(s),
+                        })
+                        .collect(),
+                    ..PoolConfig::default()
+                },
                 ..MarketConfig::default()
             },
-            97,
+            // Short epochs, so runs see the oracle publish and move.
+            20,
         )
     }
 }
@@ -314,6 +377,29 @@ pub fn blind_act() -> BoxedStrategy<MarketAct> {
         1 => (prop_oneof![3 => Just(6u8), 1 => 0u8..8], pick(), any::<bool>())
             .prop_map(|(who, job, worker_wins)| ForceVerdict { who, job, worker_wins }),
         1 => (0u8..8, pick()).prop_map(|(who, job)| Expire { who, job }),
+        8 => pool_act(),
+    ]
+    .boxed()
+}
+
+/// The pools' actions: mostly workers joining, leaving, withdrawing and claiming, anyone
+/// opening, closing and refreshing pools (wrong callers and unknown pools included).
+pub fn pool_act() -> BoxedStrategy<MarketAct> {
+    use MarketAct::*;
+    let pick = any::<u8>;
+    prop_oneof![
+        1 => (0u8..8, prop_oneof![4 => 0u16..2_001, 1 => 2_001u16..3_000], any::<u8>(),
+              prop_oneof![3 => 0u16..1_000, 1 => 1_000u16..5_000], prop::bool::weighted(0.1))
+            .prop_map(|(who, fee_bps, scheme, min_stake, short)| PoolCreate {
+                who, fee_bps, scheme, min_stake, short
+            }),
+        3 => (worker_actor(), pick(), 0u16..3_000)
+            .prop_map(|(who, pool, stake)| PoolJoin { who, pool, stake }),
+        1 => worker_actor().prop_map(|who| PoolLeave { who }),
+        1 => worker_actor().prop_map(|who| PoolWithdraw { who }),
+        2 => (worker_actor(), prop::bool::weighted(0.1)).prop_map(|(who, pay)| PoolClaim { who, pay }),
+        1 => (0u8..8, pick()).prop_map(|(who, pool)| PoolClose { who, pool }),
+        1 => (0u8..8, pick()).prop_map(|(who, pool)| PoolRefresh { who, pool }),
     ]
     .boxed()
 }
@@ -324,7 +410,10 @@ pub fn any_act() -> BoxedStrategy<MarketAct> {
         3 => blind_act(),
         5 => (any::<u8>(), any::<u8>(), 0u16..2_500, prop::option::weighted(0.15, 0u8..8))
             .prop_map(|(pick, flavor, tokens, alt)| MarketAct::Progress { pick, flavor, tokens, alt }),
-        1 => prop_oneof![3 => 1u8..4, 1 => 5u8..30].prop_map(|ticks| MarketAct::Wait { ticks }),
+        1 => prop_oneof![
+            4 => prop_oneof![3 => 1u8..4, 1 => 5u8..30].prop_map(|ticks| MarketAct::Wait { ticks }),
+            1 => Just(MarketAct::EpochEnd),
+        ],
     ]
     .boxed()
 }
@@ -332,7 +421,7 @@ pub fn any_act() -> BoxedStrategy<MarketAct> {
 /// The natural next step of a live job.
 fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) -> Option<Call> {
     if live.is_empty() {
-        return None;
+        return Some(fresh_job(pick, flavor, tokens, alt));
     }
     let job = &live[usize::from(pick) % live.len()];
     let jr = encode(&JobRef { job_id: job.id });
@@ -400,6 +489,40 @@ fn progress(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>, live: &[Job]) ->
         input,
         0,
     ))
+}
+
+/// With no live job, the natural next step is a new one: a requester (or `alt`) submits a
+/// plain job any listed worker takes (no reputation floor, a price ceiling over every
+/// genesis worker's price, the exact escrow), so runs keep jobs flowing to settlement —
+/// through the pools and into the oracle.
+fn fresh_job(pick: u8, flavor: u8, tokens: u16, alt: Option<u8>) -> Call {
+    let max_tokens = u32::from(tokens % 1_500) + 100;
+    let max_price = 1_600 + i64::from(pick) * 4;
+    let spec = JobSpec {
+        model: if flavor.is_multiple_of(2) {
+            llama()
+        } else {
+            mistral()
+        },
+        prompt_hash: Hash32::of(&[pick, flavor]),
+        prompt_size: 100,
+        max_output_tokens: max_tokens,
+        max_price_per_1k: Amount(max_price),
+        timeout_ticks: 8 + u32::from(flavor) % (MAX_TIMEOUT - 8),
+        min_reputation: 0,
+        sampling: Sampling {
+            seed: u64::from(pick),
+            temperature_milli: 0,
+        },
+    };
+    let escrow = (i64::from(max_tokens) * max_price / 1_000).max(1);
+    (
+        alt.map_or(usize::from(flavor) % 3, usize::from),
+        JOB_REGISTRY,
+        SUBMIT.number(),
+        encode(&spec),
+        escrow,
+    )
 }
 
 /// The salt a model replica commits with.
@@ -529,10 +652,12 @@ impl MarketModel {
         }
         let mut l = b.build()?;
         // The three workers register (both models, prices 500 / 1,000 / 1,500, two slots),
-        // then list themselves.
+        // then list themselves. The bystander opens pool 1 (by stake, 5% fee) and the first
+        // requester pool 2 (by work over the last 4 jobs, 10%); workers 3 and 4 join pool 1,
+        // so jobs settle through a pool from the start; worker 5 serves alone.
         for round in 0..2 {
-            for w in 0..3u8 {
-                let a = match round {
+            let mut acts: Vec<MarketAct> = (0..3u8)
+                .map(|w| match round {
                     0 => MarketAct::Register {
                         who: 3 + w,
                         stake: 700,
@@ -545,8 +670,38 @@ impl MarketModel {
                         on: true,
                         session: 0,
                     },
-                };
-                self.queue(&mut l, &a, 0, &[])?;
+                })
+                .collect();
+            match round {
+                0 => acts.push(MarketAct::PoolCreate {
+                    who: 7,
+                    fee_bps: 500,
+                    scheme: 0,
+                    min_stake: 500,
+                    short: false,
+                }),
+                _ => acts.extend([
+                    MarketAct::PoolCreate {
+                        who: 0,
+                        fee_bps: 1_000,
+                        scheme: 5,
+                        min_stake: 500,
+                        short: false,
+                    },
+                    MarketAct::PoolJoin {
+                        who: 3,
+                        pool: 1,
+                        stake: 2_000,
+                    },
+                    MarketAct::PoolJoin {
+                        who: 4,
+                        pool: 1,
+                        stake: 1_500,
+                    },
+                ]),
+            }
+            for a in &acts {
+                self.queue(&mut l, a, 0, &[])?;
             }
             l.process_tick()?;
         }
@@ -557,7 +712,24 @@ impl MarketModel {
     /// (for [`MarketAct::Progress`]); `None` for a wait or a progress with nothing live.
     /// Actors are [`actor`]`(who)`.
     pub fn call_of(&self, a: &MarketAct, submitted: u64, live: &[Job]) -> Option<Call> {
+        self.call_with_pools(a, submitted, 0, live)
+    }
+
+    /// [`MarketModel::call_of`], with pool fields picked modulo `pools`, the pools created
+    /// so far (plus 0 and one past the last).
+    pub fn call_with_pools(
+        &self,
+        a: &MarketAct,
+        submitted: u64,
+        pools: u64,
+        live: &[Job],
+    ) -> Option<Call> {
         use MarketAct::*;
+        let pr = |pool: u8| {
+            encode(&PoolRef {
+                pool: u64::from(pool) % (pools + 2),
+            })
+        };
         let jr = |job: u8| {
             encode(&JobRef {
                 job_id: JobId(job_id(job, submitted)),
@@ -719,7 +891,37 @@ impl MarketModel {
                 tokens,
                 alt,
             } => return progress(pick, flavor, tokens, alt, live),
-            Wait { .. } => return None,
+            Wait { .. } | EpochEnd => return None,
+            PoolCreate {
+                who,
+                fee_bps,
+                scheme,
+                min_stake,
+                short,
+            } => {
+                let c = CreatePool {
+                    fee_bps,
+                    scheme: match scheme % 6 {
+                        0 => PayoutScheme::ByStake,
+                        n => PayoutScheme::ByWork {
+                            last_jobs: u32::from(n - 1),
+                        },
+                    },
+                    min_member_stake: Amount(i64::from(min_stake)),
+                };
+                let deposit = self.config.pools.create_deposit.0 - i64::from(short);
+                (w(who), POOLS, P_CREATE.number(), encode(&c), deposit)
+            }
+            PoolJoin { who, pool, stake } => {
+                (w(who), POOLS, P_JOIN.number(), pr(pool), i64::from(stake))
+            }
+            PoolLeave { who } => (w(who), POOLS, P_LEAVE.number(), encode(&()), 0),
+            PoolWithdraw { who } => (w(who), POOLS, P_WITHDRAW.number(), encode(&()), 0),
+            PoolClaim { who, pay } => {
+                (w(who), POOLS, P_CLAIM.number(), encode(&()), i64::from(pay))
+            }
+            PoolClose { who, pool } => (w(who), POOLS, P_CLOSE.number(), pr(pool), 0),
+            PoolRefresh { who, pool } => (w(who), POOLS, P_REFRESH.number(), pr(pool), 0),
         })
     }
 
@@ -732,7 +934,10 @@ impl MarketModel {
         submitted: u64,
         live: &[Job],
     ) -> Result<(), LedgerError> {
-        let Some(call) = self.call_of(a, submitted, live) else {
+        let pools: PoolStats = ledger
+            .query_fn(POOL_STATS, &())
+            .map_err(LedgerError::Contract)?;
+        let Some(call) = self.call_with_pools(a, submitted, pools.created, live) else {
             return Ok(());
         };
         self.submit_call(ledger, call)
@@ -754,6 +959,18 @@ impl MarketModel {
             Err(_) => Ok(()),
         }
     }
+}
+
+/// Ticks to run so that the current epoch ends (its END_EPOCH runs) and the next begins.
+pub fn ticks_to_next_epoch(ledger: &Ledger) -> u32 {
+    let now = ledger.next_tick();
+    let epoch = ledger.epoch_of(now);
+    let mut n = 1u32;
+    // An epoch is at most `epoch_ticks` long; the cap only guards the last epoch.
+    while n < 100_000 && ledger.epoch_of(Tick(now.0.saturating_add(n))) == epoch {
+        n += 1;
+    }
+    n
 }
 
 /// Every job, by id (paged through every status).
@@ -804,7 +1021,7 @@ pub fn money_conserved(ledger: &Ledger) -> Result<(), String> {
             t.jobs_locked, t.stakes
         ));
     }
-    for idx in [WORKER_REGISTRY, JOB_REGISTRY] {
+    for idx in [WORKER_REGISTRY, JOB_REGISTRY, PRICE_ORACLE] {
         let b = ledger.balance(&Identity::contract(idx)).0;
         if b != 0 {
             return Err(format!("contract {idx} holds {b}"));
@@ -1061,6 +1278,235 @@ pub fn checks_end_in_one_verdict(ledger: &Ledger) -> Result<(), String> {
     Ok(())
 }
 
+/// Every pool, by id, with its members and books.
+pub fn all_pools(ledger: &Ledger) -> Result<(PoolStats, Vec<PoolView>), String> {
+    let stats: PoolStats = ledger
+        .query_fn(POOL_STATS, &())
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for pool in 1..=stats.created {
+        let v: Option<PoolView> = ledger
+            .query_fn(GET_POOL, &PoolRef { pool })
+            .map_err(|e| e.to_string())?;
+        out.push(v.ok_or_else(|| format!("pool {pool} of {} is missing", stats.created))?);
+    }
+    Ok((stats, out))
+}
+
+/// The pools contract holds its books, to the unit: its balance is
+/// [`PoolStats::held`], which is every open pool's deposit, every member's stake, what
+/// members are owed in whole units and the carried dust; per pool, paid + carried ==
+/// received (two records, see [`crate::pools::Pools::pool_view`]), the dust is under the
+/// member count + 1, the members' stakes sum to the pool's, and the counts agree.
+pub fn pools_hold_their_books(ledger: &Ledger) -> Result<(), String> {
+    let (stats, pools) = all_pools(ledger)?;
+    let balance = ledger.balance(&Identity::contract(POOLS)).0;
+    if balance != stats.held.0 {
+        return Err(format!(
+            "the pools contract holds {balance}, its books say {}",
+            stats.held
+        ));
+    }
+    let (mut books, mut members, mut open) = (0i128, 0u64, 0u64);
+    for v in &pools {
+        let p = &v.pool;
+        if v.paid.0 < 0
+            || v.carried.0 < 0
+            || i128::from(v.paid.0) + i128::from(v.carried.0) != i128::from(p.received.0)
+        {
+            return Err(format!(
+                "pool {}: paid {} + carried {} != received {}",
+                p.id, v.paid, v.carried, p.received
+            ));
+        }
+        if v.carried.0 > i64::from(p.members) + 1 {
+            return Err(format!(
+                "pool {}: dust {} with {} members",
+                p.id, v.carried, p.members
+            ));
+        }
+        if v.members.len() != p.members as usize {
+            return Err(format!(
+                "pool {} counts {} members, lists {}",
+                p.id,
+                p.members,
+                v.members.len()
+            ));
+        }
+        let mut stake = 0i128;
+        for m in &v.members {
+            if m.member.pool != p.id || m.owed.0 < 0 || m.member.stake.0 < 0 {
+                return Err(format!("pool {} lists {:?}", p.id, m));
+            }
+            stake += i128::from(m.member.stake.0);
+            books += i128::from(m.member.stake.0) + i128::from(m.owed.0);
+        }
+        if stake != i128::from(p.total_stake.0) {
+            return Err(format!(
+                "pool {}: members' stakes {stake}, the pool says {}",
+                p.id, p.total_stake
+            ));
+        }
+        if !p.closed {
+            books += i128::from(p.deposit.0);
+            open += 1;
+        } else if p.members > 0 {
+            return Err(format!("closed pool {} has {} members", p.id, p.members));
+        }
+        books += i128::from(v.carried.0);
+        members += u64::from(p.members);
+    }
+    if books != i128::from(stats.held.0) {
+        return Err(format!(
+            "deposits + stakes + owed + carried = {books}, held {}",
+            stats.held
+        ));
+    }
+    if (members, open) != (stats.members, stats.open) {
+        return Err(format!(
+            "pools count {members} members and {open} open pools, the stats {} and {}",
+            stats.members, stats.open
+        ));
+    }
+    Ok(())
+}
+
+/// No member paid out of another pool: every pool event that pays a worker (a settlement,
+/// a claim, a leave, a withdrawal) or slashes one names the pool the worker was a member
+/// of then, and no worker is in two pools at once.
+///
+/// A fork starts with no history, so the membership is followed backwards from today's
+/// (the pools' member lists): before a withdrawal the worker was in that pool, before a
+/// join it was in none.
+pub fn no_cross_pool_pay(ledger: &Ledger) -> Result<(), String> {
+    let (_, pools) = all_pools(ledger)?;
+    let mut pool_of: std::collections::BTreeMap<Identity, u64> = Default::default();
+    for v in &pools {
+        for m in &v.members {
+            if let Some(other) = pool_of.insert(m.member.worker.0, v.pool.id) {
+                return Err(format!(
+                    "{} is a member of pools {other} and {}",
+                    m.member.worker.0, v.pool.id
+                ));
+            }
+        }
+    }
+    for e in ledger.events().iter().rev().filter(|e| e.contract == POOLS) {
+        let ev = PoolEvent::try_from_slice(&e.data)
+            .map_err(|err| format!("an unreadable pool event: {err}"))?;
+        let bad = match &ev {
+            PoolEvent::Joined { pool, worker, .. } => pool_of.remove(&worker.0) != Some(*pool),
+            PoolEvent::Withdrawn { pool, worker, .. } => pool_of.insert(worker.0, *pool).is_some(),
+            PoolEvent::Claimed { pool, worker, .. }
+            | PoolEvent::Left { pool, worker, .. }
+            | PoolEvent::JobSettled { pool, worker, .. }
+            | PoolEvent::Slashed { pool, worker, .. } => pool_of.get(&worker.0) != Some(pool),
+            _ => false,
+        };
+        if bad {
+            return Err(format!(
+                "tick {}: {ev:?} does not match the worker's membership then",
+                e.tick
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// No account ever holds a negative balance.
+pub fn no_negative_balance(ledger: &Ledger) -> Result<(), String> {
+    match ledger
+        .state()
+        .accounts_sorted()
+        .iter()
+        .find(|(_, a)| a.balance < 0)
+    {
+        Some((id, a)) => Err(format!("{id} holds {}", a.balance)),
+        None => Ok(()),
+    }
+}
+
+/// The oracle's published median of every model never moves more than its per-epoch cap
+/// ([`OracleConfig::allowed_move`]: `max(1, previous × max_move_bps / 10⁴)`) from one
+/// publication to the next: each publication names the previous one as its `old`, comes
+/// from a later epoch, is clamped exactly when it differs from its raw median, lies in
+/// its band; and the price view shows the last one.
+pub fn median_within_epoch_bound(ledger: &Ledger) -> Result<(), String> {
+    if ledger.events_trimmed() > 0 {
+        return Ok(());
+    }
+    let config: OracleConfig = ledger
+        .query_fn(ORACLE_SETTINGS, &())
+        .map_err(|e| e.to_string())?;
+    let mut last: std::collections::BTreeMap<Hash32, (comqute_qpi::Epoch, Amount)> =
+        Default::default();
+    for e in ledger
+        .events()
+        .iter()
+        .filter(|e| e.contract == PRICE_ORACLE)
+    {
+        let Ok(OracleEvent::PricePublished {
+            model,
+            epoch,
+            old,
+            new,
+            raw,
+            clamped,
+            p25,
+            p75,
+            ..
+        }) = OracleEvent::try_from_slice(&e.data)
+        else {
+            continue;
+        };
+        // A fork's history starts after genesis: a model's first publication seen here
+        // may follow one that is not, and is checked against the `old` it names.
+        let before = last.get(&model).copied();
+        if before.is_some() && old != before.map(|b| b.1) {
+            return Err(format!(
+                "model {model}: epoch {epoch:?} published from {old:?}, the last was {before:?}"
+            ));
+        }
+        if let Some((was, _)) = before {
+            if epoch <= was {
+                return Err(format!(
+                    "model {model}: published in epoch {epoch:?} after epoch {was:?}"
+                ));
+            }
+        }
+        if let Some(prev) = old {
+            let allowed = config.allowed_move(prev);
+            if (i128::from(new.0) - i128::from(prev.0)).abs() > i128::from(allowed) {
+                return Err(format!(
+                    "model {model}: the median moved from {prev} to {new} in epoch {epoch:?}, \
+                     more than {allowed}"
+                ));
+            }
+        }
+        if clamped != (new != raw) || !(p25 <= new && new <= p75) || new.0 < 0 {
+            return Err(format!(
+                "model {model}: published {new} (raw {raw}, clamped {clamped}, band {p25}..{p75})"
+            ));
+        }
+        last.insert(model, (epoch, new));
+    }
+    for (model, (epoch, median)) in last {
+        let p: Option<ModelPrice> = ledger
+            .query_fn(PRICE, &ModelRef::Id(model))
+            .map_err(|e| e.to_string())?;
+        let shown = p
+            .as_ref()
+            .and_then(|p| p.median_per_1k.zip(p.published_epoch));
+        if shown != Some((median, epoch)) {
+            return Err(format!(
+                "model {model}: the last publication is {median} in {epoch:?}, the view shows \
+                 {shown:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// No hook ever failed.
 pub fn no_hook_failures(ledger: &Ledger) -> Result<(), String> {
     match ledger.hook_failures().first() {
@@ -1092,6 +1538,7 @@ impl ActionModel for MarketModel {
     fn apply(&self, ledger: &mut Ledger, action: &MarketAct) -> Result<u32, LedgerError> {
         match action {
             MarketAct::Wait { ticks } => Ok(u32::from(*ticks).max(1)),
+            MarketAct::EpochEnd => Ok(ticks_to_next_epoch(ledger)),
             MarketAct::Progress { .. } => {
                 let jobs = all_jobs(ledger).map_err(LedgerError::Config)?;
                 let live: Vec<Job> = jobs
@@ -1136,6 +1583,13 @@ impl ActionModel for MarketModel {
                 checks_end_in_one_verdict,
             ),
             ("no hook fails", no_hook_failures),
+            ("no negative balance", no_negative_balance),
+            ("the pools hold their books", pools_hold_their_books),
+            ("no member paid out of another pool", no_cross_pool_pay),
+            (
+                "the median moves within its per-epoch bound",
+                median_within_epoch_bound,
+            ),
         ]
     }
 }

@@ -124,7 +124,12 @@ fn queue(
     let model = shipped::MarketModel::new(config.clone(), 10_000);
     let call = match shipped::check_progress(ledger, a, live, config.verification.replica_bond) {
         Some(c) => c.ok(),
-        None => model.call_of(a, submitted, live),
+        None => {
+            let pools: comqute_market::pools::PoolStats = ledger
+                .query_fn(comqute_market::pools::POOL_STATS, &())
+                .expect("pool stats");
+            model.call_with_pools(a, submitted, pools.created, live)
+        }
     };
     let Some((who, contract, procedure, input, amount)) = call else {
         return;
