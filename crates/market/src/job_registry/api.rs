@@ -1453,10 +1453,25 @@ impl LargeJobConfig {
                 1,
                 max_amount,
             ),
-            ("minCommitTicks", u64::from(self.min_commit_ticks), 1, u64::from(u32::MAX)),
-            ("minRevealTicks", u64::from(self.min_reveal_ticks), 1, u64::from(u32::MAX)),
+            (
+                "minCommitTicks",
+                u64::from(self.min_commit_ticks),
+                1,
+                u64::from(u32::MAX),
+            ),
+            (
+                "minRevealTicks",
+                u64::from(self.min_reveal_ticks),
+                1,
+                u64::from(u32::MAX),
+            ),
             ("stakeBps", u64::from(self.stake_bps), 0, 10_000),
-            ("maxAwardsPerTick", u64::from(self.max_awards_per_tick), 1, 1_024),
+            (
+                "maxAwardsPerTick",
+                u64::from(self.max_awards_per_tick),
+                1,
+                1_024,
+            ),
         ] {
             if got < min || got > max {
                 return Err(LargeJobConfigError::OutOfRange {

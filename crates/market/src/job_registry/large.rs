@@ -99,15 +99,13 @@ impl JobRegistry {
                 spec.parts.len()
             )));
         }
-        if spec.commit_ticks < cfg.min_commit_ticks || spec.commit_ticks > cfg.max_commit_ticks
-        {
+        if spec.commit_ticks < cfg.min_commit_ticks || spec.commit_ticks > cfg.max_commit_ticks {
             return Err(bad(format!(
                 "commit phase between {} and {} ticks, got {}",
                 cfg.min_commit_ticks, cfg.max_commit_ticks, spec.commit_ticks
             )));
         }
-        if spec.reveal_ticks < cfg.min_reveal_ticks || spec.reveal_ticks > cfg.max_reveal_ticks
-        {
+        if spec.reveal_ticks < cfg.min_reveal_ticks || spec.reveal_ticks > cfg.max_reveal_ticks {
             return Err(bad(format!(
                 "reveal phase between {} and {} ticks, got {}",
                 cfg.min_reveal_ticks, cfg.max_reveal_ticks, spec.reveal_ticks
@@ -367,8 +365,10 @@ impl JobRegistry {
         match bid.pool {
             Some(pool) => {
                 let v: Option<PoolView> = view.query(GET_POOL, &PoolRef { pool })?;
-                Ok(v.filter(|v| !v.pool.closed && v.pool.operator == bid.bidder)
-                    .map(|v| v.pool.active_stake))
+                Ok(
+                    v.filter(|v| !v.pool.closed && v.pool.operator == bid.bidder)
+                        .map(|v| v.pool.active_stake),
+                )
             }
             None => {
                 let w: Option<WorkerInfo> = view.query(
@@ -671,7 +671,11 @@ impl JobRegistry {
             let id = key_u64(key, 1).ok_or_else(|| corrupt(key, "short open key"))?;
             jobs.push(Self::large_view(view, Self::load_large(view, id)?));
         }
-        let next_cursor = if more { jobs.last().map(|j| j.id) } else { None };
+        let next_cursor = if more {
+            jobs.last().map(|j| j.id)
+        } else {
+            None
+        };
         Ok(LargeJobPage { jobs, next_cursor })
     }
 
