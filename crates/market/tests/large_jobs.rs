@@ -615,3 +615,31 @@ fn no_valid_bid_refunds_the_requester_in_full() {
     assert_eq!(large(&m, id).bids[0].outcome, BidOutcome::Returned);
     m.assert_money();
 }
+
+#[test]
+fn bad_large_job_settings_are_refused_with_a_typed_error() {
+    use comqute_market::job_registry::{JobConfigError, LargeJobConfigError};
+    let mut c = large_config();
+    assert!(c.validate().is_ok());
+    c.jobs.large.max_parts = 0;
+    assert!(matches!(
+        c.jobs.validate(),
+        Err(JobConfigError::Large(LargeJobConfigError::OutOfRange {
+            field: "maxParts",
+            ..
+        }))
+    ));
+    assert!(c.validate().is_err());
+    let mut c = large_config();
+    c.jobs.large.min_reveal_ticks = 10;
+    c.jobs.large.max_reveal_ticks = 9;
+    assert_eq!(
+        c.jobs.validate(),
+        Err(JobConfigError::Large(LargeJobConfigError::PhaseBounds(
+            "reveal"
+        )))
+    );
+    let mut c = large_config();
+    c.jobs.large.bid_bond = Amount(0);
+    assert!(c.jobs.validate().is_err());
+}
