@@ -1021,11 +1021,22 @@ pub fn money_conserved(ledger: &Ledger) -> Result<(), String> {
             t.jobs_locked, t.stakes
         ));
     }
-    for idx in [WORKER_REGISTRY, JOB_REGISTRY, PRICE_ORACLE] {
+    for idx in [WORKER_REGISTRY, PRICE_ORACLE] {
         let b = ledger.balance(&Identity::contract(idx)).0;
         if b != 0 {
             return Err(format!("contract {idx} holds {b}"));
         }
+    }
+    // The job registry holds only the bonds of sealed bids on large jobs.
+    let ls: crate::job_registry::LargeJobStats = ledger
+        .query_fn(crate::job_registry::LARGE_JOB_STATS, &())
+        .map_err(|e| e.to_string())?;
+    let jr = ledger.balance(&Identity::contract(JOB_REGISTRY)).0;
+    if jr != ls.bonds_held.0 {
+        return Err(format!(
+            "contract {JOB_REGISTRY} holds {jr}, its bid bonds are {}",
+            ls.bonds_held
+        ));
     }
     // The verification contract holds the bonds of its open checks, and a fee pool.
     let cs: CheckStats = ledger.query_fn(STATS, &()).map_err(|e| e.to_string())?;

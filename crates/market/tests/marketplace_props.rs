@@ -479,6 +479,8 @@ fn index_events(ledger: &Ledger) -> (BTreeMap<u64, IndexedJob>, BTreeMap<Identit
                         (Some(status), paid, fee, refunded, None, verdict);
                     j.slashed = slashed;
                 }
+                // A large job's auction: its parts appear as Submitted jobs once awarded.
+                JobEvent::Large(_) => {}
             }
         } else if e.contract == WORKER_REGISTRY {
             match WorkerEvent::try_from_slice(&e.data).expect("worker event") {
@@ -719,6 +721,7 @@ fn paths(ledger: &Ledger) -> Vec<&'static str> {
                             "check unverifiable"
                         }
                     },
+                    JobEvent::Large(_) => "large job auction",
                 },
             );
         } else if e.contract == comqute_market::VERIFICATION {

@@ -42,6 +42,17 @@ contract_api! {
         /// The assigned worker turns down a job it has not started: free of charge; the job
         /// reopens for other workers.
         DECLINE = 10 "decline": GiveUp => (),
+        /// Post a large job ([`LargeJobSpec`]): its parts are served as normal jobs by the
+        /// winner of a sealed-bid auction. The invocation reward is the escrow, at least
+        /// [`large_job_escrow`]. Output: the large job's id (from 1, its own numbering).
+        POST_LARGE_JOB = 11 "post_large_job": LargeJobSpec => u64,
+        /// A pool's operator (for the pool) or a registered worker serving the model commits
+        /// a sealed bid, [`CommitBid`]; the invocation reward is the bond
+        /// ([`LargeJobConfig::bid_bond`], exactly), held by this contract.
+        COMMIT_BID = 12 "commit_bid": CommitBid => (),
+        /// The bidder reveals its price and salt in the reveal phase; they must hash to its
+        /// commitment ([`bid_commitment`]).
+        REVEAL_BID = 13 "reveal_bid": RevealBid => (),
     },
     functions: {
         /// One job.
@@ -58,6 +69,13 @@ contract_api! {
         NETWORK_STATS = 6 "network_stats": () => NetworkStats,
         /// The least escrow for a job.
         QUOTE = 7 "quote": EscrowQuote => Option<Amount>,
+        /// One large job: phase, parts and their job ids, bids (commitments before the
+        /// reveal deadline, prices after), winner.
+        GET_LARGE_JOB = 8 "get_large_job": LargeJobRef => Option<LargeJobView>,
+        /// Large jobs still taking bids (commit or reveal phase), by id.
+        OPEN_LARGE_JOBS = 9 "open_large_jobs": OpenLargeJobs => LargeJobPage,
+        /// Counts and the bonds this contract holds.
+        LARGE_JOB_STATS = 10 "large_job_stats": () => LargeJobStats,
     },
 }
 
@@ -691,6 +709,9 @@ pub enum JobEvent {
         /// Slashed from the worker.
         slashed: Amount,
     },
+    /// A step of a large job's sealed-bid auction ([`POST_LARGE_JOB`]); its parts, once
+    /// awarded, are normal jobs with their own `Submitted`, `Assigned`, ... events.
+    Large(LargeJobEvent),
 }
 
 /// Why the job registry refused a call. Codes 400–499. (Eligibility errors from an
@@ -763,6 +784,63 @@ pub enum JobError {
     /// This chain has no verification contract.
     #[error("this chain has no verification contract")]
     NoVerification,
+    /// No such large job.
+    #[error("no large job {0}")]
+    UnknownLargeJob(u64),
+    /// A bad large job specification.
+    #[error("invalid large job: {0}")]
+    InvalidLargeJob(String),
+    /// The commit phase is over (or the auction closed).
+    #[error("large job {large_job_id}: bids were taken until tick {ended}")]
+    CommitClosed {
+        /// The large job.
+        large_job_id: u64,
+        /// The commit phase's last tick.
+        ended: Tick,
+    },
+    /// A reveal before the reveal phase.
+    #[error("large job {large_job_id}: reveals open after tick {opens_after}")]
+    RevealNotOpen {
+        /// The large job.
+        large_job_id: u64,
+        /// The commit phase's last tick.
+        opens_after: Tick,
+    },
+    /// A reveal after the reveal phase: refused; the bond burned at the reveal deadline.
+    #[error("large job {large_job_id}: reveals closed at tick {ended}; an unrevealed bond burns")]
+    RevealClosed {
+        /// The large job.
+        large_job_id: u64,
+        /// The reveal phase's last tick.
+        ended: Tick,
+    },
+    /// The revealed price and salt do not hash to the commitment.
+    #[error("the revealed price and salt do not match the commitment")]
+    RevealMismatch,
+    /// The bond is not the configured one.
+    #[error("a bid's bond is {needed}, got {got}")]
+    WrongBond {
+        /// The bond.
+        needed: Amount,
+        /// Sent.
+        got: Amount,
+    },
+    /// The caller already bid on this large job.
+    #[error("one bid per identity and large job")]
+    AlreadyBid,
+    /// The caller has no bid on this large job.
+    #[error("no bid from this identity on the large job")]
+    NoBid,
+    /// The bid was revealed already.
+    #[error("the bid was revealed already")]
+    AlreadyRevealed,
+    /// The caller may not bid (not a pool's operator, not a worker serving the model, a
+    /// pool below the minimum tier, the requester itself).
+    #[error("may not bid: {0}")]
+    NotABidder(String),
+    /// The large job has as many bids as it takes.
+    #[error("the large job takes at most {0} bids")]
+    TooManyBids(u32),
 }
 
 rejected_errors!(JobError {
@@ -782,6 +860,18 @@ rejected_errors!(JobError {
     ReasonTooLong = 413,
     OwnResult = 414,
     NoVerification = 415,
+    UnknownLargeJob = 416,
+    InvalidLargeJob = 417,
+    CommitClosed = 418,
+    RevealNotOpen = 419,
+    RevealClosed = 420,
+    RevealMismatch = 421,
+    WrongBond = 422,
+    AlreadyBid = 423,
+    NoBid = 424,
+    AlreadyRevealed = 425,
+    NotABidder = 426,
+    TooManyBids = 427,
 });
 
 /// The job registry's genesis settings.
@@ -833,6 +923,8 @@ pub struct JobConfig {
     /// setting.
     #[serde(skip)]
     pub price_oracle: Option<ContractIndex>,
+    /// Large jobs with sealed bids.
+    pub large: LargeJobConfig,
 }
 
 impl Default for JobConfig {
@@ -853,6 +945,7 @@ impl Default for JobConfig {
             fee_bps: 0,
             check_min_ticks: 0,
             price_oracle: None,
+            large: LargeJobConfig::default(),
         }
     }
 }
@@ -879,6 +972,9 @@ pub enum JobConfigError {
         /// The longest timeout.
         max: u32,
     },
+    /// A bad large-job setting.
+    #[error("large: {0}")]
+    Large(#[from] LargeJobConfigError),
 }
 
 impl JobConfig {
@@ -908,6 +1004,489 @@ impl JobConfig {
                 min: self.min_timeout_ticks,
                 max: self.max_timeout_ticks,
             });
+        }
+        self.large.validate()?;
+        Ok(())
+    }
+}
+
+// --- large jobs with sealed bids (issue 19) -------------------------------------------------
+
+/// The hash a bidder commits to: `blake3(price ‖ salt ‖ bidder)`, the price as 8
+/// little-endian bytes, the salt and the bidder's identity as 32 bytes each.
+pub fn bid_commitment(price_per_1k: Amount, salt: &Hash32, bidder: &Identity) -> Hash32 {
+    let mut buf = [0u8; 8 + 32 + 32];
+    buf[..8].copy_from_slice(&price_per_1k.0.to_le_bytes());
+    buf[8..40].copy_from_slice(&salt.0);
+    buf[40..].copy_from_slice(&bidder.0);
+    Hash32::of(&buf)
+}
+
+/// What each part of a large job at `max_price_per_1k` locks: its
+/// [`crate::rules::required_escrow`], at least 1; `None` over the largest amount.
+pub fn part_escrow(max_output_tokens: u32, max_price_per_1k: Amount) -> Option<Amount> {
+    crate::rules::required_escrow(max_output_tokens, max_price_per_1k).map(|a| a.max(Amount(1)))
+}
+
+/// The least escrow of a large job: the sum of its parts' [`part_escrow`]s.
+pub fn large_job_escrow(parts: &[LargePart], max_price_per_1k: Amount) -> Option<Amount> {
+    let mut sum = 0i64;
+    for p in parts {
+        sum = sum.checked_add(part_escrow(p.max_output_tokens, max_price_per_1k)?.0)?;
+    }
+    (sum <= comqute_qpi::primitives::MAX_AMOUNT).then_some(Amount(sum))
+}
+
+/// One part of a large job: served as one normal job.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LargePart {
+    /// blake3 of the part's prompt (stored off-chain); not zero.
+    pub prompt_hash: Hash32,
+    /// The prompt's size in bytes.
+    pub prompt_size: u32,
+    /// The most output tokens paid for.
+    pub max_output_tokens: u32,
+}
+
+/// Input of [`POST_LARGE_JOB`].
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LargeJobSpec {
+    /// Model id.
+    pub model: Hash32,
+    /// The parts, 1 to [`LargeJobConfig::max_parts`].
+    pub parts: Vec<LargePart>,
+    /// Ticks of the commit phase (from the posting tick, inclusive of its last tick).
+    pub commit_ticks: u32,
+    /// Ticks of the reveal phase, after the commit phase.
+    pub reveal_ticks: u32,
+    /// Each part's timeout: ticks an open part waits for a worker, and ticks a started
+    /// worker has to deliver (a normal job's `timeout_ticks`).
+    pub delivery_timeout_ticks: u32,
+    /// The highest price per 1,000 output tokens accepted; positive.
+    pub max_price_per_1k: Amount,
+    /// The least tier of a bidding pool; a single worker counts as Bronze. `None`: any.
+    pub min_tier: Option<crate::pools::Tier>,
+    /// Sampling settings for every part.
+    pub sampling: Sampling,
+}
+
+/// Input of [`COMMIT_BID`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitBid {
+    /// The large job.
+    pub large_job_id: u64,
+    /// The pool bid for (the caller must be its operator); `None`: the caller bids as a
+    /// single worker.
+    pub pool: Option<u64>,
+    /// [`bid_commitment`]`(price, salt, caller)`.
+    pub commitment: Hash32,
+}
+
+/// Input of [`REVEAL_BID`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct RevealBid {
+    /// The large job.
+    pub large_job_id: u64,
+    /// The price per 1,000 output tokens.
+    pub price_per_1k: Amount,
+    /// The salt committed with it.
+    pub salt: Hash32,
+}
+
+/// Input of [`GET_LARGE_JOB`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct LargeJobRef {
+    /// The large job.
+    pub large_job_id: u64,
+}
+
+/// Input of [`OPEN_LARGE_JOBS`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct OpenLargeJobs {
+    /// Start after this large job id.
+    pub cursor: Option<u64>,
+    /// At most this many (capped at [`MAX_PAGE`](crate::rules::MAX_PAGE)).
+    pub limit: u16,
+}
+
+/// Where a large job stands (stored).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub enum LargeStatus {
+    /// Taking commitments, then reveals.
+    Bidding,
+    /// A winner was chosen at the reveal deadline; the parts are jobs.
+    Awarded,
+    /// No valid bid by the reveal deadline: refunded in full.
+    Unawarded,
+}
+
+/// A large job's phase, as its view shows it (computed from the tick).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub enum LargePhase {
+    /// Bids are committed, up to and including `commit_ends`.
+    Commit,
+    /// Bids are revealed, up to and including `reveal_ends`.
+    Reveal,
+    /// The reveal deadline passed; END_TICK has not closed the auction yet.
+    Closing,
+    /// Awarded: its parts are jobs.
+    Awarded,
+    /// Nobody won: refunded.
+    Unawarded,
+}
+
+/// What became of a bid.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub enum BidOutcome {
+    /// Still in the auction.
+    Pending,
+    /// Won; its bond went back.
+    Won,
+    /// Revealed and lost (or above the maximum, or without the stake): the bond went back.
+    Returned,
+    /// Never revealed: the bond burned.
+    Burned,
+}
+
+/// A sealed bid (stored).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bid {
+    /// Who bid (a pool's operator, or the worker itself); its bond goes back to it.
+    pub bidder: Identity,
+    /// The pool bid for; `None` for a single worker.
+    pub pool: Option<u64>,
+    /// The pool's tier at the commit (Bronze for a single worker): the first tie-break.
+    pub tier: crate::pools::Tier,
+    /// The commitment.
+    pub commitment: Hash32,
+    /// The commit's tick (bids are kept in commit order: the second tie-break).
+    pub committed_at: Tick,
+    /// The bond held.
+    pub bond: Amount,
+    /// The revealed price.
+    pub price_per_1k: Option<Amount>,
+    /// What became of it.
+    pub outcome: BidOutcome,
+}
+
+/// A large job's winner.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LargeWinner {
+    /// The bidder.
+    pub bidder: Identity,
+    /// Its pool, if it bid for one.
+    pub pool: Option<u64>,
+    /// The price every part is served at.
+    pub price_per_1k: Amount,
+    /// The stake it locks: [`LargeJobConfig::stake_bps`] of the price × the parts' tokens.
+    /// Checked against the pool's active stake (or the worker's stake) and recorded; the
+    /// stake itself stays where it is (see [`crate::job_registry`]'s large-job docs).
+    pub stake_locked: Amount,
+}
+
+/// A large job's record (stored).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LargeJob {
+    /// Its id (from 1).
+    pub id: u64,
+    /// Who posted and paid.
+    pub requester: Identity,
+    /// What was asked for.
+    pub spec: LargeJobSpec,
+    /// The escrow locked, in all.
+    pub escrow: Amount,
+    /// Each part's job id (reserved at posting; the job exists once awarded) and escrow,
+    /// locked in the vault under that id.
+    pub parts: Vec<(JobId, Amount)>,
+    /// The posting tick.
+    pub posted_at: Tick,
+    /// The commit phase's last tick.
+    pub commit_ends: Tick,
+    /// The reveal phase's last tick: the auction closes at its END_TICK.
+    pub reveal_ends: Tick,
+    /// Where it stands.
+    pub status: LargeStatus,
+    /// The bids, in commit order.
+    pub bids: Vec<Bid>,
+    /// The winner, once awarded.
+    pub winner: Option<LargeWinner>,
+}
+
+/// One bid in a [`LargeJobView`]: the commitment always, the price only once the reveal
+/// deadline has passed.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BidView {
+    /// The bidder.
+    pub bidder: Identity,
+    /// Its pool.
+    pub pool: Option<u64>,
+    /// Its tier at the commit.
+    pub tier: crate::pools::Tier,
+    /// The commitment.
+    pub commitment: Hash32,
+    /// The commit's tick.
+    pub committed_at: Tick,
+    /// Whether it was revealed.
+    pub revealed: bool,
+    /// The price, after the reveal deadline.
+    pub price_per_1k: Option<Amount>,
+    /// What became of it.
+    pub outcome: BidOutcome,
+}
+
+/// Output of [`GET_LARGE_JOB`] and items of [`LargeJobPage`].
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LargeJobView {
+    /// Its id.
+    pub id: u64,
+    /// Who posted it.
+    pub requester: Identity,
+    /// What was asked for.
+    pub spec: LargeJobSpec,
+    /// The escrow locked.
+    pub escrow: Amount,
+    /// The phase now.
+    pub phase: LargePhase,
+    /// Each part's job id and escrow.
+    pub parts: Vec<(JobId, Amount)>,
+    /// The commit phase's last tick.
+    pub commit_ends: Tick,
+    /// The reveal phase's last tick.
+    pub reveal_ends: Tick,
+    /// The bids.
+    pub bids: Vec<BidView>,
+    /// The winner.
+    pub winner: Option<LargeWinner>,
+}
+
+/// Output of [`OPEN_LARGE_JOBS`].
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LargeJobPage {
+    /// The large jobs, ascending by id.
+    pub jobs: Vec<LargeJobView>,
+    /// Pass as `cursor` for the next page.
+    pub next_cursor: Option<u64>,
+}
+
+/// Output of [`LARGE_JOB_STATS`].
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct LargeJobStats {
+    /// Large jobs ever posted (the last id).
+    pub posted: u64,
+    /// Large jobs still bidding.
+    pub bidding: u64,
+    /// Bonds held by this contract now: its balance equals it.
+    pub bonds_held: Amount,
+    /// Bonds ever burned.
+    pub bonds_burned: Amount,
+}
+
+/// The large-job auction's events.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub enum LargeJobEvent {
+    /// Posted: escrow locked per part, bidding open.
+    Posted {
+        /// The large job.
+        large_job_id: u64,
+        /// Who paid.
+        requester: Identity,
+        /// The parts' reserved job ids and escrows.
+        parts: Vec<(JobId, Amount)>,
+        /// The escrow, in all.
+        escrow: Amount,
+        /// The commit phase's last tick.
+        commit_ends: Tick,
+        /// The reveal phase's last tick.
+        reveal_ends: Tick,
+    },
+    /// A bid was committed, its bond held.
+    BidCommitted {
+        /// The large job.
+        large_job_id: u64,
+        /// The bidder.
+        bidder: Identity,
+        /// Its pool.
+        pool: Option<u64>,
+        /// The commitment.
+        commitment: Hash32,
+        /// The bond.
+        bond: Amount,
+    },
+    /// A bid was revealed (its price stays out of the views until the reveal deadline).
+    BidRevealed {
+        /// The large job.
+        large_job_id: u64,
+        /// The bidder.
+        bidder: Identity,
+    },
+    /// A bond went back (a revealed bid) or burned (an unrevealed one).
+    BondSettled {
+        /// The large job.
+        large_job_id: u64,
+        /// The bidder.
+        bidder: Identity,
+        /// The revealed price, if any.
+        price_per_1k: Option<Amount>,
+        /// The bond.
+        bond: Amount,
+        /// `true`: burned.
+        burned: bool,
+    },
+    /// The auction closed with a winner: its parts are now jobs, assigned at its price.
+    Awarded {
+        /// The large job.
+        large_job_id: u64,
+        /// The winner.
+        winner: LargeWinner,
+        /// Each part's job and the worker it was offered to (`None`: left open for the
+        /// matcher).
+        assigned: Vec<(JobId, Option<WorkerId>)>,
+    },
+    /// The auction closed without a valid bid: refunded in full.
+    Unawarded {
+        /// The large job.
+        large_job_id: u64,
+        /// Refunded to the requester.
+        refunded: Amount,
+    },
+}
+
+/// The large-job auction's genesis settings (`jobs.large` in a node's `market.json`).
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct LargeJobConfig {
+    /// The most parts a large job has (default 16, at most 64).
+    pub max_parts: u32,
+    /// The most bids a large job takes (default 32, at most 256).
+    pub max_bids: u32,
+    /// The bond of every bid (default 100; positive).
+    pub bid_bond: Amount,
+    /// The shortest and longest commit phase, in ticks (default 1 and 10,000).
+    pub min_commit_ticks: u32,
+    /// See `min_commit_ticks`.
+    pub max_commit_ticks: u32,
+    /// The shortest and longest reveal phase, in ticks (default 1 and 10,000).
+    pub min_reveal_ticks: u32,
+    /// See `min_reveal_ticks`.
+    pub max_reveal_ticks: u32,
+    /// The stake a winner locks: basis points of its price × the parts' tokens / 1000
+    /// (default 1,000: a tenth of the most it can earn; at most 10,000).
+    pub stake_bps: u16,
+    /// The most auctions closed in one END_TICK; the rest carry over (default 4).
+    pub max_awards_per_tick: u32,
+}
+
+impl Default for LargeJobConfig {
+    fn default() -> Self {
+        LargeJobConfig {
+            max_parts: 16,
+            max_bids: 32,
+            bid_bond: Amount(100),
+            min_commit_ticks: 1,
+            max_commit_ticks: 10_000,
+            min_reveal_ticks: 1,
+            max_reveal_ticks: 10_000,
+            stake_bps: 1_000,
+            max_awards_per_tick: 4,
+        }
+    }
+}
+
+/// Why a [`LargeJobConfig`] is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LargeJobConfigError {
+    /// A count outside its range.
+    #[error("{field} must be between {min} and {max}, got {got}")]
+    OutOfRange {
+        /// The setting.
+        field: &'static str,
+        /// The least.
+        min: u64,
+        /// The most.
+        max: u64,
+        /// Given.
+        got: u64,
+    },
+    /// A phase's bounds are the wrong way round.
+    #[error("{0}: the longest phase is below the shortest")]
+    PhaseBounds(&'static str),
+}
+
+impl LargeJobConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<(), LargeJobConfigError> {
+        let max_amount = comqute_qpi::primitives::MAX_AMOUNT as u64;
+        for (field, got, min, max) in [
+            ("maxParts", u64::from(self.max_parts), 1, 64),
+            ("maxBids", u64::from(self.max_bids), 1, 256),
+            (
+                "bidBond",
+                u64::try_from(self.bid_bond.0).unwrap_or(0),
+                1,
+                max_amount,
+            ),
+            (
+                "minCommitTicks",
+                u64::from(self.min_commit_ticks),
+                1,
+                u64::from(u32::MAX),
+            ),
+            (
+                "minRevealTicks",
+                u64::from(self.min_reveal_ticks),
+                1,
+                u64::from(u32::MAX),
+            ),
+            ("stakeBps", u64::from(self.stake_bps), 0, 10_000),
+            (
+                "maxAwardsPerTick",
+                u64::from(self.max_awards_per_tick),
+                1,
+                1_024,
+            ),
+        ] {
+            if got < min || got > max {
+                return Err(LargeJobConfigError::OutOfRange {
+                    field,
+                    min,
+                    max,
+                    got,
+                });
+            }
+        }
+        if self.max_commit_ticks < self.min_commit_ticks {
+            return Err(LargeJobConfigError::PhaseBounds("commit"));
+        }
+        if self.max_reveal_ticks < self.min_reveal_ticks {
+            return Err(LargeJobConfigError::PhaseBounds("reveal"));
         }
         Ok(())
     }

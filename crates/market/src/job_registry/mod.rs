@@ -72,8 +72,12 @@
 //!   posts or fails; anyone but the worker challenges; only a devnet's resolver forces a
 //!   verdict; anyone may [`EXPIRE`] a job whose deadline has passed (and, as challenger, gets
 //!   a share of a slash). A wrong caller gets a typed error and nothing changes.
+//! - **Large jobs** ([`POST_LARGE_JOB`], [`COMMIT_BID`], [`REVEAL_BID`]): a job of several
+//!   parts auctioned by sealed bids to a pool or a single worker; the winner's price is
+//!   every part's price and each part is then a normal job. The rules are in `large.rs`.
 
 mod api;
+mod large;
 
 pub use api::*;
 
@@ -421,6 +425,7 @@ impl JobRegistry {
         job: &mut Job,
         worker: Identity,
         claimed: bool,
+        won_at: Option<Amount>,
     ) -> Result<(), ContractError> {
         let a: Assignment = ctx.call(
             ASSIGN,
@@ -428,16 +433,22 @@ impl JobRegistry {
                 worker: WorkerId(worker),
                 job_id: job.id,
                 model: job.spec.model,
-                max_price_per_1k: job.spec.max_price_per_1k,
+                // A large job's part goes at the auction's price, whatever the worker's
+                // listed one.
+                max_price_per_1k: match won_at {
+                    Some(_) => Amount(MAX_AMOUNT),
+                    None => job.spec.max_price_per_1k,
+                },
                 min_reputation: job.spec.min_reputation,
             },
             Amount::ZERO,
         )?;
+        let price = won_at.unwrap_or(a.price_per_1k);
         let now = ctx.tick();
         // The offer: START (accepting the delivery deadline) or DECLINE by then.
         let deadline = now.plus(self.config.accept_ticks);
         job.worker = Some(WorkerId(worker));
-        job.price_per_1k = a.price_per_1k;
+        job.price_per_1k = price;
         job.assigned_at = Some(now);
         job.started_at = None;
         let step = if claimed { Step::Claim } else { Step::Match };
@@ -448,7 +459,7 @@ impl JobRegistry {
         ctx.emit(&JobEvent::Assigned {
             job_id: job.id,
             worker: WorkerId(worker),
-            price_per_1k: a.price_per_1k,
+            price_per_1k: price,
             deadline,
             claimed,
         });
@@ -580,7 +591,7 @@ impl JobRegistry {
         if job.excluded.contains(&WorkerId(worker)) {
             return Err(JobError::ExcludedWorker.into());
         }
-        self.assign(ctx, &mut job, worker, true)?;
+        self.assign(ctx, &mut job, worker, true, None)?;
         Ok(())
     }
 
@@ -1162,7 +1173,7 @@ impl JobRegistry {
             if let Some(worker) = found {
                 // The registry found it eligible a moment ago; should the assignment still
                 // be refused, its changes are undone and the job stays open.
-                let _ = self.assign(ctx, &mut job, worker, false);
+                let _ = self.assign(ctx, &mut job, worker, false, None);
             }
         }
         if open.len() < limit {
@@ -1298,6 +1309,9 @@ impl Contract for JobRegistry {
             .on(FORCE_VERDICT, |ctx, r| self.force_verdict(ctx, r))
             .on(EXPIRE, |ctx, r| Self::expire_now(ctx, r))
             .on(DECLINE, |ctx, g| Self::decline(ctx, g))
+            .on(POST_LARGE_JOB, |ctx, spec| self.post_large_job(ctx, spec))
+            .on(COMMIT_BID, |ctx, c| self.commit_bid(ctx, c))
+            .on(REVEAL_BID, |ctx, r| Self::reveal_bid(ctx, r))
             .done()
     }
     fn function(&self, view: &View<'_>, input_type: u16, input: &[u8]) -> Output {
@@ -1329,6 +1343,9 @@ impl Contract for JobRegistry {
                 Ok(required_escrow(q.max_output_tokens, q.max_price_per_1k)
                     .map(|a| a.max(Amount(1))))
             })
+            .on(GET_LARGE_JOB, Self::get_large_job)
+            .on(OPEN_LARGE_JOBS, Self::open_large_jobs)
+            .on(LARGE_JOB_STATS, |view, ()| Self::large_job_stats(view))
             .done()
     }
     fn end_tick(&self, ctx: &mut Ctx<'_>) -> Result<(), ContractError> {
@@ -1342,6 +1359,9 @@ impl Contract for JobRegistry {
             .and_then(|k| key_u32(&k, 1));
         if first_due.is_some_and(|t| t <= now.0) {
             self.process_deadlines(ctx)?;
+        }
+        if Self::awards_due(&ctx.view(), now) {
+            self.close_auctions(ctx)?;
         }
         if let Some((ms, version)) = Self::matching_work(&ctx.view())? {
             self.run_matching(ctx, ms, version)?;
@@ -1362,12 +1382,14 @@ impl Contract for JobRegistry {
             Ok(true) | Err(_) => return TickWork::At(view.tick()),
             Ok(false) => {}
         }
-        match view
+        let deadline = view
             .first_with_prefix(&[T_DEADLINE])
             .and_then(|k| key_u32(&k, 1))
-        {
-            Some(t) => TickWork::At(Tick(t)),
-            None => TickWork::Idle,
+            .map(Tick);
+        match (deadline, Self::next_award(view)) {
+            (Some(a), Some(b)) => TickWork::At(a.min(b)),
+            (Some(t), None) | (None, Some(t)) => TickWork::At(t),
+            (None, None) => TickWork::Idle,
         }
     }
 }

@@ -228,16 +228,8 @@ impl Pools {
         Ok(())
     }
     fn require_job_client(&self, ctx: &Ctx<'_>, procedure: u16) -> Result<(), PoolError> {
-        let caller = ctx.invocator();
-        if self
-            .config
-            .job_clients
-            .iter()
-            .any(|c| Identity::contract(*c) == caller)
-        {
-            return Ok(());
-        }
-        Err(PoolError::NotAuthorized { caller, procedure })
+        crate::rules::invoked_by(ctx, &self.config.job_clients)
+            .map_err(|caller| PoolError::NotAuthorized { caller, procedure })
     }
 
     /// The members of a pool, ascending by identity.
