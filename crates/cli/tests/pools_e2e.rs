@@ -187,6 +187,83 @@ fn two_daemons_in_one_pool_are_paid_through_it_and_the_oracle_prices_what_settle
     // walt's executor share meanwhile, by more; none is running).
     assert_eq!(node.balance(&walt.identity()) - before, owed);
 
+    // A large job, bid for with sealed bids: the pool's operator wins it for the pool, the
+    // members serve its parts through the normal daemons, and the pool is paid for them.
+    let posted = node.cli_json(
+        Some(&alice_key),
+        &[
+            "job",
+            "post-large",
+            "--model",
+            MODEL,
+            "--prompt",
+            "Part one.",
+            "--prompt",
+            "Part two.",
+            "--max-tokens",
+            "24",
+            "--max-price-per-1k",
+            "3000",
+            "--commit-ticks",
+            "20",
+            "--reveal-ticks",
+            "20",
+            "--json",
+        ],
+    );
+    let large = posted["largeJob"].as_str().unwrap().to_string();
+    let received_before =
+        num(&node.cli_json(None, &["pool", "show", &pool, "--json"])["pool"]["received"]);
+    let op_before = node.balance(&op.identity());
+    let bid = node.cli_json(
+        Some(&op_key),
+        &[
+            "job", "bid", &large, "--price", "2500", "--pool", &pool, "--json",
+        ],
+    );
+    assert!(
+        bid["revealed"].as_u64().unwrap() > bid["committed"].as_u64().unwrap(),
+        "{bid}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let view = loop {
+        let v = node.cli_json(None, &["job", "large", &large, "--json"]);
+        if v["phase"] == "Awarded" {
+            break v;
+        }
+        assert!(v["phase"] != "Unawarded", "{v}");
+        assert!(Instant::now() < deadline, "not awarded: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(view["winner"]["pool"], pool.as_str(), "{view}");
+    assert_eq!(num(&view["winner"]["pricePer1k"]), 2500, "{view}");
+    let parts: Vec<String> = view["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(parts.len(), 2, "{view}");
+    let (mut large_paid, mut large_fees) = (0, 0);
+    for id in &parts {
+        let v = wait_final(&node, id, &[&w1, &w2]);
+        assert_eq!(
+            num(&v["pricePer1k"]),
+            2500,
+            "served at the winning price: {v}"
+        );
+        let p = num(&v["paid"]);
+        large_paid += p;
+        large_fees += p * FEE_BPS / 10_000;
+    }
+    let show = node.cli_json(None, &["pool", "show", &pool, "--json"]);
+    assert_eq!(
+        num(&show["pool"]["received"]) - received_before,
+        large_paid,
+        "{show}"
+    );
+    assert_eq!(node.balance(&op.identity()) - op_before, large_fees);
+
     // The epoch ends: the oracle publishes the price the jobs settled at.
     let c = reqwest::blocking::Client::new();
     let r = c
@@ -216,7 +293,11 @@ fn two_daemons_in_one_pool_are_paid_through_it_and_the_oracle_prices_what_settle
     // `--price auto` escrows at the p75 and is served.
     let id = submit(&node, &alice_key, "Priced by the market.", "auto");
     let v = wait_final(&node, &id, &[&w1, &w2]);
-    assert_eq!(num(&v["spec"]["maxPricePer1k"]), PRICE, "{v}");
+    assert_eq!(
+        num(&v["spec"]["maxPricePer1k"]),
+        num(&priced["p75Per1k"]),
+        "{v}"
+    );
 
     // The node's JSON views say the same.
     let get = |path: &str| {

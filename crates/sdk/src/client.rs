@@ -404,6 +404,11 @@ impl Client {
         crate::pools::PoolClient::new(self.clone())
     }
 
+    /// Large jobs with sealed bids (the job registry's auction).
+    pub fn large_jobs(&self) -> crate::pools::LargeJobClient {
+        crate::pools::LargeJobClient::new(self.clone())
+    }
+
     /// The price oracle's typed client.
     pub fn oracle(&self) -> crate::pools::OracleClient {
         crate::pools::OracleClient::new(self.clone())

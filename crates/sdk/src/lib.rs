@@ -106,5 +106,5 @@ pub use market::{
     EscrowClient, JobClient, JobFilter, JobRequest, ModelMarket, RequestError, TokenWriter,
     VerificationClient, WorkerClient,
 };
-pub use pools::{OracleClient, PoolClient};
+pub use pools::{LargeJobClient, LargeJobRequest, OracleClient, PoolClient};
 pub use remote::Remote;

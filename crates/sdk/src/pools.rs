@@ -208,3 +208,140 @@ impl OracleClient {
         self.client.query_fn(po::SETTINGS, &()).await
     }
 }
+
+/// Large jobs with sealed bids (the job registry, contract 6): post one, bid for one
+/// (commit, then reveal), follow its auction.
+#[derive(Clone, Debug)]
+pub struct LargeJobClient {
+    client: Client,
+}
+
+/// What a requester asks for in a large job: the parts' prompts, each served as a normal
+/// job by the auction's winner (a pool's members, or one worker).
+#[derive(Clone, Debug)]
+pub struct LargeJobRequest {
+    /// The model, by name.
+    pub model: String,
+    /// One prompt per part.
+    pub prompts: Vec<Vec<u8>>,
+    /// The most output tokens paid for, per part.
+    pub max_output_tokens: u32,
+    /// The highest price per 1,000 output tokens accepted.
+    pub max_price_per_1k: Amount,
+    /// Ticks of the commit phase, then of the reveal phase.
+    pub commit_ticks: u32,
+    /// Ticks of the reveal phase.
+    pub reveal_ticks: u32,
+    /// Each part's timeout (ticks to find a worker, and to deliver).
+    pub delivery_timeout_ticks: u32,
+    /// The least tier of a bidding pool (`None`: any; a single worker counts as Bronze).
+    pub min_tier: Option<Tier>,
+    /// Sampling for every part.
+    pub sampling: comqute_market::job_registry::Sampling,
+}
+
+impl LargeJobClient {
+    pub(crate) fn new(client: Client) -> Self {
+        LargeJobClient { client }
+    }
+
+    /// Uploads every part's prompt (signed), then posts the large job with the escrow its
+    /// parts need at the maximum price; returns its id.
+    pub async fn post(&self, key: &Keypair, req: &LargeJobRequest) -> Result<u64, SdkError> {
+        use comqute_market::job_registry::{self as jr, LargeJobSpec, LargePart};
+        let mut parts = Vec::with_capacity(req.prompts.len());
+        for p in &req.prompts {
+            let prompt_hash = self.client.put_blob_as(key, p).await?;
+            parts.push(LargePart {
+                prompt_hash,
+                prompt_size: u32::try_from(p.len())
+                    .map_err(|_| SdkError::Invalid("a prompt over 4 GiB".into()))?,
+                max_output_tokens: req.max_output_tokens,
+            });
+        }
+        let escrow = jr::large_job_escrow(&parts, req.max_price_per_1k).ok_or_else(|| {
+            SdkError::Invalid(format!(
+                "{} parts of {} tokens at {} per 1k cannot be escrowed",
+                parts.len(),
+                req.max_output_tokens,
+                req.max_price_per_1k
+            ))
+        })?;
+        let spec = LargeJobSpec {
+            model: comqute_market::model_id(&req.model),
+            parts,
+            commit_ticks: req.commit_ticks,
+            reveal_ticks: req.reveal_ticks,
+            delivery_timeout_ticks: req.delivery_timeout_ticks,
+            max_price_per_1k: req.max_price_per_1k,
+            min_tier: req.min_tier,
+            sampling: req.sampling,
+        };
+        let r = self
+            .client
+            .call_proc(key, jr::POST_LARGE_JOB, &spec, escrow)
+            .await?;
+        r.output()
+    }
+
+    /// Commits a sealed bid of `price_per_1k` (hidden behind `salt`) with `bond`, for pool
+    /// `pool` (its operator bids) or as a single worker.
+    pub async fn commit_bid(
+        &self,
+        key: &Keypair,
+        large_job_id: u64,
+        pool: Option<u64>,
+        price_per_1k: Amount,
+        salt: &comqute_qpi::Hash32,
+        bond: Amount,
+    ) -> Result<TxReceipt, SdkError> {
+        use comqute_market::job_registry::{self as jr, CommitBid};
+        let commitment = jr::bid_commitment(price_per_1k, salt, &key.identity());
+        self.client
+            .call_proc(
+                key,
+                jr::COMMIT_BID,
+                &CommitBid {
+                    large_job_id,
+                    pool,
+                    commitment,
+                },
+                bond,
+            )
+            .await
+    }
+
+    /// Reveals the bid committed to.
+    pub async fn reveal_bid(
+        &self,
+        key: &Keypair,
+        large_job_id: u64,
+        price_per_1k: Amount,
+        salt: comqute_qpi::Hash32,
+    ) -> Result<TxReceipt, SdkError> {
+        use comqute_market::job_registry::{self as jr, RevealBid};
+        self.client
+            .call_proc(
+                key,
+                jr::REVEAL_BID,
+                &RevealBid {
+                    large_job_id,
+                    price_per_1k,
+                    salt,
+                },
+                Amount::ZERO,
+            )
+            .await
+    }
+
+    /// A large job's auction and parts (`None`: no such large job).
+    pub async fn get(
+        &self,
+        large_job_id: u64,
+    ) -> Result<Option<comqute_market::job_registry::LargeJobView>, SdkError> {
+        use comqute_market::job_registry::{self as jr, LargeJobRef};
+        self.client
+            .query_fn(jr::GET_LARGE_JOB, &LargeJobRef { large_job_id })
+            .await
+    }
+}

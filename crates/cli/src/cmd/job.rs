@@ -77,6 +77,19 @@ pub enum JobCommand {
     Submit(SubmitArgs),
     /// What a job would cost at the market's published prices (the price oracle).
     Estimate(super::pool::EstimateArgs),
+    /// Posts a large job: its parts are auctioned with sealed bids, then served as normal
+    /// jobs by the winner (a pool's members, or one worker).
+    PostLarge(super::pool::PostLargeArgs),
+    /// Bids for a large job: commits a sealed price, waits for the reveal phase, reveals it.
+    Bid(super::pool::BidArgs),
+    /// Shows a large job: its auction's phase, bids, winner and parts.
+    Large {
+        /// The large job's id.
+        id: u64,
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows a job.
     Status {
         /// The job id.
@@ -561,6 +574,9 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
         match c {
             JobCommand::Submit(a) => submit(g, &client, a).await?,
             JobCommand::Estimate(a) => super::pool::estimate(&client, a).await?,
+            JobCommand::PostLarge(a) => super::pool::post_large(g, &client, a).await?,
+            JobCommand::Bid(a) => super::pool::bid(g, &client, a).await?,
+            JobCommand::Large { id, json } => super::pool::show_large(&client, id, json).await?,
             JobCommand::Status { id, json } => {
                 let job = client.jobs().job(job_id(&id)?).await?;
                 show(&client, &job, json).await?;

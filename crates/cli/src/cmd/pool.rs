@@ -350,3 +350,176 @@ pub async fn auto_price(
         ),
     }
 }
+
+/// `comqute job post-large`.
+#[derive(Args)]
+pub struct PostLargeArgs {
+    /// The model, by name.
+    #[arg(long)]
+    model: String,
+    /// One part's prompt (repeat: each part is served as a normal job by the winner).
+    #[arg(long = "prompt", value_name = "TEXT", required = true)]
+    prompts: Vec<String>,
+    /// The most output tokens paid for, per part.
+    #[arg(long, value_name = "N")]
+    max_tokens: u32,
+    /// The highest price per 1,000 output tokens accepted.
+    #[arg(long, value_name = "N")]
+    max_price_per_1k: String,
+    /// Ticks of the commit phase (sealed bids), then of the reveal phase.
+    #[arg(long, default_value_t = 40, value_name = "TICKS")]
+    commit_ticks: u32,
+    /// Ticks of the reveal phase.
+    #[arg(long, default_value_t = 40, value_name = "TICKS")]
+    reveal_ticks: u32,
+    /// Each part's timeout: ticks to find a worker, and to deliver.
+    #[arg(long, default_value_t = 400, value_name = "TICKS")]
+    timeout_ticks: u32,
+    /// The least tier of a bidding pool (Bronze, Silver, Gold, Platinum, Diamond).
+    #[arg(long, value_name = "TIER")]
+    min_tier: Option<String>,
+    /// Print `{"largeJob", …}` as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn tier(s: &str) -> Result<comqute_sdk::contracts::pools::Tier> {
+    use comqute_sdk::contracts::pools::Tier;
+    Ok(match s.trim().to_ascii_lowercase().as_str() {
+        "bronze" => Tier::Bronze,
+        "silver" => Tier::Silver,
+        "gold" => Tier::Gold,
+        "platinum" => Tier::Platinum,
+        "diamond" => Tier::Diamond,
+        _ => bail!("bad tier {s:?}: Bronze, Silver, Gold, Platinum or Diamond"),
+    })
+}
+
+/// Posts a large job; its parts' escrow at the maximum price is locked until the auction
+/// ends (the winner's price is charged per part; the rest comes back).
+pub async fn post_large(g: &Global, client: &Client, a: PostLargeArgs) -> Result<()> {
+    let key = g.keypair()?;
+    let req = comqute_sdk::LargeJobRequest {
+        model: a.model.trim().to_string(),
+        prompts: a.prompts.iter().map(|p| p.clone().into_bytes()).collect(),
+        max_output_tokens: a.max_tokens,
+        max_price_per_1k: amount(&a.max_price_per_1k)?,
+        commit_ticks: a.commit_ticks,
+        reveal_ticks: a.reveal_ticks,
+        delivery_timeout_ticks: a.timeout_ticks,
+        min_tier: a.min_tier.as_deref().map(tier).transpose()?,
+        sampling: comqute_sdk::contracts::job_registry::Sampling {
+            seed: 0,
+            temperature_milli: 0,
+        },
+    };
+    let id = client
+        .large_jobs()
+        .post(&key, &req)
+        .await
+        .context("posting the large job")?;
+    let view = client.large_jobs().get(id).await?;
+    if a.json {
+        print_json(&json!({
+            "largeJob": id.to_string(),
+            "view": comqute_sdk::qpi::json::to_json(&view)?,
+        }));
+    } else {
+        let (c, r) = view.map_or((0, 0), |v| (v.commit_ends.0, v.reveal_ends.0));
+        println!(
+            "large job {id}: {} parts; bids committed until tick {c}, revealed until {r} (`comqute job bid {id} --price N`)",
+            req.prompts.len()
+        );
+    }
+    Ok(())
+}
+
+/// `comqute job bid`.
+#[derive(Args)]
+pub struct BidArgs {
+    /// The large job's id.
+    id: u64,
+    /// The price per 1,000 output tokens bid (sealed until the reveal phase).
+    #[arg(long, value_name = "N")]
+    price: String,
+    /// Bid for this pool (`--key` must be its operator); without it, as a single worker.
+    #[arg(long, value_name = "POOL")]
+    pool: Option<u64>,
+    /// The bond posted with the commitment (the market's `jobs.large.bidBond`).
+    #[arg(long, value_name = "N")]
+    bond: Option<String>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Commits a sealed bid, waits for the reveal phase and reveals it: a bid that is not
+/// revealed in time loses its bond, so this command stays until it is.
+pub async fn bid(g: &Global, client: &Client, a: BidArgs) -> Result<()> {
+    let key = g.keypair()?;
+    let large = client.large_jobs();
+    let view = large
+        .get(a.id)
+        .await?
+        .ok_or_else(|| anyhow!("no large job {} (`comqute job large ID`)", a.id))?;
+    let price = amount(&a.price)?;
+    let bond = match &a.bond {
+        Some(b) => amount(b)?,
+        None => {
+            comqute_sdk::contracts::MarketConfig::default()
+                .jobs
+                .large
+                .bid_bond
+        }
+    };
+    let seed = comqute_sdk::new_seed()?;
+    let salt = comqute_sdk::Hash32::of(seed.as_str().as_bytes());
+    let committed = large
+        .commit_bid(&key, a.id, a.pool, price, &salt, bond)
+        .await
+        .context("committing the bid")?;
+    eprintln!(
+        "bid committed in tick {} (bond {bond}); revealing after tick {}",
+        committed.tick, view.commit_ends
+    );
+    loop {
+        let now = client.tick().await?;
+        if now.0 > view.commit_ends.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let revealed = large
+        .reveal_bid(&key, a.id, price, salt)
+        .await
+        .context("revealing the bid (its bond burns if it is not revealed in time)")?;
+    if a.json {
+        print_json(&json!({
+            "largeJob": a.id.to_string(), "price": price, "pool": a.pool.map(|p| p.to_string()),
+            "committed": committed.tick.0, "revealed": revealed.tick.0,
+            "revealEnds": view.reveal_ends.0,
+        }));
+    } else {
+        println!(
+            "bid {price} per 1k revealed in tick {}; the auction closes after tick {} (`comqute job large {}`)",
+            revealed.tick, view.reveal_ends, a.id
+        );
+    }
+    Ok(())
+}
+
+/// `comqute job large ID`: a large job's auction and parts.
+pub async fn show_large(client: &Client, id: u64, json_out: bool) -> Result<()> {
+    let v = client
+        .large_jobs()
+        .get(id)
+        .await?
+        .ok_or_else(|| anyhow!("no large job {id}"))?;
+    let out = comqute_sdk::qpi::json::to_json(&v)?;
+    if json_out {
+        print_json(&out);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    }
+    Ok(())
+}
