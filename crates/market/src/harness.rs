@@ -39,7 +39,14 @@ use std::sync::Mutex;
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::escrow::{EscrowEvent, EscrowTotals, TOTALS};
+use crate::escrow::{
+    EscrowEvent, EscrowState, EscrowTotals, JobEscrow, JobEscrowQuery, GET_JOB_ESCROW, TOTALS,
+};
+use crate::job_registry::{
+    bid_commitment, large_job_escrow, BidOutcome, BidView, CommitBid, JobEvent, LargeJobConfig,
+    LargeJobEvent, LargeJobRef, LargeJobSpec, LargeJobStats, LargeJobView, LargePart, LargePhase,
+    RevealBid, COMMIT_BID, GET_LARGE_JOB, LARGE_JOB_STATS, POST_LARGE_JOB, REVEAL_BID,
+};
 use crate::job_registry::{
     GiveUp, Job, JobPage, JobRef, JobResult, JobSpec, JobStatus, JobsByStatus, NetworkStats,
     PostResult, Resolve, Sampling, CANCEL, CHALLENGE, CLAIM, DECLINE, EXPIRE, FAIL, FORCE_VERDICT,
@@ -201,6 +208,38 @@ pub enum MarketAct {
     PoolClose { who: u8, pool: u8 },
     /// Pools: take a pool's due throughput readings.
     PoolRefresh { who: u8, pool: u8 },
+    /// Large jobs: a requester posts one of `parts % 3 + 1` parts of up to `tokens` output
+    /// tokens each, at most `max_price` per 1,000, with short commit and reveal phases
+    /// (`commit`, `reveal` ticks), so auctions close within a run. `flaw % 16`: 0 an
+    /// invalid spec (no parts, or a zero-tick phase), 1 a payment one unit short, else
+    /// valid with the least escrow.
+    LargePost {
+        who: u8,
+        parts: u8,
+        tokens: u16,
+        max_price: u16,
+        commit: u8,
+        reveal: u8,
+        flaw: u8,
+    },
+    /// Large jobs: a sealed bid on the open large job `large` picks (one in its commit
+    /// phase when there is one): with `pool`, the operator of pool `pool % created + 1`
+    /// bids for it, else worker `3 + who % 3` bids for itself, at `price` (picked in
+    /// 1..=the maximum). The model keeps the price and salt ([`MarketModel::secret`]).
+    /// `flaw % 16`: 0 a bond one off, 1 a wrong caller, 2 an unknown large job, 3 a second
+    /// bid from an identity that bid already, 4 a price over the maximum, 5 a price of 0.
+    BidCommit {
+        large: u8,
+        pool: Option<u8>,
+        who: u8,
+        price: u16,
+        flaw: u8,
+    },
+    /// Large jobs: bid `bid` of the large job `large` picks (one in its reveal phase when
+    /// there is one) is revealed by its bidder, with the price and salt the model
+    /// committed. `flaw % 16`: 0 any large job, whatever its phase (too early, too late), 1
+    /// a wrong price, 2 a wrong salt.
+    BidReveal { large: u8, bid: u8, flaw: u8 },
 }
 
 /// The marketplace model: settings with short windows so deadlines come into play.
@@ -213,6 +252,10 @@ pub struct MarketModel {
     /// its regression file (default: on).
     pub record: bool,
     base: Mutex<Option<Ledger>>,
+    /// The price and salt behind every commitment the model made, by commitment: what a
+    /// bidder keeps to reveal honestly. Keyed by the commitment (a hash of the price, the
+    /// salt and the bidder), so forks, shrinking and replays share it safely.
+    secrets: Mutex<std::collections::BTreeMap<Hash32, (Amount, Hash32)>>,
 }
 
 impl Default for MarketModel {
@@ -382,6 +425,23 @@ pub fn blind_act() -> BoxedStrategy<MarketAct> {
     .boxed()
 }
 
+/// The large jobs' actions: posts (now and then invalid or underpaid), sealed bids and
+/// their reveals (mostly honest and in their phase).
+pub fn large_act() -> BoxedStrategy<MarketAct> {
+    use MarketAct::*;
+    let pick = any::<u8>;
+    prop_oneof![
+        1 => (requester_actor(), pick(), 100u16..1_500, 200u16..2_500, 1u8..5, 1u8..5, pick())
+            .prop_map(|(who, parts, tokens, max_price, commit, reveal, flaw)| LargePost {
+                who, parts, tokens, max_price, commit, reveal, flaw
+            }),
+        3 => (pick(), prop::option::weighted(0.5, pick()), pick(), any::<u16>(), pick())
+            .prop_map(|(large, pool, who, price, flaw)| BidCommit { large, pool, who, price, flaw }),
+        3 => (pick(), pick(), pick()).prop_map(|(large, bid, flaw)| BidReveal { large, bid, flaw }),
+    ]
+    .boxed()
+}
+
 /// The pools' actions: mostly workers joining, leaving, withdrawing and claiming, anyone
 /// opening, closing and refreshing pools (wrong callers and unknown pools included).
 pub fn pool_act() -> BoxedStrategy<MarketAct> {
@@ -408,6 +468,7 @@ pub fn pool_act() -> BoxedStrategy<MarketAct> {
 pub fn any_act() -> BoxedStrategy<MarketAct> {
     prop_oneof![
         3 => blind_act(),
+        1 => large_act(),
         5 => (any::<u8>(), any::<u8>(), 0u16..2_500, prop::option::weighted(0.15, 0u8..8))
             .prop_map(|(pick, flavor, tokens, alt)| MarketAct::Progress { pick, flavor, tokens, alt }),
         1 => prop_oneof![
@@ -636,6 +697,7 @@ impl MarketModel {
             epoch_ticks,
             record: true,
             base: Mutex::new(None),
+            secrets: Mutex::new(Default::default()),
         }
     }
 
@@ -891,7 +953,9 @@ impl MarketModel {
                 tokens,
                 alt,
             } => return progress(pick, flavor, tokens, alt, live),
-            Wait { .. } | EpochEnd => return None,
+            Wait { .. } | EpochEnd | LargePost { .. } | BidCommit { .. } | BidReveal { .. } => {
+                return None
+            }
             PoolCreate {
                 who,
                 fee_bps,
@@ -1556,6 +1620,36 @@ impl ActionModel for MarketModel {
                     .into_iter()
                     .filter(|j| !j.status.is_terminal())
                     .collect();
+                // An auction in progress: now and then an honest commit or reveal.
+                if let MarketAct::Progress {
+                    pick, flavor, tokens, alt: None,
+                } = *action
+                {
+                    let commit = flavor % 8 == 3;
+                    if (commit || flavor % 8 == 7) && auction_open(ledger, commit)? {
+                        let large = if commit {
+                            MarketAct::BidCommit {
+                                large: pick,
+                                pool: (flavor / 8 % 2 == 0).then_some(flavor / 16),
+                                who: pick / 4,
+                                price: tokens,
+                                flaw: 6,
+                            }
+                        } else {
+                            MarketAct::BidReveal {
+                                large: pick,
+                                bid: flavor / 8,
+                                flaw: 6,
+                            }
+                        };
+                        if let Some(call) =
+                            self.large_call(ledger, &large).map_err(LedgerError::Config)?
+                        {
+                            self.submit_call(ledger, call)?;
+                            return Ok(1);
+                        }
+                    }
+                }
                 // A check in progress: mostly a replica's commit or reveal.
                 if let Some(call) =
                     check_progress(ledger, action, &live, self.config.verification.replica_bond)
@@ -1564,6 +1658,12 @@ impl ActionModel for MarketModel {
                     return Ok(1);
                 }
                 self.queue(ledger, action, 0, &live)?;
+                Ok(1)
+            }
+            MarketAct::LargePost { .. } | MarketAct::BidCommit { .. } | MarketAct::BidReveal { .. } => {
+                if let Some(call) = self.large_call(ledger, action).map_err(LedgerError::Config)? {
+                    self.submit_call(ledger, call)?;
+                }
                 Ok(1)
             }
             _ => {
@@ -1600,6 +1700,22 @@ impl ActionModel for MarketModel {
             (
                 "the median moves within its per-epoch bound",
                 median_within_epoch_bound,
+            ),
+            (
+                "a large job's parts hold what was posted less what settled",
+                large_jobs_hold_their_escrow,
+            ),
+            (
+                "an auction awards the best revealed bid",
+                auctions_award_the_best_bid,
+            ),
+            (
+                "sealed prices stay sealed until the reveal deadline",
+                sealed_prices_stay_sealed,
+            ),
+            (
+                "burned bonds are the unrevealed bids' bonds",
+                burned_bonds_are_unrevealed_bids,
             ),
         ]
     }
@@ -1680,4 +1796,524 @@ pub fn fuzz_contract_calls(data: &[u8]) {
         l.state().recompute_digest(),
         "incremental digest"
     );
+}
+
+// --- large jobs with sealed bids (issue 19) -------------------------------------------------
+
+/// Every large job, by id, with the contract's counts.
+pub fn all_large_jobs(ledger: &Ledger) -> Result<(LargeJobStats, Vec<LargeJobView>), String> {
+    let stats: LargeJobStats = ledger
+        .query_fn(LARGE_JOB_STATS, &())
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for large_job_id in 1..=stats.posted {
+        let v: Option<LargeJobView> = ledger
+            .query_fn(GET_LARGE_JOB, &LargeJobRef { large_job_id })
+            .map_err(|e| e.to_string())?;
+        out.push(v.ok_or_else(|| format!("large job {large_job_id} of {} is missing", stats.posted))?);
+    }
+    Ok((stats, out))
+}
+
+fn bidding(v: &LargeJobView) -> bool {
+    matches!(
+        v.phase,
+        LargePhase::Commit | LargePhase::Reveal | LargePhase::Closing
+    )
+}
+
+/// The salt the model commits a bid with (kept beside the price, see [`MarketModel::secret`]).
+fn bid_salt(large_job_id: u64, bidder: &Identity, price: Amount) -> Hash32 {
+    let mut b = b"model bid".to_vec();
+    b.extend_from_slice(&large_job_id.to_le_bytes());
+    b.extend_from_slice(&bidder.0);
+    b.extend_from_slice(&price.0.to_le_bytes());
+    Hash32::of(&b)
+}
+
+/// Whether some large job takes commits (`commit`) or has an unrevealed bid in its reveal
+/// phase, as of the next tick.
+fn auction_open(ledger: &Ledger, commit: bool) -> Result<bool, LedgerError> {
+    let (_, larges) = all_large_jobs(ledger).map_err(LedgerError::Config)?;
+    let now = ledger.next_tick();
+    Ok(larges.iter().any(|v| {
+        bidding(v)
+            && if commit {
+                now <= v.commit_ends
+            } else {
+                now > v.commit_ends && now <= v.reveal_ends && v.bids.iter().any(|b| !b.revealed)
+            }
+    }))
+}
+
+impl MarketModel {
+    /// The price and salt the model committed to `commitment` with, if it made it.
+    pub fn secret(&self, commitment: &Hash32) -> Option<(Amount, Hash32)> {
+        let s = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
+        s.get(commitment).copied()
+    }
+
+    fn keep_secret(&self, commitment: Hash32, price: Amount, salt: Hash32) {
+        let mut s = self.secrets.lock().unwrap_or_else(|p| p.into_inner());
+        s.insert(commitment, (price, salt));
+    }
+
+    /// The call a large-job action stands for, given the ledger (the open large jobs, the
+    /// pools' operators, the model's secrets); `None` when there is nothing to call.
+    pub fn large_call(&self, ledger: &Ledger, a: &MarketAct) -> Result<Option<Call>, String> {
+        let w = |who: u8| usize::from(who) % ACTORS;
+        let (stats, larges) = all_large_jobs(ledger)?;
+        let now = ledger.next_tick();
+        // The large job a pick names: mostly one in `want`'s phase (as of the next tick).
+        let choose = |pick: u8, want: fn(&LargeJobView, Tick) -> bool| -> Option<&LargeJobView> {
+            let fit: Vec<&LargeJobView> = larges.iter().filter(|v| want(v, now)).collect();
+            if !fit.is_empty() {
+                return Some(fit[usize::from(pick) % fit.len()]);
+            }
+            let open: Vec<&LargeJobView> = larges.iter().filter(|v| bidding(v)).collect();
+            match open.len() {
+                0 => larges.get(usize::from(pick) % larges.len().max(1)),
+                n => Some(open[usize::from(pick) % n]),
+            }
+        };
+        Ok(match *a {
+            MarketAct::LargePost {
+                who,
+                parts,
+                tokens,
+                max_price,
+                commit,
+                reveal,
+                flaw,
+            } => {
+                let n = usize::from(parts % 3) + 1;
+                let mut spec = LargeJobSpec {
+                    model: if parts.is_multiple_of(2) {
+                        llama()
+                    } else {
+                        mistral()
+                    },
+                    parts: (0..n)
+                        .map(|i| LargePart {
+                            prompt_hash: Hash32::of(&[parts, flaw, i as u8, commit]),
+                            prompt_size: 100,
+                            max_output_tokens: u32::from(tokens) - (i as u32) * 30,
+                        })
+                        .collect(),
+                    commit_ticks: u32::from(commit),
+                    reveal_ticks: u32::from(reveal),
+                    delivery_timeout_ticks: 8 + u32::from(flaw) % (MAX_TIMEOUT - 8),
+                    max_price_per_1k: Amount(i64::from(max_price)),
+                    min_tier: None,
+                    sampling: Sampling {
+                        seed: u64::from(flaw),
+                        temperature_milli: 0,
+                    },
+                };
+                let need = large_job_escrow(&spec.parts, spec.max_price_per_1k)
+                    .map_or(1, |a| a.0);
+                let mut pay = need;
+                match flaw % 16 {
+                    0 if commit.is_multiple_of(2) => spec.parts.clear(),
+                    0 => spec.reveal_ticks = 0,
+                    1 => pay = need - 1,
+                    _ => {}
+                }
+                Some((w(who), JOB_REGISTRY, POST_LARGE_JOB.number(), encode(&spec), pay))
+            }
+            MarketAct::BidCommit {
+                large,
+                pool,
+                who,
+                price,
+                flaw,
+            } => {
+                let Some(v) = choose(large, |v, now| {
+                    v.phase == LargePhase::Commit && now <= v.commit_ends
+                }) else {
+                    return Ok(None);
+                };
+                let flaw = flaw % 16;
+                let large_job_id = if flaw == 2 { stats.posted + 1 } else { v.id };
+                let (pool_id, mut bidder) = match pool {
+                    Some(p) => {
+                        let pools: PoolStats = ledger
+                            .query_fn(POOL_STATS, &())
+                            .map_err(|e| e.to_string())?;
+                        let id = u64::from(p) % pools.created.max(1) + 1;
+                        let pv: Option<PoolView> = ledger
+                            .query_fn(GET_POOL, &PoolRef { pool: id })
+                            .map_err(|e| e.to_string())?;
+                        (Some(id), pv.map_or(7, |pv| actor_of(&pv.pool.operator)))
+                    }
+                    None => (None, 3 + usize::from(who) % 3),
+                };
+                if flaw == 1 {
+                    // Not the operator (for a pool), not a worker (for itself).
+                    bidder = if pool_id.is_some() {
+                        (bidder + 1 + usize::from(who) % (ACTORS - 1)) % ACTORS
+                    } else {
+                        usize::from(who) % 3
+                    };
+                }
+                let mut pool_id = pool_id;
+                if flaw == 3 {
+                    if let Some(b) = v.bids.get(usize::from(who) % v.bids.len().max(1)) {
+                        bidder = actor_of(&b.bidder);
+                        pool_id = b.pool;
+                    }
+                }
+                let max = v.spec.max_price_per_1k.0.max(1);
+                let price = Amount(match flaw {
+                    4 => max + 1 + i64::from(price % 100),
+                    5 => 0,
+                    _ => 1 + i64::from(price) % max,
+                });
+                let id = actor(bidder);
+                let salt = bid_salt(large_job_id, &id, price);
+                let commitment = bid_commitment(price, &salt, &id);
+                self.keep_secret(commitment, price, salt);
+                let c = CommitBid {
+                    large_job_id,
+                    pool: pool_id,
+                    commitment,
+                };
+                let bond = LargeJobConfig::default().bid_bond.0;
+                let bond = match flaw {
+                    0 if price.0 % 2 == 0 => bond + 1,
+                    0 => bond - 1,
+                    _ => bond,
+                };
+                Some((bidder, JOB_REGISTRY, COMMIT_BID.number(), encode(&c), bond))
+            }
+            MarketAct::BidReveal { large, bid, flaw } => {
+                let flaw = flaw % 16;
+                let v = if flaw == 0 {
+                    larges.get(usize::from(large) % larges.len().max(1))
+                } else {
+                    choose(large, |v, now| {
+                        v.phase != LargePhase::Awarded
+                            && v.phase != LargePhase::Unawarded
+                            && now > v.commit_ends
+                            && now <= v.reveal_ends
+                    })
+                };
+                let Some(v) = v else {
+                    return Ok(None);
+                };
+                let unrevealed: Vec<_> = v.bids.iter().filter(|b| !b.revealed).collect();
+                let Some(b) = unrevealed
+                    .get(usize::from(bid) % unrevealed.len().max(1))
+                    .copied()
+                    .or_else(|| v.bids.get(usize::from(bid) % v.bids.len().max(1)))
+                else {
+                    return Ok(None);
+                };
+                let (mut price, mut salt) = self
+                    .secret(&b.commitment)
+                    .unwrap_or((Amount(1), Hash32::ZERO));
+                match flaw {
+                    1 => price = Amount(price.0 + 1),
+                    2 => salt = Hash32::of(&salt.0),
+                    _ => {}
+                }
+                let r = RevealBid {
+                    large_job_id: v.id,
+                    price_per_1k: price,
+                    salt,
+                };
+                Some((actor_of(&b.bidder), JOB_REGISTRY, REVEAL_BID.number(), encode(&r), 0))
+            }
+            _ => None,
+        })
+    }
+}
+
+/// Each part of a large job is locked in the escrow vault under its reserved job id, for
+/// what the post assigned it (the parts sum to the escrow posted); while bidding no part
+/// is a job and every part is locked; an unawarded large job refunded every part in full
+/// and made no job; an awarded one made every part a job with that escrow, locked while
+/// the job is live and paid + fee + refunded to the unit once it closed. So what the
+/// vault holds for a large job is what was posted less what has settled or been refunded.
+pub fn large_jobs_hold_their_escrow(ledger: &Ledger) -> Result<(), String> {
+    let (_, larges) = all_large_jobs(ledger)?;
+    for v in &larges {
+        let posted: i128 = v.parts.iter().map(|(_, a)| i128::from(a.0)).sum();
+        if v.parts.len() != v.spec.parts.len() || posted != i128::from(v.escrow.0) {
+            return Err(format!(
+                "large job {}: {} parts locking {posted}, spec has {} parts, escrow {}",
+                v.id,
+                v.parts.len(),
+                v.spec.parts.len(),
+                v.escrow
+            ));
+        }
+        let (mut held, mut closed) = (0i128, 0i128);
+        for (job_id, amount) in &v.parts {
+            let e: Option<JobEscrow> = ledger
+                .query_fn(GET_JOB_ESCROW, &JobEscrowQuery { job_id: *job_id })
+                .map_err(|e| e.to_string())?;
+            let e = e.ok_or_else(|| format!("large job {}: part {job_id} has no escrow", v.id))?;
+            let job: Option<Job> = ledger
+                .query_fn(GET_JOB, &JobRef { job_id: *job_id })
+                .map_err(|e| e.to_string())?;
+            let settled = i128::from(e.paid.0) + i128::from(e.fee.0) + i128::from(e.refunded.0);
+            let ok = e.locked == *amount
+                && e.requester == v.requester
+                && match (v.phase, &job) {
+                    (_, _) if bidding(v) => job.is_none() && e.state == EscrowState::Locked,
+                    (LargePhase::Unawarded, None) => {
+                        e.state == EscrowState::Refunded && e.refunded == *amount
+                    }
+                    (LargePhase::Awarded, Some(j)) => {
+                        j.escrow == *amount
+                            && j.requester == v.requester
+                            && if j.status.is_terminal() {
+                                e.state != EscrowState::Locked && settled == i128::from(amount.0)
+                            } else {
+                                e.state == EscrowState::Locked && settled == 0
+                            }
+                    }
+                    _ => false,
+                };
+            if !ok {
+                return Err(format!(
+                    "large job {} ({:?}): part {job_id} of {amount} has escrow {e:?}, job {:?}",
+                    v.id,
+                    v.phase,
+                    job.map(|j| (j.status, j.escrow))
+                ));
+            }
+            held += i128::from(e.held().0);
+            if e.state != EscrowState::Locked {
+                closed += settled;
+            }
+        }
+        if held != i128::from(v.escrow.0) - closed {
+            return Err(format!(
+                "large job {}: the vault holds {held} for its parts, posted {} less settled {closed}",
+                v.id, v.escrow
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The stake a win at `price` locks for `v` (the default [`LargeJobConfig::stake_bps`],
+/// which the model keeps).
+fn stake_lock(v: &LargeJobView, price: Amount) -> i128 {
+    let tokens: i128 = v
+        .spec
+        .parts
+        .iter()
+        .map(|p| i128::from(p.max_output_tokens))
+        .sum();
+    tokens * i128::from(price.0.max(0)) * i128::from(LargeJobConfig::default().stake_bps)
+        / crate::rules::TOKENS_PER_PRICE_UNIT
+        / 10_000
+}
+
+/// The stake a bidder could cover a lock with now, `None` when it can no longer serve.
+fn bidder_stake(ledger: &Ledger, b: &BidView) -> Result<Option<i128>, String> {
+    Ok(match b.pool {
+        Some(pool) => {
+            let v: Option<PoolView> = ledger
+                .query_fn(GET_POOL, &PoolRef { pool })
+                .map_err(|e| e.to_string())?;
+            v.filter(|v| !v.pool.closed && v.pool.operator == b.bidder)
+                .map(|v| i128::from(v.pool.active_stake.0))
+        }
+        None => {
+            let w: Option<crate::worker_registry::WorkerInfo> = ledger
+                .query_fn(
+                    crate::worker_registry::GET_WORKER,
+                    &crate::worker_registry::WorkerQuery {
+                        worker: crate::WorkerId(b.bidder),
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+            w.filter(|w| w.worker.is_active())
+                .map(|w| i128::from(w.worker.stake.0))
+        }
+    })
+}
+
+/// The large jobs whose auction closed in the last tick, from its events.
+fn closed_last_tick(ledger: &Ledger) -> Vec<u64> {
+    let last = Tick(ledger.next_tick().0.saturating_sub(1));
+    ledger
+        .events()
+        .iter()
+        .rev()
+        .take_while(|e| e.tick == last)
+        .filter(|e| e.contract == JOB_REGISTRY)
+        .filter_map(|e| match JobEvent::try_from_slice(&e.data).ok()? {
+            JobEvent::Large(
+                LargeJobEvent::Awarded { large_job_id, .. }
+                | LargeJobEvent::Unawarded { large_job_id, .. },
+            ) => Some(large_job_id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An auction awards the best revealed bid: recomputed from the view's bids after the
+/// deadline, the revealed prices from 1 to the maximum ranked by price, then the higher
+/// tier, then the earlier commit. The winner is a revealed valid bid, the only one marked
+/// Won, at its revealed price, locking what its price calls for; in the tick the auction
+/// closed, every bid ranked ahead of it could not cover its lock (its pool closed or its
+/// active stake short, its worker gone or its stake short), and an unawarded auction had
+/// no revealed valid bid that could.
+pub fn auctions_award_the_best_bid(ledger: &Ledger) -> Result<(), String> {
+    let (_, larges) = all_large_jobs(ledger)?;
+    let just_closed = closed_last_tick(ledger);
+    for v in larges.iter().filter(|v| !bidding(v)) {
+        let max = v.spec.max_price_per_1k;
+        let mut ranked: Vec<(Amount, std::cmp::Reverse<crate::pools::Tier>, usize)> = v
+            .bids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                b.price_per_1k
+                    .filter(|p| p.0 > 0 && *p <= max)
+                    .map(|p| (p, std::cmp::Reverse(b.tier), i))
+            })
+            .collect();
+        ranked.sort();
+        let won: Vec<usize> = (0..v.bids.len())
+            .filter(|i| v.bids[*i].outcome == BidOutcome::Won)
+            .collect();
+        let ahead = match (&v.winner, v.phase) {
+            (Some(w), LargePhase::Awarded) => {
+                let at = ranked
+                    .iter()
+                    .position(|(_, _, i)| {
+                        let b = &v.bids[*i];
+                        b.bidder == w.bidder && b.pool == w.pool
+                    })
+                    .ok_or_else(|| {
+                        format!("large job {}: winner {w:?} has no revealed valid bid", v.id)
+                    })?;
+                let (price, _, i) = ranked[at];
+                if won != [i]
+                    || price != w.price_per_1k
+                    || i128::from(w.stake_locked.0) != stake_lock(v, price)
+                {
+                    return Err(format!(
+                        "large job {}: winner {w:?}, bid {i} at {price}, bids marked won {won:?}",
+                        v.id
+                    ));
+                }
+                &ranked[..at]
+            }
+            (None, LargePhase::Unawarded) if won.is_empty() => &ranked[..],
+            (w, phase) => {
+                return Err(format!(
+                    "large job {}: {phase:?} with winner {w:?}, bids marked won {won:?}",
+                    v.id
+                ))
+            }
+        };
+        if !just_closed.contains(&v.id) {
+            continue;
+        }
+        for (price, _, i) in ahead {
+            let b = &v.bids[*i];
+            let lock = stake_lock(v, *price);
+            if let Some(stake) = bidder_stake(ledger, b)? {
+                if stake >= lock {
+                    return Err(format!(
+                        "large job {} ({:?}): bid {i} by {} at {price} ranks ahead of the \
+                         winner {:?} and its stake {stake} covers the lock {lock}",
+                        v.id, v.phase, b.bidder, v.winner
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sealed prices never show before the reveal deadline: while an auction takes commits or
+/// reveals, no bid's price is in its view; once it closed, a bid shows its price exactly
+/// when it was revealed; and no bond settles (the only event that names a price) before
+/// the large job's reveal deadline (the award runs at the end of its last tick).
+pub fn sealed_prices_stay_sealed(ledger: &Ledger) -> Result<(), String> {
+    let (_, larges) = all_large_jobs(ledger)?;
+    for v in &larges {
+        let sealed = matches!(v.phase, LargePhase::Commit | LargePhase::Reveal);
+        for b in &v.bids {
+            let shown = b.price_per_1k.is_some();
+            let ok = if sealed { !shown } else { shown == b.revealed };
+            if !ok || (v.phase == LargePhase::Commit && b.revealed) {
+                return Err(format!(
+                    "large job {} ({:?}, reveals until {}): bid by {} shows {:?} (revealed {})",
+                    v.id, v.phase, v.reveal_ends, b.bidder, b.price_per_1k, b.revealed
+                ));
+            }
+        }
+    }
+    for e in ledger.events().iter().filter(|e| e.contract == JOB_REGISTRY) {
+        if let Ok(JobEvent::Large(LargeJobEvent::BondSettled { large_job_id, .. })) =
+            JobEvent::try_from_slice(&e.data)
+        {
+            let v = larges
+                .iter()
+                .find(|v| v.id == large_job_id)
+                .ok_or_else(|| format!("a bond settled for unknown large job {large_job_id}"))?;
+            // The award runs in the END_TICK of `reveal_ends`, after its last reveals.
+            if e.tick < v.reveal_ends {
+                return Err(format!(
+                    "large job {large_job_id}: a bond settled at tick {}, reveals ran until {}",
+                    e.tick, v.reveal_ends
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Bond accounting: an open auction's bids are pending and their bonds are what the
+/// contract holds ([`LargeJobStats::bonds_held`], its balance by [`money_conserved`]); a
+/// closed auction's bid burned exactly when it was not revealed, else went back (won or
+/// returned); the bonds ever burned ([`LargeJobStats::bonds_burned`]) are the unrevealed
+/// bids' bonds; the counts agree.
+pub fn burned_bonds_are_unrevealed_bids(ledger: &Ledger) -> Result<(), String> {
+    let (stats, larges) = all_large_jobs(ledger)?;
+    let bond = i128::from(LargeJobConfig::default().bid_bond.0);
+    let (mut held, mut burned, mut open) = (0i128, 0i128, 0u64);
+    for v in &larges {
+        for b in &v.bids {
+            let ok = match (bidding(v), b.outcome) {
+                (true, BidOutcome::Pending) => {
+                    held += bond;
+                    true
+                }
+                (false, BidOutcome::Burned) => {
+                    burned += bond;
+                    !b.revealed
+                }
+                (false, BidOutcome::Won | BidOutcome::Returned) => b.revealed,
+                _ => false,
+            };
+            if !ok {
+                return Err(format!(
+                    "large job {} ({:?}): bid by {} is {:?}, revealed {}",
+                    v.id, v.phase, b.bidder, b.outcome, b.revealed
+                ));
+            }
+        }
+        open += u64::from(bidding(v));
+    }
+    if held != i128::from(stats.bonds_held.0)
+        || burned != i128::from(stats.bonds_burned.0)
+        || open != stats.bidding
+    {
+        return Err(format!(
+            "open bids' bonds {held}, unrevealed closed bids' bonds {burned}, {open} bidding; \
+             the contract says held {}, burned {}, {} bidding",
+            stats.bonds_held, stats.bonds_burned, stats.bidding
+        ));
+    }
+    Ok(())
 }

@@ -216,3 +216,65 @@ fn model_runs_settle_through_pools_and_publish_prices() {
         "the oracle never published or never clamped"
     );
 }
+
+/// The model's random runs reach the large jobs' auctions, so their invariants are tested
+/// on something: large jobs are posted, bids revealed, an auction awarded whose parts
+/// settle (a part paid to its worker), and one unawarded. Counted over fixed-seed
+/// sequences like the runner's.
+#[test]
+fn model_runs_post_bid_award_and_refund_large_jobs() {
+    use borsh::BorshDeserialize;
+    use comqute_market::job_registry::{Job, JobEvent, JobRef, JobStatus, LargeJobEvent, GET_JOB};
+    use comqute_market::JOB_REGISTRY;
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+    let model = MarketModel::default();
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[19; 32]),
+    );
+    let seq = proptest::collection::vec(model.action(), 50);
+    let (mut posted, mut revealed, mut awarded, mut parts_settled, mut unawarded) =
+        (0, 0, 0, 0, 0);
+    for _ in 0..12 {
+        let acts = seq.new_tree(&mut runner).expect("a sequence").current();
+        let mut l = model.genesis().expect("genesis");
+        for a in &acts {
+            let n = model.apply(&mut l, a).expect("apply");
+            l.advance_ticks(n).expect("ticks");
+        }
+        for (name, check) in model.invariants() {
+            check(&l).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        for e in l.events().iter().filter(|e| e.contract == JOB_REGISTRY) {
+            let Ok(JobEvent::Large(ev)) = JobEvent::try_from_slice(&e.data) else {
+                continue;
+            };
+            match ev {
+                LargeJobEvent::Posted { .. } => posted += 1,
+                LargeJobEvent::BidRevealed { .. } => revealed += 1,
+                LargeJobEvent::Awarded { assigned, .. } => {
+                    awarded += 1;
+                    for (job_id, _) in assigned {
+                        let j: Option<Job> =
+                            l.query_fn(GET_JOB, &JobRef { job_id }).expect("query");
+                        parts_settled += usize::from(
+                            j.is_some_and(|j| j.status == JobStatus::Finalized && j.paid.0 > 0),
+                        );
+                    }
+                }
+                LargeJobEvent::Unawarded { .. } => unawarded += 1,
+                _ => {}
+            }
+        }
+    }
+    eprintln!(
+        "large jobs posted {posted}, bids revealed {revealed}, awarded {awarded} \
+         ({parts_settled} parts settled), unawarded {unawarded}"
+    );
+    assert!(posted > 0, "no large job posted");
+    assert!(revealed > 0, "no bid revealed");
+    assert!(awarded > 0 && parts_settled > 0, "no awarded auction's part settled");
+    assert!(unawarded > 0, "no auction went unawarded");
+}
