@@ -325,6 +325,17 @@ fn two_daemons_in_one_pool_are_paid_through_it_and_the_oracle_prices_what_settle
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["models"].as_array().map(Vec::len), Some(1), "{v}");
     assert_eq!(get("/v1/prices/x?maxTokens=lots").0, 400);
+    let (code, v) = get(&format!("/v1/large-jobs/{large}"));
+    assert_eq!((code, &v["phase"]), (200, &Value::from("Awarded")), "{v}");
+    assert_eq!(v["parts"].as_array().map(Vec::len), Some(2), "{v}");
+    assert_eq!(get("/v1/large-jobs/77").0, 404);
+    let (code, v) = get("/v1/large-jobs");
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(
+        v["jobs"].as_array().map(Vec::len),
+        Some(0),
+        "none still bidding: {v}"
+    );
 
     // The pool's operator buying from its own members is one party: not observed.
     let own = submit(&node, &op_key, "From the pool's operator.", "3000");

@@ -27,7 +27,9 @@ use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick};
 use tokio::sync::{mpsc, watch};
 
 use crate::error::ServiceError;
-use crate::wire::pools::{KitJson, PoolDetail, PoolsPage, PriceEstimate, PricesPage};
+use crate::wire::pools::{
+    KitJson, LargeJobDetail, LargeJobsPage, PoolDetail, PoolsPage, PriceEstimate, PricesPage,
+};
 
 /// A durable or in-memory ledger.
 pub enum Chain {
@@ -736,6 +738,27 @@ impl ChainService {
         })??;
         v.map(KitJson)
             .ok_or_else(|| ServiceError::NotFound(format!("no pool {id}")))
+    }
+
+    /// A page of large jobs still bidding, after `cursor`.
+    pub fn large_jobs(
+        &self,
+        cursor: Option<u64>,
+        limit: u16,
+    ) -> Result<LargeJobsPage, ServiceError> {
+        use comqute_market::job_registry::{OpenLargeJobs, OPEN_LARGE_JOBS};
+        let page =
+            self.read(|l| l.query_fn(OPEN_LARGE_JOBS, &OpenLargeJobs { cursor, limit }))??;
+        Ok(KitJson(page))
+    }
+
+    /// One large job (404 when there is none).
+    pub fn large_job(&self, id: u64) -> Result<LargeJobDetail, ServiceError> {
+        use comqute_market::job_registry::{LargeJobRef, LargeJobView, GET_LARGE_JOB};
+        let v: Option<LargeJobView> =
+            self.read(|l| l.query_fn(GET_LARGE_JOB, &LargeJobRef { large_job_id: id }))??;
+        v.map(KitJson)
+            .ok_or_else(|| ServiceError::NotFound(format!("no large job {id}")))
     }
 
     /// A page of the models the price oracle has observed, after `cursor`.

@@ -7,9 +7,12 @@
 //! | `GET /v1/pools/{id}` | [`PoolDetail`]: the pool, its members, what each is owed |
 //! | `GET /v1/prices?cursor=&limit=` | [`PricesPage`]: every priced model |
 //! | `GET /v1/prices/{model}?maxTokens=&promptTokens=` | [`PriceEstimate`] |
+//! | `GET /v1/large-jobs?cursor=&limit=` | [`LargeJobsPage`]: large jobs still bidding |
+//! | `GET /v1/large-jobs/{id}` | [`LargeJobDetail`]: the auction (prices sealed until its reveal deadline), winner, parts |
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use comqute_market::job_registry::{LargeJobPage, LargeJobView};
 use comqute_market::pools::{PoolPage, PoolView};
 use comqute_market::price_oracle::{Estimate, ModelsPage};
 
@@ -41,6 +44,10 @@ pub type PoolsPage = KitJson<PoolPage>;
 pub type PoolDetail = KitJson<PoolView>;
 /// `GET /v1/prices`: the models the price oracle has observed, with their published prices.
 pub type PricesPage = KitJson<ModelsPage>;
+/// `GET /v1/large-jobs`: large jobs whose auction is still open.
+pub type LargeJobsPage = KitJson<LargeJobPage>;
+/// `GET /v1/large-jobs/{id}`: one large job's auction and parts.
+pub type LargeJobDetail = KitJson<LargeJobView>;
 /// `GET /v1/prices/{model}`: what a job of that model would cost (`noData` until a price
 /// is published).
 pub type PriceEstimate = KitJson<Estimate>;

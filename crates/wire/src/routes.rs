@@ -79,6 +79,10 @@ pub const POOL: &str = "/pools/{id}";
 pub const PRICES: &str = "/prices";
 /// `GET ?maxTokens=&promptTokens=`: a model's estimate ([`crate::pools::PriceEstimate`]).
 pub const PRICE: &str = "/prices/{model}";
+/// `GET ?cursor=&limit=`: large jobs still bidding ([`crate::pools::LargeJobsPage`]).
+pub const LARGE_JOBS: &str = "/large-jobs";
+/// `GET`: one large job ([`crate::pools::LargeJobDetail`]).
+pub const LARGE_JOB: &str = "/large-jobs/{id}";
 /// `GET`: network statistics ([`crate::NetworkStatsView`]).
 pub const STATS: &str = "/stats";
 /// `GET`: every contract as it describes itself ([`crate::ContractsResponse`]).

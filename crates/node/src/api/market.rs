@@ -15,6 +15,8 @@
 //! | `GET /v1/pools/{id}` | [`wire::pools::PoolDetail`] |
 //! | `GET /v1/prices?cursor=&limit=` | [`wire::pools::PricesPage`] |
 //! | `GET /v1/prices/{model}?maxTokens=&promptTokens=` | [`wire::pools::PriceEstimate`] (`noData` until a price is published) |
+//! | `GET /v1/large-jobs?cursor=&limit=` | [`wire::pools::LargeJobsPage`] (still bidding) |
+//! | `GET /v1/large-jobs/{id}` | [`wire::pools::LargeJobDetail`] |
 //! | `GET /v1/contracts` | [`ContractsResponse`]: every contract as it describes itself |
 //! | `GET /v1/receipts/{txId}` | [`ReceiptResponse`] |
 
@@ -51,6 +53,8 @@ pub fn router() -> AreaRouter {
         .route(routes::POOL, get(pool))
         .route(routes::PRICES, get(prices))
         .route(routes::PRICE, get(price))
+        .route(routes::LARGE_JOBS, get(large_jobs))
+        .route(routes::LARGE_JOB, get(large_job))
         .route(routes::CONTRACTS, get(contracts))
         .route(routes::RECEIPT, get(receipt))
 }
@@ -188,19 +192,41 @@ pub async fn pools(
     Ok(Json(s.chain.pools(cursor, limit)?))
 }
 
+/// A whole-number id from a path (`what` names it in the error).
+fn whole_id(id: &str, what: &str) -> Result<u64, ServiceError> {
+    id.trim()
+        .parse::<u64>()
+        .map_err(|_| ServiceError::BadParam {
+            name: "id",
+            detail: format!("{id:?} is not a {what} id (a whole number)"),
+        })
+}
+
 /// `GET /v1/pools/{id}`.
 pub async fn pool(
     State(s): State<Arc<NodeState>>,
     PathParam(id): PathParam<String>,
 ) -> Result<Json<wire::pools::PoolDetail>, ServiceError> {
-    let id = id
-        .trim()
-        .parse::<u64>()
-        .map_err(|_| ServiceError::BadParam {
-            name: "id",
-            detail: format!("{id:?} is not a pool id (a whole number)"),
-        })?;
-    Ok(Json(s.chain.pool(id)?))
+    Ok(Json(s.chain.pool(whole_id(&id, "pool")?)?))
+}
+
+/// `GET /v1/large-jobs?cursor=N&limit=M`: large jobs still bidding.
+pub async fn large_jobs(
+    State(s): State<Arc<NodeState>>,
+    QueryParams(p): Params,
+) -> Result<Json<wire::pools::LargeJobsPage>, ServiceError> {
+    only(&p, &["cursor", "limit"])?;
+    let (cursor, limit) = paging(&p)?;
+    Ok(Json(s.chain.large_jobs(cursor, limit)?))
+}
+
+/// `GET /v1/large-jobs/{id}`: the auction (prices sealed until its reveal deadline), its
+/// winner and parts.
+pub async fn large_job(
+    State(s): State<Arc<NodeState>>,
+    PathParam(id): PathParam<String>,
+) -> Result<Json<wire::pools::LargeJobDetail>, ServiceError> {
+    Ok(Json(s.chain.large_job(whole_id(&id, "large job")?)?))
 }
 
 /// `GET /v1/prices?cursor=MODEL_ID&limit=M`.
