@@ -1661,7 +1661,7 @@ impl ActionModel for MarketModel {
                     alt: None,
                 } = *action
                 {
-                    // Off until the reach test's seed is tuned (see its #[ignore]).
+                    // On: only an open auction (large_mix posts them) takes this branch.
                     let on = PROGRESS_DRIVES_AUCTIONS;
                     let commit = on && flavor % 2 == 1 && auction_open(ledger, true)?;
                     if commit || (on && auction_open(ledger, false)?) {
