@@ -648,3 +648,133 @@ fn blob_uploads_count_against_the_uploader_and_stop_at_its_quota() {
     let v: Value = r.json().unwrap();
     assert_eq!(v["code"], "forbidden", "{v}");
 }
+
+/// Parses the Prometheus (OpenMetrics) text format: every line a comment or
+/// `name{labels} value`, ending with `# EOF`; returns the samples.
+fn prometheus(text: &str) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("not a sample: {line:?}"));
+        let name = series.split('{').next().unwrap();
+        assert!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "bad metric name in {line:?}"
+        );
+        if let Some(labels) = series.strip_prefix(name) {
+            assert!(
+                labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')),
+                "bad labels in {line:?}"
+            );
+        }
+        let v: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v
+                .parse()
+                .unwrap_or_else(|_| panic!("bad value in {line:?}")),
+        };
+        out.push((series.to_string(), v));
+    }
+    assert!(text.ends_with("# EOF\n"), "OpenMetrics end marker");
+    out
+}
+
+fn sample(samples: &[(String, f64)], series: &str) -> f64 {
+    samples
+        .iter()
+        .find(|(s, _)| s == series)
+        .map_or(0.0, |(_, v)| *v)
+}
+
+/// `/metrics` parses as Prometheus (OpenMetrics) text and its counters move after a job; `/health` says
+/// ready once the node ticks (issue 20).
+#[test]
+fn metrics_parse_and_move_after_a_job_and_health_says_ready() {
+    use comqute_sdk::contracts::worker_registry::Capabilities;
+    let node = NodeProc::start(&["--devnet", "--challenge-window", "3", "--no-spot-checks"]);
+    let base = node.url.clone();
+    let c = Client::new();
+    let (code, h) = get(&c, &format!("{base}/health"));
+    assert_eq!(code, 200, "{h}");
+    assert_eq!(h["status"], "ready", "{h}");
+    let scrape = || {
+        let r = c.get(format!("{base}/metrics")).send().unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ct.starts_with("application/openmetrics-text"), "{ct}");
+        prometheus(&r.text().unwrap())
+    };
+    let before = scrape();
+    assert!(sample(&before, "comqute_ticks_total") >= 1.0, "{before:?}");
+    for name in [
+        "comqute_tick_duration_seconds_count",
+        "comqute_pending_transactions",
+        "comqute_last_tick",
+        "comqute_tokens_served_total",
+        "comqute_sse_subscribers",
+    ] {
+        assert!(
+            before.iter().any(|(s, _)| s == name),
+            "{name} missing: {before:?}"
+        );
+    }
+    assert_eq!(sample(&before, "comqute_tokens_served_total"), 0.0);
+
+    // A job served through the SDK: 77 output tokens.
+    let (alice, walt) = (key("alice"), key("walt"));
+    let sdk = comqute_sdk::Client::remote(&base).unwrap();
+    let rt = support::runtime();
+    let id = rt.block_on(async {
+        for k in [&alice, &walt] {
+            sdk.faucet(&k.identity(), Amount(100_000)).await.unwrap();
+        }
+        let caps = Capabilities {
+            models: vec!["m".into()],
+            gpu: String::new(),
+            vram_mb: 0,
+            tokens_per_s: 1,
+            price_per_1k: Amount(1_000),
+            max_concurrent: 1,
+        };
+        sdk.workers()
+            .register(&walt, &caps, Amount(20_000))
+            .await
+            .unwrap();
+        let req = comqute_sdk::JobRequest::new("m", b"hi".to_vec(), 100, Amount(1_000));
+        let h = sdk.jobs().request(&alice, &req).await.unwrap();
+        let jobs = sdk.jobs();
+        jobs.claim(&walt, h.id()).await.unwrap();
+        jobs.start(&walt, h.id()).await.unwrap();
+        jobs.deliver(&walt, h.id(), b"out", 77, comqute_sdk::Hash32::ZERO)
+            .await
+            .unwrap();
+        h.wait_final(Duration::from_secs(30)).await.unwrap();
+        h.id()
+    });
+    let after = scrape();
+    assert_eq!(
+        sample(&after, "comqute_tokens_served_total"),
+        77.0,
+        "{after:?}"
+    );
+    assert!(sample(&after, "comqute_ticks_total") > sample(&before, "comqute_ticks_total"));
+    assert_eq!(
+        sample(&after, "comqute_jobs{status=\"Finalized\"}"),
+        1.0,
+        "{after:?}"
+    );
+    let broadcasts = sample(
+        &after,
+        "comqute_http_requests_total{route=\"/v1/broadcast-transaction\",method=\"POST\",status=\"200\"}",
+    );
+    assert!(broadcasts >= 5.0, "{after:?}");
+    let _ = id;
+}

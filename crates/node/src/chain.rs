@@ -849,6 +849,11 @@ impl ChainService {
         Ok(self.lock()?.events_head())
     }
 
+    /// Up to `limit` events numbered `cursor` on, as the ledger keeps them (undecoded).
+    pub fn events_since_raw(&self, cursor: u64, limit: usize) -> Result<Vec<Event>, ServiceError> {
+        self.lock()?.events_since(cursor, limit)
+    }
+
     /// Processes the next tick (logged first when durable) and tells the watchers.
     pub fn process_tick(&self) -> Result<Tick, ServiceError> {
         let t = self.lock()?.process_tick()?;

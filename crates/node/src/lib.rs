@@ -39,6 +39,7 @@ pub mod error;
 pub mod fuzz;
 pub mod genesis;
 pub mod limits;
+pub mod metrics;
 pub mod parse;
 pub mod token_log;
 pub mod tokens;
@@ -211,6 +212,8 @@ pub struct NodeState {
     pub subscribers: Arc<limits::SubscriberLimits>,
     /// Requests per client address.
     pub requests: limits::RequestLimiter,
+    /// Prometheus metrics and readiness.
+    pub metrics: metrics::NodeMetrics,
     /// Settings.
     pub config: NodeConfig,
 }
@@ -242,6 +245,7 @@ impl NodeState {
                 config.max_subscribers_per_address,
             ),
             requests: limits::RequestLimiter::new(config.rate_per_address, config.rate_burst),
+            metrics: metrics::NodeMetrics::new(),
             config,
         })
     }
@@ -311,8 +315,8 @@ impl Node {
             .await
             .map_err(|e| NodeError::Runtime(e.to_string()))
         });
-        let ticker = (config.tick_ms > 0)
-            .then(|| tokio::spawn(tick_loop(state.chain.clone(), config.tick_ms)));
+        let ticker =
+            (config.tick_ms > 0).then(|| tokio::spawn(tick_loop(state.clone(), config.tick_ms)));
         tracing::info!(%addr, devnet = config.devnet, tick_ms = config.tick_ms, "node listening");
         Ok(Node {
             state,
@@ -354,14 +358,23 @@ impl Node {
     }
 }
 
-async fn tick_loop(chain: Arc<ChainService>, tick_ms: u64) {
+async fn tick_loop(state: Arc<NodeState>, tick_ms: u64) {
+    let chain = state.chain.clone();
     let mut every = tokio::time::interval(Duration::from_millis(tick_ms));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let c = chain.clone();
+        let s = state.clone();
         // The tick's fsync must not stall the async workers.
-        let reason = match tokio::task::spawn_blocking(move || c.process_tick()).await {
+        let ticked = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let r = s.chain.process_tick();
+            if r.is_ok() {
+                s.metrics.ticked(&s.chain, started.elapsed());
+            }
+            r
+        });
+        let reason = match ticked.await {
             Ok(Ok(_)) => continue,
             Ok(Err(e)) => e.to_string(),
             Err(e) => format!("the tick task failed: {e}"),

@@ -101,6 +101,8 @@ pub fn router(state: Arc<NodeState>) -> Router {
     Router::new()
         .nest(routes::LIVE_V1, qubic::router())
         .nest(routes::V1, v1)
+        .route("/metrics", axum::routing::get(metrics))
+        .route("/health", axum::routing::get(health))
         .fallback(|| async { ServiceError::NotFound("no such endpoint".into()) })
         // A known path with another method: the documented JSON error, not an empty 405.
         .method_not_allowed_fallback(method_not_allowed)
@@ -110,7 +112,62 @@ pub fn router(state: Arc<NodeState>) -> Router {
             state.clone(),
             limit_requests,
         ))
+        // Outermost: refusals by the rate limit are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         .with_state(state)
+}
+
+/// `GET /metrics`: Prometheus text ([`crate::metrics`]).
+async fn metrics(axum::extract::State(s): axum::extract::State<Arc<NodeState>>) -> Response {
+    let st = s.clone();
+    match blocking(move || st.metrics.render(&st.chain, st.subscribers.open())).await {
+        Ok(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                // prometheus-client writes OpenMetrics text (`# EOF`, `_total` counters),
+                // which Prometheus scrapes as such with this type.
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /health`: 200 `{"status": "ready", "tick"}` once the ledger is loaded and ticking,
+/// else 503 `{"code": "not_ready", "message"}`.
+async fn health(axum::extract::State(s): axum::extract::State<Arc<NodeState>>) -> Response {
+    match s.metrics.ready(&s.chain, s.config.tick_ms) {
+        Ok(tick) => Json(serde_json::json!({"status": "ready", "tick": tick})).into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(ErrorBody {
+                code: "not_ready".into(),
+                message: why,
+            }),
+        )
+            .into_response(),
+    }
+}
+
+/// Counts every answer by route template, method and status ([`crate::metrics`]).
+async fn count_requests(
+    axum::extract::State(s): axum::extract::State<Arc<NodeState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let method = req.method().as_str().to_string();
+    let res = next.run(req).await;
+    s.metrics.request(&route, &method, res.status().as_u16());
+    res
 }
 
 /// The per-address request limit ([`crate::limits::RequestLimiter`]) on what costs the node:
