@@ -541,52 +541,11 @@ impl JobRegistry {
         w: &LargeWinner,
     ) -> Result<Vec<(JobId, Option<WorkerId>)>, ContractError> {
         let servers = Self::servers(ctx, large, w)?;
-        let now = ctx.tick();
         let mut out = Vec::with_capacity(large.parts.len());
         let mut any_open = false;
         for (i, (job_id, escrow)) in large.parts.iter().enumerate() {
             let spec = Self::part_spec(&large.spec, i, w.price_per_1k);
-            let deadline = now.plus(spec.timeout_ticks);
-            let mut job = Job {
-                id: *job_id,
-                requester: large.requester,
-                spec: spec.clone(),
-                escrow: *escrow,
-                status: JobStatus::Open,
-                worker: None,
-                price_per_1k: Amount::ZERO,
-                submitted_at: now,
-                assigned_at: None,
-                started_at: None,
-                completed_at: None,
-                deadline: Some(deadline),
-                result: None,
-                failures: 0,
-                excluded: Vec::new(),
-                reason: None,
-                paid: Amount::ZERO,
-                fee: Amount::ZERO,
-                refunded: Amount::ZERO,
-                slashed: Amount::ZERO,
-                closed_at: None,
-                checked: false,
-                verdict: None,
-            };
-            ctx.insert_key(&status_key(JobStatus::Open, job_id.0))?;
-            ctx.insert_key(&requester_key(&large.requester, job_id.0))?;
-            ctx.insert_key(&deadline_key(deadline, job_id.0))?;
-            Self::save(ctx, &job)?;
-            let mut c = Self::counters(&ctx.view())?;
-            c.submitted += 1;
-            c.bump(JobStatus::Open, true);
-            ctx.put(K_COUNTERS, &c)?;
-            ctx.emit(&JobEvent::Submitted {
-                job_id: *job_id,
-                requester: large.requester,
-                spec,
-                escrow: *escrow,
-                deadline,
-            });
+            let mut job = Self::open_job(ctx, *job_id, large.requester, spec, *escrow)?;
             // Round-robin from part i's member; one that cannot take it passes it on.
             let mut taker = None;
             for k in 0..servers.len() {

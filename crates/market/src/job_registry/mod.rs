@@ -419,6 +419,61 @@ impl JobRegistry {
         Ok(out)
     }
 
+    /// A new open job: its record with its indices (status, requester, deadline), the
+    /// counters, and `Submitted`. Its escrow is already in the vault. Shared by `submit`
+    /// and a large job's parts.
+    fn open_job(
+        ctx: &mut Ctx<'_>,
+        id: JobId,
+        requester: Identity,
+        spec: JobSpec,
+        escrow: Amount,
+    ) -> Result<Job, ContractError> {
+        let now = ctx.tick();
+        let deadline = now.plus(spec.timeout_ticks);
+        let job = Job {
+            id,
+            requester,
+            spec: spec.clone(),
+            escrow,
+            status: JobStatus::Open,
+            worker: None,
+            price_per_1k: Amount::ZERO,
+            submitted_at: now,
+            assigned_at: None,
+            started_at: None,
+            completed_at: None,
+            deadline: Some(deadline),
+            result: None,
+            failures: 0,
+            excluded: Vec::new(),
+            reason: None,
+            paid: Amount::ZERO,
+            fee: Amount::ZERO,
+            refunded: Amount::ZERO,
+            slashed: Amount::ZERO,
+            closed_at: None,
+            checked: false,
+            verdict: None,
+        };
+        ctx.insert_key(&status_key(JobStatus::Open, id.0))?;
+        ctx.insert_key(&requester_key(&requester, id.0))?;
+        ctx.insert_key(&deadline_key(deadline, id.0))?;
+        Self::save(ctx, &job)?;
+        let mut c = Self::counters(&ctx.view())?;
+        c.submitted += 1;
+        c.bump(JobStatus::Open, true);
+        ctx.put(K_COUNTERS, &c)?;
+        ctx.emit(&JobEvent::Submitted {
+            job_id: id,
+            requester,
+            spec,
+            escrow,
+            deadline,
+        });
+        Ok(job)
+    }
+
     fn assign(
         &self,
         ctx: &mut Ctx<'_>,
@@ -533,50 +588,11 @@ impl JobRegistry {
             },
             escrow,
         )?;
-        let now = ctx.tick();
-        let deadline = now.plus(spec.timeout_ticks);
-        let job = Job {
-            id: JobId(id),
-            requester,
-            spec: spec.clone(),
-            escrow,
-            status: JobStatus::Open,
-            worker: None,
-            price_per_1k: Amount::ZERO,
-            submitted_at: now,
-            assigned_at: None,
-            started_at: None,
-            completed_at: None,
-            deadline: Some(deadline),
-            result: None,
-            failures: 0,
-            excluded: Vec::new(),
-            reason: None,
-            paid: Amount::ZERO,
-            fee: Amount::ZERO,
-            refunded: Amount::ZERO,
-            slashed: Amount::ZERO,
-            closed_at: None,
-            checked: false,
-            verdict: None,
-        };
-        ctx.insert_key(&status_key(JobStatus::Open, id))?;
-        ctx.insert_key(&requester_key(&requester, id))?;
-        ctx.insert_key(&deadline_key(deadline, id))?;
-        Self::save(ctx, &job)?;
+        Self::open_job(ctx, JobId(id), requester, spec, escrow)?;
         let mut c = Self::counters(&ctx.view())?;
-        c.submitted += 1;
-        c.bump(JobStatus::Open, true);
         c.total_escrowed = Amount(c.total_escrowed.0 + escrow.0);
         ctx.put(K_COUNTERS, &c)?;
         Self::mark_dirty(ctx)?;
-        ctx.emit(&JobEvent::Submitted {
-            job_id: JobId(id),
-            requester,
-            spec,
-            escrow,
-            deadline,
-        });
         Ok(JobId(id))
     }
 
