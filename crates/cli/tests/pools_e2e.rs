@@ -85,7 +85,7 @@ fn two_daemons_in_one_pool_are_paid_through_it_and_the_oracle_prices_what_settle
     let (op_key, op) = node.funded_key("operator", 100_000);
     let (walt_key, walt) = node.funded_key("walt", 100_000);
     let (wanda_key, wanda) = node.funded_key("wanda", 100_000);
-    let (alice_key, _) = node.funded_key("alice", 1_000_000);
+    let (alice_key, alice) = node.funded_key("alice", 1_000_000);
 
     // Before anything settled, the oracle says so instead of guessing.
     let e = node.cli_json(
@@ -350,6 +350,42 @@ fn two_daemons_in_one_pool_are_paid_through_it_and_the_oracle_prices_what_settle
     assert_eq!(skipped.len(), 1, "{skipped:?}");
     assert_eq!(skipped[0]["decoded"]["jobId"], own.as_str());
     assert_eq!(skipped[0]["decoded"]["reason"], "SelfDealing");
+
+    // History as CSV: the same rows as the API's jobs of alice.
+    let o = node.cli(Some(&alice_key), &["job", "history", "--csv"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines.next().unwrap().starts_with("id,status,model,"),
+        "{csv}"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let (_, api) = get(&format!(
+        "/v1/jobs?requester={}&limit=100",
+        alice.identity()
+    ));
+    let api_jobs = api["jobs"].as_array().unwrap();
+    assert_eq!(rows.len(), api_jobs.len(), "{csv}\n{api}");
+    for r in &rows {
+        let j = api_jobs
+            .iter()
+            .find(|j| j["id"] == r[0])
+            .expect("a row per job");
+        assert_eq!(r[1], j["status"].as_str().unwrap());
+        assert_eq!(r[2], MODEL);
+        assert_eq!(r[9], j["paid"].as_str().unwrap(), "{csv}");
+    }
+    // Earnings: walt's paid jobs with a running total equal to their payments.
+    let e = node.cli_json(
+        None,
+        &["worker", "earnings", &walt.identity().to_string(), "--json"],
+    );
+    let series = e["jobs"].as_array().unwrap();
+    assert!(!series.is_empty(), "{e}");
+    let sum: i64 = series.iter().map(|j| num(&j["paid"])).sum();
+    assert_eq!(num(&e["earned"]), sum, "{e}");
+    assert_eq!(num(&series.last().unwrap()["total"]), sum, "{e}");
 
     // Leaving waits out the unbonding period.
     let v = node.cli_json(Some(&wanda_key), &["pool", "leave", "--json"]);

@@ -77,6 +77,8 @@ pub enum JobCommand {
     Submit(SubmitArgs),
     /// What a job would cost at the market's published prices (the price oracle).
     Estimate(super::pool::EstimateArgs),
+    /// Every job of a requester (default: the key's), as a table, JSON or CSV.
+    History(super::history::HistoryArgs),
     /// Posts a large job: its parts are auctioned with sealed bids, then served as normal
     /// jobs by the winner (a pool's members, or one worker).
     PostLarge(super::pool::PostLargeArgs),
@@ -574,6 +576,7 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
         match c {
             JobCommand::Submit(a) => submit(g, &client, a).await?,
             JobCommand::Estimate(a) => super::pool::estimate(&client, a).await?,
+            JobCommand::History(a) => super::history::history(g, &client, a).await?,
             JobCommand::PostLarge(a) => super::pool::post_large(g, &client, a).await?,
             JobCommand::Bid(a) => super::pool::bid(g, &client, a).await?,
             JobCommand::Large { id, json } => super::pool::show_large(&client, id, json).await?,

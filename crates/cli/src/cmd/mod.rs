@@ -14,6 +14,7 @@ pub mod chain;
 pub mod contract;
 pub mod demo;
 pub mod global;
+pub mod history;
 pub mod infer;
 pub mod job;
 pub mod job_replay;

@@ -111,6 +111,9 @@ pub enum WorkerCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A worker's paid jobs (default: the key's), oldest first, with the running total; CSV
+    /// or JSON for charts and books.
+    Earnings(super::history::EarningsArgs),
     /// Shows a worker's check record (default: the key's): its results checked, passed and
     /// failed, and its seats as a replica.
     Checks {
@@ -378,6 +381,7 @@ pub fn run(g: &Global, c: WorkerCommand) -> Result<()> {
                 };
                 show(&worker_view(&client, &id).await?, json)?;
             }
+            WorkerCommand::Earnings(a) => super::history::earnings(g, &client, a).await?,
             WorkerCommand::Checks { identity: id, json } => {
                 let id = match id {
                     Some(s) => identity(&s)?,
