@@ -643,3 +643,81 @@ fn bad_large_job_settings_are_refused_with_a_typed_error() {
     c.jobs.large.bid_bond = Amount(0);
     assert!(c.jobs.validate().is_err());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(24))]
+
+    /// Any mix of bids — honest reveals, reveals with a wrong salt, no reveal, prices out of
+    /// range — moves money only by the rules: an honestly revealed bid gets its whole bond
+    /// back, an unrevealed one burns exactly its bond (and a wrong reveal leaves it
+    /// unrevealed), nobody ends with more than they started with, the requester's escrow is
+    /// all refunded when nobody wins, the winner is the lowest valid price (the earlier commit
+    /// on a tie), and money is conserved to the unit.
+    #[test]
+    fn bids_move_money_only_by_the_rules(
+        max_price in 100i64..2_000,
+        bids in proptest::collection::vec((0i64..2_500, 0u8..3), 1..5),
+    ) {
+        let bidders = ["walt", "wendy", "wade", "will"];
+        let mut m = market();
+        for w in bidders {
+            worker(&mut m, w);
+        }
+        let start: Vec<i64> = bidders.iter().map(|w| m.balance(&key(w))).collect();
+        let alice_start = m.balance(&key("alice"));
+        let burned_start = burned(&m);
+        let id = post(&mut m, &large_spec(&[500, 300], max_price, None));
+        for (i, (price, _)) in bids.iter().enumerate() {
+            assert_executed(&commit(&mut m, bidders[i], id, None, *price));
+        }
+        to_reveal(&mut m, id);
+        // 0: honest reveal; 1: a wrong salt (refused, so unrevealed); 2: no reveal.
+        for (i, (price, how)) in bids.iter().enumerate() {
+            match how {
+                0 => assert_executed(&reveal(&mut m, bidders[i], id, *price)),
+                1 => {
+                    let r = reveal_with(&mut m, bidders[i], id, *price, Hash32::of(b"wrong"));
+                    proptest::prop_assert!(r.status != comqute_ledger::TxStatus::Executed);
+                }
+                _ => {}
+            }
+        }
+        close(&mut m, id);
+        let v = large(&m, id);
+        let mut unrevealed = 0i128;
+        for (i, (_, how)) in bids.iter().enumerate() {
+            let now = m.balance(&key(bidders[i]));
+            if *how == 0 {
+                proptest::prop_assert_eq!(now, start[i], "{} revealed: its bond back", bidders[i]);
+            } else {
+                unrevealed += 1;
+                proptest::prop_assert_eq!(now, start[i] - BOND, "{} lost its bond", bidders[i]);
+            }
+        }
+        for (i, w) in bidders.iter().enumerate().skip(bids.len()) {
+            proptest::prop_assert_eq!(m.balance(&key(w)), start[i]);
+        }
+        proptest::prop_assert_eq!(burned(&m) - burned_start, unrevealed * i128::from(BOND));
+        let best = bids
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, how))| *how == 0 && (1..=max_price).contains(p))
+            .min_by_key(|(i, (p, _))| (*p, *i));
+        match best {
+            None => {
+                proptest::prop_assert_eq!(v.phase, LargePhase::Unawarded);
+                proptest::prop_assert_eq!(m.balance(&key("alice")), alice_start);
+            }
+            Some((i, (p, _))) => {
+                proptest::prop_assert_eq!(v.phase, LargePhase::Awarded);
+                let w = v.winner.as_ref().expect("a winner");
+                proptest::prop_assert_eq!(w.bidder, key(bidders[i]).identity());
+                proptest::prop_assert_eq!(w.price_per_1k, Amount(*p));
+                // The requester's money is in the parts' escrow, none of it lost yet.
+                let locked: i64 = v.parts.iter().map(|(_, e)| e.0).sum();
+                proptest::prop_assert_eq!(m.balance(&key("alice")) + locked, alice_start);
+            }
+        }
+        m.assert_money();
+    }
+}
