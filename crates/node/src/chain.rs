@@ -282,6 +282,103 @@ impl Chain {
 }
 
 impl Chain {
+    /// A processed tick's digests and event count (`None`: nothing ran in it, or its
+    /// summary is gone from memory and the chain keeps no index).
+    pub fn tick_check(&self, tick: Tick) -> Result<Option<TickDigests>, ServiceError> {
+        let l = self.ledger();
+        let s = l.tick_summaries();
+        if let Ok(i) = s.binary_search_by(|x| x.tick.cmp(&tick)) {
+            let s = &s[i];
+            return Ok(Some(TickDigests {
+                digest: s.digest,
+                state_digest: s.state_digest,
+                receipts_digest: s.receipts_digest,
+                event_count: s.event_count,
+            }));
+        }
+        Ok(match self {
+            Chain::Memory(_) => None,
+            Chain::Durable(d) => d.tick_record(tick)?.map(|r| TickDigests {
+                digest: r.check.digest,
+                state_digest: r.check.state_digest,
+                receipts_digest: r.check.receipts_digest,
+                event_count: 0,
+            }),
+        })
+    }
+
+    /// A processed transaction briefly: who, what, how it ended (`None`: unknown or pending).
+    pub fn tx_brief(
+        &self,
+        id: &TxId,
+    ) -> Result<Option<crate::wire::explorer::TxBrief>, ServiceError> {
+        let registry = self.ledger().registry();
+        let procedure = |dest: &Identity, input_type: u16| {
+            dest.contract_index()
+                .and_then(|i| registry.get(i))
+                .and_then(|c| {
+                    c.meta()
+                        .procedure_number(input_type)
+                        .map(|e| e.name.to_string())
+                })
+        };
+        if let TxLookup::Done(r) = self.ledger().lookup(id) {
+            let error = match &r.status {
+                TxStatus::Executed => None,
+                TxStatus::Failed { error } => Some(error.to_string()),
+                TxStatus::Dropped { reason } => Some(reason.to_string()),
+            };
+            return Ok(Some(crate::wire::explorer::TxBrief {
+                tx_id: id.to_string(),
+                status: r.status.name().to_string(),
+                source: Some(r.source),
+                destination: Some(r.destination),
+                amount: r.amount,
+                input_type: r.input_type,
+                procedure: procedure(&r.destination, r.input_type),
+                error,
+            }));
+        }
+        Ok(match self {
+            Chain::Memory(_) => None,
+            Chain::Durable(d) => match d.tx_status(id)? {
+                TxState::Done(r) => {
+                    let error = match &r.outcome {
+                        TxOutcome::Executed => None,
+                        TxOutcome::Failed { error } => Some(error.to_string()),
+                        TxOutcome::Dropped { reason } => Some(reason.clone()),
+                    };
+                    Some(crate::wire::explorer::TxBrief {
+                        tx_id: id.to_string(),
+                        status: r.outcome.name().to_string(),
+                        source: Some(r.source),
+                        destination: Some(r.destination),
+                        amount: r.amount,
+                        input_type: r.input_type,
+                        procedure: procedure(&r.destination, r.input_type),
+                        error,
+                    })
+                }
+                _ => None,
+            },
+        })
+    }
+}
+
+/// A processed tick's digests ([`Chain::tick_check`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TickDigests {
+    /// The chained tick digest.
+    pub digest: Hash32,
+    /// The state digest after it.
+    pub state_digest: Hash32,
+    /// The digest of its receipts and events.
+    pub receipts_digest: Hash32,
+    /// Events it emitted (0 when only the durable index knows the tick).
+    pub event_count: u64,
+}
+
+impl Chain {
     /// Events `>= cursor` as the node shows them: raw hex, and rendered by the emitting
     /// contract's own description.
     pub fn event_views(&self, cursor: u64, limit: usize) -> Result<Vec<EventView>, ServiceError> {
@@ -375,9 +472,11 @@ pub struct ChainService {
     halted: Mutex<Option<String>>,
     /// The most transactions one identity may have pending.
     max_pending: usize,
+    /// The newest transactions received, for their decoded input.
+    kept: crate::explorer::TxKeep,
 }
 
-fn last_processed(l: &Ledger) -> Tick {
+pub(crate) fn last_processed(l: &Ledger) -> Tick {
     Tick(l.next_tick().0.saturating_sub(1))
 }
 
@@ -393,6 +492,7 @@ impl ChainService {
             devnet,
             halted: Mutex::new(None),
             max_pending: usize::MAX,
+            kept: crate::explorer::TxKeep::default(),
         }
     }
 
@@ -530,7 +630,9 @@ impl ChainService {
         let (id, ticket) = {
             let mut chain = self.lock()?;
             self.check_pending(&chain, &verified.tx().source)?;
+            let kept = verified.tx().clone();
             let id = chain.submit_verified(verified)?;
+            self.kept.keep(id, &kept);
             (id, chain.accepted())
         };
         self.make_durable(ticket)?;
@@ -545,7 +647,9 @@ impl ChainService {
         let (id, ticket) = {
             let mut chain = self.lock()?;
             self.check_pending(&chain, &tx.source)?;
+            let kept = tx.clone();
             let id = chain.submit_unsigned(tx)?;
+            self.kept.keep(id, &kept);
             (id, chain.accepted())
         };
         self.make_durable(ticket)?;
@@ -564,6 +668,11 @@ impl ChainService {
             sync.wait()?;
         }
         Ok(())
+    }
+
+    /// A transaction this node received, when it is among the newest it keeps.
+    pub fn kept(&self, id: &TxId) -> Option<Transaction> {
+        self.kept.get(id)
     }
 
     /// What is known of a transaction (`None`: never seen).
@@ -900,13 +1009,13 @@ pub fn job_record(l: &Ledger, id: u64) -> Result<Job, ServiceError> {
 
 /// A job's view with `modelName`: the name the worker registry knows for its model id, or
 /// null when no worker ever declared it.
-fn job_view(l: &Ledger, job: &Job) -> Result<JobView, ServiceError> {
+pub(crate) fn job_view(l: &Ledger, job: &Job) -> Result<JobView, ServiceError> {
     let name: Option<String> = l.query_fn(MODEL_NAME, &job.spec.model)?;
     Ok(JobView::new(job, name))
 }
 
 /// One page of the job listing ([`ChainService::jobs`]): the records and the next cursor.
-fn list_jobs(
+pub(crate) fn list_jobs(
     l: &Ledger,
     filter: &JobFilter,
     cursor: Option<u64>,

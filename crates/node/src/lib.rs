@@ -36,6 +36,7 @@ pub mod blobs;
 pub mod chain;
 pub mod contracts;
 pub mod error;
+pub mod explorer;
 pub mod fuzz;
 pub mod genesis;
 pub mod limits;
@@ -43,6 +44,7 @@ pub mod metrics;
 pub mod parse;
 pub mod token_log;
 pub mod tokens;
+pub mod web;
 /// The wire crate, as the node's API speaks it ([`comqute_wire`]).
 pub use comqute_wire as wire;
 
@@ -214,6 +216,8 @@ pub struct NodeState {
     pub requests: limits::RequestLimiter,
     /// Prometheus metrics and readiness.
     pub metrics: metrics::NodeMetrics,
+    /// Off-chain observations for the explorer (tick and token times, stat samples).
+    pub observer: explorer::Observer,
     /// Settings.
     pub config: NodeConfig,
 }
@@ -246,6 +250,7 @@ impl NodeState {
             ),
             requests: limits::RequestLimiter::new(config.rate_per_address, config.rate_burst),
             metrics: metrics::NodeMetrics::new(),
+            observer: explorer::Observer::new(),
             config,
         })
     }
@@ -371,6 +376,7 @@ async fn tick_loop(state: Arc<NodeState>, tick_ms: u64) {
             let r = s.chain.process_tick();
             if r.is_ok() {
                 s.metrics.ticked(&s.chain, started.elapsed());
+                s.observer.ticked(&s.chain);
             }
             r
         });

@@ -26,6 +26,7 @@ use serde_json::Value;
 
 pub use value::ValueError;
 
+pub mod explorer;
 pub mod market;
 pub mod pools;
 pub mod routes;
@@ -606,6 +607,12 @@ pub struct JobFilter {
     pub requester: Option<comqute_qpi::Identity>,
     /// Held (now or last) by this worker.
     pub worker: Option<comqute_qpi::Identity>,
+    /// Of this model (its id).
+    pub model: Option<Hash32>,
+    /// Submitted at this tick or later.
+    pub from_tick: Option<comqute_qpi::Tick>,
+    /// Submitted at this tick or earlier.
+    pub to_tick: Option<comqute_qpi::Tick>,
 }
 
 /// The index a job listing walks: the most selective one its filter names (requester, then
@@ -628,6 +635,9 @@ impl JobFilter {
         self.status.is_none_or(|s| job.status == s)
             && self.requester.is_none_or(|r| job.requester == r)
             && self.worker.is_none_or(|w| job.worker == Some(WorkerId(w)))
+            && self.model.is_none_or(|m| job.spec.model == m)
+            && self.from_tick.is_none_or(|t| job.submitted_at >= t)
+            && self.to_tick.is_none_or(|t| job.submitted_at <= t)
     }
 
     /// The index to walk. The listing applies [`JobFilter::matches`] to the page it read, so
@@ -723,6 +733,7 @@ mod tests {
             status,
             requester,
             worker,
+            ..JobFilter::default()
         };
         assert_eq!(
             f(Some(st), Some(who), Some(who)).index(),

@@ -37,6 +37,27 @@ pub mod amount {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
         crate::dec::deserialize(d).map(Amount)
     }
+
+    /// The same for an optional amount (`null` when absent).
+    pub mod opt {
+        use comqute_qpi::Amount;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Writes the amount as a string, or null.
+        pub fn serialize<S: Serializer>(a: &Option<Amount>, s: S) -> Result<S::Ok, S::Error> {
+            match a {
+                Some(a) => s.collect_str(&a.0),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Reads a string, a number or null.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Amount>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrap(#[serde(with = "super")] Amount);
+            Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+        }
+    }
 }
 
 /// Reads a [`JobStatus`] by its name (the contract type writes itself by name).

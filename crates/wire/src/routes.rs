@@ -96,6 +96,27 @@ pub const CONTRACT_QUERY: &str = "/contracts/{contract}/query";
 /// `GET`: a transaction's receipt ([`crate::ReceiptResponse`]).
 pub const RECEIPT: &str = "/receipts/{id}";
 
+// --- the explorer (the web app's data, for any client) -----------------------------------
+
+/// `GET ?q=`: every page a query names ([`crate::explorer::SearchResponse`]).
+pub const SEARCH: &str = "/search";
+/// `GET ?limit=`: samples of the stat cards ([`crate::explorer::StatsHistory`]).
+pub const STATS_HISTORY: &str = "/stats/history";
+/// `GET`: a processed tick ([`crate::explorer::TickView`]).
+pub const TICK: &str = "/ticks/{tick}";
+/// `GET`: a transaction with its decoded input ([`crate::explorer::TransactionView`]).
+pub const TRANSACTION: &str = "/transactions/{id}";
+/// `GET`: any identity's balance and roles ([`crate::explorer::IdentityView`]).
+pub const IDENTITY: &str = "/identities/{id}";
+/// `GET`: a worker's paid jobs with the running total ([`crate::explorer::EarningsSeries`]).
+pub const WORKER_EARNINGS: &str = "/workers/{id}/earnings";
+/// `GET`: per-model market figures ([`crate::explorer::ModelsStats`]).
+pub const MODELS: &str = "/models";
+/// `GET ?jobs=`: workers, requesters and jobs between them ([`crate::explorer::NetworkGraph`]).
+pub const NETWORK: &str = "/network";
+/// `GET` with the filters of [`JOBS`] plus `fromTick`/`toTick`: every matching job as CSV.
+pub const JOBS_EXPORT: &str = "/jobs/export";
+
 // --- blobs ---------------------------------------------------------------------------------
 
 /// `PUT` a body → [`crate::BlobPutResponse`].

@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 use anyhow::{anyhow, Result};
 use clap::Args;
 use comqute_sdk::contracts::job_registry::{Job, JobStatus};
+use comqute_sdk::wire::explorer::{
+    earnings_csv_row, job_csv_row, EarningsPoint, EARNINGS_CSV_HEADER, JOBS_CSV_HEADER,
+};
+use comqute_sdk::wire::JobView;
 use comqute_sdk::{Client, Hash32, Identity, JobFilter};
 use serde_json::json;
 
@@ -40,19 +44,6 @@ pub struct EarningsArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
-}
-
-/// One CSV field: quoted when it holds a comma, a quote or a line break.
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-fn tick(t: Option<comqute_sdk::Tick>) -> String {
-    t.map_or(String::new(), |t| t.0.to_string())
 }
 
 /// Every job the filter selects, page after page.
@@ -95,31 +86,9 @@ fn who(g: &Global, given: Option<&str>) -> Result<Identity> {
     }
 }
 
-const HEADER: &str = "id,status,model,submitted_at,closed_at,worker,price_per_1k,output_tokens,escrow,paid,fee,refunded,result_hash";
-
+/// The node's CSV row of a job (the same bytes as `GET /v1/jobs/export`).
 fn row(j: &Job, names: &BTreeMap<Hash32, String>) -> String {
-    let model = names
-        .get(&j.spec.model)
-        .cloned()
-        .unwrap_or_else(|| j.spec.model.to_string());
-    [
-        j.id.0.to_string(),
-        j.status.name().to_string(),
-        field(&model),
-        j.submitted_at.0.to_string(),
-        tick(j.closed_at),
-        j.worker.map_or(String::new(), |w| w.0.to_string()),
-        j.price_per_1k.0.to_string(),
-        j.result
-            .map_or(String::new(), |r| r.output_tokens.to_string()),
-        j.escrow.0.to_string(),
-        j.paid.0.to_string(),
-        j.fee.0.to_string(),
-        j.refunded.0.to_string(),
-        j.result
-            .map_or(String::new(), |r| r.result_hash.to_string()),
-    ]
-    .join(",")
+    job_csv_row(&JobView::new(j, names.get(&j.spec.model).cloned()))
 }
 
 /// A requester's jobs.
@@ -133,12 +102,12 @@ pub async fn history(g: &Global, client: &Client, a: HistoryArgs) -> Result<()> 
     let filter = JobFilter {
         status,
         requester: Some(requester),
-        worker: None,
+        ..JobFilter::default()
     };
     let jobs = all_jobs(client, &filter).await?;
     let names = names(client, &jobs).await;
     if a.csv {
-        println!("{HEADER}");
+        println!("{JOBS_CSV_HEADER}");
         for j in &jobs {
             println!("{}", row(j, &names));
         }
@@ -172,9 +141,8 @@ pub async fn history(g: &Global, client: &Client, a: HistoryArgs) -> Result<()> 
 pub async fn earnings(g: &Global, client: &Client, a: EarningsArgs) -> Result<()> {
     let worker = who(g, a.worker.as_deref())?;
     let filter = JobFilter {
-        status: None,
-        requester: None,
         worker: Some(worker),
+        ..JobFilter::default()
     };
     let mut jobs: Vec<Job> = all_jobs(client, &filter)
         .await?
@@ -192,19 +160,23 @@ pub async fn earnings(g: &Global, client: &Client, a: EarningsArgs) -> Result<()
         })
         .collect();
     if a.csv {
-        println!("job_id,closed_at,model,output_tokens,paid,total");
+        println!("{EARNINGS_CSV_HEADER}");
         for (j, t) in &rows {
             let model = names
                 .get(&j.spec.model)
                 .cloned()
                 .unwrap_or_else(|| j.spec.model.to_string());
             println!(
-                "{},{},{},{},{},{t}",
-                j.id.0,
-                tick(j.closed_at),
-                field(&model),
-                j.result.map_or(0, |r| r.output_tokens),
-                j.paid.0
+                "{}",
+                earnings_csv_row(&EarningsPoint {
+                    job_id: j.id.0,
+                    closed_at: j.closed_at,
+                    model,
+                    output_tokens: j.result.map_or(0, |r| r.output_tokens),
+                    paid: j.paid,
+                    total: comqute_sdk::Amount(*t),
+                    finalized: j.status == JobStatus::Finalized,
+                })
             );
         }
     } else if a.json {

@@ -662,6 +662,7 @@ pub fn run(g: &Global, c: JobCommand) -> Result<()> {
                         (None, false) => None,
                     },
                     worker: worker.as_deref().map(identity).transpose()?,
+                    ..JobFilter::default()
                 };
                 let page = client.jobs().list(&filter, cursor, limit).await?;
                 if json {

@@ -61,7 +61,7 @@ pub fn router() -> AreaRouter {
 
 /// Refuses query parameters the endpoint does not know (a typo would otherwise widen the
 /// filter silently).
-fn only(p: &HashMap<String, String>, known: &[&'static str]) -> Result<(), ServiceError> {
+pub fn only(p: &HashMap<String, String>, known: &[&str]) -> Result<(), ServiceError> {
     match p.keys().find(|k| !known.contains(&k.as_str())) {
         Some(k) => Err(ServiceError::BadParam {
             name: "query",
@@ -72,7 +72,7 @@ fn only(p: &HashMap<String, String>, known: &[&'static str]) -> Result<(), Servi
 }
 
 /// `limit` (1 to 100, default 20) and `cursor` (a number) from a query.
-fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ServiceError> {
+pub fn paging(p: &HashMap<String, String>) -> Result<(Option<u64>, u16), ServiceError> {
     let limit = match p.get("limit") {
         None => 20,
         Some(l) => l
@@ -110,27 +110,84 @@ pub async fn contracts(
     }))
 }
 
-/// `GET /v1/jobs?status=NAME&requester=ID&worker=ID&cursor=N&limit=M`.
+/// The job filters of a query: `status`, `requester`, `worker`, `model` (a name) or
+/// `modelId`, `fromTick`, `toTick` (submission ticks, inclusive).
+pub fn job_filter(p: &HashMap<String, String>) -> Result<JobFilter, ServiceError> {
+    let status = match p.get("status").filter(|v| !v.trim().is_empty()) {
+        None => None,
+        Some(v) => Some(
+            wire::parse_status(v.trim()).ok_or_else(|| ServiceError::BadParam {
+                name: "status",
+                detail: format!(
+                    "{v:?} is not one of {}",
+                    JobStatus::ALL.map(|s| s.name()).join(", ")
+                ),
+            })?,
+        ),
+    };
+    let tick = |name: &'static str| -> Result<Option<comqute_qpi::Tick>, ServiceError> {
+        match p.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<u32>()
+                .map(|t| Some(comqute_qpi::Tick(t)))
+                .map_err(|_| ServiceError::BadParam {
+                    name,
+                    detail: format!("{v:?} is not a tick number"),
+                }),
+        }
+    };
+    let nonempty = |k: &str| p.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let model = match (nonempty("model"), nonempty("modelId")) {
+        (None, None) => None,
+        (Some(name), None) => Some(model_id(name)),
+        (None, Some(h)) => Some(parse_hash(h)?),
+        (Some(_), Some(_)) => {
+            return Err(ServiceError::BadParam {
+                name: "model",
+                detail: "give model (a name) or modelId (its hash), not both".into(),
+            })
+        }
+    };
+    let filter = JobFilter {
+        status,
+        requester: nonempty("requester").map(parse_identity).transpose()?,
+        worker: nonempty("worker").map(parse_identity).transpose()?,
+        model,
+        from_tick: tick("fromTick")?,
+        to_tick: tick("toTick")?,
+    };
+    if let (Some(a), Some(b)) = (filter.from_tick, filter.to_tick) {
+        if a > b {
+            return Err(ServiceError::BadParam {
+                name: "fromTick",
+                detail: format!("fromTick {} is after toTick {}", a.0, b.0),
+            });
+        }
+    }
+    Ok(filter)
+}
+
+/// The filters [`job_filter`] reads.
+pub const JOB_FILTERS: [&str; 7] = [
+    "status",
+    "requester",
+    "worker",
+    "model",
+    "modelId",
+    "fromTick",
+    "toTick",
+];
+
+/// `GET /v1/jobs?status=&requester=&worker=&model=&fromTick=&toTick=&cursor=N&limit=M`.
 pub async fn jobs(
     State(s): State<Arc<NodeState>>,
     QueryParams(p): Params,
 ) -> Result<Json<JobsPage>, ServiceError> {
-    only(&p, &["status", "requester", "worker", "cursor", "limit"])?;
-    let status = match p.get("status") {
-        None => None,
-        Some(v) => Some(wire::parse_status(v).ok_or_else(|| ServiceError::BadParam {
-            name: "status",
-            detail: format!(
-                "{v:?} is not one of {}",
-                JobStatus::ALL.map(|s| s.name()).join(", ")
-            ),
-        })?),
-    };
-    let filter = JobFilter {
-        status,
-        requester: p.get("requester").map(|v| parse_identity(v)).transpose()?,
-        worker: p.get("worker").map(|v| parse_identity(v)).transpose()?,
-    };
+    let mut known = JOB_FILTERS.to_vec();
+    known.extend(["cursor", "limit"]);
+    only(&p, &known)?;
+    let filter = job_filter(&p)?;
     let (cursor, limit) = paging(&p)?;
     Ok(Json(s.chain.jobs(&filter, cursor, limit)?))
 }

@@ -9,6 +9,7 @@ pub mod blobs;
 pub mod contracts;
 pub mod devnet;
 pub mod events;
+pub mod explorer;
 pub mod market;
 pub mod qubic;
 pub mod tokens;
@@ -93,6 +94,7 @@ pub fn router(state: Arc<NodeState>) -> Router {
     let v1 = Router::new()
         .merge(qubic::router())
         .merge(market::router())
+        .merge(explorer::router())
         .merge(contracts::router())
         .merge(events::router())
         .merge(tokens::router())
@@ -103,7 +105,8 @@ pub fn router(state: Arc<NodeState>) -> Router {
         .nest(routes::V1, v1)
         .route("/metrics", axum::routing::get(metrics))
         .route("/health", axum::routing::get(health))
-        .fallback(|| async { ServiceError::NotFound("no such endpoint".into()) })
+        .merge(crate::web::router())
+        .fallback(not_found)
         // A known path with another method: the documented JSON error, not an empty 405.
         .method_not_allowed_fallback(method_not_allowed)
         // Bodies are limited by the extractors (`JsonBody`: max_body_bytes, `BytesBody`:
@@ -118,6 +121,20 @@ pub fn router(state: Arc<NodeState>) -> Router {
             count_requests,
         ))
         .with_state(state)
+}
+
+/// An unknown path: the JSON error, or the "not found" page for a browser.
+async fn not_found(headers: axum::http::HeaderMap) -> Response {
+    let e = ServiceError::NotFound("no such endpoint".into());
+    let html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if html {
+        return crate::web::PageError(ServiceError::NotFound("no such page".into()))
+            .into_response();
+    }
+    e.into_response()
 }
 
 /// `GET /metrics`: Prometheus text ([`crate::metrics`]).

@@ -41,7 +41,12 @@ pub async fn push(
     let id = parse_job_id("id", &id)?;
     // The signature check is ~50 µs of curve arithmetic: off the async workers.
     Ok(Json(
-        blocking(move || s.tokens.push(&s.chain, id, &p)).await?,
+        blocking(move || {
+            let r = s.tokens.push(&s.chain, id, &p)?;
+            s.observer.chunk(id, p.done);
+            Ok::<_, ServiceError>(r)
+        })
+        .await?,
     ))
 }
 
