@@ -358,6 +358,102 @@ fn a_requester_uses_the_web_app_from_wallet_to_csv_and_every_page_loads_clean() 
         b.assert_clean("account").await;
         shoot(&b, "account").await;
 
+        // --- the CLI's CSVs are the node's ----------------------------------------------
+        let (_, earnings_csv) = text(
+            &node,
+            &format!("/v1/workers/{}/earnings?format=csv", worker.identity()),
+        )
+        .await;
+        let o = node.cli(Some(&wkey), &["worker", "earnings", "--csv"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), earnings_csv);
+        assert_eq!(earnings_csv.lines().count(), 2, "{earnings_csv}");
+        let o = node.cli(
+            None,
+            &["job", "history", "--requester", &me.to_string(), "--csv"],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            csv,
+            "job history --csv is the export"
+        );
+
+        // --- a second requester (by the CLI) and a pool, so the pages have a market -------
+        let (rkey, _) = node.funded_key("requester2", 100_000);
+        let v = node.cli_json(
+            Some(&rkey),
+            &[
+                "job",
+                "submit",
+                "--model",
+                MODEL,
+                "--prompt",
+                "a second job",
+                "--price",
+                &PRICE.to_string(),
+                "--max-tokens",
+                "8",
+                "--json",
+            ],
+        );
+        let second = v["id"].as_str().unwrap().to_string();
+        let (okey, _) = node.funded_key("operator", 100_000);
+        let created = node.cli_json(
+            Some(&okey),
+            &["pool", "create", "--fee-bps", "500", "--json"],
+        );
+        let pool = created["pool"].as_str().unwrap().to_string();
+        node.wait_job_status(&second, "Finalized", 120);
+
+        // --- the explorer's JSON refuses bad input with the documented error ---------------
+        for (path, status) in [
+            ("/v1/jobs?fromTick=soon", 400),
+            ("/v1/jobs?fromTick=9&toTick=3", 400),
+            ("/v1/jobs?model=a&modelId=b", 400),
+            ("/v1/jobs?colour=red", 400),
+            ("/v1/jobs/export?status=Sleeping", 400),
+            ("/v1/stats/history?limit=0", 400),
+            ("/v1/network?jobs=100000", 400),
+            ("/v1/ticks/soon", 400),
+            ("/v1/ticks/4000000000", 404),
+            ("/v1/transactions/abc", 400),
+            ("/v1/identities/abc", 400),
+            (
+                "/v1/workers/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAYLJO/earnings",
+                404,
+            ),
+            ("/v1/workers/{w}/earnings?format=xml", 400),
+        ] {
+            let path = path.replace("{w}", &worker.identity().to_string());
+            let r = reqwest::get(format!("{base}{path}")).await.unwrap();
+            assert_eq!(r.status().as_u16(), status, "{path}");
+            let body: Value = r.json().await.unwrap();
+            assert!(
+                body["code"].is_string() && body["message"].is_string(),
+                "{path}: {body}"
+            );
+        }
+        let found = api(&node, &format!("/v1/search?q={}", worker.identity())).await;
+        assert_eq!(found["hits"][0]["kind"], "worker", "{found}");
+        let found = api(&node, &format!("/v1/search?q=tick%20{tick}", tick = 3)).await;
+        assert_eq!(found["hits"][0]["kind"], "tick", "{found}");
+        let found = api(&node, &format!("/v1/search?q={MODEL}")).await;
+        assert_eq!(found["hits"][0]["kind"], "model", "{found}");
+        let models = api(&node, "/v1/models").await;
+        assert_eq!(models["models"][0]["model"], MODEL, "{models}");
+        assert_eq!(models["models"][0]["jobsServed"], "2", "{models}");
+        assert!(
+            models["models"][0]["ttftMs"]["samples"].as_u64().unwrap() >= 1,
+            "{models}"
+        );
+        let graph = api(&node, "/v1/network").await;
+        assert_eq!(
+            graph["nodes"].as_array().unwrap().len(),
+            3,
+            "one worker, two requesters: {graph}"
+        );
+
         // --- every page loads clean ------------------------------------------------------
         let w = worker.identity();
         let tx = attr(&b, "body", "data-devnet").await; // a page is loaded
@@ -374,6 +470,7 @@ fn a_requester_uses_the_web_app_from_wallet_to_csv_and_every_page_loads_clean() 
             ("models", "/models".to_string(), MODEL),
             ("network", "/network".to_string(), "Network"),
             ("pools", "/pools".to_string(), "Pools"),
+            ("pool", format!("/pools/{pool}"), "Pool"),
             ("worker", format!("/workers/{w}"), "Worker #1"),
             (
                 "worker-dashboard",

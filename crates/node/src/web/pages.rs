@@ -128,7 +128,7 @@ pub fn jobs_table(jobs: &[JobView], requester: bool) -> Markup {
                             td class="py-2 pr-3 text-slate-300" { (j.model_name.clone().unwrap_or_else(|| short(&j.spec.model.to_string()))) }
                             @if requester { td class="py-2 pr-3" { (who(&j.requester, false)) } }
                             td class="py-2 pr-3" { @if let Some(w) = j.worker { (who(&w, true)) } @else { span class="text-slate-600" { "—" } } }
-                            td class="py-2 pr-3 text-right tabular-nums" { (j.output_tokens.map_or("—".to_string(), |t| int(t))) }
+                            td class="py-2 pr-3 text-right tabular-nums" { (j.output_tokens.map_or("—".to_string(), int)) }
                             td class="py-2 pr-3 text-right tabular-nums" { (int(j.paid.0)) }
                             td class="py-2 text-right tabular-nums text-slate-400" { a class="hover:underline" href=(format!("/ticks/{}", j.submitted_at.0)) { (j.submitted_at.0) } }
                         }
@@ -525,7 +525,7 @@ pub async fn worker(State(s): State<Arc<NodeState>>, Path(id): Path<String>) -> 
                     p class="mt-3 text-xs uppercase text-slate-500" { "Stop" }
                     p class="mt-1 text-sm text-slate-400" { "Ctrl-C in its terminal: it finishes or hands back its jobs and signs off." }
                     p class="mt-3 text-xs uppercase text-slate-500" { "Status" }
-                    pre class="mt-1 overflow-x-auto rounded-lg bg-slate-950 p-2 font-mono text-xs text-slate-200" { "comqute worker status " (short(&ids)) }
+                    pre class="mt-1 overflow-x-auto whitespace-pre-wrap break-all rounded-lg bg-slate-950 p-2 font-mono text-xs text-slate-200" { "comqute worker status " (ids) }
                 }))
             }
             div class="mt-4" {
