@@ -438,6 +438,14 @@ fn a_requester_uses_the_web_app_from_wallet_to_csv_and_every_page_loads_clean() 
         assert_eq!(found["hits"][0]["kind"], "worker", "{found}");
         let found = api(&node, &format!("/v1/search?q=tick%20{tick}", tick = 3)).await;
         assert_eq!(found["hits"][0]["kind"], "tick", "{found}");
+        let result_hash = job["resultHash"].as_str().unwrap();
+        let found = api(&node, &format!("/v1/search?q={result_hash}")).await;
+        assert_eq!(found["hits"][0]["kind"], "result", "{found}");
+        assert_eq!(
+            found["hits"][0]["page"],
+            format!("/jobs/{job_id}"),
+            "{found}"
+        );
         let found = api(&node, &format!("/v1/search?q={MODEL}")).await;
         assert_eq!(found["hits"][0]["kind"], "model", "{found}");
         let models = api(&node, "/v1/models").await;
@@ -633,6 +641,37 @@ fn a_transaction_signed_by_the_page_is_byte_identical_to_the_sdk_s() {
         assert_eq!(v["wrong"], json!("wrong passphrase"));
         assert_eq!(v["stored"], json!(false), "the record does not hold the seed in clear");
         b.assert_clean("wallet checks").await;
+
+        // The template library: a built-in template's variables fill the prompt.
+        b.goto(&format!("{}/submit", node.url)).await;
+        wait_js(&b, "document.documentElement.dataset.app === 'ready'", "app.js ran", WAIT).await;
+        let n = b
+            .client()
+            .execute("return document.querySelectorAll('#submit-template option').length", vec![])
+            .await
+            .unwrap();
+        assert_eq!(n, json!(11), "none and the ten built-in templates");
+        b.client()
+            .execute(
+                "const s = document.querySelector('#submit-template'); s.value = '1'; s.dispatchEvent(new Event('change'));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let lang = b.wait_css("#template-vars input[name=language]", WAIT).await;
+        lang.send_keys("French").await.unwrap();
+        let text = b.wait_css("#template-vars input[name=text]", WAIT).await;
+        text.send_keys("good morning").await.unwrap();
+        let prompt = wait_js(&b, "document.querySelector('#submit-prompt').value", "the prompt", WAIT).await;
+        assert_eq!(
+            prompt,
+            json!("Translate into French. Keep the formatting; answer with the translation only.\n\ngood morning")
+        );
+        // Submitting without a wallet or a model says why, and sends nothing.
+        click(&b, "#submit-go").await;
+        b.wait_text("#submit-error", "pick a model that a worker serves", WAIT)
+            .await;
+        b.assert_clean("submit without a worker").await;
         b.close().await;
     });
 }

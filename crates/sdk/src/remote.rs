@@ -34,6 +34,9 @@ fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
+/// How many times a request refused by the node's rate limit is sent again.
+pub const RATE_LIMIT_RETRIES: u32 = 3;
+
 impl Remote {
     /// A client of the node at `url` (`http://127.0.0.1:8080`); requests time out after 30 s,
     /// connections after 5 s.
@@ -95,8 +98,55 @@ impl Remote {
         serde_json::from_slice(&bytes).map_err(|e| SdkError::decode("the node's JSON answer", e))
     }
 
+    /// Sends the request `make` builds; a `429 rate_limited` (the node refused it before
+    /// doing anything) is sent again after its `Retry-After` (at most 2 s), up to
+    /// [`RATE_LIMIT_RETRIES`] times. Other refusals, a blob quota among them, come back as
+    /// they are.
+    async fn send(
+        &self,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, SdkError> {
+        let mut tries = 0;
+        loop {
+            let resp = make().send().await?;
+            let limited = resp.status() == reqwest::StatusCode::TOO_MANY_REQUESTS
+                && tries < RATE_LIMIT_RETRIES
+                && resp.headers().contains_key(reqwest::header::RETRY_AFTER);
+            if !limited {
+                return Ok(resp);
+            }
+            let secs = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(1);
+            let text = resp.text().await.unwrap_or_default();
+            match serde_json::from_str::<ErrorBody>(&text) {
+                Ok(b) if b.code == "rate_limited" => {}
+                Ok(b) => {
+                    return Err(SdkError::Node {
+                        status: 429,
+                        code: b.code,
+                        message: b.message,
+                    })
+                }
+                Err(_) => {
+                    return Err(SdkError::Node {
+                        status: 429,
+                        code: "http".into(),
+                        message: text.chars().take(200).collect(),
+                    })
+                }
+            }
+            tries += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(secs.clamp(1, 2) * 1000)).await;
+        }
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, SdkError> {
-        Self::json(self.http.get(self.url_of(path)).send().await?).await
+        let url = self.url_of(path);
+        Self::json(self.send(|| self.http.get(&url)).await?).await
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -104,7 +154,8 @@ impl Remote {
         path: &str,
         body: &B,
     ) -> Result<T, SdkError> {
-        Self::json(self.http.post(self.url_of(path)).json(body).send().await?).await
+        let url = self.url_of(path);
+        Self::json(self.send(|| self.http.post(&url).json(body)).await?).await
     }
 
     pub(crate) async fn tick_info(&self) -> Result<TickInfo, SdkError> {
