@@ -160,6 +160,13 @@ function setupWallet() {
   btn.addEventListener('click', () => {
     showWalletError(null);
     dialog.showModal();
+    if (!window.isSecureContext || !crypto.subtle) {
+      // Ed25519's SHA-512, PBKDF2 and AES-GCM come from Web Crypto, which browsers give
+      // only to https pages and to localhost.
+      showWalletError(
+        `The wallet needs a secure page: open it as http://localhost:${location.port || 80} (an SSH tunnel to this node works) or behind HTTPS.`,
+      );
+    }
   });
   dialog.querySelector('[data-close]')?.addEventListener('click', () => dialog.close());
   const guard = (f) => async () => {
