@@ -1,0 +1,71 @@
+//! The Qubic crypto profile: seeds, keys, identities, K12, SchnorrQ signatures and
+//! transaction digests and ids, byte-exact with Qubic's own libraries (qubic/core's
+//! `four_q.h` and `kangaroo_twelve.h`, and the key utilities qubic-cli and qubipy ship).
+//!
+//! comqute's default profile keeps Qubic's shapes with its own crypto (blake3, ed25519). This
+//! crate is the other profile, kept apart so that the rest of the tree pays for FourQ only
+//! when it uses it. It does no I/O and never logs: no secret leaves it except through the
+//! functions that return one.
+//!
+//! ```
+//! use comqute_qubic::{k12, verify, Seed};
+//!
+//! let keys = Seed::new(&"a".repeat(55))?.keypair();
+//! assert_eq!(
+//!     keys.identity(),
+//!     "BZBQFLLBNCXEMGLOBHUVFTLUPLVCPQUASSILFABOFFBCADQSSUPNWLZBQEXK"
+//! );
+//! let digest = k12(b"a message");
+//! let signature = keys.sign_digest(&digest);
+//! assert!(verify(&keys.public_key().0, &digest, &signature));
+//! # Ok::<(), comqute_qubic::QubicError>(())
+//! ```
+//!
+//! # What is used, and why
+//! - **KangarooTwelve**: RustCrypto's `k12` crate, version 0.5.1 (KT128, RFC 9861, empty
+//!   customization). Checked against the RFC's vectors and Qubic's own K12 (through qubipy)
+//!   in `testdata/vectors.json`.
+//! - **FourQ and SchnorrQ**: written for this crate in safe Rust (`curve` and
+//!   `scalar` modules, about 500 lines), not bound to C. No maintained crate does
+//!   FourQ: the `fourq` crate on crates.io (0.1.6, 2024) binds a partial copy of FourQlib
+//!   without SchnorrQ, needs cmake, bindgen and libclang, and builds into its own source
+//!   directory; Microsoft marks FourQlib itself "not actively maintained, for research
+//!   purposes". A binding would also need `unsafe` (denied in this workspace) and a C
+//!   toolchain in every build, and Qubic's SchnorrQ differs from FourQlib's anyway (K12 for
+//!   SHA-512, its own nonce rule), so the signature layer had to be written here in any case.
+//!   The curve arithmetic is small because it skips FourQlib's endomorphisms: they speed a
+//!   multiplication up without changing its result on the prime-order subgroup.
+//!   Correctness is checked against Qubic's compiled library (qubipy 0.4.1) by the committed
+//!   vectors and by a test that signs and verifies across the two implementations.
+//! - **Constant time**: field arithmetic, scalar reduction and products, and the scalar
+//!   multiplications used for keys and nonces run the same instructions and memory accesses
+//!   for every secret (fixed windows, masked table lookups; `subtle` for the choices).
+//!   Qubic's own `ecc_mul_fixed` branches on the scalar's parity and on digit signs; this
+//!   crate does not. Verification handles only public data and is variable time. Secrets
+//!   are wiped on drop (`zeroize`) and their `Debug` forms hide them.
+//!
+//! # Where verification differs from Qubic's
+//! It follows qubic/core's current `verify`, including its 2026 patches (non-canonical S and
+//! the neutral and small-order keys are refused). Two differences, both refusals:
+//! - qubipy 0.4.1 ships an older `verify` that still accepts S + N when it is below 2^246
+//!   (a malleable twin); this crate, like today's core, refuses it.
+//! - keys outside the prime-order subgroup are all refused (core refuses those of small
+//!   order, and computes something endomorphism-specific for the others). No seed yields such
+//!   a key; see the `schnorrq` module source for the reasoning. So this crate never accepts a signature
+//!   that Qubic's current `verify` refuses.
+
+mod curve;
+mod error;
+mod field;
+mod identity;
+mod k12;
+mod keys;
+mod scalar;
+mod schnorrq;
+pub mod tx;
+
+pub use error::QubicError;
+pub use identity::{decode as decode_identity, encode as encode_identity, Case, IDENTITY_LEN};
+pub use k12::{k12, k12_into};
+pub use keys::{Keypair, PrivateKey, PublicKey, Seed, Subseed, SEED_LEN};
+pub use schnorrq::{sign, verify};
