@@ -25,18 +25,18 @@
 //! - **KangarooTwelve**: RustCrypto's `k12` crate, version 0.5.1 (KT128, RFC 9861, empty
 //!   customization). Checked against the RFC's vectors and Qubic's own K12 (through qubipy)
 //!   in `testdata/vectors.json`.
-//! - **FourQ and SchnorrQ**: written for this crate in safe Rust (`curve` and
-//!   `scalar` modules, about 500 lines), not bound to C. No maintained crate does
-//!   FourQ: the `fourq` crate on crates.io (0.1.6, 2024) binds a partial copy of FourQlib
-//!   without SchnorrQ, needs cmake, bindgen and libclang, and builds into its own source
-//!   directory; Microsoft marks FourQlib itself "not actively maintained, for research
-//!   purposes". A binding would also need `unsafe` (denied in this workspace) and a C
-//!   toolchain in every build, and Qubic's SchnorrQ differs from FourQlib's anyway (K12 for
-//!   SHA-512, its own nonce rule), so the signature layer had to be written here in any case.
-//!   The curve arithmetic is small because it skips FourQlib's endomorphisms: they speed a
-//!   multiplication up without changing its result on the prime-order subgroup.
+//! - **FourQ and SchnorrQ**: written for this crate in safe Rust (the `field`, `scalar`,
+//!   `curve` and `schnorrq` modules, about 700 lines with their tests), not bound to C. No
+//!   maintained crate does FourQ: the `fourq` crate on crates.io (0.1.6, 2024) binds a
+//!   partial copy of FourQlib without SchnorrQ, needs cmake, bindgen and libclang, and builds
+//!   into its own source directory; Microsoft marks FourQlib itself "not actively maintained,
+//!   for research purposes". A binding would also need `unsafe` (denied in this workspace)
+//!   and a C toolchain in every build, and Qubic's SchnorrQ differs from FourQlib's anyway
+//!   (K12 for SHA-512, its own nonce rule), so the signature layer had to be written here in
+//!   any case. The curve arithmetic is small because it skips FourQlib's endomorphisms: they
+//!   speed a multiplication up without changing its result on the prime-order subgroup.
 //!   Correctness is checked against Qubic's compiled library (qubipy 0.4.1) by the committed
-//!   vectors and by a test that signs and verifies across the two implementations.
+//!   vectors and by tests that sign and verify across the two implementations.
 //! - **Constant time**: field arithmetic, scalar reduction and products, and the scalar
 //!   multiplications used for keys and nonces run the same instructions and memory accesses
 //!   for every secret (fixed windows, masked table lookups; `subtle` for the choices).
@@ -45,14 +45,16 @@
 //!   are wiped on drop (`zeroize`) and their `Debug` forms hide them.
 //!
 //! # Where verification differs from Qubic's
-//! It follows qubic/core's current `verify`, including its 2026 patches (non-canonical S and
-//! the neutral and small-order keys are refused). Two differences, both refusals:
-//! - qubipy 0.4.1 ships an older `verify` that still accepts S + N when it is below 2^246
-//!   (a malleable twin); this crate, like today's core, refuses it.
-//! - keys outside the prime-order subgroup are all refused (core refuses those of small
-//!   order, and computes something endomorphism-specific for the others). No seed yields such
-//!   a key; see the `schnorrq` module source for the reasoning. So this crate never accepts a signature
-//!   that Qubic's current `verify` refuses.
+//! It follows qubic/core's current `verify`, with its 2026 patches: S must be below N, and
+//! the neutral and small-order keys are refused. So it refuses more than qubipy 0.4.1, whose
+//! library predates those patches (it accepts the malleable twin S + N below 2^246 and the
+//! forgery with the neutral point as key; `verify_cases` in the vectors records both).
+//! Against core it differs in one way, also a refusal: every key outside the prime-order
+//! subgroup is refused (core refuses those of small order and computes something specific
+//! to its endomorphisms for the others). No seed yields such a key; the `schnorrq` module's
+//! source gives the reasoning. So this crate never accepts a signature that Qubic's current
+//! `verify` refuses, and accepts every signature made with a key derived from a seed that it
+//! accepts.
 
 mod curve;
 mod error;

@@ -341,3 +341,37 @@ fn both_implementations_refuse_the_same_tampered_signatures() {
     }
     assert_eq!(accepted, 4, "exactly the four untouched signatures verify");
 }
+
+#[test]
+fn many_seeds_give_the_same_keys_and_signatures() {
+    let Some(py) = python() else { return };
+    // 256 seeds from a fixed xorshift stream, one digest each.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let cases: Vec<(Seed, [u8; 32])> = (0..256)
+        .map(|_| {
+            let seed = Seed::from_entropy(&std::array::from_fn(|_| next() as u8));
+            let digest: [u8; 32] = std::array::from_fn(|_| next() as u8);
+            (seed, digest)
+        })
+        .collect();
+    let req: Vec<Value> = cases
+        .iter()
+        .map(|(s, d)| json!({"seed": s.as_str(), "digest": hex::encode(d)}))
+        .collect();
+    let answer = ask(py, &json!({ "sign": req }));
+    for ((seed, d), theirs) in cases.iter().zip(answer["sign"].as_array().unwrap()) {
+        let kp = seed.keypair();
+        assert_eq!(
+            hex32(&theirs["public_key"]),
+            kp.public_key().0,
+            "key of {seed:?}"
+        );
+        assert_eq!(hex64(&theirs["signature"]), kp.sign_digest(d));
+    }
+}
