@@ -49,10 +49,11 @@
 //! the neutral and small-order keys are refused. So it refuses more than qubipy 0.4.1, whose
 //! library predates those patches (it accepts the malleable twin S + N below 2^246 and the
 //! forgery with the neutral point as key; `verify_cases` in the vectors records both).
-//! Against core it differs in one way, also a refusal: every key outside the prime-order
+//! Against core it differs in two ways, both refusals: every key outside the prime-order
 //! subgroup is refused (core refuses those of small order and computes something specific
-//! to its endomorphisms for the others). No seed yields such a key; the `schnorrq` module's
-//! source gives the reasoning. So this crate never accepts a signature that Qubic's current
+//! to its endomorphisms for the others), and so is a key whose y has a half written as p, a
+//! second form of zero. No seed yields such keys; the `schnorrq` module's source gives the
+//! reasoning. So this crate never accepts a signature that Qubic's current
 //! `verify` refuses, and accepts every signature made with a key derived from a seed that it
 //! accepts.
 

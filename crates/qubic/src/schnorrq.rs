@@ -20,9 +20,11 @@
 //! the keys whose 2nd to 4th words are zero, but for the sign bit, are refused (the neutral
 //! point among them); the key must decode; then `encode(S·G + h·A) == R`.
 //!
-//! One deliberate difference: Qubic refuses the keys of small order (`[392]·A` neutral);
-//! this crate refuses every key outside the prime-order subgroup (`[N]·A` not neutral), a
-//! superset. For a key in the subgroup — every key derived from a seed — the two computations
+//! Two deliberate differences, both refusals. Qubic refuses the keys of small order
+//! (`[392]·A` neutral); this crate refuses every key outside the prime-order subgroup
+//! (`[N]·A` not neutral), a superset. And it refuses a key whose y has a half written as p
+//! (the second form of zero), where Qubic's point check compares representations rather
+//! than values; no key derived from a seed is written so. For a key in the subgroup — every key derived from a seed — the two computations
 //! agree exactly. For a crafted key with a small-order component, Qubic's result depends on
 //! its endomorphism-based multiplication (`h·A` is not a function of `h mod N` there), so
 //! matching it would mean copying that algorithm; this crate refuses such keys instead and so
@@ -80,13 +82,20 @@ pub fn sign(subseed: &[u8; 32], public_key: &[u8; 32], digest: &[u8; 32]) -> [u8
 }
 
 /// The point of a public key if [`verify`] accepts it as a key (see the module doc): bit 127
-/// clear, not one of the keys Qubic's fast path refuses, on the curve, in the prime-order
-/// subgroup.
+/// clear, not one of the keys Qubic's fast path refuses, both halves of y below p, on the
+/// curve, in the prime-order subgroup.
 pub(crate) fn decode_key(public_key: &[u8; 32]) -> Option<Point> {
     if public_key[15] & 0x80 != 0 {
         return None;
     }
     let w = scalar::from_le_bytes(public_key);
+    // y's halves written as p, the second form of zero: Qubic's point check compares
+    // representations there and may refuse what a canonical check accepts; refuse them all.
+    const P_LO: u64 = u64::MAX;
+    const P_HI: u64 = 0x7FFF_FFFF_FFFF_FFFF;
+    if (w[0] == P_LO && w[1] == P_HI) || (w[2] == P_LO && w[3] & P_HI == P_HI) {
+        return None;
+    }
     // Qubic's fast path for the neutral point: words 1–3 zero, the sign bit aside.
     if w[1] == 0 && w[2] == 0 && w[3] & 0x7FFF_FFFF_FFFF_FFFF == 0 {
         return None;
@@ -199,5 +208,11 @@ mod tests {
             assert!(decode_key(&key).is_none());
             assert!(!verify(&key, &[0x5A; 32], &sig));
         }
+        // The same points with a half of y written as p instead of 0.
+        let mut alias = [0u8; 32];
+        alias[..16].fill(0xFF);
+        alias[15] = 0x7F;
+        assert!(Point::decode(&alias).is_some());
+        assert!(decode_key(&alias).is_none());
     }
 }
