@@ -53,9 +53,9 @@
 //! subgroup is refused (core refuses those of small order and computes something specific
 //! to its endomorphisms for the others), and so is a key whose y has a half written as p, a
 //! second form of zero. No seed yields such keys; the `schnorrq` module's source gives the
-//! reasoning. So this crate never accepts a signature that Qubic's current
-//! `verify` refuses, and accepts every signature made with a key derived from a seed that it
-//! accepts.
+//! reasoning. So this crate does not accept a signature that Qubic's current `verify`
+//! refuses (short of Qubic's own quirks on points with a zero coordinate half, about 2^-127
+//! likely for a key); for keys derived from seeds the two accept exactly the same signatures.
 
 mod curve;
 mod error;
