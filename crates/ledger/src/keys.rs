@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use comqute_qpi::{Hash32, Identity};
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::{Signer as _, SigningKey};
 
 use crate::error::LedgerError;
 
@@ -103,5 +103,76 @@ impl Keypair {
 impl fmt::Debug for Keypair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Keypair({})", self.identity)
+    }
+}
+
+/// What signs a transaction: its source identity and a signature in a profile. An ed25519
+/// [`Keypair`] signs in the comqute profile, a [`QubicKeypair`] in Qubic's.
+pub trait Signer {
+    /// The identity that signs (the transaction's source).
+    fn identity(&self) -> Identity;
+    /// The profile its signatures verify in.
+    fn profile(&self) -> comqute_qpi::Profile;
+    /// `tx` with its signature set (its source should be [`Signer::identity`]).
+    fn sign_tx(&self, tx: crate::Transaction) -> crate::Transaction;
+}
+
+impl Signer for Keypair {
+    fn identity(&self) -> Identity {
+        self.identity
+    }
+    fn profile(&self) -> comqute_qpi::Profile {
+        comqute_qpi::Profile::Comqute
+    }
+    fn sign_tx(&self, tx: crate::Transaction) -> crate::Transaction {
+        tx.sign(self)
+    }
+}
+
+/// A key in Qubic's profile: the seed's subseed, private key and FourQ public key, derived
+/// exactly as Qubic's wallets do ([`comqute_qubic`]). Its `Debug` form hides the secret.
+#[derive(Clone)]
+pub struct QubicKeypair {
+    key: comqute_qubic::Keypair,
+    identity: Identity,
+}
+
+impl QubicKeypair {
+    /// The key of a 55-letter seed, by Qubic's rules.
+    pub fn from_seed(seed: &str) -> Result<QubicKeypair, LedgerError> {
+        let seed =
+            comqute_qubic::Seed::new(seed).map_err(|e| LedgerError::BadSeed(e.to_string()))?;
+        let key = seed.keypair();
+        let identity = Identity(key.public_key().0);
+        Ok(QubicKeypair { key, identity })
+    }
+
+    /// The identity as a Qubic wallet shows it (K12 checksum).
+    pub fn qubic_identity(&self) -> String {
+        self.key.identity()
+    }
+
+    /// Signs a 32-byte digest (SchnorrQ, deterministic).
+    pub fn sign_digest(&self, digest: &Hash32) -> [u8; 64] {
+        self.key.sign_digest(&digest.0)
+    }
+}
+
+impl fmt::Debug for QubicKeypair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "QubicKeypair({})", self.key.identity())
+    }
+}
+
+impl Signer for QubicKeypair {
+    fn identity(&self) -> Identity {
+        self.identity
+    }
+    fn profile(&self) -> comqute_qpi::Profile {
+        comqute_qpi::Profile::Qubic
+    }
+    fn sign_tx(&self, mut tx: crate::Transaction) -> crate::Transaction {
+        tx.signature = self.sign_digest(&tx.digest_in(comqute_qpi::Profile::Qubic));
+        tx
     }
 }

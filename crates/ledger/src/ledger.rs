@@ -6,7 +6,7 @@ use std::sync::Arc;
 use borsh::{BorshDeserialize, BorshSerialize};
 use comqute_qpi::contract::{encode, CallInfo, Contract, TickWork};
 use comqute_qpi::kit::{Func, Proc};
-use comqute_qpi::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity, Tick};
+use comqute_qpi::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity, Profile, Tick};
 use rustc_hash::FxHashMap;
 
 use crate::error::LedgerError;
@@ -40,6 +40,8 @@ pub struct LedgerConfig {
     pub tick_capacity: usize,
     /// How far ahead of the next tick a transaction may be scheduled.
     pub max_future_ticks: u32,
+    /// Whose crypto transaction ids and signatures follow ([`Profile`]).
+    pub profile: Profile,
 }
 
 impl Default for LedgerConfig {
@@ -50,6 +52,7 @@ impl Default for LedgerConfig {
             epoch_ticks: 10_000,
             tick_capacity: 4096,
             max_future_ticks: 100_000,
+            profile: Profile::Comqute,
         }
     }
 }
@@ -270,6 +273,11 @@ impl LedgerBuilder {
     /// Uses these settings.
     pub fn config(mut self, config: LedgerConfig) -> Self {
         self.config = config;
+        self
+    }
+    /// Sets the profile transaction ids and signatures follow (default: comqute).
+    pub fn profile(mut self, p: Profile) -> Self {
+        self.config.profile = p;
         self
     }
     /// Sets ticks per epoch.
@@ -597,7 +605,7 @@ impl Ledger {
     /// checked now.
     pub fn submit(&mut self, tx: Transaction) -> Result<TxId, LedgerError> {
         tx.check_shape()?;
-        let id = tx.id();
+        let id = tx.id_in(self.config.profile);
         self.admit(PendingTx {
             tx,
             id,
@@ -620,7 +628,7 @@ impl Ledger {
     /// **Harness power**: queues a transaction without any signature (execution without
     /// signatures). Never expose this on a public node.
     pub fn submit_unsigned(&mut self, tx: Transaction) -> Result<TxId, LedgerError> {
-        let v = VerifiedTx::trusted(tx)?;
+        let v = VerifiedTx::trusted(tx, self.config.profile)?;
         self.submit_verified(v)
     }
 
@@ -723,7 +731,7 @@ impl Ledger {
             // Alone in its tick: the same checks, receipt and digests as submitting it and
             // processing the tick, without the pool's tick map and id index (it would be
             // the tick's only transaction, in slot 0, with no rival to evict).
-            let v = VerifiedTx::trusted(tx)?;
+            let v = VerifiedTx::trusted(tx, self.config.profile)?;
             let id = v.id();
             let mut p = PendingTx {
                 tx: v.into_tx(),
@@ -1027,6 +1035,7 @@ impl Ledger {
             Some(verdicts) => std::thread::scope(|scope| {
                 let runner = std::thread::current();
                 let pending = &pending;
+                let profile = self.config.profile;
                 scope.spawn(move || {
                     use rayon::prelude::*;
                     pending
@@ -1034,7 +1043,14 @@ impl Ledger {
                         .enumerate()
                         .with_min_len(16)
                         .for_each(|(i, p)| {
-                            verdicts.set(i, if p.verified { Ok(()) } else { p.tx.verify() });
+                            verdicts.set(
+                                i,
+                                if p.verified {
+                                    Ok(())
+                                } else {
+                                    p.tx.verify_in(profile)
+                                },
+                            );
                             // Wake the tick's thread once per block, not per verdict: each
                             // wake-up is a context switch taken from the verifiers.
                             if Verdicts::block_end(i, pending.len()) {
@@ -1163,7 +1179,7 @@ impl Ledger {
             let verdict = match verdicts {
                 Some(v) => v.wait(slot),
                 None if p.verified => Ok(()),
-                None => p.tx.verify(),
+                None => p.tx.verify_in(self.config.profile),
             };
             let (mut r, mut evs) = self.execute_tx(p, slot as u32, verdict, seed);
             self.push_events(t, Some(p.id), &mut evs, Some(&mut r));

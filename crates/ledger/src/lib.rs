@@ -99,7 +99,7 @@ pub mod state;
 pub mod tx;
 
 pub use error::LedgerError;
-pub use keys::{Keypair, Seed};
+pub use keys::{Keypair, QubicKeypair, Seed, Signer};
 pub use ledger::{Ledger, LedgerBuilder, LedgerConfig, Retention, TxLookup};
 pub use receipt::{
     CallRecord, DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer,

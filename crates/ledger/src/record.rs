@@ -86,6 +86,9 @@ pub struct Recording {
     pub tick_capacity: usize,
     /// How far ahead a transaction may be scheduled.
     pub max_future_ticks: u32,
+    /// [`crate::LedgerConfig::profile`] (absent in recordings made before profiles).
+    #[serde(default)]
+    pub profile: comqute_qpi::Profile,
     /// Genesis balances, in order.
     pub funds: Vec<(Identity, Amount)>,
     /// The digest right after genesis.
@@ -171,6 +174,7 @@ impl Recording {
             epoch_ticks: config.epoch_ticks,
             tick_capacity: config.tick_capacity,
             max_future_ticks: config.max_future_ticks,
+            profile: config.profile,
             funds: funds.to_vec(),
             genesis_digest,
             inputs: Vec::new(),
@@ -237,6 +241,7 @@ impl Recording {
                 epoch_ticks: self.epoch_ticks,
                 tick_capacity: self.tick_capacity,
                 max_future_ticks: self.max_future_ticks,
+                profile: self.profile,
             })
             .record();
         for c in contracts {

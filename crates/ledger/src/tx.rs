@@ -8,7 +8,7 @@
 //! verification) over `blake3(everything before the signature)`. The id is `blake3(all
 //! bytes)`, shown in lowercase with the identity codec.
 
-use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Tick, MAX_AMOUNT};
+use comqute_qpi::{Amount, ContractIndex, Hash32, Identity, Profile, Tick, MAX_AMOUNT};
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde::Serialize;
 use thiserror::Error;
@@ -205,6 +205,50 @@ impl Transaction {
             .map_err(|_| TxError::BadSignature)
     }
 
+    /// The signed digest in `profile`: blake3 ([`Transaction::digest`]) or, in Qubic's,
+    /// K12 of the same unsigned bytes.
+    pub fn digest_in(&self, profile: Profile) -> Hash32 {
+        match profile {
+            Profile::Comqute => self.digest(),
+            Profile::Qubic => {
+                let mut buf = Vec::with_capacity(HEADER_LEN + self.input.len());
+                self.write_unsigned(&mut buf);
+                Hash32(comqute_qubic::tx::digest(&buf))
+            }
+        }
+    }
+
+    /// The id in `profile`: blake3 ([`Transaction::id`]) or K12 of the packed bytes.
+    pub fn id_in(&self, profile: Profile) -> TxId {
+        match profile {
+            Profile::Comqute => self.id(),
+            Profile::Qubic => Hash32(comqute_qubic::tx::id(&self.encode())),
+        }
+    }
+
+    /// Verifies the signature in `profile`: ed25519 ([`Transaction::verify`]) or Qubic's
+    /// SchnorrQ over the K12 digest.
+    pub fn verify_in(&self, profile: Profile) -> Result<(), TxError> {
+        match profile {
+            Profile::Comqute => self.verify(),
+            Profile::Qubic => {
+                self.check_shape()?;
+                let digest = self.digest_in(Profile::Qubic);
+                if comqute_qubic::verify(&self.source.0, &digest.0, &self.signature) {
+                    Ok(())
+                } else {
+                    Err(TxError::BadSignature)
+                }
+            }
+        }
+    }
+
+    /// Signs with any [`crate::keys::Signer`] (an ed25519 key, or a Qubic key in that
+    /// profile).
+    pub fn sign_with(self, key: &(impl crate::keys::Signer + ?Sized)) -> Transaction {
+        key.sign_tx(self)
+    }
+
     /// Decodes packed bytes, refusing every malformed string with a typed error. The
     /// signature is not checked here; see [`Transaction::verify`].
     pub fn decode(bytes: &[u8]) -> Result<Transaction, TxError> {
@@ -262,10 +306,16 @@ impl VerifiedTx {
         let id = tx.id();
         Ok(VerifiedTx { tx, id })
     }
+    /// Verifies `tx` in `profile` ([`Transaction::verify_in`]); its id is the profile's.
+    pub fn verify_in(tx: Transaction, profile: Profile) -> Result<VerifiedTx, TxError> {
+        tx.verify_in(profile)?;
+        let id = tx.id_in(profile);
+        Ok(VerifiedTx { tx, id })
+    }
     /// Trusts `tx` without a signature check: only for harness mode and devnet powers.
-    pub(crate) fn trusted(tx: Transaction) -> Result<VerifiedTx, TxError> {
+    pub(crate) fn trusted(tx: Transaction, profile: Profile) -> Result<VerifiedTx, TxError> {
         tx.check_shape()?;
-        let id = tx.id();
+        let id = tx.id_in(profile);
         Ok(VerifiedTx { tx, id })
     }
     /// The transaction.

@@ -27,6 +27,8 @@ pub mod examples;
 pub mod json;
 pub mod kit;
 pub mod primitives;
+pub mod profile;
 
 pub use error::{CodecError, ContractError};
 pub use primitives::{Amount, ContractIndex, Epoch, Hash32, Identity, Tick, MAX_AMOUNT};
+pub use profile::Profile;

@@ -25,9 +25,24 @@ const CHECKSUM_DIGITS: usize = 4;
 /// The largest amount a transaction may carry (Qubic's `MAX_AMOUNT`).
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 
+/// The checksum of the 60-letter form, by the process's display profile
+/// ([`crate::profile::display`]): blake3 (comqute) or K12 (Qubic) of the 32 bytes.
 fn checksum(bytes: &[u8; 32]) -> u32 {
-    let h = blake3::hash(bytes);
-    let b = h.as_bytes();
+    let b: [u8; 3] = match crate::profile::display() {
+        crate::Profile::Comqute => {
+            let h = blake3::hash(bytes);
+            let h = h.as_bytes();
+            [h[0], h[1], h[2]]
+        }
+        crate::Profile::Qubic => {
+            use k12::{ExtendableOutput, Update};
+            let mut h = k12::Kt128::default();
+            h.update(bytes);
+            let mut out = [0u8; 3];
+            h.finalize_xof_into(&mut out);
+            out
+        }
+    };
     (u32::from(b[0]) | (u32::from(b[1]) << 8) | (u32::from(b[2]) << 16)) & 0x3FFFF
 }
 

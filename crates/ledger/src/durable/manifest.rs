@@ -59,6 +59,9 @@ pub struct Manifest {
     pub genesis_funds: Vec<(String, i64)>,
     /// The ledger digest right after genesis, hex.
     pub genesis_digest: String,
+    /// [`LedgerConfig::profile`] (absent in a directory made before profiles: comqute).
+    #[serde(default)]
+    pub profile: comqute_qpi::Profile,
 }
 
 impl Manifest {
@@ -89,6 +92,7 @@ impl Manifest {
                 .map(|(id, a)| (hex::encode(id.0), a.0))
                 .collect(),
             genesis_digest: genesis.digest().to_hex(),
+            profile: config.profile,
         };
         m.fingerprint = m.compute_fingerprint().to_hex();
         m
@@ -115,6 +119,12 @@ impl Manifest {
             h.update(&a.to_le_bytes());
         }
         h.update(self.genesis_digest.as_bytes());
+        // The comqute profile adds nothing, so directories made before profiles keep their
+        // fingerprint.
+        if self.profile != comqute_qpi::Profile::Comqute {
+            h.update(b"profile ");
+            h.update(self.profile.name().as_bytes());
+        }
         Hash32(*h.finalize().as_bytes())
     }
 
@@ -131,6 +141,7 @@ impl Manifest {
             epoch_ticks: self.epoch_ticks,
             tick_capacity: usize::try_from(self.tick_capacity).unwrap_or(usize::MAX),
             max_future_ticks: self.max_future_ticks,
+            profile: self.profile,
         }
     }
 
@@ -192,6 +203,11 @@ impl Manifest {
             "tick capacity",
             self.tick_capacity.to_string(),
             other.tick_capacity.to_string(),
+        );
+        cmp(
+            "profile",
+            self.profile.to_string(),
+            other.profile.to_string(),
         );
         cmp(
             "max future ticks",

@@ -21,7 +21,7 @@ fn apply_op(ledger: &mut Ledger, op: &Op, stop_after: Option<Tick>) -> Result<bo
         Op::Submit { tx, verified } => {
             let tx = Transaction::decode(tx)
                 .map_err(|e| format!("a logged transaction does not decode: {e}"))?;
-            let id = tx.id();
+            let id = tx.id_in(ledger.config().profile);
             let r = if *verified {
                 ledger.submit_unsigned(tx)
             } else {

@@ -132,7 +132,7 @@ impl SnapshotBody {
         let mut pending = Vec::with_capacity(self.pool.len());
         for p in self.pool {
             let tx = Transaction::decode(&p.tx).map_err(|e| format!("pending transaction: {e}"))?;
-            let id = tx.id();
+            let id = tx.id_in(config.profile);
             pending.push(PendingTx {
                 tx,
                 id,
