@@ -122,6 +122,8 @@ fn main() -> ExitCode {
         |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
     cli.global.node_given = on_command_line("node");
     cli.global.key_given = on_command_line("key");
+    // Identities and ids print and parse with the profile's checksum from here on.
+    comqute_qpi::profile::set_display(cli.global.profile);
     if let Command::Worker(cmd::worker::WorkerCommand::Run(a)) = &mut cli.command {
         if let Some(run) = matches
             .subcommand_matches("worker")

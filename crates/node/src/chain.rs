@@ -474,6 +474,8 @@ pub struct ChainService {
     max_pending: usize,
     /// The newest transactions received, for their decoded input.
     kept: crate::explorer::TxKeep,
+    /// The ledger's profile: which signatures verify and how ids are made.
+    profile: comqute_qpi::Profile,
 }
 
 pub(crate) fn last_processed(l: &Ledger) -> Tick {
@@ -485,6 +487,7 @@ impl ChainService {
     /// length, `devnet` turns the devnet powers on.
     pub fn new(chain: Chain, tick_ms: u64, devnet: bool) -> ChainService {
         let (ticks, _) = watch::channel(last_processed(chain.ledger()));
+        let profile = chain.ledger().config().profile;
         ChainService {
             chain: Mutex::new(chain),
             ticks,
@@ -493,6 +496,7 @@ impl ChainService {
             halted: Mutex::new(None),
             max_pending: usize::MAX,
             kept: crate::explorer::TxKeep::default(),
+            profile,
         }
     }
 
@@ -626,7 +630,7 @@ impl ChainService {
     /// synced log ([`ChainService::make_durable`]): what was answered for survives a crash.
     pub fn broadcast(&self, tx: Transaction) -> Result<TxId, ServiceError> {
         self.require_ticking()?;
-        let verified = VerifiedTx::verify(tx)?;
+        let verified = VerifiedTx::verify_in(tx, self.profile)?;
         let (id, ticket) = {
             let mut chain = self.lock()?;
             self.check_pending(&chain, &verified.tx().source)?;
@@ -668,6 +672,11 @@ impl ChainService {
             sync.wait()?;
         }
         Ok(())
+    }
+
+    /// The ledger's profile.
+    pub fn profile(&self) -> comqute_qpi::Profile {
+        self.profile
     }
 
     /// A transaction this node received, when it is among the newest it keeps.

@@ -114,6 +114,9 @@ pub struct NodeConfig {
     pub blob_quota_mib_per_hour: u32,
     /// The same for unsigned uploads, per client address.
     pub anonymous_blob_quota_mib_per_hour: u32,
+    /// The ledger's profile: which signatures verify, how ids are made
+    /// ([`comqute_qpi::Profile`]). A data directory keeps the one it was made with.
+    pub profile: comqute_qpi::Profile,
 }
 
 /// The node's default genesis: the marketplace (escrow #1, worker registry #2, verification
@@ -161,6 +164,7 @@ impl NodeConfig {
             refusal_delay_ms: 100,
             blob_quota_mib_per_hour: 256,
             anonymous_blob_quota_mib_per_hour: 32,
+            profile: comqute_qpi::Profile::Comqute,
         }
     }
 
@@ -178,7 +182,9 @@ impl NodeConfig {
     }
 
     fn builder(&self) -> LedgerBuilder {
-        (self.genesis)().epoch_ticks(self.epoch_ticks)
+        (self.genesis)()
+            .epoch_ticks(self.epoch_ticks)
+            .profile(self.profile)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use borsh::{BorshDeserialize, BorshSerialize};
-use comqute_ledger::{Keypair, Transaction, TxId};
+use comqute_ledger::{Keypair, Signer, Transaction, TxId};
 use comqute_market::escrow::EscrowEvent;
 use comqute_market::job_registry::JobEvent;
 use comqute_market::worker_registry::WorkerEvent;
@@ -500,7 +500,7 @@ impl Client {
     /// it arrived after its tick.
     pub async fn submit(
         &self,
-        key: &Keypair,
+        key: &(impl Signer + ?Sized),
         destination: Identity,
         amount: Amount,
         input_type: u16,
@@ -522,7 +522,7 @@ impl Client {
                 input_type,
                 input.clone(),
             )
-            .sign(key);
+            .sign_with(key);
             match self.broadcast(tx).await {
                 Ok(tx_id) => return Ok(PendingTx { tx_id, tick }),
                 Err(e) if e.code() == Some("tick_in_past") && attempt < self.opts.tick_retries => {
@@ -584,7 +584,7 @@ impl Client {
     /// ([`SdkError::Rejected`] / [`SdkError::Dropped`] otherwise).
     pub async fn send(
         &self,
-        key: &Keypair,
+        key: &(impl Signer + ?Sized),
         destination: Identity,
         amount: Amount,
         input_type: u16,
@@ -697,7 +697,7 @@ impl Client {
     /// A plain transfer.
     pub async fn transfer(
         &self,
-        key: &Keypair,
+        key: &(impl Signer + ?Sized),
         to: Identity,
         amount: Amount,
     ) -> Result<TxReceipt, SdkError> {

@@ -21,8 +21,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use comqute_ledger::{Keypair, Seed};
-use comqute_qpi::Identity;
+use comqute_ledger::{Keypair, QubicKeypair, Seed, Signer};
+use comqute_qpi::{Identity, Profile};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,51 @@ pub struct KeyFile {
     pub seed: String,
     /// The identity it derives, for reading by eye and for the consistency check.
     pub identity: String,
+    /// The profile the seed derives its key in (absent: comqute).
+    #[serde(default, skip_serializing_if = "is_comqute")]
+    pub profile: Profile,
+}
+
+fn is_comqute(p: &Profile) -> bool {
+    *p == Profile::Comqute
+}
+
+/// A key in either profile: ed25519 (comqute) or Qubic's SchnorrQ on FourQ.
+#[derive(Debug, Clone)]
+pub enum AnyKey {
+    /// The comqute profile's key.
+    Comqute(Keypair),
+    /// Qubic's key of the same kind of seed.
+    Qubic(QubicKeypair),
+}
+
+impl Signer for AnyKey {
+    fn identity(&self) -> Identity {
+        match self {
+            AnyKey::Comqute(k) => k.identity(),
+            AnyKey::Qubic(k) => Signer::identity(k),
+        }
+    }
+    fn profile(&self) -> Profile {
+        match self {
+            AnyKey::Comqute(_) => Profile::Comqute,
+            AnyKey::Qubic(_) => Profile::Qubic,
+        }
+    }
+    fn sign_tx(&self, tx: comqute_ledger::Transaction) -> comqute_ledger::Transaction {
+        match self {
+            AnyKey::Comqute(k) => k.sign_tx(tx),
+            AnyKey::Qubic(k) => k.sign_tx(tx),
+        }
+    }
+}
+
+/// The key a 55-letter seed derives in `profile`.
+pub fn key_from_seed(seed: &str, profile: Profile) -> Result<AnyKey, SdkError> {
+    Ok(match profile {
+        Profile::Comqute => AnyKey::Comqute(keypair_from_seed(seed)?),
+        Profile::Qubic => AnyKey::Qubic(QubicKeypair::from_seed(seed.trim())?),
+    })
 }
 
 /// A fresh random seed from the operating system's randomness.
@@ -65,14 +110,21 @@ pub fn keypair_from_seed(seed: &str) -> Result<Keypair, SdkError> {
 /// Writes a new key file (mode 0600); refuses to overwrite an existing file. Returns the
 /// identity.
 pub fn write_key_file(path: &Path, seed: &Seed) -> Result<Identity, SdkError> {
+    write_key_file_in(path, seed, Profile::Comqute)
+}
+
+/// [`write_key_file`] for a key in `profile` (the file records the profile; its identity is
+/// written with the process's display codec).
+pub fn write_key_file_in(path: &Path, seed: &Seed, profile: Profile) -> Result<Identity, SdkError> {
     let err = |detail: String| SdkError::KeyFile {
         path: path.to_owned(),
         detail,
     };
-    let identity = seed.keypair().identity();
+    let identity = key_from_seed(seed.as_str(), profile)?.identity();
     let body = serde_json::to_string_pretty(&KeyFile {
         seed: seed.as_str().to_owned(),
         identity: identity.to_string(),
+        profile,
     })
     .map_err(|e| err(e.to_string()))?;
     let mut opts = std::fs::OpenOptions::new();
@@ -105,7 +157,42 @@ pub fn read_key_file(path: &Path) -> Result<Keypair, SdkError> {
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     let kf: KeyFile = serde_json::from_str(&text)
         .map_err(|e| err(format!("not a key file ({{\"seed\", \"identity\"}}): {e}")))?;
+    if kf.profile != Profile::Comqute {
+        return Err(err(format!(
+            "a key of the {} profile: this command signs in the comqute profile",
+            kf.profile
+        )));
+    }
     let key = keypair_from_seed(&kf.seed).map_err(|e| err(e.to_string()))?;
+    if key.identity().to_string() != kf.identity.trim() {
+        return Err(err(format!(
+            "its identity {} is not the one its seed derives ({})",
+            kf.identity,
+            key.identity()
+        )));
+    }
+    Ok(key)
+}
+
+/// Reads a key file of `profile` and checks that its identity matches its seed.
+pub fn read_key_in(path: &Path, profile: Profile) -> Result<AnyKey, SdkError> {
+    if profile == Profile::Comqute {
+        return read_key_file(path).map(AnyKey::Comqute);
+    }
+    let err = |detail: String| SdkError::KeyFile {
+        path: path.to_owned(),
+        detail,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let kf: KeyFile = serde_json::from_str(&text)
+        .map_err(|e| err(format!("not a key file ({{\"seed\", \"identity\"}}): {e}")))?;
+    if kf.profile != profile {
+        return Err(err(format!(
+            "a key of the {} profile, not {profile} (make one with --profile {profile} keys new)",
+            kf.profile
+        )));
+    }
+    let key = key_from_seed(&kf.seed, profile).map_err(|e| err(e.to_string()))?;
     if key.identity().to_string() != kf.identity.trim() {
         return Err(err(format!(
             "its identity {} is not the one its seed derives ({})",

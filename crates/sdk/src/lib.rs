@@ -83,8 +83,8 @@ pub mod pools;
 pub mod remote;
 
 pub use comqute_ledger::{
-    self as ledger, Keypair, Ledger, LedgerError, Receipt, Seed, Transaction, TxError, TxId,
-    TxStatus,
+    self as ledger, Keypair, Ledger, LedgerError, QubicKeypair, Receipt, Seed, Signer, Transaction,
+    TxError, TxId, TxStatus,
 };
 /// The marketplace's contracts: their typed descriptors, inputs, outputs, events and errors.
 pub use comqute_market as contracts;

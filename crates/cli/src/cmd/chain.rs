@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use comqute_sdk::wire;
+use comqute_sdk::Signer as _;
 use serde_json::json;
 
 use super::global::{amount, block_on, identity, Global};
@@ -58,6 +59,10 @@ pub struct TransferArgs {
     /// Print `{"txId", "tick", "status", ...}`.
     #[arg(long)]
     json: bool,
+    /// Return once the node took the transaction (status `broadcast`), without waiting for
+    /// its tick: for a network that serves no receipts, such as Qubic's own RPC.
+    #[arg(long)]
+    no_wait: bool,
 }
 
 /// Prints the last processed tick.
@@ -150,8 +155,27 @@ pub fn faucet(g: &Global, a: FaucetArgs) -> Result<()> {
 pub fn transfer(g: &Global, a: TransferArgs) -> Result<()> {
     let to = identity(&a.identity)?;
     let amt = amount(&a.amount)?;
-    let key = g.keypair()?;
+    let key = g.signer()?;
     let client = g.client()?;
+    if a.no_wait {
+        let p = block_on(client.submit(&key, to, amt, 0, Vec::new()))?.context("transfer")?;
+        if a.json {
+            print_json(&json!({
+                "txId": p.tx_id.to_string(),
+                "tick": p.tick.0,
+                "status": "broadcast",
+                "from": key.identity().to_string(),
+                "to": to.to_string(),
+                "amount": amt.0.to_string(),
+            }));
+        } else {
+            println!(
+                "broadcast {amt} units to {to} for tick {} (tx {})",
+                p.tick, p.tx_id
+            );
+        }
+        return Ok(());
+    }
     let r = block_on(client.transfer(&key, to, amt))?.context("transfer")?;
     if a.json {
         print_json(&json!({

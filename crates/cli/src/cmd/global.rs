@@ -31,6 +31,17 @@ pub struct Global {
         value_parser = clap::builder::FalseyValueParser::new()
     )]
     pub strict: bool,
+    /// The crypto and wire profile: `comqute` (blake3, ed25519) or `qubic` (Qubic's own K12
+    /// and SchnorrQ on FourQ: identities, signatures and transaction ids as Qubic's wallets
+    /// make them). A node keeps the profile its data directory was made with.
+    #[arg(
+        long,
+        global = true,
+        env = "COMQUTE_PROFILE",
+        default_value = "comqute",
+        value_name = "PROFILE"
+    )]
+    pub profile: comqute_qpi::Profile,
     /// Whether `--node` was on the command line (a config file's `node` gives way to it,
     /// and wins over `COMQUTE_NODE` and the default). Set by `main`.
     #[arg(skip)]
@@ -49,6 +60,25 @@ impl Global {
     /// The key of `--key`. A file that others can read is warned about on stderr, as ssh
     /// does, and refused under `--strict`.
     pub fn keypair(&self) -> Result<Keypair> {
+        if self.profile != comqute_qpi::Profile::Comqute {
+            bail!(
+                "this command signs in the comqute profile only; with --profile {} the CLI \
+                 runs keys, tx decode, transfer, balance, faucet and tick",
+                self.profile
+            );
+        }
+        let path = self.key_path()?;
+        Ok(comqute_sdk::keys::read_key_file(path)?)
+    }
+
+    /// The key of `--key` in `--profile` (what `transfer` signs with).
+    pub fn signer(&self) -> Result<comqute_sdk::keys::AnyKey> {
+        let path = self.key_path()?;
+        Ok(comqute_sdk::keys::read_key_in(path, self.profile)?)
+    }
+
+    /// `--key`'s path, its permissions checked.
+    fn key_path(&self) -> Result<&std::path::Path> {
         let path = self.key.as_ref().ok_or_else(|| {
             anyhow!("this command signs a transaction: pass --key FILE or set COMQUTE_KEY")
         })?;
@@ -60,7 +90,7 @@ impl Global {
             }
             eprintln!("warning: {what}; run chmod 600 {p}");
         }
-        Ok(comqute_sdk::keys::read_key_file(path)?)
+        Ok(path)
     }
 }
 

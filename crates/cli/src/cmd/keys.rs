@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context, Result};
 use clap::Subcommand;
-use comqute_ledger::Seed;
+use comqute_ledger::{Seed, Signer};
 use serde_json::json;
 
 use super::global::Global;
@@ -46,7 +46,7 @@ pub fn run(g: &Global, c: KeysCommand) -> Result<()> {
     match c {
         KeysCommand::FromSeed { seed, json } => {
             let seed = Seed::new(seed.trim()).context("reading the seed")?;
-            let id = seed.keypair().identity();
+            let id = comqute_sdk::keys::key_from_seed(seed.as_str(), g.profile)?.identity();
             if json {
                 super::print_json(&json!({ "identity": id.to_string() }));
             } else {
@@ -58,7 +58,7 @@ pub fn run(g: &Global, c: KeysCommand) -> Result<()> {
             json,
         } => {
             let seed = comqute_sdk::new_seed()?;
-            let id = comqute_sdk::keys::write_key_file(&path, &seed)?;
+            let id = comqute_sdk::keys::write_key_file_in(&path, &seed, g.profile)?;
             if json {
                 super::print_json(&json!({ "identity": id.to_string() }));
             } else {
@@ -69,7 +69,7 @@ pub fn run(g: &Global, c: KeysCommand) -> Result<()> {
             let path = file
                 .or_else(|| g.key.clone())
                 .ok_or_else(|| anyhow!("give a key file, --key FILE or COMQUTE_KEY"))?;
-            let id = comqute_sdk::keys::read_key_file(&path)?.identity();
+            let id = comqute_sdk::keys::read_key_in(&path, g.profile)?.identity();
             if json {
                 super::print_json(&json!({ "identity": id.to_string() }));
             } else {
@@ -78,7 +78,7 @@ pub fn run(g: &Global, c: KeysCommand) -> Result<()> {
         }
         KeysCommand::New { out: None, json } => {
             let seed = comqute_sdk::new_seed()?;
-            let id = seed.keypair().identity();
+            let id = comqute_sdk::keys::key_from_seed(seed.as_str(), g.profile)?.identity();
             if json {
                 super::print_json(&json!({ "seed": seed.as_str(), "identity": id.to_string() }));
             } else {

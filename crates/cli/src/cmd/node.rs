@@ -151,6 +151,8 @@ pub fn run(a: NodeArgs) -> Result<()> {
             refusal_delay_ms: a.refusal_delay_ms,
             blob_quota_mib_per_hour: a.blob_quota,
             anonymous_blob_quota_mib_per_hour: a.anonymous_blob_quota,
+            // `--profile` (global) set the display profile before any command ran.
+            profile: comqute_qpi::profile::display(),
             ..NodeConfig::test()
         }
         .with_market(market);

@@ -57,7 +57,10 @@ fn decode(arg: &str, as_json: bool) -> Result<()> {
     };
     let bytes = parse_bytes(&text)?;
     let tx = Transaction::decode(&bytes).context("malformed transaction")?;
-    let verdict = tx.verify();
+    // The profile (`--profile`, set as the display profile at start) decides the digest,
+    // the id and which signature is valid.
+    let profile = comqute_qpi::profile::display();
+    let verdict = tx.verify_in(profile);
     if as_json {
         super::print_json(&json!({
             "source": tx.source.to_string(),
@@ -68,12 +71,13 @@ fn decode(arg: &str, as_json: bool) -> Result<()> {
             "inputSize": tx.input.len(),
             "inputHex": hex::encode(&tx.input),
             "signatureHex": hex::encode(tx.signature),
-            "digest": tx.digest().to_string(),
-            "id": tx.id().to_string(),
+            "digest": tx.digest_in(profile).to_string(),
+            "id": tx.id_in(profile).to_string(),
+            "profile": profile.name(),
             "signatureValid": verdict.is_ok(),
         }));
     } else {
-        println!("id:          {}", tx.id());
+        println!("id:          {}", tx.id_in(profile));
         println!("source:      {}", tx.source);
         println!("destination: {}", tx.destination);
         if let Some(i) = tx.destination.contract_index() {

@@ -254,6 +254,7 @@ mod tests {
             node: "http://from-env-or-default".into(),
             key: key_given.then(|| PathBuf::from("/cli/key.json")),
             strict: false,
+            profile: comqute_qpi::Profile::Comqute,
             node_given,
             key_given,
         }

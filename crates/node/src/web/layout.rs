@@ -45,7 +45,8 @@ pub fn page(title: &str, nav: Nav, devnet: bool, body: Markup) -> Markup {
                 script type="module" src="/assets/js/app.js" {}
             }
             body class="min-h-screen bg-slate-950 text-slate-200 font-sans antialiased"
-                data-devnet=(if devnet { "true" } else { "false" }) {
+                data-devnet=(if devnet { "true" } else { "false" })
+                data-profile=(comqute_qpi::profile::display().name()) {
                 header class="sticky top-0 z-30 border-b border-slate-800/80 bg-slate-950/90 backdrop-blur" {
                     div class="mx-auto flex max-w-7xl flex-wrap items-center gap-3 px-4 py-3" {
                         a href="/" class="flex items-center gap-2 text-lg font-semibold tracking-tight text-white" {

@@ -160,7 +160,14 @@ function setupWallet() {
   btn.addEventListener('click', () => {
     showWalletError(null);
     dialog.showModal();
-    if (!window.isSecureContext || !crypto.subtle) {
+    if (document.body.dataset.profile === 'qubic') {
+      // This wallet signs with ed25519 (the comqute profile); Qubic's SchnorrQ on FourQ
+      // has no vendored browser implementation here.
+      showWalletError(
+        "This node runs Qubic's profile: sign with a Qubic wallet or `comqute --profile qubic transfer`; the browser wallet signs in the comqute profile only.",
+      );
+      for (const b of dialog.querySelectorAll('#wallet-create, #wallet-import')) b.disabled = true;
+    } else if (!window.isSecureContext || !crypto.subtle) {
       // Ed25519's SHA-512, PBKDF2 and AES-GCM come from Web Crypto, which browsers give
       // only to https pages and to localhost.
       showWalletError(
