@@ -322,22 +322,26 @@ impl Chain {
                         .map(|e| e.name.to_string())
                 })
         };
+        let brief = |status: &str, error: Option<String>, r: (Identity, Identity, Amount, u16)| {
+            crate::wire::explorer::TxBrief {
+                tx_id: id.to_string(),
+                status: status.to_string(),
+                source: Some(r.0),
+                destination: Some(r.1),
+                amount: r.2,
+                input_type: r.3,
+                procedure: procedure(&r.1, r.3),
+                error,
+            }
+        };
         if let TxLookup::Done(r) = self.ledger().lookup(id) {
             let error = match &r.status {
                 TxStatus::Executed => None,
                 TxStatus::Failed { error } => Some(error.to_string()),
                 TxStatus::Dropped { reason } => Some(reason.to_string()),
             };
-            return Ok(Some(crate::wire::explorer::TxBrief {
-                tx_id: id.to_string(),
-                status: r.status.name().to_string(),
-                source: Some(r.source),
-                destination: Some(r.destination),
-                amount: r.amount,
-                input_type: r.input_type,
-                procedure: procedure(&r.destination, r.input_type),
-                error,
-            }));
+            let parts = (r.source, r.destination, r.amount, r.input_type);
+            return Ok(Some(brief(r.status.name(), error, parts)));
         }
         Ok(match self {
             Chain::Memory(_) => None,
@@ -348,16 +352,8 @@ impl Chain {
                         TxOutcome::Failed { error } => Some(error.to_string()),
                         TxOutcome::Dropped { reason } => Some(reason.clone()),
                     };
-                    Some(crate::wire::explorer::TxBrief {
-                        tx_id: id.to_string(),
-                        status: r.outcome.name().to_string(),
-                        source: Some(r.source),
-                        destination: Some(r.destination),
-                        amount: r.amount,
-                        input_type: r.input_type,
-                        procedure: procedure(&r.destination, r.input_type),
-                        error,
-                    })
+                    let parts = (r.source, r.destination, r.amount, r.input_type);
+                    Some(brief(r.outcome.name(), error, parts))
                 }
                 _ => None,
             },

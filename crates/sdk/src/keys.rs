@@ -150,35 +150,18 @@ pub fn write_key_file_in(path: &Path, seed: &Seed, profile: Profile) -> Result<I
 
 /// Reads a key file and checks that its identity matches its seed.
 pub fn read_key_file(path: &Path) -> Result<Keypair, SdkError> {
-    let err = |detail: String| SdkError::KeyFile {
-        path: path.to_owned(),
-        detail,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    let kf: KeyFile = serde_json::from_str(&text)
-        .map_err(|e| err(format!("not a key file ({{\"seed\", \"identity\"}}): {e}")))?;
-    if kf.profile != Profile::Comqute {
-        return Err(err(format!(
-            "a key of the {} profile: this command signs in the comqute profile",
-            kf.profile
-        )));
+    match read_key_in(path, Profile::Comqute)? {
+        AnyKey::Comqute(k) => Ok(k),
+        // read_key_in derives the key in the profile it is asked for: never taken.
+        AnyKey::Qubic(_) => Err(SdkError::KeyFile {
+            path: path.to_owned(),
+            detail: "a key of the qubic profile".into(),
+        }),
     }
-    let key = keypair_from_seed(&kf.seed).map_err(|e| err(e.to_string()))?;
-    if key.identity().to_string() != kf.identity.trim() {
-        return Err(err(format!(
-            "its identity {} is not the one its seed derives ({})",
-            kf.identity,
-            key.identity()
-        )));
-    }
-    Ok(key)
 }
 
 /// Reads a key file of `profile` and checks that its identity matches its seed.
 pub fn read_key_in(path: &Path, profile: Profile) -> Result<AnyKey, SdkError> {
-    if profile == Profile::Comqute {
-        return read_key_file(path).map(AnyKey::Comqute);
-    }
     let err = |detail: String| SdkError::KeyFile {
         path: path.to_owned(),
         detail,
@@ -188,8 +171,9 @@ pub fn read_key_in(path: &Path, profile: Profile) -> Result<AnyKey, SdkError> {
         .map_err(|e| err(format!("not a key file ({{\"seed\", \"identity\"}}): {e}")))?;
     if kf.profile != profile {
         return Err(err(format!(
-            "a key of the {} profile, not {profile} (make one with --profile {profile} keys new)",
-            kf.profile
+            "a key of the {} profile, not {profile} (--profile {} signs with it; --profile \
+             {profile} keys new makes one for this profile)",
+            kf.profile, kf.profile
         )));
     }
     let key = key_from_seed(&kf.seed, profile).map_err(|e| err(e.to_string()))?;

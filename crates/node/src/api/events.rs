@@ -62,10 +62,25 @@ pub async fn stream(
     ClientAddr(addr): ClientAddr,
     QueryParams(p): QueryParams<Page>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ServiceError> {
-    // A place among the node's live subscriptions, held as long as the stream lives.
+    event_sse(&s, addr, p.after, "event", |e| {
+        serde_json::to_string(e).unwrap_or_default()
+    })
+}
+
+/// Events from `after` on, then live ones, as server-sent `name` messages whose data is
+/// `render(event)` (JSON here, HTML for the web app's feed), holding a place among the
+/// node's live subscriptions while the stream lives. Each message's `id` is the event
+/// number; a failure is an `error` message, last.
+pub fn event_sse(
+    s: &Arc<NodeState>,
+    addr: Option<std::net::IpAddr>,
+    after: u64,
+    name: &'static str,
+    render: fn(&crate::wire::EventView) -> String,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>> + use<>>, ServiceError> {
     let place = s.subscribers.acquire(addr)?;
     let patience = Duration::from_secs(s.config.slow_reader_secs.max(1));
-    let feed = s.chain.follow_events(p.after, Some(patience));
+    let feed = s.chain.follow_events(after, Some(patience));
     let events = futures_util::StreamExt::map(
         tokio_stream::wrappers::ReceiverStream::new(feed),
         move |item| {
@@ -73,8 +88,8 @@ pub async fn stream(
             Ok(match item {
                 Ok(e) => SseEvent::default()
                     .id(e.seq.to_string())
-                    .event("event")
-                    .data(serde_json::to_string(&e).unwrap_or_default()),
+                    .event(name)
+                    .data(render(&e)),
                 Err(e) => SseEvent::default().event("error").data(e.to_string()),
             })
         },

@@ -3,10 +3,9 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::sse::{Event as SseEvent, Sse};
 use futures_util::stream::Stream;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -130,23 +129,9 @@ pub async fn feed(
     ClientAddr(addr): ClientAddr,
     Query(a): Query<After>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ServiceError> {
-    let place = s.subscribers.acquire(addr)?;
-    let patience = Duration::from_secs(s.config.slow_reader_secs.max(1));
-    let feed = s.chain.follow_events(a.after, Some(patience));
-    let items = futures_util::StreamExt::map(
-        tokio_stream::wrappers::ReceiverStream::new(feed),
-        move |item| {
-            let _held = &place;
-            Ok(match item {
-                Ok(e) => SseEvent::default()
-                    .id(e.seq.to_string())
-                    .event("activity")
-                    .data(feed_item(&e).into_string()),
-                Err(e) => SseEvent::default().event("error").data(e.to_string()),
-            })
-        },
-    );
-    Ok(Sse::new(items).keep_alive(KeepAlive::default()))
+    crate::api::events::event_sse(&s, addr, a.after, "activity", |e| {
+        feed_item(e).into_string()
+    })
 }
 
 /// `GET /ui/jobs/{id}/status`: the job's status badge; a settled job stops the polling
