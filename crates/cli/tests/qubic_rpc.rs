@@ -369,3 +369,92 @@ fn qubipy_gets_an_answer_in_qubic_s_shape_from_every_method() {
         (1_000_000 - 1234 - 77).to_string()
     );
 }
+
+fn status_and_json(url: &str) -> (u16, Value) {
+    let r = reqwest::blocking::get(url).unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let code = r.status().as_u16();
+    (code, r.json().unwrap_or(Value::Null))
+}
+
+/// Without qubipy: the new endpoints under both prefixes, and their refusals typed (a bad
+/// tick, id, identity or epoch is a 400; what does not exist, a 404; a range past the bound,
+/// a 400 that says so).
+#[test]
+fn the_archive_endpoints_answer_under_both_prefixes_and_refuse_with_typed_errors() {
+    let node = NodeProc::start("qubic-rpc-errors");
+    let (key_file, alice) = node.funded_key("alice", 10_000);
+    let bob = key("bob").identity();
+    let sent = node.cli_json(
+        Some(&key_file),
+        &["transfer", &bob.to_string(), "5", "--json"],
+    );
+    let id = sent["txId"].as_str().unwrap();
+    let tick = support::num(&sent["tick"]);
+    let alice_id = alice.identity().to_string();
+    let base = &node.url;
+
+    for prefix in ["/live/v1", "/v1"] {
+        let (code, v) = status_and_json(&format!("{base}{prefix}/latestTick"));
+        assert_eq!(code, 200);
+        assert!(v["latestTick"].as_u64().unwrap() >= tick as u64);
+        let (code, v) = status_and_json(&format!("{base}{prefix}/ticks/{tick}/tick-data"));
+        assert_eq!(code, 200);
+        assert_eq!(v["tickData"]["transactionIds"], json!([id]));
+        // Qubic's transaction object, as `transaction` under both prefixes (under /v1 in
+        // the explorer's view).
+        let (code, v) = status_and_json(&format!("{base}{prefix}/transactions/{id}"));
+        assert_eq!(code, 200, "{v}");
+        assert_eq!(v["transaction"]["amount"], "5");
+        assert_eq!(v["transaction"]["sourceId"], alice_id);
+        let (code, v) = status_and_json(&format!(
+            "{base}{prefix}/identities/{bob}/transfer-transactions?startTick={tick}&endTick={tick}"
+        ));
+        assert_eq!(code, 200);
+        assert_eq!(
+            v["transferTransactionsPerTick"][0]["transactions"][0]["txId"],
+            id
+        );
+    }
+    assert!(
+        status_and_json(&format!("{base}/v1/transactions/{id}")).1["receipt"].is_object(),
+        "under /v1 the explorer's view keeps its fields"
+    );
+
+    let refused = |path: &str, status: u16, code: &str| {
+        let (got, v) = status_and_json(&format!("{base}/live/v1{path}"));
+        assert_eq!(
+            (got, v["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{path}: {v}"
+        );
+        v["message"].as_str().unwrap().to_string()
+    };
+    refused("/ticks/soon/tick-data", 400, "bad_parameter");
+    refused("/ticks/-1/chain-hash", 400, "bad_parameter");
+    refused("/ticks/4000000000/store-hash", 404, "not_found");
+    refused("/ticks/4000000000/tick-data", 404, "not_found");
+    // Tick 1 ran nothing (the faucet is not a transaction): no digest is recorded for it.
+    let m = refused("/ticks/1/chain-hash", 404, "not_found");
+    assert!(m.contains("changed nothing"), "{m}");
+    refused("/transactions/nope", 400, "bad_identity");
+    refused(
+        &format!("/transactions/{}", Hash32([4; 32])),
+        404,
+        "not_found",
+    );
+    refused("/epochs/x/computors", 400, "bad_parameter");
+    refused("/epochs/99/computors", 404, "not_found");
+    refused("/epochs/0/computors", 404, "not_found");
+    let tt = |q: &str| format!("/identities/{alice_id}/transfer-transactions{q}");
+    refused(&tt("?startTick=1"), 400, "bad_parameter");
+    refused(&tt("?startTick=9&endTick=3"), 400, "bad_parameter");
+    refused(&tt("?startTick=1&endTick=x"), 400, "bad_parameter");
+    refused(&tt("?startTick=1&endTick=1&page=2"), 400, "bad_parameter");
+    let m = refused(&tt("?startTick=1&endTick=1001"), 400, "bad_parameter");
+    assert!(m.contains("at most 1000"), "{m}");
+    refused(
+        "/identities/NOTANIDENTITY/transfer-transactions?startTick=1&endTick=2",
+        400,
+        "bad_identity",
+    );
+}
