@@ -690,8 +690,8 @@ impl ChainService {
         self.lock()?.receipt(id)
     }
 
-    /// The transactions of a processed tick, in slot order (404 for a tick not processed
-    /// yet).
+    /// The transactions of a processed tick, in slot order, in Qubic's shape with their
+    /// status (404 for a tick not processed yet).
     pub fn approved_transactions(&self, tick: Tick) -> Result<Vec<ApprovedTx>, ServiceError> {
         let c = self.lock()?;
         if tick >= c.ledger().next_tick() {
@@ -703,13 +703,8 @@ impl ChainService {
         let ids = c.tick_transactions(tick)?.unwrap_or_default();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(v) = c.tx_status(&id)? {
-                out.push(ApprovedTx {
-                    tx_id: v.tx_id,
-                    tick_number: v.tick_number,
-                    status: v.status,
-                    money_flew: v.money_flew,
-                });
+            if let Some(t) = crate::qubic_rpc::qubic_tx(&c, &id, self.kept.get(&id))? {
+                out.push(t);
             }
         }
         Ok(out)

@@ -268,6 +268,18 @@ impl Observer {
         }
     }
 
+    /// When this node saw tick `t` processed (milliseconds since the Unix epoch, its own
+    /// clock): the first observation at or after `t`, as a warp or a busy moment processes
+    /// several ticks between two looks (`None` when `t` is older than what it remembers).
+    pub fn tick_time(&self, t: Tick) -> Option<u64> {
+        let s = self.seen().ok()?;
+        let (&oldest, _) = s.tick_ms.first_key_value()?;
+        if t.0 < oldest {
+            return None;
+        }
+        s.tick_ms.range(t.0..).next().map(|(_, &ms)| ms)
+    }
+
     /// The newest `limit` samples, oldest first (the first sample is taken now when there is
     /// none yet).
     pub fn history(
@@ -649,7 +661,9 @@ pub fn transaction(chain: &ChainService, id: &TxId) -> Result<TransactionView, S
         };
         (name, input)
     })?;
+    let qubic = chain.with_chain(|c| crate::qubic_rpc::qubic_tx(c, id, kept.clone()))??;
     Ok(TransactionView {
+        transaction: qubic,
         receipt,
         source,
         destination,

@@ -42,6 +42,7 @@ pub mod genesis;
 pub mod limits;
 pub mod metrics;
 pub mod parse;
+pub mod qubic_rpc;
 pub mod token_log;
 pub mod tokens;
 pub mod web;

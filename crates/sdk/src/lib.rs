@@ -12,6 +12,9 @@
 //!   streams.
 //! - Typed clients of the marketplace contracts: [`Client::escrow`], [`Client::workers`],
 //!   [`Client::jobs`], every procedure and function.
+//! - [`QubicRpc`]: a client of Qubic's public RPC (tick info, balances, broadcasts,
+//!   transaction status, approved transactions), for Qubic's network or a comqute node's
+//!   `/live/v1`, with typed errors for a network that is down, slow or answers garbage.
 //! - [`JobHandle`]: wait for a job's result, fetch the result blob with its hash checked
 //!   against the chain, stream its tokens.
 //! - Wire types are not defined here: the contract types are re-exported from
@@ -80,6 +83,7 @@ pub mod job;
 pub mod keys;
 pub mod market;
 pub mod pools;
+pub mod qubic_rpc;
 pub mod remote;
 
 pub use comqute_ledger::{
@@ -107,4 +111,5 @@ pub use market::{
     VerificationClient, WorkerClient,
 };
 pub use pools::{LargeJobClient, LargeJobRequest, OracleClient, PoolClient};
+pub use qubic_rpc::{QubicRpc, QubicRpcError};
 pub use remote::Remote;

@@ -181,6 +181,11 @@ pub struct TransactionView {
     pub input: Option<Value>,
     /// The packed transaction in hex, when kept.
     pub packed_hex: Option<String>,
+    /// The same transaction in Qubic's archive shape, as `GET /live/v1/transactions/{id}`
+    /// answers it (null while it is pending): a Qubic client reading this route under
+    /// `/v1` finds what it reads under `/live/v1`.
+    #[serde(default)]
+    pub transaction: Option<crate::qubic_rpc::QubicTransaction>,
 }
 
 /// A pool an identity belongs to.

@@ -4,9 +4,11 @@
 //! (`reference/qubic.md` §6); strings and numbers are both accepted when reading a 64-bit
 //! field.
 //!
-//! - Qubic-shaped: [`TickInfoResponse`], [`BalanceResponse`], [`BroadcastRequest`] /
-//!   [`BroadcastResponse`], [`QueryRequest`] / [`QueryResponse`], [`TxStatusResponse`],
-//!   [`ApprovedTransactionsResponse`].
+//! - Qubic-shaped: [`TickInfoResponse`], [`BlockHeightResponse`], [`BalanceResponse`],
+//!   [`BroadcastRequest`] / [`BroadcastResponse`], [`QueryRequest`] / [`QueryResponse`],
+//!   [`TxStatusResponse`], [`ApprovedTransactionsResponse`], and the archive's endpoints in
+//!   [`qubic_rpc`] (latest tick, status, health check, latest stats, a transaction, tick data,
+//!   chain and store hashes, an identity's transfers, the computors).
 //! - comqute's own: [`ReceiptResponse`], [`EventView`] / [`EventPage`], [`BlobPutResponse`],
 //!   devnet [`FaucetRequest`] / [`WarpRequest`], token streaming ([`TokenPush`],
 //!   [`TokenChunk`], [`token_digest`]), and the marketplace views, typed and built from the
@@ -29,6 +31,7 @@ pub use value::ValueError;
 pub mod explorer;
 pub mod market;
 pub mod pools;
+pub mod qubic_rpc;
 pub mod routes;
 
 pub use market::{
@@ -110,6 +113,39 @@ pub mod dec {
         }
     }
 
+    /// The same for the items of a list.
+    pub mod vec {
+        use std::fmt::Display;
+        use std::str::FromStr;
+
+        use serde::ser::SerializeSeq;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Writes every item as a string.
+        pub fn serialize<T: Display, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
+            let mut out = s.serialize_seq(Some(v.len()))?;
+            for x in v {
+                out.serialize_element(&x.to_string())?;
+            }
+            out.end()
+        }
+
+        /// Reads strings or numbers.
+        pub fn deserialize<'de, T, D>(d: D) -> Result<Vec<T>, D::Error>
+        where
+            T: FromStr,
+            T::Err: Display,
+            D: Deserializer<'de>,
+        {
+            #[derive(Deserialize)]
+            struct Wrap(#[serde(deserialize_with = "super::deserialize")] String);
+            Vec::<Wrap>::deserialize(d)?
+                .into_iter()
+                .map(|Wrap(s)| s.parse().map_err(serde::de::Error::custom))
+                .collect()
+        }
+    }
+
     /// The same for `Option`s (`null` is `None`).
     pub mod opt {
         use std::fmt::Display;
@@ -154,12 +190,21 @@ pub struct ErrorBody {
     pub message: String,
 }
 
-/// `GET tick-info` (and `block-height`).
+/// `GET tick-info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TickInfoResponse {
     /// The tick information.
     pub tick_info: TickInfo,
+}
+
+/// `GET block-height`: the same figures as [`TickInfoResponse`] under Qubic's older name,
+/// `{"blockHeight": {...}}` (qubic-http's `GetBlockHeightResponse`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockHeightResponse {
+    /// The tick information.
+    pub block_height: TickInfo,
 }
 
 /// The last processed tick; a transaction must name a later one.
@@ -230,16 +275,25 @@ pub struct BroadcastResponse {
     pub transaction_id: String,
 }
 
-/// Body of `POST querySmartContract`.
+/// Body of `POST querySmartContract`. The numbers are read from JSON numbers or decimal
+/// strings, as Qubic's gateway reads them (protobuf's JSON mapping accepts both, and qubipy
+/// sends strings).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryRequest {
     /// The contract.
+    #[serde(deserialize_with = "dec::deserialize")]
     pub contract_index: u32,
     /// The function number.
+    #[serde(deserialize_with = "dec::deserialize")]
     pub input_type: u16,
-    /// The input's size in bytes, checked against `requestData` when given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The input's size in bytes, checked against `requestData` when given (Qubic's node
+    /// refuses a request whose size and data disagree too).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "dec::opt::deserialize"
+    )]
     pub input_size: Option<u32>,
     /// The borsh input in base64.
     #[serde(default)]
@@ -286,19 +340,9 @@ pub struct ApprovedTransactionsResponse {
     pub approved_transactions: Vec<ApprovedTx>,
 }
 
-/// One transaction of a tick.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApprovedTx {
-    /// The id.
-    pub tx_id: String,
-    /// The tick.
-    pub tick_number: u32,
-    /// `executed`, `failed` or `dropped`.
-    pub status: String,
-    /// Qubic's `moneyFlew`.
-    pub money_flew: bool,
-}
+/// One transaction of a tick: Qubic's transaction shape, with comqute's `status` and
+/// `moneyFlew` ([`qubic_rpc::QubicTransaction`]).
+pub type ApprovedTx = qubic_rpc::QubicTransaction;
 
 /// `GET /v1/receipts/{txId}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,7 +22,8 @@ pub const LIVE_V1: &str = "/live/v1";
 
 /// `GET`: the last processed tick ([`crate::TickInfoResponse`]).
 pub const TICK_INFO: &str = "/tick-info";
-/// `GET`: the same as [`TICK_INFO`], under Qubic's other name.
+/// `GET`: the same figures as [`TICK_INFO`], under Qubic's older name
+/// ([`crate::BlockHeightResponse`]).
 pub const BLOCK_HEIGHT: &str = "/block-height";
 /// `GET`: an identity's balance ([`crate::BalanceResponse`]).
 pub const BALANCE: &str = "/balances/{id}";
@@ -34,9 +35,30 @@ pub const QUERY: &str = "/querySmartContract";
 pub const TX_STATUS: &str = "/tx-status/{id}";
 /// `GET`: a processed tick's transactions ([`crate::ApprovedTransactionsResponse`]).
 pub const APPROVED_TRANSACTIONS: &str = "/ticks/{tick}/approved-transactions";
+/// `GET`: the latest tick ([`crate::qubic_rpc::LatestTickResponse`]).
+pub const LATEST_TICK: &str = "/latestTick";
+/// `GET`: the processed ticks per epoch ([`crate::qubic_rpc::StatusResponse`]).
+pub const STATUS: &str = "/status";
+/// `GET`: `{"status": true}` while the node ticks ([`crate::qubic_rpc::HealthCheckResponse`]).
+pub const HEALTHCHECK: &str = "/healthcheck";
+/// `GET`: the network's figures ([`crate::qubic_rpc::LatestStatsResponse`]).
+pub const LATEST_STATS: &str = "/latest-stats";
+/// `GET`: a processed tick's data ([`crate::qubic_rpc::TickDataResponse`]).
+pub const TICK_DATA: &str = "/ticks/{tick}/tick-data";
+/// `GET`: the chain's digest after a tick ([`crate::qubic_rpc::HexDigestResponse`]).
+pub const CHAIN_HASH: &str = "/ticks/{tick}/chain-hash";
+/// `GET`: the state's digest after a tick ([`crate::qubic_rpc::HexDigestResponse`]).
+pub const STORE_HASH: &str = "/ticks/{tick}/store-hash";
+/// `GET ?startTick=&endTick=`: an identity's transfers in a tick range
+/// ([`crate::qubic_rpc::TransferTransactionsResponse`]).
+pub const TRANSFER_TRANSACTIONS: &str = "/identities/{id}/transfer-transactions";
+/// `GET`: an epoch's computors ([`crate::qubic_rpc::ComputorsResponse`]).
+pub const COMPUTORS: &str = "/epochs/{epoch}/computors";
 
-/// The Qubic-shaped routes, served under [`LIVE_V1`] and [`V1`].
-pub const QUBIC: [&str; 7] = [
+/// The Qubic-shaped routes, served under [`LIVE_V1`] and [`V1`]. [`TRANSACTION`] is one of
+/// them: under [`LIVE_V1`] it answers Qubic's [`crate::qubic_rpc::TransactionResponse`],
+/// under [`V1`] the explorer's view, which carries the same `transaction` object.
+pub const QUBIC: [&str; 17] = [
     TICK_INFO,
     BLOCK_HEIGHT,
     BALANCE,
@@ -44,6 +66,16 @@ pub const QUBIC: [&str; 7] = [
     QUERY,
     TX_STATUS,
     APPROVED_TRANSACTIONS,
+    LATEST_TICK,
+    STATUS,
+    HEALTHCHECK,
+    LATEST_STATS,
+    TRANSACTION,
+    TICK_DATA,
+    CHAIN_HASH,
+    STORE_HASH,
+    TRANSFER_TRANSACTIONS,
+    COMPUTORS,
 ];
 
 // --- events --------------------------------------------------------------------------------
@@ -104,7 +136,8 @@ pub const SEARCH: &str = "/search";
 pub const STATS_HISTORY: &str = "/stats/history";
 /// `GET`: a processed tick ([`crate::explorer::TickView`]).
 pub const TICK: &str = "/ticks/{tick}";
-/// `GET`: a transaction with its decoded input ([`crate::explorer::TransactionView`]).
+/// `GET`: a transaction with its decoded input ([`crate::explorer::TransactionView`]); under
+/// [`LIVE_V1`], Qubic's shape ([`crate::qubic_rpc::TransactionResponse`]).
 pub const TRANSACTION: &str = "/transactions/{id}";
 /// `GET`: any identity's balance and roles ([`crate::explorer::IdentityView`]).
 pub const IDENTITY: &str = "/identities/{id}";

@@ -101,7 +101,7 @@ pub fn router(state: Arc<NodeState>) -> Router {
         .merge(blobs::router())
         .merge(devnet::router());
     Router::new()
-        .nest(routes::LIVE_V1, qubic::router())
+        .nest(routes::LIVE_V1, qubic::live_router())
         .nest(routes::V1, v1)
         .route("/metrics", axum::routing::get(metrics))
         .route("/health", axum::routing::get(health))
