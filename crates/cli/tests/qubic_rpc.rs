@@ -3,7 +3,9 @@
 //! an answer in Qubic's shape, and the answers are checked, not only their status.
 //!
 //! The transfers are made two ways: `comqute transfer` (the CLI), and transactions signed
-//! here (comqute's default profile) that qubipy broadcasts.
+//! here (comqute's default profile) that qubipy broadcasts. A node in `--profile qubic`
+//! takes a transfer built and signed by qubipy's own wallet code, and the SDK's Qubic RPC
+//! client reads it back by Qubic's id.
 //!
 //! Finding qubipy, as `crates/qubic/tests/qubipy.rs` does: `$QUBIPY_PYTHON` if set, else
 //! `python3` if it imports qubipy, else a venv under the target dir. When none has it: with
@@ -457,4 +459,129 @@ fn the_archive_endpoints_answer_under_both_prefixes_and_refuse_with_typed_errors
         400,
         "bad_identity",
     );
+}
+
+/// Builds a transfer with qubipy's wallet code (`Tx_Builder`, Qubic's key utilities) for a
+/// tick, broadcasts it with `QubiPy_RPC`, and prints `{"id", "identity", "dest"}`.
+const QUBIC_WALLET: &str = r#"
+import json, sys
+from qubipy.crypto import utils as q
+from qubipy.rpc.rpc_client import QubiPy_RPC
+from qubipy.tx.builder import Tx_Builder
+
+req = json.load(sys.stdin)
+rpc = QubiPy_RPC(rpc_url=req["url"])
+def pub_of(seed):
+    return q.get_public_key_from_private_key(q.get_private_key_from_subseed(q.get_subseed_from_seed(seed.encode())))
+src, dst = pub_of(req["seed"]), pub_of(req["dest_seed"])
+tx = Tx_Builder()
+tx.set_source_public_key(src)
+tx.set_destination_public_key(dst)
+tx.set_amount(req["amount"])
+tx.set_target_tick(rpc.get_tick_info()["tick"] + 5)
+tx.set_input_type(0)
+tx.set_input_size(0)
+unsigned, signed, sig, tx_hash = tx.build(req["seed"])
+rpc.broadcast_transaction(bytes(signed))
+json.dump({"id": tx_hash, "identity": q.get_identity_from_public_key(src, False),
+           "dest": q.get_identity_from_public_key(dst, False), "signed": bytes(signed).hex()},
+          sys.stdout)
+"#;
+
+/// A node in `--profile qubic` takes a transfer that Qubic's own wallet code built and signed
+/// (qubipy's `Tx_Builder`), broadcast by Qubic's own client; the SDK's Qubic RPC client reads
+/// it back by Qubic's id; a comqute-signed transaction is refused there.
+#[test]
+fn a_qubic_profile_node_takes_a_transfer_from_qubic_s_own_wallet_code() {
+    let Some(py) = python() else { return };
+    let node = NodeProc::start_with("qubic-rpc-profile", &["--profile", "qubic"]);
+    let seed = &"qubicwalletseed".repeat(4)[..55];
+    let dest_seed = &"destinationseed".repeat(4)[..55];
+    let payer = comqute_qubic::Seed::new(seed).unwrap().keypair().identity();
+    let funded = node.cli_json(
+        None,
+        &["--profile", "qubic", "faucet", &payer, "5000", "--json"],
+    );
+    assert_eq!(funded["balance"], "5000", "{funded}");
+    let mut child = Command::new(&py)
+        .args(["-c", QUBIC_WALLET])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let req = json!({"url": format!("{}/live/v1", node.url), "seed": seed, "dest_seed": dest_seed, "amount": 777});
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(req.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sent: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        sent["identity"],
+        payer.as_str(),
+        "the same identity both sides"
+    );
+
+    let rt = support::runtime();
+    rt.block_on(async {
+        let rpc = comqute_sdk::QubicRpc::new(&format!("{}/live/v1", node.url)).unwrap();
+        let id = sent["id"].as_str().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let status = loop {
+            if let Ok(s) = rpc.transaction_status(id).await {
+                if s.status.as_deref().is_some_and(|s| s != "pending") {
+                    break s;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "never processed");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert_eq!(status.status.as_deref(), Some("executed"), "{status:?}");
+        assert!(status.money_flew);
+        let b = rpc.balance(sent["dest"].as_str().unwrap()).await.unwrap();
+        assert_eq!(b.balance, 777);
+        let tx = rpc.transaction(id).await.unwrap();
+        assert_eq!(tx.amount, 777);
+        assert_eq!(tx.source_id, payer);
+        let approved = rpc.approved_transactions(tx.tick_number).await.unwrap();
+        assert!(approved.iter().any(|t| t.tx_id == id), "{approved:?}");
+        // The SDK's client broadcasts too: a transfer signed by comqute in the Qubic profile.
+        let key = comqute_sdk::QubicKeypair::from_seed(seed).unwrap();
+        let tick = rpc.tick_info().await.unwrap().tick + 5;
+        let to: Identity = comqute_sdk::Signer::identity(
+            &comqute_sdk::QubicKeypair::from_seed(dest_seed).unwrap(),
+        );
+        let tx = Transaction::new(
+            comqute_sdk::Signer::identity(&key),
+            to,
+            Amount(23),
+            Tick(tick),
+            0,
+            vec![],
+        )
+        .sign_with(&key);
+        let r = rpc.broadcast(&tx.encode()).await.unwrap();
+        assert_eq!(
+            r.transaction_id,
+            comqute_qubic::tx::id_string(&tx.encode()),
+            "Qubic's id"
+        );
+        // A comqute-profile signature is refused by this node.
+        let ed = key_plain();
+        let bad = Transaction::new(ed.identity(), to, Amount(1), Tick(tick), 0, vec![]).sign(&ed);
+        let e = rpc.broadcast(&bad.encode()).await.unwrap_err();
+        assert!(e.to_string().contains("signature"), "{e}");
+    });
+}
+
+fn key_plain() -> comqute_sdk::Keypair {
+    key("plain")
 }
