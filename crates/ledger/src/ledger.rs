@@ -363,6 +363,7 @@ impl LedgerBuilder {
             )?;
         }
         state.clear_journal();
+        state.settle();
         // The epoch settings are hashed here once, so tick digests need not repeat the epoch.
         let mut h = blake3::Hasher::new();
         h.update(b"comqute genesis");
@@ -1011,7 +1012,7 @@ impl Ledger {
     fn run_tick(&mut self, t: Tick, after: Tick, pending: Vec<PendingTx>) {
         let seed = self.seed_for(t);
         let epoch = self.epoch_of(t);
-        let state_before = self.state.lanes();
+        let state_before = self.state.mark();
         let start = self.history.mark();
         let registry = self.registry.clone();
 
@@ -1066,8 +1067,8 @@ impl Ledger {
         let event_count = (end.events - start.events) as u64;
         let idle = pending.is_empty()
             && event_count == 0
-            && self.state.lanes() == state_before
-            && end.hook_failures == start.hook_failures;
+            && end.hook_failures == start.hook_failures
+            && !self.state.changed_since(state_before);
         if !idle {
             // Both digests hash their bytes gathered in one reused buffer: the same bytes
             // as feeding a streaming hasher piece by piece, with one call each.
@@ -1090,6 +1091,8 @@ impl Ledger {
                 buf.extend_from_slice(&e.data);
             }
             let receipts_digest = Hash32(*blake3::hash(&buf).as_bytes());
+            // Each entry written in the tick, hashed once.
+            self.state.settle();
             let state_digest = self.state.digest();
             let mut both = [0u8; 64];
             both[..32].copy_from_slice(&state_digest.0);
