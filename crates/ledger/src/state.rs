@@ -18,8 +18,8 @@
 //!   key; [`State::settle`] hashes each listed entry once, however often it was written,
 //!   and [`State::digest`] gives the same value without settling. So the lanes always equal
 //!   the sum over the entries whose hash is known, and the digest is that plus the hashes
-//!   of the dirty ones. When to settle is the ledger's choice (at the end of every busy
-//!   tick).
+//!   of the dirty ones. When to settle is the ledger's choice (its `DigestPolicy`): at the
+//!   end of every busy tick for a node, or only when a digest is asked for in the harness.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
