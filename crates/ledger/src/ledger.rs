@@ -21,6 +21,12 @@ use crate::registry::Registry;
 use crate::state::{Account, Mark, State, Supply};
 use crate::tx::{Transaction, TxError, TxId, VerifiedTx};
 
+/// Under [`DigestPolicy::OnDemand`], past this many entries written since the last digest a
+/// tick settles the state when it starts: the lists of dirty entries (about 50 bytes an
+/// entry) stay bounded instead of growing with a big state nobody asks the digest of. The
+/// figures of `bench harness` (transfers, scenarios) stay far below it.
+pub const DIRTY_CAP: usize = 1 << 18;
+
 /// Below this many transactions a tick checks signatures on the calling thread.
 const PARALLEL_VERIFY_MIN: usize = 32;
 
@@ -92,8 +98,9 @@ pub enum Retention {
 pub enum DigestPolicy {
     /// The harness default: the state is hashed only when a digest is asked for
     /// ([`Ledger::digest`], [`Ledger::state_digest`], a fork, a faucet call after a busy
-    /// tick). Tick summaries carry no state digest or tick digest (`None`); the latest tick
-    /// digest is [`Ledger::digest`].
+    /// tick), or, to bound memory, when a tick starts with more than [`DIRTY_CAP`] entries
+    /// written since the last digest. Tick summaries carry no state digest or tick digest
+    /// (`None`); the latest tick digest is [`Ledger::digest`].
     #[default]
     OnDemand,
     /// A node, a durable ledger and a recording: at the end of every tick in which anything
@@ -1107,7 +1114,12 @@ impl Ledger {
     fn run_tick(&mut self, t: Tick, after: Tick, pending: Vec<PendingTx>) {
         // A digest asked for since the last settle hashed the dirty entries without keeping
         // their hashes: keep them now, so the next one hashes only what this tick writes.
-        self.state.settle_if_asked();
+        // Past DIRTY_CAP dirty entries, settle anyway (memory, not speed).
+        if self.state.dirty_len() > DIRTY_CAP {
+            self.state.settle();
+        } else {
+            self.state.settle_if_asked();
+        }
         let seed = self.seed_for(t);
         let epoch = self.epoch_of(t);
         let state_before = self.state.mark();

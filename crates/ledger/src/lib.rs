@@ -105,7 +105,9 @@ pub mod tx;
 
 pub use error::LedgerError;
 pub use keys::{Keypair, Seed};
-pub use ledger::{DigestPolicy, Ledger, LedgerBuilder, LedgerConfig, Retention, TxLookup};
+pub use ledger::{
+    DigestPolicy, Ledger, LedgerBuilder, LedgerConfig, Retention, TxLookup, DIRTY_CAP,
+};
 pub use receipt::{
     CallRecord, DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer,
     TransferKind, TxStatus,

@@ -752,6 +752,11 @@ impl State {
         self.dirty_accounts.is_empty() && self.dirty_kv.is_empty() && self.dirty_sets.is_empty()
     }
 
+    /// How many entries (accounts, stored values, set changes) are listed dirty.
+    pub fn dirty_len(&self) -> usize {
+        self.dirty_accounts.len() + self.dirty_kv.len() + self.dirty_sets.len()
+    }
+
     /// Entries written since the last settle: (accounts, stored values, set changes) listed.
     pub fn dirty_counts(&self) -> (usize, usize, usize) {
         (

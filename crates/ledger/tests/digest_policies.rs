@@ -463,6 +463,24 @@ fn the_harness_defers_hashing_and_a_node_settles_every_tick() {
     assert_eq!(pt.digest_policy(), DigestPolicy::PerTick);
 }
 
+/// On demand, the dirty lists stay bounded: past `DIRTY_CAP` entries written since the last
+/// digest, the next tick settles (the digest is the same either way).
+#[test]
+fn a_big_unasked_state_is_settled_at_the_cap() {
+    let (mut od, _) = ledger(DigestPolicy::OnDemand);
+    let n = comqute_ledger::DIRTY_CAP as u32 + 10;
+    for i in 0..n {
+        let mut b = [0x77u8; 32];
+        b[..4].copy_from_slice(&i.to_le_bytes());
+        od.fund(&Identity(b), Amount(1)).expect("a faucet call");
+    }
+    assert_eq!(od.state().dirty_len(), n as usize);
+    let d = od.state().recompute_digest();
+    od.process_tick().expect("a tick");
+    assert!(od.state().is_settled());
+    assert_eq!(od.state_digest(), d);
+}
+
 /// A faucet call after a busy tick changes the state outside a tick: the pending tick digest
 /// is computed first, so it stays the digest of that tick's state, as per tick.
 #[test]
