@@ -92,7 +92,7 @@ pub enum Retention {
 /// the choice is only when the hashing is paid, and whether tick summaries carry the
 /// per-tick state digest and tick digest.
 ///
-/// Either way a write never hashes: it marks its entry dirty, and each dirty entry is hashed
+/// On demand a write never hashes: it marks its entry dirty, and each dirty entry is hashed
 /// once however often it was written (see [`crate::state`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum DigestPolicy {
@@ -103,9 +103,11 @@ pub enum DigestPolicy {
     /// (`None`); the latest tick digest is [`Ledger::digest`].
     #[default]
     OnDemand,
-    /// A node, a durable ledger and a recording: at the end of every tick in which anything
-    /// happened, the entries written in it are hashed (once each) and its summary carries
-    /// the state digest and the tick digest.
+    /// A node, a durable ledger and a recording: every tick in which anything happened ends
+    /// with the state digest, and its summary carries it and the tick digest. Each write is
+    /// hashed as it is made, while its bytes are in cache: a node's ticks write nearly every
+    /// entry once, and hashing them at the end of the tick instead (once each) measured
+    /// ~10% slower on 4,096-transaction ticks (`bench ledger`), the values read back cold.
     PerTick,
 }
 
@@ -418,6 +420,12 @@ impl LedgerBuilder {
             names.sort();
             Box::new(Recording::new(&self.config, names, &self.funds, digest))
         });
+        let digests = if self.record {
+            DigestPolicy::PerTick
+        } else {
+            self.digests
+        };
+        state.set_eager(digests == DigestPolicy::PerTick);
         Ok(Ledger {
             next_tick: c.genesis_tick,
             config: self.config,
@@ -425,11 +433,7 @@ impl LedgerBuilder {
             state,
             chain: digest,
             digest: Some(digest),
-            digests: if self.record {
-                DigestPolicy::PerTick
-            } else {
-                self.digests
-            },
+            digests,
             pool: Pool::default(),
             history: History::default(),
             snapshots: BTreeMap::new(),
@@ -1512,6 +1516,8 @@ impl Ledger {
         (chain, digest): (Hash32, Hash32),
         pending: Vec<PendingTx>,
     ) -> Ledger {
+        let mut state = state;
+        state.set_eager(true);
         let mut pool = Pool::default();
         for p in pending {
             // Unbounded capacity: every entry is added, in the given (slot) order.

@@ -25,11 +25,11 @@
 //!   fields little-endian, 40 bytes), `blake3(2 ‖ key length ‖ key ‖ value)` for a stored
 //!   value and `blake3(3 ‖ key length ‖ key)` for an ordered-set member, where the key is the
 //!   contract index (4 bytes, big-endian) followed by the contract's own key and the length
-//!   is one byte. The lanes are the hash's four little-endian 64-bit words. Writes do not
-//!   hash: a written entry is hashed once when the state is settled, which a
-//!   [`DigestPolicy`] schedules (at the end of every busy tick for a node, a durable ledger
-//!   or a recording; only when a digest is asked for in the harness, the default). The
-//!   value is the same either way.
+//!   is one byte. The lanes are the hash's four little-endian 64-bit words. When entries
+//!   are hashed is a [`DigestPolicy`]'s choice, never the value: in the harness (the
+//!   default) writes do not hash and each written entry is hashed once when a digest is
+//!   asked for; a node, a durable ledger or a recording hashes each write as it is made
+//!   and has the state digest at every busy tick.
 //! - **Genesis**: `blake3("comqute genesis" ‖ genesis tick ‖ genesis epoch ‖ ticks per epoch ‖
 //!   state digest)`.
 //! - **A tick that did something**: `receipts digest = blake3::keyed_hash(previous receipts

@@ -13,13 +13,14 @@
 //! - **Digest**: an additive, order-independent hash over all entries (four 64-bit lanes,
 //!   each the wrapping sum of the lanes of the entries' hashes: `blake3(tag ‖ key ‖ value)`
 //!   for stored values and set members, `blake3::keyed_hash(identity, tag ‖ record)` for
-//!   accounts). **Hashing is deferred**: a write never hashes. It takes the replaced
-//!   entry's known contribution out of the lanes, marks the new entry dirty and lists its
-//!   key; [`State::settle`] hashes each listed entry once, however often it was written,
-//!   and [`State::digest`] gives the same value without settling. So the lanes always equal
-//!   the sum over the entries whose hash is known, and the digest is that plus the hashes
-//!   of the dirty ones. When to settle is the ledger's choice (its `DigestPolicy`): at the
-//!   end of every busy tick for a node, or only when a digest is asked for in the harness.
+//!   accounts). **Hashing can be deferred**: then a write never hashes. It takes the
+//!   replaced entry's known contribution out of the lanes, marks the new entry dirty and
+//!   lists its key; [`State::settle`] hashes each listed entry once, however often it was
+//!   written, and [`State::digest`] gives the same value without settling. So the lanes
+//!   always equal the sum over the entries whose hash is known, and the digest is that
+//!   plus the hashes of the dirty ones. An eager state ([`State::set_eager`]) hashes each
+//!   write at once instead. The ledger's `DigestPolicy` chooses: deferred, settled when a
+//!   digest is asked for, in the harness; eager, a digest at every busy tick, on a node.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -686,6 +687,8 @@ pub struct State {
     /// the owner may then settle at its next chance ([`State::settle_if_asked`]), so asking
     /// again costs only what was written since.
     asked: AtomicBool,
+    /// Every write is hashed at once (no entry is left dirty).
+    eager: bool,
     minted: i128,
     burned: i128,
 }
@@ -725,6 +728,7 @@ impl State {
             dirty_kv: Vec::new(),
             dirty_sets: Vec::new(),
             asked: AtomicBool::new(false),
+            eager: false,
             minted: 0,
             burned: 0,
         }
@@ -846,6 +850,14 @@ impl State {
         self.dirty_sets = shrunk(changes);
     }
 
+    /// From now on, hash every write as it is made (`true`; the state is settled first) or
+    /// defer the hashing to [`State::settle`] (`false`, the default). The digest is the
+    /// same either way; a fork keeps the choice.
+    pub fn set_eager(&mut self, eager: bool) {
+        self.settle();
+        self.eager = eager;
+    }
+
     /// Settles if [`State::digest`] was asked since the last settle (see `asked`).
     pub fn settle_if_asked(&mut self) {
         if *self.asked.get_mut() {
@@ -874,7 +886,12 @@ impl State {
     }
 
     fn put_account(&mut self, id: Identity, new: Account) {
-        let old = self.set_account_entry(id, Some((new, Cache::Dirty)));
+        let cache = if self.eager {
+            Cache::Hashed(Lanes::of(&account_hash(&id, &new)))
+        } else {
+            Cache::Dirty
+        };
+        let old = self.set_account_entry(id, Some((new, cache)));
         self.journal.push(Undo::Account(id, old));
     }
 
@@ -1009,7 +1026,18 @@ impl State {
                 return true;
             }
         }
-        let old = self.set_kv_entry(key, value.map(|v| (v, Cache::Dirty)));
+        let eager = self.eager;
+        let old = self.set_kv_entry(
+            key,
+            value.map(|v| {
+                let cache = if eager {
+                    Cache::Hashed(Lanes::of(&kv_hash(&key, &v)))
+                } else {
+                    Cache::Dirty
+                };
+                (v, cache)
+            }),
+        );
         let had = old.is_some();
         self.journal.push(Undo::Kv(key, old));
         had
@@ -1042,6 +1070,14 @@ impl State {
 
     /// Records a flip of `key`'s membership for the next settle.
     fn note_set_change(&mut self, key: StoreKey, member: bool) {
+        if self.eager {
+            if member {
+                self.lanes.add(&set_hash(&key));
+            } else {
+                self.lanes.sub(&set_hash(&key));
+            }
+            return;
+        }
         self.dirty_sets.push((key, member));
         if is_full(&self.dirty_sets) {
             compact_set_changes(&mut self.dirty_sets);
@@ -1214,6 +1250,7 @@ impl State {
             dirty_kv: Vec::new(),
             dirty_sets: Vec::new(),
             asked: AtomicBool::new(false),
+            eager: self.eager,
             minted: self.minted,
             burned: self.burned,
         }

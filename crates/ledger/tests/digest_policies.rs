@@ -94,25 +94,29 @@ fn write(s: &mut State, op: &Op) {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// A state that defers hashing (settled only at random points) and one settled after
-    /// every operation agree at every check, with each other, with a recomputation from
-    /// scratch, and (through `changed_since`) with the digest at each live mark; undoing
-    /// to a mark gives its digest back; a parent set aside at a fork never changes.
+    /// A state that defers hashing (settled only at random points), one settled after every
+    /// operation and one that hashes every write at once (eager, a node's) agree at every
+    /// check, with each other, with a recomputation from scratch, and (through
+    /// `changed_since`) with the digest at each live mark; undoing to a mark gives its
+    /// digest back; a parent set aside at a fork never changes.
     #[test]
     fn deferred_hashing_gives_the_digest_of_hashing_every_write(
         ops in prop::collection::vec(op(), 1..120)
     ) {
         let mut lazy = State::new();
         let mut eager = State::new();
+        let mut hot = State::new();
+        hot.set_eager(true);
         let mut marks = Vec::new();
         let mut parked: Vec<(State, Hash32)> = Vec::new();
         for op in &ops {
             match op {
-                Op::Mark => marks.push((lazy.mark(), eager.mark(), lazy.digest())),
+                Op::Mark => marks.push((lazy.mark(), eager.mark(), hot.mark(), lazy.digest())),
                 Op::Undo => {
-                    if let Some((ml, me, d)) = marks.pop() {
+                    if let Some((ml, me, mh, d)) = marks.pop() {
                         lazy.undo_to(ml);
                         eager.undo_to(me);
+                        hot.undo_to(mh);
                         prop_assert_eq!(lazy.digest(), d);
                         prop_assert!(!lazy.changed_since(ml));
                     }
@@ -121,11 +125,13 @@ proptest! {
                 Op::Fork(keep_child) => {
                     let child = lazy.fork();
                     let echild = eager.fork();
+                    let hchild = hot.fork();
                     if *keep_child {
                         let parent = std::mem::replace(&mut lazy, child);
                         let d = parent.digest();
                         parked.push((parent, d));
                         eager = echild;
+                        hot = hchild;
                         // The child's journal starts empty: the parent's marks are not its.
                         marks.clear();
                     }
@@ -133,8 +139,9 @@ proptest! {
                 Op::Check => {
                     let d = lazy.digest();
                     prop_assert_eq!(d, eager.digest());
+                    prop_assert_eq!(d, hot.digest());
                     prop_assert_eq!(d, lazy.recompute_digest());
-                    for (ml, _, at) in &marks {
+                    for (ml, _, _, at) in &marks {
                         prop_assert_eq!(lazy.changed_since(*ml), d != *at);
                     }
                 }
@@ -142,12 +149,15 @@ proptest! {
             }
             if !matches!(op, Op::Mark | Op::Undo | Op::Settle | Op::Fork(_) | Op::Check) {
                 write(&mut eager, op);
+                write(&mut hot, op);
             }
             eager.settle();
             prop_assert!(eager.is_settled());
+            prop_assert!(hot.is_settled(), "an eager state leaves nothing dirty");
         }
         let d = lazy.digest();
         prop_assert_eq!(d, eager.digest());
+        prop_assert_eq!(d, hot.digest());
         prop_assert_eq!(d, lazy.recompute_digest());
         lazy.settle();
         prop_assert!(lazy.is_settled());
