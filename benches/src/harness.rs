@@ -57,7 +57,7 @@ impl Clock {
 }
 
 use comqute_ledger::invariants::InvariantRunner;
-use comqute_ledger::{Ledger, LedgerBuilder, LedgerError, Transaction};
+use comqute_ledger::{DigestPolicy, Ledger, LedgerBuilder, LedgerError, Transaction};
 use comqute_market::harness::MarketModel;
 use comqute_market::job_registry::{
     Job, JobRef, JobSpec, JobStatus, PostResult, Sampling, GET_JOB, POST_RESULT, START, SUBMIT,
@@ -99,7 +99,14 @@ pub fn market_builder(config: MarketConfig, funded: &[Identity]) -> LedgerBuilde
 
 /// The shared genesis of the scenarios: the marketplace, a funded requester and worker.
 pub fn scenario_genesis() -> Result<Ledger, LedgerError> {
-    market_builder(scenario_config(), &[REQUESTER, WORKER]).build()
+    scenario_genesis_with(DigestPolicy::OnDemand)
+}
+
+/// [`scenario_genesis`] hashing its state by `policy` (per tick: a node's figure).
+pub fn scenario_genesis_with(policy: DigestPolicy) -> Result<Ledger, LedgerError> {
+    market_builder(scenario_config(), &[REQUESTER, WORKER])
+        .digests(policy)
+        .build()
 }
 
 fn llama() -> Hash32 {
@@ -236,14 +243,19 @@ pub fn check_paid(l: &Ledger, id: u64) -> Result<(), String> {
 #[derive(Debug, Clone, Default)]
 pub struct HarnessFigures {
     /// One plain unsigned transfer through `Ledger::execute` (submit, tick, receipt), with
-    /// the default settings (full history kept), in ns.
+    /// the default settings (full history kept, digests on demand), in ns.
     pub unsigned_transfer_ns: f64,
+    /// The same with digests per tick (`DigestPolicy::PerTick`, a node's), in ns.
+    pub unsigned_transfer_node_ns: f64,
     /// The same with `LedgerConfig::history` keeping the last 1,024 ticks, in ns.
     pub unsigned_transfer_bounded_history_ns: f64,
     /// Transfers queued 1,024 to a tick, per transfer (a batched figure, not one `execute`).
     pub batched_transfer_ns: f64,
-    /// Whole job happy paths per second, each on a fresh fork of one genesis.
+    /// Whole job happy paths per second, each on a fresh fork of one genesis (digests on
+    /// demand, none asked for).
     pub scenarios_per_s: f64,
+    /// The same with digests per tick (a node's).
+    pub scenarios_per_s_node: f64,
     /// Snapshot, one change, restore with 1,000,000 live jobs and 100,000 funded identities.
     pub snapshot_restore_ns_1m: f64,
     /// The same with 1,000 live jobs.
@@ -276,8 +288,10 @@ impl HarnessFigures {
     pub fn to_json(&self) -> String {
         format!(
             concat!(
-                "{{\"unsigned_transfer_ns\":{:.0},\"unsigned_transfer_bounded_history_ns\":{:.0},",
+                "{{\"unsigned_transfer_ns\":{:.0},\"unsigned_transfer_node_ns\":{:.0},",
+                "\"unsigned_transfer_bounded_history_ns\":{:.0},",
                 "\"batched_transfer_ns\":{:.0},\"scenarios_per_s\":{:.0},",
+                "\"scenarios_per_s_node\":{:.0},",
                 "\"snapshot_restore_ns_1m\":{:.0},\"snapshot_restore_ns_1k\":{:.0},",
                 "\"snapshot_restore_ratio_1m_vs_1k\":{:.2},\"warp_1m_idle_ticks_ms\":{:.3},",
                 "\"harness_start_us\":{:.1},\"fork_ns\":{:.0},\"invariant_runs_per_s\":{:.0},",
@@ -286,9 +300,11 @@ impl HarnessFigures {
                 "\"clock\":\"thread_cpu\",\"wall_over_cpu\":{:.2}}}"
             ),
             self.unsigned_transfer_ns,
+            self.unsigned_transfer_node_ns,
             self.unsigned_transfer_bounded_history_ns,
             self.batched_transfer_ns,
             self.scenarios_per_s,
+            self.scenarios_per_s_node,
             self.snapshot_restore_ns_1m,
             self.snapshot_restore_ns_1k,
             self.snapshot_restore_ratio_1m_vs_1k,
@@ -366,7 +382,15 @@ pub fn measure_unsigned_transfer(l: &mut Ledger, reps: u32) -> Result<f64, Ledge
 
 /// A ledger with 1,000 funded identities and no contracts (`nth(0..1000)`).
 pub fn transfer_ledger(history: Option<u32>) -> Result<Ledger, LedgerError> {
-    let mut b = Ledger::builder();
+    transfer_ledger_with(history, DigestPolicy::OnDemand)
+}
+
+/// [`transfer_ledger`] hashing its state by `policy`.
+pub fn transfer_ledger_with(
+    history: Option<u32>,
+    policy: DigestPolicy,
+) -> Result<Ledger, LedgerError> {
+    let mut b = Ledger::builder().digests(policy);
     if let Some(n) = history {
         b = b.history(comqute_ledger::Retention::KeepLast(n));
     }
@@ -419,6 +443,22 @@ pub fn big_ledger(jobs: u64, identities: u32) -> Result<Ledger, LedgerError> {
     Ok(l)
 }
 
+/// Whole happy paths per second on forks of [`scenario_genesis_with`] `policy`, `n` of them;
+/// `ask`: the digest is asked for at the end of each (what a test checking it pays).
+pub fn scenarios_per_s(policy: DigestPolicy, ask: bool, n: u32) -> Result<f64, LedgerError> {
+    let mut g = scenario_genesis_with(policy)?;
+    let start = Clock::now();
+    for i in 0..n {
+        let mut fork = g.fork();
+        happy_path(&mut fork, u64::from(i))?;
+        if ask {
+            std::hint::black_box(fork.digest());
+        }
+        std::hint::black_box(&fork);
+    }
+    Ok(f64::from(n) / start.elapsed().as_secs_f64())
+}
+
 /// Snapshot, one transfer, restore; ns each.
 pub fn measure_snapshot_restore(l: &mut Ledger, reps: u32) -> Result<f64, LedgerError> {
     let run = |l: &mut Ledger, n: u32| -> Result<Duration, LedgerError> {
@@ -451,6 +491,9 @@ pub fn measure(sizes: Sizes, mut progress: impl FnMut(&str)) -> Result<HarnessFi
     progress("unsigned transfer");
     let mut l = transfer_ledger(None).map_err(e)?;
     f.unsigned_transfer_ns = measure_unsigned_transfer(&mut l, sizes.reps).map_err(e)?;
+    drop(l);
+    let mut l = transfer_ledger_with(None, DigestPolicy::PerTick).map_err(e)?;
+    f.unsigned_transfer_node_ns = measure_unsigned_transfer(&mut l, sizes.reps).map_err(e)?;
     drop(l);
     let mut l = transfer_ledger(Some(1_024)).map_err(e)?;
     f.unsigned_transfer_bounded_history_ns =
@@ -506,6 +549,7 @@ pub fn measure(sizes: Sizes, mut progress: impl FnMut(&str)) -> Result<HarnessFi
             std::hint::black_box(genesis.fork());
         }
         f.fork_ns = per(start.elapsed(), u64::from(n));
+        f.scenarios_per_s_node = scenarios_per_s(DigestPolicy::PerTick, false, n).map_err(e)?;
     }
 
     progress("warp");
@@ -579,7 +623,9 @@ fn pool_reps_for(sizes: Sizes) -> u32 {
     }
 }
 
-/// One figure alone, for profiling: `transfer`, `scenario`, `warp`, `start`,
+/// One figure alone, for profiling: `transfer`, `transfer_node` (digests per tick),
+/// `scenario`, `scenario_node`, `scenario_asked` (on demand, the digest asked for at the end
+/// of each), `warp`, `start`,
 /// `snapshot1m`, `invariants` or `pools` (issue 19's market with pools and the oracle). Returns a JSON line.
 pub fn measure_one(name: &str, sizes: Sizes) -> Result<String, String> {
     let e = |e: LedgerError| e.to_string();
@@ -588,6 +634,24 @@ pub fn measure_one(name: &str, sizes: Sizes) -> Result<String, String> {
             let mut l = transfer_ledger(None).map_err(e)?;
             let ns = measure_unsigned_transfer(&mut l, sizes.reps).map_err(e)?;
             Ok(format!("{{\"unsigned_transfer_ns\":{ns:.0}}}"))
+        }
+        "transfer_node" => {
+            let mut l = transfer_ledger_with(None, DigestPolicy::PerTick).map_err(e)?;
+            let ns = measure_unsigned_transfer(&mut l, sizes.reps).map_err(e)?;
+            Ok(format!("{{\"unsigned_transfer_node_ns\":{ns:.0}}}"))
+        }
+        "scenario_node" | "scenario_asked" => {
+            let n = (sizes.reps / 4).max(100);
+            let (policy, ask) = match name {
+                "scenario_node" => (DigestPolicy::PerTick, false),
+                _ => (DigestPolicy::OnDemand, true),
+            };
+            let per_s = scenarios_per_s(policy, ask, n).map_err(e)?;
+            let key = match name {
+                "scenario_node" => "scenarios_per_s_node",
+                _ => "scenarios_per_s_digest_asked",
+            };
+            Ok(format!("{{\"{key}\":{per_s:.0}}}"))
         }
         "transfer_bounded" => {
             let mut l = transfer_ledger(Some(1_024)).map_err(e)?;

@@ -19,22 +19,27 @@
 //!   every tick.
 //! - [`Retention`]: how much history (receipts, events, summaries) a long run keeps.
 //!
-//! ## Digests
+//! ## Digests (format 4)
 //! - **State**: an additive multiset hash (four wrapping 64-bit lanes) over every entry:
 //!   `blake3::keyed_hash(identity, 1 ‖ record)` for a balance record (the record's seven
 //!   fields little-endian, 40 bytes), `blake3(2 ‖ key length ‖ key ‖ value)` for a stored
 //!   value and `blake3(3 ‖ key length ‖ key)` for an ordered-set member, where the key is the
 //!   contract index (4 bytes, big-endian) followed by the contract's own key and the length
-//!   is one byte. The lanes are the hash's four little-endian 64-bit words. A write subtracts
-//!   the entry's old contribution and adds the new one.
+//!   is one byte. The lanes are the hash's four little-endian 64-bit words. When entries
+//!   are hashed is a [`DigestPolicy`]'s choice, never the value: in the harness (the
+//!   default) writes do not hash and each written entry is hashed once when a digest is
+//!   asked for; a node, a durable ledger or a recording hashes each write as it is made
+//!   and has the state digest at every busy tick.
 //! - **Genesis**: `blake3("comqute genesis" ‖ genesis tick ‖ genesis epoch ‖ ticks per epoch ‖
 //!   state digest)`.
-//! - **A tick that did something**: `receipts digest = blake3(tick ‖ its receipts ‖ its
-//!   events)` and `digest = blake3::keyed_hash(previous digest, state digest ‖ receipts
-//!   digest)` (see [`Ledger::process_tick`]). The tick's seed is `blake3("comqute tick seed" ‖
-//!   previous digest ‖ tick)`.
+//! - **A tick that did something**: `receipts digest = blake3::keyed_hash(previous receipts
+//!   digest, tick ‖ its receipts ‖ its events)`, a chain from the genesis digest, and
+//!   `digest = blake3::keyed_hash(receipts digest, state digest)` (see
+//!   [`Ledger::process_tick`]). The tick's seed is `blake3("comqute tick seed" ‖ previous
+//!   receipts digest ‖ tick)`: seeds follow from the receipts, never from the state, so they
+//!   need no hashing of it.
 //! - **A skipped (idle) tick**: one with no transaction, no event, no hook failure and the
-//!   state digest unchanged leaves the digest as it was and records no summary. A warp
+//!   state unchanged leaves the digests as they were and records no summary. A warp
 //!   jumps over ticks in which no hook has work and no transaction is due, and gives the
 //!   same digest as processing them one by one.
 //!
@@ -100,7 +105,9 @@ pub mod tx;
 
 pub use error::LedgerError;
 pub use keys::{Keypair, QubicKeypair, Seed, Signer};
-pub use ledger::{Ledger, LedgerBuilder, LedgerConfig, Retention, TxLookup};
+pub use ledger::{
+    DigestPolicy, Ledger, LedgerBuilder, LedgerConfig, Retention, TxLookup, DIRTY_CAP,
+};
 pub use receipt::{
     CallRecord, DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer,
     TransferKind, TxStatus,

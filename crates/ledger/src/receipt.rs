@@ -297,13 +297,16 @@ pub struct TickSummary {
     pub seed: Hash32,
     /// The ids of its transactions in slot order.
     pub transactions: Vec<TxId>,
-    /// Digest of the tick and its receipts and events (see [`crate::Ledger::process_tick`]).
+    /// Digest of the tick and its receipts and events, chained to the previous one (see
+    /// [`crate::Ledger::process_tick`]).
     pub receipts_digest: Hash32,
-    /// The state digest after it.
-    pub state_digest: Hash32,
-    /// The tick digest: chains the previous digest with the state digest and the receipts
-    /// digest (which covers the tick and its transactions).
-    pub digest: Hash32,
+    /// The state digest after it: `None` under [`crate::DigestPolicy::OnDemand`], which does
+    /// not hash the state per tick.
+    pub state_digest: Option<Hash32>,
+    /// The tick digest, over the receipts digest (which chains every tick before) and the
+    /// state digest: `None` under [`crate::DigestPolicy::OnDemand`] (the latest is
+    /// [`crate::Ledger::digest`]).
+    pub digest: Option<Hash32>,
     /// Events emitted during it, as a range of the event log.
     pub first_event: u64,
     /// Number of events.

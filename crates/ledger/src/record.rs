@@ -32,8 +32,10 @@ use crate::tx::Transaction;
 /// The file format version. 2: the digest rules of ledger format 2 (account entries keyed by
 /// identity, one-compression tick digests), so a format-1 recording's digests cannot match.
 /// 3: the marketplace inputs and records of the fair-deadline rule (a format-2 recording of a
-/// market replays differently).
-pub const FORMAT: u32 = 3;
+/// market replays differently). 4: the digest rules of ledger format 4 (seeds and receipts
+/// digests chained over the receipts, tick digests over the receipts digest and the state
+/// digest), so a format-3 recording replays with other seeds and digests.
+pub const FORMAT: u32 = 4;
 
 /// One recorded input or checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,8 +13,14 @@
 //! - **Digest**: an additive, order-independent hash over all entries (four 64-bit lanes,
 //!   each the wrapping sum of the lanes of the entries' hashes: `blake3(tag ‖ key ‖ value)`
 //!   for stored values and set members, `blake3::keyed_hash(identity, tag ‖ record)` for
-//!   accounts). A write subtracts the old entry's hash and adds the new one, so the digest's
-//!   cost follows the work done, not the state's size.
+//!   accounts). **Hashing can be deferred**: then a write never hashes. It takes the
+//!   replaced entry's known contribution out of the lanes, marks the new entry dirty and
+//!   lists its key; [`State::settle`] hashes each listed entry once, however often it was
+//!   written, and [`State::digest`] gives the same value without settling. So the lanes
+//!   always equal the sum over the entries whose hash is known, and the digest is that
+//!   plus the hashes of the dirty ones. An eager state ([`State::set_eager`]) hashes each
+//!   write at once instead. The ledger's `DigestPolicy` chooses: deferred, settled when a
+//!   digest is asked for, in the harness; eager, a digest at every busy tick, on a node.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -24,8 +30,10 @@ use std::sync::Arc;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use comqute_qpi::contract::MAX_KEY_LEN;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+
 use comqute_qpi::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 /// The deepest chain of frozen layers before a fork flattens it.
@@ -161,6 +169,12 @@ impl Lanes {
             *l = l.wrapping_sub(x);
         }
     }
+    /// The lane-wise wrapping sum.
+    fn plus(&self, x: &Lanes) -> Lanes {
+        let mut out = *self;
+        out.add_lanes(x);
+        out
+    }
     /// One entry's contribution.
     fn of(h: &blake3::Hash) -> Lanes {
         Lanes(Self::lanes_of(h))
@@ -226,6 +240,61 @@ fn set_hash(k: &StoreKey) -> blake3::Hash {
     blake3::hash(&buf[..2 + key.len()])
 }
 
+/// Below this many, a dirty list is never compacted.
+const COMPACT_MIN: usize = 4096;
+/// A settled dirty list keeps at most this capacity (a big settle frees its buffer).
+const KEEP_CAPACITY: usize = 1 << 16;
+
+/// Whether a dirty list is long and at its capacity: compacting it then, before it would
+/// grow, costs O(1) amortized per entry.
+fn is_full<T>(v: &Vec<T>) -> bool {
+    v.len() >= COMPACT_MIN && v.len() == v.capacity()
+}
+
+/// An emptied dirty list, its buffer kept unless it grew big.
+fn shrunk<T>(mut v: Vec<T>) -> Vec<T> {
+    v.clear();
+    if v.capacity() > KEEP_CAPACITY {
+        v.shrink_to(COMPACT_MIN);
+    }
+    v
+}
+
+/// Keeps each key once, and only the keys `dirty` still says are dirty: a key is listed
+/// again when its entry was removed and written again, and a removed one needs no hashing.
+/// The list's order does not matter (settling adds hashes, which commute).
+fn compact_keys<K: Ord>(keys: &mut Vec<K>, dirty: impl Fn(&K) -> bool) {
+    keys.retain(|k| dirty(k));
+    keys.sort_unstable();
+    keys.dedup();
+}
+
+/// Replaces the membership changes by their net effect: per key, its last change when the
+/// key flipped an odd number of times (one flip from its settled membership), nothing when
+/// even. Bounds the list by the keys changed, however often they were.
+fn compact_set_changes(changes: &mut Vec<(StoreKey, bool)>) {
+    changes.sort_by_key(|c| c.0);
+    let mut net = Vec::with_capacity(changes.len() / 2 + 1);
+    {
+        let refs: Vec<&(StoreKey, bool)> = changes.iter().collect();
+        for_net_set_changes(&refs, |k, member| net.push((*k, member)));
+    }
+    changes.clear();
+    changes.extend(net);
+}
+
+/// Calls `f(key, member)` for each key whose membership the changes flip an odd number of
+/// times (a net change: `member` is its membership now). `changes` is sorted by key, each
+/// key's changes in the order they were made; every change flips its key's membership.
+fn for_net_set_changes(changes: &[&(StoreKey, bool)], mut f: impl FnMut(&StoreKey, bool)) {
+    for group in changes.chunk_by(|a, b| a.0 == b.0) {
+        match group.last() {
+            Some(last) if group.len() % 2 == 1 => f(&last.0, last.1),
+            _ => {}
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Layered maps and sets
 
@@ -262,6 +331,11 @@ impl<K: Hash + Eq + Clone, V: Clone> LayeredMap<K, V> {
             layer = l.parent.as_deref();
         }
         None
+    }
+
+    /// The live layer's value for `k`, when the live layer holds one.
+    fn live_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.live.get_mut(k).and_then(|v| v.as_mut())
     }
 
     /// Sets `k` to `v` (or removes it when `None`); returns the old value.
@@ -546,10 +620,20 @@ impl<K: Ord + Clone> LayeredSet<K> {
 // ---------------------------------------------------------------------------------------------
 // The state
 
+/// What an account or stored value contributes to the digest lanes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cache {
+    /// Its entry hash, counted in [`State`]'s lanes.
+    Hashed(Lanes),
+    /// Written since the last [`State::settle`]: not counted yet; its key is on the dirty
+    /// list.
+    Dirty,
+}
+
 #[derive(Clone)]
 enum Undo {
-    Account(Identity, Option<(Account, Lanes)>),
-    Kv(StoreKey, Option<(Box<[u8]>, Lanes)>),
+    Account(Identity, Option<(Account, Cache)>),
+    Kv(StoreKey, Option<(Box<[u8]>, Cache)>),
     Set(StoreKey, bool),
     Supply { minted: i128, burned: i128 },
 }
@@ -558,17 +642,53 @@ enum Undo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mark {
     journal_len: usize,
-    lanes: Lanes,
 }
 
-/// Balances and contract storage, journaled and forkable. Every account and stored value is
-/// kept with its contribution to the digest, so replacing it never hashes the old value again.
+/// Replaces an entry's contribution to `lanes`: the old entry's known hash leaves the lanes;
+/// a new entry's known hash joins them, and a new dirty entry puts its key on `dirty` unless
+/// the old one was dirty already (its key is listed then). A dirty entry that is removed
+/// leaves its key listed; settling finds nothing there and moves on.
+fn replace_cache<K>(
+    lanes: &mut Lanes,
+    dirty: &mut Vec<K>,
+    key: K,
+    old: Option<Cache>,
+    new: Option<Cache>,
+) {
+    if let Some(Cache::Hashed(c)) = old {
+        lanes.sub_lanes(&c);
+    }
+    match new {
+        Some(Cache::Hashed(h)) => lanes.add_lanes(&h),
+        Some(Cache::Dirty) if old != Some(Cache::Dirty) => dirty.push(key),
+        _ => {}
+    }
+}
+
+/// Balances and contract storage, journaled and forkable. Every account and stored value
+/// carries its contribution to the digest once it is known, so replacing it never hashes the
+/// old value again; a written entry is hashed when the state is settled (see the module
+/// docs), once however many times it was written.
 pub struct State {
-    accounts: LayeredMap<Identity, (Account, Lanes)>,
-    kv: LayeredMap<StoreKey, (Box<[u8]>, Lanes)>,
+    accounts: LayeredMap<Identity, (Account, Cache)>,
+    kv: LayeredMap<StoreKey, (Box<[u8]>, Cache)>,
     sets: LayeredSet<StoreKey>,
     journal: Vec<Undo>,
+    /// The sum of every known entry hash and of the set members as of the last settle.
     lanes: Lanes,
+    /// Accounts written since the last settle (a key may be listed twice).
+    dirty_accounts: Vec<Identity>,
+    /// Stored values written since the last settle (a key may be listed twice).
+    dirty_kv: Vec<StoreKey>,
+    /// Ordered-set membership changes since the last settle, in order: (key, member now).
+    /// Every entry flips the key's membership.
+    dirty_sets: Vec<(StoreKey, bool)>,
+    /// Set when [`State::digest`] computed a digest over dirty entries without settling:
+    /// the owner may then settle at its next chance ([`State::settle_if_asked`]), so asking
+    /// again costs only what was written since.
+    asked: AtomicBool,
+    /// Every write is hashed at once (no entry is left dirty).
+    eager: bool,
     minted: i128,
     burned: i128,
 }
@@ -604,19 +724,145 @@ impl State {
             sets: LayeredSet::new(),
             journal: Vec::new(),
             lanes: Lanes::default(),
+            dirty_accounts: Vec::new(),
+            dirty_kv: Vec::new(),
+            dirty_sets: Vec::new(),
+            asked: AtomicBool::new(false),
+            eager: false,
             minted: 0,
             burned: 0,
         }
     }
 
-    /// The order-independent digest of everything in the state.
+    // --- the digest -------------------------------------------------------------------------
+
+    /// The order-independent digest of everything in the state. Entries written since the
+    /// last [`State::settle`] are hashed here (once each, not cached: `&self`); the state
+    /// remembers it was asked, so its owner can settle at its next chance.
     pub fn digest(&self) -> Hash32 {
-        self.lanes.to_hash()
+        self.lanes().to_hash()
     }
 
-    /// The raw digest lanes (cheap to compare).
+    /// The digest's raw lanes (cheap to compare once settled).
     pub fn lanes(&self) -> Lanes {
-        self.lanes
+        if !self.is_settled() {
+            self.asked.store(true, AtomicOrdering::Relaxed);
+        }
+        self.lanes.plus(&self.pending_lanes())
+    }
+
+    /// Whether every entry's hash is known (the digest then costs nothing).
+    pub fn is_settled(&self) -> bool {
+        self.dirty_accounts.is_empty() && self.dirty_kv.is_empty() && self.dirty_sets.is_empty()
+    }
+
+    /// How many entries (accounts, stored values, set changes) are listed dirty.
+    pub fn dirty_len(&self) -> usize {
+        self.dirty_accounts.len() + self.dirty_kv.len() + self.dirty_sets.len()
+    }
+
+    /// Entries written since the last settle: (accounts, stored values, set changes) listed.
+    pub fn dirty_counts(&self) -> (usize, usize, usize) {
+        (
+            self.dirty_accounts.len(),
+            self.dirty_kv.len(),
+            self.dirty_sets.len(),
+        )
+    }
+
+    /// What the dirty entries add to the lanes (their hashes, computed, not kept).
+    fn pending_lanes(&self) -> Lanes {
+        let mut lanes = Lanes::default();
+        if self.is_settled() {
+            return lanes;
+        }
+        // A key can be listed twice (written, removed, written again); count it once. The
+        // sets only answer membership: they are never iterated.
+        let mut seen: FxHashSet<&Identity> = FxHashSet::default();
+        for id in &self.dirty_accounts {
+            if let Some((a, Cache::Dirty)) = self.accounts.get(id) {
+                if seen.insert(id) {
+                    lanes.add(&account_hash(id, a));
+                }
+            }
+        }
+        let mut seen: FxHashSet<&StoreKey> = FxHashSet::default();
+        for k in &self.dirty_kv {
+            if let Some((v, Cache::Dirty)) = self.kv.get(k) {
+                if seen.insert(k) {
+                    lanes.add(&kv_hash(k, v));
+                }
+            }
+        }
+        let mut changes: Vec<&(StoreKey, bool)> = self.dirty_sets.iter().collect();
+        changes.sort_by_key(|a| a.0);
+        for_net_set_changes(&changes, |k, member| {
+            if member {
+                lanes.add(&set_hash(k));
+            } else {
+                lanes.sub(&set_hash(k));
+            }
+        });
+        lanes
+    }
+
+    /// Hashes every entry written since the last settle, once each, into the lanes. Costs
+    /// one hash per distinct entry written (ordered-set members added and removed again in
+    /// between cost nothing); O(1) when nothing was written.
+    pub fn settle(&mut self) {
+        *self.asked.get_mut() = false;
+        if self.is_settled() {
+            return;
+        }
+        let mut ids = std::mem::take(&mut self.dirty_accounts);
+        for id in ids.drain(..) {
+            // Dirty entries live in the live layer: writes go there, and a fork settles first.
+            if let Some((a, c @ Cache::Dirty)) = self.accounts.live_mut(&id) {
+                let h = Lanes::of(&account_hash(&id, a));
+                *c = Cache::Hashed(h);
+                self.lanes.add_lanes(&h);
+            }
+        }
+        self.dirty_accounts = shrunk(ids);
+        let mut keys = std::mem::take(&mut self.dirty_kv);
+        for k in keys.drain(..) {
+            if let Some((v, c @ Cache::Dirty)) = self.kv.live_mut(&k) {
+                let h = Lanes::of(&kv_hash(&k, v));
+                *c = Cache::Hashed(h);
+                self.lanes.add_lanes(&h);
+            }
+        }
+        self.dirty_kv = shrunk(keys);
+        let mut changes = std::mem::take(&mut self.dirty_sets);
+        // Stable: a key's changes stay in the order they were made.
+        changes.sort_by_key(|a| a.0);
+        let refs: Vec<&(StoreKey, bool)> = changes.iter().collect();
+        let lanes = &mut self.lanes;
+        for_net_set_changes(&refs, |k, member| {
+            if member {
+                lanes.add(&set_hash(k));
+            } else {
+                lanes.sub(&set_hash(k));
+            }
+        });
+        drop(refs);
+        changes.clear();
+        self.dirty_sets = shrunk(changes);
+    }
+
+    /// From now on, hash every write as it is made (`true`; the state is settled first) or
+    /// defer the hashing to [`State::settle`] (`false`, the default). The digest is the
+    /// same either way; a fork keeps the choice.
+    pub fn set_eager(&mut self, eager: bool) {
+        self.settle();
+        self.eager = eager;
+    }
+
+    /// Settles if [`State::digest`] was asked since the last settle (see `asked`).
+    pub fn settle_if_asked(&mut self) {
+        if *self.asked.get_mut() {
+            self.settle();
+        }
     }
 
     /// Money created and destroyed so far.
@@ -640,13 +886,38 @@ impl State {
     }
 
     fn put_account(&mut self, id: Identity, new: Account) {
-        let lanes = Lanes::of(&account_hash(&id, &new));
-        let old = self.accounts.set(id, Some((new, lanes)));
-        if let Some((_, o)) = &old {
-            self.lanes.sub_lanes(o);
-        }
-        self.lanes.add_lanes(&lanes);
+        let cache = if self.eager {
+            Cache::Hashed(Lanes::of(&account_hash(&id, &new)))
+        } else {
+            Cache::Dirty
+        };
+        let old = self.set_account_entry(id, Some((new, cache)));
         self.journal.push(Undo::Account(id, old));
+    }
+
+    /// Replaces an account entry (a write or an undo), keeping the lanes and the dirty list
+    /// right; returns the old entry.
+    fn set_account_entry(
+        &mut self,
+        id: Identity,
+        new: Option<(Account, Cache)>,
+    ) -> Option<(Account, Cache)> {
+        let new_cache = new.as_ref().map(|e| e.1);
+        let old = self.accounts.set(id, new);
+        replace_cache(
+            &mut self.lanes,
+            &mut self.dirty_accounts,
+            id,
+            old.as_ref().map(|e| e.1),
+            new_cache,
+        );
+        if is_full(&self.dirty_accounts) {
+            let accounts = &self.accounts;
+            compact_keys(&mut self.dirty_accounts, |id| {
+                matches!(accounts.get(id), Some((_, Cache::Dirty)))
+            });
+        }
+        old
     }
 
     /// Moves `amount` from `from` to `to` at `tick`, updating Qubic's counters.
@@ -755,18 +1026,62 @@ impl State {
                 return true;
             }
         }
-        let value = value.map(|v| {
-            let lanes = Lanes::of(&kv_hash(&key, &v));
-            self.lanes.add_lanes(&lanes);
-            (v, lanes)
-        });
-        let old = self.kv.set(key, value);
+        let eager = self.eager;
+        let old = self.set_kv_entry(
+            key,
+            value.map(|v| {
+                let cache = if eager {
+                    Cache::Hashed(Lanes::of(&kv_hash(&key, &v)))
+                } else {
+                    Cache::Dirty
+                };
+                (v, cache)
+            }),
+        );
         let had = old.is_some();
-        if let Some((_, o)) = &old {
-            self.lanes.sub_lanes(o);
-        }
         self.journal.push(Undo::Kv(key, old));
         had
+    }
+
+    /// Replaces a stored value's entry (a write or an undo), keeping the lanes and the dirty
+    /// list right; returns the old entry.
+    fn set_kv_entry(
+        &mut self,
+        key: StoreKey,
+        new: Option<(Box<[u8]>, Cache)>,
+    ) -> Option<(Box<[u8]>, Cache)> {
+        let new_cache = new.as_ref().map(|e| e.1);
+        let old = self.kv.set(key, new);
+        replace_cache(
+            &mut self.lanes,
+            &mut self.dirty_kv,
+            key,
+            old.as_ref().map(|e| e.1),
+            new_cache,
+        );
+        if is_full(&self.dirty_kv) {
+            let kv = &self.kv;
+            compact_keys(&mut self.dirty_kv, |k| {
+                matches!(kv.get(k), Some((_, Cache::Dirty)))
+            });
+        }
+        old
+    }
+
+    /// Records a flip of `key`'s membership for the next settle.
+    fn note_set_change(&mut self, key: StoreKey, member: bool) {
+        if self.eager {
+            if member {
+                self.lanes.add(&set_hash(&key));
+            } else {
+                self.lanes.sub(&set_hash(&key));
+            }
+            return;
+        }
+        self.dirty_sets.push((key, member));
+        if is_full(&self.dirty_sets) {
+            compact_set_changes(&mut self.dirty_sets);
+        }
     }
 
     /// Whether a contract's ordered set holds `key`.
@@ -778,11 +1093,7 @@ impl State {
     pub fn set_put(&mut self, key: StoreKey, present: bool) -> bool {
         let old = self.sets.set(key, present);
         if old != present {
-            if present {
-                self.lanes.add(&set_hash(&key));
-            } else {
-                self.lanes.sub(&set_hash(&key));
-            }
+            self.note_set_change(key, present);
             self.journal.push(Undo::Set(key, old));
         }
         old
@@ -854,22 +1165,28 @@ impl State {
     pub fn mark(&self) -> Mark {
         Mark {
             journal_len: self.journal.len(),
-            lanes: self.lanes,
         }
     }
 
-    /// Undoes every change made after `mark`, in reverse.
+    /// Undoes every change made after `mark`, in reverse. Each undo is a write back to the
+    /// old entry, which carries its hash when it was known: undoing never hashes, and the
+    /// digest stays right whether or not the state was settled in between.
     pub fn undo_to(&mut self, mark: Mark) {
         while self.journal.len() > mark.journal_len {
-            match self.journal.pop().expect("length checked") {
+            let Some(undo) = self.journal.pop() else {
+                break;
+            };
+            match undo {
                 Undo::Account(id, old) => {
-                    self.accounts.set(id, old);
+                    self.set_account_entry(id, old);
                 }
                 Undo::Kv(k, old) => {
-                    self.kv.set(k, old);
+                    self.set_kv_entry(k, old);
                 }
                 Undo::Set(k, old) => {
+                    // The journal recorded a flip, undone in reverse order: this flips back.
                     self.sets.set(k, old);
+                    self.note_set_change(k, old);
                 }
                 Undo::Supply { minted, burned } => {
                     self.minted = minted;
@@ -877,7 +1194,35 @@ impl State {
                 }
             }
         }
-        self.lanes = mark.lanes;
+    }
+
+    /// Whether any account, stored value or set member differs from what it was at `mark`
+    /// (money totals aside: the digest does not cover them). Compares values, hashes
+    /// nothing: the same answer as comparing digests, without settling. O(changes since).
+    pub fn changed_since(&self, mark: Mark) -> bool {
+        let entries = self.journal.get(mark.journal_len..).unwrap_or_default();
+        // The first journal entry of a key after the mark holds its value at the mark. The
+        // sets only answer membership: they are never iterated.
+        let mut accounts: FxHashSet<&Identity> = FxHashSet::default();
+        let mut kv: FxHashSet<&StoreKey> = FxHashSet::default();
+        let mut sets: FxHashSet<&StoreKey> = FxHashSet::default();
+        for u in entries {
+            let differs = match u {
+                Undo::Account(id, old) => {
+                    accounts.insert(id)
+                        && old.as_ref().map(|e| &e.0) != self.accounts.get(id).map(|e| &e.0)
+                }
+                Undo::Kv(k, old) => {
+                    kv.insert(k) && old.as_ref().map(|e| &e.0) != self.kv.get(k).map(|e| &e.0)
+                }
+                Undo::Set(k, old) => sets.insert(k) && *old != self.sets.contains(k),
+                Undo::Supply { .. } => false,
+            };
+            if differs {
+                return true;
+            }
+        }
+        false
     }
 
     /// Forgets the journal before `keep_from` is no longer needed: called when no mark is alive.
@@ -890,14 +1235,22 @@ impl State {
         self.journal.len()
     }
 
-    /// A fork: shares everything with `self` and diverges from here on. O(1).
+    /// A fork: shares everything with `self` and diverges from here on. O(1) once settled:
+    /// it settles first (the shared, frozen layers then hold no dirty entry, so each side's
+    /// dirty list covers exactly its own writes).
     pub fn fork(&mut self) -> State {
+        self.settle();
         State {
             accounts: self.accounts.fork(),
             kv: self.kv.fork(),
             sets: self.sets.fork(),
             journal: Vec::new(),
             lanes: self.lanes,
+            dirty_accounts: Vec::new(),
+            dirty_kv: Vec::new(),
+            dirty_sets: Vec::new(),
+            asked: AtomicBool::new(false),
+            eager: self.eager,
             minted: self.minted,
             burned: self.burned,
         }
@@ -992,12 +1345,13 @@ impl State {
         for (id, a) in accounts {
             let lanes = Lanes::of(&account_hash(&id, &a));
             s.lanes.add_lanes(&lanes);
-            s.accounts.live.insert(id, Some((a, lanes)));
+            s.accounts.live.insert(id, Some((a, Cache::Hashed(lanes))));
         }
         for (k, v) in kv {
             let lanes = Lanes::of(&kv_hash(&k, &v));
             s.lanes.add_lanes(&lanes);
-            s.kv.live.insert(k, Some((v.into_boxed_slice(), lanes)));
+            s.kv.live
+                .insert(k, Some((v.into_boxed_slice(), Cache::Hashed(lanes))));
         }
         for k in sets {
             s.lanes.add(&set_hash(&k));
@@ -1036,6 +1390,62 @@ mod tests {
         assert_eq!(s.balance(&id(2)), Amount(0));
         assert!(s.kv_get(&k).is_none());
         assert!(!s.set_contains(&k));
+    }
+
+    /// Long runs between settles: entries removed and written again, set members flipping
+    /// back and forth, undone failures. The dirty lists are compacted as they fill, so they
+    /// stay bounded by the keys touched, and the digest stays the recomputed one.
+    #[test]
+    fn dirty_lists_stay_bounded_and_right_over_long_churn() {
+        let mut s = State::new();
+        let key = |n: u64| StoreKey::new(ContractIndex(2), &n.to_le_bytes()).unwrap();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for i in 0..60_000u64 {
+            let k = key(next(50));
+            match next(6) {
+                0 => {
+                    s.kv_set(k, Some(vec![(i % 7) as u8; 1 + (i % 40) as usize].into()));
+                }
+                1 => {
+                    s.kv_set(k, None);
+                }
+                2 | 3 => {
+                    s.set_put(k, next(2) == 0);
+                }
+                4 => {
+                    s.mint(&id((next(20)) as u8), Amount(1), Tick(1)).unwrap();
+                }
+                _ => {
+                    // A failure: writes undone.
+                    let m = s.mark();
+                    s.kv_set(k, Some(vec![9; 3].into()));
+                    s.set_put(k, true);
+                    s.set_put(key(next(50)), false);
+                    s.undo_to(m);
+                }
+            }
+            assert!(s.dirty_kv.len() <= 2 * COMPACT_MIN, "{}", s.dirty_kv.len());
+            assert!(
+                s.dirty_sets.len() <= 2 * COMPACT_MIN,
+                "{}",
+                s.dirty_sets.len()
+            );
+            assert!(s.dirty_accounts.len() <= 2 * COMPACT_MIN);
+            if i % 9_999 == 0 {
+                assert_eq!(s.digest(), s.recompute_digest(), "at {i}");
+            }
+        }
+        let d = s.digest();
+        assert_eq!(d, s.recompute_digest());
+        s.settle();
+        assert!(s.is_settled());
+        assert_eq!(s.digest(), d);
     }
 
     #[test]

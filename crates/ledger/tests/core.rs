@@ -4,7 +4,9 @@ mod common;
 
 use borsh::BorshDeserialize;
 use common::*;
-use comqute_ledger::{DropReason, EntryPoint, LedgerError, Transaction, TxLookup, TxStatus};
+use comqute_ledger::{
+    DigestPolicy, DropReason, EntryPoint, LedgerError, Transaction, TxLookup, TxStatus,
+};
 use comqute_qpi::examples::*;
 use comqute_qpi::{Amount, ContractError, Hash32, Identity, Tick};
 
@@ -483,15 +485,23 @@ fn a_large_tick_checks_each_signature_in_parallel_and_drops_only_the_forged() {
 
 /// The digest rules of the crate docs ("Digests"), recomputed here from their formulas: the
 /// entry hash of a balance record, the genesis digest, a tick's seed, receipts digest and
-/// digest. A change of rule must change these formulas (and the durable format) on purpose.
+/// digest, under both digest policies. A change of rule must change these formulas (and the
+/// durable format) on purpose.
 #[test]
 fn digests_follow_the_documented_rules() {
+    for policy in [DigestPolicy::PerTick, DigestPolicy::OnDemand] {
+        digests_follow_the_documented_rules_under(policy);
+    }
+}
+
+fn digests_follow_the_documented_rules_under(policy: DigestPolicy) {
     use comqute_ledger::state::Account;
     use comqute_ledger::Ledger;
     let alice = Identity([7; 32]);
     let bob = Identity([8; 32]);
     let mut l = Ledger::builder()
         .epoch_ticks(50)
+        .digests(policy)
         .fund(alice, Amount(500))
         .build()
         .unwrap();
@@ -528,34 +538,47 @@ fn digests_follow_the_documented_rules() {
     g.update(&1u16.to_le_bytes()); // genesis epoch
     g.update(&50u32.to_le_bytes()); // ticks per epoch
     g.update(&l.state_digest().0);
-    assert_eq!(l.digest(), Hash32(*g.finalize().as_bytes()));
-
-    // A transfer's tick.
-    let prev = l.digest();
-    let t = l.next_tick();
-    let r = l.execute(alice, bob, Amount(20), 0, Vec::new()).unwrap();
-    let (a1, b1) = (l.account(&alice), l.account(&bob));
-    let sum = std::array::from_fn(|i| entry(&alice, &a1)[i].wrapping_add(entry(&bob, &b1)[i]));
-    assert_eq!(l.state_digest(), to_hash(sum));
-
-    let s = l.tick_summaries().last().unwrap().clone();
-    let mut seed = b"comqute tick seed".to_vec();
-    seed.extend_from_slice(&prev.0);
-    seed.extend_from_slice(&t.0.to_le_bytes());
-    assert_eq!(s.seed, Hash32(*blake3::hash(&seed).as_bytes()));
-    let mut receipts = t.0.to_le_bytes().to_vec();
-    receipts.extend_from_slice(&r.tx_id.0);
-    receipts.extend_from_slice(b"executed");
-    receipts.push(1); // money flew
+    let genesis = Hash32(*g.finalize().as_bytes());
+    assert_eq!(l.digest(), genesis);
     assert_eq!(
-        s.receipts_digest,
-        Hash32(*blake3::hash(&receipts).as_bytes())
+        l.receipts_chain(),
+        genesis,
+        "the chain starts at the genesis digest"
     );
-    let mut both = [0u8; 64];
-    both[..32].copy_from_slice(&s.state_digest.0);
-    both[32..].copy_from_slice(&s.receipts_digest.0);
-    let want = Hash32(*blake3::keyed_hash(&prev.0, &both).as_bytes());
-    assert_eq!((s.digest, l.digest()), (want, want));
+
+    // Two transfers' ticks: the second chains the first's receipts digest.
+    let mut chain = genesis;
+    for amount in [20, 30] {
+        let t = l.next_tick();
+        let r = l
+            .execute(alice, bob, Amount(amount), 0, Vec::new())
+            .unwrap();
+        let (a1, b1) = (l.account(&alice), l.account(&bob));
+        let sum = std::array::from_fn(|i| entry(&alice, &a1)[i].wrapping_add(entry(&bob, &b1)[i]));
+        assert_eq!(l.state_digest(), to_hash(sum));
+
+        let s = l.tick_summaries().last().unwrap().clone();
+        let mut seed = b"comqute tick seed".to_vec();
+        seed.extend_from_slice(&chain.0);
+        seed.extend_from_slice(&t.0.to_le_bytes());
+        assert_eq!(s.seed, Hash32(*blake3::hash(&seed).as_bytes()));
+        let mut receipts = t.0.to_le_bytes().to_vec();
+        receipts.extend_from_slice(&r.tx_id.0);
+        receipts.extend_from_slice(b"executed");
+        receipts.push(1); // money flew
+        let receipts_digest = Hash32(*blake3::keyed_hash(&chain.0, &receipts).as_bytes());
+        assert_eq!(s.receipts_digest, receipts_digest);
+        assert_eq!(l.receipts_chain(), receipts_digest);
+        let want = Hash32(*blake3::keyed_hash(&receipts_digest.0, &to_hash(sum).0).as_bytes());
+        assert_eq!(l.digest(), want);
+        match policy {
+            DigestPolicy::PerTick => {
+                assert_eq!((s.state_digest, s.digest), (Some(to_hash(sum)), Some(want)))
+            }
+            DigestPolicy::OnDemand => assert_eq!((s.state_digest, s.digest), (None, None)),
+        }
+        chain = receipts_digest;
+    }
 }
 
 /// A far warp costs what an idle warp costs: epoch boundaries stop it only when a contract's

@@ -289,12 +289,15 @@ impl Chain {
         let s = l.tick_summaries();
         if let Ok(i) = s.binary_search_by(|x| x.tick.cmp(&tick)) {
             let s = &s[i];
-            return Ok(Some(TickDigests {
-                digest: s.digest,
-                state_digest: s.state_digest,
-                receipts_digest: s.receipts_digest,
-                event_count: s.event_count,
-            }));
+            // The node's ledger digests per tick, so its summaries carry both.
+            if let (Some(digest), Some(state_digest)) = (s.digest, s.state_digest) {
+                return Ok(Some(TickDigests {
+                    digest,
+                    state_digest,
+                    receipts_digest: s.receipts_digest,
+                    event_count: s.event_count,
+                }));
+            }
         }
         Ok(match self {
             Chain::Memory(_) => None,

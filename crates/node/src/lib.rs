@@ -55,7 +55,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use comqute_ledger::durable::{DurableConfig, DurableLedger};
-use comqute_ledger::{Ledger, LedgerBuilder};
+use comqute_ledger::{DigestPolicy, Ledger, LedgerBuilder};
 use comqute_market::MarketConfig;
 use comqute_qpi::examples::{Faulty, Notary, SendMany};
 use comqute_qpi::{Amount, Identity};
@@ -129,7 +129,8 @@ pub fn default_genesis() -> LedgerBuilder {
 
 /// The default genesis with custom marketplace settings (a resolver, shorter windows).
 pub fn market_genesis(config: &MarketConfig) -> LedgerBuilder {
-    let mut b = Ledger::builder();
+    // A node serves every tick's digests: it hashes its state per tick.
+    let mut b = Ledger::builder().digests(DigestPolicy::PerTick);
     for c in comqute_market::contracts(config.clone()) {
         b = b.contract_arc(c);
     }
@@ -183,8 +184,10 @@ impl NodeConfig {
     }
 
     fn builder(&self) -> LedgerBuilder {
+        // Whatever genesis it is given, a node serves every tick's digests.
         (self.genesis)()
             .epoch_ticks(self.epoch_ticks)
+            .digests(DigestPolicy::PerTick)
             .profile(self.profile)
     }
 }

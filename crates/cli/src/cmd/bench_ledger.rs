@@ -9,7 +9,8 @@
 //! the jobs submitted a tick earlier), starts and result posts, by 1,024 registered workers
 //! and 256 requesters; finalization and payout run in the END_TICK hook after the challenge
 //! window. Signed runs go through a durable ledger (tick log, fsync every tick); unsigned
-//! runs through the in-memory harness.
+//! runs through the in-memory harness, hashing its state per tick as a node does
+//! (`DigestPolicy::PerTick`).
 
 use std::time::Instant;
 
@@ -17,7 +18,7 @@ use anyhow::{ensure, Context, Result};
 use clap::Args;
 use comqute_ledger::durable::{DurableConfig, DurableLedger};
 use comqute_ledger::tx::verify_all;
-use comqute_ledger::{Keypair, Ledger, LedgerBuilder, Seed, Transaction};
+use comqute_ledger::{DigestPolicy, Keypair, Ledger, LedgerBuilder, Seed, Transaction};
 use comqute_market::job_registry::{
     JobRef, JobResult, JobSpec, PostResult, Sampling, CLAIM, POST_RESULT, START, SUBMIT,
 };
@@ -85,7 +86,11 @@ fn genesis(a: &Actors) -> LedgerBuilder {
         },
         ..MarketConfig::default()
     };
-    let mut b = Ledger::builder().epoch_ticks(100_000);
+    // The node's figures: digests per tick, as a node keeps them (the signed runs go
+    // through a durable ledger, which digests per tick anyway).
+    let mut b = Ledger::builder()
+        .epoch_ticks(100_000)
+        .digests(DigestPolicy::PerTick);
     for c in comqute_market::contracts(config) {
         b = b.contract_arc(c);
     }

@@ -24,7 +24,10 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 /// the epoch settings in the genesis digest (a format-1 directory no longer verifies).
 /// 3: the marketplace's job and worker records and procedure inputs of the fair-deadline
 /// rule (offers, reasons, model names, daemon sessions): a format-2 log replays differently.
-const FORMAT: u32 = 3;
+/// 4: seeds and receipts digests chained over the receipts, tick digests over the receipts
+/// digest and the state digest (so the harness can hash its state on demand), and the
+/// receipts chain in snapshots: a format-3 log replays with other seeds and digests.
+const FORMAT: u32 = 4;
 
 /// A contract as the manifest names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,7 +151,10 @@ impl Manifest {
     /// A builder for this directory's genesis with the given contracts (which must be the
     /// ones the manifest names; [`Manifest::check`] tells).
     pub fn builder(&self, contracts: &[Arc<dyn Contract>]) -> Result<LedgerBuilder, DurableError> {
-        let mut b = LedgerBuilder::new().config(self.config());
+        // The tools replay and check every tick's digests: per-tick digests.
+        let mut b = LedgerBuilder::new()
+            .config(self.config())
+            .digests(crate::ledger::DigestPolicy::PerTick);
         for c in contracts {
             b = b.contract_arc(c.clone());
         }

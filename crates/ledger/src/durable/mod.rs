@@ -75,7 +75,7 @@ use comqute_qpi::{Amount, Epoch, Identity, Tick};
 use thiserror::Error;
 
 use crate::error::LedgerError;
-use crate::ledger::{Ledger, LedgerBuilder, TxLookup};
+use crate::ledger::{DigestPolicy, Ledger, LedgerBuilder, TxLookup};
 use crate::receipt::{DropReason, Event, Receipt, TxStatus};
 use crate::tx::{Transaction, TxId, VerifiedTx};
 
@@ -332,7 +332,8 @@ impl DurableLedger {
         let mut report = OpenReport::default();
         let (lconfig, funds) = builder.genesis_parts();
         let (lconfig, funds) = (lconfig.clone(), funds.to_vec());
-        let genesis = builder.build()?;
+        // A durable ledger logs every tick's digests: it hashes its state per tick.
+        let genesis = builder.digests(DigestPolicy::PerTick).build()?;
         let ours = Manifest::of(&lconfig, &funds, &genesis);
         fs::create_dir_all(&dir).map_err(io_err(&dir, "create"))?;
         let log_dir = dir.join("log");

@@ -43,6 +43,8 @@ pub(crate) struct SnapshotBody {
     /// Events emitted since genesis (the next event's global sequence number).
     pub events_total: u64,
     pub next_tick: Tick,
+    /// The receipts digest of the latest busy tick (seeds derive from it).
+    pub chain: Hash32,
     pub digest: Hash32,
     pub state_digest: Hash32,
     pub minted: i128,
@@ -71,6 +73,7 @@ impl SnapshotBody {
             records,
             events_total,
             next_tick: ledger.next_tick(),
+            chain: ledger.receipts_chain(),
             digest: ledger.digest(),
             state_digest: ledger.state_digest(),
             minted: supply.minted,
@@ -145,7 +148,7 @@ impl SnapshotBody {
             genesis.registry_arc(),
             state,
             self.next_tick,
-            self.digest,
+            (self.chain, self.digest),
             pending,
         ))
     }
