@@ -630,14 +630,15 @@ impl ChainService {
     pub fn broadcast(&self, tx: Transaction) -> Result<TxId, ServiceError> {
         self.require_ticking()?;
         let verified = VerifiedTx::verify_in(tx, self.profile)?;
+        // The copy kept for the explorer is made and stored outside the chain's lock.
+        let kept = verified.tx().clone();
         let (id, ticket) = {
             let mut chain = self.lock()?;
             self.check_pending(&chain, &verified.tx().source)?;
-            let kept = verified.tx().clone();
             let id = chain.submit_verified(verified)?;
-            self.kept.keep(id, &kept);
             (id, chain.accepted())
         };
+        self.kept.keep(id, kept);
         self.make_durable(ticket)?;
         Ok(id)
     }
@@ -647,14 +648,14 @@ impl ChainService {
     pub fn broadcast_unsigned(&self, tx: Transaction) -> Result<TxId, ServiceError> {
         self.require_devnet("unsigned broadcast")?;
         self.require_ticking()?;
+        let kept = tx.clone();
         let (id, ticket) = {
             let mut chain = self.lock()?;
             self.check_pending(&chain, &tx.source)?;
-            let kept = tx.clone();
             let id = chain.submit_unsigned(tx)?;
-            self.kept.keep(id, &kept);
             (id, chain.accepted())
         };
+        self.kept.keep(id, kept);
         self.make_durable(ticket)?;
         Ok(id)
     }

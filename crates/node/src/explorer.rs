@@ -63,12 +63,12 @@ pub struct TxKeep {
 
 impl TxKeep {
     /// Keeps `tx` under `id`.
-    pub fn keep(&self, id: TxId, tx: &Transaction) {
+    pub fn keep(&self, id: TxId, tx: Transaction) {
         let Ok(mut g) = self.inner.lock() else {
             return;
         };
         let (map, order) = &mut *g;
-        if map.insert(id, tx.clone()).is_none() {
+        if map.insert(id, tx).is_none() {
             order.push_back(id);
         }
         while order.len() > KEPT_TXS {
@@ -908,7 +908,7 @@ mod tests {
             )
         };
         for n in 0..=255u8 {
-            keep.keep(Hash32([n; 32]), &tx(n));
+            keep.keep(Hash32([n; 32]), tx(n));
         }
         assert_eq!(
             keep.get(&Hash32([7; 32])).map(|t| t.source),
