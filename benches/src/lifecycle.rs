@@ -131,7 +131,7 @@ pub fn run_tick(l: &mut Ledger, txs: Vec<Transaction>) -> Result<(), String> {
     for id in &ids {
         match l.receipt(id) {
             Some(r) if r.is_executed() => {}
-            Some(r) => return Err(comqute_ledger::check::explain(l, r)),
+            Some(r) => return Err(comqute_ledger::check::explain(l, &r)),
             None => return Err(format!("no receipt for {id:?}")),
         }
     }

@@ -7,10 +7,10 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use comqute_qpi::contract::{encode, CallInfo, Contract, TickWork};
 use comqute_qpi::kit::{Func, Proc};
 use comqute_qpi::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity, Profile, Tick};
-use rustc_hash::FxHashMap;
 
 use crate::error::LedgerError;
 use crate::exec::{invoke, run_function, view_of, Effects};
+use crate::history::{History, HistoryMark, View};
 use crate::pool::{Admission, PendingTx, Pool};
 use crate::receipt::{
     DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer, TransferKind,
@@ -65,11 +65,11 @@ impl Default for LedgerConfig {
 
 /// What is known of a transaction by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TxLookup<'a> {
+pub enum TxLookup {
     /// Waiting for its tick.
     Pending(Tick),
     /// Done: executed, failed or dropped.
-    Done(&'a Receipt),
+    Done(Receipt),
     /// Never seen (or seen by a fork's parent before the fork).
     Unknown,
 }
@@ -112,164 +112,6 @@ pub enum DigestPolicy {
     /// entry once, and hashing them at the end of the tick instead (once each) measured
     /// ~10% slower on 4,096-transaction ticks (`bench ledger`), the values read back cold.
     PerTick,
-}
-
-/// Absolute counts (records ever made), so marks survive trimming.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct HistoryMark {
-    receipts: usize,
-    events: usize,
-    ticks: usize,
-    hook_failures: usize,
-}
-
-/// Receipts, events and tick summaries, in order; the first `base.*` of each were trimmed.
-#[derive(Debug, Clone, Default)]
-struct History {
-    base: HistoryMark,
-    receipts: Vec<Receipt>,
-    /// Absolute receipt index by transaction id.
-    by_id: IdIndex,
-    events: Vec<Event>,
-    ticks: Vec<TickSummary>,
-    /// The mark at the start of each summarised tick (parallel to `ticks`), for trimming.
-    starts: Vec<HistoryMark>,
-    hook_failures: Vec<HookFailure>,
-    /// Reused for the bytes of the per-tick digests (no allocation per tick).
-    scratch: Vec<u8>,
-    /// Reused by tick and epoch hooks, whose call records and transfers nobody keeps.
-    hook_fx: Effects,
-}
-
-impl History {
-    fn mark(&self) -> HistoryMark {
-        HistoryMark {
-            receipts: self.base.receipts + self.receipts.len(),
-            events: self.base.events + self.events.len(),
-            ticks: self.base.ticks + self.ticks.len(),
-            hook_failures: self.base.hook_failures + self.hook_failures.len(),
-        }
-    }
-    fn truncate(&mut self, m: HistoryMark) {
-        let rel = |abs: usize, base: usize| abs.saturating_sub(base);
-        let r = rel(m.receipts, self.base.receipts).min(self.receipts.len());
-        let first = self.base.receipts + r;
-        for (i, r) in self.receipts.drain(r..).enumerate() {
-            self.by_id.remove(&r.tx_id, first + i);
-        }
-        self.events.truncate(rel(m.events, self.base.events));
-        let t = rel(m.ticks, self.base.ticks);
-        self.ticks.truncate(t);
-        self.starts.truncate(t);
-        self.hook_failures
-            .truncate(rel(m.hook_failures, self.base.hook_failures));
-    }
-    fn push_receipt(&mut self, r: Receipt) {
-        let at = self.base.receipts + self.receipts.len();
-        let base = self.base.receipts;
-        let receipts = &self.receipts;
-        self.by_id.insert(r.tx_id, at, |i| {
-            receipts.get(i.checked_sub(base)?).map(|r| r.tx_id)
-        });
-        self.receipts.push(r);
-    }
-    fn receipt(&self, id: &TxId) -> Option<&Receipt> {
-        let base = self.base.receipts;
-        let at = |i: usize| self.receipts.get(i.checked_sub(base)?);
-        let i = self.by_id.get(id, |i| at(i).map(|r| r.tx_id))?;
-        at(i)
-    }
-    fn contains(&self, id: &TxId) -> bool {
-        self.receipt(id).is_some()
-    }
-    /// Drops the records before the start of the `keep`-th latest summarised tick once
-    /// there are `2 × keep` of them, never past `floor` (the oldest live snapshot).
-    fn trim(&mut self, keep: u32, floor: Option<HistoryMark>) {
-        let keep = keep.max(1) as usize;
-        if self.ticks.len() < 2 * keep {
-            return;
-        }
-        let mut cut = self.starts[self.ticks.len() - keep];
-        if let Some(f) = floor {
-            cut.receipts = cut.receipts.min(f.receipts);
-            cut.events = cut.events.min(f.events);
-            cut.ticks = cut.ticks.min(f.ticks);
-            cut.hook_failures = cut.hook_failures.min(f.hook_failures);
-        }
-        let n = cut.receipts.saturating_sub(self.base.receipts);
-        let first = self.base.receipts;
-        for (i, r) in self.receipts.drain(..n).enumerate() {
-            self.by_id.remove(&r.tx_id, first + i);
-        }
-        let n = cut.events.saturating_sub(self.base.events);
-        self.events.drain(..n);
-        let n = cut.ticks.saturating_sub(self.base.ticks);
-        self.ticks.drain(..n);
-        self.starts.drain(..n);
-        let n = cut.hook_failures.saturating_sub(self.base.hook_failures);
-        self.hook_failures.drain(..n);
-        self.base = HistoryMark {
-            receipts: self.base.receipts.max(cut.receipts),
-            events: self.base.events.max(cut.events),
-            ticks: self.base.ticks.max(cut.ticks),
-            hook_failures: self.base.hook_failures.max(cut.hook_failures),
-        };
-    }
-}
-
-/// Absolute receipt indices by transaction id, keyed by the id's first 8 bytes: 16 bytes an
-/// entry instead of 40, hashed with one multiply, so the index of a long history stays small
-/// in memory and cache. The full id is checked against the receipt found; ids that share
-/// their first 8 bytes with one already indexed (for blake3 outputs, practically never) go
-/// to a full-id map. Lookups only: neither map is ever iterated, so their order cannot
-/// reach a digest.
-#[derive(Debug, Clone, Default)]
-struct IdIndex {
-    short: FxHashMap<u64, usize>,
-    overflow: FxHashMap<TxId, usize>,
-}
-
-impl IdIndex {
-    fn prefix(id: &TxId) -> u64 {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&id.0[..8]);
-        u64::from_le_bytes(b)
-    }
-    /// Indexes `id` at `at`; `id_at` gives the id of the receipt at an index.
-    fn insert(&mut self, id: TxId, at: usize, id_at: impl Fn(usize) -> Option<TxId>) {
-        match self.short.entry(Self::prefix(&id)) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(at);
-            }
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                if id_at(*e.get()) == Some(id) {
-                    e.insert(at);
-                } else {
-                    self.overflow.insert(id, at);
-                }
-            }
-        }
-    }
-    fn get(&self, id: &TxId, id_at: impl Fn(usize) -> Option<TxId>) -> Option<usize> {
-        if let Some(&i) = self.short.get(&Self::prefix(id)) {
-            if id_at(i) == Some(*id) {
-                return Some(i);
-            }
-        }
-        if self.overflow.is_empty() {
-            return None;
-        }
-        self.overflow.get(id).copied()
-    }
-    /// Forgets `id`, indexed at `at`.
-    fn remove(&mut self, id: &TxId, at: usize) {
-        let p = Self::prefix(id);
-        if self.short.get(&p) == Some(&at) {
-            self.short.remove(&p);
-        } else if !self.overflow.is_empty() {
-            self.overflow.remove(id);
-        }
-    }
 }
 
 /// A named snapshot: a journal mark plus the scalars and the pool.
@@ -577,7 +419,7 @@ impl Ledger {
         self.state.account(id)
     }
     /// What is known of a transaction.
-    pub fn lookup(&self, id: &TxId) -> TxLookup<'_> {
+    pub fn lookup(&self, id: &TxId) -> TxLookup {
         if let Some(r) = self.history.receipt(id) {
             return TxLookup::Done(r);
         }
@@ -586,47 +428,67 @@ impl Ledger {
             None => TxLookup::Unknown,
         }
     }
-    /// The receipt of a transaction, once its tick ran (or it was dropped).
-    pub fn receipt(&self, id: &TxId) -> Option<&Receipt> {
+    /// The receipt of a transaction, once its tick ran (or it was dropped), decoded from the
+    /// compact history.
+    pub fn receipt(&self, id: &TxId) -> Option<Receipt> {
         self.history.receipt(id)
     }
-    /// Every receipt kept (see [`Retention`]), in the order they were made.
-    pub fn receipts(&self) -> &[Receipt] {
-        &self.history.receipts
+    /// Whether the history keeps a receipt of `id` (without decoding it).
+    pub fn has_receipt(&self, id: &TxId) -> bool {
+        self.history.contains(id)
     }
-    /// The receipts of one tick, in slot order.
-    pub fn receipts_for_tick(&self, tick: Tick) -> Vec<&Receipt> {
-        self.history
-            .receipts
-            .iter()
-            .filter(|r| r.tick == tick && r.slot != u32::MAX)
-            .collect()
+    /// Every receipt kept (see [`Retention`]), in the order they were made: a view that
+    /// decodes each when asked.
+    pub fn receipts(&self) -> View<'_, Receipt> {
+        self.history.receipts_view()
+    }
+    /// The receipts of one tick's transactions, in slot order (none if the tick was idle or
+    /// its records were trimmed).
+    pub fn receipts_for_tick(&self, tick: Tick) -> Vec<Receipt> {
+        match self.history.tick_index(tick) {
+            Some(i) => self
+                .history
+                .tick_receipts(i)
+                .filter_map(|r| self.history.receipt_at(r))
+                .collect(),
+            None => Vec::new(),
+        }
     }
     /// Every event kept, in order. An event's `seq` is its global position: its index here
     /// plus the number of events trimmed ([`Ledger::events_trimmed`], 0 with
     /// [`Retention::KeepAll`]).
-    pub fn events(&self) -> &[Event] {
-        &self.history.events
+    pub fn events(&self) -> View<'_, Event> {
+        self.history.events_view()
     }
     /// Events with `seq >= cursor`.
-    pub fn events_since(&self, cursor: u64) -> &[Event] {
-        let start = usize::try_from(cursor)
+    pub fn events_since(&self, cursor: u64) -> View<'_, Event> {
+        let all = self.history.events_view();
+        let skip = usize::try_from(cursor)
             .unwrap_or(usize::MAX)
-            .saturating_sub(self.history.base.events)
-            .min(self.history.events.len());
-        &self.history.events[start..]
+            .saturating_sub(self.history.base().events);
+        all.slice(skip..)
     }
     /// Events forgotten by [`Retention::KeepLast`] (the `seq` of the first kept one).
     pub fn events_trimmed(&self) -> u64 {
-        self.history.base.events as u64
+        self.history.base().events as u64
     }
     /// Summaries of every tick in which anything happened (those kept).
-    pub fn tick_summaries(&self) -> &[TickSummary] {
-        &self.history.ticks
+    pub fn tick_summaries(&self) -> View<'_, TickSummary> {
+        self.history.ticks_view()
+    }
+    /// The summary of `tick`, if anything happened in it (and it is kept).
+    pub fn tick_summary(&self, tick: Tick) -> Option<TickSummary> {
+        self.history
+            .tick_index(tick)
+            .and_then(|i| self.history.tick_at(i))
+    }
+    /// Heap bytes the kept history holds (receipts, events, summaries, their indexes).
+    pub fn history_bytes(&self) -> usize {
+        self.history.heap_bytes()
     }
     /// Hooks that failed (their changes were undone).
     pub fn hook_failures(&self) -> &[HookFailure] {
-        &self.history.hook_failures
+        self.history.hook_failures()
     }
     /// Number of pending transactions.
     pub fn pending_count(&self) -> usize {
@@ -730,7 +592,8 @@ impl Ledger {
                     evicted_by: id,
                 };
                 let r = dropped_receipt(&old.tx, old.id, u32::MAX, reason);
-                self.history.push_receipt(r);
+                let events = self.history.mark().events;
+                self.history.push_receipt(r, events, 0);
                 Ok(id)
             }
         }
@@ -834,13 +697,18 @@ impl Ledger {
         };
         // The tick's last receipt is this transaction's (it ran last, or alone); the id
         // index is the general way.
-        let r = match self.history.receipts.last() {
-            Some(r) if r.tx_id == id => r,
+        // Invariant: a transaction of a processed tick has a receipt.
+        let at = match self.history.mark().receipts.checked_sub(1) {
+            Some(i) if self.history.last_receipt_id() == Some(id) => i,
             _ => self
-                .receipt(&id)
+                .history
+                .receipt_index(&id)
                 .expect("a transaction of a processed tick has a receipt"),
         };
-        Ok(r.clone())
+        Ok(self
+            .history
+            .receipt_at(at)
+            .expect("a transaction of a processed tick has a receipt"))
     }
 
     /// **Harness power**: calls `contract`'s procedure with a typed input (unsigned) in the
@@ -1085,7 +953,7 @@ impl Ledger {
             &[],
         ) {
             Ok(_) => events.append(&mut fx.events),
-            Err(error) => self.history.hook_failures.push(HookFailure {
+            Err(error) => self.history.push_hook_failure(HookFailure {
                 tick: t,
                 contract: c.index(),
                 entry,
@@ -1136,6 +1004,8 @@ impl Ledger {
         let epoch = self.epoch_of(t);
         let state_before = self.state.mark();
         let start = self.history.mark();
+        self.history.rbuf.clear();
+        self.history.ebuf.clear();
         let registry = self.registry.clone();
 
         // Signatures, checked in parallel while the tick runs (only when there are enough to
@@ -1190,64 +1060,47 @@ impl Ledger {
                 }
             }
         }
-        self.push_events(t, None, &mut events, None);
+        self.push_events(t, None, &mut events);
 
         let end = self.history.mark();
-        let first_event = start.events as u64;
-        let event_count = (end.events - start.events) as u64;
         let idle = pending.is_empty()
-            && event_count == 0
+            && end.events == start.events
             && end.hook_failures == start.hook_failures
             && !self.state.changed_since(state_before);
         if !idle {
-            // Both digests hash their bytes gathered in one reused buffer: the same bytes
-            // as feeding a streaming hasher piece by piece, with one call each.
-            let mut buf = std::mem::take(&mut self.history.scratch);
-            buf.clear();
-            buf.extend_from_slice(&t.0.to_le_bytes());
-            let receipts = &self.history.receipts[start.receipts - self.history.base.receipts..];
-            for r in receipts {
-                buf.extend_from_slice(&r.tx_id.0);
-                buf.extend_from_slice(r.status.name().as_bytes());
-                if let Some(e) = r.error() {
-                    buf.extend_from_slice(e.to_string().as_bytes());
-                }
-                buf.extend_from_slice(&r.output);
-                buf.push(u8::from(r.money_flew));
-            }
-            for e in &self.history.events[start.events - self.history.base.events..] {
-                buf.extend_from_slice(&e.contract.0.to_le_bytes());
-                buf.extend_from_slice(&(e.data.len() as u64).to_le_bytes());
-                buf.extend_from_slice(&e.data);
-            }
-            let receipts_digest = Hash32(*blake3::keyed_hash(&self.chain.0, &buf).as_bytes());
+            // The receipts digest hashes the bytes of the tick's receipts and events,
+            // gathered as they were made (the same bytes, in the same order, as feeding
+            // them to the hasher one by one).
+            let mut h = blake3::Hasher::new_keyed(&self.chain.0);
+            h.update(&t.0.to_le_bytes());
+            h.update(&self.history.rbuf);
+            h.update(&self.history.ebuf);
+            let receipts_digest = Hash32(*h.finalize().as_bytes());
             self.chain = receipts_digest;
-            let (state_digest, digest) = match self.digests {
+            let digests = match self.digests {
                 DigestPolicy::PerTick => {
                     // Each entry written in the tick, hashed once.
                     self.state.settle();
                     let state_digest = self.state.digest();
-                    let digest = tick_digest(&receipts_digest, &state_digest);
-                    (Some(state_digest), Some(digest))
+                    Some((state_digest, tick_digest(&receipts_digest, &state_digest)))
                 }
-                DigestPolicy::OnDemand => (None, None),
+                DigestPolicy::OnDemand => None,
             };
-            self.digest = digest;
-            if buf.capacity() <= 1 << 16 {
-                self.history.scratch = buf;
-            }
-            self.history.ticks.push(TickSummary {
-                tick: t,
+            self.digest = digests.map(|d| d.1);
+            self.history.push_tick(
+                t,
                 epoch,
                 seed,
-                transactions: pending.iter().map(|p| p.id).collect(),
                 receipts_digest,
-                state_digest,
-                digest,
-                first_event,
-                event_count,
-            });
-            self.history.starts.push(start);
+                digests,
+                start,
+                pending.len(),
+            );
+        }
+        for b in [&mut self.history.rbuf, &mut self.history.ebuf] {
+            if b.capacity() > 1 << 16 {
+                *b = Vec::new();
+            }
         }
         self.pool.recycle(pending);
         self.next_tick = after;
@@ -1262,12 +1115,7 @@ impl Ledger {
                 .snapshots
                 .values()
                 .map(|s| s.history)
-                .reduce(|a, b| HistoryMark {
-                    receipts: a.receipts.min(b.receipts),
-                    events: a.events.min(b.events),
-                    ticks: a.ticks.min(b.ticks),
-                    hook_failures: a.hook_failures.min(b.hook_failures),
-                });
+                .reduce(HistoryMark::min);
             self.history.trim(n, floor);
         }
     }
@@ -1298,7 +1146,7 @@ impl Ledger {
                 self.run_hook(c, EntryPoint::BeginTick, t, seed, events);
             }
         }
-        self.push_events(t, None, events, None);
+        self.push_events(t, None, events);
 
         for (slot, p) in pending.iter().enumerate() {
             let verdict = match verdicts {
@@ -1306,33 +1154,34 @@ impl Ledger {
                 None if p.verified => Ok(()),
                 None => p.tx.verify_in(self.config.profile),
             };
-            let (mut r, mut evs) = self.execute_tx(p, slot as u32, verdict, seed);
-            self.push_events(t, Some(p.id), &mut evs, Some(&mut r));
-            self.history.push_receipt(r);
+            let (r, mut evs) = self.execute_tx(p, slot as u32, verdict, seed);
+            let rb = &mut self.history.rbuf;
+            rb.extend_from_slice(&r.tx_id.0);
+            rb.extend_from_slice(r.status.name().as_bytes());
+            if let Some(e) = r.error() {
+                use std::io::Write;
+                // Invariant: writing to a Vec cannot fail.
+                write!(rb, "{e}").expect("writing into memory");
+            }
+            rb.extend_from_slice(&r.output);
+            rb.push(u8::from(r.money_flew));
+            let first = self.history.mark();
+            self.push_events(t, Some(first.receipts), &mut evs);
+            let count = self.history.mark().events - first.events;
+            self.history.push_receipt(r, first.events, count);
         }
     }
 
-    /// Appends `evs` (emptied) to the event log with their sequence numbers; a transaction's
-    /// also go into its receipt.
-    fn push_events(
-        &mut self,
-        t: Tick,
-        tx: Option<TxId>,
-        evs: &mut RawEvents,
-        mut receipt: Option<&mut Receipt>,
-    ) {
+    /// Appends `evs` (emptied) to the event log (their sequence numbers are their
+    /// positions) and to the bytes of the tick's receipts digest; `receipt` is the absolute
+    /// index the receipt of the transaction that caused them will have.
+    fn push_events(&mut self, t: Tick, receipt: Option<usize>, evs: &mut RawEvents) {
         for (contract, data) in evs.drain(..) {
-            let e = Event {
-                seq: self.history.mark().events as u64,
-                tick: t,
-                tx,
-                contract,
-                data,
-            };
-            if let Some(r) = receipt.as_deref_mut() {
-                r.events.push(e.clone());
-            }
-            self.history.events.push(e);
+            let eb = &mut self.history.ebuf;
+            eb.extend_from_slice(&contract.0.to_le_bytes());
+            eb.extend_from_slice(&(data.len() as u64).to_le_bytes());
+            eb.extend_from_slice(&data);
+            self.history.push_event(t, receipt, contract, &data);
         }
     }
 
@@ -1626,37 +1475,5 @@ impl Verdicts {
             }
             std::thread::park_timeout(std::time::Duration::from_millis(1));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn id_index_keeps_ids_that_share_their_first_bytes() {
-        let id = |tail: u8| {
-            let mut b = [7u8; 32];
-            b[31] = tail;
-            Hash32(b)
-        };
-        let ids = [id(1), id(2), id(3)];
-        let at = |i: usize| ids.get(i).copied();
-        let mut x = IdIndex::default();
-        for (i, t) in ids.iter().enumerate() {
-            x.insert(*t, i, at);
-        }
-        for (i, t) in ids.iter().enumerate() {
-            assert_eq!(x.get(t, at), Some(i));
-        }
-        assert_eq!(x.get(&id(4), at), None);
-        // Forgetting the one in the short map leaves the others reachable.
-        x.remove(&ids[0], 0);
-        assert_eq!(x.get(&ids[0], at), None);
-        assert_eq!(x.get(&ids[1], at), Some(1));
-        assert_eq!(x.get(&ids[2], at), Some(2));
-        x.remove(&ids[2], 2);
-        assert_eq!(x.get(&ids[2], at), None);
-        assert_eq!(x.get(&ids[1], at), Some(1));
     }
 }

@@ -93,6 +93,7 @@ pub mod error;
 mod exec;
 #[doc(hidden)]
 pub mod fuzz;
+mod history;
 pub mod invariants;
 pub mod keys;
 mod ledger;
@@ -104,6 +105,7 @@ pub mod state;
 pub mod tx;
 
 pub use error::LedgerError;
+pub use history::{HistoryRecord, View, ViewIter};
 pub use keys::{Keypair, QubicKeypair, Seed, Signer};
 pub use ledger::{
     DigestPolicy, Ledger, LedgerBuilder, LedgerConfig, Retention, TxLookup, DIRTY_CAP,

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use borsh::{BorshDeserialize, BorshSerialize};
 use comqute_qpi::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity, Tick};
 use serde::{Serialize, Serializer};
 
@@ -43,7 +44,7 @@ impl TxStatus {
 }
 
 /// Why a transaction never ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum DropReason {
     /// Its tick's slots filled with higher-priority transactions after it was accepted.
@@ -101,7 +102,7 @@ pub struct Event {
 }
 
 /// What a transfer record stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum TransferKind {
     /// Money moved.
@@ -113,7 +114,7 @@ pub enum TransferKind {
 }
 
 /// One movement of money.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transfer {
     /// Payer.
@@ -127,7 +128,7 @@ pub struct Transfer {
 }
 
 /// Which entry point a call record stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EntryPoint {
     /// A procedure, by input type.
@@ -145,7 +146,7 @@ pub enum EntryPoint {
 }
 
 /// One node of the call tree: a transaction's procedure at depth 0, nested calls below.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, BorshSerialize, BorshDeserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallRecord {
     /// Nesting depth (0 for the transaction's own call).

@@ -350,14 +350,14 @@ type History = (Vec<Receipt>, Vec<(u64, Vec<u8>)>, Vec<TickSummary>);
 
 /// What a ledger did, digests of the state aside.
 fn history(l: &Ledger) -> History {
-    let strip = |s: &TickSummary| TickSummary {
+    let strip = |s: TickSummary| TickSummary {
         state_digest: None,
         digest: None,
-        ..s.clone()
+        ..s
     };
     (
         l.receipts().to_vec(),
-        l.events().iter().map(|e| (e.seq, e.data.clone())).collect(),
+        l.events().iter().map(|e| (e.seq, e.data)).collect(),
         l.tick_summaries().iter().map(strip).collect(),
     )
 }

@@ -51,14 +51,14 @@ fn crash_child() {
     while Instant::now() < deadline {
         step(&mut node, &keys);
         let l = node.ledger();
-        for s in &l.tick_summaries()[seen_ticks..] {
+        for s in l.tick_summaries().slice(seen_ticks..) {
             // A durable ledger digests per tick.
             let digest = s
                 .digest
                 .expect("a durable ledger's summaries carry digests");
             println!("T {} {}", s.tick.0, digest.to_hex());
         }
-        for r in &l.receipts()[seen_receipts..] {
+        for r in l.receipts().slice(seen_receipts..) {
             if r.slot != u32::MAX {
                 println!("X {} {} {}", r.tx_id.to_hex(), r.tick.0, r.status.name());
             }

@@ -143,7 +143,7 @@ fn bounded_history_changes_no_digest() {
     );
     let last = all.receipts().last().expect("receipts").tx_id;
     assert_eq!(short.receipt(&last), all.receipt(&last));
-    let first = all.receipts()[0].tx_id;
+    let first = all.receipts().first().expect("receipts").tx_id;
     assert!(short.receipt(&first).is_none());
     // A snapshot keeps what it may return to.
     short.snapshot("s");

@@ -45,11 +45,11 @@ fn market() -> Market {
     Market::new(CAST, "rex")
 }
 
-fn job_events(events: &[Event]) -> Vec<JobEvent> {
+fn job_events<E: std::borrow::Borrow<Event>>(events: impl IntoIterator<Item = E>) -> Vec<JobEvent> {
     events
-        .iter()
-        .filter(|e| e.contract == JOB_REGISTRY)
-        .map(|e| JobEvent::try_from_slice(&e.data).expect("job event decodes"))
+        .into_iter()
+        .filter(|e| e.borrow().contract == JOB_REGISTRY)
+        .map(|e| JobEvent::try_from_slice(&e.borrow().data).expect("job event decodes"))
         .collect()
 }
 
@@ -58,7 +58,6 @@ fn events_at(m: &Market, tick: Tick) -> Vec<Event> {
         .events()
         .iter()
         .filter(|e| e.tick == tick)
-        .cloned()
         .collect()
 }
 

@@ -707,7 +707,6 @@ impl Sim {
             .iter()
             .rev()
             .take_while(|e| e.tick >= self.last_seen)
-            .cloned()
             .collect();
         self.last_seen = now;
         let bond = self.m.config.verification.replica_bond.0;

@@ -261,7 +261,7 @@ impl Chain {
     /// Up to `limit` events numbered `>= cursor` (numbers stable across restarts).
     pub fn events_since(&self, cursor: u64, limit: usize) -> Result<Vec<Event>, ServiceError> {
         Ok(match self {
-            Chain::Memory(l) => l.events_since(cursor).iter().take(limit).cloned().collect(),
+            Chain::Memory(l) => l.events_since(cursor).iter().take(limit).collect(),
             Chain::Durable(d) => d.events_since(cursor, limit)?,
         })
     }
@@ -270,12 +270,7 @@ impl Chain {
     /// is not processed yet).
     pub fn tick_transactions(&self, tick: Tick) -> Result<Option<Vec<TxId>>, ServiceError> {
         Ok(match self {
-            Chain::Memory(l) => {
-                let s = l.tick_summaries();
-                s.binary_search_by(|x| x.tick.cmp(&tick))
-                    .ok()
-                    .map(|i| s[i].transactions.clone())
-            }
+            Chain::Memory(l) => l.tick_summary(tick).map(|s| s.transactions),
             Chain::Durable(d) => d.tick_record(tick)?.map(|r| r.transactions),
         })
     }
@@ -286,9 +281,7 @@ impl Chain {
     /// summary is gone from memory and the chain keeps no index).
     pub fn tick_check(&self, tick: Tick) -> Result<Option<TickDigests>, ServiceError> {
         let l = self.ledger();
-        let s = l.tick_summaries();
-        if let Ok(i) = s.binary_search_by(|x| x.tick.cmp(&tick)) {
-            let s = &s[i];
+        if let Some(s) = l.tick_summary(tick) {
             // The node's ledger digests per tick, so its summaries carry both.
             if let (Some(digest), Some(state_digest)) = (s.digest, s.state_digest) {
                 return Ok(Some(TickDigests {

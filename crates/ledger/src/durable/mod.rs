@@ -504,7 +504,7 @@ impl DurableLedger {
     pub fn tx_status(&self, id: &TxId) -> Result<TxState, DurableError> {
         match self.ledger.lookup(id) {
             TxLookup::Pending(t) => return Ok(TxState::Pending(t)),
-            TxLookup::Done(r) => return Ok(TxState::Done(TxRecord::of(r))),
+            TxLookup::Done(r) => return Ok(TxState::Done(TxRecord::of(&r))),
             TxLookup::Unknown => {}
         }
         match &self.index {
@@ -515,11 +515,10 @@ impl DurableLedger {
 
     /// A processed tick with effects: its digests and transactions in slot order.
     pub fn tick_record(&self, tick: Tick) -> Result<Option<TickRecord>, DurableError> {
-        let s = self.ledger.tick_summaries();
-        if let Ok(i) = s.binary_search_by(|x| x.tick.cmp(&tick)) {
+        if let Some(s) = self.ledger.tick_summary(tick) {
             return Ok(Some(TickRecord {
-                check: TickCheck::of(&s[i]),
-                transactions: s[i].transactions.clone(),
+                check: TickCheck::of(&s),
+                transactions: s.transactions,
             }));
         }
         match &self.index {
@@ -651,7 +650,6 @@ impl DurableLedger {
         Ok(self
             .ledger
             .receipt(&id)
-            .cloned()
             .expect("a transaction of a processed tick has a receipt"))
     }
 
@@ -778,9 +776,12 @@ impl DurableLedger {
                 }
             }
         }
-        let ticks = self.ledger.tick_summaries()[self.logged_ticks..]
+        let ticks = self
+            .ledger
+            .tick_summaries()
+            .slice(self.logged_ticks..)
             .iter()
-            .map(TickCheck::of)
+            .map(|s| TickCheck::of(&s))
             .collect();
         let next = self.ledger.next_tick();
         let body = RecordBody {
@@ -909,24 +910,24 @@ impl Drop for DurableLedger {
 
 /// The index batch for everything the ledger did since `seen`, which it then advances.
 fn batch_since(ledger: &Ledger, seen: &mut Seen, records: u64, event_base: u64) -> IndexBatch {
-    let summaries = &ledger.tick_summaries()[seen.ticks..];
-    let receipts = &ledger.receipts()[seen.receipts..];
-    let events = &ledger.events()[seen.events..];
+    let summaries = ledger.tick_summaries().slice(seen.ticks..);
+    let receipts = ledger.receipts().slice(seen.receipts..);
+    let events = ledger.events().slice(seen.events..);
     let batch = IndexBatch {
         records,
         events_total: event_base + ledger.events().len() as u64,
-        txs: receipts.iter().map(TxRecord::of).collect(),
+        txs: receipts.iter().map(|r| TxRecord::of(&r)).collect(),
         ticks: summaries
             .iter()
             .map(|s| TickRecord {
-                check: TickCheck::of(s),
-                transactions: s.transactions.clone(),
+                check: TickCheck::of(&s),
+                transactions: s.transactions,
             })
             .collect(),
         events: events
             .iter()
             .enumerate()
-            .map(|(i, e)| (event_base + (seen.events + i) as u64, e.clone()))
+            .map(|(i, e)| (event_base + (seen.events + i) as u64, e))
             .collect(),
     };
     seen.ticks = ledger.tick_summaries().len();

@@ -89,9 +89,11 @@ fn check_ticks(
     body: &RecordBody,
     complete: bool,
 ) -> Result<(), (Tick, String)> {
-    let got: Vec<TickCheck> = ledger.tick_summaries()[before..]
+    let got: Vec<TickCheck> = ledger
+        .tick_summaries()
+        .slice(before..)
         .iter()
-        .map(TickCheck::of)
+        .map(|s| TickCheck::of(&s))
         .collect();
     for (i, want) in body.ticks.iter().enumerate() {
         match got.get(i) {

@@ -185,7 +185,6 @@ impl Market {
         self.tick();
         self.ledger
             .receipt(&id)
-            .cloned()
             .expect("receipt of a processed tick")
     }
 
@@ -211,7 +210,6 @@ impl Market {
         self.tick();
         self.ledger
             .receipt(&id)
-            .cloned()
             .expect("receipt of a processed tick")
     }
 

@@ -1,0 +1,983 @@
+//! The ledger's history, kept compact: receipts, events and tick summaries as fixed-size
+//! records in append-only chunked arenas, their variable parts (outputs, event data, call
+//! trees, transfers other than a plain transfer's own) in a chunked byte arena, and the
+//! identities of receipts interned. Nothing is decoded until asked for: [`View`] hands out
+//! owned [`Receipt`]s, [`Event`]s and [`TickSummary`]s on demand.
+//!
+//! A kept plain transfer costs one 72-byte record, its id-index entry (16 bytes at up to 7/8
+//! load) and, per busy tick, a share of one summary record: under 128 bytes. Chunks are
+//! allocated whole and never moved: the history grows without reallocating or copying, and
+//! [`crate::Retention::KeepLast`] frees whole chunks from the front.
+
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::ops::{Bound, RangeBounds};
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use comqute_qpi::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity, Tick};
+use rustc_hash::FxHashMap;
+
+use crate::exec::Effects;
+use crate::receipt::{
+    CallRecord, DropReason, Event, HookFailure, Receipt, TickSummary, Transfer, TransferKind,
+    TxStatus,
+};
+use crate::tx::TxId;
+
+/// Records per arena chunk.
+const CHUNK: usize = 4096;
+/// Bytes per byte-arena chunk (a larger part gets a chunk of its own size).
+const BYTE_CHUNK: usize = 1 << 16;
+
+/// Absolute counts (records ever made), so marks survive trimming.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HistoryMark {
+    pub receipts: usize,
+    pub events: usize,
+    pub ticks: usize,
+    pub hook_failures: usize,
+    /// Bytes ever appended to the byte arena.
+    pub bytes: usize,
+}
+
+impl HistoryMark {
+    /// The smaller of each count.
+    pub fn min(self, o: HistoryMark) -> HistoryMark {
+        HistoryMark {
+            receipts: self.receipts.min(o.receipts),
+            events: self.events.min(o.events),
+            ticks: self.ticks.min(o.ticks),
+            hook_failures: self.hook_failures.min(o.hook_failures),
+            bytes: self.bytes.min(o.bytes),
+        }
+    }
+}
+
+/// Fixed-size records by absolute index, in chunks of [`CHUNK`]: every chunk but the last is
+/// full. Records below `start` were trimmed (their chunk may linger until it is all trimmed).
+#[derive(Debug, Clone)]
+struct Arena<T> {
+    chunks: VecDeque<Vec<T>>,
+    /// Absolute index of `chunks[0][0]`.
+    first: usize,
+    /// Absolute index of the first kept record.
+    start: usize,
+    /// Absolute index after the last record.
+    end: usize,
+}
+
+impl<T> Default for Arena<T> {
+    fn default() -> Self {
+        Arena {
+            chunks: VecDeque::new(),
+            first: 0,
+            start: 0,
+            end: 0,
+        }
+    }
+}
+
+impl<T: Copy> Arena<T> {
+    fn push(&mut self, v: T) {
+        match self.chunks.back_mut() {
+            Some(c) if c.len() < CHUNK => c.push(v),
+            _ => {
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push(v);
+                self.chunks.push_back(c);
+            }
+        }
+        self.end += 1;
+    }
+    fn get(&self, abs: usize) -> Option<&T> {
+        if abs < self.start || abs >= self.end {
+            return None;
+        }
+        let r = abs - self.first;
+        self.chunks.get(r / CHUNK)?.get(r % CHUNK)
+    }
+    fn get_mut(&mut self, abs: usize) -> Option<&mut T> {
+        if abs < self.start || abs >= self.end {
+            return None;
+        }
+        let r = abs - self.first;
+        self.chunks.get_mut(r / CHUNK)?.get_mut(r % CHUNK)
+    }
+    fn last(&self) -> Option<&T> {
+        self.end.checked_sub(1).and_then(|i| self.get(i))
+    }
+    /// Forgets the records from `abs` on (never below the first kept one).
+    fn truncate(&mut self, abs: usize) {
+        if abs >= self.end {
+            return;
+        }
+        let abs = abs.max(self.start);
+        let r = abs - self.first;
+        self.chunks.truncate(r.div_ceil(CHUNK));
+        if let Some(c) = self.chunks.back_mut() {
+            c.truncate(r - (r.div_ceil(CHUNK) - 1) * CHUNK);
+        }
+        self.end = abs;
+    }
+    /// Forgets the records before `abs`, freeing the chunks wholly before it.
+    fn trim(&mut self, abs: usize) {
+        self.start = self.start.max(abs.min(self.end));
+        while self.first + CHUNK <= self.start && !self.chunks.is_empty() {
+            self.chunks.pop_front();
+            self.first += CHUNK;
+        }
+    }
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+    /// Absolute index of the first kept record for which `pred` is false, given `pred` is
+    /// true for a prefix of the kept records (a binary search).
+    fn partition_point(&self, pred: impl Fn(&T) -> bool) -> usize {
+        let (mut lo, mut hi) = (self.start, self.end);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            // Invariant: start <= mid < end, so the record exists.
+            if pred(self.get(mid).expect("a kept record")) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+    fn heap_bytes(&self) -> usize {
+        self.chunks.len() * CHUNK * std::mem::size_of::<T>()
+            + self.chunks.capacity() * std::mem::size_of::<Vec<T>>()
+    }
+}
+
+/// Variable-length parts, by absolute offset: the concatenation of the chunks' contents. A
+/// part never spans two chunks.
+#[derive(Debug, Clone, Default)]
+struct ByteArena {
+    /// (absolute offset of the chunk's first byte, bytes).
+    chunks: VecDeque<(usize, Vec<u8>)>,
+    end: usize,
+}
+
+impl ByteArena {
+    /// Appends `b`; its absolute offset.
+    fn push(&mut self, b: &[u8]) -> usize {
+        let at = self.end;
+        if b.is_empty() {
+            return at;
+        }
+        match self.chunks.back_mut() {
+            Some((_, c)) if c.capacity() - c.len() >= b.len() => c.extend_from_slice(b),
+            _ => {
+                let mut c = Vec::with_capacity(BYTE_CHUNK.max(b.len()));
+                c.extend_from_slice(b);
+                self.chunks.push_back((at, c));
+            }
+        }
+        self.end += b.len();
+        at
+    }
+    fn get(&self, at: usize, len: usize) -> &[u8] {
+        if len == 0 {
+            return &[];
+        }
+        let i = self.chunks.partition_point(|(s, _)| *s <= at);
+        match i.checked_sub(1).and_then(|i| self.chunks.get(i)) {
+            Some((s, c)) => c.get(at - s..at - s + len).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+    fn truncate(&mut self, at: usize) {
+        while let Some((s, _)) = self.chunks.back() {
+            if *s >= at {
+                self.chunks.pop_back();
+            } else {
+                break;
+            }
+        }
+        if let Some((s, c)) = self.chunks.back_mut() {
+            c.truncate(at.saturating_sub(*s).min(c.len()));
+        }
+        self.end = self.end.min(at);
+    }
+    /// Frees the chunks that end at or before `at` (the last one stays: it is written to).
+    fn trim(&mut self, at: usize) {
+        while self.chunks.len() > 1 && self.chunks[1].0 <= at {
+            self.chunks.pop_front();
+        }
+    }
+    fn heap_bytes(&self) -> usize {
+        self.chunks.iter().map(|(_, c)| c.capacity()).sum::<usize>()
+            + self.chunks.capacity() * std::mem::size_of::<(usize, Vec<u8>)>()
+    }
+}
+
+/// Identities of receipts, each stored once and named by its number. Lookups only: the map
+/// is never iterated.
+#[derive(Debug, Clone, Default)]
+struct Idents {
+    ids: Vec<Identity>,
+    map: FxHashMap<Identity, u32>,
+}
+
+impl Idents {
+    fn intern(&mut self, id: Identity) -> u32 {
+        let n = self.ids.len() as u32;
+        *self.map.entry(id).or_insert_with(|| {
+            self.ids.push(id);
+            n
+        })
+    }
+    fn get(&self, n: u32) -> Identity {
+        self.ids.get(n as usize).copied().unwrap_or(Identity::NULL)
+    }
+}
+
+const EXECUTED: u8 = 0;
+const FAILED: u8 = 1;
+const DROPPED: u8 = 2;
+/// Qubic's moneyFlew.
+const MONEY_FLEW: u8 = 1;
+/// The transfers are exactly the plain transfer source → destination of the amount.
+const PLAIN_TRANSFER: u8 = 2;
+
+/// A receipt's fixed part.
+#[derive(Debug, Clone, Copy)]
+struct ReceiptRec {
+    tx_id: TxId,
+    amount: i64,
+    /// Absolute offset of the borsh [`Extra`] in the byte arena (`extra_len` 0: none).
+    extra: u64,
+    tick: u32,
+    extra_len: u32,
+    slot: u32,
+    source: u32,
+    destination: u32,
+    input_type: u16,
+    status: u8,
+    flags: u8,
+}
+
+/// The parts of a receipt most transfers do not have.
+#[derive(Default, BorshSerialize, BorshDeserialize)]
+struct Extra {
+    first_event: u64,
+    event_count: u32,
+    error: Option<ContractError>,
+    drop: Option<DropReason>,
+    output: Vec<u8>,
+    transfers: Vec<Transfer>,
+    calls: Vec<CallRecord>,
+}
+
+/// An event's fixed part; the data is in the byte arena.
+#[derive(Debug, Clone, Copy)]
+struct EventRec {
+    data: u64,
+    /// 1 + the absolute index of the receipt of the transaction that caused it; 0 for hooks.
+    receipt: u64,
+    tick: u32,
+    contract: u32,
+    data_len: u32,
+}
+
+/// A busy tick's summary.
+#[derive(Debug, Clone, Copy)]
+struct TickRec {
+    seed: Hash32,
+    receipts_digest: Hash32,
+    state_digest: Hash32,
+    digest: Hash32,
+    /// The history at the tick's start: its transactions' receipts are the next
+    /// `tx_count`, its events the next `event_count`.
+    start: HistoryMark,
+    event_count: u64,
+    tick: u32,
+    tx_count: u32,
+    epoch: u16,
+    /// Whether `state_digest` and `digest` were computed (per-tick digests).
+    digested: bool,
+}
+
+/// Receipts, events and tick summaries, in order, compact (see the module docs).
+#[derive(Debug, Clone, Default)]
+#[doc(hidden)]
+pub struct History {
+    receipts: Arena<ReceiptRec>,
+    by_id: IdIndex,
+    events: Arena<EventRec>,
+    ticks: Arena<TickRec>,
+    bytes: ByteArena,
+    idents: Idents,
+    hook_failures: Vec<HookFailure>,
+    /// Absolute index of `hook_failures[0]`.
+    hook_base: usize,
+    /// Reused to encode a receipt's variable part.
+    encode_buf: Vec<u8>,
+    /// The current tick's receipts and events as its receipts digest hashes them (see
+    /// [`crate::Ledger::process_tick`]), gathered as they are made; reused.
+    pub(crate) rbuf: Vec<u8>,
+    pub(crate) ebuf: Vec<u8>,
+    /// Reused by tick and epoch hooks, whose call records and transfers nobody keeps.
+    pub(crate) hook_fx: Effects,
+}
+
+impl History {
+    pub fn mark(&self) -> HistoryMark {
+        HistoryMark {
+            receipts: self.receipts.end,
+            events: self.events.end,
+            ticks: self.ticks.end,
+            hook_failures: self.hook_base + self.hook_failures.len(),
+            bytes: self.bytes.end,
+        }
+    }
+    /// The first kept record of each kind.
+    pub fn base(&self) -> HistoryMark {
+        HistoryMark {
+            receipts: self.receipts.start,
+            events: self.events.start,
+            ticks: self.ticks.start,
+            hook_failures: self.hook_base,
+            bytes: 0,
+        }
+    }
+
+    /// Forgets everything made after `m` (a restore).
+    pub fn truncate(&mut self, m: HistoryMark) {
+        for i in m.receipts.max(self.receipts.start)..self.receipts.end {
+            if let Some(r) = self.receipts.get(i) {
+                let id = r.tx_id;
+                self.by_id.remove(&id, i);
+            }
+        }
+        self.receipts.truncate(m.receipts);
+        self.events.truncate(m.events);
+        self.ticks.truncate(m.ticks);
+        self.bytes.truncate(m.bytes);
+        self.hook_failures
+            .truncate(m.hook_failures.saturating_sub(self.hook_base));
+    }
+
+    /// Appends a receipt (its events are already in the event log: `first_event` is the
+    /// absolute index of the first, and `r.events` is ignored).
+    pub fn push_receipt(&mut self, mut r: Receipt, first_event: usize, event_count: usize) {
+        let at = self.receipts.end;
+        let plain = r.transfers.len() == 1
+            && r.transfers[0]
+                == (Transfer {
+                    from: r.source,
+                    to: r.destination,
+                    amount: r.amount,
+                    kind: TransferKind::Transfer,
+                });
+        let (status, error, drop) = match std::mem::replace(&mut r.status, TxStatus::Executed) {
+            TxStatus::Executed => (EXECUTED, None, None),
+            TxStatus::Failed { error } => (FAILED, Some(error), None),
+            TxStatus::Dropped { reason } => (DROPPED, None, Some(reason)),
+        };
+        let extra = Extra {
+            first_event: first_event as u64,
+            event_count: event_count as u32,
+            error,
+            drop,
+            output: std::mem::take(&mut r.output),
+            transfers: if plain {
+                Vec::new()
+            } else {
+                std::mem::take(&mut r.transfers)
+            },
+            calls: std::mem::take(&mut r.calls),
+        };
+        let needed = event_count > 0
+            || extra.error.is_some()
+            || extra.drop.is_some()
+            || !extra.output.is_empty()
+            || !extra.transfers.is_empty()
+            || !extra.calls.is_empty();
+        let (off, len) = if needed {
+            self.encode_buf.clear();
+            // Invariant: borsh writes to a Vec cannot fail.
+            borsh::to_writer(&mut self.encode_buf, &extra).expect("encoding into memory");
+            let off = self.bytes.push(&self.encode_buf);
+            (off as u64, self.encode_buf.len() as u32)
+        } else {
+            (self.bytes.end as u64, 0)
+        };
+        let rec = ReceiptRec {
+            tx_id: r.tx_id,
+            amount: r.amount.0,
+            extra: off,
+            tick: r.tick.0,
+            extra_len: len,
+            slot: r.slot,
+            source: self.idents.intern(r.source),
+            destination: self.idents.intern(r.destination),
+            input_type: r.input_type,
+            status,
+            flags: (if r.money_flew { MONEY_FLEW } else { 0 })
+                | (if plain { PLAIN_TRANSFER } else { 0 }),
+        };
+        let receipts = &self.receipts;
+        self.by_id
+            .insert(r.tx_id, at, |i| receipts.get(i).map(|r| r.tx_id));
+        self.receipts.push(rec);
+    }
+
+    /// Appends an event; `receipt` is the absolute index its transaction's receipt will have.
+    pub fn push_event(&mut self, tick: Tick, receipt: Option<usize>, c: ContractIndex, d: &[u8]) {
+        let data = self.bytes.push(d) as u64;
+        self.events.push(EventRec {
+            data,
+            receipt: receipt.map_or(0, |i| i as u64 + 1),
+            tick: tick.0,
+            contract: c.0,
+            data_len: d.len() as u32,
+        });
+    }
+
+    /// Appends a busy tick's summary.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_tick(
+        &mut self,
+        tick: Tick,
+        epoch: Epoch,
+        seed: Hash32,
+        receipts_digest: Hash32,
+        digests: Option<(Hash32, Hash32)>,
+        start: HistoryMark,
+        tx_count: usize,
+    ) {
+        let (state_digest, digest) = digests.unwrap_or_default();
+        let event_count = (self.events.end - start.events) as u64;
+        self.ticks.push(TickRec {
+            seed,
+            receipts_digest,
+            state_digest,
+            digest,
+            start,
+            event_count,
+            tick: tick.0,
+            tx_count: tx_count as u32,
+            epoch: epoch.0,
+            digested: digests.is_some(),
+        });
+    }
+
+    pub fn push_hook_failure(&mut self, f: HookFailure) {
+        self.hook_failures.push(f);
+    }
+    pub fn hook_failures(&self) -> &[HookFailure] {
+        &self.hook_failures
+    }
+
+    pub fn contains(&self, id: &TxId) -> bool {
+        self.receipt_index(id).is_some()
+    }
+    pub fn receipt_index(&self, id: &TxId) -> Option<usize> {
+        let receipts = &self.receipts;
+        self.by_id.get(id, |i| receipts.get(i).map(|r| r.tx_id))
+    }
+    pub fn receipt(&self, id: &TxId) -> Option<Receipt> {
+        self.receipt_index(id).and_then(|i| self.receipt_at(i))
+    }
+    /// The id of the last receipt.
+    pub fn last_receipt_id(&self) -> Option<TxId> {
+        self.receipts.last().map(|r| r.tx_id)
+    }
+    pub fn receipt_at(&self, abs: usize) -> Option<Receipt> {
+        let r = *self.receipts.get(abs)?;
+        let mut extra = if r.extra_len > 0 {
+            let b = self.bytes.get(r.extra as usize, r.extra_len as usize);
+            // Invariant: the bytes were written by `push_receipt` from an `Extra`.
+            Extra::try_from_slice(b).expect("a receipt's extra part decodes")
+        } else {
+            Extra::default()
+        };
+        let source = self.idents.get(r.source);
+        let destination = self.idents.get(r.destination);
+        let status = match r.status {
+            // Invariant: `push_receipt` writes the error of a failed receipt and the reason
+            // of a dropped one into its extra part.
+            FAILED => TxStatus::Failed {
+                error: extra
+                    .error
+                    .take()
+                    .expect("a failed receipt keeps its error"),
+            },
+            DROPPED => TxStatus::Dropped {
+                reason: extra
+                    .drop
+                    .take()
+                    .expect("a dropped receipt keeps its reason"),
+            },
+            _ => TxStatus::Executed,
+        };
+        let mut transfers = extra.transfers;
+        if r.flags & PLAIN_TRANSFER != 0 {
+            transfers.push(Transfer {
+                from: source,
+                to: destination,
+                amount: Amount(r.amount),
+                kind: TransferKind::Transfer,
+            });
+        }
+        let first = extra.first_event as usize;
+        let events = (first..first + extra.event_count as usize)
+            .filter_map(|i| self.event_at(i))
+            .collect();
+        Some(Receipt {
+            tx_id: r.tx_id,
+            tick: Tick(r.tick),
+            slot: r.slot,
+            source,
+            destination,
+            amount: Amount(r.amount),
+            input_type: r.input_type,
+            status,
+            money_flew: r.flags & MONEY_FLEW != 0,
+            output: extra.output,
+            events,
+            transfers,
+            calls: extra.calls,
+        })
+    }
+    pub fn event_at(&self, abs: usize) -> Option<Event> {
+        let e = *self.events.get(abs)?;
+        let tx = match e.receipt {
+            0 => None,
+            n => self.receipts.get(n as usize - 1).map(|r| r.tx_id),
+        };
+        Some(Event {
+            seq: abs as u64,
+            tick: Tick(e.tick),
+            tx,
+            contract: ContractIndex(e.contract),
+            data: self
+                .bytes
+                .get(e.data as usize, e.data_len as usize)
+                .to_vec(),
+        })
+    }
+    pub fn tick_at(&self, abs: usize) -> Option<TickSummary> {
+        let t = *self.ticks.get(abs)?;
+        let first = t.start.receipts;
+        let transactions = (first..first + t.tx_count as usize)
+            .filter_map(|i| self.receipts.get(i).map(|r| r.tx_id))
+            .collect();
+        Some(TickSummary {
+            tick: Tick(t.tick),
+            epoch: Epoch(t.epoch),
+            seed: t.seed,
+            transactions,
+            receipts_digest: t.receipts_digest,
+            state_digest: t.digested.then_some(t.state_digest),
+            digest: t.digested.then_some(t.digest),
+            first_event: t.start.events as u64,
+            event_count: t.event_count,
+        })
+    }
+    /// The absolute indices of the receipts of the transactions of the summary at `abs`.
+    pub fn tick_receipts(&self, abs: usize) -> std::ops::Range<usize> {
+        match self.ticks.get(abs) {
+            Some(t) => t.start.receipts..t.start.receipts + t.tx_count as usize,
+            None => 0..0,
+        }
+    }
+    /// The absolute index of the kept summary of `tick`, if it was busy.
+    pub fn tick_index(&self, tick: Tick) -> Option<usize> {
+        let i = self.ticks.partition_point(|t| t.tick < tick.0);
+        (self.ticks.get(i)?.tick == tick.0).then_some(i)
+    }
+
+    /// Drops the records before the start of the `keep`-th latest summarised tick once
+    /// there are `2 × keep` of them, never past `floor` (the oldest live snapshot).
+    pub fn trim(&mut self, keep: u32, floor: Option<HistoryMark>) {
+        let keep = keep.max(1) as usize;
+        if self.ticks.len() < 2 * keep {
+            return;
+        }
+        // Invariant: there are at least 2 × keep ≥ keep kept summaries.
+        let mut cut = self
+            .ticks
+            .get(self.ticks.end - keep)
+            .expect("a kept summary")
+            .start;
+        cut.ticks = self.ticks.end - keep;
+        if let Some(f) = floor {
+            cut = cut.min(f);
+        }
+        for i in self.receipts.start..cut.receipts.min(self.receipts.end) {
+            if let Some(r) = self.receipts.get(i) {
+                let id = r.tx_id;
+                self.by_id.remove(&id, i);
+            }
+        }
+        self.receipts.trim(cut.receipts);
+        self.events.trim(cut.events);
+        self.ticks.trim(cut.ticks);
+        let kept_bytes = [
+            self.receipts
+                .get(self.receipts.start)
+                .map(|r| r.extra as usize),
+            self.events.get(self.events.start).map(|e| e.data as usize),
+        ];
+        let bytes_floor = kept_bytes.into_iter().flatten().min().unwrap_or(cut.bytes);
+        self.bytes.trim(bytes_floor.min(cut.bytes));
+        let n = cut
+            .hook_failures
+            .saturating_sub(self.hook_base)
+            .min(self.hook_failures.len());
+        self.hook_failures.drain(..n);
+        self.hook_base += n;
+        self.compact_idents();
+    }
+
+    /// Renumbers the interned identities when most of them belong to trimmed receipts only,
+    /// so a long run under `KeepLast` with ever new identities stays flat.
+    fn compact_idents(&mut self) {
+        if self.idents.ids.len() <= 4096 + 4 * self.receipts.len() {
+            return;
+        }
+        let mut fresh = Idents::default();
+        for i in self.receipts.start..self.receipts.end {
+            let (s, d) = match self.receipts.get(i) {
+                Some(r) => (self.idents.get(r.source), self.idents.get(r.destination)),
+                None => continue,
+            };
+            let (s, d) = (fresh.intern(s), fresh.intern(d));
+            if let Some(r) = self.receipts.get_mut(i) {
+                r.source = s;
+                r.destination = d;
+            }
+        }
+        self.idents = fresh;
+    }
+
+    /// Heap bytes held by the kept history (chunks allocated, indexes at capacity).
+    pub fn heap_bytes(&self) -> usize {
+        self.receipts.heap_bytes()
+            + self.events.heap_bytes()
+            + self.ticks.heap_bytes()
+            + self.bytes.heap_bytes()
+            + self.idents.ids.capacity() * 32
+            + self.idents.map.capacity() * 37
+            + self.by_id.heap_bytes()
+            + self.hook_failures.capacity() * std::mem::size_of::<HookFailure>()
+    }
+
+    pub fn receipts_view(&self) -> View<'_, Receipt> {
+        View::new(self, self.receipts.start, self.receipts.end)
+    }
+    pub fn events_view(&self) -> View<'_, Event> {
+        View::new(self, self.events.start, self.events.end)
+    }
+    pub fn ticks_view(&self) -> View<'_, TickSummary> {
+        View::new(self, self.ticks.start, self.ticks.end)
+    }
+}
+
+/// Absolute receipt indices by transaction id, keyed by the id's first 8 bytes: 16 bytes an
+/// entry instead of 40, hashed with one multiply, so the index of a long history stays small
+/// in memory and cache. The full id is checked against the receipt found; ids that share
+/// their first 8 bytes with one already indexed (for blake3 outputs, practically never) go
+/// to a full-id map. Lookups only: neither map is ever iterated, so their order cannot
+/// reach a digest.
+#[derive(Debug, Clone, Default)]
+struct IdIndex {
+    short: FxHashMap<u64, usize>,
+    overflow: FxHashMap<TxId, usize>,
+}
+
+impl IdIndex {
+    fn prefix(id: &TxId) -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&id.0[..8]);
+        u64::from_le_bytes(b)
+    }
+    /// Indexes `id` at `at`; `id_at` gives the id of the receipt at an index.
+    fn insert(&mut self, id: TxId, at: usize, id_at: impl Fn(usize) -> Option<TxId>) {
+        match self.short.entry(Self::prefix(&id)) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(at);
+            }
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                if id_at(*e.get()) == Some(id) {
+                    e.insert(at);
+                } else {
+                    self.overflow.insert(id, at);
+                }
+            }
+        }
+    }
+    fn get(&self, id: &TxId, id_at: impl Fn(usize) -> Option<TxId>) -> Option<usize> {
+        if let Some(&i) = self.short.get(&Self::prefix(id)) {
+            if id_at(i) == Some(*id) {
+                return Some(i);
+            }
+        }
+        if self.overflow.is_empty() {
+            return None;
+        }
+        self.overflow.get(id).copied()
+    }
+    /// Forgets `id`, indexed at `at`.
+    fn remove(&mut self, id: &TxId, at: usize) {
+        let p = Self::prefix(id);
+        if self.short.get(&p) == Some(&at) {
+            self.short.remove(&p);
+        } else if !self.overflow.is_empty() {
+            self.overflow.remove(id);
+        }
+    }
+    fn heap_bytes(&self) -> usize {
+        self.short.capacity() * 17 + self.overflow.capacity() * 41
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A kind of history record a [`View`] decodes: [`Receipt`], [`Event`] or [`TickSummary`].
+pub trait HistoryRecord: sealed::Sealed + Sized {
+    #[doc(hidden)]
+    fn decode(h: &History, abs: usize) -> Option<Self>;
+}
+
+impl sealed::Sealed for Receipt {}
+impl sealed::Sealed for Event {}
+impl sealed::Sealed for TickSummary {}
+impl HistoryRecord for Receipt {
+    fn decode(h: &History, abs: usize) -> Option<Self> {
+        h.receipt_at(abs)
+    }
+}
+impl HistoryRecord for Event {
+    fn decode(h: &History, abs: usize) -> Option<Self> {
+        h.event_at(abs)
+    }
+}
+impl HistoryRecord for TickSummary {
+    fn decode(h: &History, abs: usize) -> Option<Self> {
+        h.tick_at(abs)
+    }
+}
+
+/// A range of a ledger's kept receipts, events or tick summaries, decoded on demand: like a
+/// slice of them, but [`View::get`] and the iterator hand out owned records. Indices are
+/// relative to the view, as in a slice.
+pub struct View<'a, T> {
+    h: &'a History,
+    start: usize,
+    end: usize,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for View<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for View<'_, T> {}
+
+impl<'a, T: HistoryRecord> View<'a, T> {
+    fn new(h: &'a History, start: usize, end: usize) -> Self {
+        View {
+            h,
+            start,
+            end,
+            _t: PhantomData,
+        }
+    }
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+    /// The `i`-th record of the view.
+    pub fn get(&self, i: usize) -> Option<T> {
+        if i >= self.len() {
+            return None;
+        }
+        T::decode(self.h, self.start + i)
+    }
+    /// The first record.
+    pub fn first(&self) -> Option<T> {
+        self.get(0)
+    }
+    /// The last record.
+    pub fn last(&self) -> Option<T> {
+        self.len().checked_sub(1).and_then(|i| self.get(i))
+    }
+    /// A sub-view, like slicing (`range` is clamped to the view).
+    pub fn slice(&self, range: impl RangeBounds<usize>) -> View<'a, T> {
+        let lo = match range.start_bound() {
+            Bound::Included(&i) => i,
+            Bound::Excluded(&i) => i.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        let hi = match range.end_bound() {
+            Bound::Included(&i) => i.saturating_add(1),
+            Bound::Excluded(&i) => i,
+            Bound::Unbounded => self.len(),
+        };
+        let hi = hi.min(self.len());
+        let lo = lo.min(hi);
+        View::new(self.h, self.start + lo, self.start + hi)
+    }
+    /// The records in order.
+    pub fn iter(&self) -> ViewIter<'a, T> {
+        ViewIter { v: *self }
+    }
+    /// All of them, decoded.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.iter().collect()
+    }
+}
+
+impl<T: HistoryRecord + std::fmt::Debug> std::fmt::Debug for View<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Two views are equal when they decode to equal records (wherever they are kept).
+impl<T: HistoryRecord + PartialEq> PartialEq for View<'_, T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.len() == o.len() && self.iter().eq(o.iter())
+    }
+}
+
+impl<'a, T: HistoryRecord> IntoIterator for View<'a, T> {
+    type Item = T;
+    type IntoIter = ViewIter<'a, T>;
+    fn into_iter(self) -> ViewIter<'a, T> {
+        self.iter()
+    }
+}
+
+/// The iterator of a [`View`].
+pub struct ViewIter<'a, T> {
+    v: View<'a, T>,
+}
+
+impl<T: HistoryRecord> Iterator for ViewIter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        while self.v.start < self.v.end {
+            self.v.start += 1;
+            if let Some(x) = T::decode(self.v.h, self.v.start - 1) {
+                return Some(x);
+            }
+        }
+        None
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.v.len(), Some(self.v.len()))
+    }
+    fn nth(&mut self, n: usize) -> Option<T> {
+        self.v.start = self.v.start.saturating_add(n).min(self.v.end);
+        self.next()
+    }
+    fn count(self) -> usize {
+        self.v.len()
+    }
+    fn last(mut self) -> Option<T> {
+        self.next_back()
+    }
+}
+
+impl<T: HistoryRecord> DoubleEndedIterator for ViewIter<'_, T> {
+    fn next_back(&mut self) -> Option<T> {
+        while self.v.start < self.v.end {
+            self.v.end -= 1;
+            if let Some(x) = T::decode(self.v.h, self.v.end) {
+                return Some(x);
+            }
+        }
+        None
+    }
+}
+
+impl<T: HistoryRecord> ExactSizeIterator for ViewIter<'_, T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arena_push_get_truncate_trim() {
+        let mut a: Arena<u64> = Arena::default();
+        for i in 0..(3 * CHUNK + 5) as u64 {
+            a.push(i);
+        }
+        assert_eq!(a.get(CHUNK + 7), Some(&(CHUNK as u64 + 7)));
+        a.truncate(2 * CHUNK);
+        assert_eq!(a.chunks.len(), 2);
+        assert_eq!(a.get(2 * CHUNK), None);
+        a.push(7);
+        assert_eq!(a.get(2 * CHUNK), Some(&7));
+        a.trim(CHUNK + 1);
+        assert_eq!(a.chunks.len(), 2);
+        assert_eq!(a.get(CHUNK), None);
+        assert_eq!(a.get(CHUNK + 1), Some(&(CHUNK as u64 + 1)));
+        assert_eq!(a.len(), CHUNK);
+        a.truncate(0);
+        assert_eq!(a.len(), 0);
+        a.push(9);
+        assert_eq!(a.get(CHUNK + 1), Some(&9));
+    }
+
+    #[test]
+    fn byte_arena_parts_never_span_chunks() {
+        let mut b = ByteArena::default();
+        let small = vec![1u8; 1000];
+        let mut offs = Vec::new();
+        for _ in 0..200 {
+            offs.push(b.push(&small));
+        }
+        let big = vec![2u8; 3 * BYTE_CHUNK];
+        let at = b.push(&big);
+        assert_eq!(b.get(at, big.len()), &big[..]);
+        for o in &offs {
+            assert_eq!(b.get(*o, 1000), &small[..]);
+        }
+        b.truncate(offs[100]);
+        assert_eq!(b.end, offs[100]);
+        assert_eq!(b.get(offs[99], 1000), &small[..]);
+        b.trim(offs[90]);
+        assert_eq!(b.get(offs[99], 1000), &small[..]);
+    }
+
+    #[test]
+    fn id_index_keeps_ids_that_share_their_first_bytes() {
+        let id = |tail: u8| {
+            let mut b = [7u8; 32];
+            b[31] = tail;
+            Hash32(b)
+        };
+        let ids = [id(1), id(2), id(3)];
+        let at = |i: usize| ids.get(i).copied();
+        let mut x = IdIndex::default();
+        for (i, t) in ids.iter().enumerate() {
+            x.insert(*t, i, at);
+        }
+        for (i, t) in ids.iter().enumerate() {
+            assert_eq!(x.get(t, at), Some(i));
+        }
+        assert_eq!(x.get(&id(4), at), None);
+        // Forgetting the one in the short map leaves the others reachable.
+        x.remove(&ids[0], 0);
+        assert_eq!(x.get(&ids[0], at), None);
+        assert_eq!(x.get(&ids[1], at), Some(1));
+        assert_eq!(x.get(&ids[2], at), Some(2));
+        x.remove(&ids[2], 2);
+        assert_eq!(x.get(&ids[2], at), None);
+        assert_eq!(x.get(&ids[1], at), Some(1));
+    }
+}
