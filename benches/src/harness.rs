@@ -247,6 +247,9 @@ pub struct HarnessFigures {
     pub unsigned_transfer_ns: f64,
     /// The same with digests per tick (`DigestPolicy::PerTick`, a node's), in ns.
     pub unsigned_transfer_node_ns: f64,
+    /// Heap bytes of the history per kept transfer after the default run (each alone in its
+    /// tick, as `execute` runs it): [`Ledger::history_bytes`] over the receipts kept.
+    pub history_bytes_per_kept_transfer: f64,
     /// The same with `LedgerConfig::history` keeping the last 1,024 ticks, in ns.
     pub unsigned_transfer_bounded_history_ns: f64,
     /// Transfers queued 1,024 to a tick, per transfer (a batched figure, not one `execute`).
@@ -289,6 +292,7 @@ impl HarnessFigures {
         format!(
             concat!(
                 "{{\"unsigned_transfer_ns\":{:.0},\"unsigned_transfer_node_ns\":{:.0},",
+                "\"history_bytes_per_kept_transfer\":{:.1},",
                 "\"unsigned_transfer_bounded_history_ns\":{:.0},",
                 "\"batched_transfer_ns\":{:.0},\"scenarios_per_s\":{:.0},",
                 "\"scenarios_per_s_node\":{:.0},",
@@ -301,6 +305,7 @@ impl HarnessFigures {
             ),
             self.unsigned_transfer_ns,
             self.unsigned_transfer_node_ns,
+            self.history_bytes_per_kept_transfer,
             self.unsigned_transfer_bounded_history_ns,
             self.batched_transfer_ns,
             self.scenarios_per_s,
@@ -491,6 +496,7 @@ pub fn measure(sizes: Sizes, mut progress: impl FnMut(&str)) -> Result<HarnessFi
     progress("unsigned transfer");
     let mut l = transfer_ledger(None).map_err(e)?;
     f.unsigned_transfer_ns = measure_unsigned_transfer(&mut l, sizes.reps).map_err(e)?;
+    f.history_bytes_per_kept_transfer = l.history_bytes() as f64 / l.receipts().len().max(1) as f64;
     drop(l);
     let mut l = transfer_ledger_with(None, DigestPolicy::PerTick).map_err(e)?;
     f.unsigned_transfer_node_ns = measure_unsigned_transfer(&mut l, sizes.reps).map_err(e)?;

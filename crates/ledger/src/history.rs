@@ -4,8 +4,10 @@
 //! identities of receipts interned. Nothing is decoded until asked for: [`View`] hands out
 //! owned [`Receipt`]s, [`Event`]s and [`TickSummary`]s on demand.
 //!
-//! A kept plain transfer costs one 72-byte record, its id-index entry (16 bytes at up to 7/8
-//! load) and, per busy tick, a share of one summary record: under 128 bytes. Chunks are
+//! A kept plain transfer costs one 64-byte record and its id-index entry (5 bytes a slot, at
+//! 7/16 to 7/8 load); a busy tick one 48-byte summary (and 64 bytes of digests when they are
+//! kept per tick): a transfer run alone in its tick, as `Ledger::execute` does, stays under
+//! 128 bytes. Chunks are
 //! allocated whole and never moved: the history grows without reallocating or copying, and
 //! [`crate::Retention::KeepLast`] frees whole chunks from the front.
 
@@ -241,17 +243,28 @@ const DROPPED: u8 = 2;
 const MONEY_FLEW: u8 = 1;
 /// The transfers are exactly the plain transfer source → destination of the amount.
 const PLAIN_TRANSFER: u8 = 2;
+/// Made outside a tick (dropped from a full pool): its tick and slot are in its extra part.
+/// Every other receipt is its tick's, in slot order: the tick and slot follow from the
+/// summary whose receipts it is among.
+const OUTSIDE_TICK: u8 = 4;
+/// [`TickRec::txs`]'s bit for "carries the per-tick digests".
+const DIGESTED: u32 = 1 << 31;
 
-/// A receipt's fixed part.
+/// The absolute index whose low 32 bits are `low`, given it lies in `from..=from + 2³²`:
+/// records store indices this way (a live range never holds 2³² records: that would be
+/// 256 GiB of receipts).
+fn widen(low: u32, from: usize) -> usize {
+    from + low.wrapping_sub(from as u32) as usize
+}
+
+/// A receipt's fixed part: 64 bytes.
 #[derive(Debug, Clone, Copy)]
 struct ReceiptRec {
     tx_id: TxId,
     amount: i64,
     /// Absolute offset of the borsh [`Extra`] in the byte arena (`extra_len` 0: none).
     extra: u64,
-    tick: u32,
     extra_len: u32,
-    slot: u32,
     source: u32,
     destination: u32,
     input_type: u16,
@@ -269,6 +282,8 @@ struct Extra {
     output: Vec<u8>,
     transfers: Vec<Transfer>,
     calls: Vec<CallRecord>,
+    /// Tick and slot of a receipt made outside a tick.
+    outside: Option<(u32, u32)>,
 }
 
 /// An event's fixed part; the data is in the byte arena.
@@ -282,37 +297,52 @@ struct EventRec {
     data_len: u32,
 }
 
-/// A busy tick's summary.
+/// A busy tick's summary: 48 bytes. Its seed follows from the receipts digest before it, its
+/// epoch from the tick, its event count from the next summary's first event; the per-tick
+/// digests, when kept, are in a parallel arena.
 #[derive(Debug, Clone, Copy)]
 struct TickRec {
-    seed: Hash32,
     receipts_digest: Hash32,
-    state_digest: Hash32,
-    digest: Hash32,
-    /// The history at the tick's start: its transactions' receipts are the next
-    /// `tx_count`, its events the next `event_count`.
-    start: HistoryMark,
-    event_count: u64,
     tick: u32,
-    tx_count: u32,
-    epoch: u16,
-    /// Whether `state_digest` and `digest` were computed (per-tick digests).
-    digested: bool,
+    /// Number of transactions; [`DIGESTED`] set when the digests arena holds its digests.
+    txs: u32,
+    /// Low bits of the absolute index of its first receipt (see [`widen`]).
+    first_receipt: u32,
+    /// Low bits of the absolute index of its first event.
+    first_event: u32,
+}
+
+/// How a [`History`] derives what its tick records leave out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Derive {
+    /// The receipts digest before the first tick (the genesis digest, or the chain at a
+    /// fork): seeds chain from it.
+    pub chain: Hash32,
+    /// The genesis tick, its epoch, and ticks per epoch.
+    pub genesis: Tick,
+    pub genesis_epoch: Epoch,
+    pub epoch_ticks: u32,
 }
 
 /// Receipts, events and tick summaries, in order, compact (see the module docs).
-#[derive(Debug, Clone, Default)]
 #[doc(hidden)]
+#[derive(Debug, Clone, Default)]
 pub struct History {
     receipts: Arena<ReceiptRec>,
     by_id: IdIndex,
     events: Arena<EventRec>,
     ticks: Arena<TickRec>,
+    /// (state digest, tick digest) of the ticks whose record says [`DIGESTED`], by the
+    /// tick's absolute index.
+    digests: Arena<(Hash32, Hash32)>,
     bytes: ByteArena,
     idents: Idents,
     hook_failures: Vec<HookFailure>,
     /// Absolute index of `hook_failures[0]`.
     hook_base: usize,
+    derive: Derive,
+    /// The receipts digest before the first kept tick.
+    chain_base: Hash32,
     /// Reused to encode a receipt's variable part.
     encode_buf: Vec<u8>,
     /// The current tick's receipts and events as its receipts digest hashes them (see
@@ -324,6 +354,15 @@ pub struct History {
 }
 
 impl History {
+    /// An empty history whose first tick chains from `derive.chain`.
+    pub fn new(derive: Derive) -> History {
+        History {
+            derive,
+            chain_base: derive.chain,
+            ..History::default()
+        }
+    }
+
     pub fn mark(&self) -> HistoryMark {
         HistoryMark {
             receipts: self.receipts.end,
@@ -355,14 +394,22 @@ impl History {
         self.receipts.truncate(m.receipts);
         self.events.truncate(m.events);
         self.ticks.truncate(m.ticks);
+        self.digests.truncate(m.ticks);
         self.bytes.truncate(m.bytes);
         self.hook_failures
             .truncate(m.hook_failures.saturating_sub(self.hook_base));
     }
 
     /// Appends a receipt (its events are already in the event log: `first_event` is the
-    /// absolute index of the first, and `r.events` is ignored).
-    pub fn push_receipt(&mut self, mut r: Receipt, first_event: usize, event_count: usize) {
+    /// absolute index of the first, and `r.events` is ignored). `in_tick`: it is the next
+    /// receipt of the tick being run, in slot order.
+    pub fn push_receipt(
+        &mut self,
+        mut r: Receipt,
+        first_event: usize,
+        event_count: usize,
+        in_tick: bool,
+    ) {
         let at = self.receipts.end;
         let plain = r.transfers.len() == 1
             && r.transfers[0]
@@ -389,10 +436,12 @@ impl History {
                 std::mem::take(&mut r.transfers)
             },
             calls: std::mem::take(&mut r.calls),
+            outside: (!in_tick).then_some((r.tick.0, r.slot)),
         };
         let needed = event_count > 0
             || extra.error.is_some()
             || extra.drop.is_some()
+            || extra.outside.is_some()
             || !extra.output.is_empty()
             || !extra.transfers.is_empty()
             || !extra.calls.is_empty();
@@ -409,20 +458,17 @@ impl History {
             tx_id: r.tx_id,
             amount: r.amount.0,
             extra: off,
-            tick: r.tick.0,
             extra_len: len,
-            slot: r.slot,
             source: self.idents.intern(r.source),
             destination: self.idents.intern(r.destination),
             input_type: r.input_type,
             status,
             flags: (if r.money_flew { MONEY_FLEW } else { 0 })
-                | (if plain { PLAIN_TRANSFER } else { 0 }),
+                | (if plain { PLAIN_TRANSFER } else { 0 })
+                | (if in_tick { 0 } else { OUTSIDE_TICK }),
         };
-        let receipts = &self.receipts;
-        self.by_id
-            .insert(r.tx_id, at, |i| receipts.get(i).map(|r| r.tx_id));
         self.receipts.push(rec);
+        self.by_id.insert(r.tx_id, at, &self.receipts);
     }
 
     /// Appends an event; `receipt` is the absolute index its transaction's receipt will have.
@@ -437,31 +483,32 @@ impl History {
         });
     }
 
-    /// Appends a busy tick's summary.
-    #[allow(clippy::too_many_arguments)]
+    /// Appends a busy tick's summary: its transactions are the `tx_count` receipts from
+    /// `start`, its events all those since `start`.
     pub fn push_tick(
         &mut self,
         tick: Tick,
-        epoch: Epoch,
-        seed: Hash32,
         receipts_digest: Hash32,
         digests: Option<(Hash32, Hash32)>,
         start: HistoryMark,
         tx_count: usize,
     ) {
-        let (state_digest, digest) = digests.unwrap_or_default();
-        let event_count = (self.events.end - start.events) as u64;
+        let abs = self.ticks.end;
+        let mut txs = tx_count as u32 & !DIGESTED;
+        if let Some(d) = digests {
+            // The arena is parallel to the ticks: pad it if earlier ticks had no digests.
+            while self.digests.end < abs {
+                self.digests.push(Default::default());
+            }
+            self.digests.push(d);
+            txs |= DIGESTED;
+        }
         self.ticks.push(TickRec {
-            seed,
             receipts_digest,
-            state_digest,
-            digest,
-            start,
-            event_count,
             tick: tick.0,
-            tx_count: tx_count as u32,
-            epoch: epoch.0,
-            digested: digests.is_some(),
+            txs,
+            first_receipt: start.receipts as u32,
+            first_event: start.events as u32,
         });
     }
 
@@ -476,8 +523,7 @@ impl History {
         self.receipt_index(id).is_some()
     }
     pub fn receipt_index(&self, id: &TxId) -> Option<usize> {
-        let receipts = &self.receipts;
-        self.by_id.get(id, |i| receipts.get(i).map(|r| r.tx_id))
+        self.by_id.get(id, &self.receipts)
     }
     pub fn receipt(&self, id: &TxId) -> Option<Receipt> {
         self.receipt_index(id).and_then(|i| self.receipt_at(i))
@@ -486,6 +532,24 @@ impl History {
     pub fn last_receipt_id(&self) -> Option<TxId> {
         self.receipts.last().map(|r| r.tx_id)
     }
+
+    fn tick_first_receipt(&self, t: &TickRec) -> usize {
+        widen(t.first_receipt, self.receipts.start)
+    }
+    fn tick_first_event(&self, t: &TickRec) -> usize {
+        widen(t.first_event, self.events.start)
+    }
+
+    /// The tick and slot of the in-tick receipt at `abs`: from the summary it belongs to.
+    fn tick_and_slot(&self, abs: usize) -> Option<(u32, u32)> {
+        let after = self
+            .ticks
+            .partition_point(|t| self.tick_first_receipt(t) <= abs);
+        let t = self.ticks.get(after.checked_sub(1)?)?;
+        let first = self.tick_first_receipt(t);
+        (abs < first + (t.txs & !DIGESTED) as usize).then(|| (t.tick, (abs - first) as u32))
+    }
+
     pub fn receipt_at(&self, abs: usize) -> Option<Receipt> {
         let r = *self.receipts.get(abs)?;
         let mut extra = if r.extra_len > 0 {
@@ -494,6 +558,14 @@ impl History {
             Extra::try_from_slice(b).expect("a receipt's extra part decodes")
         } else {
             Extra::default()
+        };
+        let (tick, slot) = match extra.outside {
+            Some(ts) => ts,
+            // Invariant: a receipt made in a tick is among its tick's, whose summary is
+            // pushed when the tick ends (and trimmed with its receipts).
+            None => self
+                .tick_and_slot(abs)
+                .expect("an in-tick receipt has its tick's summary"),
         };
         let source = self.idents.get(r.source);
         let destination = self.idents.get(r.destination);
@@ -529,8 +601,8 @@ impl History {
             .collect();
         Some(Receipt {
             tx_id: r.tx_id,
-            tick: Tick(r.tick),
-            slot: r.slot,
+            tick: Tick(tick),
+            slot,
             source,
             destination,
             amount: Amount(r.amount),
@@ -562,26 +634,53 @@ impl History {
     }
     pub fn tick_at(&self, abs: usize) -> Option<TickSummary> {
         let t = *self.ticks.get(abs)?;
-        let first = t.start.receipts;
-        let transactions = (first..first + t.tx_count as usize)
+        let first = self.tick_first_receipt(&t);
+        let count = (t.txs & !DIGESTED) as usize;
+        let transactions = (first..first + count)
             .filter_map(|i| self.receipts.get(i).map(|r| r.tx_id))
             .collect();
+        let first_event = self.tick_first_event(&t);
+        let next_event = match self.ticks.get(abs + 1) {
+            Some(n) => self.tick_first_event(n),
+            None => self.events.end,
+        };
+        let prev_chain = match abs.checked_sub(1).and_then(|p| self.ticks.get(p)) {
+            Some(p) => p.receipts_digest,
+            None => self.chain_base,
+        };
+        let (state_digest, digest) = match (t.txs & DIGESTED != 0)
+            .then(|| self.digests.get(abs))
+            .flatten()
+        {
+            Some((s, d)) => (Some(*s), Some(*d)),
+            None => (None, None),
+        };
         Some(TickSummary {
             tick: Tick(t.tick),
-            epoch: Epoch(t.epoch),
-            seed: t.seed,
+            epoch: self.epoch_of(Tick(t.tick)),
+            seed: tick_seed(&prev_chain, Tick(t.tick)),
             transactions,
             receipts_digest: t.receipts_digest,
-            state_digest: t.digested.then_some(t.state_digest),
-            digest: t.digested.then_some(t.digest),
-            first_event: t.start.events as u64,
-            event_count: t.event_count,
+            state_digest,
+            digest,
+            first_event: first_event as u64,
+            event_count: next_event.saturating_sub(first_event) as u64,
         })
     }
+    fn epoch_of(&self, t: Tick) -> Epoch {
+        let d = self.derive;
+        // As `Ledger::epoch_of`.
+        let n = t.0.saturating_sub(d.genesis.0) / d.epoch_ticks.max(1);
+        Epoch(u16::try_from(u32::from(d.genesis_epoch.0) + n).unwrap_or(u16::MAX))
+    }
+
     /// The absolute indices of the receipts of the transactions of the summary at `abs`.
     pub fn tick_receipts(&self, abs: usize) -> std::ops::Range<usize> {
         match self.ticks.get(abs) {
-            Some(t) => t.start.receipts..t.start.receipts + t.tx_count as usize,
+            Some(t) => {
+                let first = self.tick_first_receipt(t);
+                first..first + (t.txs & !DIGESTED) as usize
+            }
             None => 0..0,
         }
     }
@@ -598,15 +697,22 @@ impl History {
         if self.ticks.len() < 2 * keep {
             return;
         }
+        let first_kept = self.ticks.end - keep;
         // Invariant: there are at least 2 × keep ≥ keep kept summaries.
-        let mut cut = self
-            .ticks
-            .get(self.ticks.end - keep)
-            .expect("a kept summary")
-            .start;
-        cut.ticks = self.ticks.end - keep;
+        let t = *self.ticks.get(first_kept).expect("a kept summary");
+        let mut cut = HistoryMark {
+            receipts: self.tick_first_receipt(&t),
+            events: self.tick_first_event(&t),
+            ticks: first_kept,
+            hook_failures: self.hook_base
+                + self.hook_failures.partition_point(|f| f.tick.0 < t.tick),
+            bytes: usize::MAX,
+        };
         if let Some(f) = floor {
             cut = cut.min(f);
+        }
+        if let Some(p) = cut.ticks.checked_sub(1).and_then(|p| self.ticks.get(p)) {
+            self.chain_base = p.receipts_digest;
         }
         for i in self.receipts.start..cut.receipts.min(self.receipts.end) {
             if let Some(r) = self.receipts.get(i) {
@@ -617,13 +723,18 @@ impl History {
         self.receipts.trim(cut.receipts);
         self.events.trim(cut.events);
         self.ticks.trim(cut.ticks);
+        self.digests.trim(cut.ticks);
         let kept_bytes = [
             self.receipts
                 .get(self.receipts.start)
                 .map(|r| r.extra as usize),
             self.events.get(self.events.start).map(|e| e.data as usize),
         ];
-        let bytes_floor = kept_bytes.into_iter().flatten().min().unwrap_or(cut.bytes);
+        let bytes_floor = kept_bytes
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(self.bytes.end);
         self.bytes.trim(bytes_floor.min(cut.bytes));
         let n = cut
             .hook_failures
@@ -660,6 +771,7 @@ impl History {
         self.receipts.heap_bytes()
             + self.events.heap_bytes()
             + self.ticks.heap_bytes()
+            + self.digests.heap_bytes()
             + self.bytes.heap_bytes()
             + self.idents.ids.capacity() * 32
             + self.idents.map.capacity() * 37
@@ -678,61 +790,73 @@ impl History {
     }
 }
 
-/// Absolute receipt indices by transaction id, keyed by the id's first 8 bytes: 16 bytes an
-/// entry instead of 40, hashed with one multiply, so the index of a long history stays small
-/// in memory and cache. The full id is checked against the receipt found; ids that share
-/// their first 8 bytes with one already indexed (for blake3 outputs, practically never) go
-/// to a full-id map. Lookups only: neither map is ever iterated, so their order cannot
-/// reach a digest.
-#[derive(Debug, Clone, Default)]
+/// A tick's seed: `blake3("comqute tick seed" ‖ previous receipts digest ‖ tick)`, hashed in
+/// one call from the stack.
+pub(crate) fn tick_seed(prev_chain: &Hash32, tick: Tick) -> Hash32 {
+    const TAG: &[u8] = b"comqute tick seed";
+    let mut buf = [0u8; TAG.len() + 32 + 4];
+    buf[..TAG.len()].copy_from_slice(TAG);
+    buf[TAG.len()..TAG.len() + 32].copy_from_slice(&prev_chain.0);
+    buf[TAG.len() + 32..].copy_from_slice(&tick.0.to_le_bytes());
+    Hash32(*blake3::hash(&buf).as_bytes())
+}
+
+/// Absolute receipt indices by transaction id, each stored as its low 32 bits (see
+/// [`widen`]) in a table hashed by the id's first 8 bytes: about 4.5 bytes a slot, the full
+/// id compared against the receipt's. Lookups only: the table is never iterated, so its order
+/// cannot reach a digest.
+#[derive(Clone, Default)]
 struct IdIndex {
-    short: FxHashMap<u64, usize>,
-    overflow: FxHashMap<TxId, usize>,
+    table: hashbrown::HashTable<u32>,
+}
+
+impl std::fmt::Debug for IdIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IdIndex({} ids)", self.table.len())
+    }
 }
 
 impl IdIndex {
-    fn prefix(id: &TxId) -> u64 {
+    fn hash(id: &TxId) -> u64 {
         let mut b = [0u8; 8];
         b.copy_from_slice(&id.0[..8]);
-        u64::from_le_bytes(b)
+        // One multiply spreads the prefix over the bits the table uses.
+        u64::from_le_bytes(b).wrapping_mul(0xf135_7aea_2e62_a9c5)
     }
-    /// Indexes `id` at `at`; `id_at` gives the id of the receipt at an index.
-    fn insert(&mut self, id: TxId, at: usize, id_at: impl Fn(usize) -> Option<TxId>) {
-        match self.short.entry(Self::prefix(&id)) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(at);
-            }
-            std::collections::hash_map::Entry::Occupied(mut e) => {
-                if id_at(*e.get()) == Some(id) {
-                    e.insert(at);
-                } else {
-                    self.overflow.insert(id, at);
-                }
+    fn id_at(receipts: &Arena<ReceiptRec>, low: u32) -> Option<TxId> {
+        receipts.get(widen(low, receipts.start)).map(|r| r.tx_id)
+    }
+    /// Indexes `id` at `at` (a receipt of `receipts`), replacing an entry of the same id.
+    fn insert(&mut self, id: TxId, at: usize, receipts: &Arena<ReceiptRec>) {
+        let h = Self::hash(&id);
+        let rehash = |low: &u32| Self::id_at(receipts, *low).map_or(0, |i| Self::hash(&i));
+        match self
+            .table
+            .find_entry(h, |low| Self::id_at(receipts, *low) == Some(id))
+        {
+            Ok(mut e) => *e.get_mut() = at as u32,
+            Err(_) => {
+                self.table.insert_unique(h, at as u32, rehash);
             }
         }
     }
-    fn get(&self, id: &TxId, id_at: impl Fn(usize) -> Option<TxId>) -> Option<usize> {
-        if let Some(&i) = self.short.get(&Self::prefix(id)) {
-            if id_at(i) == Some(*id) {
-                return Some(i);
-            }
-        }
-        if self.overflow.is_empty() {
-            return None;
-        }
-        self.overflow.get(id).copied()
+    fn get(&self, id: &TxId, receipts: &Arena<ReceiptRec>) -> Option<usize> {
+        let low = *self.table.find(Self::hash(id), |low| {
+            Self::id_at(receipts, *low) == Some(*id)
+        })?;
+        Some(widen(low, receipts.start))
     }
     /// Forgets `id`, indexed at `at`.
     fn remove(&mut self, id: &TxId, at: usize) {
-        let p = Self::prefix(id);
-        if self.short.get(&p) == Some(&at) {
-            self.short.remove(&p);
-        } else if !self.overflow.is_empty() {
-            self.overflow.remove(id);
+        if let Ok(e) = self
+            .table
+            .find_entry(Self::hash(id), |low| *low == at as u32)
+        {
+            e.remove();
         }
     }
     fn heap_bytes(&self) -> usize {
-        self.short.capacity() * 17 + self.overflow.capacity() * 41
+        self.table.capacity() * 5
     }
 }
 
@@ -954,30 +1078,206 @@ mod tests {
         assert_eq!(b.get(offs[99], 1000), &small[..]);
     }
 
-    #[test]
-    fn id_index_keeps_ids_that_share_their_first_bytes() {
-        let id = |tail: u8| {
-            let mut b = [7u8; 32];
-            b[31] = tail;
-            Hash32(b)
-        };
-        let ids = [id(1), id(2), id(3)];
-        let at = |i: usize| ids.get(i).copied();
-        let mut x = IdIndex::default();
-        for (i, t) in ids.iter().enumerate() {
-            x.insert(*t, i, at);
+    use crate::receipt::{CallRecord, EntryPoint};
+    use proptest::prelude::*;
+
+    fn ident(n: u8) -> Identity {
+        Identity([n; 32])
+    }
+
+    /// A receipt of any shape the ledger makes, its events left out (the history fills them
+    /// in from the event log).
+    fn receipt() -> impl Strategy<Value = (Receipt, Vec<(u32, Vec<u8>)>, bool)> {
+        let status = prop_oneof![
+            Just(TxStatus::Executed),
+            any::<u32>().prop_map(|c| TxStatus::Failed {
+                error: ContractError::UnknownContract(c)
+            }),
+            ".{0,12}".prop_map(|m| TxStatus::Failed {
+                error: ContractError::BadInput(m)
+            }),
+            Just(TxStatus::Dropped {
+                reason: DropReason::BadSignature
+            }),
+            (any::<i64>(), any::<i64>()).prop_map(|(needed, available)| TxStatus::Dropped {
+                reason: DropReason::InsufficientBalance { needed, available }
+            }),
+            (".{0,8}", any::<[u8; 32]>()).prop_map(|(priority, b)| TxStatus::Dropped {
+                reason: DropReason::PoolFull {
+                    priority,
+                    evicted_by: Hash32(b)
+                }
+            }),
+        ];
+        let transfer = (0u8..4, 0u8..4, any::<i64>(), 0u8..3).prop_map(|(f, t, a, k)| Transfer {
+            from: ident(f),
+            to: ident(t),
+            amount: Amount(a),
+            kind: [
+                TransferKind::Transfer,
+                TransferKind::Burn,
+                TransferKind::Mint,
+            ][k as usize],
+        });
+        let call = (
+            any::<u8>(),
+            0u8..4,
+            any::<u32>(),
+            any::<u16>(),
+            any::<i64>(),
+            any::<bool>(),
+        )
+            .prop_map(|(depth, who, c, p, reward, failed)| CallRecord {
+                depth,
+                invocator: ident(who),
+                contract: ContractIndex(c),
+                entry: EntryPoint::Procedure(p),
+                reward: Amount(reward),
+                error: failed.then_some(ContractError::InvalidAmount(reward)),
+            });
+        (
+            (
+                any::<[u8; 32]>(),
+                0u8..4,
+                0u8..4,
+                any::<i64>(),
+                any::<u16>(),
+                status,
+            ),
+            (
+                any::<bool>(),
+                proptest::collection::vec(any::<u8>(), 0..40),
+                any::<bool>(),
+                proptest::collection::vec(transfer, 0..3),
+                proptest::collection::vec(call, 0..3),
+                proptest::collection::vec(
+                    (any::<u32>(), proptest::collection::vec(any::<u8>(), 0..20)),
+                    0..3,
+                ),
+                any::<bool>(),
+            ),
+        )
+            .prop_map(
+                |(
+                    (id, s, d, amount, input, status),
+                    (flew, output, plain, tr, calls, evs, outside),
+                )| {
+                    let (source, destination) = (ident(s), ident(d));
+                    let mut transfers = tr;
+                    if plain {
+                        transfers = vec![Transfer {
+                            from: source,
+                            to: destination,
+                            amount: Amount(amount),
+                            kind: TransferKind::Transfer,
+                        }];
+                    }
+                    let r = Receipt {
+                        tx_id: Hash32(id),
+                        tick: Tick(0),
+                        slot: 0,
+                        source,
+                        destination,
+                        amount: Amount(amount),
+                        input_type: input,
+                        status,
+                        money_flew: flew,
+                        output,
+                        events: Vec::new(),
+                        transfers,
+                        calls,
+                    };
+                    (r, evs, outside)
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Whatever a receipt holds, the compact history gives it back as it was made, with
+        /// its events, tick and slot; and the summaries, events and lookups agree with it.
+        #[test]
+        fn receipts_come_back_as_they_were_made(
+            ticks in proptest::collection::vec(proptest::collection::vec(receipt(), 0..5), 1..6),
+            keep in proptest::option::of(1u32..3),
+        ) {
+            let mut h = History::new(Derive { epoch_ticks: 10, ..Derive::default() });
+            let mut made: Vec<Receipt> = Vec::new();
+            let mut tick_ids = Vec::new();
+            for (t, rs) in ticks.into_iter().enumerate() {
+                let tick = Tick(t as u32 * 3 + 1);
+                let start = h.mark();
+                let mut ids = Vec::new();
+                let mut outside_now = Vec::new();
+                for (mut r, evs, outside) in rs {
+                    if h.contains(&r.tx_id) {
+                        continue;
+                    }
+                    if outside {
+                        // Dropped from a full pool: made between ticks, before this one.
+                        r.tick = tick;
+                        r.slot = u32::MAX;
+                        r.status = TxStatus::Dropped { reason: DropReason::BadSignature };
+                        outside_now.push(r);
+                        continue;
+                    }
+                    r.tick = tick;
+                    r.slot = ids.len() as u32;
+                    let first = h.mark();
+                    for (c, d) in &evs {
+                        h.push_event(tick, Some(first.receipts), ContractIndex(*c), d);
+                    }
+                    r.events = evs
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (c, d))| Event {
+                            seq: (first.events + i) as u64,
+                            tick,
+                            tx: Some(r.tx_id),
+                            contract: ContractIndex(*c),
+                            data: d.clone(),
+                        })
+                        .collect();
+                    ids.push(r.tx_id);
+                    h.push_receipt(r.clone(), first.events, evs.len(), true);
+                    made.push(r);
+                }
+                h.push_event(tick, None, ContractIndex(1), b"end tick");
+                h.push_tick(tick, Hash32([t as u8; 32]), None, start, ids.len());
+                tick_ids.push((tick, ids));
+                for r in outside_now {
+                    if h.contains(&r.tx_id) {
+                        continue;
+                    }
+                    let e = h.mark().events;
+                    h.push_receipt(r.clone(), e, 0, false);
+                    made.push(r);
+                }
+                if let Some(k) = keep {
+                    h.trim(k, None);
+                }
+            }
+            let kept: Vec<Receipt> = h.receipts_view().to_vec();
+            // The kept receipts are the latest made, in order, exactly as made.
+            prop_assert_eq!(&kept[..], &made[made.len() - kept.len()..]);
+            for r in &kept {
+                prop_assert_eq!(h.receipt(&r.tx_id), Some(r.clone()));
+            }
+            for s in h.ticks_view().iter() {
+                let (_, ids) = tick_ids.iter().find(|(t, _)| *t == s.tick).expect("a made tick");
+                prop_assert_eq!(&s.transactions, ids);
+                let evs: Vec<Event> = h
+                    .events_view()
+                    .iter()
+                    .filter(|e| e.tick == s.tick)
+                    .collect();
+                prop_assert_eq!(evs.len() as u64, s.event_count);
+                prop_assert_eq!(evs.first().map(|e| e.seq).unwrap_or(s.first_event), s.first_event);
+            }
+            if keep.is_none() {
+                prop_assert_eq!(kept.len(), made.len());
+            }
         }
-        for (i, t) in ids.iter().enumerate() {
-            assert_eq!(x.get(t, at), Some(i));
-        }
-        assert_eq!(x.get(&id(4), at), None);
-        // Forgetting the one in the short map leaves the others reachable.
-        x.remove(&ids[0], 0);
-        assert_eq!(x.get(&ids[0], at), None);
-        assert_eq!(x.get(&ids[1], at), Some(1));
-        assert_eq!(x.get(&ids[2], at), Some(2));
-        x.remove(&ids[2], 2);
-        assert_eq!(x.get(&ids[2], at), None);
-        assert_eq!(x.get(&ids[1], at), Some(1));
     }
 }

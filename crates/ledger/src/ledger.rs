@@ -10,7 +10,7 @@ use comqute_qpi::{Amount, ContractError, ContractIndex, Epoch, Hash32, Identity,
 
 use crate::error::LedgerError;
 use crate::exec::{invoke, run_function, view_of, Effects};
-use crate::history::{History, HistoryMark, View};
+use crate::history::{tick_seed, Derive, History, HistoryMark, View};
 use crate::pool::{Admission, PendingTx, Pool};
 use crate::receipt::{
     DropReason, EntryPoint, Event, HookFailure, Receipt, TickSummary, Transfer, TransferKind,
@@ -65,6 +65,9 @@ impl Default for LedgerConfig {
 
 /// What is known of a transaction by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// A lookup's answer is returned and matched, never stored in bulk: boxing the receipt would
+// cost an allocation per lookup for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum TxLookup {
     /// Waiting for its tick.
     Pending(Tick),
@@ -276,6 +279,7 @@ impl LedgerBuilder {
             self.digests
         };
         state.set_eager(digests == DigestPolicy::PerTick);
+        let history = History::new(derive(&self.config, digest));
         Ok(Ledger {
             next_tick: c.genesis_tick,
             config: self.config,
@@ -285,7 +289,7 @@ impl LedgerBuilder {
             digest: Some(digest),
             digests,
             pool: Pool::default(),
-            history: History::default(),
+            history,
             snapshots: BTreeMap::new(),
             snapshot_seq: 0,
             retention: self.retention,
@@ -593,7 +597,7 @@ impl Ledger {
                 };
                 let r = dropped_receipt(&old.tx, old.id, u32::MAX, reason);
                 let events = self.history.mark().events;
-                self.history.push_receipt(r, events, 0);
+                self.history.push_receipt(r, events, 0, false);
                 Ok(id)
             }
         }
@@ -813,7 +817,7 @@ impl Ledger {
             digest: self.digest,
             digests: self.digests,
             pool: self.pool.clone(),
-            history: History::default(),
+            history: History::new(derive(&self.config, self.chain)),
             snapshots: BTreeMap::new(),
             snapshot_seq: 0,
             retention: self.retention,
@@ -870,14 +874,8 @@ impl Ledger {
     // --- ticks ------------------------------------------------------------------------------------
 
     fn seed_for(&self, tick: Tick) -> Hash32 {
-        // blake3("comqute tick seed" ‖ receipts chain ‖ tick), hashed in one call from the
-        // stack. Not the tick digest: seeds must not wait for the state to be hashed.
-        const TAG: &[u8] = b"comqute tick seed";
-        let mut buf = [0u8; TAG.len() + 32 + 4];
-        buf[..TAG.len()].copy_from_slice(TAG);
-        buf[TAG.len()..TAG.len() + 32].copy_from_slice(&self.chain.0);
-        buf[TAG.len() + 32..].copy_from_slice(&tick.0.to_le_bytes());
-        Hash32(*blake3::hash(&buf).as_bytes())
+        // Not the tick digest: seeds must not wait for the state to be hashed.
+        tick_seed(&self.chain, tick)
     }
 
     fn info_for(
@@ -1001,7 +999,6 @@ impl Ledger {
             self.state.settle_if_asked();
         }
         let seed = self.seed_for(t);
-        let epoch = self.epoch_of(t);
         let state_before = self.state.mark();
         let start = self.history.mark();
         self.history.rbuf.clear();
@@ -1087,15 +1084,8 @@ impl Ledger {
                 DigestPolicy::OnDemand => None,
             };
             self.digest = digests.map(|d| d.1);
-            self.history.push_tick(
-                t,
-                epoch,
-                seed,
-                receipts_digest,
-                digests,
-                start,
-                pending.len(),
-            );
+            self.history
+                .push_tick(t, receipts_digest, digests, start, pending.len());
         }
         for b in [&mut self.history.rbuf, &mut self.history.ebuf] {
             if b.capacity() > 1 << 16 {
@@ -1168,7 +1158,7 @@ impl Ledger {
             let first = self.history.mark();
             self.push_events(t, Some(first.receipts), &mut evs);
             let count = self.history.mark().events - first.events;
-            self.history.push_receipt(r, first.events, count);
+            self.history.push_receipt(r, first.events, count, true);
         }
     }
 
@@ -1388,6 +1378,7 @@ impl Ledger {
             // Unbounded capacity: every entry is added, in the given (slot) order.
             let _ = pool.admit(p, usize::MAX);
         }
+        let history = History::new(derive(&config, chain));
         Ledger {
             config,
             registry,
@@ -1397,7 +1388,7 @@ impl Ledger {
             digest: Some(digest),
             digests: DigestPolicy::PerTick,
             pool,
-            history: History::default(),
+            history,
             snapshots: BTreeMap::new(),
             snapshot_seq: 0,
             retention: Retention::KeepAll,
@@ -1413,6 +1404,16 @@ impl Ledger {
     /// Every pending transaction, by tick and then in slot order.
     pub(crate) fn pending_entries(&self) -> impl Iterator<Item = &PendingTx> {
         self.pool.entries()
+    }
+}
+
+/// What a history derives from the settings and the chain it starts from.
+fn derive(c: &LedgerConfig, chain: Hash32) -> Derive {
+    Derive {
+        chain,
+        genesis: c.genesis_tick,
+        genesis_epoch: c.genesis_epoch,
+        epoch_ticks: c.epoch_ticks,
     }
 }
 

@@ -80,7 +80,7 @@ fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
         job.deadline,
         Some(submit_tick.plus(m.config.jobs.accept_ticks))
     );
-    let evs = job_events(&events_at(&m, submit_tick));
+    let evs = job_events(events_at(&m, submit_tick));
     assert!(
         matches!(evs[0], JobEvent::Submitted { job_id, escrow: Amount(3_000), .. } if job_id == id)
     );
@@ -119,7 +119,7 @@ fn happy_path_matched_at_end_tick_then_finalized_after_the_window() {
     assert_eq!(job.paid, Amount(1_200), "600 tokens × 2,000 / 1,000");
     assert_eq!(job.refunded, Amount(1_800));
     assert_eq!(job.closed_at, Some(ends));
-    assert!(job_events(&events_at(&m, ends)).iter().any(|e| matches!(
+    assert!(job_events(events_at(&m, ends)).iter().any(|e| matches!(
         e,
         JobEvent::Finalized {
             paid: Amount(1_200),
@@ -225,7 +225,7 @@ fn an_open_job_nobody_serves_expires_at_its_deadline_with_a_full_refund() {
     assert_eq!(job.refunded, Amount(3_000));
     assert_eq!(job.deadline, None);
     assert_eq!(m.balance(&alice), START_BALANCE);
-    let evs = job_events(&events_at(&m, deadline));
+    let evs = job_events(events_at(&m, deadline));
     assert_eq!(
         evs,
         vec![JobEvent::Expired {
@@ -408,7 +408,7 @@ fn a_reopened_job_is_matched_to_another_worker() {
     ));
     // Offered again by the END_TICK of the same tick.
     assert!(matches!(
-        job_events(&events_at(&m, r.tick)).last(),
+        job_events(events_at(&m, r.tick)).last(),
         Some(JobEvent::Assigned { claimed: false, worker, .. }) if *worker == wendy.identity()
     ));
     let job = m.job(id);
@@ -543,7 +543,7 @@ fn an_unanswered_offer_reopens_the_job_with_a_small_reputation_loss_and_no_slash
         walt.identity()
     );
     assert_eq!(job.reason.as_deref(), Some(why.as_str()));
-    let evs = job_events(&events_at(&m, answer_by));
+    let evs = job_events(events_at(&m, answer_by));
     assert_eq!(
         evs[0],
         JobEvent::Declined {

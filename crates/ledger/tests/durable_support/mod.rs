@@ -150,7 +150,8 @@ impl Node for DurableLedger {
     }
 }
 
-fn sink(n: u32) -> Identity {
+/// The `n`-th receiving identity of the load.
+pub fn sink(n: u32) -> Identity {
     let mut b = [0x5A; 32];
     b[..4].copy_from_slice(&n.to_le_bytes());
     Identity(b)
