@@ -326,7 +326,7 @@ pub struct Derive {
 
 /// Receipts, events and tick summaries, in order, compact (see the module docs).
 #[doc(hidden)]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct History {
     receipts: Arena<ReceiptRec>,
     by_id: IdIndex,
@@ -385,12 +385,7 @@ impl History {
 
     /// Forgets everything made after `m` (a restore).
     pub fn truncate(&mut self, m: HistoryMark) {
-        for i in m.receipts.max(self.receipts.start)..self.receipts.end {
-            if let Some(r) = self.receipts.get(i) {
-                let id = r.tx_id;
-                self.by_id.remove(&id, i);
-            }
-        }
+        self.by_id.forget_from(m.receipts, &self.receipts);
         self.receipts.truncate(m.receipts);
         self.events.truncate(m.events);
         self.ticks.truncate(m.ticks);
@@ -410,7 +405,6 @@ impl History {
         event_count: usize,
         in_tick: bool,
     ) {
-        let at = self.receipts.end;
         let plain = r.transfers.len() == 1
             && r.transfers[0]
                 == (Transfer {
@@ -468,7 +462,6 @@ impl History {
                 | (if in_tick { 0 } else { OUTSIDE_TICK }),
         };
         self.receipts.push(rec);
-        self.by_id.insert(r.tx_id, at, &self.receipts);
     }
 
     /// Appends an event; `receipt` is the absolute index its transaction's receipt will have.
@@ -542,9 +535,18 @@ impl History {
 
     /// The tick and slot of the in-tick receipt at `abs`: from the summary it belongs to.
     fn tick_and_slot(&self, abs: usize) -> Option<(u32, u32)> {
-        let after = self
+        let in_last = self
             .ticks
-            .partition_point(|t| self.tick_first_receipt(t) <= abs);
+            .last()
+            .is_some_and(|t| self.tick_first_receipt(t) <= abs);
+        // Recent receipts are asked for most (`Ledger::execute` asks for the last one): the
+        // last tick first, then a binary search.
+        let after = if in_last {
+            self.ticks.end
+        } else {
+            self.ticks
+                .partition_point(|t| self.tick_first_receipt(t) <= abs)
+        };
         let t = self.ticks.get(after.checked_sub(1)?)?;
         let first = self.tick_first_receipt(t);
         (abs < first + (t.txs & !DIGESTED) as usize).then(|| (t.tick, (abs - first) as u32))
@@ -714,12 +716,7 @@ impl History {
         if let Some(p) = cut.ticks.checked_sub(1).and_then(|p| self.ticks.get(p)) {
             self.chain_base = p.receipts_digest;
         }
-        for i in self.receipts.start..cut.receipts.min(self.receipts.end) {
-            if let Some(r) = self.receipts.get(i) {
-                let id = r.tx_id;
-                self.by_id.remove(&id, i);
-            }
-        }
+        self.by_id.forget_before(cut.receipts, &self.receipts);
         self.receipts.trim(cut.receipts);
         self.events.trim(cut.events);
         self.ticks.trim(cut.ticks);
@@ -803,20 +800,34 @@ pub(crate) fn tick_seed(prev_chain: &Hash32, tick: Tick) -> Hash32 {
 
 /// Absolute receipt indices by transaction id, each stored as its low 32 bits (see
 /// [`widen`]) in a table hashed by the id's first 8 bytes: about 4.5 bytes a slot, the full
-/// id compared against the receipt's. Lookups only: the table is never iterated, so its order
-/// cannot reach a digest.
-#[derive(Clone, Default)]
+/// id compared against the receipt's. Built on demand: a receipt is indexed when an id is
+/// first looked up after it was made (a batch of inserts then), so a run that never asks for
+/// a receipt by id never pays the table's cache misses, two a receipt on a big history.
+/// Lookups only: the table is never iterated, so its order cannot reach a digest.
+#[derive(Default)]
 struct IdIndex {
+    inner: std::sync::Mutex<IndexInner>,
+}
+
+#[derive(Default)]
+struct IndexInner {
     table: hashbrown::HashTable<u32>,
+    /// Receipts below this absolute index are indexed (those still kept).
+    upto: usize,
 }
 
 impl std::fmt::Debug for IdIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "IdIndex({} ids)", self.table.len())
+        write!(f, "IdIndex({} ids)", self.lock().table.len())
     }
 }
 
 impl IdIndex {
+    fn lock(&self) -> std::sync::MutexGuard<'_, IndexInner> {
+        // A panic elsewhere while it was held leaves nothing half-done that matters: at
+        // worst a receipt indexed twice, which a lookup tolerates.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
     fn hash(id: &TxId) -> u64 {
         let mut b = [0u8; 8];
         b.copy_from_slice(&id.0[..8]);
@@ -826,37 +837,69 @@ impl IdIndex {
     fn id_at(receipts: &Arena<ReceiptRec>, low: u32) -> Option<TxId> {
         receipts.get(widen(low, receipts.start)).map(|r| r.tx_id)
     }
-    /// Indexes `id` at `at` (a receipt of `receipts`), replacing an entry of the same id.
-    fn insert(&mut self, id: TxId, at: usize, receipts: &Arena<ReceiptRec>) {
-        let h = Self::hash(&id);
-        let rehash = |low: &u32| Self::id_at(receipts, *low).map_or(0, |i| Self::hash(&i));
-        match self
-            .table
-            .find_entry(h, |low| Self::id_at(receipts, *low) == Some(id))
-        {
-            Ok(mut e) => *e.get_mut() = at as u32,
-            Err(_) => {
-                self.table.insert_unique(h, at as u32, rehash);
+    /// Indexes every receipt made since the last lookup.
+    fn catch_up(x: &mut IndexInner, receipts: &Arena<ReceiptRec>) {
+        let from = x.upto.max(receipts.start);
+        if from >= receipts.end {
+            x.upto = x.upto.max(receipts.end);
+            return;
+        }
+        x.table.reserve(receipts.end - from, |low| {
+            Self::id_at(receipts, *low).map_or(0, |i| Self::hash(&i))
+        });
+        for at in from..receipts.end {
+            // Invariant: `at` is within the kept receipts.
+            let id = receipts.get(at).expect("a kept receipt").tx_id;
+            let h = Self::hash(&id);
+            let rehash = |low: &u32| Self::id_at(receipts, *low).map_or(0, |i| Self::hash(&i));
+            match x
+                .table
+                .find_entry(h, |low| Self::id_at(receipts, *low) == Some(id))
+            {
+                // The same id again (a restore may bring one back): the later receipt.
+                Ok(mut e) => *e.get_mut() = at as u32,
+                Err(_) => {
+                    x.table.insert_unique(h, at as u32, rehash);
+                }
             }
         }
+        x.upto = receipts.end;
     }
     fn get(&self, id: &TxId, receipts: &Arena<ReceiptRec>) -> Option<usize> {
-        let low = *self.table.find(Self::hash(id), |low| {
+        let mut x = self.lock();
+        Self::catch_up(&mut x, receipts);
+        let low = *x.table.find(Self::hash(id), |low| {
             Self::id_at(receipts, *low) == Some(*id)
         })?;
         Some(widen(low, receipts.start))
     }
-    /// Forgets `id`, indexed at `at`.
-    fn remove(&mut self, id: &TxId, at: usize) {
-        if let Ok(e) = self
-            .table
-            .find_entry(Self::hash(id), |low| *low == at as u32)
-        {
+    /// Forgets the receipts from `abs` on (before they are truncated).
+    fn forget_from(&mut self, abs: usize, receipts: &Arena<ReceiptRec>) {
+        let x = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        for i in abs.max(receipts.start)..x.upto.min(receipts.end) {
+            if let Some(r) = receipts.get(i) {
+                Self::remove(x, &r.tx_id, i);
+            }
+        }
+        x.upto = x.upto.min(abs);
+    }
+    /// Forgets the receipts before `abs` (before they are trimmed).
+    fn forget_before(&mut self, abs: usize, receipts: &Arena<ReceiptRec>) {
+        let x = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        for i in receipts.start..abs.min(x.upto).min(receipts.end) {
+            if let Some(r) = receipts.get(i) {
+                Self::remove(x, &r.tx_id, i);
+            }
+        }
+        x.upto = x.upto.max(abs);
+    }
+    fn remove(x: &mut IndexInner, id: &TxId, at: usize) {
+        if let Ok(e) = x.table.find_entry(Self::hash(id), |low| *low == at as u32) {
             e.remove();
         }
     }
     fn heap_bytes(&self) -> usize {
-        self.table.capacity() * 5
+        self.lock().table.capacity() * 5
     }
 }
 

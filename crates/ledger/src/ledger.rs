@@ -1002,6 +1002,7 @@ impl Ledger {
         let state_before = self.state.mark();
         let start = self.history.mark();
         self.history.rbuf.clear();
+        self.history.rbuf.extend_from_slice(&t.0.to_le_bytes());
         self.history.ebuf.clear();
         let registry = self.registry.clone();
 
@@ -1068,11 +1069,13 @@ impl Ledger {
             // The receipts digest hashes the bytes of the tick's receipts and events,
             // gathered as they were made (the same bytes, in the same order, as feeding
             // them to the hasher one by one).
-            let mut h = blake3::Hasher::new_keyed(&self.chain.0);
-            h.update(&t.0.to_le_bytes());
-            h.update(&self.history.rbuf);
-            h.update(&self.history.ebuf);
-            let receipts_digest = Hash32(*h.finalize().as_bytes());
+            // One call over one buffer (the tick, then the receipts' bytes, then the
+            // events'): the streaming hasher's bookkeeping cost as much as the hashing.
+            let h = &mut self.history;
+            if !h.ebuf.is_empty() {
+                h.rbuf.extend_from_slice(&h.ebuf);
+            }
+            let receipts_digest = Hash32(*blake3::keyed_hash(&self.chain.0, &h.rbuf).as_bytes());
             self.chain = receipts_digest;
             let digests = match self.digests {
                 DigestPolicy::PerTick => {

@@ -302,8 +302,8 @@ pub fn run(args: LedgerBenchArgs) -> Result<()> {
     drop(l);
 
     // 5. Tick cost with 10k and with `jobs` live jobs; memory per live job.
-    let (small_ns, _, small_failed) = tick_cost_with_jobs(&actors, &mut base, 10_000)?;
-    let (large_ns, bytes_per_job, large_failed) =
+    let (small_ns, _, small_failed, _) = tick_cost_with_jobs(&actors, &mut base, 10_000)?;
+    let (large_ns, bytes_per_job, large_failed, history_per_receipt) =
         tick_cost_with_jobs(&actors, &mut base, args.jobs)?;
 
     let out = json!({
@@ -321,9 +321,11 @@ pub fn run(args: LedgerBenchArgs) -> Result<()> {
         "tick_cost_ratio_1m_vs_10k": (large_ns as f64 / small_ns as f64 * 1000.0).round() / 1000.0,
         "failed_in_tick_cost": small_failed + large_failed,
         "bytes_per_live_job": bytes_per_job,
+        "history_bytes_per_job_receipt": history_per_receipt,
         "replay_tps": replay_tps.round(),
         "replayed_records": report.replayed_records,
         "rss_bytes_at_end": alloc::rss_bytes(),
+        "peak_rss_bytes": alloc::peak_rss_bytes(),
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     });
     if args.json {
@@ -343,8 +345,8 @@ fn median(xs: impl Iterator<Item = f64>) -> f64 {
 
 /// Fills a fork of `base` with `jobs` open jobs (unsigned, 4,096 a tick), then times mixed
 /// 4,096-transaction ticks on it. Returns (ns per tick, heap bytes per live job, timed
-/// transactions that did not execute).
-fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64, i64, usize)> {
+/// transactions that did not execute, history bytes per receipt of the fill).
+fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64, i64, usize, i64)> {
     let mut b = base.fork();
     let heap_before = alloc::live_bytes();
     let mut made = 0u64;
@@ -368,6 +370,7 @@ fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64,
         b.process_tick()?;
         made += batch;
     }
+    let history_per_receipt = b.history_bytes() as i64 / b.receipts().len().max(1) as i64;
     // Drop the history of the fill (receipts and events): forks start with none.
     let mut filled = b.fork();
     drop(b);
@@ -393,5 +396,10 @@ fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64,
         .iter()
         .filter(|r| !r.is_executed())
         .count();
-    Ok((median(times.into_iter()) as u64, bytes_per_job, failed))
+    Ok((
+        median(times.into_iter()) as u64,
+        bytes_per_job,
+        failed,
+        history_per_receipt,
+    ))
 }
