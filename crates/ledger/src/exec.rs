@@ -161,15 +161,16 @@ impl HostRead for Reader<'_> {
     fn contains_key(&self, key: &[u8]) -> bool {
         contains(self.state, self.info.contract, key)
     }
-    fn range_keys(
+    fn visit_keys(
         &self,
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
         limit: usize,
         reverse: bool,
-    ) -> Vec<Vec<u8>> {
+        visit: &mut dyn FnMut(&[u8]) -> bool,
+    ) {
         self.state
-            .set_range(self.info.contract, lower, upper, limit, reverse)
+            .set_visit(self.info.contract, lower, upper, limit, reverse, visit)
     }
     fn balance(&self, id: &Identity) -> Amount {
         self.state.balance(id)
@@ -217,15 +218,16 @@ impl HostRead for Runner<'_> {
     fn contains_key(&self, key: &[u8]) -> bool {
         contains(self.state, self.info.contract, key)
     }
-    fn range_keys(
+    fn visit_keys(
         &self,
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
         limit: usize,
         reverse: bool,
-    ) -> Vec<Vec<u8>> {
+        visit: &mut dyn FnMut(&[u8]) -> bool,
+    ) {
         self.state
-            .set_range(self.info.contract, lower, upper, limit, reverse)
+            .set_visit(self.info.contract, lower, upper, limit, reverse, visit)
     }
     fn balance(&self, id: &Identity) -> Amount {
         self.state.balance(id)

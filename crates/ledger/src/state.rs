@@ -429,15 +429,17 @@ impl<K: Hash + Eq + Clone, V: Clone> LayeredMap<K, V> {
     }
 }
 
-/// Merges ordered layer iterators (top layer first) into up to `limit` visible keys; the
-/// topmost layer holding a key decides whether it is present.
+/// Merges ordered layer iterators (top layer first), passing up to `limit` visible keys to
+/// `visit` until it says stop (`false`); the topmost layer holding a key decides whether it
+/// is present.
 fn merge<'a, K: Ord + Clone + 'a, I: Iterator<Item = (&'a K, &'a bool)>>(
     mut iters: Vec<std::iter::Peekable<I>>,
     limit: usize,
     before: impl Fn(&K, &K) -> bool,
-) -> Vec<K> {
-    let mut out = Vec::new();
-    while out.len() < limit {
+    visit: &mut dyn FnMut(&K) -> bool,
+) {
+    let mut seen = 0;
+    while seen < limit {
         let mut best: Option<&K> = None;
         for it in iters.iter_mut() {
             if let Some((k, _)) = it.peek() {
@@ -456,10 +458,12 @@ fn merge<'a, K: Ord + Clone + 'a, I: Iterator<Item = (&'a K, &'a bool)>>(
             }
         }
         if present == Some(true) {
-            out.push(key);
+            seen += 1;
+            if !visit(&key) {
+                break;
+            }
         }
     }
-    out
 }
 
 struct SetLayer<K> {
@@ -522,22 +526,27 @@ impl<K: Ord + Clone> LayeredSet<K> {
 
     /// Up to `limit` visible keys within the bounds, merged across layers.
     fn range(&self, lower: Bound<&K>, upper: Bound<&K>, limit: usize, reverse: bool) -> Vec<K> {
-        self.range_map(lower, upper, limit, reverse, |k| Some(k.clone()))
+        let mut out = Vec::new();
+        self.visit(lower, upper, limit, reverse, &mut |k| {
+            out.push(k.clone());
+            true
+        });
+        out
     }
 
-    /// [`LayeredSet::range`], each of the (up to `limit`) keys passed through `f`, which may
-    /// leave it out: no intermediate vector of keys.
-    fn range_map<T>(
+    /// Passes up to `limit` visible keys within the bounds to `visit`, in order, until it
+    /// says stop (`false`): no vector of keys is made.
+    fn visit(
         &self,
         lower: Bound<&K>,
         upper: Bound<&K>,
         limit: usize,
         reverse: bool,
-        mut f: impl FnMut(&K) -> Option<T>,
-    ) -> Vec<T> {
+        visit: &mut dyn FnMut(&K) -> bool,
+    ) {
         let mut it = self.nonempty_layers();
         match (it.next(), it.next()) {
-            (None, _) => return Vec::new(),
+            (None, _) => return,
             (Some(only), None) => {
                 // One layer with entries: no merge; a tombstone in it hides nothing (every
                 // layer below is empty), so it is just skipped.
@@ -545,36 +554,37 @@ impl<K: Ord + Clone> LayeredSet<K> {
                 fn present<'a, K>((k, p): (&'a K, &'a bool)) -> Option<&'a K> {
                     p.then_some(k)
                 }
-                return if reverse {
-                    r.rev()
-                        .filter_map(present)
-                        .take(limit)
-                        .filter_map(&mut f)
-                        .collect()
+                if reverse {
+                    for k in r.rev().filter_map(present).take(limit) {
+                        if !visit(k) {
+                            break;
+                        }
+                    }
                 } else {
-                    r.filter_map(present)
-                        .take(limit)
-                        .filter_map(&mut f)
-                        .collect()
-                };
+                    for k in r.filter_map(present).take(limit) {
+                        if !visit(k) {
+                            break;
+                        }
+                    }
+                }
+                return;
             }
             _ => {}
         }
         let layers: Vec<&BTreeMap<K, bool>> = self.nonempty_layers().collect();
-        let keys = if reverse {
+        if reverse {
             let iters = layers
                 .iter()
                 .map(|l| l.range::<K, _>((lower, upper)).rev().peekable())
                 .collect();
-            merge(iters, limit, |a, b| a > b)
+            merge(iters, limit, |a, b| a > b, visit);
         } else {
             let iters = layers
                 .iter()
                 .map(|l| l.range::<K, _>((lower, upper)).peekable())
                 .collect();
-            merge(iters, limit, |a, b| a < b)
-        };
-        keys.iter().filter_map(f).collect()
+            merge(iters, limit, |a, b| a < b, visit);
+        }
     }
 
     fn fork(&mut self) -> Self {
@@ -1108,6 +1118,26 @@ impl State {
         limit: usize,
         reverse: bool,
     ) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        self.set_visit(contract, lower, upper, limit, reverse, &mut |k| {
+            out.push(k.to_vec());
+            true
+        });
+        out
+    }
+
+    /// Passes up to `limit` keys of `contract`'s ordered set within the bounds
+    /// (contract-local keys), in order, to `visit` until it says stop (`false`): the keys are
+    /// lent, never copied into a vector.
+    pub fn set_visit(
+        &self,
+        contract: ContractIndex,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8]) -> bool,
+    ) {
         let start = StoreKey::contract_start(contract);
         let end = StoreKey::contract_start(ContractIndex(contract.0.wrapping_add(1)));
         let conv = |b: Bound<&[u8]>, is_lower: bool| -> Bound<StoreKey> {
@@ -1151,12 +1181,14 @@ impl State {
             _ => false,
         };
         if empty {
-            return Vec::new();
+            return;
         }
         self.sets
-            .range_map(lo.as_ref(), hi.as_ref(), limit, reverse, |k| {
-                (k.contract() == contract).then(|| k.local().to_vec())
-            })
+            .visit(lo.as_ref(), hi.as_ref(), limit, reverse, &mut |k| {
+                // Invariant: the bounds are within `contract`'s keys; a key of another
+                // contract ends the walk.
+                k.contract() == contract && visit(k.local())
+            });
     }
 
     // --- journal ----------------------------------------------------------------------------

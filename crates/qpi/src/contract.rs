@@ -58,15 +58,33 @@ pub trait HostRead {
     fn read(&self, key: &[u8]) -> Option<&[u8]>;
     /// Whether the ordered set holds `key`.
     fn contains_key(&self, key: &[u8]) -> bool;
+    /// Passes up to `limit` keys of the ordered set within the bounds, in ascending order
+    /// (descending when `reverse`), to `visit` until it returns `false`. The keys are lent:
+    /// a walk over a range allocates nothing.
+    fn visit_keys(
+        &self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        reverse: bool,
+        visit: &mut dyn FnMut(&[u8]) -> bool,
+    );
     /// Up to `limit` keys of the ordered set within the bounds, in ascending order, or
-    /// descending when `reverse`.
+    /// descending when `reverse`, copied out.
     fn range_keys(
         &self,
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
         limit: usize,
         reverse: bool,
-    ) -> Vec<Vec<u8>>;
+    ) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        self.visit_keys(lower, upper, limit, reverse, &mut |k| {
+            out.push(k.to_vec());
+            true
+        });
+        out
+    }
     /// The balance of any identity.
     fn balance(&self, id: &Identity) -> Amount;
     /// Runs a function (read-only) of a contract of lower index.
@@ -174,6 +192,22 @@ impl<'a> View<'a> {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        self.for_each_with_prefix(prefix, after, limit, |k| {
+            out.push(k.to_vec());
+            true
+        });
+        out
+    }
+    /// Passes up to `limit` keys starting with `prefix`, ascending, strictly after `after`
+    /// when given, to `f` until it returns `false`; the keys are lent, nothing is allocated.
+    pub fn for_each_with_prefix(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+        mut f: impl FnMut(&[u8]) -> bool,
+    ) {
         let lower = match after {
             Some(a) => Bound::Excluded(a),
             None => Bound::Included(prefix),
@@ -186,14 +220,14 @@ impl<'a> View<'a> {
                 Some(u) => Bound::Excluded(u.as_slice()),
                 None => Bound::Unbounded,
             };
-            return self.host.range_keys(lower, upper, limit, false);
+            return self.host.visit_keys(lower, upper, limit, false, &mut f);
         }
         let upper = prefix_upper_bound(prefix);
         let upper = match &upper {
             Some(u) => Bound::Excluded(u.as_slice()),
             None => Bound::Unbounded,
         };
-        self.host.range_keys(lower, upper, limit, false)
+        self.host.visit_keys(lower, upper, limit, false, &mut f)
     }
     /// Up to `limit` keys of the ordered set within the bounds.
     pub fn range(
@@ -205,9 +239,31 @@ impl<'a> View<'a> {
     ) -> Vec<Vec<u8>> {
         self.host.range_keys(lower, upper, limit, reverse)
     }
+    /// Passes up to `limit` keys of the ordered set within the bounds to `f`, in order, until
+    /// it returns `false`; the keys are lent, nothing is allocated.
+    pub fn for_each_key(
+        &self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        reverse: bool,
+        mut f: impl FnMut(&[u8]) -> bool,
+    ) {
+        self.host.visit_keys(lower, upper, limit, reverse, &mut f)
+    }
     /// The first key with `prefix`, if any.
     pub fn first_with_prefix(&self, prefix: &[u8]) -> Option<Vec<u8>> {
-        self.keys_with_prefix(prefix, None, 1).into_iter().next()
+        self.first_with_prefix_map(prefix, <[u8]>::to_vec)
+    }
+    /// `f` of the first key with `prefix`, if any, without copying the key.
+    pub fn first_with_prefix_map<T>(&self, prefix: &[u8], f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.for_each_with_prefix(prefix, None, 1, |k| {
+            out = f.take().map(|f| f(k));
+            false
+        });
+        out
     }
     /// The balance of any identity.
     pub fn balance(&self, id: &Identity) -> Amount {

@@ -384,15 +384,15 @@ impl JobRegistry {
 
     /// Whether an auction's reveal deadline is due at `now`.
     pub(super) fn awards_due(view: &View<'_>, now: Tick) -> bool {
-        view.first_with_prefix(&[T_LARGE_CLOSE])
-            .and_then(|k| key_u32(&k, 1))
+        view.first_with_prefix_map(&[T_LARGE_CLOSE], |k| key_u32(k, 1))
+            .flatten()
             .is_some_and(|t| t <= now.0)
     }
 
     /// The first tick an auction closes at.
     pub(super) fn next_award(view: &View<'_>) -> Option<Tick> {
-        view.first_with_prefix(&[T_LARGE_CLOSE])
-            .and_then(|k| key_u32(&k, 1))
+        view.first_with_prefix_map(&[T_LARGE_CLOSE], |k| key_u32(k, 1))
+            .flatten()
             .map(Tick)
     }
 

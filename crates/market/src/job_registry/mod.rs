@@ -1371,8 +1371,8 @@ impl Contract for JobRegistry {
         let now = ctx.tick();
         let first_due = ctx
             .view()
-            .first_with_prefix(&[T_DEADLINE])
-            .and_then(|k| key_u32(&k, 1));
+            .first_with_prefix_map(&[T_DEADLINE], |k| key_u32(k, 1))
+            .flatten();
         if first_due.is_some_and(|t| t <= now.0) {
             self.process_deadlines(ctx)?;
         }
@@ -1399,8 +1399,8 @@ impl Contract for JobRegistry {
             Ok(false) => {}
         }
         let deadline = view
-            .first_with_prefix(&[T_DEADLINE])
-            .and_then(|k| key_u32(&k, 1))
+            .first_with_prefix_map(&[T_DEADLINE], |k| key_u32(k, 1))
+            .flatten()
             .map(Tick);
         match (deadline, Self::next_award(view)) {
             (Some(a), Some(b)) => TickWork::At(a.min(b)),

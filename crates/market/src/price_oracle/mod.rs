@@ -523,7 +523,7 @@ impl Contract for PriceOracle {
         false
     }
     fn epoch_work(&self, view: &View<'_>) -> bool {
-        view.first_with_prefix(&[T_DUE]).is_some()
+        view.first_with_prefix_map(&[T_DUE], |_| ()).is_some()
     }
     fn next_tick_work(&self, _view: &View<'_>) -> TickWork {
         TickWork::Idle

@@ -1007,8 +1007,8 @@ impl Contract for Verification {
         let now = ctx.tick();
         let first_due = ctx
             .view()
-            .first_with_prefix(&[T_DEADLINE])
-            .and_then(|k| key_u32(&k, 1));
+            .first_with_prefix_map(&[T_DEADLINE], |k| key_u32(k, 1))
+            .flatten();
         if first_due.is_some_and(|t| t <= now.0) {
             self.process_deadlines(ctx)?;
         }
@@ -1022,8 +1022,8 @@ impl Contract for Verification {
     }
     fn next_tick_work(&self, view: &View<'_>) -> TickWork {
         match view
-            .first_with_prefix(&[T_DEADLINE])
-            .and_then(|k| key_u32(&k, 1))
+            .first_with_prefix_map(&[T_DEADLINE], |k| key_u32(k, 1))
+            .flatten()
         {
             Some(t) => TickWork::At(Tick(t)),
             None => TickWork::Idle,

@@ -588,45 +588,80 @@ impl WorkerRegistry {
             1 + tie_break(&q.tie_seed, b"scan start", 0) % numbers
         };
         let start_key = model_key(T_LISTED, &q.model, start);
-        let mut keys = view.range(Bound::Included(&start_key), upper, limit, false);
-        if keys.len() < limit {
-            let rest = limit - keys.len();
-            keys.extend(view.range(
+        let now = view.tick();
+        // The listings are walked in place (no key is copied out): from the start key to the
+        // end of the model's listings, then from its first listing up to the start key.
+        let mut best: Option<(MatchScore, Identity)> = None;
+        let seen = std::cell::Cell::new(0usize);
+        let mut failed = None;
+        let mut visit = |key: &[u8]| -> bool {
+            if failed.is_some() {
+                return false;
+            }
+            seen.set(seen.get() + 1);
+            match self.candidate(view, q, now, key) {
+                Ok(Some((score, id))) => {
+                    if best.as_ref().is_none_or(|(s, _)| score < *s) {
+                        best = Some((score, id));
+                    }
+                    true
+                }
+                Ok(None) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        };
+        view.for_each_key(Bound::Included(&start_key), upper, limit, false, &mut visit);
+        // After an error every call of `visit` stops at once.
+        let first_part = seen.get();
+        if first_part < limit {
+            view.for_each_key(
                 Bound::Included(&prefix),
                 Bound::Excluded(&start_key),
-                rest,
+                limit - first_part,
                 false,
-            ));
-        }
-        let now = view.tick();
-        let mut best: Option<(MatchScore, Identity)> = None;
-        for key in keys {
-            let n = key_u64(&key, 33).ok_or_else(|| corrupt(&key, "short listing key"))?;
-            let nk = number_key(n);
-            let id: Identity = view
-                .get(&nk)?
-                .ok_or_else(|| corrupt(&nk, "listed number without identity"))?;
-            if q.exclude.contains(&id) {
-                continue;
-            }
-            let w = Self::load(view, &id)?
-                .ok_or_else(|| corrupt(&nk, "listed worker without record"))?;
-            if self
-                .check_eligible(&w, now, &q.model, q.max_price_per_1k, q.min_reputation)
-                .is_err()
-            {
-                continue;
-            }
-            let score = (
-                w.capabilities.price_per_1k,
-                Reverse(w.reputation),
-                tie_break(&q.tie_seed, b"worker", n),
+                &mut visit,
             );
-            if best.as_ref().is_none_or(|(s, _)| score < *s) {
-                best = Some((score, id));
-            }
+        }
+        drop(visit);
+        if let Some(e) = failed {
+            return Err(e);
         }
         Ok(best.map(|(_, id)| id))
+    }
+
+    /// The score of the worker listed under `key`, if it may take the job `q`.
+    fn candidate(
+        &self,
+        view: &View<'_>,
+        q: &FindWorker,
+        now: Tick,
+        key: &[u8],
+    ) -> Result<Option<(MatchScore, Identity)>, ContractError> {
+        let n = key_u64(key, 33).ok_or_else(|| corrupt(key, "short listing key"))?;
+        let nk = number_key(n);
+        let id: Identity = view
+            .get(&nk)?
+            .ok_or_else(|| corrupt(&nk, "listed number without identity"))?;
+        if q.exclude.contains(&id) {
+            return Ok(None);
+        }
+        let w =
+            Self::load(view, &id)?.ok_or_else(|| corrupt(&nk, "listed worker without record"))?;
+        if self
+            .check_eligible(&w, now, &q.model, q.max_price_per_1k, q.min_reputation)
+            .is_err()
+        {
+            return Ok(None);
+        }
+        let score = (
+            w.capabilities.price_per_1k,
+            Reverse(w.reputation),
+            tie_break(&q.tie_seed, b"worker", n),
+        );
+        Ok(Some((score, id)))
     }
 
     fn online_count(&self, view: &View<'_>) -> Result<u64, ContractError> {
