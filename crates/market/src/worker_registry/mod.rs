@@ -625,7 +625,6 @@ impl WorkerRegistry {
                 &mut visit,
             );
         }
-        drop(visit);
         if let Some(e) = failed {
             return Err(e);
         }
