@@ -714,20 +714,20 @@ impl History {
         })
     }
     pub fn event_at(&self, abs: usize) -> Option<Event> {
+        self.event_ref(abs).map(|e| e.to_event())
+    }
+    pub fn event_ref(&self, abs: usize) -> Option<EventRef<'_>> {
         let e = *self.events.get(abs)?;
         let tx = match e.receipt {
             0 => None,
             n => self.receipts.get(n as usize - 1).map(|r| r.tx_id),
         };
-        Some(Event {
+        Some(EventRef {
             seq: abs as u64,
             tick: Tick(e.tick),
             tx,
             contract: ContractIndex(e.contract),
-            data: self
-                .bytes
-                .get(e.data as usize, e.data_len as usize)
-                .to_vec(),
+            data: self.bytes.get(e.data as usize, e.data_len as usize),
         })
     }
     pub fn tick_at(&self, abs: usize) -> Option<TickSummary> {
@@ -892,6 +892,35 @@ pub(crate) fn tick_seed(prev_chain: &Hash32, tick: Tick) -> Hash32 {
     buf[TAG.len()..TAG.len() + 32].copy_from_slice(&prev_chain.0);
     buf[TAG.len() + 32..].copy_from_slice(&tick.0.to_le_bytes());
     Hash32(*blake3::hash(&buf).as_bytes())
+}
+
+/// An event as the history keeps it: an [`Event`] whose data is borrowed, not copied
+/// ([`View::refs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    /// Position in the ledger's event log.
+    pub seq: u64,
+    /// The tick.
+    pub tick: Tick,
+    /// The transaction that caused it; `None` for tick and epoch hooks.
+    pub tx: Option<TxId>,
+    /// The emitting contract.
+    pub contract: ContractIndex,
+    /// The borsh bytes of the contract's event type.
+    pub data: &'a [u8],
+}
+
+impl EventRef<'_> {
+    /// The owned event.
+    pub fn to_event(&self) -> Event {
+        Event {
+            seq: self.seq,
+            tick: self.tick,
+            tx: self.tx,
+            contract: self.contract,
+            data: self.data.to_vec(),
+        }
+    }
 }
 
 /// Absolute receipt indices by transaction id, each stored as its low 32 bits (see
@@ -1102,6 +1131,49 @@ impl<'a, T: HistoryRecord> View<'a, T> {
         self.iter().collect()
     }
 }
+
+impl<'a> View<'a, Event> {
+    /// The events with their data borrowed from the history (no copy): for scans that
+    /// look at many events and keep few.
+    pub fn refs(&self) -> EventRefs<'a> {
+        EventRefs { v: *self }
+    }
+}
+
+/// The iterator of [`View::refs`].
+pub struct EventRefs<'a> {
+    v: View<'a, Event>,
+}
+
+impl<'a> Iterator for EventRefs<'a> {
+    type Item = EventRef<'a>;
+    fn next(&mut self) -> Option<EventRef<'a>> {
+        while self.v.start < self.v.end {
+            self.v.start += 1;
+            if let Some(e) = self.v.h.event_ref(self.v.start - 1) {
+                return Some(e);
+            }
+        }
+        None
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.v.len(), Some(self.v.len()))
+    }
+}
+
+impl DoubleEndedIterator for EventRefs<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        while self.v.start < self.v.end {
+            self.v.end -= 1;
+            if let Some(e) = self.v.h.event_ref(self.v.end) {
+                return Some(e);
+            }
+        }
+        None
+    }
+}
+
+impl ExactSizeIterator for EventRefs<'_> {}
 
 impl<T: HistoryRecord + std::fmt::Debug> std::fmt::Debug for View<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -105,7 +105,7 @@ pub mod state;
 pub mod tx;
 
 pub use error::LedgerError;
-pub use history::{HistoryRecord, View, ViewIter};
+pub use history::{EventRef, EventRefs, HistoryRecord, View, ViewIter};
 pub use keys::{Keypair, QubicKeypair, Seed, Signer};
 pub use ledger::{
     DigestPolicy, Ledger, LedgerBuilder, LedgerConfig, Retention, TxLookup, DIRTY_CAP,

@@ -85,6 +85,15 @@ fn assert_consistent(l: &Ledger) {
         }
         assert_eq!(l.tick_summary(s.tick).as_ref(), Some(s));
     }
+    // Borrowed events are the same events.
+    let refs: Vec<Event> = l.events().refs().map(|e| e.to_event()).collect();
+    assert_eq!(refs, events);
+    assert!(l
+        .events()
+        .refs()
+        .rev()
+        .map(|e| e.seq)
+        .eq(events.iter().rev().map(|e| e.seq)));
     // The views behave as slices.
     let v = l.receipts();
     assert_eq!(v.len(), receipts.len());

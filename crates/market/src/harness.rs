@@ -1278,7 +1278,7 @@ pub fn slashes_only_for_accepted_deadlines(ledger: &Ledger) -> Result<(), String
     let last = Tick(ledger.next_tick().0.saturating_sub(1));
     let mut vault_slashed = 0i128;
     let mut released_slashed = 0i128;
-    let recent = ledger.events().iter().rev().take_while(|e| e.tick == last);
+    let recent = ledger.events().refs().rev().take_while(|e| e.tick == last);
     for e in recent {
         if e.contract == ESCROW {
             if let Ok(EscrowEvent::StakeSlashed { outcome, .. }) =
@@ -1499,7 +1499,7 @@ pub fn no_cross_pool_pay(ledger: &Ledger) -> Result<(), String> {
             }
         }
     }
-    for e in ledger.events().iter().rev().filter(|e| e.contract == POOLS) {
+    for e in ledger.events().refs().rev().filter(|e| e.contract == POOLS) {
         let ev = PoolEvent::try_from_slice(&e.data)
             .map_err(|err| format!("an unreadable pool event: {err}"))?;
         let bad = match &ev {
@@ -1550,7 +1550,7 @@ pub fn median_within_epoch_bound(ledger: &Ledger) -> Result<(), String> {
         Default::default();
     for e in ledger
         .events()
-        .iter()
+        .refs()
         .filter(|e| e.contract == PRICE_ORACLE)
     {
         let Ok(OracleEvent::PricePublished {
@@ -2204,7 +2204,7 @@ fn closed_last_tick(ledger: &Ledger) -> Vec<u64> {
     let last = Tick(ledger.next_tick().0.saturating_sub(1));
     ledger
         .events()
-        .iter()
+        .refs()
         .rev()
         .take_while(|e| e.tick == last)
         .filter(|e| e.contract == JOB_REGISTRY)
@@ -2316,7 +2316,7 @@ pub fn sealed_prices_stay_sealed(ledger: &Ledger) -> Result<(), String> {
     }
     for e in ledger
         .events()
-        .iter()
+        .refs()
         .filter(|e| e.contract == JOB_REGISTRY)
     {
         if let Ok(JobEvent::Large(LargeJobEvent::BondSettled { large_job_id, .. })) =
