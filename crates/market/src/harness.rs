@@ -1282,7 +1282,7 @@ pub fn slashes_only_for_accepted_deadlines(ledger: &Ledger) -> Result<(), String
     for e in recent {
         if e.contract == ESCROW {
             if let Ok(EscrowEvent::StakeSlashed { outcome, .. }) =
-                EscrowEvent::try_from_slice(&e.data)
+                EscrowEvent::try_from_slice(e.data)
             {
                 vault_slashed += i128::from(outcome.slashed.0);
             }
@@ -1296,7 +1296,7 @@ pub fn slashes_only_for_accepted_deadlines(ledger: &Ledger) -> Result<(), String
             outcome,
             slashed,
             ..
-        }) = WorkerEvent::try_from_slice(&e.data)
+        }) = WorkerEvent::try_from_slice(e.data)
         else {
             continue;
         };
@@ -1500,7 +1500,7 @@ pub fn no_cross_pool_pay(ledger: &Ledger) -> Result<(), String> {
         }
     }
     for e in ledger.events().refs().rev().filter(|e| e.contract == POOLS) {
-        let ev = PoolEvent::try_from_slice(&e.data)
+        let ev = PoolEvent::try_from_slice(e.data)
             .map_err(|err| format!("an unreadable pool event: {err}"))?;
         let bad = match &ev {
             PoolEvent::Joined { pool, worker, .. } => pool_of.remove(&worker.0) != Some(*pool),
@@ -1563,7 +1563,7 @@ pub fn median_within_epoch_bound(ledger: &Ledger) -> Result<(), String> {
             p25,
             p75,
             ..
-        }) = OracleEvent::try_from_slice(&e.data)
+        }) = OracleEvent::try_from_slice(e.data)
         else {
             continue;
         };
@@ -2208,7 +2208,7 @@ fn closed_last_tick(ledger: &Ledger) -> Vec<u64> {
         .rev()
         .take_while(|e| e.tick == last)
         .filter(|e| e.contract == JOB_REGISTRY)
-        .filter_map(|e| match JobEvent::try_from_slice(&e.data).ok()? {
+        .filter_map(|e| match JobEvent::try_from_slice(e.data).ok()? {
             JobEvent::Large(
                 LargeJobEvent::Awarded { large_job_id, .. }
                 | LargeJobEvent::Unawarded { large_job_id, .. },
@@ -2320,7 +2320,7 @@ pub fn sealed_prices_stay_sealed(ledger: &Ledger) -> Result<(), String> {
         .filter(|e| e.contract == JOB_REGISTRY)
     {
         if let Ok(JobEvent::Large(LargeJobEvent::BondSettled { large_job_id, .. })) =
-            JobEvent::try_from_slice(&e.data)
+            JobEvent::try_from_slice(e.data)
         {
             let v = larges
                 .iter()
