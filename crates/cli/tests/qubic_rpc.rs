@@ -7,22 +7,19 @@
 //! takes a transfer built and signed by qubipy's own wallet code, and the SDK's Qubic RPC
 //! client reads it back by Qubic's id.
 //!
-//! Finding qubipy, as `crates/qubic/tests/qubipy.rs` does: `$QUBIPY_PYTHON` if set, else
-//! `python3` if it imports qubipy, else a venv under the target dir. When none has it: with
-//! `CI=true` the test installs qubipy 0.4.1 from the Python package registry into that venv
-//! (or with `pip install --user`) and fails if it cannot; otherwise it skips with a message.
+//! Finding qubipy: `crates/qubic/tests/support/qubipy_env.rs`, shared with the profile's
+//! cross-checks.
 
+#[path = "../../qubic/tests/support/qubipy_env.rs"]
+mod qubipy_env;
 mod support;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use comqute_sdk::{Amount, ContractIndex, Hash32, Identity, Tick, Transaction};
 use serde_json::{json, Value};
 use support::{key, NodeProc};
-
-const QUBIPY: &str = "qubipy==0.4.1";
 
 /// Reads one JSON request on stdin; calls every method through `QubiPy_RPC`; prints one
 /// JSON object: each method's answer, or `{"raised": ...}` when it raised.
@@ -74,101 +71,12 @@ call("balance_after", rpc.get_balance, req["alice"])
 json.dump(out, sys.stdout)
 "#;
 
-fn imports_qubipy(python: &str) -> bool {
-    Command::new(python)
-        .args(["-c", "import qubipy.rpc.rpc_client"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn venv_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("qubipy-venv")
-}
-
-fn install() -> Result<String, String> {
-    let venv = venv_dir();
-    let python = venv.join("bin/python").display().to_string();
-    let made = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .is_ok_and(|s| s.success());
-    if made {
-        let ok = Command::new(&python)
-            .args(["-m", "pip", "install", "-q", QUBIPY])
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok && imports_qubipy(&python) {
-            return Ok(python);
-        }
-    }
-    let ok = Command::new("python3")
-        .args(["-m", "pip", "install", "-q", "--user", QUBIPY])
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok && imports_qubipy("python3") {
-        return Ok("python3".into());
-    }
-    Err(format!(
-        "could not install {QUBIPY} (venv at {}, then pip --user)",
-        venv.display()
-    ))
-}
-
-/// The Python that has qubipy, or `None` to skip.
-fn python() -> Option<String> {
-    if let Ok(p) = std::env::var("QUBIPY_PYTHON") {
-        assert!(
-            imports_qubipy(&p),
-            "QUBIPY_PYTHON={p} does not import qubipy"
-        );
-        return Some(p);
-    }
-    if imports_qubipy("python3") {
-        return Some("python3".into());
-    }
-    let venv_python = venv_dir().join("bin/python").display().to_string();
-    if imports_qubipy(&venv_python) {
-        return Some(venv_python);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        return Some(install().unwrap_or_else(|e| panic!("{e}")));
-    }
-    // Straight to stderr: the test harness captures `eprintln!`, and a skip must show.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED the qubipy RPC test: qubipy is not importable. Run with CI=true to install \
-         {QUBIPY} into {}, or set QUBIPY_PYTHON to a python that has it.",
-        venv_dir().display()
-    );
-    None
+fn python() -> Option<&'static str> {
+    qubipy_env::python("qubipy.rpc.rpc_client", "the qubipy RPC test")
 }
 
 fn run(python: &str, request: &Value) -> Value {
-    let mut child = Command::new(python)
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "the qubipy script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
-    assert_eq!(v["version"], "0.4.1", "written for qubipy 0.4.1");
-    v
+    qubipy_env::run_script(python, SCRIPT, request)
 }
 
 /// `v[name]`, failing with qubipy's error when the call raised.
@@ -229,7 +137,7 @@ fn qubipy_gets_an_answer_in_qubic_s_shape_from_every_method() {
     all_ids.push(cli_id.clone());
 
     let v = run(
-        &py,
+        py,
         &json!({
             "url": format!("{}/live/v1", node.url),
             "alice": alice.identity().to_string(),
@@ -503,7 +411,7 @@ fn a_qubic_profile_node_takes_a_transfer_from_qubic_s_own_wallet_code() {
         &["--profile", "qubic", "faucet", &payer, "5000", "--json"],
     );
     assert_eq!(funded["balance"], "5000", "{funded}");
-    let mut child = Command::new(&py)
+    let mut child = Command::new(py)
         .args(["-c", QUBIC_WALLET])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -3,21 +3,13 @@
 //! builder. Signatures made here must verify there and the other way round; Qubic's signing
 //! is deterministic, so both sides must also produce the same 64 bytes.
 //!
-//! Finding qubipy: `$QUBIPY_PYTHON` if set, else `python3` if it imports qubipy, else a venv
-//! this test made before under the target dir. When none has it: with `CI=true` the test
-//! installs qubipy 0.4.1 from the Python package registry into that venv (or, without
-//! `venv`, with `pip install --user`) and fails if it cannot; otherwise the tests skip with a
-//! message saying how to run them.
+//! Finding qubipy: see `support/qubipy_env.rs`.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+#[path = "support/qubipy_env.rs"]
+mod qubipy_env;
 
 use comqute_qubic::{k12, tx, verify, Keypair, Seed};
 use serde_json::{json, Value};
-
-const QUBIPY: &str = "qubipy==0.4.1";
 
 /// Reads one JSON request on stdin, answers one JSON object on stdout.
 const SCRIPT: &str = r#"
@@ -58,109 +50,12 @@ out["transfer"] = txs
 json.dump(out, sys.stdout)
 "#;
 
-fn imports_qubipy(python: &str) -> bool {
-    Command::new(python)
-        .args(["-c", "import qubipy.crypto.utils"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn venv_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("qubipy-venv")
-}
-
-fn install() -> Result<String, String> {
-    let venv = venv_dir();
-    let python = venv.join("bin/python").display().to_string();
-    let made = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .is_ok_and(|s| s.success());
-    if made {
-        let ok = Command::new(&python)
-            .args(["-m", "pip", "install", "-q", QUBIPY])
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok && imports_qubipy(&python) {
-            return Ok(python);
-        }
-    }
-    let ok = Command::new("python3")
-        .args(["-m", "pip", "install", "-q", "--user", QUBIPY])
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok && imports_qubipy("python3") {
-        return Ok("python3".into());
-    }
-    Err(format!(
-        "could not install {QUBIPY} (venv at {}, then pip --user)",
-        venv.display()
-    ))
-}
-
-/// The Python that has qubipy, or `None` to skip.
 fn python() -> Option<&'static str> {
-    static PYTHON: OnceLock<Option<String>> = OnceLock::new();
-    PYTHON
-        .get_or_init(|| {
-            if let Ok(p) = std::env::var("QUBIPY_PYTHON") {
-                assert!(
-                    imports_qubipy(&p),
-                    "QUBIPY_PYTHON={p} does not import qubipy"
-                );
-                return Some(p);
-            }
-            if imports_qubipy("python3") {
-                return Some("python3".into());
-            }
-            let venv_python = venv_dir().join("bin/python").display().to_string();
-            if imports_qubipy(&venv_python) {
-                return Some(venv_python);
-            }
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                return Some(install().unwrap_or_else(|e| panic!("{e}")));
-            }
-            // Straight to stderr: the test harness captures `eprintln!`, and a skip must show.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED the qubipy cross-checks: qubipy is not importable. Run with CI=true \
-                 to install {QUBIPY} into {}, or set QUBIPY_PYTHON to a python that has it.",
-                venv_dir().display()
-            );
-            None
-        })
-        .as_deref()
+    qubipy_env::python("qubipy.crypto.utils", "the qubipy cross-checks")
 }
 
 fn ask(python: &str, request: &Value) -> Value {
-    let mut child = Command::new(python)
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "qubipy script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("qubipy answers JSON");
-    assert_eq!(
-        v["version"], "0.4.1",
-        "these tests are written for qubipy 0.4.1"
-    );
-    v
+    qubipy_env::run_script(python, SCRIPT, request)
 }
 
 /// Fixed seeds, so a failure is reproducible.
