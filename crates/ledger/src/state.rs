@@ -675,6 +675,25 @@ fn replace_cache<K>(
     }
 }
 
+/// Replaces an entry of `map` (a write or an undo), keeping `lanes` and the `dirty` list
+/// right (compacted when it fills); returns the old entry.
+fn set_entry<K: Hash + Ord + Clone, V: Clone>(
+    map: &mut LayeredMap<K, (V, Cache)>,
+    lanes: &mut Lanes,
+    dirty: &mut Vec<K>,
+    key: K,
+    new: Option<(V, Cache)>,
+) -> Option<(V, Cache)> {
+    let new_cache = new.as_ref().map(|e| e.1);
+    let old = map.set(key.clone(), new);
+    replace_cache(lanes, dirty, key, old.as_ref().map(|e| e.1), new_cache);
+    if is_full(dirty) {
+        let map = &*map;
+        compact_keys(dirty, |k| matches!(map.get(k), Some((_, Cache::Dirty))));
+    }
+    old
+}
+
 /// Balances and contract storage, journaled and forkable. Every account and stored value
 /// carries its contribution to the digest once it is known, so replacing it never hashes the
 /// old value again; a written entry is hashed when the state is settled (see the module
@@ -912,22 +931,13 @@ impl State {
         id: Identity,
         new: Option<(Account, Cache)>,
     ) -> Option<(Account, Cache)> {
-        let new_cache = new.as_ref().map(|e| e.1);
-        let old = self.accounts.set(id, new);
-        replace_cache(
+        set_entry(
+            &mut self.accounts,
             &mut self.lanes,
             &mut self.dirty_accounts,
             id,
-            old.as_ref().map(|e| e.1),
-            new_cache,
-        );
-        if is_full(&self.dirty_accounts) {
-            let accounts = &self.accounts;
-            compact_keys(&mut self.dirty_accounts, |id| {
-                matches!(accounts.get(id), Some((_, Cache::Dirty)))
-            });
-        }
-        old
+            new,
+        )
     }
 
     /// Moves `amount` from `from` to `to` at `tick`, updating Qubic's counters.
@@ -1060,22 +1070,7 @@ impl State {
         key: StoreKey,
         new: Option<(Box<[u8]>, Cache)>,
     ) -> Option<(Box<[u8]>, Cache)> {
-        let new_cache = new.as_ref().map(|e| e.1);
-        let old = self.kv.set(key, new);
-        replace_cache(
-            &mut self.lanes,
-            &mut self.dirty_kv,
-            key,
-            old.as_ref().map(|e| e.1),
-            new_cache,
-        );
-        if is_full(&self.dirty_kv) {
-            let kv = &self.kv;
-            compact_keys(&mut self.dirty_kv, |k| {
-                matches!(kv.get(k), Some((_, Cache::Dirty)))
-            });
-        }
-        old
+        set_entry(&mut self.kv, &mut self.lanes, &mut self.dirty_kv, key, new)
     }
 
     /// Records a flip of `key`'s membership for the next settle.
