@@ -88,6 +88,7 @@
 //! ```
 
 pub mod check;
+mod dense;
 pub mod durable;
 pub mod error;
 mod exec;

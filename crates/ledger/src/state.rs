@@ -34,6 +34,8 @@ use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use comqute_qpi::{Amount, ContractError, ContractIndex, Hash32, Identity, Tick};
 use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::dense::DenseMap;
 use serde::Serialize;
 
 /// The deepest chain of frozen layers before a fork flattens it.
@@ -299,7 +301,7 @@ fn for_net_set_changes(changes: &[&(StoreKey, bool)], mut f: impl FnMut(&StoreKe
 // Layered maps and sets
 
 struct MapLayer<K, V> {
-    map: FxHashMap<K, Option<V>>,
+    map: DenseMap<K, Option<V>>,
     parent: Option<Arc<MapLayer<K, V>>>,
     depth: usize,
 }
@@ -307,14 +309,14 @@ struct MapLayer<K, V> {
 /// A hash map with copy-on-write forks: a live layer over a chain of frozen, shared layers.
 /// `None` in a layer is a tombstone hiding the value below.
 struct LayeredMap<K, V> {
-    live: FxHashMap<K, Option<V>>,
+    live: DenseMap<K, Option<V>>,
     frozen: Option<Arc<MapLayer<K, V>>>,
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> LayeredMap<K, V> {
     fn new() -> Self {
         LayeredMap {
-            live: FxHashMap::default(),
+            live: DenseMap::default(),
             frozen: None,
         }
     }
@@ -357,7 +359,7 @@ impl<K: Hash + Eq + Clone, V: Clone> LayeredMap<K, V> {
     fn fork(&mut self) -> Self {
         self.freeze();
         LayeredMap {
-            live: FxHashMap::default(),
+            live: DenseMap::default(),
             frozen: self.frozen.clone(),
         }
     }
@@ -370,7 +372,7 @@ impl<K: Hash + Eq + Clone, V: Clone> LayeredMap<K, V> {
         let map = std::mem::take(&mut self.live);
         if depth >= MAX_LAYERS {
             // Flatten: copy every visible entry into one new base layer.
-            let mut flat: FxHashMap<K, Option<V>> = FxHashMap::default();
+            let mut flat: DenseMap<K, Option<V>> = DenseMap::default();
             let mut chain = Vec::new();
             let mut layer = self.frozen.as_deref();
             while let Some(l) = layer {
@@ -378,7 +380,7 @@ impl<K: Hash + Eq + Clone, V: Clone> LayeredMap<K, V> {
                 layer = l.parent.as_deref();
             }
             for l in chain.iter().rev() {
-                for (k, v) in &l.map {
+                for (k, v) in l.map.iter() {
                     match v {
                         Some(v) => flat.insert(k.clone(), Some(v.clone())),
                         None => flat.remove(k),
@@ -410,14 +412,14 @@ impl<K: Hash + Eq + Clone, V: Clone> LayeredMap<K, V> {
     fn visible(&self) -> Vec<(&K, &V)> {
         let mut seen: FxHashMap<&K, ()> = FxHashMap::default();
         let mut out = Vec::new();
-        let mut layers: Vec<&FxHashMap<K, Option<V>>> = vec![&self.live];
+        let mut layers: Vec<&DenseMap<K, Option<V>>> = vec![&self.live];
         let mut layer = self.frozen.as_deref();
         while let Some(l) = layer {
             layers.push(&l.map);
             layer = l.parent.as_deref();
         }
         for map in layers {
-            for (k, v) in map {
+            for (k, v) in map.iter() {
                 if seen.insert(k, ()).is_none() {
                     if let Some(v) = v {
                         out.push((k, v));
