@@ -1,8 +1,10 @@
 //! The ledger's state: balances (the spectrum) and every contract's storage, kept so that
 //! the hot path, snapshots and forks are all cheap whatever the state's size.
 //!
-//! - **Maps** are mutable hash maps with a fixed hasher (never iterated where the order
-//!   could reach state or digests). Ordered iteration uses ordered sets beside them.
+//! - **Maps** keep their entries densely, once each in a vector, found through a hash
+//!   table of 4-byte positions with a fixed hasher ([`crate::dense`]); they are never
+//!   iterated where the order could reach state or digests. Ordered iteration uses ordered
+//!   sets beside them.
 //! - **Undo journal**: every write records the old value. A [`Mark`] is a journal length plus
 //!   the digest at that moment; undoing to it restores values in reverse, in time proportional
 //!   to the changes since the mark. This makes failed calls atomic and snapshots O(1).
@@ -1531,6 +1533,112 @@ mod tests {
         // Other contracts' keys never show.
         g.set_put(StoreKey::new(ContractIndex(5), &[0]).unwrap(), true);
         assert_eq!(all(&g), vec![1, 3, 4, 5]);
+    }
+
+    proptest::proptest! {
+        /// Keys of every length up to the longest and values of many: the state answers
+        /// like a plain model (values, membership, ordered ranges with bounds of any length,
+        /// longer than a key included), across a fork and an undo, and its digest is the
+        /// from-scratch one.
+        #[test]
+        fn keys_and_values_of_any_length(
+            ops in proptest::collection::vec(
+                (
+                    0u8..4,
+                    // A third of the keys are of the longest length.
+                    proptest::strategy::Strategy::prop_flat_map(0usize..=MAX_KEY_LEN + 20, |n| {
+                        proptest::collection::vec(0u8..2, n.min(MAX_KEY_LEN))
+                    }),
+                    0usize..60,
+                ),
+                1..120,
+            ),
+            // A range bound: one of the keys, cut short or made longer (past the longest
+            // key's length too).
+            (pick, cut, extra) in (proptest::prelude::any::<usize>(), 0usize..3, proptest::collection::vec(0u8..3, 0..4)),
+        ) {
+            use std::collections::{BTreeMap, BTreeSet};
+            let c = ContractIndex(7);
+            let mut s = State::new();
+            s.set_put(StoreKey::new(ContractIndex(8), &[0; 30]).unwrap(), true);
+            let mut kv: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+            let mut set: BTreeSet<Vec<u8>> = BTreeSet::new();
+            let mut bound = ops[pick % ops.len()].1.clone();
+            bound.truncate(bound.len().saturating_sub(cut));
+            bound.extend(&extra);
+            let half = ops.len() / 2;
+            let mut mark = None;
+            let mut at_mark = (BTreeMap::new(), BTreeSet::new(), Hash32::ZERO);
+            for (i, (op, key, n)) in ops.iter().enumerate() {
+                if i == half {
+                    s = s.fork();
+                    mark = Some(s.mark());
+                    at_mark = (kv.clone(), set.clone(), s.digest());
+                }
+                let k = StoreKey::new(c, key).unwrap();
+                let value = vec![key.len() as u8 ^ *n as u8; *n];
+                match op {
+                    0 => {
+                        s.kv_set(k, Some(value.clone().into_boxed_slice()));
+                        kv.insert(key.clone(), value);
+                    }
+                    1 => {
+                        s.kv_set(k, None);
+                        kv.remove(key);
+                    }
+                    2 => {
+                        s.set_put(k, true);
+                        set.insert(key.clone());
+                    }
+                    _ => {
+                        s.set_put(k, false);
+                        set.remove(key);
+                    }
+                }
+            }
+            let check = |s: &State, kv: &BTreeMap<Vec<u8>, Vec<u8>>, set: &BTreeSet<Vec<u8>>| {
+                proptest::prop_assert_eq!(&s.kv_sorted(c), &kv.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>());
+                for (k, v) in kv {
+                                        proptest::prop_assert_eq!(s.kv_get(&StoreKey::new(c, k).unwrap()), Some(&v[..]));
+                }
+                for k in set {
+                    proptest::prop_assert!(s.set_contains(&StoreKey::new(c, k).unwrap()));
+                }
+                proptest::prop_assert_eq!(s.set_sorted(c), set.iter().cloned().collect::<Vec<_>>());
+                for reverse in [false, true] {
+                    let lo = Bound::Included(&bound[..]);
+                    let mut want: Vec<Vec<u8>> = set
+                        .iter()
+                        .filter(|k| k.as_slice() >= &bound[..])
+                        .cloned()
+                        .collect();
+                    if reverse {
+                        want.reverse();
+                    }
+                    want.truncate(5);
+                    proptest::prop_assert_eq!(s.set_range(c, lo, Bound::Unbounded, 5, reverse), want);
+                    let hi = Bound::Excluded(&bound[..]);
+                    let mut want: Vec<Vec<u8>> = set
+                        .iter()
+                        .filter(|k| k.as_slice() < &bound[..])
+                        .cloned()
+                        .collect();
+                    if reverse {
+                        want.reverse();
+                    }
+                    want.truncate(5);
+                    proptest::prop_assert_eq!(s.set_range(c, Bound::Unbounded, hi, 5, reverse), want);
+                }
+                proptest::prop_assert_eq!(s.digest(), s.recompute_digest());
+                Ok(())
+            };
+            check(&s, &kv, &set)?;
+            if let Some(m) = mark {
+                s.undo_to(m);
+                check(&s, &at_mark.0, &at_mark.1)?;
+                proptest::prop_assert_eq!(s.digest(), at_mark.2);
+            }
+        }
     }
 
     #[test]
