@@ -2,7 +2,7 @@
 //! the hot path, snapshots and forks are all cheap whatever the state's size.
 //!
 //! - **Maps** keep their entries densely, once each in a vector, found through a hash
-//!   table of 4-byte positions with a fixed hasher ([`crate::dense`]); they are never
+//!   table of 4-byte positions with a fixed hasher (`dense.rs`); they are never
 //!   iterated where the order could reach state or digests. Ordered iteration uses ordered
 //!   sets beside them.
 //! - **Undo journal**: every write records the old value. A [`Mark`] is a journal length plus
