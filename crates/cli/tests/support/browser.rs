@@ -394,13 +394,16 @@ impl Browser {
         // A window's size includes the browser's frame, which headless Chromium still counts
         // (139 px of height in 148, 143 in 156: 1280x900 gives a 1280x761 viewport); measure
         // and add it.
+        // The frame is measured after each resize has settled: read at once, the viewport
+        // can still show the size before (CI once saw 1280x1043 asked for 900 after three
+        // corrections made from stale readings).
         let (mut w, mut h) = (width, height);
-        for _ in 0..3 {
+        for _ in 0..6 {
             self.client
                 .set_window_size(w, h)
                 .await
                 .unwrap_or_else(|e| panic!("setting the window to {w}x{h}: {e}"));
-            let (iw, ih) = self.viewport().await;
+            let (iw, ih) = self.settled_viewport().await;
             if (iw, ih) == (width, height) {
                 return;
             }
@@ -409,6 +412,20 @@ impl Browser {
         }
         let got = self.viewport().await;
         panic!("the viewport is {got:?}, not {width}x{height}");
+    }
+
+    /// The viewport's size once two readings 50 ms apart agree (at most ~1 s of waiting).
+    async fn settled_viewport(&self) -> (u32, u32) {
+        let mut last = self.viewport().await;
+        for _ in 0..20 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let now = self.viewport().await;
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+        last
     }
 
     /// The viewport's size in CSS pixels (`innerWidth`, `innerHeight`).
