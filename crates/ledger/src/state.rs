@@ -553,19 +553,32 @@ impl<K: Ord + Clone> LayeredSet<K> {
             (None, _) => return,
             (Some(only), None) => {
                 // One layer with entries: no merge; a tombstone in it hides nothing (every
-                // layer below is empty), so it is just skipped.
-                let r = only.range::<K, _>((lower, upper));
+                // layer below is empty), so it is just skipped. The tree is searched for the
+                // starting bound only (a two-sided range searches for both ends first); the
+                // walk stops at the first key past the other one, usually within a few keys.
                 fn present<'a, K>((k, p): (&'a K, &'a bool)) -> Option<&'a K> {
                     p.then_some(k)
                 }
                 if reverse {
-                    for k in r.rev().filter_map(present).take(limit) {
+                    let r = only.range::<K, _>((Bound::Unbounded, upper));
+                    let within = |(k, _): &(&K, &bool)| match lower {
+                        Bound::Included(l) => *k >= l,
+                        Bound::Excluded(l) => *k > l,
+                        Bound::Unbounded => true,
+                    };
+                    for k in r.rev().take_while(within).filter_map(present).take(limit) {
                         if !visit(k) {
                             break;
                         }
                     }
                 } else {
-                    for k in r.filter_map(present).take(limit) {
+                    let r = only.range::<K, _>((lower, Bound::Unbounded));
+                    let within = |(k, _): &(&K, &bool)| match upper {
+                        Bound::Included(u) => *k <= u,
+                        Bound::Excluded(u) => *k < u,
+                        Bound::Unbounded => true,
+                    };
+                    for k in r.take_while(within).filter_map(present).take(limit) {
                         if !visit(k) {
                             break;
                         }
