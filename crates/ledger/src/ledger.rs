@@ -878,6 +878,15 @@ impl Ledger {
         tick_seed(&self.chain, tick)
     }
 
+    /// [`Ledger::seed_for`] `tick`, hashed only if a contract runs or is asked about.
+    fn lazy_seed(&self, tick: Tick) -> LazySeed {
+        LazySeed {
+            chain: self.chain,
+            tick,
+            seed: std::cell::OnceCell::new(),
+        }
+    }
+
     fn info_for(
         &self,
         contract: ContractIndex,
@@ -907,21 +916,21 @@ impl Ledger {
     }
 
     /// Whether `c`'s epoch hooks have work at tick `t` ([`Contract::epoch_work`]).
-    fn epoch_due(&self, c: &dyn Contract, t: Tick, seed: Hash32) -> bool {
-        let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed);
+    fn epoch_due(&self, c: &dyn Contract, t: Tick, seed: &LazySeed) -> bool {
+        let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed.get());
         view_of(&self.state, &self.registry, info, |v| c.epoch_work(v))
     }
 
     /// Whether any contract's epoch hooks have work, given the state at tick `t`.
-    fn any_epoch_work(&self, t: Tick, seed: Hash32) -> bool {
+    fn any_epoch_work(&self, t: Tick, seed: &LazySeed) -> bool {
         self.registry
             .ascending()
             .any(|c| self.epoch_due(c.as_ref(), t, seed))
     }
 
     /// Whether `c`'s tick hooks have work at tick `t`.
-    fn hook_due(&self, c: &dyn Contract, t: Tick, seed: Hash32) -> bool {
-        let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed);
+    fn hook_due(&self, c: &dyn Contract, t: Tick, seed: &LazySeed) -> bool {
+        let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed.get());
         match view_of(&self.state, &self.registry, info, |v| c.next_tick_work(v)) {
             TickWork::EveryTick => true,
             TickWork::At(x) => x <= t,
@@ -934,10 +943,10 @@ impl Ledger {
         c: &Arc<dyn Contract>,
         entry: EntryPoint,
         t: Tick,
-        seed: Hash32,
+        seed: &LazySeed,
         events: &mut RawEvents,
     ) {
-        let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed);
+        let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed.get());
         let mut fx = std::mem::take(&mut self.history.hook_fx);
         fx.clear();
         match invoke(
@@ -998,7 +1007,7 @@ impl Ledger {
         } else {
             self.state.settle_if_asked();
         }
-        let seed = self.seed_for(t);
+        let seed = self.lazy_seed(t);
         let state_before = self.state.mark();
         let start = self.history.mark();
         self.history.rbuf.clear();
@@ -1041,20 +1050,20 @@ impl Ledger {
                             }
                         });
                 });
-                self.run_front(t, seed, &registry, pending, Some(verdicts), &mut events);
+                self.run_front(t, &seed, &registry, pending, Some(verdicts), &mut events);
             }),
-            None => self.run_front(t, seed, &registry, &pending, None, &mut events),
+            None => self.run_front(t, &seed, &registry, &pending, None, &mut events),
         }
 
         for c in registry.ascending().rev() {
-            if self.hook_due(c.as_ref(), t, seed) {
-                self.run_hook(c, EntryPoint::EndTick, t, seed, &mut events);
+            if self.hook_due(c.as_ref(), t, &seed) {
+                self.run_hook(c, EntryPoint::EndTick, t, &seed, &mut events);
             }
         }
         if self.is_last_of_epoch(t) {
             for c in registry.ascending() {
-                if self.epoch_due(c.as_ref(), t, seed) {
-                    self.run_hook(c, EntryPoint::EndEpoch, t, seed, &mut events);
+                if self.epoch_due(c.as_ref(), t, &seed) {
+                    self.run_hook(c, EntryPoint::EndEpoch, t, &seed, &mut events);
                 }
             }
         }
@@ -1119,7 +1128,7 @@ impl Ledger {
     fn run_front(
         &mut self,
         t: Tick,
-        seed: Hash32,
+        seed: &LazySeed,
         registry: &Registry,
         pending: &[PendingTx],
         verdicts: Option<&Verdicts>,
@@ -1183,7 +1192,7 @@ impl Ledger {
         p: &PendingTx,
         slot: u32,
         verdict: Result<(), TxError>,
-        seed: Hash32,
+        seed: &LazySeed,
     ) -> (Receipt, RawEvents) {
         let tx = &p.tx;
         if verdict.is_err() {
@@ -1215,7 +1224,7 @@ impl Ledger {
                     TxStatus::Executed
                 }
                 Some(c) => {
-                    let info = self.info_for(index, tx.source, tx.amount, tx.tick, seed);
+                    let info = self.info_for(index, tx.source, tx.amount, tx.tick, seed.get());
                     let entry = EntryPoint::Procedure(tx.input_type);
                     match invoke(
                         &mut self.state,
@@ -1332,10 +1341,10 @@ impl Ledger {
         if self.pool.next_tick_from(t) == Some(t) {
             return None;
         }
-        let seed = self.seed_for(t);
+        let seed = self.lazy_seed(t);
         // Epoch boundaries stop a warp only when some contract's epoch hooks have work; the
         // state does not change during the skip, so the answer holds for every boundary in it.
-        let epochs = self.any_epoch_work(t, seed);
+        let epochs = self.any_epoch_work(t, &seed);
         if epochs && (self.is_first_of_epoch(t) || self.is_last_of_epoch(t)) {
             return None;
         }
@@ -1351,7 +1360,7 @@ impl Ledger {
             until = until.min(Tick(u32::try_from(last).unwrap_or(u32::MAX)));
         }
         for c in self.registry.ascending() {
-            let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed);
+            let info = self.info_for(c.index(), Identity::NULL, Amount::ZERO, t, seed.get());
             match view_of(&self.state, &self.registry, info, |v| c.next_tick_work(v)) {
                 TickWork::EveryTick => return None,
                 TickWork::At(x) if x <= t => return None,
@@ -1423,6 +1432,21 @@ fn derive(c: &LedgerConfig, chain: Hash32) -> Derive {
 /// A tick's digest: `blake3::keyed_hash(receipts digest, state digest)`.
 fn tick_digest(receipts_digest: &Hash32, state_digest: &Hash32) -> Hash32 {
     Hash32(*blake3::keyed_hash(&receipts_digest.0, &state_digest.0).as_bytes())
+}
+
+/// A tick's seed, hashed the first time something asks for it: a tick that runs no contract
+/// (plain transfers only) never hashes it. The chain it derives from is taken when the tick
+/// starts, so asking late gives the same seed as asking early.
+struct LazySeed {
+    chain: Hash32,
+    tick: Tick,
+    seed: std::cell::OnceCell<Hash32>,
+}
+
+impl LazySeed {
+    fn get(&self) -> Hash32 {
+        *self.seed.get_or_init(|| tick_seed(&self.chain, self.tick))
+    }
 }
 
 fn dropped_receipt(tx: &Transaction, id: TxId, slot: u32, reason: DropReason) -> Receipt {
