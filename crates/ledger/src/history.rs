@@ -493,17 +493,21 @@ impl History {
                     })
                     .collect()
             },
-            calls: std::mem::take(&mut r.calls)
-                .into_iter()
-                .map(|c| PackedCall {
-                    depth: c.depth,
-                    invocator: Who::of(c.invocator, &r.source, &r.destination),
-                    contract: c.contract,
-                    entry: c.entry,
-                    reward: c.reward,
-                    error: c.error,
-                })
-                .collect(),
+            calls: if r.calls.is_empty() {
+                Vec::new()
+            } else {
+                std::mem::take(&mut r.calls)
+                    .into_iter()
+                    .map(|c| PackedCall {
+                        depth: c.depth,
+                        invocator: Who::of(c.invocator, &r.source, &r.destination),
+                        contract: c.contract,
+                        entry: c.entry,
+                        reward: c.reward,
+                        error: c.error,
+                    })
+                    .collect()
+            },
             outside: (!in_tick).then_some((r.tick.0, r.slot)),
         };
         let needed = event_count > 0
@@ -663,29 +667,34 @@ impl History {
             _ => TxStatus::Executed,
         };
         let (s, d) = (&source, &destination);
-        let mut transfers: Vec<Transfer> = extra
-            .transfers
-            .iter()
-            .map(|t| Transfer {
-                from: t.from.get(s, d),
-                to: t.to.get(s, d),
-                amount: t.amount,
-                kind: t.kind,
-            })
-            .collect();
-        let calls = extra
-            .calls
-            .into_iter()
-            .map(|c| CallRecord {
-                depth: c.depth,
-                invocator: c.invocator.get(s, d),
-                contract: c.contract,
-                entry: c.entry,
-                reward: c.reward,
-                error: c.error,
-            })
-            .collect();
-        if r.flags & PLAIN_TRANSFER != 0 {
+        let plain = r.flags & PLAIN_TRANSFER != 0;
+        // Sized once: a plain transfer's receipt is the common one, and its only transfer
+        // is pushed below.
+        let mut transfers: Vec<Transfer> =
+            Vec::with_capacity(extra.transfers.len() + usize::from(plain));
+        transfers.extend(extra.transfers.iter().map(|t| Transfer {
+            from: t.from.get(s, d),
+            to: t.to.get(s, d),
+            amount: t.amount,
+            kind: t.kind,
+        }));
+        let calls = if extra.calls.is_empty() {
+            Vec::new()
+        } else {
+            extra
+                .calls
+                .into_iter()
+                .map(|c| CallRecord {
+                    depth: c.depth,
+                    invocator: c.invocator.get(s, d),
+                    contract: c.contract,
+                    entry: c.entry,
+                    reward: c.reward,
+                    error: c.error,
+                })
+                .collect()
+        };
+        if plain {
             transfers.push(Transfer {
                 from: source,
                 to: destination,
