@@ -407,6 +407,10 @@ pub struct History {
     pub(crate) ebuf: Vec<u8>,
     /// Reused by tick and epoch hooks, whose call records and transfers nobody keeps.
     pub(crate) hook_fx: Effects,
+    /// Set while `Ledger::execute` runs its tick: the tick's last receipt is then kept here
+    /// as made (events included), so `execute` hands it back instead of decoding it.
+    pub(crate) keep_last: bool,
+    pub(crate) last: Option<Receipt>,
 }
 
 impl History {
@@ -454,9 +458,11 @@ impl History {
     /// Appends a receipt (its events are already in the event log: `first_event` is the
     /// absolute index of the first, and `r.events` is ignored). `in_tick`: it is the next
     /// receipt of the tick being run, in slot order.
+    /// Records `r` (its events are the `event_count` from `first_event`). `r` is left as it
+    /// was: its parts are lent to the encoder and given back.
     pub fn push_receipt(
         &mut self,
-        mut r: Receipt,
+        r: &mut Receipt,
         first_event: usize,
         event_count: usize,
         in_tick: bool,
@@ -469,10 +475,10 @@ impl History {
                     amount: r.amount,
                     kind: TransferKind::Transfer,
                 });
-        let (status, error, drop) = match std::mem::replace(&mut r.status, TxStatus::Executed) {
+        let (status, error, drop) = match &r.status {
             TxStatus::Executed => (EXECUTED, None, None),
-            TxStatus::Failed { error } => (FAILED, Some(error), None),
-            TxStatus::Dropped { reason } => (DROPPED, None, Some(reason)),
+            TxStatus::Failed { error } => (FAILED, Some(error.clone()), None),
+            TxStatus::Dropped { reason } => (DROPPED, None, Some(reason.clone())),
         };
         let extra = Extra {
             first_event: first_event as u64,
@@ -493,21 +499,18 @@ impl History {
                     })
                     .collect()
             },
-            calls: if r.calls.is_empty() {
-                Vec::new()
-            } else {
-                std::mem::take(&mut r.calls)
-                    .into_iter()
-                    .map(|c| PackedCall {
-                        depth: c.depth,
-                        invocator: Who::of(c.invocator, &r.source, &r.destination),
-                        contract: c.contract,
-                        entry: c.entry,
-                        reward: c.reward,
-                        error: c.error,
-                    })
-                    .collect()
-            },
+            calls: r
+                .calls
+                .iter()
+                .map(|c| PackedCall {
+                    depth: c.depth,
+                    invocator: Who::of(c.invocator, &r.source, &r.destination),
+                    contract: c.contract,
+                    entry: c.entry,
+                    reward: c.reward,
+                    error: c.error.clone(),
+                })
+                .collect(),
             outside: (!in_tick).then_some((r.tick.0, r.slot)),
         };
         let needed = event_count > 0
@@ -526,6 +529,8 @@ impl History {
         } else {
             (self.bytes.end as u64, 0)
         };
+        // The output was lent to the encoder: give it back.
+        r.output = extra.output;
         let rec = ReceiptRec {
             tx_id: r.tx_id,
             amount: r.amount.0,
@@ -1463,7 +1468,7 @@ mod tests {
                         })
                         .collect();
                     ids.push(r.tx_id);
-                    h.push_receipt(r.clone(), first.events, evs.len(), true);
+                    h.push_receipt(&mut r.clone(), first.events, evs.len(), true);
                     made.push(r);
                 }
                 h.push_event(tick, None, ContractIndex(1), b"end tick");
@@ -1474,7 +1479,7 @@ mod tests {
                         continue;
                     }
                     let e = h.mark().events;
-                    h.push_receipt(r.clone(), e, 0, false);
+                    h.push_receipt(&mut r.clone(), e, 0, false);
                     made.push(r);
                 }
                 if let Some(k) = keep {

@@ -595,9 +595,9 @@ impl Ledger {
                     priority: old.priority.to_string(),
                     evicted_by: id,
                 };
-                let r = dropped_receipt(&old.tx, old.id, u32::MAX, reason);
+                let mut r = dropped_receipt(&old.tx, old.id, u32::MAX, reason);
                 let events = self.history.mark().events;
-                self.history.push_receipt(r, events, 0, false);
+                self.history.push_receipt(&mut r, events, 0, false);
                 Ok(id)
             }
         }
@@ -691,14 +691,34 @@ impl Ledger {
             // the tick, so this one is neither pending nor in the history.
             self.check_admission(&mut p, true)?;
             let pending = self.pool.single(p);
+            self.history.keep_last = true;
             self.run_tick(t, after, pending);
             id
         } else {
             // Others wait for this tick (or it is the last tick): the ordinary way.
             let id = self.submit_unsigned(tx)?;
-            self.process_tick()?;
+            self.history.keep_last = true;
+            let ran = self.process_tick();
+            self.history.keep_last = false;
+            ran?;
             id
         };
+        self.history.keep_last = false;
+        // The receipt as the tick made it, when it was the tick's last (it ran last, or
+        // alone); in debug builds, checked against the recorded one.
+        if let Some(r) = self.history.last.take().filter(|r| r.tx_id == id) {
+            debug_assert_eq!(
+                Some(&r),
+                self.history
+                    .mark()
+                    .receipts
+                    .checked_sub(1)
+                    .and_then(|i| self.history.receipt_at(i))
+                    .as_ref(),
+                "the receipt execute hands back is the recorded one"
+            );
+            return Ok(r);
+        }
         // The tick's last receipt is this transaction's (it ran last, or alone); the id
         // index is the general way.
         // Invariant: a transaction of a processed tick has a receipt.
@@ -1156,7 +1176,7 @@ impl Ledger {
                 None if p.verified => Ok(()),
                 None => p.tx.verify_in(self.config.profile),
             };
-            let (r, mut evs) = self.execute_tx(p, slot as u32, verdict, seed);
+            let (mut r, mut evs) = self.execute_tx(p, slot as u32, verdict, seed);
             let rb = &mut self.history.rbuf;
             rb.extend_from_slice(&r.tx_id.0);
             rb.extend_from_slice(r.status.name().as_bytes());
@@ -1170,7 +1190,13 @@ impl Ledger {
             let first = self.history.mark();
             self.push_events(t, Some(first.receipts), &mut evs);
             let count = self.history.mark().events - first.events;
-            self.history.push_receipt(r, first.events, count, true);
+            self.history.push_receipt(&mut r, first.events, count, true);
+            if self.history.keep_last {
+                r.events = (first.events..first.events + count)
+                    .filter_map(|i| self.history.event_at(i))
+                    .collect();
+                self.history.last = Some(r);
+            }
         }
     }
 
