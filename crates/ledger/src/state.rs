@@ -112,15 +112,22 @@ impl StoreKey {
     }
 }
 
+// Every constructor zeroes the bytes past `len`, so two keys are equal exactly when their
+// whole arrays and lengths are, and comparing the zero-padded arrays first, then the
+// lengths, orders them as their byte strings: where the arrays first differ, either both
+// keys have a byte there, or the shorter one has ended (a 0 against a byte that, being the
+// first difference, is not 0); equal arrays mean one key is the other plus zero bytes, and
+// the shorter comes first. Fixed-size compares need no call into `memcmp`.
 impl PartialEq for StoreKey {
     fn eq(&self, other: &Self) -> bool {
-        self.as_slice() == other.as_slice()
+        self.len == other.len && self.bytes == other.bytes
     }
 }
 impl Eq for StoreKey {}
 impl Hash for StoreKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_slice().hash(state)
+        state.write(&self.bytes);
+        state.write_u8(self.len);
     }
 }
 impl PartialOrd for StoreKey {
@@ -130,7 +137,7 @@ impl PartialOrd for StoreKey {
 }
 impl Ord for StoreKey {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.as_slice().cmp(other.as_slice())
+        self.bytes.cmp(&other.bytes).then(self.len.cmp(&other.len))
     }
 }
 impl std::fmt::Debug for StoreKey {
