@@ -1191,7 +1191,8 @@ impl Ledger {
             self.push_events(t, Some(first.receipts), &mut evs);
             let count = self.history.mark().events - first.events;
             self.history.push_receipt(&mut r, first.events, count, true);
-            if self.history.keep_last {
+            // Only the tick's last receipt can be `execute`'s: the others are not copied.
+            if self.history.keep_last && slot + 1 == pending.len() {
                 r.events = (first.events..first.events + count)
                     .filter_map(|i| self.history.event_at(i))
                     .collect();
