@@ -302,9 +302,9 @@ pub fn run(args: LedgerBenchArgs) -> Result<()> {
     drop(l);
 
     // 5. Tick cost with 10k and with `jobs` live jobs; memory per live job.
-    let (small_ns, _, small_failed, history_per_receipt) =
+    let (small_ns, _, small_failed, history_per_receipt, stored) =
         tick_cost_with_jobs(&actors, &mut base, 10_000)?;
-    let (large_ns, bytes_per_job, large_failed, _) =
+    let (large_ns, bytes_per_job, large_failed, _, _) =
         tick_cost_with_jobs(&actors, &mut base, args.jobs)?;
 
     let out = json!({
@@ -322,6 +322,9 @@ pub fn run(args: LedgerBenchArgs) -> Result<()> {
         "tick_cost_ratio_1m_vs_10k": (large_ns as f64 / small_ns as f64 * 1000.0).round() / 1000.0,
         "failed_in_tick_cost": small_failed + large_failed,
         "bytes_per_live_job": bytes_per_job,
+        // The floor under it: what a live job stores (measured on the 10k fill), and the
+        // digest cache each stored value needs.
+        "stored_per_live_job": stored,
         "history_bytes_per_job_receipt": history_per_receipt,
         "replay_tps": replay_tps.round(),
         "replayed_records": report.replayed_records,
@@ -348,7 +351,65 @@ fn median(xs: impl Iterator<Item = f64>) -> f64 {
 /// 4,096-transaction ticks on it. Returns (ns per tick, heap bytes per live job, timed
 /// transactions that did not execute, history bytes per receipt of the fill: meaningful for
 /// fills of up to 100,000 jobs, which keep their history).
-fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64, i64, usize, i64)> {
+/// The bytes a state holds, as stored: what any storage layout has to keep, before its own
+/// overhead (tables, tree nodes, digest caches).
+#[derive(Debug, Clone, Copy, Default)]
+struct StoredBytes {
+    /// Stored values: count, and bytes of the values.
+    values: usize,
+    value_bytes: usize,
+    /// Their keys' bytes (contract index and the contract's key).
+    value_key_bytes: usize,
+    /// Ordered-set members: count, and bytes of the keys.
+    set_keys: usize,
+    set_key_bytes: usize,
+}
+
+impl StoredBytes {
+    fn of(l: &Ledger) -> StoredBytes {
+        let mut s = StoredBytes::default();
+        for (k, v) in l.state().kv_entries_sorted() {
+            s.values += 1;
+            s.value_bytes += v.len();
+            s.value_key_bytes += k.as_slice().len();
+        }
+        for k in l.state().set_entries_sorted() {
+            s.set_keys += 1;
+            s.set_key_bytes += k.as_slice().len();
+        }
+        s
+    }
+
+    /// What each of `jobs` added since `before`, as JSON.
+    fn per_job(&self, before: &StoredBytes, jobs: u32) -> serde_json::Value {
+        let per = |now: usize, was: usize| {
+            let d = now.saturating_sub(was) as f64 / f64::from(jobs.max(1));
+            (d * 10.0).round() / 10.0
+        };
+        let values = per(self.values, before.values);
+        let value_bytes = per(self.value_bytes, before.value_bytes);
+        let value_key_bytes = per(self.value_key_bytes, before.value_key_bytes);
+        let set_keys = per(self.set_keys, before.set_keys);
+        let set_key_bytes = per(self.set_key_bytes, before.set_key_bytes);
+        json!({
+            "values": values,
+            "value_bytes": value_bytes,
+            "value_key_bytes": value_key_bytes,
+            "set_keys": set_keys,
+            "set_key_bytes": set_key_bytes,
+            // A per-entry hash ([u64; 4] lanes) for every stored value: what incremental
+            // digests need to replace a value without rehashing the old one.
+            "digest_cache_bytes": values * 32.0,
+            "total": value_bytes + value_key_bytes + set_key_bytes + values * 32.0,
+        })
+    }
+}
+
+fn tick_cost_with_jobs(
+    a: &Actors,
+    base: &mut Ledger,
+    jobs: u32,
+) -> Result<(u64, i64, usize, i64, Option<serde_json::Value>)> {
     let mut b = base.fork();
     // The fill's receipts are dropped with it below (the fork keeps none): keeping them only
     // to drop them would add ~430 MB to the peak at 1M jobs. Small fills keep theirs, for
@@ -357,6 +418,8 @@ fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64,
         b.set_retention(Retention::KeepLast(1));
     }
     let heap_before = alloc::live_bytes();
+    // What the jobs store (small fills only: counting copies the state out).
+    let stored_before = (jobs <= 100_000).then(|| StoredBytes::of(&b));
     let mut made = 0u64;
     let mut r = 0usize;
     while made < u64::from(jobs) {
@@ -379,6 +442,7 @@ fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64,
         made += batch;
     }
     let history_per_receipt = b.history_bytes() as i64 / b.receipts().len().max(1) as i64;
+    let stored = stored_before.map(|before| StoredBytes::of(&b).per_job(&before, jobs));
     // Drop the history of the fill (receipts and events): forks start with none.
     let mut filled = b.fork();
     drop(b);
@@ -409,5 +473,6 @@ fn tick_cost_with_jobs(a: &Actors, base: &mut Ledger, jobs: u32) -> Result<(u64,
         bytes_per_job,
         failed,
         history_per_receipt,
+        stored,
     ))
 }
