@@ -47,10 +47,17 @@ fn a_small_run_reports_every_figure_with_nothing_failed() {
     // What a live job stores is a floor under the heap bytes it costs: every layout keeps
     // at least the values, their keys, the set members and a digest cache per value.
     let stored = &v["stored_per_live_job"];
-    let num = |k: &str| stored[k].as_f64().unwrap_or_else(|| panic!("{k} in {stored}"));
+    let num = |k: &str| {
+        stored[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{k} in {stored}"))
+    };
     assert!(num("values") >= 1.0 && num("set_keys") >= 1.0, "{stored}");
     let parts = num("value_bytes") + num("value_key_bytes") + num("set_key_bytes");
-    assert!((num("total") - parts - num("digest_cache_bytes")).abs() < 0.5, "{stored}");
+    assert!(
+        (num("total") - parts - num("digest_cache_bytes")).abs() < 0.5,
+        "{stored}"
+    );
     let heap = v["bytes_per_live_job"].as_f64().expect("bytes per job");
     assert!(parts > 0.0 && num("total") <= heap, "{stored} vs {heap}");
     let ratio = v["tick_cost_ratio_1m_vs_10k"].as_f64().expect("a ratio");
