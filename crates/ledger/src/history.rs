@@ -455,11 +455,10 @@ impl History {
             .truncate(m.hook_failures.saturating_sub(self.hook_base));
     }
 
-    /// Appends a receipt (its events are already in the event log: `first_event` is the
-    /// absolute index of the first, and `r.events` is ignored). `in_tick`: it is the next
-    /// receipt of the tick being run, in slot order.
-    /// Records `r` (its events are the `event_count` from `first_event`). `r` is left as it
-    /// was: its parts are lent to the encoder and given back.
+    /// Appends a receipt. Its events are already in the event log: `event_count` of them
+    /// from the absolute index `first_event`, and `r.events` is ignored. `in_tick`: it is
+    /// the next receipt of the tick being run, in slot order. `r` is left as it was: its
+    /// parts are lent to the encoder and given back.
     pub fn push_receipt(
         &mut self,
         r: &mut Receipt,

@@ -347,12 +347,8 @@ fn median(xs: impl Iterator<Item = f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Fills a fork of `base` with `jobs` open jobs (unsigned, 4,096 a tick), then times mixed
-/// 4,096-transaction ticks on it. Returns (ns per tick, heap bytes per live job, timed
-/// transactions that did not execute, history bytes per receipt of the fill: meaningful for
-/// fills of up to 100,000 jobs, which keep their history).
 /// The bytes a state holds, as stored: what any storage layout has to keep, before its own
-/// overhead (tables, tree nodes, digest caches).
+/// overhead (tables, tree nodes, allocations).
 #[derive(Debug, Clone, Copy, Default)]
 struct StoredBytes {
     /// Stored values: count, and bytes of the values.
@@ -405,6 +401,11 @@ impl StoredBytes {
     }
 }
 
+/// Fills a fork of `base` with `jobs` open jobs (unsigned, 4,096 a tick), then times mixed
+/// 4,096-transaction ticks on it. Returns (ns per tick, heap bytes per live job, timed
+/// transactions that did not execute, history bytes per receipt of the fill, what a job
+/// stores: the last two meaningful for fills of up to 100,000 jobs, which keep their history
+/// and are small enough to count entry by entry; `None` for larger ones).
 fn tick_cost_with_jobs(
     a: &Actors,
     base: &mut Ledger,
