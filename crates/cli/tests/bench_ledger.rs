@@ -44,8 +44,9 @@ fn a_small_run_reports_every_figure_with_nothing_failed() {
     sorted.sort_by(f64::total_cmp);
     assert_eq!(v["signed_vs_raw_verify"].as_f64(), Some(sorted[1]));
     assert!(trials.iter().all(|r| *r > 0.0));
-    // What a live job stores is a floor under the heap bytes it costs: every layout keeps
-    // at least the values, their keys, the set members and a digest cache per value.
+    // A live job's values, their keys and a digest cache per value are a floor under the
+    // heap bytes it costs (the maps keep each value whole); the set members are counted at
+    // full length, which a layout sharing prefixes could undercut, so they stay out of it.
     let stored = &v["stored_per_live_job"];
     let num = |k: &str| {
         stored[k]
@@ -59,7 +60,8 @@ fn a_small_run_reports_every_figure_with_nothing_failed() {
         "{stored}"
     );
     let heap = v["bytes_per_live_job"].as_f64().expect("bytes per job");
-    assert!(parts > 0.0 && num("total") <= heap, "{stored} vs {heap}");
+    let floor = num("value_bytes") + num("value_key_bytes") + num("digest_cache_bytes");
+    assert!(parts > 0.0 && floor <= heap, "{stored} vs {heap}");
     let ratio = v["tick_cost_ratio_1m_vs_10k"].as_f64().expect("a ratio");
     assert!(ratio > 0.0, "{v}");
 }

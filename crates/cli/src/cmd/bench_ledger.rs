@@ -322,8 +322,8 @@ pub fn run(args: LedgerBenchArgs) -> Result<()> {
         "tick_cost_ratio_1m_vs_10k": (large_ns as f64 / small_ns as f64 * 1000.0).round() / 1000.0,
         "failed_in_tick_cost": small_failed + large_failed,
         "bytes_per_live_job": bytes_per_job,
-        // The floor under it: what a live job stores (measured on the 10k fill), and the
-        // digest cache each stored value needs.
+        // What a live job's entries hold in full (measured on the 10k fill), and the digest
+        // cache each stored value needs: see `StoredBytes` for which part is a floor.
         "stored_per_live_job": stored,
         "history_bytes_per_job_receipt": history_per_receipt,
         "replay_tps": replay_tps.round(),
@@ -347,8 +347,11 @@ fn median(xs: impl Iterator<Item = f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// The bytes a state holds, as stored: what any storage layout has to keep, before its own
-/// overhead (tables, tree nodes, allocations).
+/// The bytes a state's entries hold, in full: the values with their keys, and the ordered
+/// sets' members. The values, their keys and a digest cache per value are a floor under any
+/// layout that keeps each value whole, as the state's maps do; the set members are counted
+/// at full length, which a layout sharing prefixes can undercut (BENCHMARKS.md, issue 22,
+/// stop 7).
 #[derive(Debug, Clone, Copy, Default)]
 struct StoredBytes {
     /// Stored values: count, and bytes of the values.
